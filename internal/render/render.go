@@ -1,0 +1,215 @@
+// Package render is the one place hishamos-perf output is written: tables
+// for a terminal (tablewriter, lipgloss colours), JSON for programs and
+// Markdown for pull-request comments.
+package render
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/mattn/go-isatty"
+	"github.com/muesli/termenv"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Format is an output format.
+type Format string
+
+// The output formats.
+const (
+	FormatTable    Format = "table"
+	FormatJSON     Format = "json"
+	FormatMarkdown Format = "markdown"
+)
+
+// Formats lists the formats --format accepts.
+var Formats = []Format{FormatTable, FormatJSON, FormatMarkdown}
+
+// ErrFormat is returned for an unknown --format.
+var ErrFormat = errors.New("unknown format")
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, len(Formats))
+	for i, f := range Formats {
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("%w %q: use one of %s", ErrFormat, s, strings.Join(names, ", "))
+}
+
+// Tone colours a cell or a line on a terminal.
+type Tone int
+
+// Tones, from plain to alarming.
+const (
+	Plain Tone = iota
+	Good
+	Bad
+	Warn
+	Dim
+	Bold
+)
+
+// Table is one titled table of rows.
+type Table struct {
+	Title  string
+	Header []string
+	Rows   [][]string
+	// Tones colours whole rows (same length as Rows, or nil).
+	Tones []Tone
+	// Right lists the columns aligned right (numbers).
+	Right []int
+	// Note is printed under the table.
+	Note string
+}
+
+// Renderer writes documents in one format.
+type Renderer struct {
+	Out    io.Writer
+	Format Format
+	// Color enables ANSI colours (a terminal, without NO_COLOR or --no-color).
+	Color bool
+	// Quiet drops titles and notes, leaving the data.
+	Quiet bool
+}
+
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// New makes a renderer; colour is on only for a terminal when neither
+// noColor nor the NO_COLOR variable asks otherwise.
+func New(out io.Writer, format Format, noColor bool, getenv func(string) string) *Renderer {
+	color := format == FormatTable && !noColor && getenv("NO_COLOR") == "" && IsTerminal(out)
+	return &Renderer{Out: out, Format: format, Color: color}
+}
+
+// Render writes doc as JSON, or the tables as text or Markdown.
+func (r *Renderer) Render(doc any, tables ...Table) error {
+	if r.Format == FormatJSON {
+		return r.JSON(doc)
+	}
+	for i, t := range tables {
+		if i > 0 {
+			fmt.Fprintln(r.Out)
+		}
+		if err := r.table(t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// JSON writes v indented, with a trailing newline.
+func (r *Renderer) JSON(v any) error {
+	enc := json.NewEncoder(r.Out)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func (r *Renderer) table(t Table) error {
+	md := r.Format == FormatMarkdown
+	if t.Title != "" && !r.Quiet {
+		if md {
+			fmt.Fprintf(r.Out, "### %s\n\n", t.Title)
+		} else {
+			fmt.Fprintln(r.Out, r.Style(Bold, t.Title))
+		}
+	}
+	align := make(tw.Alignment, len(t.Header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+	}
+	for _, c := range t.Right {
+		if c < len(align) {
+			align[c] = tw.AlignRight
+		}
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+	}
+	if md {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	} else {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})))
+	}
+	tbl := tablewriter.NewTable(r.Out, opts...)
+	tbl.Header(anySlice(t.Header)...)
+	for i, row := range t.Rows {
+		cells := make([]string, len(row))
+		for j, c := range row {
+			if md {
+				c = strings.ReplaceAll(c, "|", `\|`)
+			}
+			if i < len(t.Tones) {
+				c = r.Style(t.Tones[i], c)
+			}
+			cells[j] = c
+		}
+		if err := tbl.Append(cells); err != nil {
+			return fmt.Errorf("render: %w", err)
+		}
+	}
+	if err := tbl.Render(); err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	if t.Note != "" && !r.Quiet {
+		if md {
+			fmt.Fprintln(r.Out)
+		}
+		fmt.Fprintln(r.Out, r.Style(Dim, t.Note))
+	}
+	return nil
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+var styles = map[Tone]lipgloss.Style{
+	Good: lipgloss.NewStyle().Foreground(lipgloss.Color("2")),
+	Bad:  lipgloss.NewStyle().Foreground(lipgloss.Color("1")).Bold(true),
+	Warn: lipgloss.NewStyle().Foreground(lipgloss.Color("3")),
+	Dim:  lipgloss.NewStyle().Faint(true),
+	Bold: lipgloss.NewStyle().Bold(true),
+}
+
+// Style colours s when colour is on; otherwise s comes back unchanged.
+func (r *Renderer) Style(t Tone, s string) string {
+	st, ok := styles[t]
+	if !r.Color || !ok {
+		return s
+	}
+	st = st.Renderer(colorRenderer)
+	return st.Render(s)
+}
+
+// colorRenderer forces ANSI output once the Renderer decided colour is on,
+// whatever lipgloss would guess from the environment.
+var colorRenderer = func() *lipgloss.Renderer {
+	lr := lipgloss.NewRenderer(io.Discard)
+	lr.SetColorProfile(termenv.ANSI)
+	return lr
+}()

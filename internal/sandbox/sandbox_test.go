@@ -1,0 +1,168 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
+)
+
+// newBox returns a sandbox in a fresh folder, destroyed when the test ends.
+func newBox(t *testing.T) *sandbox.Sandbox {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "hishamos-perf-sbx-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := &sandbox.Sandbox{Dir: filepath.Join(dir, "box")}
+	t.Cleanup(func() {
+		if err := box.Destroy(context.Background()); err != nil {
+			t.Errorf("destroy: %v", err)
+		}
+		os.RemoveAll(dir)
+	})
+	if os.Geteuid() == 0 {
+		// The postgres account must be able to enter the parent folder.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return box
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	box := newBox(t)
+
+	st, err := box.Status(ctx)
+	if err != nil || st.Created {
+		t.Fatalf("status before up = %+v, %v; want not created", st, err)
+	}
+	up, err := box.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !up.Running || !up.Started || !up.Initialized || up.Port == 0 {
+		t.Fatalf("first up = %+v; want running, started, initialized, a port", up)
+	}
+	if !hasExtension(up.Extensions, "pg_stat_statements") {
+		t.Errorf("extensions = %v; want pg_stat_statements", up.Extensions)
+	}
+
+	again, err := box.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Started || again.Initialized || again.PID != up.PID {
+		t.Errorf("second up = %+v; want the running server (pid %d) reported, not a second one", again, up.PID)
+	}
+
+	state, err := box.LoadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, box.DSN(state, sandbox.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var preload string
+	if err := conn.QueryRow(ctx, "SHOW shared_preload_libraries").Scan(&preload); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+	if !strings.Contains(preload, "pg_stat_statements") {
+		t.Errorf("shared_preload_libraries = %q; want pg_stat_statements", preload)
+	}
+	// Over TCP the server asks for the password the sandbox keeps.
+	tcp, err := pgx.Connect(ctx, box.TCPDSN(state, sandbox.Database))
+	if err != nil {
+		t.Fatalf("loopback TCP: %v", err)
+	}
+	tcp.Close(ctx)
+
+	stopped, err := box.Down(ctx)
+	if err != nil || !stopped {
+		t.Fatalf("down = %v, %v; want stopped", stopped, err)
+	}
+	st, err = box.Status(ctx)
+	if err != nil || st.Running || !st.Created {
+		t.Fatalf("status after down = %+v, %v; want created, not running", st, err)
+	}
+	warm, err := box.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !warm.Started || warm.Initialized {
+		t.Errorf("warm up = %+v; want started without initdb", warm)
+	}
+	if err := box.Destroy(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(box.Dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("folder %s still there after destroy", box.Dir)
+	}
+}
+
+func hasExtension(exts []string, name string) bool {
+	for _, e := range exts {
+		if strings.HasPrefix(e, name+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestMissingBinaries(t *testing.T) {
+	box := newBox(t)
+	box.BinDir = t.TempDir()
+	_, err := box.Up(context.Background())
+	if !errors.Is(err, sandbox.ErrNoBinaries) {
+		t.Fatalf("err = %v, want ErrNoBinaries", err)
+	}
+	if !strings.Contains(err.Error(), "make setup") {
+		t.Errorf("error does not say to run make setup: %v", err)
+	}
+	if _, err := box.LoadState(); !errors.Is(err, sandbox.ErrNotCreated) {
+		t.Errorf("a failed up left a state file behind: %v", err)
+	}
+}
+
+func TestFolderNotUsable(t *testing.T) {
+	for _, dir := range []string{"/dev/null/sandbox", "/proc/hishamos-perf-sandbox"} {
+		box := &sandbox.Sandbox{Dir: dir}
+		_, err := box.Up(context.Background())
+		if !errors.Is(err, sandbox.ErrDir) {
+			t.Errorf("Up(%s) err = %v, want ErrDir", dir, err)
+		}
+	}
+}
+
+func TestFolderUnreachableByServerAccount(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("only root hands the server to another account")
+	}
+	parent := t.TempDir() // 0700, owned by root
+	if err := os.Chmod(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	box := &sandbox.Sandbox{Dir: filepath.Join(parent, "box")}
+	_, err := box.Up(context.Background())
+	if !errors.Is(err, sandbox.ErrDir) || !strings.Contains(err.Error(), "cannot enter") {
+		t.Fatalf("err = %v, want ErrDir saying the account cannot enter the parent", err)
+	}
+}
+
+func TestSocketPathTooLong(t *testing.T) {
+	box := newBox(t)
+	box.Dir = filepath.Join(box.Dir, strings.Repeat("d", 90))
+	_, err := box.Up(context.Background())
+	if !errors.Is(err, sandbox.ErrDir) || !strings.Contains(err.Error(), "too long") {
+		t.Fatalf("err = %v, want ErrDir for a path too long", err)
+	}
+}

@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/hishamos-perf
 PKGS    := ./...
 
-.PHONY: setup build test run vet fmt bench-seed clean
+.PHONY: setup build test run vet bench-seed bench-sandbox clean
 
 ## setup: install PostgreSQL, HypoPG and pg_qualstats where missing, and the Go modules
 setup:
@@ -31,6 +31,10 @@ vet:
 ## bench-seed: seed --scale medium beside pgbench -i -s 10 on the same server, rows/s and their ratio
 bench-seed: build
 	@bash scripts/bench-seed.sh
+
+## bench-sandbox: cold start (initdb included) and warm start of the sandbox
+bench-sandbox:
+	$(GO) test -run '^$$' -bench 'ColdStart|WarmStart' -benchtime 5x ./internal/sandbox/
 
 clean:
 	rm -rf bin

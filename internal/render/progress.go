@@ -18,14 +18,12 @@ const progressEvery = 100 * time.Millisecond
 // Progress draws a one-line bar on a terminal; off a terminal (or quiet) it
 // draws nothing, so piped output stays stable.
 type Progress struct {
-	mu     sync.Mutex
-	out    io.Writer
-	on     bool
-	label  string
-	last   time.Time
-	start  time.Time
-	drawn  bool
-	prefix string
+	mu    sync.Mutex
+	out   io.Writer
+	on    bool
+	last  time.Time
+	start time.Time
+	drawn bool
 }
 
 // NewProgress returns a bar on w, drawn only when w is a terminal and quiet

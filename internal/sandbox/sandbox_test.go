@@ -166,3 +166,51 @@ func TestSocketPathTooLong(t *testing.T) {
 		t.Fatalf("err = %v, want ErrDir for a path too long", err)
 	}
 }
+
+// BenchmarkColdStart measures initdb plus the first start (target: under 5 s).
+func BenchmarkColdStart(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		dir, err := os.MkdirTemp("", "hishamos-perf-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		os.Chmod(dir, 0o755)
+		box := &sandbox.Sandbox{Dir: filepath.Join(dir, "box")}
+		b.StartTimer()
+		if _, err := box.Up(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		box.Destroy(ctx)
+		os.RemoveAll(dir)
+		b.StartTimer()
+	}
+}
+
+// BenchmarkWarmStart measures starting a stopped sandbox (target: under 1 s).
+func BenchmarkWarmStart(b *testing.B) {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "hishamos-perf-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	box := &sandbox.Sandbox{Dir: filepath.Join(dir, "box")}
+	defer os.RemoveAll(dir)
+	defer box.Destroy(ctx)
+	if _, err := box.Up(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		if _, err := box.Down(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		if _, err := box.Up(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,109 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func sample() Table {
+	return Table{
+		Title:  "HishamOS tables",
+		Header: []string{"table", "rows"},
+		Rows:   [][]string{{"auth_user", "200"}, {"a|b", "12345"}, {"total", "12545"}},
+		Tones:  []Tone{Plain, Bad, Bold},
+		Right:  []int{1},
+		Note:   "3 tables",
+	}
+}
+
+func TestRenderFormats(t *testing.T) {
+	for _, f := range Formats {
+		t.Run(string(f), func(t *testing.T) {
+			var buf bytes.Buffer
+			r := &Renderer{Out: &buf, Format: f}
+			doc := map[string]any{"schema": "test/v1", "rows": 3}
+			if err := r.Render(doc, sample()); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, "sample."+string(f), buf.Bytes())
+		})
+	}
+}
+
+func TestColorOnlyWhenAsked(t *testing.T) {
+	var plain, color bytes.Buffer
+	if err := (&Renderer{Out: &plain, Format: FormatTable}).Render(nil, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(plain.String(), "\x1b[") {
+		t.Errorf("plain output has ANSI escapes:\n%q", plain.String())
+	}
+	if err := (&Renderer{Out: &color, Format: FormatTable, Color: true}).Render(nil, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(color.String(), "\x1b[") {
+		t.Errorf("coloured output has no ANSI escapes:\n%q", color.String())
+	}
+}
+
+func TestNewNoColor(t *testing.T) {
+	// A buffer is not a terminal: never colour, whatever the flags.
+	r := New(&bytes.Buffer{}, FormatTable, false, func(string) string { return "" })
+	if r.Color {
+		t.Error("colour on for a non-terminal")
+	}
+}
+
+func TestQuietDropsTitleAndNote(t *testing.T) {
+	var buf bytes.Buffer
+	if err := (&Renderer{Out: &buf, Format: FormatTable, Quiet: true}).Render(nil, sample()); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "HishamOS tables") || strings.Contains(buf.String(), "3 tables") {
+		t.Errorf("quiet output kept the title or note:\n%s", buf.String())
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	if f, err := ParseFormat("markdown"); err != nil || f != FormatMarkdown {
+		t.Errorf("ParseFormat(markdown) = %q, %v", f, err)
+	}
+	_, err := ParseFormat("yaml")
+	if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), "table, json, markdown") {
+		t.Errorf("ParseFormat(yaml) err = %v; want ErrFormat listing the formats", err)
+	}
+}
+
+func TestCount(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 9999: "9999", 12345: "12.3k", 4_560_000: "4.56M", 2_000_000_000: "2.00G"} {
+		if got := Count(n); got != want {
+			t.Errorf("Count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

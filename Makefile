@@ -38,3 +38,18 @@ bench-sandbox:
 
 clean:
 	rm -rf bin
+
+## bench-advisor: indexes propose on HishamOS data at scale medium beside the seed report's eleven indexes (total estimated cost and index bytes of each; fails unless the advisor costs less in no more bytes), then on 200 distinct statements over 50 tables (the bar is 30 s)
+.PHONY: bench-advisor
+bench-advisor:
+	$(GO) test -v -run '^$$' -bench 'HishamOSMedium|Propose200' -benchtime 1x -timeout 20m ./indexes/
+
+.PHONY: bench-aa bench-harness
+
+## bench-aa: twenty A/A comparisons of an unchanged sandbox (false positives) and twenty dropped indexes (caught), counted
+bench-aa: build
+	$(GO) run ./scripts/bench-aa -bin $(BIN) -rounds $(or $(ROUNDS),20)
+
+## bench-harness: bench beside pgbench -M prepared on a primary-key lookup, 1 and 4 clients, throughputs and their ratio
+bench-harness: build
+	$(GO) run ./scripts/bench-harness -bin $(BIN)

@@ -27,10 +27,13 @@ const (
 	FormatTable    Format = "table"
 	FormatJSON     Format = "json"
 	FormatMarkdown Format = "markdown"
+	// FormatBenchstat is Go benchmark lines (see benchstat.go); only
+	// documents that implement Benchmarks have it.
+	FormatBenchstat Format = "benchstat"
 )
 
 // Formats lists the formats --format accepts.
-var Formats = []Format{FormatTable, FormatJSON, FormatMarkdown}
+var Formats = []Format{FormatTable, FormatJSON, FormatMarkdown, FormatBenchstat}
 
 // ErrFormat is returned for an unknown --format.
 var ErrFormat = errors.New("unknown format")
@@ -64,7 +67,8 @@ const (
 
 // Table is one titled table of rows.
 type Table struct {
-	Title  string
+	Title string
+	// Header names the columns; nil for a key/value listing without one.
 	Header []string
 	Rows   [][]string
 	// Tones colours whole rows (same length as Rows, or nil).
@@ -98,10 +102,14 @@ func New(out io.Writer, format Format, noColor bool, getenv func(string) string)
 	return &Renderer{Out: out, Format: format, Color: color}
 }
 
-// Render writes doc as JSON, or the tables as text or Markdown.
+// Render writes doc as JSON or, when it implements Benchmarks, as Go
+// benchmark lines; or the tables as text or Markdown.
 func (r *Renderer) Render(doc any, tables ...Table) error {
-	if r.Format == FormatJSON {
+	switch r.Format {
+	case FormatJSON:
 		return r.JSON(doc)
+	case FormatBenchstat:
+		return r.benchstat(doc)
 	}
 	for i, t := range tables {
 		if i > 0 {
@@ -131,7 +139,11 @@ func (r *Renderer) table(t Table) error {
 			fmt.Fprintln(r.Out, r.Style(Bold, t.Title))
 		}
 	}
-	align := make(tw.Alignment, len(t.Header))
+	cols := len(t.Header)
+	for _, row := range t.Rows {
+		cols = max(cols, len(row))
+	}
+	align := make(tw.Alignment, cols)
 	for i := range align {
 		align[i] = tw.AlignLeft
 	}
@@ -152,7 +164,16 @@ func (r *Renderer) table(t Table) error {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})))
 	}
 	tbl := tablewriter.NewTable(r.Out, opts...)
-	tbl.Header(anySlice(t.Header)...)
+	if len(t.Header) > 0 {
+		tbl.Header(anySlice(t.Header)...)
+	} else if md {
+		// Markdown tables need a header row: name the columns by number.
+		h := make([]any, cols)
+		for i := range h {
+			h[i] = " "
+		}
+		tbl.Header(h...)
+	}
 	for i, row := range t.Rows {
 		cells := make([]string, len(row))
 		for j, c := range row {

@@ -44,6 +44,9 @@ func sample() Table {
 
 func TestRenderFormats(t *testing.T) {
 	for _, f := range Formats {
+		if f == FormatBenchstat { // see TestRenderBenchstat
+			continue
+		}
 		t.Run(string(f), func(t *testing.T) {
 			var buf bytes.Buffer
 			r := &Renderer{Out: &buf, Format: f}

@@ -1,0 +1,429 @@
+package analyze
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Errors of the EXPLAIN runner.
+var (
+	// ErrNotExplainable: a utility statement (SET, COPY, VACUUM …).
+	ErrNotExplainable = errors.New("not explainable (a utility statement)")
+	// ErrStatementTimeout: the statement ran past statement_timeout.
+	ErrStatementTimeout = errors.New("statement_timeout hit")
+)
+
+// SQLError is a statement the server rejected as written: a syntax error,
+// an unknown table or column, a type mismatch. It carries the server's
+// message and where in the statement the error is.
+type SQLError struct {
+	Source  Source
+	Code    string
+	Message string
+	Detail  string
+	Hint    string
+	// Line and Column locate the error in the statement's file (or in
+	// the statement, for one given on the command line), from 1; zero
+	// when the server gave no position.
+	Line, Column int
+}
+
+// Error is one line: where, the server's message, detail and hint, and the
+// SQLSTATE.
+func (e *SQLError) Error() string {
+	var b strings.Builder
+	switch {
+	case e.Source.File != "" && e.Line > 0:
+		fmt.Fprintf(&b, "%s:%d:%d: ", e.Source.File, e.Line, e.Column)
+	case e.Source.File != "":
+		fmt.Fprintf(&b, "%s: statement %d: ", e.Source.File, e.Source.Index)
+	case e.Line > 0:
+		fmt.Fprintf(&b, "line %d, column %d: ", e.Line, e.Column)
+	}
+	b.WriteString(e.Message)
+	if e.Detail != "" {
+		b.WriteString("; detail: " + e.Detail)
+	}
+	if e.Hint != "" {
+		b.WriteString("; hint: " + e.Hint)
+	}
+	b.WriteString(" (SQLSTATE " + e.Code + ")")
+	return strings.ReplaceAll(b.String(), "\n", " ")
+}
+
+// badSQLCode reports whether a SQLSTATE means the statement itself is
+// wrong: syntax errors and unknown names (class 42, but not 42501, a
+// missing privilege), data exceptions (22) and unsupported features (0A).
+func badSQLCode(code string) bool {
+	return (strings.HasPrefix(code, "42") && code != "42501") || strings.HasPrefix(code, "22") || strings.HasPrefix(code, "0A")
+}
+
+// Explained is one statement's plan and how it was made.
+type Explained struct {
+	Query string `json:"query"`
+	// Fingerprint is the plan's query identifier as 16 hex digits, when
+	// the server computes one (compute_query_id).
+	Fingerprint string  `json:"fingerprint,omitempty"`
+	Source      *Source `json:"source,omitempty"`
+	// Generic marks a plan made without parameter values.
+	Generic bool `json:"generic"`
+	// Analyzed marks EXPLAIN ANALYZE: the statement ran.
+	Analyzed bool `json:"analyzed"`
+	// Transaction says how it ran: "read only" or "read write"; either
+	// way it was rolled back.
+	Transaction string   `json:"transaction"`
+	Shape       string   `json:"shape"`
+	ShapeHash   string   `json:"shape_hash"`
+	TotalCost   float64  `json:"total_cost"`
+	PlanRows    float64  `json:"plan_rows"`
+	ActualRows  *float64 `json:"actual_rows,omitempty"`
+	// PlanningTime and ExecutionTime are in milliseconds (ANALYZE).
+	PlanningTime  float64   `json:"planning_time_ms,omitempty"`
+	ExecutionTime float64   `json:"execution_time_ms,omitempty"`
+	IndexesUsed   []string  `json:"indexes_used"`
+	Hot           []HotNode `json:"hot_nodes,omitempty"`
+	// Note says what limited the plan, such as ANALYZE skipped for want
+	// of parameter values.
+	Note string `json:"note,omitempty"`
+	// Explain is the EXPLAIN (FORMAT JSON) output as the server returned
+	// it, ready to paste into explain.dalibo.com.
+	Explain json.RawMessage `json:"explain"`
+	// Plan is the parsed tree.
+	Plan *Plan `json:"-"`
+}
+
+// HotNode is a node that takes a large share of a plan's time (or cost,
+// without ANALYZE).
+type HotNode struct {
+	ID       int     `json:"id"`
+	Label    string  `json:"label"`
+	SelfTime float64 `json:"self_time_ms,omitempty"`
+	SelfCost float64 `json:"self_cost"`
+	// SharePct is the node's share of the plan's time (or cost).
+	SharePct float64 `json:"share_pct"`
+}
+
+// HotShare is the share of a plan's time (or cost) from which a node counts
+// as hot: a fifth of the whole in one node is where tuning pays first.
+const HotShare = 0.2
+
+// maxHotNodes caps the hot nodes listed per plan.
+const maxHotNodes = 3
+
+// HotNodes lists the nodes taking at least HotShare of the plan's time (or
+// cost), most first, at most three.
+func HotNodes(p *Plan) []HotNode {
+	var out []HotNode
+	for _, n := range p.Nodes() {
+		if share := p.Hot(n); share >= HotShare {
+			out = append(out, HotNode{ID: n.ID, Label: n.Label(), SelfTime: round3(n.SelfTime), SelfCost: round1(n.SelfCost), SharePct: round1(share * 100)})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].SharePct > out[j].SharePct })
+	if len(out) > maxHotNodes {
+		out = out[:maxHotNodes]
+	}
+	return out
+}
+
+// Explainer runs EXPLAIN on one connection. Each statement runs in a
+// transaction of its own that is rolled back.
+type Explainer struct {
+	Q Querier
+	// VersionNum is server_version_num: 160000 and later take
+	// EXPLAIN (GENERIC_PLAN); earlier versions get a prepared statement
+	// forced to a generic plan.
+	VersionNum int
+	// StatementTimeout names the session's statement_timeout in errors.
+	StatementTimeout time.Duration
+	seq              int
+}
+
+// explainOptions are the EXPLAIN options every plan is made with: JSON for
+// the parser, VERBOSE for output columns and the query identifier,
+// SETTINGS for changed planner settings, BUFFERS for block counts.
+const explainOptions = "FORMAT JSON, VERBOSE, SETTINGS, BUFFERS"
+
+// Explain plans one statement. With analyze it runs it (EXPLAIN ANALYZE),
+// provided it has values for its parameters: a statement with $n and no
+// Args gets a generic plan instead, with a note saying so. A plain query
+// runs in a READ ONLY transaction, anything else (with analyze) in a READ
+// WRITE one; both are rolled back.
+func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Explained, error) {
+	sql := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(src.SQL), ";"))
+	src.SQL = sql
+	if !Explainable(sql) {
+		return nil, ErrNotExplainable
+	}
+	params := ParamCount(sql)
+	x := &Explained{Query: sql, Transaction: "read only"}
+	if src.File != "" || src.Index > 0 {
+		s := src
+		x.Source = &s
+	}
+	var raw string
+	var err error
+	switch {
+	case params > 0 && len(src.Args) == 0:
+		if analyze {
+			x.Note = fmt.Sprintf("generic plan without ANALYZE: the statement has %d parameters and no values for them", params)
+		}
+		x.Generic = true
+		raw, err = e.generic(ctx, sql, params)
+	default:
+		readWrite := analyze && !ReadOnlyQuery(sql)
+		if readWrite {
+			x.Transaction = "read write"
+		}
+		opts := explainOptions
+		if analyze {
+			opts = "ANALYZE, " + opts
+			x.Analyzed = true
+		}
+		prefix := Tag + "EXPLAIN (" + opts + ") "
+		err = e.inTx(ctx, readWrite, func() error {
+			var err error
+			if len(src.Args) > 0 {
+				args := append([]any{pgx.QueryExecModeDescribeExec}, src.Args...)
+				err = e.Q.QueryRow(ctx, prefix+sql, args...).Scan(&raw)
+			} else {
+				raw, err = e.simpleQuery(ctx, prefix+sql)
+			}
+			return e.explainError(ctx, err, src, len(prefix))
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePlan([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	p.Generic = x.Generic
+	x.Plan = p
+	x.Explain = p.Raw
+	x.Shape, x.ShapeHash = p.Shape(), p.ShapeHash()
+	x.TotalCost, x.PlanRows = p.Root.TotalCost, p.Root.PlanRows
+	if p.Analyzed {
+		r := p.Root.TotalRows()
+		x.ActualRows = &r
+	}
+	x.PlanningTime, x.ExecutionTime = p.PlanningTimeMs, p.ExecutionTimeMs
+	x.IndexesUsed = p.IndexesUsed()
+	if x.IndexesUsed == nil {
+		x.IndexesUsed = []string{}
+	}
+	x.Hot = HotNodes(p)
+	if p.QueryID != 0 {
+		x.Fingerprint = Fingerprint(p.QueryID)
+	}
+	return x, nil
+}
+
+// generic makes a generic plan: EXPLAIN (GENERIC_PLAN) on PostgreSQL 16 and
+// later; before, PREPARE with the parameter types left to the server,
+// plan_cache_mode forced to a generic plan for the transaction, and EXPLAIN
+// EXECUTE with NULLs, which a generic plan never looks at.
+func (e *Explainer) generic(ctx context.Context, sql string, params int) (string, error) {
+	var raw string
+	src := Source{SQL: sql}
+	if _, ok := e.Q.(pgConner); ok && e.VersionNum >= 160000 {
+		prefix := Tag + "EXPLAIN (GENERIC_PLAN, " + explainOptions + ") "
+		err := e.inTx(ctx, false, func() error {
+			var err error
+			raw, err = e.simpleQuery(ctx, prefix+sql)
+			return e.explainError(ctx, err, src, len(prefix))
+		})
+		return raw, err
+	}
+	e.seq++
+	name := fmt.Sprintf("hishamos_perf_%d", e.seq)
+	prepared := false
+	err := e.inTx(ctx, false, func() error {
+		if _, err := e.Q.Exec(ctx, Tag+"SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+			return fmt.Errorf("analyze: force a generic plan: %w", err)
+		}
+		prefix := Tag + "PREPARE " + name + " AS "
+		if _, err := e.Q.Exec(ctx, prefix+sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+			return e.explainError(ctx, err, src, len(prefix))
+		}
+		prepared = true
+		n := params
+		if err := e.Q.QueryRow(ctx, Tag+"SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1", name).Scan(&n); err != nil {
+			return fmt.Errorf("analyze: read prepared statement: %w", err)
+		}
+		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ")
+		q := Tag + "EXPLAIN (" + explainOptions + ") EXECUTE " + name
+		if n > 0 {
+			q += "(" + nulls + ")"
+		}
+		var err error
+		raw, err = e.simpleQuery(ctx, q)
+		return e.explainError(ctx, err, src, 0)
+	})
+	if prepared {
+		// A prepared statement outlives the transaction's rollback.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if _, derr := e.Q.Exec(cctx, Tag+"DEALLOCATE "+name); derr != nil && err == nil {
+			err = fmt.Errorf("analyze: deallocate %s: %w", name, derr)
+		}
+	}
+	return raw, err
+}
+
+// pgConner is a connection that exposes its wire-protocol connection, as
+// *pgx.Conn does.
+type pgConner interface{ PgConn() *pgconn.PgConn }
+
+// simpleQuery runs one statement with the simple query protocol and returns
+// the first column of its first row as the server wrote it. EXPLAIN of a
+// statement holding $n needs it: pgx's own simple-protocol Query would take
+// $n for its placeholders, and the extended protocol would want values.
+func (e *Explainer) simpleQuery(ctx context.Context, sql string) (string, error) {
+	pc, ok := e.Q.(pgConner)
+	if !ok {
+		var out string
+		err := e.Q.QueryRow(ctx, sql, pgx.QueryExecModeSimpleProtocol).Scan(&out)
+		return out, err
+	}
+	results, err := pc.PgConn().Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return "", err
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return "", r.Err
+		}
+		if len(r.Rows) > 0 && len(r.Rows[0]) > 0 {
+			return string(r.Rows[0][0]), nil
+		}
+	}
+	return "", fmt.Errorf("analyze: %w: EXPLAIN returned no rows", ErrPlanFormat)
+}
+
+// inTx runs fn in a transaction that is always rolled back.
+func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) error {
+	mode := "READ ONLY"
+	if readWrite {
+		mode = "READ WRITE"
+	}
+	if _, err := e.Q.Exec(ctx, Tag+"BEGIN "+mode); err != nil {
+		return e.explainError(ctx, err, Source{}, 0)
+	}
+	err := fn()
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, rerr := e.Q.Exec(cctx, Tag+"ROLLBACK"); rerr != nil && err == nil {
+		err = fmt.Errorf("analyze: roll back: %w", rerr)
+	}
+	return err
+}
+
+// explainError classifies a failure: cancellation, statement_timeout, a
+// statement the server rejects (*SQLError, with its position mapped back
+// into the statement past the prefix the tool added), or anything else.
+func (e *Explainer) explainError(ctx context.Context, err error, src Source, prefixLen int) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return fmt.Errorf("analyze: explain: %w", err)
+	}
+	if pgErr.Code == "57014" {
+		limit := ""
+		if e.StatementTimeout > 0 {
+			limit = " (" + e.StatementTimeout.String() + ")"
+		}
+		return fmt.Errorf("%w%s: the statement was cancelled; raise --statement-timeout or explain it without ANALYZE", ErrStatementTimeout, limit)
+	}
+	if !badSQLCode(pgErr.Code) {
+		return fmt.Errorf("analyze: explain: %s", pgMessage(err))
+	}
+	se := &SQLError{Source: src, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
+	if pgErr.Position > 0 {
+		// Position counts characters from 1 in the text sent; the prefix
+		// is ASCII, so its length in bytes is its length in characters.
+		pos := int(pgErr.Position) - 1 - prefixLen
+		if pos >= 0 && pos <= utf8.RuneCountInString(src.SQL) {
+			se.Line, se.Column = lineCol(src.SQL, pos)
+			if src.Line > 0 {
+				se.Line += src.Line - 1
+			}
+		}
+	}
+	return se
+}
+
+// lineCol turns a character offset from 0 into a line and column from 1.
+func lineCol(s string, pos int) (int, int) {
+	line, col := 1, 1
+	i := 0
+	for _, r := range s {
+		if i == pos {
+			break
+		}
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+		i++
+	}
+	return line, col
+}
+
+// tableFacts reads row estimates and column counts for the given
+// relations (schema.name or bare names), keyed both ways.
+func tableFacts(ctx context.Context, q Querier, relations []string) (map[string]TableFacts, error) {
+	if len(relations) == 0 {
+		return map[string]TableFacts{}, nil
+	}
+	names := make([]string, 0, len(relations))
+	for _, r := range relations {
+		if _, name, ok := strings.Cut(r, "."); ok {
+			names = append(names, name)
+		} else {
+			names = append(names, r)
+		}
+	}
+	rows, err := q.Query(ctx, Tag+`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
+	(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`, names)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read table facts: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]TableFacts{}
+	bare := map[string]int{}
+	for rows.Next() {
+		var schema, name string
+		var f TableFacts
+		if err := rows.Scan(&schema, &name, &f.Rows, &f.Columns); err != nil {
+			return nil, fmt.Errorf("analyze: read table facts: %w", err)
+		}
+		out[schema+"."+name] = f
+		bare[name]++
+		if bare[name] == 1 {
+			out[name] = f
+		} else {
+			delete(out, name) // the same name in two schemas: ambiguous
+		}
+	}
+	return out, rows.Err()
+}

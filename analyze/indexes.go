@@ -1,0 +1,523 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Thresholds of the index health rules.
+const (
+	// UnusedIndexMinAge is how long the statistics must have been
+	// collecting before an unused index is a warning rather than a note: a
+	// week covers weekly jobs and reports that use an index rarely.
+	UnusedIndexMinAge = 7 * 24 * time.Hour
+	// SeqScanTableMinScans is the least number of sequential scans of a
+	// table for seq-scan-table: fewer are maintenance and ad hoc queries
+	// (pg_dump, a psql session), not the workload.
+	SeqScanTableMinScans = 50
+	// SeqScanTableShare is the share of a table's scans that must be
+	// sequential for seq-scan-table.
+	SeqScanTableShare = 0.5
+)
+
+// Index is one index with its definition, size and use, as the catalogs
+// and pg_stat_user_indexes give them.
+type Index struct {
+	Schema string `json:"schema"`
+	Table  string `json:"table"`
+	Name   string `json:"name"`
+	// Method is the access method: btree, hash, gin, gist, brin …
+	Method string `json:"method"`
+	// Columns are the key columns (or expressions) in order; Include the
+	// INCLUDE columns.
+	Columns []string `json:"columns"`
+	Include []string `json:"include,omitempty"`
+	// Predicate is the WHERE of a partial index.
+	Predicate  string `json:"predicate,omitempty"`
+	Definition string `json:"definition"`
+	Unique     bool   `json:"unique"`
+	Primary    bool   `json:"primary"`
+	Valid      bool   `json:"valid"`
+	// Constraint names the primary key, unique or exclusion constraint
+	// the index backs.
+	Constraint string `json:"constraint,omitempty"`
+	SizeBytes  int64  `json:"size_bytes"`
+	// TableSizeBytes is the table's size without its indexes.
+	TableSizeBytes int64 `json:"table_size_bytes"`
+	// Scans counts index scans since the statistics were reset.
+	Scans      int64 `json:"scans"`
+	TuplesRead int64 `json:"tuples_read"`
+	// Findings lists the ids of the index health rules that fired on it.
+	Findings []string `json:"findings,omitempty"`
+
+	oid        uint32
+	keys       []int16
+	classes    []uint32
+	collations []uint32
+	options    []int16
+	exprs      string
+	pred       string
+	nkey       int
+	building   bool
+	exclusion  bool
+}
+
+// QualifiedTable is schema.table.
+func (ix *Index) QualifiedTable() string { return ix.Schema + "." + ix.Table }
+
+// qname is the index's name qualified and quoted for SQL.
+func (ix *Index) qname() string { return quoteIdent(ix.Schema) + "." + quoteIdent(ix.Name) }
+
+// Table is one table's size and how it is scanned.
+type Table struct {
+	Schema    string  `json:"schema"`
+	Name      string  `json:"name"`
+	Rows      float64 `json:"rows"`
+	SizeBytes int64   `json:"size_bytes"`
+	// IndexesSizeBytes is the size of all the table's indexes.
+	IndexesSizeBytes int64 `json:"indexes_size_bytes"`
+	SeqScans         int64 `json:"seq_scans"`
+	SeqRowsRead      int64 `json:"seq_rows_read"`
+	IndexScans       int64 `json:"index_scans"`
+
+	oid uint32
+}
+
+// IndexReport is the health of every index and table in the database.
+type IndexReport struct {
+	Indexes  []Index   `json:"indexes"`
+	Tables   []Table   `json:"tables"`
+	Findings []Finding `json:"findings"`
+	// StatsSince is when the database's statistics were last reset; nil
+	// when they never were.
+	StatsSince *time.Time `json:"stats_since,omitempty"`
+	// StatsAge is how long the statistics have been collecting, at least
+	// (when never reset: since the server started).
+	StatsAge time.Duration `json:"-"`
+}
+
+// foreignKey is one foreign key constraint.
+type foreignKey struct {
+	name, schema, table, refTable string
+	tableOID                      uint32
+	keys                          []int16
+	columns                       []string
+	rows                          float64
+}
+
+// IndexHealth reads every index, table and foreign key outside the system
+// schemas and reports unused, duplicate, prefix-covered and invalid
+// indexes, foreign keys without an index and tables read mostly by
+// sequential scans. Indexes are compared on pg_index's fields (key columns,
+// expression and predicate trees, operator classes, collations, options,
+// INCLUDE columns), never on their definitions' text.
+func IndexHealth(ctx context.Context, q Querier) (*IndexReport, error) {
+	r := &IndexReport{}
+	var now, started time.Time
+	err := q.QueryRow(ctx, Tag+`SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+	now(), pg_postmaster_start_time()`).Scan(&r.StatsSince, &now, &started)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read statistics age: %w", err)
+	}
+	if r.StatsSince != nil {
+		r.StatsAge = now.Sub(*r.StatsSince)
+	} else {
+		r.StatsAge = now.Sub(started)
+	}
+	if r.Indexes, err = readIndexes(ctx, q); err != nil {
+		return nil, err
+	}
+	if r.Tables, err = readTables(ctx, q); err != nil {
+		return nil, err
+	}
+	fks, err := readForeignKeys(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r.Findings = append(r.Findings, r.invalid()...)
+	r.Findings = append(r.Findings, r.duplicates()...)
+	r.Findings = append(r.Findings, r.unused()...)
+	r.Findings = append(r.Findings, r.foreignKeys(fks)...)
+	r.Findings = append(r.Findings, r.seqScanned()...)
+	byName := map[string]*Index{}
+	for i := range r.Indexes {
+		byName[r.Indexes[i].Schema+"."+r.Indexes[i].Name] = &r.Indexes[i]
+	}
+	for _, f := range r.Findings {
+		if ix := byName[f.Index]; ix != nil && !slices.Contains(ix.Findings, f.Rule) {
+			ix.Findings = append(ix.Findings, f.Rule)
+		}
+	}
+	SortFindings(r.Findings)
+	return r, nil
+}
+
+const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
+
+func readIndexes(ctx context.Context, q Querier) ([]Index, error) {
+	// Node trees carry the position of each expression in the statement
+	// that created them (":location 42"); without it, equal trees are
+	// equal text.
+	rows, err := q.Query(ctx, Tag+`SELECT ic.oid, n.nspname, t.relname, ic.relname, am.amname,
+	x.indisunique, x.indisprimary, x.indisvalid, x.indisexclusion, x.indnkeyatts,
+	x.indkey::int2[], x.indclass::oid[], x.indcollation::oid[], x.indoption::int2[],
+	coalesce(regexp_replace(x.indexprs::text, ' :location -?[0-9]+', '', 'g'), ''),
+	coalesce(regexp_replace(x.indpred::text, ' :location -?[0-9]+', '', 'g'), ''),
+	coalesce(pg_get_expr(x.indpred, x.indrelid, true), ''),
+	pg_get_indexdef(x.indexrelid),
+	ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnatts) k),
+	pg_relation_size(ic.oid), pg_relation_size(t.oid),
+	coalesce(s.idx_scan, 0), coalesce(s.idx_tup_read, 0),
+	coalesce((SELECT c.conname FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid
+		AND c.contype IN ('p', 'u', 'x') LIMIT 1), ''),
+	EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid)
+FROM pg_index x
+JOIN pg_class ic ON ic.oid = x.indexrelid
+JOIN pg_class t ON t.oid = x.indrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_am am ON am.oid = ic.relam
+LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
+WHERE t.relkind IN ('r', 'm', 'p') AND `+userSchemas+`
+ORDER BY n.nspname, t.relname, ic.relname`)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read indexes: %w", err)
+	}
+	defer rows.Close()
+	var out []Index
+	for rows.Next() {
+		var ix Index
+		var cols []string
+		if err := rows.Scan(&ix.oid, &ix.Schema, &ix.Table, &ix.Name, &ix.Method,
+			&ix.Unique, &ix.Primary, &ix.Valid, &ix.exclusion, &ix.nkey,
+			&ix.keys, &ix.classes, &ix.collations, &ix.options, &ix.exprs, &ix.pred, &ix.Predicate,
+			&ix.Definition, &cols, &ix.SizeBytes, &ix.TableSizeBytes, &ix.Scans, &ix.TuplesRead,
+			&ix.Constraint, &ix.building); err != nil {
+			return nil, fmt.Errorf("analyze: read indexes: %w", err)
+		}
+		ix.Columns = cols[:min(ix.nkey, len(cols))]
+		if len(cols) > ix.nkey {
+			ix.Include = cols[ix.nkey:]
+		}
+		out = append(out, ix)
+	}
+	return out, rows.Err()
+}
+
+func readTables(ctx context.Context, q Querier) ([]Table, error) {
+	rows, err := q.Query(ctx, Tag+`SELECT t.oid, n.nspname, t.relname, greatest(t.reltuples, 0)::float8,
+	pg_relation_size(t.oid), pg_indexes_size(t.oid),
+	coalesce(s.seq_scan, 0), coalesce(s.seq_tup_read, 0), coalesce(s.idx_scan, 0),
+	coalesce(s.n_live_tup, 0)
+FROM pg_class t
+JOIN pg_namespace n ON n.oid = t.relnamespace
+LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
+WHERE t.relkind IN ('r', 'm', 'p') AND `+userSchemas+`
+ORDER BY n.nspname, t.relname`)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read tables: %w", err)
+	}
+	defer rows.Close()
+	var out []Table
+	for rows.Next() {
+		var t Table
+		var live int64
+		if err := rows.Scan(&t.oid, &t.Schema, &t.Name, &t.Rows, &t.SizeBytes, &t.IndexesSizeBytes,
+			&t.SeqScans, &t.SeqRowsRead, &t.IndexScans, &live); err != nil {
+			return nil, fmt.Errorf("analyze: read tables: %w", err)
+		}
+		// reltuples is -1 (PostgreSQL 14+) on a table never vacuumed or
+		// analyzed: the live-row count is the better guess then.
+		if t.Rows == 0 && live > 0 {
+			t.Rows = float64(live)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+func readForeignKeys(ctx context.Context, q Querier) ([]foreignKey, error) {
+	rows, err := q.Query(ctx, Tag+`SELECT c.conname, n.nspname, t.relname, t.oid, pn.nspname || '.' || pt.relname,
+	c.conkey::int2[],
+	ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
+	greatest(t.reltuples, 0)::float8
+FROM pg_constraint c
+JOIN pg_class t ON t.oid = c.conrelid
+JOIN pg_namespace n ON n.oid = t.relnamespace
+JOIN pg_class pt ON pt.oid = c.confrelid
+JOIN pg_namespace pn ON pn.oid = pt.relnamespace
+WHERE c.contype = 'f' AND c.conparentid = 0 AND `+userSchemas+`
+ORDER BY n.nspname, t.relname, c.conname`)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read foreign keys: %w", err)
+	}
+	defer rows.Close()
+	var out []foreignKey
+	for rows.Next() {
+		var fk foreignKey
+		if err := rows.Scan(&fk.name, &fk.schema, &fk.table, &fk.tableOID, &fk.refTable, &fk.keys, &fk.columns, &fk.rows); err != nil {
+			return nil, fmt.Errorf("analyze: read foreign keys: %w", err)
+		}
+		out = append(out, fk)
+	}
+	return out, rows.Err()
+}
+
+func (r *IndexReport) invalid() []Finding {
+	var out []Finding
+	for _, ix := range r.Indexes {
+		if ix.Valid {
+			continue
+		}
+		if ix.building {
+			out = append(out, Finding{
+				Rule: RuleInvalidIndex, Severity: Info, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+				Message:  fmt.Sprintf("index %s is being built (CREATE INDEX CONCURRENTLY in progress) and not yet valid", ix.Name),
+				Evidence: map[string]float64{"size_bytes": float64(ix.SizeBytes), "building": 1},
+				Fix:      "Wait for the build to finish; if it fails, drop the INVALID index it leaves behind.",
+			})
+			continue
+		}
+		out = append(out, Finding{
+			Rule: RuleInvalidIndex, Severity: Critical, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+			Message:  fmt.Sprintf("index %s is INVALID (a failed CREATE INDEX CONCURRENTLY): writes still maintain its %s but no query can use it", ix.Name, Bytes(ix.SizeBytes)),
+			Evidence: map[string]float64{"size_bytes": float64(ix.SizeBytes)},
+			Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; then fix what failed the build (duplicate values for a UNIQUE index, a timeout, a deadlock) and create it again.", ix.qname()),
+		})
+	}
+	return out
+}
+
+// sameKeyParts reports whether the first n key columns of a and b are the
+// same columns with the same operator classes, collations and options.
+func sameKeyParts(a, b *Index, n int) bool {
+	if n > a.nkey || n > b.nkey || n > len(a.keys) || n > len(b.keys) {
+		return false
+	}
+	return slices.Equal(a.keys[:n], b.keys[:n]) &&
+		slices.Equal(a.classes[:n], b.classes[:n]) &&
+		slices.Equal(a.collations[:n], b.collations[:n]) &&
+		slices.Equal(a.options[:n], b.options[:n])
+}
+
+func includeSet(ix *Index) []int16 {
+	inc := slices.Clone(ix.keys[min(ix.nkey, len(ix.keys)):])
+	slices.Sort(inc)
+	return inc
+}
+
+// comparable reports whether two indexes can stand in for each other at
+// all: same table and method, same predicate, both valid.
+func comparable(a, b *Index) bool {
+	return a.oid != b.oid && a.Schema == b.Schema && a.Table == b.Table && a.Method == b.Method &&
+		a.pred == b.pred && a.Valid && b.Valid
+}
+
+// keeper says which of two equal indexes to keep: the primary key, else the
+// one backing a constraint, else the unique one, else the more used, else the older.
+func keeper(a, b *Index) bool {
+	switch {
+	case a.Primary != b.Primary:
+		return a.Primary
+	case (a.Constraint != "") != (b.Constraint != ""):
+		return a.Constraint != ""
+	case a.Unique != b.Unique:
+		return a.Unique
+	case a.Scans != b.Scans:
+		return a.Scans > b.Scans
+	}
+	return a.oid < b.oid
+}
+
+// dropFix is the statement that removes a redundant index, through its
+// constraint when it backs one.
+func dropFix(ix *Index) string {
+	if ix.Constraint != "" {
+		return fmt.Sprintf("ALTER TABLE %s.%s DROP CONSTRAINT %s;", quoteIdent(ix.Schema), quoteIdent(ix.Table), quoteIdent(ix.Constraint))
+	}
+	return fmt.Sprintf("DROP INDEX CONCURRENTLY %s;", ix.qname())
+}
+
+func (r *IndexReport) duplicates() []Finding {
+	var out []Finding
+	dropped := map[uint32]bool{}
+	for i := range r.Indexes {
+		for j := range r.Indexes {
+			a, b := &r.Indexes[i], &r.Indexes[j]
+			if i >= j || !comparable(a, b) || dropped[a.oid] || dropped[b.oid] {
+				continue
+			}
+			if a.nkey == b.nkey && sameKeyParts(a, b, a.nkey) && a.exprs == b.exprs &&
+				slices.Equal(includeSet(a), includeSet(b)) {
+				keep, drop := a, b
+				if !keeper(a, b) {
+					keep, drop = b, a
+				}
+				dropped[drop.oid] = true
+				out = append(out, Finding{
+					Rule: RuleDuplicateIndex, Severity: Warning, Table: drop.QualifiedTable(), Index: drop.Schema + "." + drop.Name,
+					Message: fmt.Sprintf("index %s duplicates %s on (%s): same columns, opclasses, collations and predicate; %s wasted",
+						drop.Name, keep.Name, strings.Join(keep.Columns, ", "), Bytes(drop.SizeBytes)),
+					Evidence: map[string]float64{"size_bytes": float64(drop.SizeBytes), "scans": float64(drop.Scans), "kept_scans": float64(keep.Scans)},
+					Fix:      fmt.Sprintf("%s it repeats %s, which stays.", dropFix(drop), keep.Name),
+				})
+			}
+		}
+	}
+	// Prefix-covered: a plain b-tree whose key columns lead another's.
+	for i := range r.Indexes {
+		a := &r.Indexes[i]
+		if dropped[a.oid] || a.Method != "btree" || a.Unique || a.Constraint != "" || a.exprs != "" || !a.Valid {
+			continue
+		}
+		for j := range r.Indexes {
+			b := &r.Indexes[j]
+			if dropped[b.oid] || !comparable(a, b) || b.nkey < a.nkey || !sameKeyParts(a, b, a.nkey) {
+				continue
+			}
+			if b.nkey == a.nkey && len(includeSet(b)) <= len(includeSet(a)) {
+				continue // equal keys: a duplicate, or b is the smaller
+			}
+			if !covers(b, includeSet(a)) {
+				continue
+			}
+			dropped[a.oid] = true
+			out = append(out, Finding{
+				Rule: RulePrefixIndex, Severity: Warning, Table: a.QualifiedTable(), Index: a.Schema + "." + a.Name,
+				Message: fmt.Sprintf("index %s on (%s) is a prefix of %s on (%s), which serves the same lookups; %s could go",
+					a.Name, strings.Join(a.Columns, ", "), b.Name, strings.Join(b.Columns, ", "), Bytes(a.SizeBytes)),
+				Evidence: map[string]float64{"size_bytes": float64(a.SizeBytes), "scans": float64(a.Scans), "covering_scans": float64(b.Scans)},
+				Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; once a check of its queries shows %s serves them as well.", a.qname(), b.Name),
+			})
+			break
+		}
+	}
+	return out
+}
+
+// covers reports whether every column in cols is a column of ix (key or
+// INCLUDE).
+func covers(ix *Index, cols []int16) bool {
+	for _, c := range cols {
+		if c == 0 || !slices.Contains(ix.keys, c) {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *IndexReport) unused() []Finding {
+	var out []Finding
+	days := r.StatsAge.Hours() / 24
+	since := fmt.Sprintf("since the statistics were reset %s ago", ageText(r.StatsAge))
+	if r.StatsSince == nil {
+		since = fmt.Sprintf("in at least %s (statistics never reset; the server has been up that long)", ageText(r.StatsAge))
+	}
+	for _, ix := range r.Indexes {
+		if ix.Scans > 0 || ix.Unique || ix.Primary || ix.Constraint != "" || !ix.Valid || ix.exclusion {
+			continue
+		}
+		sev := Warning
+		if r.StatsAge < UnusedIndexMinAge {
+			sev = Info
+		}
+		out = append(out, Finding{
+			Rule: RuleUnusedIndex, Severity: sev, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+			Message:  fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, Bytes(ix.SizeBytes), since),
+			Evidence: map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)},
+			Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; after checking that no replica reads it (their statistics are their own) and no rare job needs it.", ix.qname()),
+		})
+	}
+	return out
+}
+
+func ageText(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return fmt.Sprintf("%.0f days", d.Hours()/24)
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%.0f hours", d.Hours())
+	case d >= 2*time.Minute:
+		return fmt.Sprintf("%.0f minutes", d.Minutes())
+	}
+	return fmt.Sprintf("%.0f seconds", d.Seconds())
+}
+
+func (r *IndexReport) foreignKeys(fks []foreignKey) []Finding {
+	byTable := map[string][]*Index{}
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		byTable[ix.QualifiedTable()] = append(byTable[ix.QualifiedTable()], ix)
+	}
+	var out []Finding
+	for _, fk := range fks {
+		if fkIndexed(fk, byTable[fk.schema+"."+fk.table]) {
+			continue
+		}
+		sev := Warning
+		if fk.rows < SeqScanLargeRows {
+			sev = Info
+		}
+		cols := make([]string, len(fk.columns))
+		for i, c := range fk.columns {
+			cols[i] = quoteIdent(c)
+		}
+		out = append(out, Finding{
+			Rule: RuleFKWithoutIndex, Severity: sev, Table: fk.schema + "." + fk.table,
+			Message: fmt.Sprintf("foreign key %s (%s) → %s has no index leading with its columns: each delete or key update in %s scans %s (%s rows), and joins on it cannot use an index",
+				fk.name, strings.Join(fk.columns, ", "), fk.refTable, fk.refTable, fk.table, num(fk.rows)),
+			Evidence: map[string]float64{"table_rows": fk.rows, "columns": float64(len(fk.columns))},
+			Fix:      fmt.Sprintf("CREATE INDEX CONCURRENTLY ON %s.%s (%s);", quoteIdent(fk.schema), quoteIdent(fk.table), strings.Join(cols, ", ")),
+		})
+	}
+	return out
+}
+
+// fkIndexed reports whether a valid, non-partial index's leading key
+// columns are the foreign key's columns, in any order.
+func fkIndexed(fk foreignKey, indexes []*Index) bool {
+	want := slices.Clone(fk.keys)
+	slices.Sort(want)
+	for _, ix := range indexes {
+		if !ix.Valid || ix.pred != "" || ix.nkey < len(want) {
+			continue
+		}
+		lead := slices.Clone(ix.keys[:len(want)])
+		slices.Sort(lead)
+		if slices.Equal(lead, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *IndexReport) seqScanned() []Finding {
+	var out []Finding
+	for _, t := range r.Tables {
+		scans := t.SeqScans + t.IndexScans
+		if t.Rows < SeqScanLargeRows || t.SeqScans < SeqScanTableMinScans || scans == 0 {
+			continue
+		}
+		share := float64(t.SeqScans) / float64(scans)
+		perScan := float64(t.SeqRowsRead) / float64(t.SeqScans)
+		if share < SeqScanTableShare || perScan < SeqScanLargeRows {
+			continue
+		}
+		out = append(out, Finding{
+			Rule: RuleSeqScanTable, Severity: Warning, Table: t.Schema + "." + t.Name,
+			Message: fmt.Sprintf("%s (%s rows, %s) is read by sequential scans %s of the time: %s scans reading %s rows each on average",
+				t.Name, num(t.Rows), Bytes(t.SizeBytes), pct(share), num(float64(t.SeqScans)), num(perScan)),
+			Evidence: map[string]float64{
+				"seq_scans": float64(t.SeqScans), "index_scans": float64(t.IndexScans), "seq_share_pct": round1(share * 100),
+				"rows_per_seq_scan": round1(perScan), "table_rows": t.Rows, "size_bytes": float64(t.SizeBytes),
+			},
+			Fix: fmt.Sprintf("Find the statements that scan %s (analyze --sort io, or pg_qualstats) and index the columns they filter on.", t.Name),
+		})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Evidence["seq_scans"] > out[j].Evidence["seq_scans"] })
+	return out
+}

@@ -1,0 +1,379 @@
+package analyze
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SchemaAnalyze and SchemaExplain version the JSON documents: a change that
+// removes or renames a field needs a new version.
+const (
+	SchemaAnalyze = "hishamos-perf/analyze/v1"
+	SchemaExplain = "hishamos-perf/explain/v1"
+)
+
+// Defaults of Options.
+const (
+	// DefaultTop is how many statements a report ranks.
+	DefaultTop = 20
+	// DefaultExplain is how many of the top statements get a plan: EXPLAIN
+	// of ten statements takes well under a second on a healthy server.
+	DefaultExplain = 10
+)
+
+// Options configures Analyze.
+type Options struct {
+	// Sort ranks the statements (default total time).
+	Sort SortKey
+	// Top is how many statements to report (default DefaultTop; -1: all).
+	Top int
+	// Interval, when positive, ranks what ran between two snapshots this
+	// far apart instead of the cumulative counters.
+	Interval time.Duration
+	// Explain is how many of the top statements to plan; 0 plans none.
+	Explain int
+	// Analyze runs EXPLAIN ANALYZE where values are known: statements
+	// without parameters, and the Samples.
+	Analyze bool
+	// Samples are statements with real values (a .sql file; a profile's
+	// statements with Args drawn from its generators). Each is explained
+	// (analyzed with Analyze) and, when its query identifier matches a
+	// ranked statement, gives that statement its plan; the others are
+	// reported after the ranked statements with Source set to their file.
+	// This is the hook for `analyze --profile`: a profile's Bound.Args
+	// fill Source.Args.
+	Samples []Source
+	// SkipIndexes leaves out index health.
+	SkipIndexes bool
+	// StatementTimeout names the session's statement_timeout in messages.
+	StatementTimeout time.Duration
+	// Progress, when set, hears what Analyze is doing.
+	Progress func(msg string)
+}
+
+// Window is the time the ranked counters cover.
+type Window struct {
+	// Mode is "cumulative" (since the last reset) or "interval".
+	Mode  string     `json:"mode"`
+	Since *time.Time `json:"since,omitempty"`
+	Until time.Time  `json:"until"`
+	// Seconds is the window's length; 0 when unknown.
+	Seconds float64 `json:"seconds"`
+	// Restarted counts statements whose counters started again during an
+	// interval (evicted, or reset by someone else).
+	Restarted int `json:"restarted,omitempty"`
+}
+
+// Report is the result of Analyze, the `analyze --format json` document.
+type Report struct {
+	Schema string  `json:"schema"`
+	Server *Server `json:"server"`
+	Window Window  `json:"window"`
+	Sort   SortKey `json:"sort"`
+	// ShareOf names what each statement's share_pct is a share of.
+	ShareOf    string      `json:"share_of"`
+	Totals     Totals      `json:"totals"`
+	Statements []Statement `json:"statements"`
+	Findings   []Finding   `json:"findings"`
+	Indexes    []Index     `json:"indexes"`
+	Tables     []Table     `json:"tables"`
+	// Notes say what limited the report (an empty pg_stat_statements,
+	// evicted statements, plans that failed).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Analyze reads pg_stat_statements, ranks the statements, explains the top
+// ones, runs the rules and checks index health. q must be a connection in a
+// read-only session with statement_timeout set; nothing is written (each
+// EXPLAIN runs in a transaction that is rolled back) and
+// pg_stat_statements_reset is never called.
+func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
+	if opts.Sort == "" {
+		opts.Sort = SortTotal
+	}
+	if opts.Top == 0 {
+		opts.Top = DefaultTop
+	}
+	say := func(format string, args ...any) {
+		if opts.Progress != nil {
+			opts.Progress(fmt.Sprintf(format, args...))
+		}
+	}
+	srv, err := Inspect(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
+		Statements: []Statement{}, Findings: []Finding{}, Indexes: []Index{}, Tables: []Table{}}
+	first, err := ReadStatements(ctx, q, srv)
+	if err != nil {
+		return nil, err
+	}
+	stmts := first.Statements
+	windows := map[stmtKey]time.Duration{}
+	if opts.Interval > 0 {
+		say("analyze: waiting %s for the second snapshot of pg_stat_statements", opts.Interval)
+		t := time.NewTimer(opts.Interval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+		second, err := ReadStatements(ctx, q, srv)
+		if err != nil {
+			return nil, err
+		}
+		stmts, r.Window.Restarted = Delta(first, second)
+		since := first.At
+		r.Window = Window{Mode: "interval", Since: &since, Until: second.At, Seconds: second.At.Sub(first.At).Seconds(), Restarted: r.Window.Restarted}
+		for _, s := range stmts {
+			windows[s.key()] = second.At.Sub(first.At)
+		}
+		if r.Window.Restarted > 0 {
+			r.Notes = append(r.Notes, fmt.Sprintf("%d statements restarted their counters during the interval (evicted or reset): their figures cover only part of it", r.Window.Restarted))
+		}
+	} else {
+		r.Window = Window{Mode: "cumulative", Since: srv.StatsReset, Until: first.At}
+		if srv.StatsReset != nil {
+			r.Window.Seconds = first.At.Sub(*srv.StatsReset).Seconds()
+		}
+		for _, s := range stmts {
+			windows[s.key()] = srv.window(&s, first.At)
+		}
+	}
+	top := opts.Top
+	if top < 0 {
+		top = 0
+	}
+	r.Statements, r.Totals = Rank(stmts, opts.Sort, top)
+	if len(stmts) == 0 {
+		since := "since its counters were last reset"
+		if opts.Interval > 0 {
+			since = fmt.Sprintf("during the %s interval", opts.Interval)
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use --interval while it runs)", srv.Database, since))
+	}
+	if srv.Dealloc > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))
+	}
+
+	ex := &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
+	failed, explained := 0, 0
+	want := 0
+	for _, st := range r.Statements {
+		if Explainable(st.Query) {
+			want++
+		}
+	}
+	want = min(want, opts.Explain)
+	for i := range r.Statements {
+		s := &r.Statements[i]
+		// Utility statements (COPY, VACUUM, DDL) cannot be explained and
+		// take no EXPLAIN slot.
+		if !Explainable(s.Query) {
+			s.PlanError = ErrNotExplainable.Error()
+			continue
+		}
+		if explained >= opts.Explain {
+			continue
+		}
+		explained++
+		say("analyze: explaining statement %d of %d", explained, want)
+		x, err := ex.Explain(ctx, Source{SQL: s.Query}, opts.Analyze)
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return nil, err
+		case err != nil:
+			s.PlanError = err.Error()
+			failed++
+		default:
+			// The plan's own query identifier is that of the text as
+			// explained ($n parameters); the statement's is the one its
+			// findings and rows carry.
+			x.Fingerprint = s.Fingerprint
+			s.Plan = x
+		}
+	}
+	if failed > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("%d statements could not be planned: see plan_error on their rows", failed))
+	}
+	for _, smp := range opts.Samples {
+		say("analyze: explaining %s", sampleName(smp))
+		x, err := ex.Explain(ctx, smp, opts.Analyze)
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		matched := false
+		if err == nil && x.Plan.QueryID != 0 {
+			for i := range r.Statements {
+				s := &r.Statements[i]
+				if s.QueryID == x.Plan.QueryID && (s.Plan == nil || !s.Plan.Analyzed || s.Plan.Generic) {
+					s.Plan, s.PlanError, matched = x, "", true
+					break
+				}
+			}
+		}
+		if matched {
+			continue
+		}
+		st := Statement{Query: smp.SQL, Source: sampleName(smp), Plan: x}
+		if err != nil {
+			st.PlanError = err.Error()
+			st.Plan = nil
+		} else if x.Plan.QueryID != 0 {
+			st.QueryID, st.Fingerprint = x.Plan.QueryID, Fingerprint(x.Plan.QueryID)
+		}
+		r.Statements = append(r.Statements, st)
+	}
+
+	var relations []string
+	for _, s := range r.Statements {
+		if s.Plan != nil {
+			relations = append(relations, s.Plan.Plan.Relations()...)
+		}
+	}
+	facts, err := tableFacts(ctx, q, relations)
+	if err != nil {
+		return nil, err
+	}
+	for i := range r.Statements {
+		s := &r.Statements[i]
+		sub := Subject{Statement: s, Tables: facts, Window: windows[s.key()]}
+		if s.Source != "pg_stat_statements" {
+			sub.Statement = nil
+		}
+		if s.Plan != nil {
+			sub.Plan = s.Plan.Plan
+		}
+		fs := Evaluate(sub)
+		for j := range fs {
+			if fs[j].Fingerprint == "" {
+				fs[j].Fingerprint, fs[j].Query = s.Fingerprint, s.Query
+			}
+		}
+		r.Findings = append(r.Findings, fs...)
+	}
+
+	// N+1 lookups are cheap one by one and rarely rank by time: look for
+	// them among every statement, not only the ranked ones.
+	ranked := map[stmtKey]bool{}
+	for _, s := range r.Statements {
+		if s.Source == "pg_stat_statements" {
+			ranked[s.key()] = true
+		}
+	}
+	for i := range stmts {
+		s := &stmts[i]
+		if ranked[s.key()] {
+			continue
+		}
+		sub := Subject{Statement: s, Window: windows[s.key()]}
+		for _, f := range sub.nPlusOne() {
+			f.Fingerprint, f.Query = s.Fingerprint, s.Query
+			r.Findings = append(r.Findings, f)
+		}
+	}
+
+	if !opts.SkipIndexes {
+		say("analyze: checking index health")
+		ih, err := IndexHealth(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		r.Indexes, r.Tables = ih.Indexes, ih.Tables
+		r.Findings = append(r.Findings, ih.Findings...)
+	}
+	if r.Indexes == nil {
+		r.Indexes = []Index{}
+	}
+	if r.Tables == nil {
+		r.Tables = []Table{}
+	}
+	SortFindings(r.Findings)
+	return r, nil
+}
+
+func sampleName(s Source) string {
+	switch {
+	case s.File != "" && s.Line > 0:
+		return fmt.Sprintf("%s:%d", s.File, s.Line)
+	case s.File != "":
+		return fmt.Sprintf("%s#%d", s.File, s.Index)
+	}
+	return fmt.Sprintf("statement %d", s.Index)
+}
+
+// ExplainReport is the result of ExplainAll, the `explain --format json`
+// document.
+type ExplainReport struct {
+	Schema     string               `json:"schema"`
+	Server     string               `json:"server"`
+	Statements []ExplainedStatement `json:"statements"`
+	// Findings gathers every statement's findings.
+	Findings []Finding `json:"findings"`
+}
+
+// ExplainedStatement is one statement's plan with its findings.
+type ExplainedStatement struct {
+	*Explained
+	Findings []Finding `json:"findings"`
+}
+
+// ExplainOptions configures ExplainAll.
+type ExplainOptions struct {
+	// Analyze runs EXPLAIN ANALYZE (in a transaction rolled back).
+	Analyze bool
+	// StatementTimeout names the session's statement_timeout in errors.
+	StatementTimeout time.Duration
+}
+
+// ExplainAll explains the statements in order and runs the plan rules on
+// each. It stops at the first statement that fails: a *SQLError for one the
+// server rejects as written, wrapping ErrStatementTimeout for one that ran
+// too long, ErrNotExplainable for a utility statement.
+func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOptions) (*ExplainReport, error) {
+	var version string
+	var num int
+	if err := q.QueryRow(ctx, Tag+"SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&version, &num); err != nil {
+		return nil, fmt.Errorf("analyze: read server version: %w", err)
+	}
+	rep := &ExplainReport{Schema: SchemaExplain, Server: version, Statements: []ExplainedStatement{}, Findings: []Finding{}}
+	ex := &Explainer{Q: q, VersionNum: num, StatementTimeout: opts.StatementTimeout}
+	var xs []*Explained
+	var relations []string
+	for _, s := range stmts {
+		x, err := ex.Explain(ctx, s, opts.Analyze)
+		if err != nil {
+			var se *SQLError
+			if errors.As(err, &se) || errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			if s.File == "" && len(stmts) == 1 {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%s: %w", sampleName(s), err)
+		}
+		xs = append(xs, x)
+		relations = append(relations, x.Plan.Relations()...)
+	}
+	facts, err := tableFacts(ctx, q, relations)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range xs {
+		fs := Evaluate(Subject{Plan: x.Plan, Tables: facts})
+		for i := range fs {
+			fs[i].Query, fs[i].Fingerprint = x.Query, x.Fingerprint
+		}
+		if fs == nil {
+			fs = []Finding{}
+		}
+		rep.Statements = append(rep.Statements, ExplainedStatement{Explained: x, Findings: fs})
+		rep.Findings = append(rep.Findings, fs...)
+	}
+	SortFindings(rep.Findings)
+	return rep, nil
+}

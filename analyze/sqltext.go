@@ -1,0 +1,356 @@
+package analyze
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Source is one SQL statement from a file or the command line.
+type Source struct {
+	// SQL is the statement's text without its terminating semicolon.
+	SQL string `json:"sql"`
+	// File and Line say where the statement starts; File is empty for a
+	// statement given on the command line.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
+	// Index numbers the statements of a file from 1.
+	Index int `json:"index"`
+	// Args are values for the statement's $n parameters, when a profile
+	// supplies them; a statement from a file carries its values as
+	// literals.
+	Args []any `json:"-"`
+}
+
+// ErrSQLText is returned for SQL that ends inside a string, quoted name or
+// comment.
+var ErrSQLText = errors.New("unterminated SQL")
+
+// lexed is what the scanner learns about one statement.
+type lexed struct {
+	words     []string // keywords and identifiers outside quotes, lower case
+	maxParam  int      // highest $n used, 0 for none
+	text      string
+	startLine int
+}
+
+// SplitSQL splits text into statements at semicolons outside strings,
+// quoted names, dollar quotes and comments. Statements holding nothing but
+// comments are dropped. file names the source in errors and in each Source.
+func SplitSQL(file, text string) ([]Source, error) {
+	stmts, err := scan(text)
+	if err != nil {
+		if file != "" {
+			return nil, fmt.Errorf("%s: %w", file, err)
+		}
+		return nil, err
+	}
+	out := make([]Source, 0, len(stmts))
+	for _, s := range stmts {
+		out = append(out, Source{SQL: s.text, File: file, Line: s.startLine, Index: len(out) + 1})
+	}
+	return out, nil
+}
+
+// scan lexes text into statements.
+func scan(text string) ([]lexed, error) {
+	var out []lexed
+	cur := lexed{startLine: 0}
+	start := 0 // byte offset where the current statement's text starts
+	line := 1
+	hasContent := false
+	flush := func(end int) {
+		if hasContent {
+			cur.text = strings.TrimSpace(text[start:end])
+			out = append(out, cur)
+		}
+		cur = lexed{}
+		hasContent = false
+	}
+	mark := func(i int) {
+		if !hasContent {
+			hasContent = true
+			start = i
+			cur.startLine = line
+		}
+	}
+	prevIdent := false
+	for i := 0; i < len(text); {
+		c := text[i]
+		switch {
+		case c == '\n':
+			line++
+			i++
+			prevIdent = false
+		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+			i++
+			prevIdent = false
+		case c == '-' && i+1 < len(text) && text[i+1] == '-':
+			for i < len(text) && text[i] != '\n' {
+				i++
+			}
+			prevIdent = false
+		case c == '/' && i+1 < len(text) && text[i+1] == '*':
+			depth := 0
+			j := i
+			for j < len(text) {
+				if text[j] == '/' && j+1 < len(text) && text[j+1] == '*' {
+					depth++
+					j += 2
+					continue
+				}
+				if text[j] == '*' && j+1 < len(text) && text[j+1] == '/' {
+					depth--
+					j += 2
+					if depth == 0 {
+						break
+					}
+					continue
+				}
+				if text[j] == '\n' {
+					line++
+				}
+				j++
+			}
+			if depth != 0 {
+				return nil, fmt.Errorf("%w: a /* comment is not closed (line %d)", ErrSQLText, line)
+			}
+			i = j
+			prevIdent = false
+		case c == ';':
+			flush(i)
+			i++
+			prevIdent = false
+		case c == '\'':
+			mark(i)
+			backslash := i > 0 && (text[i-1] == 'e' || text[i-1] == 'E') && prevIdent && isStringPrefix(text, i-1)
+			j, nl, err := skipQuote(text, i, '\'', backslash)
+			if err != nil {
+				return nil, fmt.Errorf("%w: a string starting on line %d is not closed", ErrSQLText, line)
+			}
+			line += nl
+			i = j
+			prevIdent = false
+		case c == '"':
+			mark(i)
+			j, nl, err := skipQuote(text, i, '"', false)
+			if err != nil {
+				return nil, fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, line)
+			}
+			line += nl
+			i = j
+			prevIdent = true
+		case c == '$' && !prevIdent:
+			mark(i)
+			j := i + 1
+			for j < len(text) && isDigit(text[j]) {
+				j++
+			}
+			if j > i+1 {
+				n, _ := strconv.Atoi(text[i+1 : j])
+				cur.maxParam = max(cur.maxParam, n)
+				i = j
+				prevIdent = false
+				continue
+			}
+			// a dollar quote: $tag$ … $tag$
+			k := i + 1
+			for k < len(text) && isIdentChar(text[k]) && text[k] != '$' {
+				k++
+			}
+			if k < len(text) && text[k] == '$' && (k == i+1 || !isDigit(text[i+1])) {
+				tag := text[i : k+1]
+				end := strings.Index(text[k+1:], tag)
+				if end < 0 {
+					return nil, fmt.Errorf("%w: a %s quote starting on line %d is not closed", ErrSQLText, tag, line)
+				}
+				body := text[k+1 : k+1+end]
+				line += strings.Count(body, "\n")
+				i = k + 1 + end + len(tag)
+				prevIdent = false
+				continue
+			}
+			i++
+		case isIdentStart(c):
+			mark(i)
+			j := i
+			for j < len(text) && isIdentChar(text[j]) {
+				j++
+			}
+			cur.words = append(cur.words, strings.ToLower(text[i:j]))
+			i = j
+			prevIdent = true
+		default:
+			mark(i)
+			i++
+			prevIdent = false
+		}
+	}
+	flush(len(text))
+	return out, nil
+}
+
+// isStringPrefix reports whether the identifier character at i is a lone E
+// (an escape string prefix) rather than the end of a longer word.
+func isStringPrefix(text string, i int) bool {
+	return i == 0 || !isIdentChar(text[i-1])
+}
+
+// skipQuote returns the offset after the quote that closes the one at
+// start, and how many newlines it crossed.
+func skipQuote(text string, start int, q byte, backslash bool) (int, int, error) {
+	nl := 0
+	for j := start + 1; j < len(text); j++ {
+		switch text[j] {
+		case '\n':
+			nl++
+		case '\\':
+			if backslash {
+				j++
+			}
+		case q:
+			if j+1 < len(text) && text[j+1] == q {
+				j++
+				continue
+			}
+			return j + 1, nl, nil
+		}
+	}
+	return 0, 0, ErrSQLText
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c >= 0x80
+}
+
+func isIdentChar(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// lex scans one statement; errors leave an empty result.
+func lex(query string) lexed {
+	stmts, err := scan(query)
+	if err != nil || len(stmts) == 0 {
+		return lexed{}
+	}
+	l := stmts[0]
+	for _, s := range stmts[1:] {
+		l.words = append(l.words, s.words...)
+		l.maxParam = max(l.maxParam, s.maxParam)
+	}
+	return l
+}
+
+// firstKeyword is the statement's first word, lower case.
+func firstKeyword(query string) string {
+	l := lex(query)
+	if len(l.words) == 0 {
+		return ""
+	}
+	return l.words[0]
+}
+
+// ParamCount is the highest $n parameter the statement uses outside
+// strings and comments: a statement with any needs values or a generic
+// plan.
+func ParamCount(query string) int { return lex(query).maxParam }
+
+// hasKeyword reports whether the word appears outside strings and comments.
+func hasKeyword(query, word string) bool {
+	for _, w := range lex(query).words {
+		if w == word {
+			return true
+		}
+	}
+	return false
+}
+
+func hasWriteKeyword(query string) bool {
+	for _, w := range lex(query).words {
+		switch w {
+		case "insert", "update", "delete", "merge":
+			return true
+		}
+	}
+	return false
+}
+
+// Explainable reports whether EXPLAIN accepts the statement: SELECT,
+// INSERT, UPDATE, DELETE, MERGE, VALUES, TABLE, WITH, EXECUTE, DECLARE and
+// CREATE TABLE AS; utility statements (SET, COPY, VACUUM, BEGIN) are not.
+func Explainable(query string) bool {
+	l := lex(query)
+	if len(l.words) == 0 {
+		return false
+	}
+	switch l.words[0] {
+	case "select", "insert", "update", "delete", "merge", "values", "table", "with", "execute", "declare":
+		return true
+	case "create":
+		return createAs(l.words[1:])
+	}
+	return false
+}
+
+// createAs reports whether the words after CREATE make CREATE TABLE … AS
+// or CREATE MATERIALIZED VIEW … AS a query, the CREATE statements EXPLAIN
+// takes (not "AS IDENTITY" in a column definition).
+func createAs(words []string) bool {
+	i := 0
+	for i < len(words) {
+		switch words[i] {
+		case "global", "local", "temp", "temporary", "unlogged":
+			i++
+			continue
+		}
+		break
+	}
+	switch {
+	case i < len(words) && words[i] == "table":
+	case i+1 < len(words) && words[i] == "materialized" && words[i+1] == "view":
+	default:
+		return false
+	}
+	for j := i; j+1 < len(words); j++ {
+		if words[j] == "as" {
+			switch words[j+1] {
+			case "select", "with", "values", "table", "execute":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ReadOnlyQuery reports whether the statement is a plain query that can run
+// in a READ ONLY transaction: SELECT, VALUES, TABLE or WITH without a write,
+// with no row locks (FOR UPDATE/SHARE) and no INTO. EXPLAIN ANALYZE of
+// anything else runs in a READ WRITE transaction that is rolled back. A
+// wrong answer is never unsafe: a write classed as read-only fails in the
+// READ ONLY transaction, and a read classed as a write is rolled back.
+func ReadOnlyQuery(query string) bool {
+	l := lex(query)
+	if len(l.words) == 0 {
+		return false
+	}
+	switch l.words[0] {
+	case "select", "values", "table", "with":
+	default:
+		return false
+	}
+	for i, w := range l.words {
+		switch w {
+		case "insert", "update", "delete", "merge", "into":
+			return false
+		case "for":
+			if i+1 < len(l.words) {
+				switch l.words[i+1] {
+				case "share", "no", "key":
+					return false
+				}
+			}
+		}
+	}
+	return true
+}

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/dataset"
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
+)
+
+// defaultScale is what the sandbox is loaded with on first use: small enough
+// to load in a second or two.
+const defaultScale = "small"
+
+// defaultDataSeed makes the sandbox's data the same on every machine.
+const defaultDataSeed = 1
+
+// app holds the global flags and the process's streams.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+
+	dsn        string
+	format     render.Format
+	noColor    bool
+	quiet      bool
+	sandboxDir string
+}
+
+// renderer writes results to stdout in the chosen format.
+func (a *app) renderer() *render.Renderer {
+	r := render.New(a.stdout, a.format, a.noColor, a.getenv)
+	r.Quiet = a.quiet
+	return r
+}
+
+// progress draws bars on stderr when it is a terminal.
+func (a *app) progress() *render.Progress {
+	return render.NewProgress(a.stderr, a.quiet)
+}
+
+// say prints a line of what the tool is doing on stderr, unless -q.
+func (a *app) say(format string, args ...any) {
+	if !a.quiet {
+		fmt.Fprintf(a.stderr, format+"\n", args...)
+	}
+}
+
+// box is the embedded sandbox in the folder the flags or environment name.
+func (a *app) box() (*sandbox.Sandbox, error) {
+	dir := a.sandboxDir
+	if dir == "" {
+		dir = a.getenv(envSandboxDir)
+	}
+	if dir == "" {
+		d, err := sandbox.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	return &sandbox.Sandbox{Dir: dir, BinDir: a.getenv(envPgBinDir)}, nil
+}
+
+// target resolves where to connect. With no DSN it brings the sandbox up and,
+// when loadData is set, loads the HishamOS data on first use.
+func (a *app) target(ctx context.Context, loadData bool) (pg.Target, error) {
+	t := pg.Resolve(a.dsn, a.getenv)
+	if !t.Sandbox() {
+		return t, nil
+	}
+	box, err := a.box()
+	if err != nil {
+		return t, err
+	}
+	st, err := a.sandboxUp(ctx, box)
+	if err != nil {
+		return t, err
+	}
+	t.DSN = box.DSN(st, sandbox.Database)
+	if loadData && st.Seeded == "" {
+		if err := a.loadSandbox(ctx, box, t); err != nil {
+			return t, err
+		}
+	}
+	return t, nil
+}
+
+// sandboxUp starts the sandbox and returns its state.
+func (a *app) sandboxUp(ctx context.Context, box *sandbox.Sandbox) (sandbox.State, error) {
+	status, err := box.Up(ctx)
+	if err != nil {
+		if errors.Is(err, sandbox.ErrDir) {
+			return sandbox.State{}, err
+		}
+		return sandbox.State{}, &dbError{err}
+	}
+	if status.Initialized {
+		a.say("sandbox: created PostgreSQL %s in %s", status.Version, status.Dir)
+	}
+	if status.Started {
+		a.say("sandbox: started on port %d", status.Port)
+	}
+	return box.LoadState()
+}
+
+// loadSandbox loads the HishamOS data at the default scale into a sandbox
+// that has none yet.
+func (a *app) loadSandbox(ctx context.Context, box *sandbox.Sandbox, t pg.Target) error {
+	scale, err := dataset.ParseScale(defaultScale)
+	if err != nil {
+		return err
+	}
+	a.say("sandbox: loading HishamOS data at scale %s (first use)", scale.Name)
+	conn, err := a.connect(ctx, t, pg.Session{LockTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	bar := a.progress()
+	_, err = dataset.Load(ctx, conn, dataset.Options{Scale: scale, Seed: defaultDataSeed, Replace: true,
+		Progress: func(p dataset.Progress) { bar.Update(progressLabel(p), p.RowsDone, p.RowsTotal) }})
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	return box.MarkSeeded(scale.Name)
+}
+
+// connect opens a session on the target, turning failures into exit code 3
+// (or 2 for a DSN that does not parse).
+func (a *app) connect(ctx context.Context, t pg.Target, s pg.Session) (*pgx.Conn, error) {
+	conn, err := pg.Connect(ctx, t, s)
+	if err != nil {
+		if errors.Is(err, pg.ErrBadDSN) || errors.Is(err, context.Canceled) {
+			return nil, err
+		}
+		return nil, &dbError{err}
+	}
+	return conn, nil
+}

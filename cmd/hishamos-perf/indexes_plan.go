@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/migrate"
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Flag names of indexes plan.
+const (
+	flagFrom        = "from"
+	flagFromProfile = "from-profile"
+	flagName        = "name"
+	flagEmit        = "emit"
+	flagDjangoApps  = "django-apps"
+)
+
+// What indexes plan --emit writes.
+const (
+	emitAtlas  = "atlas"
+	emitDjango = "django"
+)
+
+// defaultMigrationsDir is where migrations go when --dir is not given.
+const defaultMigrationsDir = "migrations"
+
+// newIndexesCmd is the indexes command: plan and apply live here; indexes
+// propose (its own file) is added to this parent too.
+func newIndexesCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "indexes",
+		Short: "Propose indexes, plan them as versioned migrations and build them safely",
+		Long: `indexes turns what a workload needs into indexes on a live database:
+plan writes the indexes as versioned migrations (Atlas's directory format, one
+CREATE INDEX CONCURRENTLY per file), and apply builds them without blocking
+writes, one applier at a time, finishing what an interrupted apply left.`,
+		Example: `  hishamos-perf indexes plan --from-profile hishamos
+  hishamos-perf indexes apply --dir migrations`,
+	}
+	// indexes propose is added here as well, by the command's own file.
+	cmd.AddCommand(newIndexesPlanCmd(a), newApplyCmd(a, "indexes apply"))
+	cmd.AddCommand(newIndexesProposeCmd(a))
+	return cmd
+}
+
+// planOptions are indexes plan's flags.
+type planOptions struct {
+	from, fromProfile string
+	dir, name         string
+	emit, djangoApps  string
+}
+
+func newIndexesPlanCmd(a *app) *cobra.Command {
+	var o planOptions
+	cmd := &cobra.Command{
+		Use:   "plan",
+		Short: "Write proposed indexes as the next versioned migrations",
+		Long: `plan writes each index as its own migration file in Atlas's directory format,
+so both this tool and the atlas CLI can apply it:
+
+  <dir>/<version>_<name>_<index>.sql       -- atlas:txmode none
+                                           CREATE INDEX CONCURRENTLY IF NOT EXISTS ...
+  <dir>/down/<version>_<name>_<index>.sql  DROP INDEX CONCURRENTLY IF EXISTS ...
+  <dir>/atlas.sum, <dir>/down/atlas.sum    computed with Atlas's hash
+
+Index names are explicit and stable: the proposal's or profile's name, else
+<table>_<columns>_idx, cut to PostgreSQL's 63 bytes with a short hash. An index
+the directory already creates is skipped, and a directory edited by hand
+(atlas.sum no longer matching) is refused.
+
+The indexes come from --from, the JSON that 'indexes propose' writes
+(schema hishamos-perf/indexes/v1), or from --from-profile, a profile's
+hand-picked index set. --emit django writes instead, per Django app, a
+migration using AddIndexConcurrently with atomic = False that depends on the
+app's latest migration, for projects whose schema Django owns.`,
+		Example: `  hishamos-perf indexes plan --from-profile hishamos
+  hishamos-perf indexes plan --from proposals.json --dir db/migrations --name add_hot_path_indexes
+  hishamos-perf indexes plan --from-profile hishamos --emit django --django-apps backend/apps`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runPlan(cmd.Context(), cmd.CommandPath(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.from, flagFrom, "", "proposals JSON written by 'indexes propose' (- for stdin)")
+	f.StringVar(&o.fromProfile, flagFromProfile, "", "a profile's hand-picked indexes: a built-in name or a YAML file")
+	f.StringVar(&o.dir, flagDir, defaultMigrationsDir, "migration directory (created when missing)")
+	f.StringVar(&o.name, flagName, migrate.DefaultName, "migration name, part of every file name")
+	f.StringVar(&o.emit, flagEmit, emitAtlas, "what to write: atlas (a versioned migration directory) or django (Django migrations)")
+	f.StringVar(&o.djangoApps, flagDjangoApps, ".", "with --emit django: the folder holding the Django apps (<app>/migrations/)")
+	return cmd
+}
+
+// planReport is `indexes plan --format json`.
+type planReport struct {
+	Schema string               `json:"schema"`
+	Emit   string               `json:"emit"`
+	Plan   *migrate.PlanResult  `json:"plan,omitempty"`
+	Django []migrate.DjangoFile `json:"django,omitempty"`
+}
+
+func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error {
+	usage := func(err error) error { return &usageError{err: err, cmd: cmdPath} }
+	if (o.from == "") == (o.fromProfile == "") {
+		return usage(fmt.Errorf("give the indexes with exactly one of --%s or --%s", flagFrom, flagFromProfile))
+	}
+	if o.emit != emitAtlas && o.emit != emitDjango {
+		return usage(fmt.Errorf("--%s %q: use %s or %s", flagEmit, o.emit, emitAtlas, emitDjango))
+	}
+	specs, err := a.planSpecs(o)
+	if err != nil {
+		return usage(err)
+	}
+	tool := "hishamos-perf " + toolVersion()
+	if o.emit == emitDjango {
+		files, err := migrate.EmitDjango(specs, migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool})
+		if err != nil {
+			return usage(err)
+		}
+		t := render.Table{Title: "Django migrations", Header: []string{"app", "file", "depends on", "indexes"}}
+		for _, f := range files {
+			t.Rows = append(t.Rows, []string{f.App, f.Path, f.Dependency, strings.Join(f.Indexes, ", ")})
+		}
+		t.Note = "each runs with atomic = False: AddIndexConcurrently cannot run in a transaction"
+		return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Django: files}, t)
+	}
+	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool})
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	t := render.Table{Title: "Planned migrations in " + res.Dir, Header: []string{"version", "index", "table", "file"}}
+	for _, f := range res.Files {
+		t.Rows = append(t.Rows, []string{f.Version, f.Index, f.Table, f.File})
+	}
+	var notes []string
+	for _, s := range res.Skipped {
+		notes = append(notes, fmt.Sprintf("skipped %s: %s", s.Index, s.Reason))
+	}
+	if len(res.Files) > 0 {
+		notes = append(notes, fmt.Sprintf("%d file(s) and their down files written, atlas.sum updated; next: hishamos-perf indexes apply --dir %s", len(res.Files), res.Dir))
+	} else {
+		notes = append(notes, "nothing new to plan")
+	}
+	t.Note = strings.Join(notes, "\n")
+	return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Plan: res}, t)
+}
+
+// planSpecs reads the indexes to plan from --from or --from-profile.
+func (a *app) planSpecs(o planOptions) ([]migrate.IndexSpec, error) {
+	if o.from != "" {
+		in, name := a.stdin, "stdin"
+		if o.from != "-" {
+			f, err := os.Open(o.from)
+			if err != nil {
+				return nil, fmt.Errorf("--%s: %w", flagFrom, err)
+			}
+			defer f.Close()
+			in, name = f, o.from
+		}
+		return migrate.ReadProposals(in, name)
+	}
+	p, err := profiles.Load(o.fromProfile)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.Indexes) == 0 {
+		return nil, fmt.Errorf("profile %s has no indexes to plan", p.Name)
+	}
+	specs := make([]migrate.IndexSpec, len(p.Indexes))
+	for i, ix := range p.Indexes {
+		specs[i] = migrate.IndexSpec{Name: ix.Name, Table: ix.Table, Columns: ix.Columns,
+			Comment: strings.TrimSpace(ix.Description), Source: "profile " + p.Name}
+	}
+	return specs, nil
+}
+
+// migrateError sorts the migrate package's errors into exit codes: bad
+// input (a directory, a file, a proposal) is 2, a lock the database would
+// not give is 3.
+func (a *app) migrateError(err error, _ string) error {
+	var (
+		se  *migrate.SumError
+		me  *migrate.MissingTableError
+		ce  *migrate.ConflictError
+		le  *migrate.LockedError
+		lte *migrate.LockTimeoutError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &le), errors.As(err, &lte):
+		return &dbError{err}
+	case errors.As(err, &se), errors.As(err, &me), errors.As(err, &ce),
+		errors.Is(err, migrate.ErrNotMigrationDir), errors.Is(err, migrate.ErrNoSum),
+		errors.Is(err, migrate.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
+		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),
+		errors.Is(err, migrate.ErrTxMode), errors.Is(err, migrate.ErrNoDjangoApp),
+		errors.Is(err, migrate.ErrNoAtlas):
+		// Bad input, not bad usage: no pointer to --help.
+		return &usageError{err: err}
+	}
+	return err
+}

@@ -1,0 +1,369 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Flag names of indexes propose.
+const (
+	flagWorkload       = "workload"
+	flagBudget         = "budget"
+	flagMaxIndexes     = "max-indexes"
+	flagMaxColumns     = "max-columns"
+	flagMinImprovement = "min-improvement"
+	flagAllowBuild     = "allow-build"
+	flagCompareSeed    = "compare-seed"
+	flagVerbose        = "verbose"
+	flagParamSeed      = "param-seed"
+)
+
+// workloadStatStatements is the --workload value that reads
+// pg_stat_statements.
+const workloadStatStatements = "pg_stat_statements"
+
+// defaultWorkloadProfile is the workload on the sandbox, where
+// pg_stat_statements has seen nothing of an application.
+const defaultWorkloadProfile = "hishamos"
+
+// defaultProposeTop is how many pg_stat_statements entries, by total time,
+// make the workload.
+const defaultProposeTop = 200
+
+// proposeOptions are indexes propose's flags.
+type proposeOptions struct {
+	workload         string
+	budget           string
+	maxIndexes       int
+	maxColumns       int
+	minImprovement   float64
+	allowBuild       bool
+	compareSeed      bool
+	save             string
+	verbose          bool
+	top              int
+	paramSeed        uint64
+	statementTimeout time.Duration
+}
+
+func newIndexesProposeCmd(a *app) *cobra.Command {
+	var o proposeOptions
+	cmd := &cobra.Command{
+		Use:   "propose",
+		Short: "Propose the indexes a whole workload needs, costed with what-if indexes",
+		Long: `propose finds the composite indexes a workload needs and proves each with the
+planner's own cost estimates, without building anything.
+
+The workload (--workload) is pg_stat_statements (the default with a DSN;
+statements weighted by total time), a profile name or YAML path (the default
+on the sandbox: hishamos), or a .sql file of statements separated by ';' with
+literals or $n parameters ('-' reads standard input). Statements are parsed
+with PostgreSQL's own parser and grouped by fingerprint; what an index cannot
+serve is skipped with its reason, as is a statement that does not parse (file,
+statement number and the parser's message) or names a missing table.
+
+Candidates come from each statement's parse tree: equality columns first (most
+selective first, from pg_stats), then IN, range, ORDER BY (with directions) or
+GROUP BY columns, up to --max-columns; INCLUDE columns where they make an
+index-only scan; partial indexes for a constant predicate on a low-cardinality
+column that the whole workload repeats; lower()/upper() expression indexes.
+
+Every candidate is costed with HypoPG hypothetical indexes on one connection
+(reset whatever happens), each statement planned with EXPLAIN (FORMAT JSON) and
+parameter values drawn from pg_stats or the profile's generators. Selection is
+greedy over the whole workload by cost saved × weight per byte of index, adding
+an index or widening a chosen one a column at a time, under --budget and
+--max-indexes; an index must cut some statement's cost by --min-improvement.
+Without HypoPG, propose says so; on the sandbox or with --allow-build it costs
+with real indexes built one at a time in a transaction that is rolled back.
+Existing indexes that duplicate others, that a proposal makes redundant or that
+nothing uses are listed as drops, never dropped.
+
+--format json (and --save FILE, whatever the format) writes the
+hishamos-perf/indexes/v1 document that 'indexes plan --from' reads.
+--compare-seed costs the profile's hand-picked index set (the seed report's
+eleven for hishamos) on the same workload and statistics, beside the
+advisor's, and says which of its indexes are redundant.`,
+		Example: `  hishamos-perf indexes propose --compare-seed
+  hishamos-perf indexes propose --workload slow.sql --budget 200MB -v
+  hishamos-perf --dsn "$DATABASE_URL" indexes propose --budget 10% --save proposals.json
+  hishamos-perf indexes plan --from proposals.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runPropose(cmd.Context(), cmd.CommandPath(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.workload, flagWorkload, "", "pg_stat_statements, a profile name or YAML path, or a .sql file (default: pg_stat_statements with a DSN, the hishamos profile on the sandbox)")
+	f.StringVar(&o.budget, flagBudget, "", "cap on the proposed indexes' size: bytes (500MB, 2GB) or a percentage of the tables' size (10%); default no limit")
+	f.IntVar(&o.maxIndexes, flagMaxIndexes, 0, "propose at most this many indexes (0: no limit)")
+	f.IntVar(&o.maxColumns, flagMaxColumns, indexes.DefaultMaxColumns, "key columns per index at most")
+	f.Float64Var(&o.minImprovement, flagMinImprovement, indexes.DefaultMinImprovement, "percent of some statement's cost an index must save")
+	f.BoolVar(&o.allowBuild, flagAllowBuild, false, "without HypoPG, cost with real indexes built in a rolled-back transaction (holds SHARE locks: writes wait)")
+	f.BoolVar(&o.compareSeed, flagCompareSeed, false, "cost the profile's hand-picked index set beside the advisor's")
+	f.StringVar(&o.save, flagSave, "", "also write the JSON proposals to this file (for 'indexes plan --from')")
+	f.BoolVarP(&o.verbose, flagVerbose, "v", false, "also list the rejected candidates with why")
+	f.IntVar(&o.top, flagTop, defaultProposeTop, "with pg_stat_statements: the top statements by total time to use (0: all)")
+	f.Uint64Var(&o.paramSeed, flagParamSeed, 1, "random seed of the parameter values drawn for planning")
+	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
+	return cmd
+}
+
+func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) error {
+	usage := func(err error) error { return &usageError{err: err, cmd: cmdPath} }
+	var budget indexes.Budget
+	if o.budget != "" {
+		b, err := indexes.ParseBudget(o.budget)
+		if err != nil {
+			return usage(fmt.Errorf("--%s: %w", flagBudget, err))
+		}
+		budget = b
+	}
+	switch {
+	case o.maxColumns < 1:
+		return usage(fmt.Errorf("--%s %d: must be at least 1", flagMaxColumns, o.maxColumns))
+	case o.maxIndexes < 0:
+		return usage(fmt.Errorf("--%s %d: must be 0 (no limit) or more", flagMaxIndexes, o.maxIndexes))
+	case o.minImprovement < 0 || o.minImprovement >= 100:
+		return usage(fmt.Errorf("--%s %g: must be a percentage from 0 to below 100", flagMinImprovement, o.minImprovement))
+	case o.statementTimeout <= 0:
+		return usage(fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout))
+	}
+
+	t := pg.Resolve(a.dsn, a.getenv)
+	source := o.workload
+	if source == "" {
+		source = workloadStatStatements
+		if t.Sandbox() {
+			source = defaultWorkloadProfile
+		}
+	}
+	var w *indexes.Workload
+	switch {
+	case source == workloadStatStatements:
+	case source == "-" || strings.HasSuffix(strings.ToLower(source), ".sql"):
+		var err error
+		if w, err = a.readWorkloadFile(source); err != nil {
+			return usage(fmt.Errorf("--%s: %w", flagWorkload, err))
+		}
+	default:
+		p, err := profiles.Load(source)
+		if err != nil {
+			return usage(fmt.Errorf("--%s: %w", flagWorkload, err))
+		}
+		w = indexes.FromProfile(p)
+	}
+	if w != nil {
+		for _, pe := range w.ParseErrors() {
+			a.say("indexes propose: skipped %s", pe)
+		}
+	}
+
+	var compare *profiles.Profile
+	if o.compareSeed {
+		switch {
+		case w != nil && w.Profile() != nil && len(w.Profile().Indexes) > 0:
+			compare = w.Profile()
+		default:
+			p, err := profiles.Load(defaultWorkloadProfile)
+			if err != nil {
+				return err
+			}
+			compare = p
+		}
+	}
+
+	t, err := a.target(ctx, true)
+	if err != nil {
+		return err
+	}
+	// Writes are possible only where real indexes may be built; everywhere
+	// else the session is read-only, so nothing can change.
+	allowBuild := o.allowBuild || t.Sandbox()
+	conn, err := a.connect(ctx, t, pg.Session{StatementTimeout: o.statementTimeout, LockTimeout: 5 * time.Second, ReadOnly: !allowBuild})
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if w == nil {
+		if w, err = indexes.FromStatStatements(ctx, conn, o.top); err != nil {
+			return &dbError{err}
+		}
+	}
+
+	a.say("indexes propose: %d statements from %s %s on %s", len(w.Statements), w.Source, w.Name, t)
+	bar := a.progress()
+	res, err := indexes.Propose(ctx, conn, w, indexes.Options{
+		Budget: budget, MaxIndexes: o.maxIndexes, MaxColumns: o.maxColumns, MinImprovement: o.minImprovement,
+		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare,
+		Progress: func(p indexes.Progress) { bar.Update(p.Phase, int64(p.Done), int64(p.Total)) },
+	})
+	bar.Done()
+	if err != nil {
+		switch {
+		case indexes.IsInput(err):
+			return usage(err)
+		case errors.Is(err, indexes.ErrNoHypoPG), errors.Is(err, indexes.ErrReadOnly):
+			return &dbError{err}
+		}
+		return err
+	}
+	if o.save != "" {
+		if err := saveProposals(o.save, res); err != nil {
+			return usage(fmt.Errorf("--%s: %w", flagSave, err))
+		}
+		a.say("indexes propose: wrote %d proposals to %s (for indexes plan --from %s)", len(res.Proposals), o.save, o.save)
+	}
+	return a.renderer().Render(res, proposeTables(res, o.verbose)...)
+}
+
+// readWorkloadFile reads a .sql workload ('-' is standard input).
+func (a *app) readWorkloadFile(path string) (*indexes.Workload, error) {
+	var b []byte
+	var err error
+	if path == "-" {
+		b, err = io.ReadAll(a.stdin)
+	} else {
+		b, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return indexes.ParseSQL(path, string(b))
+}
+
+// saveProposals writes the proposals document.
+func saveProposals(path string, res *indexes.Result) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+// proposeTables lays the result out for a terminal or Markdown.
+func proposeTables(res *indexes.Result, verbose bool) []render.Table {
+	cost := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
+	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
+	ws := res.Workload
+	summary := render.Table{Title: "Workload", Rows: [][]string{
+		{"source", ws.Source + " " + ws.Name},
+		{"statements", fmt.Sprintf("%d costed, %d skipped (weighted by %s)", ws.Statements, ws.Skipped, ws.WeightedBy)},
+		{"costing", res.Costing},
+		{"total cost", fmt.Sprintf("%s → %s (%s lower)", cost(ws.CostBefore), cost(ws.CostAfter), pct(ws.ImprovementPct))},
+		{"index size", fmt.Sprintf("%s in %d indexes, budget %s", indexes.FormatBytes(ws.IndexBytes), len(res.Proposals), ws.Budget)},
+	}}
+	if ws.BudgetBytes > 0 {
+		summary.Rows[4][1] += " (" + indexes.FormatBytes(ws.BudgetBytes) + ")"
+	}
+	summary.Note = strings.Join(res.Notes, "\n")
+	tables := []render.Table{summary}
+
+	props := render.Table{Title: "Proposed indexes", Header: []string{"#", "index", "size", "index writes/s", "statements", "best", "reason"}, Right: []int{0, 2, 3, 4, 5}}
+	defs := render.Table{Title: "Definitions", Header: []string{"#", "CREATE INDEX"}, Right: []int{0}}
+	helped := render.Table{Title: "Statements helped", Header: []string{"#", "statement", "weight", "cost before", "cost after", "better"}, Right: []int{0, 2, 3, 4, 5}}
+	for i, p := range res.Proposals {
+		n := strconv.Itoa(i + 1)
+		desc := p.Table + " (" + strings.Join(p.Columns, ", ") + ")"
+		if len(p.Include) > 0 {
+			desc += " INCLUDE (" + strings.Join(p.Include, ", ") + ")"
+		}
+		if p.Where != "" {
+			desc += " WHERE " + p.Where
+		}
+		best := ""
+		if len(p.Statements) > 0 {
+			best = pct(p.Statements[0].ImprovementPct)
+		}
+		writes := strconv.FormatFloat(p.WriteOverhead.IndexWritesPerSec, 'f', 2, 64)
+		if p.WriteOverhead.EndsHOT {
+			writes += " (ends HOT)"
+		}
+		props.Rows = append(props.Rows, []string{n, desc, indexes.FormatBytes(p.SizeBytes), writes, strconv.Itoa(len(p.Statements)), best, p.Reason})
+		if p.WriteOverhead.EndsHOT {
+			props.Tones = append(props.Tones, render.Warn)
+		} else {
+			props.Tones = append(props.Tones, render.Plain)
+		}
+		defs.Rows = append(defs.Rows, []string{n, p.Definition + ";"})
+		for _, s := range p.Statements {
+			helped.Rows = append(helped.Rows, []string{n, s.Name, strconv.FormatFloat(s.Weight, 'g', 4, 64), cost(s.CostBefore), cost(s.CostAfter), pct(s.ImprovementPct)})
+		}
+	}
+	if len(res.Proposals) == 0 {
+		props.Note = "nothing to propose: no candidate saves enough of any statement's cost"
+	}
+	tables = append(tables, props)
+	if len(res.Proposals) > 0 {
+		tables = append(tables, defs, helped)
+	}
+
+	if len(res.Drops) > 0 {
+		drops := render.Table{Title: "Existing indexes to consider dropping (never dropped for you)", Header: []string{"index", "table", "kind", "size", "scans", "reason"}, Right: []int{3, 4}}
+		for _, d := range res.Drops {
+			drops.Rows = append(drops.Rows, []string{d.Index, d.Table, d.Kind, indexes.FormatBytes(d.SizeBytes), strconv.FormatInt(d.Scans, 10), d.Reason})
+		}
+		tables = append(tables, drops)
+	}
+
+	if sc := res.Seed; sc != nil {
+		cmp := render.Table{Title: "Hand-picked set (" + sc.Profile + ") and advisor, same workload and statistics",
+			Header: []string{"index set", "indexes", "total cost", "better", "index size"}, Right: []int{1, 2, 3, 4}}
+		cmp.Rows = [][]string{
+			{"existing only", "0", cost(sc.Before), "", ""},
+			{"hand-picked (" + sc.Profile + ")", strconv.Itoa(sc.Seed.Indexes), cost(sc.Seed.Cost), pct(sc.Seed.ImprovementPct), indexes.FormatBytes(sc.Seed.Bytes)},
+			{"advisor", strconv.Itoa(sc.Advisor.Indexes), cost(sc.Advisor.Cost), pct(sc.Advisor.ImprovementPct), indexes.FormatBytes(sc.Advisor.Bytes)},
+		}
+		seedIx := render.Table{Title: "Hand-picked indexes", Header: []string{"index", "table", "columns", "size", "used by", "verdict"}, Right: []int{3}}
+		for _, ix := range sc.Indexes {
+			verdict := "used"
+			switch {
+			case ix.Redundant || ix.Unused:
+				verdict = ix.Reason
+			}
+			seedIx.Rows = append(seedIx.Rows, []string{ix.Name, ix.Table, strings.Join(ix.Columns, ", "), indexes.FormatBytes(ix.SizeBytes), strings.Join(ix.UsedBy, ", "), verdict})
+			if ix.Redundant || ix.Unused {
+				seedIx.Tones = append(seedIx.Tones, render.Warn)
+			} else {
+				seedIx.Tones = append(seedIx.Tones, render.Plain)
+			}
+		}
+		perStmt := render.Table{Title: "Statement costs by index set", Header: []string{"statement", "weight", "existing", "hand-picked", "advisor"}, Right: []int{1, 2, 3, 4}}
+		for _, s := range sc.Statements {
+			perStmt.Rows = append(perStmt.Rows, []string{s.Name, strconv.FormatFloat(s.Weight, 'g', 4, 64), cost(s.Before), cost(s.Seed), cost(s.Advisor)})
+		}
+		tables = append(tables, cmp, seedIx, perStmt)
+	}
+
+	if len(res.Skipped) > 0 {
+		sk := render.Table{Title: "Skipped statements", Header: []string{"statement", "reason"}}
+		for _, s := range res.Skipped {
+			sk.Rows = append(sk.Rows, []string{s.Origin, s.Reason})
+		}
+		tables = append(tables, sk)
+	}
+	if verbose && len(res.Rejected) > 0 {
+		rj := render.Table{Title: "Rejected candidates", Header: []string{"candidate", "why"}}
+		for _, r := range res.Rejected {
+			rj.Rows = append(rj.Rows, []string{r.Index, r.Reason})
+		}
+		rj.Note = fmt.Sprintf("%d candidates, %d moves costed, %d plans made, %d served from the cache, %d selection rounds",
+			res.Stats.Candidates, res.Stats.Moves, res.Stats.Explains, res.Stats.CacheHits, res.Stats.Rounds)
+		tables = append(tables, rj)
+	}
+	return tables
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hishamos/hishamos-perf/internal/testdb"
+)
+
+// proposeDB makes a database with a table the advisor can index.
+func proposeDB(t *testing.T) string {
+	t.Helper()
+	dsn := testdb.NewDatabase(t)
+	conn := testdb.Conn(t, dsn)
+	if _, err := conn.Exec(context.Background(), `CREATE TABLE items (id bigint PRIMARY KEY, account_id int NOT NULL, state text NOT NULL, created_at timestamptz NOT NULL);
+INSERT INTO items SELECT i, 1 + (i * 7919) % 500, (ARRAY['new', 'open', 'closed'])[1 + i % 3], timestamptz '2024-01-01' + i * interval '1 minute'
+FROM generate_series(1::bigint, 30000) i;
+ANALYZE items;`); err != nil {
+		t.Fatal(err)
+	}
+	return dsn
+}
+
+func proposeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestIndexesProposeFile(t *testing.T) {
+	dsn := proposeDB(t)
+	workload := proposeFile(t, "slow.sql", `SELECT id FROM items WHERE account_id = $1 ORDER BY created_at DESC LIMIT 10;
+SELECT id FROM items WHERE;
+SELECT id FROM missing WHERE a = 1;
+`)
+	save := filepath.Join(t.TempDir(), "proposals.json")
+	r := cli(t, "--dsn", dsn, "--format", "json", "indexes", "propose", "--workload", workload, "--save", save)
+	if r.code != exitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "slow.sql: statement 2 (line 2): syntax error at end of input") {
+		t.Errorf("stderr does not name the statement that does not parse:\n%s", r.stderr)
+	}
+	var doc struct {
+		Schema    string `json:"schema"`
+		Proposals []struct {
+			Table      string   `json:"table"`
+			Columns    []string `json:"columns"`
+			Definition string   `json:"definition"`
+		} `json:"proposals"`
+		Skipped []struct{ Reason string } `json:"skipped"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("%v:\n%s", err, r.stdout)
+	}
+	if doc.Schema != "hishamos-perf/indexes/v1" || len(doc.Proposals) == 0 || doc.Proposals[0].Table != "items" {
+		t.Errorf("document %+v", doc)
+	}
+	if len(doc.Skipped) != 2 || doc.Skipped[1].Reason != "table missing does not exist" {
+		t.Errorf("skipped %+v", doc.Skipped)
+	}
+	saved, err := os.ReadFile(save)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(saved) != r.stdout {
+		t.Error("--save wrote something else than --format json printed")
+	}
+}
+
+func TestIndexesProposeBadInput(t *testing.T) {
+	dsn := proposeDB(t)
+	good := proposeFile(t, "good.sql", "SELECT id FROM items WHERE account_id = 1;\n")
+	empty := proposeFile(t, "empty.sql", "-- nothing\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"budget not a size", []string{"--workload", good, "--budget", "lots"}, exitUsage, `budget is not a size: "lots" does not start with a number`},
+		{"budget unit", []string{"--workload", good, "--budget", "5 parsecs"}, exitUsage, `has an unknown unit "parsecs"`},
+		{"empty workload", []string{"--workload", empty}, exitUsage, "empty workload: it holds no statements"},
+		{"no such file", []string{"--workload", filepath.Join(t.TempDir(), "nope.sql")}, exitUsage, "no such file"},
+		{"unterminated", []string{"--workload", proposeFile(t, "open.sql", "SELECT 'x FROM items;")}, exitUsage, "bad workload"},
+		{"no such profile", []string{"--workload", "no-such-profile"}, exitUsage, "no-such-profile"},
+		{"max columns", []string{"--workload", good, "--max-columns", "0"}, exitUsage, "--max-columns 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := cli(t, append([]string{"--dsn", dsn, "indexes", "propose"}, tc.args...)...)
+			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", r.code, tc.code, r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestIndexesProposeNoHypoPG(t *testing.T) {
+	dsn := proposeDB(t)
+	if _, err := testdb.Conn(t, dsn).Exec(context.Background(), "DROP EXTENSION hypopg"); err != nil {
+		t.Fatal(err)
+	}
+	good := proposeFile(t, "good.sql", "SELECT id FROM items WHERE account_id = 1;\n")
+	r := cli(t, "--dsn", dsn, "indexes", "propose", "--workload", good)
+	if r.code != exitDatabase || !strings.Contains(r.stderr, "hypopg is not installed") || !strings.Contains(r.stderr, "--allow-build") {
+		t.Errorf("exit %d; stderr:\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,738 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/migrate"
+)
+
+// Flag names of the migrate commands and indexes apply.
+const (
+	flagWait            = "wait"
+	flagLockTimeout     = "lock-timeout"
+	flagDryRun          = "dry-run"
+	flagEngine          = "engine"
+	flagRevisionsSchema = "revisions-schema"
+	flagRetries         = "retries"
+	flagMaxBuild        = "max-build"
+	flagBuildRate       = "build-rate"
+	flagAll             = "all"
+	flagOffline         = "offline"
+	flagDevURL          = "dev-url"
+)
+
+// formatGitHub is lint's extra --format: GitHub Actions annotation lines.
+const formatGitHub = "github"
+
+// toolVersion is the module version, for migration headers and revisions.
+func toolVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" {
+		return info.Main.Version
+	}
+	return "(devel)"
+}
+
+func newMigrateCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Apply, inspect, validate and revert a versioned index migration directory",
+		Long: `migrate works on a migration directory in Atlas's format (see 'indexes plan'):
+apply builds the pending indexes safely, status compares the directory with a
+database (applied, pending, drift), validate checks the files against
+atlas.sum, down reverts versions, hash rewrites the sums, repair drops the
+INVALID leftovers of failed builds, and lint checks pending files for what
+would hurt a live database.
+
+The applied versions are kept in atlas_schema_revisions, laid out as the atlas
+CLI keeps them, and applying takes the advisory lock the atlas CLI takes, so
+the two tools can share a directory and a database.`,
+		Example: `  hishamos-perf migrate status
+  hishamos-perf migrate apply --dry-run
+  hishamos-perf migrate lint --format github`,
+	}
+	cmd.AddCommand(newApplyCmd(a, "migrate apply"), newStatusCmd(a), newValidateCmd(a), newDownCmd(a),
+		newHashCmd(a), newRepairCmd(a), newLintCmd(a))
+	return cmd
+}
+
+// applyOptions are the flags of apply, down and repair.
+type applyOptions struct {
+	dir             string
+	n               int
+	dryRun          bool
+	wait            time.Duration
+	lockTimeout     time.Duration
+	retries         int
+	engine          string
+	revisionsSchema string
+}
+
+func addApplyFlags(cmd *cobra.Command, o *applyOptions, engine bool) {
+	f := cmd.Flags()
+	f.StringVar(&o.dir, flagDir, defaultMigrationsDir, "migration directory")
+	f.BoolVar(&o.dryRun, flagDryRun, false, "print what would run, and run nothing")
+	f.DurationVar(&o.wait, flagWait, migrate.DefaultWait, "how long to wait for another applier to finish")
+	f.DurationVar(&o.lockTimeout, flagLockTimeout, migrate.DefaultLockTimeout, "lock_timeout of every statement; a timed-out lock is retried")
+	f.IntVar(&o.retries, flagRetries, migrate.DefaultRetries, "retries after a lock timeout or deadlock (0: none)")
+	f.StringVar(&o.revisionsSchema, flagRevisionsSchema, migrate.DefaultRevisionsSchema, "schema of the atlas_schema_revisions table")
+	if engine {
+		f.StringVar(&o.engine, flagEngine, migrate.EngineNative, "native, or atlas to run the atlas CLI (needs the atlas binary on PATH)")
+	}
+}
+
+// countArg reads the optional [N] argument.
+func countArg(args []string, cmdPath string) (int, error) {
+	if len(args) == 0 {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(args[0])
+	if err != nil || n < 1 {
+		return 0, &usageError{err: fmt.Errorf("N must be a positive number, not %q", args[0]), cmd: cmdPath}
+	}
+	return n, nil
+}
+
+func newApplyCmd(a *app, path string) *cobra.Command {
+	var o applyOptions
+	cmd := &cobra.Command{
+		Use:   "apply [N]",
+		Short: "Build the pending indexes of a migration directory, safely, on a live database",
+		Long: `apply runs the pending files of the migration directory (at most N of them)
+with Atlas's executor, on one connection:
+
+  - one applier at a time: an advisory lock, polled until --wait, and when it
+    is not granted, the session holding it is named;
+  - every statement under --lock-timeout, builds without statement_timeout
+    (a build stopped halfway leaves an INVALID index);
+  - before each build, a warning about open transactions it has to wait for,
+    an INVALID leftover of the same name dropped, and a valid identical index
+    taken as done;
+  - lock timeouts and deadlocks retried with capped, jittered backoff, any
+    other error stops at once;
+  - a version is recorded only when pg_index says the index is valid and ready.
+
+Interrupted (Ctrl-C, a lost connection, a restarted server), it is finished by
+running it again: there is no dirty state to force. On a terminal the build's
+progress is shown from pg_stat_progress_create_index.`,
+		Example: strings.ReplaceAll(`  hishamos-perf CMD --dir migrations
+  hishamos-perf CMD --dry-run
+  hishamos-perf --dsn "$DATABASE_URL" CMD 1 --lock-timeout 2s --wait 2m`, "CMD", path),
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := countArg(args, cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			o.n = n
+			return a.runApply(cmd.Context(), cmd.CommandPath(), o)
+		},
+	}
+	addApplyFlags(cmd, &o, true)
+	return cmd
+}
+
+// applyReport is `apply --format json` and `down --format json`.
+type applyReport struct {
+	Schema string               `json:"schema"`
+	Target string               `json:"target"`
+	Result *migrate.ApplyResult `json:"result"`
+}
+
+// session opens the pinned connection apply, down and repair run on.
+func (a *app) session(ctx context.Context, lockTimeout time.Duration) (*pgx.Conn, pg.Target, error) {
+	t, err := a.target(ctx, true)
+	if err != nil {
+		return nil, t, err
+	}
+	conn, err := a.connect(ctx, t, pg.Session{LockTimeout: lockTimeout})
+	return conn, t, err
+}
+
+// applyOpts turns flags into the package's options, with events told on
+// stderr and, on a terminal, a progress bar fed from a second connection.
+func (a *app) applyOpts(ctx context.Context, t pg.Target, o applyOptions) (migrate.ApplyOptions, func()) {
+	retries := o.retries
+	if retries <= 0 {
+		retries = migrate.NoRetries
+	}
+	opts := migrate.ApplyOptions{N: o.n, DryRun: o.dryRun, Wait: o.wait, LockTimeout: o.lockTimeout, Retries: retries,
+		RevisionsSchema: o.revisionsSchema, Operator: "hishamos-perf " + toolVersion()}
+	bar, phase := a.progress(), ""
+	opts.Observer = func(e migrate.Event) {
+		switch e.Kind {
+		case migrate.EventProgress:
+			if e.Progress.Phase != phase {
+				// A new phase counts other things (blocks, tuples): a new
+				// bar, so its rate is its own.
+				bar.Done()
+				bar, phase = a.progress(), e.Progress.Phase
+			}
+			done, total := e.Progress.Done()
+			bar.Update(e.Index+": "+e.Progress.Phase, done, total)
+		case migrate.EventBuild:
+			a.say("  building %s", e.Index)
+		case migrate.EventFile, migrate.EventLockWait:
+			bar.Done()
+			a.say("%s", e.Message)
+		default:
+			bar.Done()
+			if e.Index != "" {
+				a.say("  %s: %s", e.Index, e.Message)
+			} else {
+				a.say("  %s", e.Message)
+			}
+		}
+	}
+	// The closures read bar when called: Done reaches the current phase's.
+	closeMonitor := func() { bar.Done() }
+	if !a.quiet && render.IsTerminal(a.stderr) && !o.dryRun {
+		if mon, err := a.connect(ctx, t, pg.DefaultSession); err == nil {
+			opts.Monitor = mon
+			closeMonitor = func() { bar.Done(); mon.Close(context.Background()) }
+		}
+	}
+	return opts, closeMonitor
+}
+
+func (a *app) runApply(ctx context.Context, cmdPath string, o applyOptions) error {
+	dir, err := migrate.OpenDir(o.dir)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	if err := dir.Validate(); err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	switch o.engine {
+	case migrate.EngineNative, "":
+	case migrate.EngineAtlas:
+		return a.runAtlasApply(ctx, cmdPath, dir, o)
+	default:
+		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
+	}
+	conn, t, err := a.session(ctx, o.lockTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	opts, done := a.applyOpts(ctx, t, o)
+	res, err := migrate.Apply(ctx, conn, dir, opts)
+	done()
+	if res != nil && (err == nil || len(res.Files) > 0) {
+		if rerr := a.renderApply(t, res, "Applied"); rerr != nil && err == nil {
+			return rerr
+		}
+	}
+	return a.migrateError(err, cmdPath)
+}
+
+func (a *app) renderApply(t pg.Target, res *migrate.ApplyResult, verb string) error {
+	title := verb + " in " + res.Dir
+	if res.DryRun {
+		title = "Dry run: would run, in " + res.Dir
+	}
+	tbl := render.Table{Title: title, Header: []string{"version", "file", "status", "indexes", "took"}}
+	var steps []string
+	for _, f := range res.Files {
+		took := "-"
+		if f.Took > 0 {
+			took = f.Took.Round(time.Millisecond).String()
+		}
+		tbl.Rows = append(tbl.Rows, []string{f.Version, f.File, f.Status, strings.Join(f.Indexes, ", "), took})
+		for _, s := range f.Steps {
+			steps = append(steps, fmt.Sprintf("%s: %s", f.Version, s))
+		}
+	}
+	switch {
+	case len(res.Files) == 0:
+		tbl.Note = "nothing to do: no pending files"
+	case res.DryRun:
+		tbl.Note = "statements:\n" + strings.Join(steps, "\n")
+	}
+	if res.DryRun && a.format != render.FormatJSON && len(steps) > 0 && a.quiet {
+		// -q drops notes; a dry run's statements are its result.
+		fmt.Fprintln(a.stdout, strings.Join(steps, "\n"))
+	}
+	return a.renderer().Render(applyReport{Schema: "hishamos-perf/migrate-apply/v1", Target: t.String(), Result: res}, tbl)
+}
+
+func (a *app) runAtlasApply(ctx context.Context, cmdPath string, dir *migrate.Dir, o applyOptions) error {
+	e, err := migrate.NewAtlasEngine("")
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	t, err := a.target(ctx, true)
+	if err != nil {
+		return err
+	}
+	res, err := e.Apply(ctx, t.DSN, dir, migrate.ApplyOptions{N: o.n, DryRun: o.dryRun, RevisionsSchema: o.revisionsSchema})
+	if err != nil {
+		return &dbError{err}
+	}
+	tbl := render.Table{Title: "Applied by atlas (" + e.Binary + ")", Header: []string{"file", "version"}}
+	for _, f := range res.Applied {
+		tbl.Rows = append(tbl.Rows, []string{f.Name, f.Version})
+	}
+	tbl.Note = fmt.Sprintf("current %s, target %s", orDash(res.Current), orDash(res.Target))
+	return a.renderer().Render(res, tbl)
+}
+
+func newStatusCmd(a *app) *cobra.Command {
+	var (
+		dir, schema, engine string
+	)
+	cmd := &cobra.Command{
+		Use:   "status",
+		Short: "Show applied and pending migrations, and drift in what they built",
+		Long: `status compares the migration directory with the database: each file applied,
+partly applied or pending, and for each index it creates whether it is there,
+valid and as the file says. Drift is an applied index that is now missing,
+INVALID or different; INVALID leftovers of failed builds are listed (apply
+again, or run repair). status changes nothing.`,
+		Example: `  hishamos-perf migrate status
+  hishamos-perf --dsn "$DATABASE_URL" migrate status --dir db/migrations --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runStatus(cmd.Context(), cmd.CommandPath(), dir, schema, engine)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, flagDir, defaultMigrationsDir, "migration directory")
+	f.StringVar(&schema, flagRevisionsSchema, migrate.DefaultRevisionsSchema, "schema of the atlas_schema_revisions table")
+	f.StringVar(&engine, flagEngine, migrate.EngineNative, "native, or atlas to run the atlas CLI (needs the atlas binary on PATH)")
+	return cmd
+}
+
+// statusReport is `migrate status --format json`.
+type statusReport struct {
+	Schema string                `json:"schema"`
+	Target string                `json:"target"`
+	Status *migrate.StatusReport `json:"status"`
+}
+
+func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine string) error {
+	dir, err := migrate.OpenDir(dirPath)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	if engine == migrate.EngineAtlas {
+		e, err := migrate.NewAtlasEngine("")
+		if err != nil {
+			return a.migrateError(err, cmdPath)
+		}
+		t, err := a.target(ctx, true)
+		if err != nil {
+			return err
+		}
+		res, err := e.Status(ctx, t.DSN, dir, schema)
+		if err != nil {
+			return &dbError{err}
+		}
+		return a.renderer().Render(res, render.Table{Title: "atlas migrate status", Header: []string{"status", "current", "next", "pending"},
+			Rows: [][]string{{res.Status, orDash(res.Current), orDash(res.Next), strconv.Itoa(len(res.Pending))}}})
+	} else if engine != migrate.EngineNative && engine != "" {
+		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
+	}
+	t, err := a.target(ctx, true)
+	if err != nil {
+		return err
+	}
+	conn, err := a.connect(ctx, t, pg.Session{StatementTimeout: 30 * time.Second, LockTimeout: migrate.DefaultLockTimeout})
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	st, err := migrate.Status(ctx, conn, dir, schema)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	files := render.Table{Title: "Migrations in " + st.Dir, Header: []string{"version", "state", "index", "in the database", "applied"}}
+	for _, f := range st.Files {
+		at := "-"
+		if f.AppliedAt != nil {
+			at = f.AppliedAt.Local().Format("2006-01-02 15:04:05")
+		}
+		tone := render.Plain
+		switch f.State {
+		case migrate.StatePending:
+			tone = render.Warn
+		case migrate.StatePartial:
+			tone = render.Bad
+		}
+		if len(f.Indexes) == 0 {
+			files.Rows = append(files.Rows, []string{f.Version, f.State, "-", "-", at})
+			files.Tones = append(files.Tones, tone)
+		}
+		for _, ix := range f.Indexes {
+			state := ix.State
+			if ix.Detail != "" {
+				state += ": " + ix.Detail
+			}
+			t := tone
+			if ix.State == migrate.IndexInvalid || ix.State == migrate.IndexMissing || ix.State == migrate.IndexDifferent {
+				t = render.Bad
+			}
+			files.Rows = append(files.Rows, []string{f.Version, f.State, ix.Name, state, at})
+			files.Tones = append(files.Tones, t)
+		}
+	}
+	var notes []string
+	notes = append(notes, fmt.Sprintf("%d applied, %d pending, current %s, next %s", st.Applied, st.Pending, orDash(st.Current), orDash(st.Next)))
+	if len(st.Drift) > 0 {
+		var d []string
+		for _, ix := range st.Drift {
+			d = append(d, ix.Name+" "+ix.State)
+		}
+		notes = append(notes, "drift: "+strings.Join(d, ", "))
+	} else {
+		notes = append(notes, "no drift")
+	}
+	if len(st.Leftovers) > 0 {
+		notes = append(notes, "INVALID leftovers (apply again, or migrate repair): "+strings.Join(st.Leftovers, ", "))
+	}
+	if len(st.Unknown) > 0 {
+		notes = append(notes, "applied versions with no file here: "+strings.Join(st.Unknown, ", "))
+	}
+	notes = append(notes, st.Problems...)
+	files.Note = strings.Join(notes, "\n")
+	return a.renderer().Render(statusReport{Schema: "hishamos-perf/migrate-status/v1", Target: t.String(), Status: st}, files)
+}
+
+func newValidateCmd(a *app) *cobra.Command {
+	var dirPath string
+	cmd := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the migration files against atlas.sum",
+		Long: `validate checks every migration file against atlas.sum, and the down files
+against down/atlas.sum, with Atlas's own check: a file edited, added or removed
+by hand is named and refused (exit code 2). It needs no database.`,
+		Example: "  hishamos-perf migrate validate --dir migrations",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := migrate.OpenDir(dirPath)
+			if err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			if err := dir.Validate(); err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			migs, err := dir.Migrations()
+			if err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			downs := 0
+			for _, m := range migs {
+				if m.DownFile != "" {
+					downs++
+				}
+			}
+			doc := struct {
+				Schema    string `json:"schema"`
+				Dir       string `json:"dir"`
+				Valid     bool   `json:"valid"`
+				Files     int    `json:"files"`
+				DownFiles int    `json:"down_files"`
+			}{"hishamos-perf/migrate-validate/v1", dir.Path, true, len(migs), downs}
+			return a.renderer().Render(doc, render.Table{Title: "Validate " + dir.Path, Header: []string{"files", "down files", "atlas.sum"},
+				Rows: [][]string{{strconv.Itoa(len(migs)), strconv.Itoa(downs), "matches"}}})
+		},
+	}
+	cmd.Flags().StringVar(&dirPath, flagDir, defaultMigrationsDir, "migration directory")
+	return cmd
+}
+
+func newDownCmd(a *app) *cobra.Command {
+	var o applyOptions
+	cmd := &cobra.Command{
+		Use:   "down [N]",
+		Short: "Revert the last N applied versions (default 1) with their down files",
+		Long: `down runs the down files (down/<file>: DROP INDEX CONCURRENTLY IF EXISTS) of the
+last N applied versions, newest first, under the same lock, timeouts and
+retries as apply, and deletes each revision once its index is gone. Asking for
+more versions than are applied is refused before anything runs.`,
+		Example: `  hishamos-perf migrate down
+  hishamos-perf migrate down 3 --dry-run`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			n, err := countArg(args, cmd.CommandPath())
+			if err != nil {
+				return err
+			}
+			o.n = n
+			return a.runDown(cmd.Context(), cmd.CommandPath(), o)
+		},
+	}
+	addApplyFlags(cmd, &o, false)
+	return cmd
+}
+
+func (a *app) runDown(ctx context.Context, cmdPath string, o applyOptions) error {
+	dir, err := migrate.OpenDir(o.dir)
+	if err == nil {
+		err = dir.Validate()
+	}
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	conn, t, err := a.session(ctx, o.lockTimeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	opts, done := a.applyOpts(ctx, t, o)
+	res, err := migrate.Down(ctx, conn, dir, opts)
+	done()
+	if res != nil && (err == nil || len(res.Files) > 0) {
+		if rerr := a.renderApply(t, res, "Reverted"); rerr != nil && err == nil {
+			return rerr
+		}
+	}
+	return a.migrateError(err, cmdPath)
+}
+
+func newHashCmd(a *app) *cobra.Command {
+	var dirPath string
+	cmd := &cobra.Command{
+		Use:   "hash",
+		Short: "Rewrite atlas.sum from the migration files as they are",
+		Long: `hash recomputes atlas.sum (and down/atlas.sum) with Atlas's hash, accepting
+the files as they are now. Run it after a deliberate edit; validate and apply
+refuse a directory whose files no longer match.`,
+		Example: "  hishamos-perf migrate hash --dir migrations",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := migrate.OpenDir(dirPath)
+			if err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			res, err := dir.Hash()
+			if err != nil {
+				return err
+			}
+			doc := struct {
+				Schema string             `json:"schema"`
+				Dir    string             `json:"dir"`
+				Hash   migrate.HashResult `json:"hash"`
+			}{"hishamos-perf/migrate-hash/v1", dir.Path, res}
+			return a.renderer().Render(doc, render.Table{Title: "atlas.sum rewritten in " + dir.Path, Header: []string{"files", "down files"},
+				Rows: [][]string{{strconv.Itoa(res.Files), strconv.Itoa(res.DownFiles)}}})
+		},
+	}
+	cmd.Flags().StringVar(&dirPath, flagDir, defaultMigrationsDir, "migration directory")
+	return cmd
+}
+
+func newRepairCmd(a *app) *cobra.Command {
+	var o applyOptions
+	cmd := &cobra.Command{
+		Use:   "repair",
+		Short: "Drop the INVALID leftovers of this directory's failed index builds",
+		Long: `repair looks up every index the directory's files create and drops, with DROP
+INDEX CONCURRENTLY under the migration lock, those pg_index marks INVALID: what
+a build killed halfway leaves. Valid indexes, and indexes the directory does
+not create, are never touched. apply does the same for each file before
+building it; repair is for cleaning up without applying.`,
+		Example: `  hishamos-perf migrate repair --dry-run
+  hishamos-perf migrate repair`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			dir, err := migrate.OpenDir(o.dir)
+			if err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			conn, t, err := a.session(cmd.Context(), o.lockTimeout)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(context.Background())
+			opts, done := a.applyOpts(cmd.Context(), t, o)
+			res, err := migrate.Repair(cmd.Context(), conn, dir, opts)
+			done()
+			if err != nil {
+				return a.migrateError(err, cmd.CommandPath())
+			}
+			verb := "dropped"
+			if res.DryRun {
+				verb = "would drop"
+			}
+			tbl := render.Table{Title: "Repair " + res.Dir, Header: []string{"INVALID index", "action"}}
+			for _, n := range res.Dropped {
+				tbl.Rows = append(tbl.Rows, []string{n, verb})
+			}
+			tbl.Note = fmt.Sprintf("%d index(es) checked, %d INVALID", res.Checked, len(res.Dropped))
+			doc := struct {
+				Schema string                `json:"schema"`
+				Target string                `json:"target"`
+				Result *migrate.RepairResult `json:"result"`
+			}{"hishamos-perf/migrate-repair/v1", t.String(), res}
+			return a.renderer().Render(doc, tbl)
+		},
+	}
+	addApplyFlags(cmd, &o, false)
+	return cmd
+}
+
+// lintOptions are migrate lint's flags.
+type lintOptions struct {
+	dir, schema, engine, devURL string
+	maxBuild                    time.Duration
+	buildRate                   float64
+	all, offline                bool
+	github                      bool
+}
+
+func newLintCmd(a *app) *cobra.Command {
+	var o lintOptions
+	cmd := &cobra.Command{
+		Use:   "lint",
+		Short: "Check pending migrations for what would hurt a live database (for CI)",
+		Long: `lint checks the pending files (all of them with --all or --offline) and exits
+with code 1 when a finding is at error level. Rules:
+
+` + lintRulesText() + `
+With --offline it checks the files alone; otherwise it also reads the database
+(tables, their sizes, existing indexes, and the build rate, measured on a
+temporary table). --format github prints GitHub Actions annotations.`,
+		Example: `  hishamos-perf migrate lint
+  hishamos-perf --dsn "$DATABASE_URL" migrate lint --format github --max-build 5m
+  hishamos-perf migrate lint --offline --format json`,
+		Args: cobra.NoArgs,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			format, _ := cmd.Flags().GetString(flagFormat)
+			if format == formatGitHub {
+				o.github, a.format = true, render.FormatTable
+				return nil
+			}
+			f, err := render.ParseFormat(format)
+			if err != nil {
+				return &usageError{err: fmt.Errorf("--%s: %w (or %s for lint)", flagFormat, err, formatGitHub), cmd: cmd.CommandPath()}
+			}
+			a.format = f
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runLint(cmd.Context(), cmd.CommandPath(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.dir, flagDir, defaultMigrationsDir, "migration directory")
+	f.DurationVar(&o.maxBuild, flagMaxBuild, migrate.DefaultMaxBuild, "longest estimated index build allowed")
+	f.Float64Var(&o.buildRate, flagBuildRate, 0, "build rate in MB of table per second (default: measured on the server)")
+	f.BoolVar(&o.all, flagAll, false, "lint every file, not only the pending ones")
+	f.BoolVar(&o.offline, flagOffline, false, "check the files alone, without a database")
+	f.StringVar(&o.schema, flagRevisionsSchema, migrate.DefaultRevisionsSchema, "schema of the atlas_schema_revisions table")
+	f.StringVar(&o.engine, flagEngine, migrate.EngineNative, "native, or atlas to run 'atlas migrate lint' (needs the atlas binary and --dev-url)")
+	f.StringVar(&o.devURL, flagDevURL, "", "with --engine atlas: an empty database atlas may use to replay the files")
+	return cmd
+}
+
+func lintRulesText() string {
+	var b strings.Builder
+	for _, r := range migrate.Rules {
+		fmt.Fprintf(&b, "  %s %-27s %-7s %s\n", r.ID, r.Name, r.Level, r.Doc)
+	}
+	return b.String()
+}
+
+// lintReport is `migrate lint --format json`.
+type lintReport struct {
+	Schema string              `json:"schema"`
+	Lint   *migrate.LintReport `json:"lint"`
+}
+
+func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error {
+	dir, err := migrate.OpenDir(o.dir)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	switch o.engine {
+	case migrate.EngineNative, "":
+	case migrate.EngineAtlas:
+		e, err := migrate.NewAtlasEngine("")
+		if err != nil {
+			return a.migrateError(err, cmdPath)
+		}
+		if o.devURL == "" {
+			return &usageError{err: fmt.Errorf("--engine atlas lint needs --%s, an empty database for atlas to replay the files on", flagDevURL), cmd: cmdPath}
+		}
+		res, err := e.Lint(ctx, o.devURL, dir, 0)
+		if err != nil {
+			return &dbError{err}
+		}
+		return a.renderer().JSON(res)
+	default:
+		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
+	}
+	var conn *pgx.Conn
+	if !o.offline {
+		t, err := a.target(ctx, true)
+		if err != nil {
+			return err
+		}
+		if conn, err = a.connect(ctx, t, pg.Session{StatementTimeout: time.Minute, LockTimeout: migrate.DefaultLockTimeout}); err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+	}
+	rep, err := migrate.Lint(ctx, conn, dir, migrate.LintOptions{MaxBuild: o.maxBuild, BuildRate: o.buildRate * 1e6, All: o.all || o.offline, RevisionsSchema: o.schema})
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
+	if o.github {
+		writeGitHubAnnotations(a.stdout, rep)
+	} else {
+		tbl := render.Table{Title: "Lint " + rep.Dir, Header: []string{"rule", "level", "file", "line", "finding"}, Right: []int{3}}
+		for _, f := range rep.Findings {
+			line := "-"
+			if f.Line > 0 {
+				line = strconv.Itoa(f.Line)
+			}
+			tone := render.Warn
+			if f.Level == migrate.LevelError {
+				tone = render.Bad
+			}
+			tbl.Rows = append(tbl.Rows, []string{f.Rule + " " + f.Name, string(f.Level), f.File, line, f.Message})
+			tbl.Tones = append(tbl.Tones, tone)
+		}
+		tbl.Note = fmt.Sprintf("%d file(s) linted: %d error(s), %d warning(s)", len(rep.Files), rep.Errors, rep.Warnings)
+		if rep.BuildRate > 0 {
+			tbl.Note += fmt.Sprintf("; build rate %.1f MB/s", rep.BuildRate/1e6)
+		}
+		if err := a.renderer().Render(lintReport{Schema: "hishamos-perf/migrate-lint/v1", Lint: rep}, tbl); err != nil {
+			return err
+		}
+	}
+	if rep.Errors > 0 {
+		return &gateError{fmt.Errorf("lint: %d error-level finding(s) in %s", rep.Errors, rep.Dir)}
+	}
+	return nil
+}
+
+// writeGitHubAnnotations prints findings as GitHub Actions workflow
+// commands (::error file=...,line=...,title=...::message).
+func writeGitHubAnnotations(w io.Writer, rep *migrate.LintReport) {
+	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
+	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
+	for _, f := range rep.Findings {
+		level := "warning"
+		if f.Level == migrate.LevelError {
+			level = "error"
+		}
+		props := "file=" + prop.Replace(f.File)
+		if f.Line > 0 {
+			props += fmt.Sprintf(",line=%d", f.Line)
+		}
+		props += ",title=" + prop.Replace(f.Rule+" "+f.Name)
+		fmt.Fprintf(w, "::%s %s::%s\n", level, props, data.Replace(f.Message))
+	}
+}

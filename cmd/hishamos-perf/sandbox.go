@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/internal/dataset"
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
+)
+
+func newSandboxCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sandbox",
+		Short: "Manage the embedded PostgreSQL sandbox",
+		Long: `The sandbox is a real PostgreSQL server started from this machine's binaries
+in a folder of its own, listening on a Unix socket and a free loopback port,
+with pg_stat_statements (and pg_qualstats, HypoPG where installed) ready.
+Every command that gets no DSN uses it, starting it when it is stopped and
+loading the HishamOS data at scale small on first use.
+
+As root the server runs as the postgres account (initdb refuses root).`,
+		Example: `  hishamos-perf sandbox up
+  psql "$(hishamos-perf sandbox url)"
+  hishamos-perf sandbox down`,
+	}
+	cmd.PersistentFlags().StringVar(&a.sandboxDir, flagDir, "", "sandbox folder (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")
+	cmd.AddCommand(
+		&cobra.Command{
+			Use:   "up",
+			Short: "Create and start the sandbox, loading the HishamOS data on first use",
+			Long: `up runs initdb on first use, starts the server if it is stopped, creates the
+extensions and loads the HishamOS data at scale small. A sandbox that is
+already running is reported, not started again.`,
+			Example: "  hishamos-perf sandbox up\n  hishamos-perf sandbox up --dir /var/tmp/perf-sandbox",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				box, err := a.box()
+				if err != nil {
+					return err
+				}
+				st, err := a.sandboxUp(cmd.Context(), box)
+				if err != nil {
+					return err
+				}
+				if st.Seeded == "" {
+					t := pg.Target{DSN: box.DSN(st, sandbox.Database), Source: pg.SourceSandbox}
+					if err := a.loadSandbox(cmd.Context(), box, t); err != nil {
+						return err
+					}
+				}
+				return a.showSandbox(cmd.Context(), box)
+			},
+		},
+		&cobra.Command{
+			Use:     "status",
+			Short:   "Show whether the sandbox runs, where, and what it holds",
+			Long:    "status reports the sandbox's folder, server, port, extensions and HishamOS row counts, without starting it.",
+			Example: "  hishamos-perf sandbox status\n  hishamos-perf sandbox status --format json",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				box, err := a.box()
+				if err != nil {
+					return err
+				}
+				return a.showSandbox(cmd.Context(), box)
+			},
+		},
+		&cobra.Command{
+			Use:   "url",
+			Short: "Print the sandbox's connection string",
+			Long: `url prints a libpq connection string for the sandbox's HishamOS database over
+its Unix socket, where the account that owns the sandbox needs no password.`,
+			Example: `  psql "$(hishamos-perf sandbox url)"`,
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				box, err := a.box()
+				if err != nil {
+					return err
+				}
+				st, err := box.LoadState()
+				if err != nil {
+					return &dbError{err}
+				}
+				fmt.Fprintln(a.stdout, box.DSN(st, sandbox.Database))
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:     "down",
+			Short:   "Stop the sandbox, keeping its data",
+			Long:    "down stops the sandbox's server (a fast shutdown) and keeps its folder for the next up.",
+			Example: "  hishamos-perf sandbox down",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				box, err := a.box()
+				if err != nil {
+					return err
+				}
+				stopped, err := box.Down(cmd.Context())
+				if err != nil {
+					return &dbError{err}
+				}
+				if stopped {
+					a.say("sandbox: stopped (%s)", box.Dir)
+				} else {
+					a.say("sandbox: was not running (%s)", box.Dir)
+				}
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use:     "destroy",
+			Short:   "Stop the sandbox and delete its folder and data",
+			Long:    "destroy stops the sandbox's server and removes its folder with all its data.",
+			Example: "  hishamos-perf sandbox destroy",
+			Args:    cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				box, err := a.box()
+				if err != nil {
+					return err
+				}
+				if err := box.Destroy(cmd.Context()); err != nil {
+					return &dbError{err}
+				}
+				a.say("sandbox: destroyed (%s)", box.Dir)
+				return nil
+			},
+		},
+	)
+	return cmd
+}
+
+// sandboxReport is `sandbox status --format json`.
+type sandboxReport struct {
+	Schema  string               `json:"schema"`
+	Sandbox sandbox.Status       `json:"sandbox"`
+	Tables  []dataset.TableCount `json:"tables,omitempty"`
+}
+
+// showSandbox prints the sandbox's status and, when it runs, the HishamOS
+// row counts.
+func (a *app) showSandbox(ctx context.Context, box *sandbox.Sandbox) error {
+	status, err := box.Status(ctx)
+	if err != nil {
+		return &dbError{err}
+	}
+	report := sandboxReport{Schema: "hishamos-perf/sandbox/v1", Sandbox: status}
+	state := "not created"
+	switch {
+	case status.Running:
+		state = fmt.Sprintf("running (pid %d)", status.PID)
+	case status.Created:
+		state = "stopped"
+	}
+	info := render.Table{
+		Title: "Sandbox",
+
+		Rows: [][]string{
+			{"state", state},
+			{"folder", status.Dir},
+		},
+	}
+	if status.Created {
+		info.Rows = append(info.Rows,
+			[]string{"server", "PostgreSQL " + status.Version},
+			[]string{"socket", status.Socket},
+			[]string{"port", fmt.Sprintf("127.0.0.1:%d", status.Port)},
+			[]string{"data", orDash(status.Seeded)},
+		)
+	}
+	if status.Running {
+		info.Rows = append(info.Rows, []string{"extensions", strings.Join(status.Extensions, ", ")})
+	}
+	tables := []render.Table{info}
+	if status.Running {
+		st, err := box.LoadState()
+		if err != nil {
+			return &dbError{err}
+		}
+		conn, err := a.connect(ctx, pg.Target{DSN: box.DSN(st, sandbox.Database), Source: pg.SourceSandbox}, pg.DefaultSession)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(context.Background())
+		counts, err := dataset.RowCounts(ctx, conn)
+		if err != nil {
+			return &dbError{err}
+		}
+		report.Tables = counts
+		tables = append(tables, rowCountsTable(counts))
+	}
+	return a.renderer().Render(report, tables...)
+}
+
+// rowCountsTable shows the HishamOS tables' row counts with a total.
+func rowCountsTable(counts []dataset.TableCount) render.Table {
+	t := render.Table{Title: "HishamOS tables", Header: []string{"table", "rows"}, Right: []int{1}}
+	var total int64
+	for _, c := range counts {
+		t.Rows = append(t.Rows, []string{c.Table, fmt.Sprint(c.Rows)})
+		total += c.Rows
+	}
+	t.Rows = append(t.Rows, []string{"total", fmt.Sprint(total)})
+	return t
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/internal/dataset"
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+)
+
+// seedOptions are the seed command's flags.
+type seedOptions struct {
+	scale   string
+	seed    int64
+	replace bool
+	yes     bool
+}
+
+func newSeedCmd(a *app) *cobra.Command {
+	var o seedOptions
+	cmd := &cobra.Command{
+		Use:   "seed",
+		Short: "Create the HishamOS schema and load deterministic synthetic data",
+		Long: `seed creates the HishamOS tables (as Django makes them for the commands,
+agents and workflows apps, with Django's own indexes and none of the seed
+report's) and loads synthetic data with COPY. The same --seed gives the same
+rows. Distributions are skewed as real ones are: a few hot users, most
+executions completed, zipf-like usage counts.
+
+Scales: small (about 80 thousand rows), medium (over 1 million), large (over
+10 million). seed refuses tables that already hold rows unless --replace, and
+on a database that is not the sandbox it also asks for --yes.`,
+		Example: `  hishamos-perf seed --scale medium --replace
+  hishamos-perf --dsn postgres://me@localhost/scratch seed --scale small --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runSeed(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.scale, flagScale, defaultScale, "data scale: small, medium or large")
+	f.Int64Var(&o.seed, flagSeed, defaultDataSeed, "random seed: the same seed loads the same rows")
+	f.BoolVar(&o.replace, flagReplace, false, "drop and reload HishamOS tables that already hold rows")
+	f.BoolVar(&o.yes, flagYes, false, "confirm loading into a database that is not the sandbox")
+	return cmd
+}
+
+// seedReport is `seed --format json`.
+type seedReport struct {
+	Schema string         `json:"schema"`
+	Target string         `json:"target"`
+	Result dataset.Result `json:"result"`
+}
+
+func (a *app) runSeed(ctx context.Context, o seedOptions) error {
+	scale, err := dataset.ParseScale(o.scale)
+	if err != nil {
+		return &usageError{err: fmt.Errorf("--%s: %w", flagScale, err), cmd: "hishamos-perf seed"}
+	}
+	t := pg.Resolve(a.dsn, a.getenv)
+	if !t.Sandbox() && !o.yes {
+		return &usageError{err: fmt.Errorf("seed writes tables into %s, which is not the sandbox: add --yes to confirm", t), cmd: "hishamos-perf seed"}
+	}
+	if t, err = a.target(ctx, false); err != nil {
+		return err
+	}
+	conn, err := a.connect(ctx, t, pg.Session{LockTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	a.say("seed: loading HishamOS data at scale %s into %s", scale.Name, t)
+	bar := a.progress()
+	res, err := dataset.Load(ctx, conn, dataset.Options{Scale: scale, Seed: o.seed, Replace: o.replace,
+		Progress: func(p dataset.Progress) { bar.Update(progressLabel(p), p.RowsDone, p.RowsTotal) }})
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	if t.Sandbox() {
+		box, err := a.box()
+		if err != nil {
+			return err
+		}
+		if err := box.MarkSeeded(scale.Name); err != nil {
+			return err
+		}
+	}
+	counts := rowCountsTable(res.Tables)
+	counts.Note = fmt.Sprintf("%d rows in %s: %s rows/s", res.TotalRows, res.Duration.Round(time.Millisecond), render.Count(int64(res.RowsPerSecond)))
+	return a.renderer().Render(seedReport{Schema: "hishamos-perf/seed/v1", Target: t.String(), Result: res}, counts)
+}
+
+// progressLabel says what a load is doing: the table being copied, or the
+// phase after the rows are in.
+func progressLabel(p dataset.Progress) string {
+	if p.Table == "" {
+		return p.Phase
+	}
+	return p.Phase + " " + p.Table
+}

@@ -1,0 +1,394 @@
+package indexes
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Thresholds of candidate generation.
+const (
+	// maxUsefulFraction: an index whose leading predicates keep more than
+	// this share of a table's rows, and that gives no order and covers
+	// nothing, loses to a sequential scan: each row found costs a random
+	// heap read (random_page_cost 4) where the scan reads pages in order
+	// (seq_page_cost 1), so past roughly a quarter to a third of the rows
+	// the planner will not use it.
+	maxUsefulFraction = 0.3
+	// defaultRangeSelectivity is the planner's DEFAULT_INEQ_SEL (1/3), used
+	// for a range predicate whose value is not known here.
+	defaultRangeSelectivity = 1.0 / 3
+	// maxIncludeColumns caps INCLUDE: a covering index of more columns is
+	// close to a second copy of the table.
+	maxIncludeColumns = 3
+	// maxIncludeWidth is the widest column (pg_stats avg_width, bytes)
+	// worth copying into an index for an index-only scan.
+	maxIncludeWidth = 64
+	// lowCardinality is the most distinct values a column may have for a
+	// constant predicate on it to become a partial index's WHERE: few
+	// values means each is a large share of the table that the partial
+	// index leaves out.
+	lowCardinality = 10
+)
+
+// cand is a candidate index.
+type cand struct {
+	def indexDef
+	id  string
+	// roles say what each key does for the statement that asked first:
+	// "=", "IN", "range", "ORDER BY", "GROUP BY", "join".
+	roles []string
+	// stmts are the statements (indexes into the advisor's list) that
+	// asked for it.
+	stmts map[int]bool
+	// reject says why it was not chosen.
+	reject string
+	// bytes is its estimated size, known once it has been created.
+	bytes int64
+}
+
+// generator builds the candidate pool.
+type generator struct {
+	maxCols int
+	pool    map[string]*cand
+	order   []*cand
+	// partial maps table oid and column to the constant predicate every
+	// statement of the workload puts on it, when there is one and the column
+	// has few values.
+	partial map[uint32]map[string]string
+}
+
+func newGenerator(maxCols int) *generator {
+	return &generator{maxCols: maxCols, pool: map[string]*cand{}, partial: map[uint32]map[string]string{}}
+}
+
+// findPartials records the columns whose predicate is the same constant in
+// every statement that filters on them.
+func (g *generator) findPartials(all []*resolved) {
+	konst := map[uint32]map[string]string{}
+	mixed := map[uint32]map[string]bool{}
+	note := func(t *table, col, k string) {
+		if konst[t.oid] == nil {
+			konst[t.oid], mixed[t.oid] = map[string]string{}, map[string]bool{}
+		}
+		if old, ok := konst[t.oid][col]; ok && old != k {
+			mixed[t.oid][col] = true
+		}
+		konst[t.oid][col] = k
+	}
+	for _, r := range all {
+		for _, a := range r.accesses {
+			for _, u := range a.eq {
+				if u.fn != "" {
+					continue
+				}
+				note(a.t, u.col, u.konst)
+			}
+			for _, u := range append(append([]use(nil), a.in...), a.ranges...) {
+				note(a.t, u.col, "")
+			}
+		}
+	}
+	for oid, cols := range konst {
+		for col, k := range cols {
+			if k == "" || mixed[oid][col] {
+				continue
+			}
+			var t *table
+			for _, r := range all {
+				for _, a := range r.accesses {
+					if a.t.oid == oid {
+						t = a.t
+					}
+				}
+			}
+			c := t.columns[col]
+			if c == nil || (c.typ != "boolean" && (c.distinct(t.rows) == 0 || c.distinct(t.rows) > lowCardinality)) {
+				continue
+			}
+			if g.partial[oid] == nil {
+				g.partial[oid] = map[string]string{}
+			}
+			g.partial[oid][col] = k
+		}
+	}
+}
+
+// keyed is a key list with what each key does.
+type keyed struct {
+	keys  []Key
+	roles []string
+}
+
+func (k keyed) with(key Key, role string) keyed {
+	for _, old := range k.keys {
+		if old.target() == key.target() {
+			return k
+		}
+	}
+	return keyed{keys: append(append([]Key(nil), k.keys...), key), roles: append(append([]string(nil), k.roles...), role)}
+}
+
+// forAccess adds the candidates one statement's use of one table asks for.
+func (g *generator) forAccess(si int, a *access, isSelect bool) {
+	if a.t.kind != "r" && a.t.kind != "m" {
+		return
+	}
+	eq := uniqueUses(a.eq)
+	sortBySelectivity(a.t, eq)
+	in := uniqueUses(a.in)
+	ranges := uniqueUses(a.ranges)
+	joins := uniqueUses(a.joins)
+
+	type family struct {
+		eq    []use
+		where []string
+	}
+	families := []family{{eq: eq}}
+	var rest []use
+	var where []string
+	for _, u := range eq {
+		if k, ok := g.partial[a.t.oid][u.col]; ok && u.fn == "" && u.konst == k {
+			where = append(where, k)
+			continue
+		}
+		rest = append(rest, u)
+	}
+	if len(where) > 0 {
+		families = append(families, family{eq: rest, where: where})
+	}
+	for _, f := range families {
+		var base keyed
+		for _, u := range f.eq {
+			base = base.with(u.key(), "=")
+		}
+		fixed := map[string]bool{}
+		for _, u := range f.eq {
+			fixed[u.col] = true
+		}
+		if len(f.where) > 0 {
+			for _, u := range eq {
+				fixed[u.col] = true
+			}
+		}
+		var lists []keyed
+		if len(a.order) > 0 && len(in) == 0 {
+			l := base
+			for _, o := range a.order {
+				if !fixed[o.Column] {
+					l = l.with(o, "ORDER BY")
+				}
+			}
+			lists = append(lists, l)
+		}
+		withIn := base
+		for _, u := range in {
+			withIn = withIn.with(u.key(), "IN")
+		}
+		for _, r := range ranges {
+			lists = append(lists, withIn.with(r.key(), "range"))
+		}
+		if len(a.group) > 0 {
+			l := base
+			for _, col := range a.group {
+				if !fixed[col] {
+					l = l.with(Key{Column: col}, "GROUP BY")
+				}
+			}
+			lists = append(lists, l)
+		}
+		for _, j := range joins {
+			lists = append(lists, base.with(j.key(), "join"))
+		}
+		lists = append(lists, withIn)
+		w := strings.Join(f.where, " AND ")
+		for _, l := range lists {
+			if len(l.keys) == 0 {
+				continue
+			}
+			if len(l.keys) > g.maxCols {
+				l.keys, l.roles = l.keys[:g.maxCols], l.roles[:g.maxCols]
+			}
+			for n := 1; n <= len(l.keys); n++ {
+				g.add(si, a, keyed{keys: l.keys[:n], roles: l.roles[:n]}, nil, w)
+			}
+			if inc := includeFor(a, l.keys, isSelect); len(inc) > 0 {
+				g.add(si, a, l, inc, w)
+			}
+		}
+	}
+}
+
+// includeFor returns the columns that, added as INCLUDE, let the
+// statement read the table from the index alone; nil when there are none,
+// too many, or too wide ones.
+func includeFor(a *access, keys []Key, isSelect bool) []string {
+	if !isSelect || a.star {
+		return nil
+	}
+	inKeys := map[string]bool{}
+	for _, k := range keys {
+		if k.Column == "" {
+			return nil
+		}
+		inKeys[k.Column] = true
+	}
+	var inc []string
+	for col := range a.refs {
+		if inKeys[col] {
+			continue
+		}
+		c := a.t.columns[col]
+		if c == nil || c.stats == nil || c.stats.avgWidth > maxIncludeWidth {
+			return nil
+		}
+		inc = append(inc, col)
+	}
+	if len(inc) == 0 || len(inc) > maxIncludeColumns {
+		return nil
+	}
+	sort.Strings(inc)
+	return inc
+}
+
+// add puts a candidate in the pool, unless it is already there (then it
+// only notes the statement) or an existing index serves it.
+func (g *generator) add(si int, a *access, l keyed, include []string, where string) {
+	def := indexDef{table: a.t, keys: append([]Key(nil), l.keys...), include: include, where: where}
+	id := def.id()
+	if c, ok := g.pool[id]; ok {
+		c.stmts[si] = true
+		return
+	}
+	c := &cand{def: def, id: id, roles: append([]string(nil), l.roles...), stmts: map[int]bool{si: true}}
+	g.pool[id] = c
+	g.order = append(g.order, c)
+	if e := servedBy(&def, a.t.indexes); e != nil {
+		c.reject = "existing index " + e.name + " already serves it"
+		return
+	}
+	if frac, ok := g.selective(a, c); !ok {
+		c.reject = fmt.Sprintf("not selective: its predicates keep about %.0f%% of the rows and it gives no order the statement needs", frac*100)
+	}
+}
+
+// servedBy returns an existing valid btree index that already does what
+// def would: def's keys are a prefix of its keys, its other columns cover
+// def's INCLUDE, and both have the same predicate.
+func servedBy(def *indexDef, existing []*existing) *existing {
+	for _, e := range existing {
+		if !e.valid || e.special || e.def.where != def.where || !keyPrefix(def.keys, e.def.keys) {
+			continue
+		}
+		covered := map[string]bool{}
+		for _, k := range e.def.keys {
+			covered[k.Column] = true
+		}
+		for _, c := range e.def.include {
+			covered[c] = true
+		}
+		ok := true
+		for _, c := range def.include {
+			if !covered[c] {
+				ok = false
+			}
+		}
+		if ok {
+			return e
+		}
+	}
+	return nil
+}
+
+// selective reports whether a candidate can pay for itself on the access
+// that asked for it: its leading equality and range keys keep few enough
+// rows, or it gives the ORDER BY a LIMIT needs, or it covers every column
+// the statement reads. frac is the share of rows it keeps.
+func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
+	frac = 1
+	eqs := map[string]use{}
+	for _, u := range append(append([]use(nil), a.eq...), a.in...) {
+		eqs[u.key().target()] = u
+	}
+	for _, u := range a.in {
+		eqs[u.key().target()] = use{col: u.col, fn: u.fn, op: "IN"}
+	}
+	ranges := map[string]bool{}
+	for _, u := range a.ranges {
+		ranges[u.key().target()] = true
+	}
+	joins := map[string]bool{}
+	for _, u := range a.joins {
+		joins[u.key().target()] = true
+	}
+	lead := 0
+	for _, k := range c.def.keys {
+		t := k.target()
+		if u, isEq := eqs[t]; isEq {
+			s := defaultEqSelectivity
+			if col := a.t.columns[u.col]; col != nil {
+				s = col.eqSelectivity(a.t.rows)
+			}
+			if u.op == "IN" {
+				s = math.Min(1, 3*s)
+			}
+			frac *= s
+			lead++
+			continue
+		}
+		if joins[t] {
+			// A join key: one outer row at a time, as selective as the
+			// column is distinct.
+			if col := a.t.columns[k.Column]; col != nil {
+				frac *= col.eqSelectivity(a.t.rows)
+			}
+			lead++
+			continue
+		}
+		if ranges[t] {
+			frac *= defaultRangeSelectivity
+		}
+		break
+	}
+	if c.def.where != "" {
+		for _, u := range a.eq {
+			if strings.Contains(c.def.where, u.konst) && u.konst != "" {
+				if col := a.t.columns[u.col]; col != nil {
+					frac *= col.eqSelectivity(a.t.rows)
+				}
+			}
+		}
+	}
+	if frac <= maxUsefulFraction {
+		return frac, true
+	}
+	// It gives the order a LIMIT stops early in: the key after the
+	// equalities is an ORDER BY column (the ones before it being fixed by
+	// equalities).
+	for _, o := range a.order {
+		if a.limit && lead < len(c.def.keys) && c.def.keys[lead].Column == o.Column {
+			return frac, true
+		}
+	}
+	// It covers the statement: an index-only scan reads less than the heap.
+	if !a.star {
+		covered := map[string]bool{}
+		for _, k := range c.def.keys {
+			covered[k.Column] = true
+		}
+		for _, col := range c.def.include {
+			covered[col] = true
+		}
+		all := true
+		for col := range a.refs {
+			if !covered[col] {
+				all = false
+			}
+		}
+		if all {
+			return frac, true
+		}
+	}
+	return frac, false
+}

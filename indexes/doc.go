@@ -1,0 +1,66 @@
+// Package indexes is the workload-wide index advisor behind `hishamos-perf
+// indexes propose`: workload → candidates → what-if costing → selection →
+// proposals.
+//
+// # Workload
+//
+// A Workload is a list of statements with weights, from a .sql file
+// (ParseSQL), a profile (FromProfile) or pg_stat_statements
+// (FromStatStatements). Every statement goes through the real PostgreSQL
+// parser (pg_query) and statements that differ only in constants are grouped
+// by fingerprint (and the tables they name: pg_query's fingerprint ignores
+// trailing digits of table names). What an index cannot serve (not a SELECT, UPDATE or DELETE;
+// an UPDATE or DELETE without WHERE; a SELECT with nothing to filter, join,
+// sort or group on) is skipped with its reason, as is a statement that does
+// not parse (with its file, number and the parser's message) or that names a
+// table the database does not have. The others go on.
+//
+// # Candidates
+//
+// For each statement and each table it reads, candidates are built from the
+// parse tree: equality columns first (the most selective first, by pg_stats),
+// then IN lists, then one range column, or the ORDER BY keys with their
+// directions, or the GROUP BY keys; every prefix of each is a candidate too,
+// so that selection can grow an index a column at a time. INCLUDE variants
+// cover the statement's other columns where that makes an index-only scan;
+// a constant predicate on a low-cardinality column that every statement of
+// the workload repeats becomes a partial index's WHERE; lower(col) and
+// upper(col) predicates make expression indexes. Candidates an existing index
+// already serves and candidates whose predicates keep too many rows are
+// rejected before any costing.
+//
+// # Costing
+//
+// Costs are the planner's total cost from EXPLAIN (FORMAT JSON), never
+// ANALYZE. Hypothetical indexes (HypoPG) live on the one connection Propose
+// is given; they are created in batches, reset by a deferred hypopg_reset()
+// whatever happens, and work on read-only sessions and standbys. Without
+// HypoPG, Propose fails with ErrNoHypoPG unless Options.AllowBuild is set, in
+// which case it builds real indexes one at a time inside a transaction that it
+// always rolls back. A statement with $n parameters is planned with values
+// drawn from pg_stats (most common values weighted by frequency, histogram
+// bounds for ranges) or from its profile's generators, never with NULLs.
+// Every cost is cached per statement and the set of indexes on the tables it
+// reads, so selection re-plans only what a move can change.
+//
+// # Selection
+//
+// Greedy over the whole workload: each round takes the move with the largest
+// benefit (cost saved × statement weight) per byte of estimated index size,
+// where a move adds a candidate or widens a chosen index by one column (or by
+// its INCLUDE columns), under Options.Budget and Options.MaxIndexes. A move
+// must cut some statement's cost by at least Options.MinImprovement and save
+// at least a thousandth of what the workload costs per byte of its tables
+// for each byte it adds. With only MaxIndexes set (no budget), index slots
+// are what is scarce and moves rank by benefit alone. When two chosen
+// indexes share leading keys and keeping both is not worth it by those same
+// rules, they are merged into the longer one (the shorter one's other
+// columns as INCLUDE) and selection goes on. Chosen indexes that no final
+// plan uses are dropped from the set. Existing indexes
+// that duplicate one another, that a proposal or another index makes
+// redundant, or that nothing uses are listed as Drops and never dropped.
+//
+// Nothing here prints, reads flags or the environment; Propose returns a
+// Result whose JSON form (schema "hishamos-perf/indexes/v1") is what
+// `indexes plan --from` reads.
+package indexes

@@ -1,0 +1,237 @@
+package indexes
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/analyze"
+)
+
+// Where in a column's histogram a range parameter is drawn: a lower bound
+// (col > $1) near the top keeps the newest tenth of the rows, the way
+// "since last week" queries do; an upper bound near the bottom keeps the
+// oldest tenth. A planner given a value from the middle would see half the
+// table and never pick an index for it.
+//
+// A column bounded on both sides (BETWEEN $1 AND $2) gets bounds around
+// the middle that keep a tenth of the rows between them.
+const (
+	lowerBoundQuantile   = 0.9
+	upperBoundQuantile   = 0.1
+	betweenLowerQuantile = 0.45
+	betweenUpperQuantile = 0.55
+)
+
+// Values planned for LIMIT and OFFSET parameters: a page of 20 from the
+// start, DRF's default page.
+const (
+	defaultLimit  = "20"
+	defaultOffset = "0"
+)
+
+// inListValues is how many values an = ANY($1) array parameter gets.
+const inListValues = 3
+
+// rngFor is the statement's own random source, so its values do not depend
+// on which other statements the workload holds.
+func rngFor(seed uint64, fingerprint string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(fingerprint))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// preparer is the part of *pgx.Conn that tells a statement's parameter
+// types, for parameters nothing else says anything about.
+type preparer interface {
+	Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error)
+	Deallocate(ctx context.Context, name string) error
+}
+
+// sampleArgs draws a value for every $n of the statement from the
+// statistics of the column it is compared with: a most common value drawn
+// by its frequency for an equality, a histogram bound for a range. A
+// parameter compared with nothing known gets a value of its type. Values
+// are text; the server reads them as the parameter's type.
+func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, error) {
+	n := s.st.q.maxParam
+	if n == 0 {
+		return nil, nil
+	}
+	rng := rngFor(seed, s.st.Fingerprint)
+	args := make([]any, n)
+	// Columns with both a lower and an upper bound parameter.
+	bounds := map[string]int{}
+	for _, pu := range s.r.params {
+		if pu.t == nil {
+			continue
+		}
+		switch pu.op {
+		case ">", ">=":
+			bounds[pu.t.name+"."+pu.col] |= 1
+		case "<", "<=":
+			bounds[pu.t.name+"."+pu.col] |= 2
+		}
+	}
+	var types []uint32
+	for i := 1; i <= n; i++ {
+		pu, ok := s.r.params[i]
+		switch {
+		case ok && pu.limit == "limit":
+			args[i-1] = defaultLimit
+			continue
+		case ok && pu.limit == "offset":
+			args[i-1] = defaultOffset
+			continue
+		case ok:
+			v, err := columnValue(ctx, q, pu, bounds[pu.t.name+"."+pu.col] == 3, rng)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				args[i-1] = *v
+				continue
+			}
+		}
+		if types == nil {
+			var err error
+			if types, err = paramTypes(ctx, q, s.st.Query); err != nil {
+				return nil, err
+			}
+		}
+		if i > len(types) {
+			return nil, fmt.Errorf("cannot choose a value for $%d: the server does not say its type", i)
+		}
+		v, ok := typeDefault(types[i-1])
+		if !ok {
+			return nil, fmt.Errorf("cannot choose a value for $%d (type oid %d): it is compared with no column", i, types[i-1])
+		}
+		args[i-1] = v
+	}
+	return args, nil
+}
+
+// columnValue draws a value for a parameter compared with a column; nil
+// when the column has no statistics and no rows.
+func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng *rand.Rand) (*string, error) {
+	c := pu.t.columns[pu.col]
+	if c == nil {
+		return nil, nil
+	}
+	lower, upper := lowerBoundQuantile, upperBoundQuantile
+	if between {
+		lower, upper = betweenLowerQuantile, betweenUpperQuantile
+	}
+	pick := func() (string, bool) {
+		st := c.stats
+		if st == nil {
+			return "", false
+		}
+		switch pu.op {
+		case ">", ">=":
+			if len(st.hist) > 0 {
+				return st.hist[int(lower*float64(len(st.hist)-1))], true
+			}
+		case "<", "<=":
+			if len(st.hist) > 0 {
+				return st.hist[int(upper*float64(len(st.hist)-1))], true
+			}
+		}
+		if len(st.mcv) > 0 && len(st.mcv) == len(st.mcf) {
+			var total float64
+			for _, f := range st.mcf {
+				total += f
+			}
+			x := rng.Float64() * total
+			for i, f := range st.mcf {
+				if x < f {
+					return st.mcv[i], true
+				}
+				x -= f
+			}
+			return st.mcv[len(st.mcv)-1], true
+		}
+		if len(st.hist) > 2 {
+			return st.hist[1+rng.IntN(len(st.hist)-2)], true
+		}
+		if len(st.hist) > 0 {
+			return st.hist[0], true
+		}
+		return "", false
+	}
+	if pu.array {
+		var elems []string
+		for range inListValues {
+			v, ok := pick()
+			if !ok {
+				break
+			}
+			elems = append(elems, `"`+strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v)+`"`)
+		}
+		if len(elems) == 0 {
+			return nil, nil
+		}
+		v := "{" + strings.Join(elems, ",") + "}"
+		return &v, nil
+	}
+	if v, ok := pick(); ok {
+		return &v, nil
+	}
+	// No statistics (never analysed): any value the column holds.
+	var v *string
+	err := q.QueryRow(ctx, analyze.Tag+"SELECT "+quoteIdent(pu.col)+"::text FROM "+pu.t.qualified()+
+		" WHERE "+quoteIdent(pu.col)+" IS NOT NULL LIMIT 1").Scan(&v)
+	if err != nil && err != pgx.ErrNoRows {
+		return nil, fmt.Errorf("read a value of %s.%s: %w", pu.t.name, pu.col, err)
+	}
+	return v, nil
+}
+
+// paramTypes asks the server for a statement's parameter types.
+func paramTypes(ctx context.Context, q Querier, sql string) ([]uint32, error) {
+	p, ok := q.(preparer)
+	if !ok {
+		return nil, fmt.Errorf("cannot tell the types of the statement's parameters on this connection")
+	}
+	const name = "hishamos_perf_param_types"
+	desc, err := p.Prepare(ctx, name, sql)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Deallocate(ctx, name) //nolint:errcheck // best effort; the session ends soon
+	return desc.ParamOIDs, nil
+}
+
+// typeDefault is a value of a built-in type for a parameter that is
+// compared with no column (a function argument, an expression).
+func typeDefault(oid uint32) (string, bool) {
+	switch oid {
+	case 20, 21, 23, 26, 700, 701, 1700: // int8, int2, int4, oid, float4, float8, numeric
+		return "1", true
+	case 16: // bool
+		return "true", true
+	case 25, 1042, 1043, 19: // text, bpchar, varchar, name
+		return "a", true
+	case 1082, 1114, 1184: // date, timestamp, timestamptz
+		return "now", true
+	case 1083, 1266: // time, timetz
+		return "12:00", true
+	case 1186: // interval
+		return "1 day", true
+	case 2950: // uuid
+		return "00000000-0000-0000-0000-000000000000", true
+	case 114, 3802: // json, jsonb
+		return "{}", true
+	}
+	return "", false
+}
+
+// explainSQL is the EXPLAIN the advisor plans a statement with.
+func explainSQL(query string) string {
+	return analyze.Tag + "EXPLAIN (FORMAT JSON) " + query
+}

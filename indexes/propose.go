@@ -1,0 +1,862 @@
+package indexes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Schema is the schema id of Result's JSON, which `indexes plan --from`
+// reads.
+const Schema = "hishamos-perf/indexes/v1"
+
+// Defaults of Options, as `indexes propose` documents them.
+const (
+	// DefaultMaxColumns caps an index's key columns: past four, the
+	// leading columns have already narrowed a scan to a few rows and each
+	// extra key mostly adds bytes.
+	DefaultMaxColumns = 4
+	// DefaultMinImprovement is the share of some statement's cost (in
+	// percent) a chosen index must save: below 20% the saving is within
+	// what the planner's estimates can be off by.
+	DefaultMinImprovement = 20
+)
+
+// Options configure Propose.
+type Options struct {
+	// Budget caps the bytes of the indexes proposed; zero is no limit.
+	Budget Budget
+	// MaxIndexes caps the number of indexes proposed; 0 is no limit.
+	MaxIndexes int
+	// MaxColumns caps an index's key columns; 0 means DefaultMaxColumns.
+	MaxColumns int
+	// MinImprovement is the percentage of some statement's cost a chosen
+	// index (or widening) must save; the command's default is
+	// DefaultMinImprovement.
+	MinImprovement float64
+	// AllowBuild lets Propose cost with real indexes, built one at a time
+	// in a transaction it rolls back, when HypoPG is missing.
+	AllowBuild bool
+	// Seed makes the parameter values drawn from pg_stats and from a
+	// profile's generators reproducible.
+	Seed uint64
+	// Compare, when set, is a hand-picked index set (a profile's indexes)
+	// to cost on the same workload and statistics as the advisor's.
+	Compare *profiles.Profile
+	// Progress, when set, hears what Propose is doing.
+	Progress func(Progress)
+}
+
+// Progress is a step of Propose.
+type Progress struct {
+	Phase string
+	Done  int
+	Total int
+}
+
+// Result is what Propose found. Its JSON is the proposals file.
+type Result struct {
+	Schema    string     `json:"schema"`
+	Costing   string     `json:"costing"`
+	Workload  Summary    `json:"workload"`
+	Proposals []Proposal `json:"proposals"`
+	Drops     []Drop     `json:"drops"`
+	// Statements are every costed statement with its cost before and after
+	// the proposals.
+	Statements []StatementCost `json:"statements_costed"`
+	Rejected   []Rejected      `json:"rejected,omitempty"`
+	Skipped    []Skipped       `json:"skipped,omitempty"`
+	Seed       *SeedComparison `json:"seed,omitempty"`
+	Notes      []string        `json:"notes,omitempty"`
+	Stats      Stats           `json:"stats"`
+}
+
+// Summary is the workload as a whole.
+type Summary struct {
+	Source     string `json:"source"`
+	Name       string `json:"name"`
+	WeightedBy string `json:"weighted_by"`
+	Statements int    `json:"statements"`
+	Skipped    int    `json:"skipped"`
+	// CostBefore and CostAfter are Σ weight × estimated cost with the
+	// existing indexes, and with the proposals added.
+	CostBefore     float64 `json:"cost_before"`
+	CostAfter      float64 `json:"cost_after"`
+	ImprovementPct float64 `json:"improvement_pct"`
+	// IndexBytes is the proposals' estimated size; TableBytes the size of
+	// the workload's tables.
+	IndexBytes  int64  `json:"index_bytes"`
+	TableBytes  int64  `json:"table_bytes"`
+	Budget      string `json:"budget"`
+	BudgetBytes int64  `json:"budget_bytes,omitempty"`
+}
+
+// Proposal is one proposed index.
+type Proposal struct {
+	// Table is the table's name, schema-qualified outside public, quoted
+	// where it must be.
+	Table string `json:"table"`
+	// Columns are the key elements: a column (quoted where it must be),
+	// possibly followed by " DESC", or an expression.
+	Columns []string `json:"columns"`
+	Include []string `json:"include"`
+	// Where is a partial index's predicate; empty for a full index.
+	Where string `json:"where"`
+	// Definition is the exact CREATE INDEX statement.
+	Definition string `json:"definition"`
+	// Name is the index name the definition uses.
+	Name          string          `json:"name"`
+	SizeBytes     int64           `json:"size_bytes"`
+	WriteOverhead WriteOverhead   `json:"write_overhead"`
+	Statements    []StatementCost `json:"statements"`
+	Reason        string          `json:"reason"`
+}
+
+// StatementCost is a statement's estimated cost before and after.
+type StatementCost struct {
+	Fingerprint    string  `json:"fingerprint"`
+	Name           string  `json:"name,omitempty"`
+	Query          string  `json:"query"`
+	Weight         float64 `json:"weight"`
+	CostBefore     float64 `json:"cost_before"`
+	CostAfter      float64 `json:"cost_after"`
+	ImprovementPct float64 `json:"improvement_pct"`
+}
+
+// WriteOverhead is what an index costs the table's writes, from
+// pg_stat_user_tables' counters since the statistics were reset.
+type WriteOverhead struct {
+	InsertsPerSec    float64 `json:"inserts_per_sec"`
+	UpdatesPerSec    float64 `json:"updates_per_sec"`
+	HOTUpdatesPerSec float64 `json:"hot_updates_per_sec"`
+	DeletesPerSec    float64 `json:"deletes_per_sec"`
+	// IndexWritesPerSec is the index entries the index would add per
+	// second: one per insert and per update that is not HOT, and one per
+	// HOT update too when the index ends them.
+	IndexWritesPerSec float64 `json:"index_writes_per_sec"`
+	// EndsHOT flags an index on a column the workload updates: updates of
+	// that column can no longer be HOT (heap-only), so every one of them
+	// writes every index of the table.
+	EndsHOT bool `json:"ends_hot_updates"`
+	// UpdatedColumns are the index's columns the workload's UPDATEs assign.
+	UpdatedColumns []string `json:"updated_columns,omitempty"`
+	// Known is false when the server keeps no write counters for the table.
+	Known bool `json:"known"`
+}
+
+// Drop is an existing index the advisor would remove. It is never dropped
+// by Propose.
+type Drop struct {
+	Table string `json:"table"`
+	Index string `json:"index"`
+	// Kind is "duplicate", "redundant" or "unused".
+	Kind       string `json:"kind"`
+	Definition string `json:"definition"`
+	SizeBytes  int64  `json:"size_bytes"`
+	Scans      int64  `json:"scans"`
+	Reason     string `json:"reason"`
+	// Statement is the DROP INDEX that would remove it.
+	Statement string `json:"statement"`
+}
+
+// Rejected is a candidate that was not proposed, with why.
+type Rejected struct {
+	Table      string `json:"table"`
+	Index      string `json:"index"`
+	Definition string `json:"definition"`
+	Reason     string `json:"reason"`
+}
+
+// SeedComparison sets a hand-picked index set beside the advisor's.
+type SeedComparison struct {
+	Profile    string          `json:"profile"`
+	Before     float64         `json:"cost_before"`
+	Seed       SetCost         `json:"seed"`
+	Advisor    SetCost         `json:"advisor"`
+	Indexes    []SeedIndex     `json:"indexes"`
+	Statements []SeedStatement `json:"statements"`
+}
+
+// SetCost is an index set's total estimated workload cost and size.
+type SetCost struct {
+	Indexes        int     `json:"indexes"`
+	Cost           float64 `json:"cost"`
+	Bytes          int64   `json:"bytes"`
+	ImprovementPct float64 `json:"improvement_pct"`
+}
+
+// SeedIndex is one index of the hand-picked set.
+type SeedIndex struct {
+	Name      string   `json:"name"`
+	Table     string   `json:"table"`
+	Columns   []string `json:"columns"`
+	SizeBytes int64    `json:"size_bytes"`
+	// UsedBy are the statements whose plans read it with the whole set in
+	// place.
+	UsedBy []string `json:"used_by"`
+	// Redundant is set when another index already does its job; Unused
+	// when no statement's plan reads it.
+	Redundant bool   `json:"redundant"`
+	Unused    bool   `json:"unused"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// SeedStatement is one statement's cost under each set.
+type SeedStatement struct {
+	Fingerprint string  `json:"fingerprint"`
+	Name        string  `json:"name"`
+	Weight      float64 `json:"weight"`
+	Before      float64 `json:"cost_before"`
+	Seed        float64 `json:"cost_seed"`
+	Advisor     float64 `json:"cost_advisor"`
+}
+
+// Stats count the work done.
+type Stats struct {
+	Candidates int `json:"candidates"`
+	Moves      int `json:"moves_costed"`
+	Rounds     int `json:"rounds"`
+	Explains   int `json:"explains"`
+	CacheHits  int `json:"cache_hits"`
+}
+
+// SQLSTATEs Propose tells apart.
+const (
+	pgUndefinedTable  = "42P01"
+	pgUndefinedColumn = "42703"
+)
+
+// session is a workload ready to be costed: its tables read, its
+// statements resolved, given values and planned with the existing indexes.
+type session struct {
+	q     Querier
+	opts  Options
+	cat   *catalog
+	e     *engine
+	stmts []*costed
+}
+
+// openSession prepares w for costing on q, filling res's workload summary
+// and skipped statements. The caller must close it, whatever happens.
+func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res *Result) (*session, error) {
+	if opts.MaxColumns <= 0 {
+		opts.MaxColumns = DefaultMaxColumns
+	}
+	s := &session{q: q, opts: opts}
+	res.Schema, res.Proposals, res.Drops = Schema, []Proposal{}, []Drop{}
+	res.Skipped = append([]Skipped(nil), w.Skipped...)
+	res.Workload = Summary{Source: w.Source, Name: w.Name, WeightedBy: w.WeightedBy, Budget: opts.Budget.String()}
+	if len(w.Statements) == 0 {
+		return s, emptyWorkload(w)
+	}
+
+	srv, err := inspectServer(ctx, q)
+	if err != nil {
+		return s, err
+	}
+	var wi whatIf
+	switch {
+	case srv.hypopg:
+		wi = &hypoPG{q: q}
+	case !opts.AllowBuild:
+		return s, noHypoPG(srv)
+	case srv.readOnly || srv.inRecovery:
+		return s, fmt.Errorf("%w: HypoPG is missing and building real indexes needs a writable primary (transaction_read_only=%v, in recovery=%v)",
+			ErrReadOnly, srv.readOnly, srv.inRecovery)
+	default:
+		wi = &builder{q: q}
+		res.Notes = append(res.Notes, "HypoPG is not installed: costs come from real indexes built one at a time in a transaction that is rolled back")
+	}
+	res.Costing = wi.method()
+	s.e = newEngine(q, wi)
+
+	// Tables.
+	var refs []relRef
+	for i := range w.Statements {
+		for _, b := range w.Statements[i].q.blocks {
+			refs = append(refs, b.rels...)
+		}
+	}
+	if s.cat, err = loadCatalog(ctx, q, refs); err != nil {
+		return s, err
+	}
+
+	// Statements, resolved and with parameter values.
+	var bound *profiles.Bound
+	if p := w.Profile(); p != nil {
+		if bound, err = profiles.Bind(ctx, q, p); err != nil {
+			pe, ok := isPgError(err)
+			if !ok || (pe.Code != pgUndefinedTable && pe.Code != pgUndefinedColumn) {
+				return s, fmt.Errorf("indexes: %w", err)
+			}
+			// The profile is for another schema: its statements on missing
+			// tables are skipped below, the others drawn from pg_stats.
+			bound = nil
+			res.Notes = append(res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
+		}
+	}
+	var stmts []*costed
+	for i := range w.Statements {
+		st := &w.Statements[i]
+		skip := func(why string) {
+			res.Skipped = append(res.Skipped, Skipped{Origin: st.Origin, Fingerprint: st.Fingerprint, Query: st.Query, Reason: why})
+		}
+		r := resolve(st.q, s.cat)
+		if r.missing != "" {
+			skip(fmt.Sprintf("table %s does not exist", quoteIfNeeded(r.missing)))
+			continue
+		}
+		c := &costed{st: st, idx: len(stmts), r: r, tables: map[uint32]bool{}, sql: explainSQL(st.Query), weight: st.Weight}
+		for _, t := range r.tables {
+			c.tables[t.oid] = true
+		}
+		switch {
+		case st.Args != nil:
+			c.args = st.Args
+		case bound != nil && st.Name != "":
+			c.args = bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
+		case st.q.hasParams():
+			args, err := sampleArgs(ctx, q, c, opts.Seed)
+			if err != nil {
+				if ctx.Err() != nil {
+					return s, ctx.Err()
+				}
+				skip(err.Error())
+				continue
+			}
+			c.args = args
+		}
+		stmts = append(stmts, c)
+	}
+
+	// Costs with the existing indexes.
+	for i, c := range stmts {
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: "plan statements", Done: i, Total: len(stmts)})
+		}
+		p, perr := s.e.plan(ctx, c, nil)
+		if perr != nil {
+			if ctx.Err() != nil {
+				return s, ctx.Err()
+			}
+			pe, ok := isPgError(perr)
+			if !ok {
+				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
+			}
+			msg := pe.Message
+			if pe.Hint != "" {
+				msg += " (hint: " + pe.Hint + ")"
+			}
+			res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
+				Reason: "does not plan: " + msg + " (SQLSTATE " + pe.Code + ")"})
+			continue
+		}
+		c.before, c.usedBefore = p.cost, p.used
+		if w.WeightedBy == WeightTotalTime && c.st.TotalTimeMs > 0 && p.cost > 0 {
+			c.weight = c.st.TotalTimeMs / p.cost
+		}
+		c.idx = len(s.stmts)
+		s.stmts = append(s.stmts, c)
+	}
+	// The cache is keyed by position in s.stmts: start it afresh now that
+	// positions are final.
+	s.e.cache = map[string]*planCost{}
+	tableSeen := map[uint32]bool{}
+	for _, c := range s.stmts {
+		s.e.cache[cacheKey(c, nil)] = &planCost{cost: c.before, used: c.usedBefore}
+		res.Workload.CostBefore += c.weight * c.before
+		for _, t := range c.r.tables {
+			if !tableSeen[t.oid] {
+				tableSeen[t.oid] = true
+				res.Workload.TableBytes += t.bytes
+			}
+		}
+		if c.r.target != nil {
+			for _, col := range c.r.set {
+				c.r.target.updated[col] += c.weight
+			}
+		}
+	}
+	res.Workload.Statements = len(s.stmts)
+	res.Workload.Skipped = len(res.Skipped)
+	if len(s.stmts) == 0 {
+		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
+	}
+	return s, nil
+}
+
+// close removes every what-if index.
+func (s *session) close() error {
+	if s.e == nil {
+		return nil
+	}
+	return s.e.cleanup()
+}
+
+// costSet plans every statement under an index set (on top of the existing
+// indexes): the total weighted cost, each statement's plan, and the
+// statements each of the set's indexes serves.
+func (s *session) costSet(ctx context.Context, set []*indexDef) (float64, map[int]*planCost, map[string][]string, error) {
+	var total float64
+	plans := map[int]*planCost{}
+	usedBy := map[string][]string{}
+	for _, c := range s.stmts {
+		p, err := s.e.plan(ctx, c, set)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		total += c.weight * p.cost
+		plans[c.idx] = p
+		for _, u := range p.used {
+			usedBy[u] = append(usedBy[u], c.st.Label())
+		}
+	}
+	return total, plans, usedBy, nil
+}
+
+// Propose finds the indexes the workload needs on the database q is
+// connected to. q must be one connection that nothing else uses meanwhile.
+// Propose only reads, except that with HypoPG missing and AllowBuild set it
+// builds indexes in a transaction it rolls back. What-if indexes are gone
+// when it returns, whatever happened.
+func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Result, err error) {
+	progress := func(phase string, done, total int) {
+		if opts.Progress != nil {
+			opts.Progress(Progress{Phase: phase, Done: done, Total: total})
+		}
+	}
+	res = &Result{}
+	s, err := openSession(ctx, q, w, opts, res)
+	defer func() {
+		if cerr := s.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("indexes: clean up what-if indexes: %w", cerr)
+		}
+	}()
+	if err != nil {
+		return res, err
+	}
+	opts = s.opts
+	e, stmts, cat := s.e, s.stmts, s.cat
+	var all []*resolved
+	for _, c := range stmts {
+		all = append(all, c.r)
+	}
+
+	// Candidates.
+	gen := newGenerator(opts.MaxColumns)
+	gen.findPartials(all)
+	for _, c := range stmts {
+		for _, a := range c.r.accesses {
+			gen.forAccess(c.idx, a, c.st.q.command == "SELECT")
+		}
+	}
+	var pool []*cand
+	for _, c := range gen.order {
+		if c.reject == "" {
+			pool = append(pool, c)
+		}
+	}
+	res.Stats.Candidates = len(gen.order)
+
+	// Selection.
+	limit := opts.Budget.limit(res.Workload.TableBytes)
+	if limit >= 0 {
+		res.Workload.BudgetBytes = limit
+	}
+	sel := newSelector(e, stmts, pool, limit, opts.MaxIndexes, opts.MinImprovement/100)
+	if res.Workload.TableBytes > 0 {
+		sel.floor = minDensityShare * res.Workload.CostBefore / float64(res.Workload.TableBytes)
+	}
+	sel.progress = func(done, total int) { progress(fmt.Sprintf("cost candidates (round %d)", sel.rounds), done, total) }
+	for {
+		if err := sel.run(ctx); err != nil {
+			return res, fmt.Errorf("indexes: cost candidates: %w", err)
+		}
+		merged, err := sel.merge(ctx)
+		if err != nil {
+			return res, fmt.Errorf("indexes: merge indexes: %w", err)
+		}
+		if !merged {
+			break
+		}
+	}
+	final, err := sel.prune(ctx)
+	if err != nil {
+		return res, fmt.Errorf("indexes: cost candidates: %w", err)
+	}
+	res.Stats.Rounds = sel.rounds
+	res.Stats.Moves = len(sel.memo)
+
+	// Proposals.
+	for _, c := range stmts {
+		p := final[c.idx]
+		res.Workload.CostAfter += c.weight * p.cost
+		res.Statements = append(res.Statements, statementCost(c, p.cost))
+	}
+	res.Workload.ImprovementPct = improvement(res.Workload.CostBefore, res.Workload.CostAfter)
+	sort.SliceStable(sel.chosen, func(i, j int) bool {
+		a, b := sel.chosen[i].def.table, sel.chosen[j].def.table
+		if a.name != b.name {
+			return a.name < b.name
+		}
+		return sel.chosen[i].id < sel.chosen[j].id
+	})
+	names := map[string]bool{}
+	for _, ch := range sel.chosen {
+		p := proposal(ch, stmts, final)
+		if names[p.Name] {
+			// Same keys, different INCLUDE: keep names apart with a hash of
+			// the whole definition.
+			p.Name = shortenName(p.Name+"_"+shortHash(ch.id), maxIdentifierLength)
+			p.Definition = ch.def.ddl(p.Name, true)
+		}
+		names[p.Name] = true
+		res.Proposals = append(res.Proposals, p)
+		res.Workload.IndexBytes += ch.bytes
+	}
+	for _, c := range gen.order {
+		if c.reject == "" {
+			continue
+		}
+		res.Rejected = append(res.Rejected, Rejected{Table: c.def.table.display(), Index: c.def.describe(),
+			Definition: c.def.ddl("", false), Reason: c.reject})
+	}
+	res.Drops = drops(cat, stmts, final, sel.chosen)
+
+	if opts.Compare != nil {
+		progress("cost the hand-picked set", 0, 1)
+		sc, notes, err := compareSeed(ctx, s, opts.Compare, final, res)
+		if err != nil {
+			return res, fmt.Errorf("indexes: compare with %s: %w", opts.Compare.Name, err)
+		}
+		res.Seed = sc
+		res.Notes = append(res.Notes, notes...)
+	}
+	res.Stats.Explains, res.Stats.CacheHits = e.explains, e.hits
+	return res, nil
+}
+
+// emptyWorkload explains an empty workload by what was skipped.
+func emptyWorkload(w *Workload) error {
+	if len(w.Skipped) == 0 {
+		return fmt.Errorf("%w: it holds no statements", ErrEmptyWorkload)
+	}
+	reasons := map[string]int{}
+	var order []string
+	for _, s := range w.Skipped {
+		r := s.Reason
+		if i := strings.Index(r, ":"); i > 0 && strings.HasPrefix(r, "does not") {
+			r = r[:i]
+		}
+		if reasons[r] == 0 {
+			order = append(order, r)
+		}
+		reasons[r]++
+	}
+	var parts []string
+	for _, r := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", reasons[r], r))
+	}
+	return fmt.Errorf("%w: all %d statements were skipped (%s)", ErrEmptyWorkload, len(w.Skipped), strings.Join(parts, "; "))
+}
+
+func statementCost(c *costed, after float64) StatementCost {
+	return StatementCost{Fingerprint: c.st.Fingerprint, Name: c.st.Label(), Query: c.st.Query, Weight: c.weight,
+		CostBefore: round2(c.before), CostAfter: round2(after), ImprovementPct: improvement(c.before, after)}
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// proposal describes a chosen index.
+func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
+	p := Proposal{
+		Table: ch.def.table.display(), Columns: ch.def.columns(), Include: ch.def.includes(), Where: ch.def.where,
+		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
+	}
+	p.Definition = ch.def.ddl(p.Name, true)
+	var best *StatementCost
+	for _, c := range stmts {
+		if !final[c.idx].uses(ch.id) {
+			continue
+		}
+		sc := statementCost(c, final[c.idx].cost)
+		p.Statements = append(p.Statements, sc)
+	}
+	sort.SliceStable(p.Statements, func(i, j int) bool {
+		a, b := p.Statements[i], p.Statements[j]
+		return a.Weight*(a.CostBefore-a.CostAfter) > b.Weight*(b.CostBefore-b.CostAfter)
+	})
+	if len(p.Statements) > 0 {
+		best = &p.Statements[0]
+	}
+	p.WriteOverhead = writeOverhead(&ch.def)
+	p.Reason = reason(ch, best, len(p.Statements), p.WriteOverhead)
+	return p
+}
+
+// reason says in one line why the index is proposed.
+func reason(ch *cand, best *StatementCost, helped int, wo WriteOverhead) string {
+	var eq, in, rng, order, group, join []string
+	for i, k := range ch.def.keys {
+		role := "="
+		if i < len(ch.roles) {
+			role = ch.roles[i]
+		}
+		switch role {
+		case "IN":
+			in = append(in, k.text())
+		case "range":
+			rng = append(rng, k.text())
+		case "ORDER BY":
+			order = append(order, k.text())
+		case "GROUP BY":
+			group = append(group, k.text())
+		case "join":
+			join = append(join, k.text())
+		default:
+			eq = append(eq, k.text())
+		}
+	}
+	var parts []string
+	if len(eq) > 0 {
+		parts = append(parts, "equality on "+strings.Join(eq, ", "))
+	}
+	if len(in) > 0 {
+		parts = append(parts, "IN on "+strings.Join(in, ", "))
+	}
+	if len(join) > 0 {
+		parts = append(parts, "join on "+strings.Join(join, ", "))
+	}
+	if len(rng) > 0 {
+		parts = append(parts, "range on "+strings.Join(rng, ", "))
+	}
+	if len(order) > 0 {
+		parts = append(parts, "then ORDER BY "+strings.Join(order, ", ")+" read in index order (no sort)")
+	}
+	if len(group) > 0 {
+		parts = append(parts, "then GROUP BY "+strings.Join(group, ", ")+" in index order")
+	}
+	if len(ch.def.include) > 0 {
+		parts = append(parts, "INCLUDE for an index-only scan")
+	}
+	if ch.def.where != "" {
+		parts = append(parts, "partial: every statement filters WHERE "+ch.def.where)
+	}
+	s := strings.Join(parts, "; ")
+	if best != nil {
+		s += fmt.Sprintf(" — helps %d statement(s), most %s (%.1f%% cheaper)", helped, best.Name, best.ImprovementPct)
+	}
+	if wo.EndsHOT {
+		s += "; WARNING: indexes updated column(s) " + strings.Join(wo.UpdatedColumns, ", ") + ", ending HOT updates"
+	}
+	return s
+}
+
+// writeOverhead estimates what the index costs the table's writes.
+func writeOverhead(d *indexDef) WriteOverhead {
+	t := d.table
+	w := WriteOverhead{
+		InsertsPerSec: round2(t.writes.insertsPerSec), UpdatesPerSec: round2(t.writes.updatesPerSec),
+		HOTUpdatesPerSec: round2(t.writes.hotUpdatesPerSec), DeletesPerSec: round2(t.writes.deletesPerSec), Known: t.writes.known,
+	}
+	cols := map[string]bool{}
+	for _, k := range d.keys {
+		if k.Column != "" {
+			cols[k.Column] = true
+		} else {
+			for name := range t.columns {
+				if strings.Contains(k.Expr, quoteIdent(name)) {
+					cols[name] = true
+				}
+			}
+		}
+	}
+	for _, c := range d.include {
+		cols[c] = true
+	}
+	if d.where != "" {
+		for name := range t.columns {
+			if strings.Contains(d.where, quoteIdent(name)) {
+				cols[name] = true
+			}
+		}
+	}
+	for col := range t.updated {
+		if cols[col] {
+			w.UpdatedColumns = append(w.UpdatedColumns, col)
+		}
+	}
+	sort.Strings(w.UpdatedColumns)
+	w.EndsHOT = len(w.UpdatedColumns) > 0
+	writes := t.writes.insertsPerSec + t.writes.updatesPerSec - t.writes.hotUpdatesPerSec
+	if w.EndsHOT {
+		writes += t.writes.hotUpdatesPerSec
+	}
+	w.IndexWritesPerSec = round2(writes)
+	return w
+}
+
+// drops lists the existing indexes the workload does not need.
+func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) []Drop {
+	used := map[string]bool{}
+	for _, c := range stmts {
+		for _, u := range c.usedBefore {
+			used[u] = true
+		}
+		for _, u := range final[c.idx].used {
+			used[u] = true
+		}
+	}
+	var oids []uint32
+	for oid := range cat.byOID {
+		oids = append(oids, oid)
+	}
+	sort.Slice(oids, func(i, j int) bool { return cat.byOID[oids[i]].name < cat.byOID[oids[j]].name })
+	out := []Drop{}
+	for _, oid := range oids {
+		t := cat.byOID[oid]
+		listed := map[*existing]bool{}
+		add := func(e *existing, kind, why string) {
+			if listed[e] {
+				return
+			}
+			listed[e] = true
+			out = append(out, Drop{Table: t.display(), Index: e.name, Kind: kind, Definition: e.definition, SizeBytes: e.bytes,
+				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + quoteIdent(t.schema) + "." + quoteIdent(e.name)})
+		}
+		droppable := func(e *existing) bool { return e.valid && !e.unique && !e.primary && !e.constraint }
+		for i, a := range t.indexes {
+			for _, b := range t.indexes[i+1:] {
+				if a.method != b.method || a.opclasses != b.opclasses || a.def.where != b.def.where || !sameKeys(a.def.keys, b.def.keys) ||
+					strings.Join(a.def.include, ",") != strings.Join(b.def.include, ",") {
+					continue
+				}
+				switch {
+				case droppable(b):
+					add(b, "duplicate", "same definition as "+a.name)
+				case droppable(a):
+					add(a, "duplicate", "same definition as "+b.name)
+				}
+			}
+		}
+		for _, a := range t.indexes {
+			if !droppable(a) || a.special || len(a.def.include) > 0 {
+				continue
+			}
+			for _, b := range t.indexes {
+				if b != a && b.valid && !b.special && b.def.where == a.def.where &&
+					len(b.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, b.def.keys) {
+					add(a, "redundant", b.name+" starts with the same key columns and serves the same scans")
+					break
+				}
+			}
+			for _, ch := range chosen {
+				if ch.def.table == t && ch.def.where == a.def.where && len(ch.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, ch.def.keys) {
+					add(a, "redundant", "proposed index "+ch.def.name()+" starts with the same key columns and serves the same scans")
+					break
+				}
+			}
+		}
+		for _, a := range t.indexes {
+			if !droppable(a) || a.fk != "" || a.scans > 0 || used[existingPrefix+a.name] {
+				continue
+			}
+			add(a, "unused", "no statement of the workload uses it, before or after the proposals, and the server counts no scan of it since its statistics were reset")
+		}
+	}
+	return out
+}
+
+// compareSeed costs a profile's hand-picked index set on the same
+// statements and statistics.
+func compareSeed(ctx context.Context, s *session, p *profiles.Profile, final map[int]*planCost, res *Result) (*SeedComparison, []string, error) {
+	e, cat := s.e, s.cat
+	sc := &SeedComparison{Profile: p.Name, Before: round2(res.Workload.CostBefore)}
+	var notes []string
+	type seedDef struct {
+		ix  profiles.Index
+		def *indexDef
+	}
+	var defs []seedDef
+	var set []*indexDef
+	for _, ix := range p.Indexes {
+		t := cat.find(ix.Table)
+		if t == nil {
+			notes = append(notes, fmt.Sprintf("hand-picked index %s is on %s, which no costed statement reads: left out of the comparison", ix.Name, ix.Table))
+			continue
+		}
+		d, err := (IndexSpec{Table: ix.Table, Columns: ix.Columns}).def(t)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("hand-picked index %s: %v: left out of the comparison", ix.Name, err))
+			continue
+		}
+		defs = append(defs, seedDef{ix: ix, def: d})
+		set = append(set, d)
+	}
+	total, plans, usedBy, err := s.costSet(ctx, set)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc.Seed.Cost = total
+	for _, c := range s.stmts {
+		sc.Statements = append(sc.Statements, SeedStatement{Fingerprint: c.st.Fingerprint, Name: c.st.Label(), Weight: c.weight,
+			Before: round2(c.before), Seed: round2(plans[c.idx].cost), Advisor: round2(final[c.idx].cost)})
+	}
+	sc.Seed.Indexes = len(defs)
+	for i, sd := range defs {
+		size, err := e.size(ctx, sd.def)
+		if err != nil {
+			return nil, nil, err
+		}
+		sc.Seed.Bytes += size
+		si := SeedIndex{Name: sd.ix.Name, Table: sd.def.table.display(), Columns: sd.def.columns(), SizeBytes: size,
+			UsedBy: usedBy[sd.def.id()]}
+		if si.UsedBy == nil {
+			si.UsedBy = []string{}
+		}
+		var why []string
+		for _, ex := range sd.def.table.indexes {
+			if !ex.valid || ex.special || ex.def.where != "" {
+				continue
+			}
+			switch {
+			case sameKeys(sd.def.keys, ex.def.keys):
+				w := "repeats existing index " + ex.name
+				if ex.fk != "" {
+					w += " (the index on foreign key " + ex.fk + ")"
+				}
+				why = append(why, w)
+			case keyPrefix(sd.def.keys, ex.def.keys):
+				why = append(why, "existing index "+ex.name+" starts with its columns")
+			}
+		}
+		for j, other := range defs {
+			if j != i && other.def.table == sd.def.table && len(other.def.keys) > len(sd.def.keys) && keyPrefix(sd.def.keys, other.def.keys) {
+				why = append(why, "hand-picked index "+other.ix.Name+" starts with its columns")
+			}
+		}
+		si.Redundant = len(why) > 0
+		if len(si.UsedBy) == 0 {
+			si.Unused = true
+			why = append(why, "no statement's plan uses it with the whole set in place")
+		}
+		si.Reason = strings.Join(why, "; ")
+		sc.Indexes = append(sc.Indexes, si)
+	}
+	sc.Seed.Cost = round2(sc.Seed.Cost)
+	sc.Seed.ImprovementPct = improvement(res.Workload.CostBefore, sc.Seed.Cost)
+	sc.Advisor = SetCost{Indexes: len(res.Proposals), Cost: round2(res.Workload.CostAfter), Bytes: res.Workload.IndexBytes,
+		ImprovementPct: res.Workload.ImprovementPct}
+	return sc, notes, nil
+}
+
+// IsInput reports whether err is the caller's input being wrong (a budget,
+// a workload) rather than the database failing.
+func IsInput(err error) bool {
+	return errors.Is(err, ErrBadBudget) || errors.Is(err, ErrEmptyWorkload) || errors.Is(err, ErrBadWorkload)
+}

@@ -1,0 +1,261 @@
+package indexes
+
+import (
+	"sort"
+	"strings"
+)
+
+// use is one column (or lower()/upper() of one) a predicate compares.
+type use struct {
+	col string
+	fn  string
+	// konst is the predicate's SQL when it compares with a constant: a
+	// candidate for a partial index's WHERE.
+	konst string
+	op    string
+}
+
+// key is the use as an index key.
+func (u use) key() Key {
+	if u.fn != "" {
+		return Key{Expr: u.fn + "(" + quoteIdent(u.col) + ")"}
+	}
+	return Key{Column: u.col}
+}
+
+// access is what one statement asks of one table.
+type access struct {
+	t      *table
+	eq     []use
+	in     []use
+	ranges []use
+	joins  []use
+	// order are the ORDER BY keys when every one is a column of this table
+	// and nothing else is ordered on.
+	order []Key
+	// group are the GROUP BY columns when every one is of this table.
+	group []string
+	// refs are the columns the statement reads from the table.
+	refs map[string]bool
+	// star: the statement reads every column (SELECT *).
+	star bool
+	// limit: the statement's ORDER BY has a LIMIT.
+	limit bool
+}
+
+// paramUse is what a $n is compared with.
+type paramUse struct {
+	t     *table
+	col   string
+	op    string
+	array bool
+	// limit is "limit" or "offset" for a LIMIT/OFFSET parameter.
+	limit string
+}
+
+// resolved is a statement with its table references looked up.
+type resolved struct {
+	accesses []*access
+	tables   []*table
+	params   map[int]paramUse
+	// target is the table an UPDATE or DELETE writes; set are the columns
+	// an UPDATE assigns.
+	target *table
+	set    []string
+	// missing is the first table the statement names that does not exist.
+	missing string
+}
+
+// resolve looks a statement's tables and columns up in the catalog.
+func resolve(q *query, c *catalog) *resolved {
+	r := &resolved{params: map[int]paramUse{}}
+	byTable := map[uint32]*access{}
+	get := func(t *table) *access {
+		a, ok := byTable[t.oid]
+		if !ok {
+			a = &access{t: t, refs: map[string]bool{}}
+			byTable[t.oid] = a
+			r.accesses = append(r.accesses, a)
+			r.tables = append(r.tables, t)
+		}
+		return a
+	}
+	for _, b := range q.blocks {
+		var rels []*table
+		var refs []relRef
+		for _, rel := range b.rels {
+			t := c.tableByRef(rel)
+			if t == nil {
+				if r.missing == "" {
+					r.missing = rel.name
+					if rel.schema != "" {
+						r.missing = rel.schema + "." + rel.name
+					}
+				}
+				continue
+			}
+			rels = append(rels, t)
+			refs = append(refs, rel)
+			get(t)
+		}
+		if r.missing != "" {
+			return r
+		}
+		find := func(ref colRef) (*table, bool) {
+			if len(ref.qual) > 0 {
+				qual := ref.qual[len(ref.qual)-1]
+				for i, rel := range refs {
+					if rel.alias == qual || (rel.alias == "" && rel.name == qual) {
+						if len(ref.qual) > 1 && rels[i].schema != ref.qual[len(ref.qual)-2] {
+							continue
+						}
+						if _, ok := rels[i].columns[ref.name]; ok {
+							return rels[i], true
+						}
+					}
+				}
+				return nil, false
+			}
+			var found *table
+			for _, t := range rels {
+				if _, ok := t.columns[ref.name]; ok {
+					if found != nil && found != t {
+						return nil, false
+					}
+					found = t
+				}
+			}
+			return found, found != nil
+		}
+		for _, ref := range b.refs {
+			if t, ok := find(ref); ok {
+				get(t).refs[ref.name] = true
+			}
+		}
+		for _, s := range b.star {
+			for i, t := range rels {
+				if s == "" || s == refs[i].alias || (refs[i].alias == "" && s == refs[i].name) {
+					get(t).star = true
+				}
+			}
+		}
+		for _, p := range b.preds {
+			t, ok := find(p.col)
+			if !ok {
+				continue
+			}
+			a := get(t)
+			u := use{col: p.col.name, fn: p.fn, konst: p.konst, op: p.op}
+			switch p.kind {
+			case predEq:
+				a.eq = append(a.eq, u)
+			case predIn:
+				a.in = append(a.in, u)
+			case predRange:
+				a.ranges = append(a.ranges, u)
+			case predJoin:
+				if ot, ok := find(p.other); ok && ot != t {
+					a.joins = append(a.joins, u)
+				}
+			}
+			for _, n := range p.params {
+				r.params[n] = paramUse{t: t, col: p.col.name, op: p.op, array: p.array}
+			}
+		}
+		if len(b.order) > 0 && b.orderOK {
+			var owner *table
+			var keys []Key
+			for _, o := range b.order {
+				t, ok := find(o.col)
+				if !ok || (owner != nil && owner != t) {
+					owner = nil
+					break
+				}
+				owner = t
+				keys = append(keys, Key{Column: o.col.name, Desc: o.desc})
+			}
+			if owner != nil {
+				a := get(owner)
+				a.order = keys
+				a.limit = b.limit
+			}
+		}
+		if len(b.group) > 0 {
+			var owner *table
+			var cols []string
+			for _, g := range b.group {
+				t, ok := find(g)
+				if !ok || (owner != nil && owner != t) {
+					owner = nil
+					break
+				}
+				owner = t
+				cols = append(cols, g.name)
+			}
+			if owner != nil {
+				get(owner).group = cols
+			}
+		}
+	}
+	if q.target != nil {
+		if t := c.tableByRef(*q.target); t != nil {
+			get(t)
+			r.target = t
+			r.set = q.set
+		}
+	}
+	for n, what := range q.limitParams {
+		r.params[n] = paramUse{limit: what}
+	}
+	return r
+}
+
+// hasParams reports whether the statement holds $n parameters.
+func (q *query) hasParams() bool { return q.maxParam > 0 }
+
+// uniqueUses drops repeated columns, keeping the first.
+func uniqueUses(us []use) []use {
+	seen := map[string]bool{}
+	var out []use
+	for _, u := range us {
+		k := u.fn + "(" + u.col + ")"
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, u)
+	}
+	return out
+}
+
+// sortBySelectivity orders equality uses most selective first; ties go to
+// the column the table is more nearly sorted by (|correlation|), then by
+// name, so the order is stable.
+func sortBySelectivity(t *table, us []use) {
+	sel := func(u use) float64 {
+		if c := t.columns[u.col]; c != nil {
+			return c.eqSelectivity(t.rows)
+		}
+		return defaultEqSelectivity
+	}
+	corr := func(u use) float64 {
+		if c := t.columns[u.col]; c != nil && c.stats != nil {
+			if c.stats.correlation < 0 {
+				return -c.stats.correlation
+			}
+			return c.stats.correlation
+		}
+		return 0
+	}
+	sort.SliceStable(us, func(i, j int) bool {
+		si, sj := sel(us[i]), sel(us[j])
+		if si != sj {
+			return si < sj
+		}
+		ci, cj := corr(us[i]), corr(us[j])
+		if ci != cj {
+			return ci > cj
+		}
+		return strings.Compare(us[i].fn+us[i].col, us[j].fn+us[j].col) < 0
+	})
+}

@@ -1,0 +1,94 @@
+package indexes
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// IndexSpec is an index given by hand (a profile's, a test's) to cost with
+// CostSets.
+type IndexSpec struct {
+	// Table is "table" or "schema.table", as the catalog spells it.
+	Table string `json:"table"`
+	// Columns are key columns as the catalog spells them, each optionally
+	// followed by " DESC" or " ASC".
+	Columns []string `json:"columns"`
+	// Include are INCLUDE columns.
+	Include []string `json:"include,omitempty"`
+}
+
+// def turns the spec into a definition on t.
+func (sp IndexSpec) def(t *table) (*indexDef, error) {
+	if len(sp.Columns) == 0 {
+		return nil, fmt.Errorf("index on %s has no columns", sp.Table)
+	}
+	d := &indexDef{table: t}
+	for _, c := range sp.Columns {
+		k := Key{Column: strings.TrimSpace(c)}
+		if name, ok := strings.CutSuffix(k.Column, " DESC"); ok {
+			k.Column, k.Desc = strings.TrimSpace(name), true
+		} else if name, ok := strings.CutSuffix(k.Column, " ASC"); ok {
+			k.Column = strings.TrimSpace(name)
+		}
+		if _, ok := t.columns[k.Column]; !ok {
+			return nil, fmt.Errorf("table %s has no column %q", t.display(), k.Column)
+		}
+		d.keys = append(d.keys, k)
+	}
+	for _, c := range sp.Include {
+		if _, ok := t.columns[c]; !ok {
+			return nil, fmt.Errorf("table %s has no column %q", t.display(), c)
+		}
+		d.include = append(d.include, c)
+	}
+	return d, nil
+}
+
+// CostSets plans the workload under each index set in turn, each on top of
+// the existing indexes, with the same parameter values and statistics, and
+// returns each set's total estimated cost (Σ weight × cost) and size. It
+// needs what Propose needs (HypoPG, or AllowBuild) and leaves nothing
+// behind.
+func CostSets(ctx context.Context, q Querier, w *Workload, sets [][]IndexSpec, opts Options) (before float64, costs []SetCost, err error) {
+	res := &Result{}
+	s, err := openSession(ctx, q, w, opts, res)
+	defer func() {
+		if cerr := s.close(); cerr != nil && err == nil {
+			err = fmt.Errorf("indexes: clean up what-if indexes: %w", cerr)
+		}
+	}()
+	if err != nil {
+		return 0, nil, err
+	}
+	for i, specs := range sets {
+		var set []*indexDef
+		sc := SetCost{}
+		for _, sp := range specs {
+			t := s.cat.find(sp.Table)
+			if t == nil {
+				return 0, nil, fmt.Errorf("indexes: set %d: no statement of the workload reads table %s", i+1, sp.Table)
+			}
+			d, err := sp.def(t)
+			if err != nil {
+				return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
+			}
+			set = append(set, d)
+		}
+		total, _, _, err := s.costSet(ctx, set)
+		if err != nil {
+			return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
+		}
+		for _, d := range set {
+			b, err := s.e.size(ctx, d)
+			if err != nil {
+				return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
+			}
+			sc.Bytes += b
+		}
+		sc.Indexes, sc.Cost = len(set), round2(total)
+		sc.ImprovementPct = improvement(res.Workload.CostBefore, total)
+		costs = append(costs, sc)
+	}
+	return res.Workload.CostBefore, costs, nil
+}

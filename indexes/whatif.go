@@ -1,0 +1,194 @@
+package indexes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/analyze"
+)
+
+// Querier is the part of a pgx connection Propose uses. It must be one
+// connection, not a pool: hypothetical indexes live in the session that
+// made them, and every statement is planned on that session.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// The costing methods.
+const (
+	// CostingHypoPG: hypothetical indexes, nothing built.
+	CostingHypoPG = "hypopg"
+	// CostingBuild: real indexes built one at a time in a transaction that
+	// is rolled back.
+	CostingBuild = "build"
+)
+
+// cleanupTimeout bounds the deferred cleanup, which runs even when the
+// caller's context is cancelled.
+const cleanupTimeout = 10 * time.Second
+
+// made is an index a what-if method created.
+type made struct {
+	// name is how plans name it.
+	name  string
+	oid   uint32
+	bytes int64
+}
+
+// whatIf makes indexes exist for the planner and unmakes them.
+type whatIf interface {
+	method() string
+	create(ctx context.Context, defs []*indexDef) ([]made, error)
+	drop(ctx context.Context, ms []made) error
+	// cleanup removes everything; it runs deferred, whatever happened.
+	cleanup() error
+}
+
+// hypoPG makes hypothetical indexes.
+type hypoPG struct{ q Querier }
+
+func (h *hypoPG) method() string { return CostingHypoPG }
+
+func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
+	if len(defs) == 0 {
+		return nil, nil
+	}
+	b := &pgx.Batch{}
+	for _, d := range defs {
+		b.Queue(analyze.Tag+"SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h", d.ddl("", false))
+	}
+	res := h.q.SendBatch(ctx, b)
+	out := make([]made, 0, len(defs))
+	var firstErr error
+	for _, d := range defs {
+		var m made
+		if err := res.QueryRow().Scan(&m.oid, &m.name, &m.bytes); err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("hypopg_create_index(%s): %w", d.ddl("", false), err)
+		}
+		out = append(out, m)
+	}
+	if err := res.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	return out, firstErr
+}
+
+func (h *hypoPG) drop(ctx context.Context, ms []made) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range ms {
+		b.Queue(analyze.Tag+"SELECT hypopg_drop_index($1)", m.oid)
+	}
+	return h.q.SendBatch(ctx, b).Close()
+}
+
+func (h *hypoPG) cleanup() error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, err := h.q.Exec(ctx, analyze.Tag+"SELECT hypopg_reset()")
+	return err
+}
+
+// builder builds real indexes inside one transaction that cleanup rolls
+// back: nothing it builds outlives it, even if the process dies. The
+// transaction holds SHARE locks on the tables it indexed (writes wait)
+// until it ends, which is why it runs only on the sandbox or when allowed.
+type builder struct {
+	q     Querier
+	inTx  bool
+	count int
+}
+
+func (b *builder) method() string { return CostingBuild }
+
+func (b *builder) create(ctx context.Context, defs []*indexDef) ([]made, error) {
+	if !b.inTx && len(defs) > 0 {
+		if _, err := b.q.Exec(ctx, "BEGIN"); err != nil {
+			return nil, err
+		}
+		b.inTx = true
+	}
+	out := make([]made, 0, len(defs))
+	for _, d := range defs {
+		b.count++
+		name := "hishamos_perf_whatif_" + strconv.Itoa(b.count)
+		if _, err := b.q.Exec(ctx, analyze.Tag+d.ddl(name, false)); err != nil {
+			return out, fmt.Errorf("%s: %w", d.ddl(name, false), err)
+		}
+		m := made{name: name}
+		qualified := pgx.Identifier{d.table.schema, name}.Sanitize()
+		if err := b.q.QueryRow(ctx, analyze.Tag+"SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass", qualified).Scan(&m.oid, &m.bytes); err != nil {
+			return out, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (b *builder) drop(ctx context.Context, ms []made) error {
+	for _, m := range ms {
+		if _, err := b.q.Exec(ctx, analyze.Tag+"DROP INDEX "+pgx.Identifier{m.name}.Sanitize()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *builder) cleanup() error {
+	if !b.inTx {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	_, err := b.q.Exec(ctx, "ROLLBACK")
+	b.inTx = false
+	return err
+}
+
+// server is what Propose checks about the session before costing.
+type server struct {
+	hypopg          bool
+	hypopgAvailable bool
+	readOnly        bool
+	inRecovery      bool
+	database        string
+}
+
+func inspectServer(ctx context.Context, q Querier) (server, error) {
+	var s server
+	err := q.QueryRow(ctx, analyze.Tag+`SELECT
+  EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
+  EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
+  current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), current_database()`).
+		Scan(&s.hypopg, &s.hypopgAvailable, &s.readOnly, &s.inRecovery, &s.database)
+	if err != nil {
+		return s, fmt.Errorf("indexes: inspect server: %w", err)
+	}
+	return s, nil
+}
+
+// noHypoPG says HypoPG is missing and what to do.
+func noHypoPG(s server) error {
+	if s.hypopgAvailable {
+		return fmt.Errorf("%w in database %s: it is available on the server; run CREATE EXTENSION hypopg; (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
+	}
+	return fmt.Errorf("%w on the server: install it (Debian: postgresql-<version>-hypopg) and run CREATE EXTENSION hypopg; in database %s (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
+}
+
+// isPgError reports whether err carries a server error.
+func isPgError(err error) (*pgconn.PgError, bool) {
+	var pe *pgconn.PgError
+	ok := errors.As(err, &pe)
+	return pe, ok
+}

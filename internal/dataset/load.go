@@ -1,0 +1,812 @@
+package dataset
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	hishamosperf "github.com/hishamos/hishamos-perf"
+)
+
+// ErrNotEmpty is returned by Load when a HishamOS table already holds rows
+// and Options.Replace is false.
+var ErrNotEmpty = errors.New("HishamOS tables already hold data")
+
+// loadLockKey is the advisory lock a load holds for its whole run, so that
+// two loads into one database (two test processes, a CLI and a sandbox
+// seeding) wait for each other instead of colliding, and so that a load
+// may drop the staging schemas that only a killed load leaves behind. The
+// value is arbitrary: "hishamos" read as an integer.
+const loadLockKey int64 = 0x6869_7368_616d_6f73
+
+// stagingPrefix starts the name of the schema a load builds its tables in
+// before moving them into place in one transaction.
+const stagingPrefix = "hishamos_perf_load_"
+
+// parallelMinRows is the smallest load worth a second connection: below it,
+// connecting and the extra transactions cost about what loading on two
+// server processes saves. A variable so that tests can run small loads on
+// two connections.
+var parallelMinRows int64 = 200_000
+
+// Session settings raised for the load's transactions only (never lowered
+// below what the server already has): more sort memory lets each index
+// build sort in one pass, and more work_mem lets the foreign-key checks hash
+// their parent tables in memory. 256MB and 64MB cover the large scale and
+// are small next to the memory of any server that holds it.
+const (
+	loadMaintenanceWorkMem = 256 << 20
+	loadWorkMem            = 64 << 20
+)
+
+// progressEvery is the least time between two progress calls (but for the
+// few that mark a new phase).
+const progressEvery = 100 * time.Millisecond
+
+// copyChunk is how many bytes of rows are generated between two checks of
+// the context and the progress clock; it matches pgconn's copy buffer.
+const copyChunk = 64 << 10
+
+// cleanupTimeout bounds the clean-up after a failed or cancelled load, which
+// runs even though the caller's context is done.
+const cleanupTimeout = 30 * time.Second
+
+// Load creates the HishamOS tables in the connection's current schema, fills
+// them with opts.Scale's rows generated from opts.Seed, builds their keys,
+// indexes and foreign keys, and analyzes them.
+//
+// When the tables exist and any holds rows, Load returns an error wrapping
+// ErrNotEmpty, unless opts.Replace is set: then the new tables take the old
+// ones' place. When they all exist and are empty, Load fills them in place,
+// keeping whatever indexes and constraints they carry.
+//
+// A failure or a cancelled ctx leaves the database as it was. New tables
+// are built in a staging schema, two at a time on a second connection when
+// the load is big enough, and moved into place in one transaction at the
+// end; a load into existing tables runs in one transaction. Rows go in with
+// binary COPY FREEZE into bare tables whose indexes and foreign keys are
+// rebuilt afterwards from their definitions in the catalog, so the schema
+// stays the single source of truth.
+//
+// Load runs long statements: the session must not have a statement_timeout
+// shorter than the load.
+func Load(ctx context.Context, conn *pgx.Conn, opts Options) (Result, error) {
+	if err := opts.Scale.validate(); err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	l := &loader{
+		conn: conn, opts: opts, world: newWorld(opts.Seed, opts.Scale),
+		prog: &progress{fn: opts.Progress, total: opts.Scale.Total()},
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", loadLockKey); err != nil {
+		return Result{}, withCause(ctx, fmt.Errorf("dataset: wait for other loads: %w", err))
+	}
+	defer func() {
+		// A closed connection has released the lock already.
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_, _ = conn.Exec(uctx, "SELECT pg_advisory_unlock($1)", loadLockKey)
+	}()
+
+	res, err := l.load(ctx)
+	if err != nil {
+		return Result{}, withCause(ctx, err)
+	}
+	res.Scale, res.Seed, res.ReferenceTime = opts.Scale.Name, opts.Seed, ReferenceTime(opts.Seed)
+	for _, t := range res.Tables {
+		res.TotalRows += t.Rows
+	}
+	res.Duration = time.Since(start)
+	if s := res.Duration.Seconds(); s > 0 {
+		res.RowsPerSecond = float64(res.TotalRows) / s
+	}
+	return res, nil
+}
+
+// withCause makes sure an error caused by a cancelled or expired context
+// says so, and matches it with errors.Is.
+func withCause(ctx context.Context, err error) error {
+	if cause := ctx.Err(); cause != nil && !errors.Is(err, cause) {
+		return fmt.Errorf("%w (%w)", err, cause)
+	}
+	return err
+}
+
+type loader struct {
+	conn   *pgx.Conn
+	opts   Options
+	world  *world
+	prog   *progress
+	target string // the schema the tables live in
+}
+
+// qualified returns the quoted name of table in schema.
+func qualified(schema, table string) string {
+	return pgx.Identifier{schema, table}.Sanitize()
+}
+
+func (l *loader) qualifiedAll(schema string, tables []tableSpec) []string {
+	out := make([]string, len(tables))
+	for i, t := range tables {
+		out[i] = qualified(schema, t.name)
+	}
+	return out
+}
+
+func (l *loader) load(ctx context.Context) (Result, error) {
+	var target *string
+	if err := l.conn.QueryRow(ctx, "SELECT current_schema()").Scan(&target); err != nil {
+		return Result{}, fmt.Errorf("dataset: read current schema: %w", err)
+	}
+	if target == nil {
+		return Result{}, errors.New("dataset: no current schema: the search_path names no schema that exists")
+	}
+	l.target = *target
+
+	present, full, err := l.inspect(ctx, l.conn)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case len(present) == 0:
+		return l.loadStaged(ctx, false)
+	case full != "" && !l.opts.Replace:
+		return Result{}, notEmpty(full)
+	case l.opts.Replace:
+		return l.loadStaged(ctx, true)
+	case len(present) < len(tableSpecs):
+		var missing []string
+		for _, t := range tableSpecs {
+			if !slices.Contains(present, t.name) {
+				missing = append(missing, t.name)
+			}
+		}
+		return Result{}, fmt.Errorf("dataset: the HishamOS schema is incomplete (missing %s); use --replace to recreate it",
+			strings.Join(missing, ", "))
+	}
+	return l.loadInPlace(ctx)
+}
+
+func notEmpty(table string) error {
+	return fmt.Errorf("dataset: table %s already holds rows; use --replace to drop the HishamOS tables and load them again: %w",
+		table, ErrNotEmpty)
+}
+
+// inspect returns the HishamOS tables that exist in the target schema, and
+// the first of them that holds rows.
+func (l *loader) inspect(ctx context.Context, q Querier) (present []string, full string, err error) {
+	rows, err := q.Query(ctx, "SELECT to_regclass(n) IS NOT NULL FROM unnest($1::text[]) WITH ORDINALITY AS u(n, i) ORDER BY i",
+		l.qualifiedAll(l.target, tableSpecs))
+	if err != nil {
+		return nil, "", fmt.Errorf("dataset: look for tables: %w", err)
+	}
+	exists, err := pgx.CollectRows(rows, pgx.RowTo[bool])
+	if err != nil {
+		return nil, "", fmt.Errorf("dataset: look for tables: %w", err)
+	}
+	for i, t := range tableSpecs {
+		if !exists[i] {
+			continue
+		}
+		present = append(present, t.name)
+		var hasRows bool
+		if err := q.QueryRow(ctx, "SELECT EXISTS (SELECT FROM "+qualified(l.target, t.name)+")").Scan(&hasRows); err != nil {
+			return nil, "", fmt.Errorf("dataset: check %s: %w", t.name, err)
+		}
+		if hasRows && full == "" {
+			full = t.name
+		}
+	}
+	return present, full, nil
+}
+
+// setup prepares a load transaction: memory for sorts and hashes, and no
+// wait for the WAL flush at commit (the data is regenerated from the seed
+// at will, so a crash right after the commit loses nothing of value).
+func setup(ctx context.Context, tx pgx.Tx) error {
+	for _, s := range []struct {
+		name  string
+		bytes int64
+	}{{"maintenance_work_mem", loadMaintenanceWorkMem}, {"work_mem", loadWorkMem}} {
+		var cur int64
+		err := tx.QueryRow(ctx, `SELECT setting::int8 * CASE unit WHEN 'kB' THEN 1024 WHEN '8kB' THEN 8192 WHEN 'MB' THEN 1048576 ELSE 1 END
+			FROM pg_settings WHERE name = $1`, s.name).Scan(&cur)
+		if err != nil {
+			return fmt.Errorf("dataset: read %s: %w", s.name, err)
+		}
+		if cur < s.bytes {
+			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", s.name, strconv.FormatInt(s.bytes>>10, 10)+"kB"); err != nil {
+				return fmt.Errorf("dataset: set %s: %w", s.name, err)
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('max_parallel_maintenance_workers', '0', true)"); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, "SELECT set_config('synchronous_commit', 'off', true)"); err != nil {
+		return fmt.Errorf("dataset: set synchronous_commit: %w", err)
+	}
+	return nil
+}
+
+// inTx runs fn in a READ COMMITTED transaction (COPY FREEZE refuses to run
+// under a snapshot older than the statement) and commits it.
+func inTx(ctx context.Context, conn *pgx.Conn, fn func(tx pgx.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.ReadCommitted})
+	if err != nil {
+		return fmt.Errorf("dataset: begin: %w", err)
+	}
+	defer func() {
+		// After a cancel the connection may be gone already; the server
+		// then rolls back on its own.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+		defer cancel()
+		_ = tx.Rollback(rctx)
+	}()
+	if err := setup(ctx, tx); err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("dataset: commit: %w", err)
+	}
+	return nil
+}
+
+func exec(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) error {
+	if _, err := tx.Exec(ctx, sql, args...); err != nil {
+		return fmt.Errorf("dataset: %s: %w", what, err)
+	}
+	return nil
+}
+
+// loadStaged builds the tables in a staging schema and moves them into the
+// target schema, dropping the old ones there when replace is set.
+func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err error) {
+	if err := l.dropLeftovers(ctx); err != nil {
+		return res, err
+	}
+	staging := stagingPrefix + strconv.FormatUint(uint64(l.conn.PgConn().PID()), 10)
+	defer func() {
+		if err != nil {
+			l.dropStaging(ctx, staging)
+		}
+	}()
+
+	var defs definitions
+	err = inTx(ctx, l.conn, func(tx pgx.Tx) error {
+		if err := exec(ctx, tx, "create staging schema", "CREATE SCHEMA "+pgx.Identifier{staging}.Sanitize()); err != nil {
+			return err
+		}
+		if err := exec(ctx, tx, "set search_path", "SELECT set_config('search_path', $1, true)", pgx.Identifier{staging}.Sanitize()); err != nil {
+			return err
+		}
+		if err := exec(ctx, tx, "create schema", hishamosperf.HishamOSSchema); err != nil {
+			return err
+		}
+		var err error
+		if defs, err = readDefinitions(ctx, tx, l.qualifiedAll(staging, tableSpecs)); err != nil {
+			return err
+		}
+		for _, d := range defs.drops() {
+			if err := exec(ctx, tx, "drop "+d.name+" before loading", d.drop); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+
+	conns := []*pgx.Conn{l.conn}
+	if l.opts.Scale.Total() >= parallelMinRows {
+		// A server out of connection slots still gets its load, on one.
+		if c, err := pgx.ConnectConfig(ctx, l.conn.Config()); err == nil {
+			defer c.Close(context.WithoutCancel(ctx))
+			conns = append(conns, c)
+		}
+	}
+	res.Connections = len(conns)
+	l.prog.workers(len(conns))
+	queue := newQueue(l.opts.Scale)
+	shares := make([][]tableSpec, len(conns))
+
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	for i, c := range conns {
+		wg.Go(func() {
+			st, err := l.fill(wctx, c, i, staging, queue, defs)
+			mu.Lock()
+			defer mu.Unlock()
+			res.add(st)
+			shares[i] = st.specs()
+			if err != nil && firstErr == nil {
+				// The first failure is the cause; the others follow from
+				// the cancel it triggers.
+				firstErr = err
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return res, firstErr
+	}
+	res.Tables = res.inLoadOrder()
+
+	t0 := time.Now()
+	err = inTx(ctx, l.conn, func(tx pgx.Tx) error {
+		if err := l.addForeignKeys(ctx, tx, defs, shares); err != nil {
+			return err
+		}
+		if replace {
+			present, _, err := l.inspect(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if len(present) > 0 {
+				q := make([]string, len(present))
+				for i, t := range present {
+					q[i] = qualified(l.target, t)
+				}
+				if err := exec(ctx, tx, "drop old tables", "DROP TABLE "+strings.Join(q, ", ")); err != nil {
+					return err
+				}
+			}
+		}
+		for _, t := range tableSpecs {
+			err := exec(ctx, tx, "move "+t.name+" into place",
+				"ALTER TABLE "+qualified(staging, t.name)+" SET SCHEMA "+pgx.Identifier{l.target}.Sanitize())
+			if err != nil {
+				return err
+			}
+		}
+		if err := exec(ctx, tx, "drop staging schema", "DROP SCHEMA "+pgx.Identifier{staging}.Sanitize()); err != nil {
+			return err
+		}
+		return l.setSequences(ctx, tx, res.Tables)
+	})
+	res.ConstraintDuration += time.Since(t0)
+	return res, err
+}
+
+// dropLeftovers drops the staging schemas of loads that were killed before
+// they could clean up. It runs under the load lock, so no live load owns
+// one.
+func (l *loader) dropLeftovers(ctx context.Context) error {
+	rows, err := l.conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE starts_with(nspname, $1)`, stagingPrefix)
+	if err != nil {
+		return fmt.Errorf("dataset: look for staging schemas: %w", err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("dataset: look for staging schemas: %w", err)
+	}
+	for _, n := range names {
+		if _, err := l.conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{n}.Sanitize()+" CASCADE"); err != nil {
+			return fmt.Errorf("dataset: drop staging schema %s left by an earlier load: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// dropStaging removes the staging schema after a failure, on a connection of
+// its own if the load's was lost to a cancel.
+func (l *loader) dropStaging(ctx context.Context, staging string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
+	defer cancel()
+	conn := l.conn
+	if conn.IsClosed() {
+		c, err := pgx.ConnectConfig(cctx, l.conn.Config())
+		if err != nil {
+			return // the next load drops it
+		}
+		defer c.Close(cctx)
+		conn = c
+	}
+	_, _ = conn.Exec(cctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{staging}.Sanitize()+" CASCADE")
+}
+
+// loadInPlace fills the existing, empty tables in one transaction, keeping
+// the indexes and constraints they have.
+func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
+	var res Result
+	res.Connections = 1
+	l.prog.workers(1)
+	err := inTx(ctx, l.conn, func(tx pgx.Tx) error {
+		names := l.qualifiedAll(l.target, tableSpecs)
+		// Nobody writes to the tables until the load commits, and rows that
+		// arrived since the first look stop it.
+		if err := exec(ctx, tx, "lock tables", "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		if _, full, err := l.inspect(ctx, tx); err != nil {
+			return err
+		} else if full != "" {
+			return notEmpty(full)
+		}
+		// Truncating makes COPY FREEZE possible, unless a table outside the
+		// set references these (TRUNCATE would refuse).
+		var referenced bool
+		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_constraint
+			WHERE contype = 'f' AND confrelid = ANY($1::text[]::regclass[]) AND NOT conrelid = ANY($1::text[]::regclass[]))`, names).Scan(&referenced)
+		if err != nil {
+			return fmt.Errorf("dataset: look for references: %w", err)
+		}
+		freeze := !referenced
+		if freeze {
+			if err := exec(ctx, tx, "truncate tables", "TRUNCATE "+strings.Join(names, ", ")); err != nil {
+				return err
+			}
+		}
+		defs, err := readDefinitions(ctx, tx, names)
+		if err != nil {
+			return err
+		}
+		for _, d := range defs.drops() {
+			if err := exec(ctx, tx, "drop "+d.name+" before loading", d.drop); err != nil {
+				return err
+			}
+		}
+		st, err := l.fillTx(ctx, tx, 0, l.target, newQueue(l.opts.Scale), defs, false, freeze)
+		res.add(st)
+		if err != nil {
+			return err
+		}
+		res.Tables = res.inLoadOrder()
+		// Foreign keys to tables outside the set, if the tables have any.
+		t0 := time.Now()
+		if err := l.addForeignKeys(ctx, tx, defs, [][]tableSpec{tableSpecs}); err != nil {
+			return err
+		}
+		res.ConstraintDuration += time.Since(t0)
+		return l.setSequences(ctx, tx, res.Tables)
+	})
+	return res, err
+}
+
+// fill loads the tables it takes from q into schema, in a transaction of
+// its own on conn.
+func (l *loader) fill(ctx context.Context, conn *pgx.Conn, worker int, schema string, q *queue, defs definitions) (stats, error) {
+	var st stats
+	err := inTx(ctx, conn, func(tx pgx.Tx) error {
+		var err error
+		st, err = l.fillTx(ctx, tx, worker, schema, q, defs, true, true)
+		return err
+	})
+	return st, err
+}
+
+// stats is what one connection did.
+type stats struct {
+	tables                                     []TableCount
+	copying, indexing, analyzing, constraining time.Duration
+}
+
+// specs returns the tables of st.
+func (st stats) specs() []tableSpec {
+	var out []tableSpec
+	for _, t := range tableSpecs {
+		if slices.ContainsFunc(st.tables, func(c TableCount) bool { return c.Table == t.name }) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// fillTx loads the tables it takes from q, one after the other: copies the
+// rows, builds the table's keys and indexes from defs and analyzes it. Then
+// it adds the foreign keys between the tables it loaded. With truncate set,
+// each table is truncated first, in this transaction: that is what lets
+// COPY FREEZE it (and, at wal_level minimal, skip the WAL).
+func (l *loader) fillTx(ctx context.Context, tx pgx.Tx, worker int, schema string, q *queue, defs definitions, truncate, freeze bool) (stats, error) {
+	var st stats
+	for {
+		t, ok := q.pop()
+		if !ok {
+			break
+		}
+		name := qualified(schema, t.name)
+		t0 := time.Now()
+		if truncate {
+			if err := exec(ctx, tx, "truncate "+t.name, "TRUNCATE "+name); err != nil {
+				return st, err
+			}
+		}
+		n, err := l.copyTable(ctx, tx, worker, schema, t, freeze)
+		if err != nil {
+			return st, err
+		}
+		st.tables = append(st.tables, TableCount{Table: t.name, Rows: n})
+		st.copying += time.Since(t0)
+
+		t0 = time.Now()
+		for _, d := range defs.indexes() {
+			if d.table == t.name {
+				l.prog.phase(worker, PhaseIndexes, d.table)
+				if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
+					return st, err
+				}
+			}
+		}
+		st.indexing += time.Since(t0)
+
+		t0 = time.Now()
+		l.prog.phase(worker, PhaseAnalyze, t.name)
+		if err := exec(ctx, tx, "analyze "+t.name, "ANALYZE "+name); err != nil {
+			return st, err
+		}
+		st.analyzing += time.Since(t0)
+	}
+
+	// Foreign keys between tables of this connection are validated here;
+	// the others once every connection is done. Statistics come first: the
+	// checks that validate the keys are planned like any query.
+	t0 := time.Now()
+	for _, d := range defs.foreignKeys(st.specs()) {
+		l.prog.phase(worker, PhaseConstraints, d.table)
+		if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
+			return st, err
+		}
+	}
+	st.constraining = time.Since(t0)
+	l.prog.phase(worker, phaseDone, "")
+	return st, nil
+}
+
+// queue hands the tables out to the connections, the biggest first, so that
+// the connections finish at about the same time.
+type queue struct {
+	mu     sync.Mutex
+	tables []tableSpec
+}
+
+func newQueue(s Scale) *queue {
+	order := slices.Clone(tableSpecs)
+	size := func(t tableSpec) int64 { return t.rows(s) * t.rowBytes }
+	slices.SortStableFunc(order, func(a, b tableSpec) int { return cmp.Compare(size(b), size(a)) })
+	return &queue{tables: order}
+}
+
+func (q *queue) pop() (tableSpec, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.tables) == 0 {
+		return tableSpec{}, false
+	}
+	t := q.tables[0]
+	q.tables = q.tables[1:]
+	return t, true
+}
+
+// addForeignKeys adds back, and so validates, the foreign keys that no
+// share could: those between tables of different shares.
+func (l *loader) addForeignKeys(ctx context.Context, tx pgx.Tx, defs definitions, shares [][]tableSpec) error {
+	local := map[string]bool{}
+	for _, share := range shares {
+		for _, d := range defs.foreignKeys(share) {
+			local[d.table+"."+d.name] = true
+		}
+	}
+	for _, d := range defs {
+		if d.kind != 'f' || local[d.table+"."+d.name] {
+			continue
+		}
+		l.prog.phase(0, PhaseConstraints, d.table)
+		if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setSequences moves each identity sequence past the ids given explicitly,
+// so that the application's own inserts do not collide with them.
+func (l *loader) setSequences(ctx context.Context, tx pgx.Tx, counts []TableCount) error {
+	for _, tc := range counts {
+		if tc.Rows == 0 {
+			continue
+		}
+		err := exec(ctx, tx, "set sequence of "+tc.Table,
+			"SELECT setval(pg_get_serial_sequence($1, 'id'), $2)", qualified(l.target, tc.Table), tc.Rows)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Result) add(st stats) {
+	r.Tables = append(r.Tables, st.tables...)
+	r.CopyDuration += st.copying
+	r.IndexDuration += st.indexing
+	r.AnalyzeDuration += st.analyzing
+	r.ConstraintDuration += st.constraining
+}
+
+func (r *Result) inLoadOrder() []TableCount {
+	out := slices.Clone(r.Tables)
+	slices.SortFunc(out, func(a, b TableCount) int {
+		return slices.Index(Tables(), a.Table) - slices.Index(Tables(), b.Table)
+	})
+	return out
+}
+
+// copyTable streams one table's rows in and returns how many went in.
+func (l *loader) copyTable(ctx context.Context, tx pgx.Tx, worker int, schema string, t tableSpec, freeze bool) (int64, error) {
+	cols := make([]string, len(t.columns))
+	for i, c := range t.columns {
+		cols[i] = pgx.Identifier{c}.Sanitize()
+	}
+	opts := "FORMAT binary"
+	if freeze {
+		// Rows written frozen need no hint-bit rewrite on first read, and
+		// their pages are marked all-visible, so index-only scans work at
+		// once, as they would after autovacuum on a production database.
+		opts += ", FREEZE"
+	}
+	sql := "COPY " + qualified(schema, t.name) + " (" + strings.Join(cols, ", ") + ") FROM STDIN (" + opts + ")"
+	l.prog.phase(worker, PhaseCopy, t.name)
+	src := &copySource{ctx: ctx, gen: t.gen(l.world), prog: l.prog, worker: worker, table: t.name}
+	tag, err := tx.Conn().PgConn().CopyFrom(ctx, src, sql)
+	if err != nil {
+		return 0, fmt.Errorf("dataset: copy %s: %w", t.name, err)
+	}
+	if n, want := tag.RowsAffected(), t.rows(l.opts.Scale); n != want {
+		return n, fmt.Errorf("dataset: copy %s: %d rows went in, want %d", t.name, n, want)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// copySource is the binary COPY stream of one table, generated as pgconn
+// reads it: memory stays at one chunk whatever the scale.
+type copySource struct {
+	ctx    context.Context
+	gen    rowGen
+	prog   *progress
+	worker int
+	table  string
+
+	buf     []byte
+	off     int
+	started bool
+	done    bool
+}
+
+func (s *copySource) Read(p []byte) (int, error) {
+	if s.off == len(s.buf) {
+		if s.done {
+			return 0, io.EOF
+		}
+		if err := s.ctx.Err(); err != nil {
+			return 0, err
+		}
+		s.fill(max(len(p), copyChunk))
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	return n, nil
+}
+
+// fill generates about size bytes of rows into buf.
+func (s *copySource) fill(size int) {
+	if s.buf == nil {
+		s.buf = make([]byte, 0, size+size/4)
+	}
+	s.buf, s.off = s.buf[:0], 0
+	if !s.started {
+		s.buf = append(s.buf, copyHeader...)
+		s.started = true
+	}
+	var rows int64
+	for len(s.buf) < size {
+		var ok bool
+		if s.buf, ok = s.gen.appendRow(s.buf); !ok {
+			s.buf = append(s.buf, copyTrailer...)
+			s.done = true
+			break
+		}
+		rows++
+	}
+	s.prog.rows(s.worker, s.table, rows)
+}
+
+// phaseDone marks a connection that has finished its share.
+const phaseDone = "done"
+
+// phaseOrder ranks the phases; the load as a whole is in the earliest phase
+// any connection is still in.
+var phaseOrder = []string{PhaseCopy, PhaseIndexes, PhaseAnalyze, PhaseConstraints, phaseDone}
+
+// progress throttles calls to Options.Progress and merges the reports of
+// the connections.
+type progress struct {
+	fn func(Progress)
+
+	mu          sync.Mutex
+	done, total int64
+	phases      []int    // per connection, index into phaseOrder
+	tables      []string // per connection
+	copying     string   // table that last got rows
+	reported    int      // phase last reported, -1 before the first
+	last        time.Time
+}
+
+func (p *progress) workers(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.phases, p.tables, p.reported = make([]int, n), make([]string, n), -1
+}
+
+func (p *progress) rows(worker int, table string, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.done += n
+	p.tables[worker], p.copying = table, table
+	p.report(n > 0 && p.done == p.total)
+}
+
+func (p *progress) phase(worker int, phase, table string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rank := slices.Index(phaseOrder, phase)
+	if phase == PhaseConstraints && p.phases[worker] == slices.Index(phaseOrder, phaseDone) {
+		// The foreign keys across shares, once all shares are in: the
+		// load as a whole is at this phase.
+		for i := range p.phases {
+			p.phases[i], p.tables[i] = rank, table
+		}
+	}
+	p.phases[worker], p.tables[worker] = rank, table
+	if phase == PhaseCopy {
+		p.copying = table
+	}
+	p.report(false)
+}
+
+// report calls fn, at most every progressEvery unless force is set or the
+// load's phase moved on. The load is copying until every row is in (the
+// connections copy and index by turns); then it is in the earliest phase a
+// connection is still in. The caller holds mu.
+func (p *progress) report(force bool) {
+	if p.fn == nil {
+		return
+	}
+	phase, table := 0, p.copying
+	if p.done >= p.total {
+		w := 0
+		for i, ph := range p.phases {
+			if ph < p.phases[w] {
+				w = i
+			}
+		}
+		phase, table = p.phases[w], p.tables[w]
+		if phaseOrder[phase] == phaseDone {
+			return // between the connections' shares and the last foreign keys
+		}
+	}
+	now := time.Now()
+	if !force && phase == p.reported && now.Sub(p.last) < progressEvery {
+		return
+	}
+	p.last, p.reported = now, phase
+	p.fn(Progress{Phase: phaseOrder[phase], Table: table, RowsDone: p.done, RowsTotal: p.total})
+}

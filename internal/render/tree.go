@@ -1,0 +1,144 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// TreeWidth is the width trees are wrapped to in table format: readable in
+// a 100-column terminal.
+const TreeWidth = 100
+
+// TreeNode is one entry of a tree: a line of text, detail lines under it,
+// and children.
+type TreeNode struct {
+	Text string
+	// Detail lines are printed under Text, indented past the guides.
+	Detail []string
+	// Tone colours Text on a terminal.
+	Tone Tone
+	// DetailTone colours the detail lines (Dim when zero).
+	DetailTone Tone
+	Children   []*TreeNode
+}
+
+// Tree writes a titled tree: drawn with box-drawing guides and wrapped to
+// TreeWidth in table format, the same inside a fenced code block in
+// Markdown (without colour), and nothing in JSON, where the document says
+// it all. An empty root prints only the title and note.
+func (r *Renderer) Tree(title string, root *TreeNode, note string) error {
+	if r.Format == FormatJSON {
+		return nil
+	}
+	md := r.Format == FormatMarkdown
+	var b strings.Builder
+	if title != "" && !r.Quiet {
+		if md {
+			fmt.Fprintf(&b, "### %s\n\n", title)
+		} else {
+			b.WriteString(r.Style(Bold, title) + "\n")
+		}
+	}
+	if root != nil && (root.Text != "" || len(root.Children) > 0) {
+		if md {
+			b.WriteString("```\n")
+		}
+		r.treeLines(&b, root, "", "", true, md)
+		if md {
+			b.WriteString("```\n")
+		}
+	}
+	if note != "" && !r.Quiet {
+		if md {
+			b.WriteString("\n")
+		}
+		b.WriteString(r.Style(Dim, note) + "\n")
+	}
+	_, err := fmt.Fprint(r.Out, b.String())
+	return err
+}
+
+// treeLines writes n with first as the guide before its text and rest as
+// the guide before its detail lines and children.
+func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string, root, md bool) {
+	style := func(t Tone, s string) string {
+		if md {
+			return s
+		}
+		return r.Style(t, s)
+	}
+	if n.Text != "" || !root {
+		for i, line := range wrap(n.Text, TreeWidth-utf8.RuneCountInString(first)) {
+			guide := first
+			if i > 0 {
+				guide = rest + "  "
+			}
+			b.WriteString(guide + style(n.Tone, line) + "\n")
+		}
+	}
+	under := rest
+	if len(n.Children) > 0 {
+		under = rest + "│ "
+	}
+	dt := n.DetailTone
+	if dt == Plain {
+		dt = Dim
+	}
+	for _, d := range n.Detail {
+		for _, line := range wrap(d, TreeWidth-utf8.RuneCountInString(under)-2) {
+			b.WriteString(under + "  " + style(dt, line) + "\n")
+		}
+	}
+	for i, c := range n.Children {
+		if i == len(n.Children)-1 {
+			r.treeLines(b, c, rest+"└─ ", rest+"   ", false, md)
+		} else {
+			r.treeLines(b, c, rest+"├─ ", rest+"│  ", false, md)
+		}
+	}
+}
+
+// wrap breaks s into lines of at most width runes at spaces; a word longer
+// than the width is cut.
+func wrap(s string, width int) []string {
+	if width < 20 {
+		width = 20
+	}
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			for utf8.RuneCountInString(word) > width {
+				if line != "" {
+					lines = append(lines, line)
+					line = ""
+				}
+				cut := string([]rune(word)[:width])
+				lines = append(lines, cut)
+				word = string([]rune(word)[width:])
+			}
+			switch {
+			case line == "":
+				line = word
+			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = word
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
+}
+
+// Truncate shortens s to at most n runes, ending it with "…" when cut, and
+// folds it onto one line.
+func Truncate(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:max(n-1, 0)]) + "…"
+}

@@ -1,0 +1,40 @@
+// Package migrate keeps versioned index migrations: a directory in Atlas's
+// format (one CREATE INDEX CONCURRENTLY per file, headed by
+// `-- atlas:txmode none`, an atlas.sum computed by ariga.io/atlas), and the
+// operations on it: Plan writes the next versions from index proposals,
+// Apply builds them on a live database through Atlas's migrate.Executor,
+// Status, Validate, Down, Hash, Repair and Lint do what their names say.
+//
+// # Layout of a directory
+//
+//	migrations/
+//	  atlas.sum                                  sum of the up files (Atlas's)
+//	  20250325101103_add_performance_indexes_<index>.sql
+//	  down/
+//	    atlas.sum                                sum of the down files
+//	    20250325101103_add_performance_indexes_<index>.sql
+//
+// Down files live in their own down/ folder, under the same name as their
+// up file, with a sum of their own. Atlas reads only the *.sql files at the
+// top of a directory (LocalDir.Files globs "*.sql"), so the atlas CLI runs
+// the directory unchanged and never mistakes a down file for a migration;
+// `.down.sql` files beside the up files would be, and `-- atlas:sum ignore`
+// would only hide them from the sum, not from execution. down/ is itself a
+// valid Atlas directory, so the same Validate guards it against edits.
+//
+// # Applying safely
+//
+// Apply runs everything on one pinned connection: a PostgreSQL advisory
+// lock (the key the atlas CLI takes, so the two never run at once) polled
+// with pg_try_advisory_lock, lock_timeout for every statement and
+// statement_timeout 0 for builds. The Executor is Atlas's; the Driver under
+// it is this package's, and turns each CREATE INDEX CONCURRENTLY into a
+// careful build: an INVALID leftover of the same name is dropped first, a
+// valid index with the same definition marks the file applied, long
+// transactions are reported, lock timeouts and deadlocks are retried with
+// capped jittered backoff, and the statement counts as done only when
+// pg_index says the index is valid and ready. The revisions table is
+// atlas_schema_revisions, laid out as the atlas CLI lays it out; a revision
+// is written only once a statement is done, so an interrupted apply leaves
+// no dirty state and the next apply finishes the job.
+package migrate

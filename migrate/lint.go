@@ -1,0 +1,362 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Level is how serious a lint finding is; an error fails `migrate lint`.
+type Level string
+
+// The levels.
+const (
+	LevelError   Level = "error"
+	LevelWarning Level = "warning"
+)
+
+// Rule is a lint rule: an id for CI annotations and suppressions, a short
+// name, and its level.
+type Rule struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Level Level  `json:"level"`
+	// Doc says what the rule catches and why it matters.
+	Doc string `json:"doc"`
+}
+
+// The lint rules.
+var (
+	RuleSum            = Rule{"HP100", "sum-mismatch", LevelError, "the directory does not match atlas.sum: a file was edited, added or removed by hand"}
+	RuleNotConcurrent  = Rule{"HP101", "index-not-concurrent", LevelError, "CREATE INDEX without CONCURRENTLY blocks every write to an existing table until the build ends"}
+	RuleConcurrentInTx = Rule{"HP102", "concurrent-in-transaction", LevelError, "CONCURRENTLY fails inside a transaction: the file needs `-- atlas:txmode none` and no BEGIN"}
+	RuleDropNotConc    = Rule{"HP103", "drop-index-not-concurrent", LevelError, "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table: reads and writes queue behind it"}
+	RuleUniqueDirect   = Rule{"HP104", "unique-constraint-direct", LevelError, "ADD CONSTRAINT ... UNIQUE builds its index under a SHARE lock: build a unique index CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX"}
+	RuleBuildTooLong   = Rule{"HP105", "build-too-long", LevelError, "the table is large enough that the build, at the rate measured on this server, exceeds --max-build"}
+	RuleDuplicate      = Rule{"HP106", "duplicate-index", LevelError, "an index with the same keys already exists: this one costs writes and space and serves nothing new"}
+	RuleCovered        = Rule{"HP107", "covered-index", LevelWarning, "an existing index starts with the same keys and can serve the same lookups"}
+	RuleMissingTable   = Rule{"HP108", "missing-table", LevelError, "the indexed table does not exist in the database"}
+	RuleNotIdempotent  = Rule{"HP109", "not-idempotent", LevelWarning, "without IF [NOT] EXISTS, running the file again after an interruption fails"}
+	RuleMissingDown    = Rule{"HP110", "missing-down", LevelWarning, "the file has no down file in down/: `migrate down` cannot revert it"}
+)
+
+// Rules lists every rule, in id order.
+var Rules = []Rule{RuleSum, RuleNotConcurrent, RuleConcurrentInTx, RuleDropNotConc, RuleUniqueDirect,
+	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown}
+
+// Finding is one problem lint found.
+type Finding struct {
+	Rule    string `json:"rule"`
+	Name    string `json:"name"`
+	Level   Level  `json:"level"`
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Message string `json:"message"`
+}
+
+// DefaultMaxBuild is the longest build lint lets through: ten minutes of a
+// table held in SHARE UPDATE EXCLUSIVE (no VACUUM, no other DDL) and of a
+// deploy waiting.
+const DefaultMaxBuild = 10 * time.Minute
+
+// concurrentBuildFactor is how much longer a concurrent build takes than a
+// plain one: CREATE INDEX CONCURRENTLY reads the table twice (build, then
+// validate) and waits for transactions between the passes.
+const concurrentBuildFactor = 2
+
+// rateSampleRows is the size of the table the build rate is measured on:
+// about 10 MB, indexed in a fraction of a second.
+const rateSampleRows = 200_000
+
+// LintOptions configure Lint.
+type LintOptions struct {
+	// MaxBuild is the longest estimated build allowed (DefaultMaxBuild).
+	MaxBuild time.Duration
+	// BuildRate is the build rate in bytes of table per second; zero
+	// measures it on the server.
+	BuildRate float64
+	// All lints every file, not only the pending ones.
+	All bool
+	// RevisionsSchema holds atlas_schema_revisions.
+	RevisionsSchema string
+}
+
+// LintReport is what Lint found.
+type LintReport struct {
+	Dir      string    `json:"dir"`
+	Files    []string  `json:"files"`
+	Findings []Finding `json:"findings"`
+	// BuildRate is the rate build times were estimated at (bytes/s), zero
+	// when no build was estimated.
+	BuildRate float64 `json:"build_rate_bytes_per_second,omitempty"`
+	Errors    int     `json:"errors"`
+	Warnings  int     `json:"warnings"`
+}
+
+func (r *LintReport) add(rule Rule, file string, line int, format string, args ...any) {
+	r.Findings = append(r.Findings, Finding{Rule: rule.ID, Name: rule.Name, Level: rule.Level, File: file, Line: line, Message: fmt.Sprintf(format, args...)})
+	if rule.Level == LevelError {
+		r.Errors++
+	} else {
+		r.Warnings++
+	}
+}
+
+// Lint checks the directory's pending files (all files with All, or with
+// no connection) for what makes a migration unsafe on a live database.
+// With a connection it also checks them against the database: tables that
+// are missing, builds that would take too long, indexes that duplicate or
+// are covered by existing ones. Lint changes nothing.
+func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*LintReport, error) {
+	if opts.MaxBuild <= 0 {
+		opts.MaxBuild = DefaultMaxBuild
+	}
+	rep := &LintReport{Dir: dir.Path, Files: []string{}, Findings: []Finding{}}
+	rel := func(name string) string { return filepath.Join(dir.Path, name) }
+	if err := dir.Validate(); err != nil {
+		file := filepath.Join(dir.Path, "atlas.sum")
+		if se := (*SumError)(nil); errors.As(err, &se) && se.File != "" {
+			file = filepath.Join(se.Dir, se.File)
+		}
+		rep.add(RuleSum, file, 0, "%v", err)
+	}
+	migs, err := dir.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	todo := migs
+	if conn != nil && !opts.All {
+		revs, err := NewRevisions(conn, opts.RevisionsSchema).ReadRevisions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		done := map[string]bool{}
+		for _, r := range revs {
+			done[r.Version] = applied(r)
+		}
+		todo = nil
+		for _, m := range migs {
+			if !done[m.Version] {
+				todo = append(todo, m)
+			}
+		}
+	}
+	// Indexes the directory creates, for duplicates among its own files.
+	planned := map[string][]*IndexDef{}
+	order := map[string]int{} // by table and name: the file order
+	for _, m := range migs {
+		for _, ix := range m.Indexes {
+			planned[ix.QualifiedTable()] = append(planned[ix.QualifiedTable()], ix)
+			order[ix.QualifiedTable()+"."+ix.Name] = len(order)
+		}
+	}
+	existing := map[string][]*CatalogIndex{}
+	for _, m := range todo {
+		rep.Files = append(rep.Files, m.File)
+		file := rel(m.File)
+		if m.DownFile == "" {
+			rep.add(RuleMissingDown, file, 0, "%s has no down file %s", m.File, filepath.Join(DownDir, m.File))
+		}
+		created := map[string]bool{}
+		inTx := false
+		for _, s := range m.Statements {
+			c, err := Classify(s.SQL)
+			if err != nil {
+				continue
+			}
+			switch c.Kind {
+			case StmtBegin:
+				inTx = true
+			case StmtCommit:
+				inTx = false
+			case StmtCreateTable:
+				created[c.Table] = true
+			case StmtAddUnique:
+				rep.add(RuleUniqueDirect, file, s.Line, "UNIQUE constraint added directly on %s: build the unique index CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX", c.Table)
+			case StmtDropIndex:
+				switch {
+				case !c.DropConcurrently:
+					rep.add(RuleDropNotConc, file, s.Line, "DROP INDEX %s without CONCURRENTLY", strings.Join(c.DropNames, ", "))
+				case m.TxMode != TxModeNone || inTx:
+					rep.add(RuleConcurrentInTx, file, s.Line, "DROP INDEX CONCURRENTLY %s", txWhy(m, inTx))
+				}
+				if !c.DropIfExists {
+					rep.add(RuleNotIdempotent, file, s.Line, "DROP INDEX without IF EXISTS")
+				}
+			case StmtCreateIndex:
+				ix := c.Index
+				if ix == nil {
+					continue
+				}
+				table := ix.QualifiedTable()
+				switch {
+				case !ix.Concurrently && !created[table]:
+					rep.add(RuleNotConcurrent, file, s.Line, "CREATE INDEX %s on %s without CONCURRENTLY blocks writes for the whole build", ix.Name, ix.Table)
+				case ix.Concurrently && (m.TxMode != TxModeNone || inTx):
+					rep.add(RuleConcurrentInTx, file, s.Line, "CREATE INDEX CONCURRENTLY %s %s", ix.Name, txWhy(m, inTx))
+				}
+				if ix.Concurrently && !ix.IfNotExists {
+					rep.add(RuleNotIdempotent, file, s.Line, "CREATE INDEX CONCURRENTLY %s without IF NOT EXISTS", ix.Name)
+				}
+				for _, other := range planned[table] {
+					if other.Name == ix.Name || order[table+"."+other.Name] >= order[table+"."+ix.Name] {
+						// A pair is reported once, on the later index.
+						continue
+					}
+					if same, _, _ := sameKeys(defAsCatalog(other), ix); same && ix.Where == other.Where && !hasExpr(ix) {
+						rep.add(RuleDuplicate, file, s.Line, "%s has the same keys as %s, also created by this directory", ix.Name, other.Name)
+					}
+				}
+				if conn == nil || created[table] {
+					continue
+				}
+				if err := lintAgainstDB(ctx, conn, rep, file, s.Line, ix, existing, &opts); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+func txWhy(m *Migration, inTx bool) string {
+	if inTx {
+		return "runs after BEGIN, inside a transaction"
+	}
+	return fmt.Sprintf("is in a file with txmode %s: head it with `-- atlas:txmode none`", m.TxMode)
+}
+
+func hasExpr(d *IndexDef) bool {
+	for _, k := range d.Keys {
+		if k.Expr != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// defAsCatalog views a planned index as a catalog one, to compare two
+// planned indexes with sameKeys.
+func defAsCatalog(d *IndexDef) *CatalogIndex {
+	return &CatalogIndex{Name: d.Name, Table: d.Table, Unique: d.Unique, Method: d.Method, Keys: d.Keys, Include: d.Include, Where: d.Where, Valid: true, Ready: true}
+}
+
+// lintAgainstDB checks one index against the database's tables and
+// indexes.
+func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *IndexDef, existing map[string][]*CatalogIndex, opts *LintOptions) error {
+	table := ix.QualifiedTable()
+	ok, err := tableExists(ctx, conn, table)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		rep.add(RuleMissingTable, file, line, "table %s of index %s does not exist", table, ix.Name)
+		return nil
+	}
+	if _, ok := existing[table]; !ok {
+		list, err := tableIndexes(ctx, conn, table)
+		if err != nil {
+			return err
+		}
+		existing[table] = list
+	}
+	for _, c := range existing[table] {
+		if c.Name == ix.Name || !c.Valid {
+			continue
+		}
+		if same, _, _ := sameKeys(c, ix); same && !hasExpr(ix) && ix.Where == "" {
+			rep.add(RuleDuplicate, file, line, "%s duplicates the existing index %s: %s", ix.Name, c.Name, c.Definition)
+			continue
+		}
+		if covers(c, ix) {
+			rep.add(RuleCovered, file, line, "%s is covered by the existing index %s, whose keys start with the same columns: %s", ix.Name, c.Name, c.Definition)
+		}
+	}
+	var bytes int64
+	if err := conn.QueryRow(ctx, `SELECT pg_table_size(to_regclass($1))`, table).Scan(&bytes); err != nil {
+		return fmt.Errorf("migrate: size of %s: %w", table, err)
+	}
+	if opts.BuildRate <= 0 {
+		rate, err := measureBuildRate(ctx, conn)
+		if err != nil {
+			return err
+		}
+		opts.BuildRate = rate
+	}
+	rep.BuildRate = opts.BuildRate
+	est := time.Duration(float64(bytes) / opts.BuildRate * concurrentBuildFactor * float64(time.Second))
+	if est > opts.MaxBuild {
+		rep.add(RuleBuildTooLong, file, line, "%s on %s (%s) would build for about %s at %s/s, more than --max-build %s: build it in a quiet hour, or raise maintenance_work_mem",
+			ix.Name, ix.Table, bytesText(bytes), est.Round(time.Second), bytesText(int64(opts.BuildRate)), opts.MaxBuild)
+	}
+	return nil
+}
+
+// covers reports whether existing btree index c can serve what ix would:
+// ix's keys are a leading part of c's, in the same order and directions.
+func covers(c *CatalogIndex, ix *IndexDef) bool {
+	if c.Method != "btree" || ix.Method != "btree" || c.Where != "" || ix.Where != "" || ix.Unique || len(ix.Include) > 0 {
+		return false
+	}
+	if len(ix.Keys) >= len(c.Keys) {
+		return false
+	}
+	for i, k := range ix.Keys {
+		ck := c.Keys[i]
+		if k.Column == "" || ck.Column != k.Column || ck.Desc != k.Desc || ck.NullsFirst != k.NullsFirst || ck.Opclass != k.Opclass {
+			return false
+		}
+	}
+	return true
+}
+
+// measureBuildRate builds an index on a temporary table of known size and
+// returns the bytes of table indexed per second, in a transaction rolled
+// back at once.
+func measureBuildRate(ctx context.Context, conn *pgx.Conn) (float64, error) {
+	// Room for the sample in local buffers, as a real table has shared
+	// buffers; refused (and harmless) once the session used temp tables.
+	conn.Exec(ctx, `SET temp_buffers = '64MB'`)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE hishamos_perf_rate ON COMMIT DROP AS
+		SELECT g AS id, (g * 7919) % 100003 AS k, md5(g::text) AS s, now() - g * interval '1 second' AS at
+		FROM generate_series(1, $1::int) g`, rateSampleRows); err != nil {
+		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
+	}
+	var bytes int64
+	if err := tx.QueryRow(ctx, `SELECT pg_table_size('pg_temp.hishamos_perf_rate')`).Scan(&bytes); err != nil {
+		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
+	}
+	start := time.Now()
+	if _, err := tx.Exec(ctx, `CREATE INDEX ON pg_temp.hishamos_perf_rate (k, s, at)`); err != nil {
+		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
+	}
+	took := time.Since(start).Seconds()
+	if took <= 0 {
+		took = 1e-6
+	}
+	return float64(bytes) / took, nil
+}
+
+// bytesText writes a size short, in decimal units as --build-rate takes
+// them: 512 B, 12.3 MB, 4.56 GB.
+func bytesText(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,405 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestIndexName(t *testing.T) {
+	for _, tc := range []struct {
+		table string
+		cols  []string
+		want  string
+	}{
+		{"agents_agentexecution", []string{"user_id", "status", "created_at DESC"}, "agents_agentexecution_user_id_status_created_at_idx"},
+		{"t", []string{"lower(email)"}, "t_lower_email_idx"},
+		{"t", []string{`"Order" DESC NULLS LAST`}, "t_order_idx"},
+	} {
+		got := IndexName(tc.table, tc.cols)
+		if got != tc.want {
+			t.Errorf("IndexName(%s, %v) = %q, want %q", tc.table, tc.cols, got, tc.want)
+		}
+	}
+	long := IndexName("workflows_workflowexecution", []string{"workflow_id", "status", "started_at", "completed_at"})
+	if len(long) != MaxIdentifierLength || !strings.HasSuffix(long, "_idx") || !strings.HasPrefix(long, "workflows_workflowexecution_workflow_id_status_") {
+		t.Errorf("long name %q (%d bytes): want 63 bytes, the table and first columns kept, _idx at the end", long, len(long))
+	}
+	other := IndexName("workflows_workflowexecution", []string{"workflow_id", "status", "started_at", "created_at"})
+	if other == long {
+		t.Errorf("two long names that differ only in the part cut off are both %q", long)
+	}
+	if again := IndexName("workflows_workflowexecution", []string{"workflow_id", "status", "started_at", "completed_at"}); again != long {
+		t.Errorf("IndexName is not stable: %q then %q", long, again)
+	}
+	if got := ShortenName("commands_commandtemplate_is_active_usage_count_idx", DjangoMaxIndexName); len(got) != DjangoMaxIndexName {
+		t.Errorf("ShortenName to 30 = %q (%d bytes)", got, len(got))
+	}
+}
+
+func TestParseCreateIndex(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		want IndexDef
+	}{
+		{`CREATE INDEX CONCURRENTLY IF NOT EXISTS "a_b_idx" ON "public"."a" ("b", "c" DESC)`,
+			IndexDef{Name: "a_b_idx", Schema: "public", Table: "a", Method: "btree", Concurrently: true, IfNotExists: true,
+				Keys: []IndexKey{{Column: "b"}, {Column: "c", Desc: true, NullsFirst: true}}}},
+		{`create unique index x on t using gin ((lower(email)), name varchar_pattern_ops nulls first) include (id) where status = 'a;b'`,
+			IndexDef{Name: "x", Table: "t", Method: "gin", Unique: true,
+				Keys:    []IndexKey{{Expr: "lower(email)"}, {Column: "name", Opclass: "varchar_pattern_ops", NullsFirst: true}},
+				Include: []string{"id"}, Where: "status = 'a;b'"}},
+		{`CREATE INDEX ON t (coalesce(a, b) DESC NULLS LAST)`,
+			IndexDef{Table: "t", Method: "btree", Keys: []IndexKey{{Expr: "coalesce(a, b)", Desc: true}}}},
+	} {
+		got, err := ParseCreateIndex(tc.sql)
+		if err != nil {
+			t.Fatalf("ParseCreateIndex(%q): %v", tc.sql, err)
+		}
+		if diff := cmp.Diff(&tc.want, got); diff != "" {
+			t.Errorf("ParseCreateIndex(%q) (-want +got):\n%s", tc.sql, diff)
+		}
+	}
+	for _, bad := range []string{"CREATE INDEX x ON", "CREATE INDEX x ON t (a", "CREATE TABLE t (a int)"} {
+		if _, err := ParseCreateIndex(bad); err == nil {
+			t.Errorf("ParseCreateIndex(%q) took it", bad)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		kind StmtKind
+	}{
+		{"DROP INDEX CONCURRENTLY IF EXISTS a, b.c", StmtDropIndex},
+		{"BEGIN", StmtBegin},
+		{"START TRANSACTION ISOLATION LEVEL SERIALIZABLE", StmtBegin},
+		{"ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE (a)", StmtAddUnique},
+		{"ALTER TABLE t ADD CONSTRAINT t_a_key UNIQUE USING INDEX t_a_idx", StmtOther},
+		{"CREATE TABLE IF NOT EXISTS s.t (a int)", StmtCreateTable},
+		{"SELECT 'create index'", StmtOther},
+	} {
+		c, err := Classify(tc.sql)
+		if err != nil || c.Kind != tc.kind {
+			t.Errorf("Classify(%q) = %v, %v; want kind %v", tc.sql, c.Kind, err, tc.kind)
+		}
+	}
+	c, _ := Classify("DROP INDEX CONCURRENTLY IF EXISTS a, b.c")
+	if diff := cmp.Diff([]string{`"a"`, `"b"."c"`}, c.DropNames); diff != "" || !c.DropConcurrently || !c.DropIfExists {
+		t.Errorf("Classify(DROP INDEX) = %+v (-want +got names):\n%s", c, diff)
+	}
+}
+
+func TestSpecStatements(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		spec     IndexSpec
+		up, down string
+	}{
+		{IndexSpec{Table: "agents_agentexecution", Columns: []string{"user_id", "status", "created_at DESC"}},
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS "agents_agentexecution_user_id_status_created_at_idx" ON "agents_agentexecution" ("user_id", "status", "created_at" DESC)`,
+			`DROP INDEX CONCURRENTLY IF EXISTS "agents_agentexecution_user_id_status_created_at_idx"`},
+		{IndexSpec{Name: "x_idx", Schema: "app", Table: "t", Columns: []string{"lower(email)", `"Order" DESC NULLS LAST`}, Include: []string{"id"}, Where: "status = 'open'"},
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS "x_idx" ON "app"."t" ((lower(email)), "Order" DESC NULLS LAST) INCLUDE ("id") WHERE status = 'open'`,
+			`DROP INDEX CONCURRENTLY IF EXISTS "app"."x_idx"`},
+		{IndexSpec{Table: "t; DROP TABLE x", Columns: []string{"a"}},
+			`CREATE INDEX CONCURRENTLY IF NOT EXISTS "t_drop_table_x_a_idx" ON "t; DROP TABLE x" ("a")`,
+			`DROP INDEX CONCURRENTLY IF EXISTS "t_drop_table_x_a_idx"`},
+	} {
+		def, err := tc.spec.Def()
+		if err != nil {
+			t.Fatal(err)
+		}
+		up, down, err := def.Statements(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if up != tc.up || down != tc.down {
+			t.Errorf("Statements(%+v)\n got %s\n     %s\nwant %s\n     %s", tc.spec, up, down, tc.up, tc.down)
+		}
+		back, err := ParseCreateIndex(up)
+		if err != nil {
+			t.Fatalf("the planned statement does not parse back: %v", err)
+		}
+		if diff := cmp.Diff(def, back); diff != "" {
+			t.Errorf("planned statement parses back differently (-spec +parsed):\n%s", diff)
+		}
+	}
+	for _, bad := range []IndexSpec{
+		{Table: "t"},
+		{Columns: []string{"a"}},
+		{Table: "t", Columns: []string{"a"}, Where: "true); DROP TABLE t; --"},
+		{Table: "t", Columns: []string{"(a"}},
+		{Table: "t", Columns: []string{"a"}, Method: "btree; x"},
+		{Table: "t", Name: strings.Repeat("x", 64), Columns: []string{"a"}},
+	} {
+		if _, err := bad.Def(); !errors.Is(err, ErrBadSpec) {
+			t.Errorf("Def(%+v) = %v, want ErrBadSpec", bad, err)
+		}
+	}
+}
+
+func TestReadProposals(t *testing.T) {
+	doc := `{"schema":"hishamos-perf/indexes/v1","generated_by":"indexes propose","proposals":[
+	  {"table":"agents_agentexecution","columns":["user_id","status","created_at DESC"],"reason":"filter + sort","improvement_percent":52.5,"statements":["q1"]},
+	  {"table":"public.agents_agent","columns":["status"],"include":["name"],"where":"status <> 'retired'"},
+	  {"definition":"CREATE INDEX ON commands_commandtemplate USING btree (is_active, usage_count DESC)"}
+	]}`
+	specs, err := ReadProposals(strings.NewReader(doc), "proposals.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []IndexSpec{
+		{Table: "agents_agentexecution", Columns: []string{"user_id", "status", "created_at DESC"}, Comment: "filter + sort", Source: "proposals.json"},
+		{Schema: "public", Table: "agents_agent", Columns: []string{"status"}, Include: []string{"name"}, Where: "status <> 'retired'", Source: "proposals.json"},
+		{Table: "commands_commandtemplate", Columns: []string{`"is_active"`, `"usage_count" DESC`}, Source: "proposals.json"},
+	}
+	if diff := cmp.Diff(want, specs); diff != "" {
+		t.Errorf("ReadProposals (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{
+		`{"schema":"hishamos-perf/bench/v1","proposals":[{"table":"t","columns":["a"]}]}`,
+		`{"schema":"hishamos-perf/indexes/v1","proposals":[]}`,
+		`{"proposals":[{"table":"t"}]}`,
+		`{"proposals":[{"table":"a b","columns":["x"]}]}`,
+		`not json`,
+	} {
+		if _, err := ReadProposals(strings.NewReader(bad), "p.json"); !errors.Is(err, ErrBadProposals) {
+			t.Errorf("ReadProposals(%s) = %v, want ErrBadProposals", bad, err)
+		}
+	}
+}
+
+// seedSpecs is the seed report's eleven indexes, as profiles/hishamos.yaml
+// names them.
+var seedSpecs = []IndexSpec{
+	{Name: "cmd_tpl_active_usage_idx", Table: "commands_commandtemplate", Columns: []string{"is_active", "usage_count"}},
+	{Name: "cmd_tpl_cat_active_rate_idx", Table: "commands_commandtemplate", Columns: []string{"category_id", "is_active", "success_rate"}},
+	{Name: "cmd_tpl_rec_agent_idx", Table: "commands_commandtemplate", Columns: []string{"recommended_agent_id"}},
+	{Name: "wf_user_status_created_idx", Table: "workflows_workflow", Columns: []string{"user_id", "status", "created_at"}},
+	{Name: "wf_exec_wf_status_started_idx", Table: "workflows_workflowexecution", Columns: []string{"workflow_id", "status", "started_at"}},
+	{Name: "wf_step_exec_status_idx", Table: "workflows_workflowstep", Columns: []string{"execution_id", "status"}},
+	{Name: "wf_step_exec_order_idx", Table: "workflows_workflowstep", Columns: []string{"execution_id", "step_order"}},
+	{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
+	{Name: "agent_platform_status_idx", Table: "agents_agent", Columns: []string{"preferred_platform", "status"}},
+	{Name: "agent_exec_user_status_cr_idx", Table: "agents_agentexecution", Columns: []string{"user_id", "status", "created_at"}},
+	{Name: "agent_exec_platform_cr_idx", Table: "agents_agentexecution", Columns: []string{"platform_used", "created_at"}},
+}
+
+var planTime = time.Date(2025, 3, 25, 10, 11, 3, 0, time.UTC)
+
+func TestPlanWritesAtlasDirectory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "migrations")
+	res, err := Plan(ctx, path, seedSpecs[:2], PlanOptions{Now: planTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Files) != 2 || res.Files[0].Version != "20250325101103" || res.Files[1].Version != "20250325101104" {
+		t.Fatalf("Plan wrote %+v", res.Files)
+	}
+	up, _ := os.ReadFile(filepath.Join(path, res.Files[0].File))
+	want := "-- atlas:txmode none\n\n-- Index cmd_tpl_active_usage_idx on commands_commandtemplate, built without blocking writes.\n" +
+		`CREATE INDEX CONCURRENTLY IF NOT EXISTS "cmd_tpl_active_usage_idx" ON "commands_commandtemplate" ("is_active", "usage_count");` + "\n"
+	if diff := cmp.Diff(want, string(up)); diff != "" {
+		t.Errorf("up file (-want +got):\n%s", diff)
+	}
+	down, _ := os.ReadFile(filepath.Join(path, DownDir, res.Files[0].File))
+	if !strings.Contains(string(down), `DROP INDEX CONCURRENTLY IF EXISTS "cmd_tpl_active_usage_idx";`) || !strings.HasPrefix(string(down), "-- atlas:txmode none\n\n") {
+		t.Errorf("down file:\n%s", down)
+	}
+	// Atlas reads it: its own Validate, txmode directive, only the up files.
+	ld, err := migrate.NewLocalDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate.Validate(ld); err != nil {
+		t.Errorf("atlas Validate: %v", err)
+	}
+	files, _ := ld.Files()
+	if len(files) != 2 {
+		t.Errorf("atlas sees %d files, want the 2 up files", len(files))
+	}
+	if ds := files[0].(*migrate.LocalFile).Directive("txmode"); len(ds) != 1 || ds[0] != "none" {
+		t.Errorf("atlas reads txmode %v, want [none]", ds)
+	}
+	dd, _ := migrate.NewLocalDir(filepath.Join(path, DownDir))
+	if err := migrate.Validate(dd); err != nil {
+		t.Errorf("atlas Validate of down/: %v", err)
+	}
+
+	// Planning again adds only what is new; versions keep going up even
+	// when the clock is behind the last one.
+	res2, err := Plan(ctx, path, seedSpecs[:3], PlanOptions{Now: planTime.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res2.Files) != 1 || res2.Files[0].Version != "20250325101105" || len(res2.Skipped) != 2 {
+		t.Errorf("second plan: files %+v skipped %+v", res2.Files, res2.Skipped)
+	}
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("Validate after two plans: %v", err)
+	}
+}
+
+func TestValidateNamesTamperedFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "m")
+	res, err := Plan(ctx, path, seedSpecs[:2], PlanOptions{Now: planTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(path, res.Files[1].File)
+	b, _ := os.ReadFile(f)
+	os.WriteFile(f, []byte(strings.Replace(string(b), `"success_rate"`, `"success_rate", "name"`, 1)), 0o644)
+	d, err := OpenDir(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Validate()
+	var se *SumError
+	if !errors.As(err, &se) || se.File != res.Files[1].File || se.Reason != "edited" || !errors.Is(err, migrate.ErrChecksumMismatch) {
+		t.Fatalf("Validate = %v, want a SumError naming %s as edited", err, res.Files[1].File)
+	}
+	if _, err := Plan(ctx, path, seedSpecs[2:3], PlanOptions{Now: planTime}); !errors.As(err, &se) {
+		t.Errorf("Plan on a tampered directory = %v, want the SumError", err)
+	}
+	// A tampered down file is caught too.
+	os.WriteFile(f, b, 0o644)
+	df := filepath.Join(path, DownDir, res.Files[0].File)
+	os.WriteFile(df, []byte("-- atlas:txmode none\n\nDROP TABLE commands_commandtemplate;\n"), 0o644)
+	if err := d.Validate(); !errors.As(err, &se) || se.Dir != filepath.Join(path, DownDir) {
+		t.Errorf("Validate with a tampered down file = %v", err)
+	}
+	if _, err := d.Hash(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Errorf("Validate after Hash: %v", err)
+	}
+	os.Remove(filepath.Join(path, migrate.HashFileName))
+	if err := d.Validate(); !errors.Is(err, ErrNoSum) {
+		t.Errorf("Validate without atlas.sum = %v, want ErrNoSum", err)
+	}
+}
+
+func TestOpenDirRefusesOtherFolders(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join(root, "src")
+	os.MkdirAll(src, 0o755)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "README.md"), []byte("# hi\n"), 0o644)
+	badNames := filepath.Join(root, "bad")
+	os.MkdirAll(badNames, 0o755)
+	os.WriteFile(filepath.Join(badNames, "schema.sql"), []byte("SELECT 1;\n"), 0o644)
+	file := filepath.Join(root, "file.sql")
+	os.WriteFile(file, []byte("SELECT 1;\n"), 0o644)
+	for _, p := range []string{src, badNames, file, filepath.Join(root, "missing")} {
+		if _, err := OpenDir(p); !errors.Is(err, ErrNotMigrationDir) {
+			t.Errorf("OpenDir(%s) = %v, want ErrNotMigrationDir", p, err)
+		}
+	}
+	if _, err := Plan(context.Background(), src, seedSpecs[:1], PlanOptions{}); !errors.Is(err, ErrNotMigrationDir) {
+		t.Errorf("Plan into a source folder = %v, want ErrNotMigrationDir", err)
+	}
+	empty := filepath.Join(root, "empty")
+	os.MkdirAll(empty, 0o755)
+	if _, err := OpenDir(empty); err != nil {
+		t.Errorf("OpenDir(empty folder) = %v", err)
+	}
+}
+
+func TestEmitDjango(t *testing.T) {
+	apps := t.TempDir()
+	for _, app := range []string{"commands", "agents"} {
+		os.MkdirAll(filepath.Join(apps, app, "migrations"), 0o755)
+		os.WriteFile(filepath.Join(apps, app, "migrations", "__init__.py"), nil, 0o644)
+		os.WriteFile(filepath.Join(apps, app, "migrations", "0001_initial.py"), nil, 0o644)
+	}
+	os.WriteFile(filepath.Join(apps, "commands", "migrations", "0002_auto_20250101_1200.py"), nil, 0o644)
+	specs := []IndexSpec{
+		seedSpecs[0],
+		{Table: "agents_agentexecution", Columns: []string{"user_id", "created_at DESC"}, Comment: "a user's recent executions"},
+		{Table: "agents_agent", Columns: []string{"lower(name)"}},
+	}
+	files, err := EmitDjango(specs, DjangoOptions{AppsDir: apps, Now: planTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 2 || files[0].App != "agents" || files[0].Dependency != "0001_initial" || files[1].Dependency != "0002_auto_20250101_1200" {
+		t.Fatalf("EmitDjango = %+v", files)
+	}
+	if !strings.HasSuffix(files[1].Path, filepath.Join("commands", "migrations", "0003_add_performance_indexes.py")) {
+		t.Errorf("commands migration at %s", files[1].Path)
+	}
+	b, _ := os.ReadFile(files[0].Path)
+	got := string(b)
+	for _, want := range []string{
+		"from django.contrib.postgres.operations import AddIndexConcurrently",
+		"    atomic = False",
+		`("agents", "0001_initial"),`,
+		`model_name="agentexecution",`,
+		`index=models.Index(fields=["user_id", "-created_at"], name="agents_agentexecu_5554cacd_idx")`,
+		"# a user's recent executions",
+		`migrations.RunSQL(`,
+		`sql="CREATE INDEX CONCURRENTLY IF NOT EXISTS \"agents_agent_lower_name_idx\" ON \"agents_agent\" (lower(name))"`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("agents migration lacks %q:\n%s", want, got)
+		}
+	}
+	for _, f := range files {
+		for _, ix := range f.Indexes {
+			if len(ix) > DjangoMaxIndexName {
+				t.Errorf("Django index name %q is longer than %d", ix, DjangoMaxIndexName)
+			}
+		}
+	}
+	if _, err := EmitDjango([]IndexSpec{{Table: "workflows_workflow", Columns: []string{"a"}}}, DjangoOptions{AppsDir: apps}); !errors.Is(err, ErrNoDjangoApp) {
+		t.Errorf("EmitDjango for an app with no migrations folder = %v", err)
+	}
+}
+
+func TestNextVersions(t *testing.T) {
+	now := planTime
+	for _, tc := range []struct {
+		existing []string
+		want     []string
+	}{
+		{nil, []string{"20250325101103", "20250325101104"}},
+		{[]string{"20260101000000"}, []string{"20260101000001", "20260101000002"}},
+		{[]string{"1", "2"}, []string{"3", "4"}},
+	} {
+		if diff := cmp.Diff(tc.want, nextVersions(tc.existing, 2, now)); diff != "" {
+			t.Errorf("nextVersions(%v) (-want +got):\n%s", tc.existing, diff)
+		}
+	}
+}
+
+func TestBackoffIsCappedAndJittered(t *testing.T) {
+	for n := 1; n < 20; n++ {
+		d := backoff(n, 100*time.Millisecond, time.Second)
+		if d > time.Second || d < 50*time.Millisecond {
+			t.Errorf("backoff(%d) = %s, want within [50ms, 1s]", n, d)
+		}
+	}
+	seen := map[time.Duration]bool{}
+	for i := 0; i < 20; i++ {
+		seen[backoff(3, 100*time.Millisecond, time.Second)] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("backoff(3) gave the same wait 20 times: no jitter")
+	}
+}

@@ -1,0 +1,221 @@
+package migrate
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultName is the name plan gives a migration when none is asked for.
+const DefaultName = "add_performance_indexes"
+
+// versionLayout is Atlas's version format: a UTC timestamp to the second.
+const versionLayout = "20060102150405"
+
+// PlanOptions are what Plan needs besides the specs.
+type PlanOptions struct {
+	// Name goes into every file's name: <version>_<name>_<index>.sql.
+	Name string
+	// Now is the time the first version is taken from; zero means now.
+	Now time.Time
+	// Tool names the program in the files' headers.
+	Tool string
+}
+
+// PlannedFile is one index written as a migration.
+type PlannedFile struct {
+	Version  string `json:"version"`
+	File     string `json:"file"`
+	DownFile string `json:"down_file"`
+	Index    string `json:"index"`
+	Table    string `json:"table"`
+	Up       string `json:"up"`
+	Down     string `json:"down"`
+}
+
+// SkippedSpec is a spec plan did not write, and why.
+type SkippedSpec struct {
+	Index  string `json:"index"`
+	Reason string `json:"reason"`
+}
+
+// PlanResult is what Plan wrote.
+type PlanResult struct {
+	Dir     string        `json:"dir"`
+	Files   []PlannedFile `json:"files"`
+	Skipped []SkippedSpec `json:"skipped,omitempty"`
+}
+
+// Plan writes the specs as the next versions of the migration directory at
+// path, one index per file, and rewrites both sums. An index the
+// directory already creates is skipped, so planning the same proposals
+// twice adds nothing. A directory that fails Validate is refused: adding to
+// it would bless a hand edit.
+func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions) (*PlanResult, error) {
+	name := sanitizeName(opts.Name)
+	if name == "" {
+		name = DefaultName
+	}
+	defs := make([]*IndexDef, 0, len(specs))
+	seen := map[string]bool{}
+	res := &PlanResult{Dir: path}
+	for _, s := range specs {
+		def, err := s.Def()
+		if err != nil {
+			return nil, err
+		}
+		if seen[def.Name] {
+			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "asked for twice"})
+			continue
+		}
+		seen[def.Name] = true
+		defs = append(defs, def)
+	}
+	if _, err := os.Stat(path); err == nil {
+		if _, err := OpenDir(path); err != nil {
+			return nil, err
+		}
+	}
+	d, err := CreateDir(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	existing, err := d.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]string{}
+	var versions []string
+	for _, m := range existing {
+		versions = append(versions, m.Version)
+		for _, ix := range m.Indexes {
+			have[ix.Name] = m.File
+		}
+	}
+	var todo []*IndexDef
+	for i, def := range defs {
+		if f, ok := have[def.Name]; ok {
+			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "already planned in " + f})
+			continue
+		}
+		todo = append(todo, defs[i])
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	next := nextVersions(versions, len(todo), now.UTC())
+	var written []string
+	cleanup := func() {
+		for _, p := range written {
+			os.Remove(p)
+		}
+	}
+	for i, def := range todo {
+		spec := specFor(specs, def.Name)
+		up, down, err := def.Statements(ctx)
+		if err != nil {
+			cleanup()
+			return nil, err
+		}
+		file := fmt.Sprintf("%s_%s_%s.sql", next[i], name, def.Name)
+		upText := fileText(opts.Tool, spec, def, up, "")
+		downText := fileText(opts.Tool, spec, def, down, file)
+		for _, w := range []struct{ path, text string }{
+			{filepath.Join(path, file), upText},
+			{filepath.Join(path, DownDir, file), downText},
+		} {
+			if err := os.WriteFile(w.path, []byte(w.text), 0o644); err != nil {
+				cleanup()
+				return nil, fmt.Errorf("migrate: write %s: %w", w.path, err)
+			}
+			written = append(written, w.path)
+		}
+		res.Files = append(res.Files, PlannedFile{Version: next[i], File: file, DownFile: filepath.Join(DownDir, file),
+			Index: def.Name, Table: def.Table, Up: up, Down: down})
+	}
+	if len(res.Files) > 0 {
+		if _, err := d.Hash(); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// specFor finds the spec a def was made from, for its comment and source.
+func specFor(specs []IndexSpec, name string) IndexSpec {
+	for _, s := range specs {
+		if def, err := s.Def(); err == nil && def.Name == name {
+			return s
+		}
+	}
+	return IndexSpec{}
+}
+
+// fileText is a migration file: the txmode directive, a blank line (Atlas
+// reads directives only from the file's detached header), the comments and
+// the statement.
+func fileText(tool string, spec IndexSpec, def *IndexDef, stmt, reverts string) string {
+	var b strings.Builder
+	b.WriteString("-- atlas:txmode none\n\n")
+	if reverts != "" {
+		fmt.Fprintf(&b, "-- Reverts %s: drops index %s without blocking writes.\n", reverts, def.Name)
+	} else {
+		fmt.Fprintf(&b, "-- Index %s on %s, built without blocking writes.\n", def.Name, def.Table)
+		for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(spec.Comment, "\r", "")), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				b.WriteString("-- " + line + "\n")
+			}
+		}
+		if spec.Source != "" || tool != "" {
+			who := tool
+			if who == "" {
+				who = "hishamos-perf"
+			}
+			if spec.Source != "" {
+				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", who, spec.Source)
+			} else {
+				fmt.Fprintf(&b, "-- Planned by %s.\n", who)
+			}
+		}
+	}
+	b.WriteString(stmt + ";\n")
+	return b.String()
+}
+
+// nextVersions returns n versions after the existing ones: timestamps from
+// now on, one second apart, always above the last version; a directory of
+// plain numbers (1, 2, 3) goes on counting.
+func nextVersions(existing []string, n int, now time.Time) []string {
+	last := ""
+	for _, v := range existing {
+		if len(v) > len(last) || len(v) == len(last) && v > last {
+			last = v
+		}
+	}
+	out := make([]string, n)
+	if last != "" && len(last) != len(versionLayout) {
+		if k, err := strconv.ParseUint(last, 10, 64); err == nil {
+			for i := range out {
+				out[i] = strconv.FormatUint(k+uint64(i)+1, 10)
+			}
+			return out
+		}
+	}
+	start := now.Truncate(time.Second)
+	if t, err := time.Parse(versionLayout, last); err == nil && !start.After(t) {
+		start = t.Add(time.Second)
+	}
+	for i := range out {
+		out[i] = start.Add(time.Duration(i) * time.Second).Format(versionLayout)
+	}
+	return out
+}

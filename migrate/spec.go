@@ -1,0 +1,200 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+
+	"ariga.io/atlas/sql/postgres"
+	"ariga.io/atlas/sql/schema"
+)
+
+// IndexSpec is an index to plan: what a proposal or a profile asks for.
+type IndexSpec struct {
+	// Name is the index name; empty means IndexName(Table, Columns).
+	Name string `json:"name"`
+	// Schema qualifies Table; empty means the search_path decides.
+	Schema string `json:"schema,omitempty"`
+	// Table is the indexed table.
+	Table string `json:"table"`
+	// Columns are the key elements: a column name, optionally followed by an
+	// operator class, ASC or DESC and NULLS FIRST or LAST ("created_at DESC"),
+	// or an expression ("lower(email)", "(a + b)").
+	Columns []string `json:"columns"`
+	// Include lists covering columns (INCLUDE).
+	Include []string `json:"include,omitempty"`
+	// Where is a partial index's predicate, as SQL.
+	Where string `json:"where,omitempty"`
+	// Unique makes a unique index.
+	Unique bool `json:"unique,omitempty"`
+	// Method is the access method; empty means btree.
+	Method string `json:"method,omitempty"`
+	// Comment says why the index is there; it heads the migration file.
+	Comment string `json:"comment,omitempty"`
+	// Source says where the spec came from (a proposals file, a profile).
+	Source string `json:"source,omitempty"`
+}
+
+// ErrBadSpec is returned for an index spec that cannot be planned.
+var ErrBadSpec = errors.New("bad index spec")
+
+var (
+	plainIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
+	opclassName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
+	methodName  = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+)
+
+// parseColumnSpec reads one of IndexSpec.Columns.
+func parseColumnSpec(c string) (IndexKey, error) {
+	toks, err := lex(c)
+	if err != nil {
+		return IndexKey{}, err
+	}
+	return parseKey(c, toks)
+}
+
+// Def checks the spec and takes it apart the way ParseCreateIndex takes a
+// statement apart, naming the index when the spec does not.
+func (s IndexSpec) Def() (*IndexDef, error) {
+	fail := func(format string, args ...any) (*IndexDef, error) {
+		what := s.Table
+		if s.Name != "" {
+			what = s.Name
+		}
+		return nil, fmt.Errorf("%w %s: %s", ErrBadSpec, what, fmt.Sprintf(format, args...))
+	}
+	if s.Table == "" {
+		return fail("no table")
+	}
+	if len(s.Columns) == 0 {
+		return fail("no columns")
+	}
+	def := &IndexDef{Schema: s.Schema, Table: s.Table, Unique: s.Unique, Method: "btree", Where: strings.TrimSpace(s.Where), Concurrently: true, IfNotExists: true}
+	if s.Method != "" {
+		def.Method = strings.ToLower(s.Method)
+		if !methodName.MatchString(def.Method) {
+			return fail("access method %q is not a name", s.Method)
+		}
+	}
+	for _, c := range s.Columns {
+		k, err := parseColumnSpec(c)
+		if err != nil {
+			return fail("column %q: %v", c, err)
+		}
+		if k.Expr != "" {
+			if err := checkFragment(k.Expr); err != nil {
+				return fail("expression %q: %v", k.Expr, err)
+			}
+		}
+		if k.Opclass != "" && !opclassName.MatchString(k.Opclass) {
+			return fail("operator class %q is not a name", k.Opclass)
+		}
+		def.Keys = append(def.Keys, k)
+	}
+	for _, c := range s.Include {
+		c = strings.TrimSpace(c)
+		if c == "" {
+			return fail("empty INCLUDE column")
+		}
+		def.Include = append(def.Include, unquoteIdent(c))
+	}
+	if def.Where != "" {
+		if err := checkFragment(def.Where); err != nil {
+			return fail("where %q: %v", def.Where, err)
+		}
+	}
+	def.Name = s.Name
+	if def.Name == "" {
+		def.Name = IndexName(s.Table, s.Columns)
+	}
+	if len(def.Name) > MaxIdentifierLength {
+		return fail("name %q is longer than PostgreSQL's %d bytes", def.Name, MaxIdentifierLength)
+	}
+	return def, nil
+}
+
+// unquoteIdent turns "Name" into Name and name into itself.
+func unquoteIdent(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+	}
+	return s
+}
+
+// Statements returns the up and down statements of the index: CREATE INDEX
+// CONCURRENTLY IF NOT EXISTS and DROP INDEX CONCURRENTLY IF EXISTS, planned
+// by Atlas's PostgreSQL driver with its Concurrently clause. Every
+// identifier is quoted; expressions and the predicate are checked not to end
+// the statement.
+func (d *IndexDef) Statements(ctx context.Context) (up, down string, err error) {
+	t := schema.NewTable(d.Table)
+	if d.Schema != "" {
+		t.SetSchema(schema.New(d.Schema))
+	}
+	idx := schema.NewIndex(d.Name).SetUnique(d.Unique)
+	for i, k := range d.Keys {
+		part := &schema.IndexPart{SeqNo: i + 1, Desc: k.Desc}
+		if k.Column != "" {
+			part.C = schema.NewColumn(k.Column).SetType(&postgres.UserDefinedType{T: "unknown"})
+		} else {
+			part.X = &schema.RawExpr{X: k.Expr}
+		}
+		if k.Collate != "" {
+			part.Attrs = append(part.Attrs, &schema.Collation{V: k.Collate})
+		}
+		if k.Opclass != "" {
+			part.Attrs = append(part.Attrs, &postgres.IndexOpClass{Name: k.Opclass})
+		}
+		if k.NullsFirst != k.Desc {
+			part.Attrs = append(part.Attrs, &postgres.IndexColumnProperty{NullsFirst: k.NullsFirst, NullsLast: !k.NullsFirst})
+		}
+		idx.AddParts(part)
+	}
+	if d.Method != "" && d.Method != "btree" {
+		idx.AddAttrs(&postgres.IndexType{T: strings.ToUpper(d.Method)})
+	}
+	if len(d.Include) > 0 {
+		inc := &postgres.IndexInclude{}
+		for _, c := range d.Include {
+			inc.Columns = append(inc.Columns, schema.NewColumn(c))
+		}
+		idx.AddAttrs(inc)
+	}
+	if d.Where != "" {
+		idx.AddAttrs(&postgres.IndexPredicate{P: d.Where})
+	}
+	t.AddIndexes(idx)
+	change := &schema.ModifyTable{T: t, Changes: []schema.Change{
+		&schema.AddIndex{I: idx, Extra: []schema.Clause{&postgres.Concurrently{}}},
+	}}
+	plan, err := postgres.DefaultPlan.PlanChanges(ctx, d.Name, []schema.Change{change})
+	if err != nil {
+		return "", "", fmt.Errorf("migrate: plan %s: %w", d.Name, err)
+	}
+	if len(plan.Changes) != 1 {
+		return "", "", fmt.Errorf("migrate: plan %s: atlas planned %d statements, want 1", d.Name, len(plan.Changes))
+	}
+	c := plan.Changes[0]
+	rev, err := c.ReverseStmts()
+	if err != nil || len(rev) != 1 {
+		return "", "", fmt.Errorf("migrate: plan %s: no reverse statement", d.Name)
+	}
+	up, ok1 := insertAfter(c.Cmd, "INDEX CONCURRENTLY ", "IF NOT EXISTS ")
+	down, ok2 := insertAfter(rev[0], "DROP INDEX CONCURRENTLY ", "IF EXISTS ")
+	if !ok1 || !ok2 {
+		return "", "", fmt.Errorf("migrate: plan %s: unexpected statements %q / %q", d.Name, c.Cmd, rev[0])
+	}
+	return up, down, nil
+}
+
+// insertAfter puts ins after the first occurrence of marker in s.
+func insertAfter(s, marker, ins string) (string, bool) {
+	i := strings.Index(s, marker)
+	if i < 0 {
+		return s, false
+	}
+	i += len(marker)
+	return s[:i] + ins + s[i:], true
+}

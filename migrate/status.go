@@ -1,0 +1,228 @@
+package migrate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"ariga.io/atlas/sql/migrate"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
+)
+
+// BuildProgress is one reading of pg_stat_progress_create_index.
+type BuildProgress struct {
+	Phase        string `json:"phase"`
+	BlocksDone   int64  `json:"blocks_done"`
+	BlocksTotal  int64  `json:"blocks_total"`
+	TuplesDone   int64  `json:"tuples_done"`
+	TuplesTotal  int64  `json:"tuples_total"`
+	LockersDone  int64  `json:"lockers_done"`
+	LockersTotal int64  `json:"lockers_total"`
+	// CurrentLocker is the session the build waits for, when it waits.
+	CurrentLocker int32 `json:"current_locker_pid,omitempty"`
+}
+
+// Done and Total are the counts that move in the current phase: blocks
+// while scanning, tuples while sorting and loading, lockers while waiting.
+func (p *BuildProgress) Done() (done, total int64) {
+	switch {
+	case p.BlocksTotal > 0 && p.BlocksDone < p.BlocksTotal:
+		return p.BlocksDone, p.BlocksTotal
+	case p.TuplesTotal > 0:
+		return p.TuplesDone, p.TuplesTotal
+	case p.LockersTotal > 0:
+		return p.LockersDone, p.LockersTotal
+	}
+	return p.BlocksDone, p.BlocksTotal
+}
+
+// String is the reading in one line.
+func (p *BuildProgress) String() string {
+	s := fmt.Sprintf("%s: blocks %d/%d, tuples %d/%d", p.Phase, p.BlocksDone, p.BlocksTotal, p.TuplesDone, p.TuplesTotal)
+	if p.CurrentLocker != 0 {
+		s += fmt.Sprintf(", waiting for pid %d", p.CurrentLocker)
+	}
+	return s
+}
+
+// readProgress reads the progress of the build running in session pid;
+// nil when it runs none.
+func readProgress(ctx context.Context, q pg.Querier, pid uint32) (*BuildProgress, error) {
+	var p BuildProgress
+	err := q.QueryRow(ctx, `SELECT phase, blocks_done, blocks_total, tuples_done, tuples_total,
+		lockers_done, lockers_total, coalesce(current_locker_pid, 0)
+	FROM pg_stat_progress_create_index WHERE pid = $1`, int32(pid)).Scan(&p.Phase, &p.BlocksDone, &p.BlocksTotal,
+		&p.TuplesDone, &p.TuplesTotal, &p.LockersDone, &p.LockersTotal, &p.CurrentLocker)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// File states in a status report.
+const (
+	StateApplied = "applied"
+	StatePending = "pending"
+	StatePartial = "partial"
+)
+
+// Index states in a status report.
+const (
+	IndexOK        = "ok"        // applied, present, valid, as the file says
+	IndexMissing   = "missing"   // applied, but the index is gone
+	IndexInvalid   = "invalid"   // present but INVALID (a failed build's leftover)
+	IndexDifferent = "different" // applied, present, but not as the file says
+	IndexAbsent    = "absent"    // pending, not built yet
+	IndexPresent   = "present"   // pending, already there and as the file says
+	IndexNoTable   = "no-table"  // its table does not exist
+)
+
+// IndexStatus is one index of a file, compared with the database.
+type IndexStatus struct {
+	Name   string `json:"name"`
+	Table  string `json:"table"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+	Bytes  int64  `json:"bytes,omitempty"`
+}
+
+// FileStatus is one file of the directory against the revisions table.
+type FileStatus struct {
+	File      string        `json:"file"`
+	Version   string        `json:"version"`
+	State     string        `json:"state"`
+	AppliedAt *time.Time    `json:"applied_at,omitempty"`
+	Took      time.Duration `json:"took_ns,omitempty"`
+	Note      string        `json:"note,omitempty"`
+	Indexes   []IndexStatus `json:"indexes"`
+}
+
+// StatusReport is the directory against a database.
+type StatusReport struct {
+	Dir string `json:"dir"`
+	// Current is the last applied version; Next the first pending one.
+	Current string       `json:"current,omitempty"`
+	Next    string       `json:"next,omitempty"`
+	Applied int          `json:"applied"`
+	Pending int          `json:"pending"`
+	Files   []FileStatus `json:"files"`
+	// Drift lists the applied indexes that are missing, invalid or
+	// different now.
+	Drift []IndexStatus `json:"drift"`
+	// Leftovers are INVALID indexes of this directory, applied or not.
+	Leftovers []string `json:"leftovers"`
+	// Unknown lists applied versions that have no file.
+	Unknown []string `json:"unknown,omitempty"`
+	// Problems are what Validate says is wrong with the directory.
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Status compares the directory with the database: which files are
+// applied, which pending, and whether what they built is still there as
+// they built it. It changes nothing (expression and predicate indexes are
+// compared on a temporary table in a transaction rolled back at once).
+func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema string) (*StatusReport, error) {
+	rep := &StatusReport{Dir: dir.Path, Files: []FileStatus{}, Drift: []IndexStatus{}, Leftovers: []string{}}
+	if err := dir.Validate(); err != nil {
+		rep.Problems = append(rep.Problems, err.Error())
+	}
+	migs, err := dir.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	revs, err := NewRevisions(conn, revisionsSchema).ReadRevisions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byVersion := map[string]*migrate.Revision{}
+	for _, r := range revs {
+		byVersion[r.Version] = r
+	}
+	seen := map[string]bool{}
+	for _, m := range migs {
+		seen[m.Version] = true
+		fs := FileStatus{File: m.File, Version: m.Version, State: StatePending, Indexes: []IndexStatus{}}
+		if r, ok := byVersion[m.Version]; ok {
+			fs.State = StateApplied
+			if !applied(r) {
+				fs.State = StatePartial
+			}
+			at := r.ExecutedAt
+			fs.AppliedAt, fs.Took, fs.Note = &at, r.ExecutionTime, revisionNote(r)
+		}
+		for _, def := range m.Indexes {
+			is, err := indexStatus(ctx, conn, def, fs.State == StateApplied)
+			if err != nil {
+				return nil, err
+			}
+			fs.Indexes = append(fs.Indexes, is)
+			if is.State == IndexInvalid {
+				rep.Leftovers = append(rep.Leftovers, is.Name)
+			}
+			if fs.State == StateApplied && is.State != IndexOK {
+				rep.Drift = append(rep.Drift, is)
+			}
+		}
+		if fs.State == StateApplied {
+			rep.Applied++
+			rep.Current = m.Version
+		} else {
+			rep.Pending++
+			if rep.Next == "" {
+				rep.Next = m.Version
+			}
+		}
+		rep.Files = append(rep.Files, fs)
+	}
+	for _, r := range revs {
+		if !seen[r.Version] {
+			rep.Unknown = append(rep.Unknown, r.Version)
+		}
+	}
+	return rep, nil
+}
+
+func indexStatus(ctx context.Context, conn *pgx.Conn, def *IndexDef, wasApplied bool) (IndexStatus, error) {
+	is := IndexStatus{Name: def.Name, Table: def.Table}
+	ok, err := tableExists(ctx, conn, def.QualifiedTable())
+	if err != nil {
+		return is, err
+	}
+	if !ok {
+		is.State, is.Detail = IndexNoTable, "table "+def.QualifiedTable()+" does not exist"
+		return is, nil
+	}
+	ix, err := findIndex(ctx, conn, def)
+	if err != nil {
+		return is, err
+	}
+	switch {
+	case ix == nil && wasApplied:
+		is.State, is.Detail = IndexMissing, "dropped since it was applied"
+	case ix == nil:
+		is.State = IndexAbsent
+	case !ix.Valid || !ix.Ready:
+		is.State, is.Detail, is.Bytes = IndexInvalid, "left INVALID by a failed build: apply again, or run repair", ix.Bytes
+	default:
+		same, why, err := sameDefinition(ctx, conn, ix, def)
+		if err != nil {
+			return is, err
+		}
+		is.Bytes = ix.Bytes
+		switch {
+		case !same:
+			is.State, is.Detail = IndexDifferent, why
+		case wasApplied:
+			is.State = IndexOK
+		default:
+			is.State, is.Detail = IndexPresent, "already there: apply marks it applied without a build"
+		}
+	}
+	return is, nil
+}

@@ -132,7 +132,21 @@ func (a *app) loadSandbox(ctx context.Context, box *sandbox.Sandbox, t pg.Target
 	if err != nil {
 		return err
 	}
+	if err := resetSandboxStats(ctx, conn); err != nil {
+		return err
+	}
 	return box.MarkSeeded(scale.Name)
+}
+
+// resetSandboxStats clears the statistics the data load left on the sandbox
+// (its COPY and DDL statements in pg_stat_statements, its scans in the table
+// statistics), so analyze and propose see the workload, not the loader. Only
+// ever on the sandbox: on anyone else's server the counters are theirs.
+func resetSandboxStats(ctx context.Context, conn *pgx.Conn) error {
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset(), pg_stat_reset()"); err != nil {
+		return &dbError{fmt.Errorf("sandbox: reset statistics after the load: %w", err)}
+	}
+	return nil
 }
 
 // connect opens a session on the target, turning failures into exit code 3

@@ -86,6 +86,9 @@ func (a *app) runSeed(ctx context.Context, o seedOptions) error {
 		if err != nil {
 			return err
 		}
+		if err := resetSandboxStats(ctx, conn); err != nil {
+			return err
+		}
 		if err := box.MarkSeeded(scale.Name); err != nil {
 			return err
 		}

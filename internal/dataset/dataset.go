@@ -7,6 +7,13 @@
 // executions, most executions completed, activity grows toward the present,
 // ids follow creation time, and the wide text and jsonb columns make
 // fetching every column visibly dearer than fetching a few.
+//
+// Timestamps are laid out backward from ReferenceTime(seed), a fixed time
+// the seed picks, never from the clock: executions span the year before it,
+// users, agents, templates and workflows the year before that. Anything
+// that asks for "recent" rows (the last day, the last 7 days) must measure
+// the window from the data's own latest timestamp, max(created_at), not
+// from now(): the data does not age with the calendar.
 package dataset
 
 import (
@@ -108,10 +115,11 @@ func RowCounts(ctx context.Context, q Querier) ([]TableCount, error) {
 // Progress reports how far a load has got. Rows count toward the whole load,
 // all tables together.
 type Progress struct {
-	// Phase is what the load is doing: PhaseCopy while rows stream in, then
-	// PhaseIndexes, PhaseAnalyze and PhaseConstraints.
+	// Phase is what the load is doing: PhaseCopy until every row is in
+	// (indexes of the first tables are built meanwhile), then PhaseIndexes,
+	// PhaseAnalyze and PhaseConstraints, in that order.
 	Phase string `json:"phase"`
-	// Table is the table being worked on; empty between tables.
+	// Table is a table being worked on; empty between phases.
 	Table string `json:"table"`
 	// RowsDone and RowsTotal count rows of all tables.
 	RowsDone  int64 `json:"rows_done"`
@@ -135,9 +143,9 @@ type Options struct {
 	// Replace drops the HishamOS tables and recreates them when they exist;
 	// without it Load refuses to touch tables that hold rows.
 	Replace bool
-	// Progress, when not nil, is called at most every progressEvery, plus
-	// once when each phase starts and once when the rows are all in. It is
-	// called from one goroutine at a time, not always the caller's.
+	// Progress, when not nil, is called at most ten times a second, plus
+	// once when each phase starts and once when the rows are all in. The
+	// load's goroutines call it one at a time.
 	Progress func(p Progress)
 }
 
@@ -147,21 +155,21 @@ type Result struct {
 	Seed      int64        `json:"seed"`
 	Tables    []TableCount `json:"tables"`
 	TotalRows int64        `json:"total_rows"`
-	// Duration is the whole load: schema, rows, indexes, constraints and
-	// statistics, until the commit.
+	// Duration is the whole load: schema, rows, indexes, statistics and
+	// constraints, until the tables are in place.
 	Duration time.Duration `json:"duration_ns"`
 	// RowsPerSecond is TotalRows over Duration.
 	RowsPerSecond float64 `json:"rows_per_second"`
 	// CopyDuration is the time spent streaming rows, IndexDuration building
 	// primary keys, unique constraints and indexes, AnalyzeDuration in
-	// ANALYZE, each summed over the connections (so with two they can add up
-	// to more than Duration); ConstraintDuration is the final transaction:
-	// validating the foreign keys and moving the tables into place.
+	// VACUUM (ANALYZE), ConstraintDuration validating the foreign keys and
+	// moving the tables into place; each is summed over the connections, so
+	// with two they can add up to more than Duration.
 	CopyDuration       time.Duration `json:"copy_duration_ns"`
 	IndexDuration      time.Duration `json:"index_duration_ns"`
 	AnalyzeDuration    time.Duration `json:"analyze_duration_ns"`
 	ConstraintDuration time.Duration `json:"constraint_duration_ns"`
-	// Connections is how many connections loaded rows at once.
+	// Connections is how many connections the load used at once.
 	Connections int `json:"connections"`
 	// ReferenceTime is the data's "now"; see ReferenceTime.
 	ReferenceTime time.Time `json:"reference_time"`

@@ -3,7 +3,6 @@ package dataset
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -18,7 +17,6 @@ import (
 type definition struct {
 	kind   byte   // 'p' primary key, 'u' unique, 'f' foreign key, 'i' plain index
 	table  string // unquoted table name
-	refers string // for a foreign key, the unquoted name of the table it references
 	name   string // unquoted name, for messages
 	drop   string // DDL that removes it
 	create string // DDL that puts it back
@@ -53,14 +51,11 @@ func (ds definitions) indexes() []definition {
 	return out
 }
 
-// foreignKeys returns the foreign keys between two of tables.
-func (ds definitions) foreignKeys(tables []tableSpec) []definition {
-	in := func(name string) bool {
-		return slices.ContainsFunc(tables, func(t tableSpec) bool { return t.name == name })
-	}
+// foreignKeys returns the foreign keys to add back.
+func (ds definitions) foreignKeys() []definition {
 	var out []definition
 	for _, d := range ds {
-		if d.kind == 'f' && in(d.table) && in(d.refers) {
+		if d.kind == 'f' {
 			out = append(out, d)
 		}
 	}
@@ -92,8 +87,7 @@ func readDefinitions(ctx context.Context, tx pgx.Tx, names []string) (_ definiti
 	const keptIndexes = `SELECT conindid FROM pg_constraint
 		WHERE contype = 'f' AND confrelid = ANY($1::text[]::regclass[]) AND NOT conrelid = ANY($1::text[]::regclass[])`
 
-	rows, err := tx.Query(ctx, `SELECT n.nspname, t.relname, c.conname, c.contype::text, pg_get_constraintdef(c.oid),
-		       coalesce((SELECT relname FROM pg_class WHERE oid = c.confrelid), '')
+	rows, err := tx.Query(ctx, `SELECT n.nspname, t.relname, c.conname, c.contype::text, pg_get_constraintdef(c.oid)
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_namespace n ON n.oid = t.relnamespace
@@ -104,12 +98,12 @@ func readDefinitions(ctx context.Context, tx pgx.Tx, names []string) (_ definiti
 		return nil, fmt.Errorf("dataset: read constraints: %w", err)
 	}
 	var ds definitions
-	var schema, table, name, kind, def, refers string
-	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &name, &kind, &def, &refers}, func() error {
+	var schema, table, name, kind, def string
+	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &name, &kind, &def}, func() error {
 		t := pgx.Identifier{schema, table}.Sanitize()
 		c := pgx.Identifier{name}.Sanitize()
 		ds = append(ds, definition{
-			kind: kind[0], table: table, name: name, refers: refers,
+			kind: kind[0], table: table, name: name,
 			drop:   "ALTER TABLE " + t + " DROP CONSTRAINT " + c,
 			create: "ALTER TABLE " + t + " ADD CONSTRAINT " + c + " " + def,
 		})

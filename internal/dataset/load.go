@@ -128,6 +128,8 @@ type loader struct {
 	world  *world
 	prog   *progress
 	target string // the schema the tables live in
+
+	serverVersion int // server_version_num
 }
 
 // qualified returns the quoted name of table in schema.
@@ -145,7 +147,8 @@ func (l *loader) qualifiedAll(schema string, tables []tableSpec) []string {
 
 func (l *loader) load(ctx context.Context) (Result, error) {
 	var target *string
-	if err := l.conn.QueryRow(ctx, "SELECT current_schema()").Scan(&target); err != nil {
+	err := l.conn.QueryRow(ctx, "SELECT current_schema(), current_setting('server_version_num')::int").Scan(&target, &l.serverVersion)
+	if err != nil {
 		return Result{}, fmt.Errorf("dataset: read current schema: %w", err)
 	}
 	if target == nil {
@@ -210,31 +213,22 @@ func (l *loader) inspect(ctx context.Context, q Querier) (present []string, full
 	return present, full, nil
 }
 
-// setup prepares a load transaction: memory for sorts and hashes, and no
-// wait for the WAL flush at commit (the data is regenerated from the seed
-// at will, so a crash right after the commit loses nothing of value).
+// setup prepares a load transaction, in one round trip: memory for sorts
+// and hashes (raised, never lowered); no parallel workers for index builds,
+// which on a small server would fight the load's own connections for the
+// cores; and no wait for the WAL flush at commit (the data is regenerated
+// from the seed at will, so a crash right after a commit loses nothing of
+// value).
 func setup(ctx context.Context, tx pgx.Tx) error {
-	for _, s := range []struct {
-		name  string
-		bytes int64
-	}{{"maintenance_work_mem", loadMaintenanceWorkMem}, {"work_mem", loadWorkMem}} {
-		var cur int64
-		err := tx.QueryRow(ctx, `SELECT setting::int8 * CASE unit WHEN 'kB' THEN 1024 WHEN '8kB' THEN 8192 WHEN 'MB' THEN 1048576 ELSE 1 END
-			FROM pg_settings WHERE name = $1`, s.name).Scan(&cur)
-		if err != nil {
-			return fmt.Errorf("dataset: read %s: %w", s.name, err)
-		}
-		if cur < s.bytes {
-			if _, err := tx.Exec(ctx, "SELECT set_config($1, $2, true)", s.name, strconv.FormatInt(s.bytes>>10, 10)+"kB"); err != nil {
-				return fmt.Errorf("dataset: set %s: %w", s.name, err)
-			}
-		}
-	}
-	if _, err := tx.Exec(ctx, "SELECT set_config('max_parallel_maintenance_workers', '0', true)"); err != nil {
-		return err
-	}
-	if _, err := tx.Exec(ctx, "SELECT set_config('synchronous_commit', 'off', true)"); err != nil {
-		return fmt.Errorf("dataset: set synchronous_commit: %w", err)
+	_, err := tx.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true),
+		set_config('max_parallel_maintenance_workers', '0', true),
+		(SELECT count(set_config(s.name, w.kb || 'kB', true))
+		 FROM (VALUES ('maintenance_work_mem', $1::int8), ('work_mem', $2::int8)) AS w(name, kb)
+		 JOIN pg_settings s ON s.name = w.name
+		 WHERE s.setting::int8 * CASE s.unit WHEN '8kB' THEN 8 WHEN 'MB' THEN 1024 ELSE 1 END < w.kb)`,
+		loadMaintenanceWorkMem>>10, loadWorkMem>>10)
+	if err != nil {
+		return fmt.Errorf("dataset: set up transaction: %w", err)
 	}
 	return nil
 }
@@ -273,7 +267,20 @@ func exec(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) error {
 }
 
 // loadStaged builds the tables in a staging schema and moves them into the
-// target schema, dropping the old ones there when replace is set.
+// target schema, dropping the old ones there when replace is set:
+//
+//  1. one transaction creates the staging tables and drops their keys,
+//     indexes and foreign keys;
+//  2. the connections take the tables one at a time, biggest first: a
+//     transaction truncates the table (which lets COPY FREEZE it and, at
+//     wal_level minimal, skip the WAL), copies its rows and builds its keys
+//     and indexes; once it commits, VACUUM (ANALYZE) gathers statistics and
+//     leaves autovacuum nothing to do after the load;
+//  3. the connections add the foreign keys back, one per transaction;
+//  4. one transaction moves the tables into place.
+//
+// Nothing is visible outside the staging schema before the last step
+// commits, and a failure anywhere drops the staging schema.
 func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err error) {
 	if err := l.dropLeftovers(ctx); err != nil {
 		return res, err
@@ -287,7 +294,8 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 
 	var defs definitions
 	err = inTx(ctx, l.conn, func(tx pgx.Tx) error {
-		if err := exec(ctx, tx, "create staging schema", "CREATE SCHEMA "+pgx.Identifier{staging}.Sanitize()); err != nil {
+		if err := exec(ctx, tx, "create staging schema (the role needs CREATE on the database)",
+			"CREATE SCHEMA "+pgx.Identifier{staging}.Sanitize()); err != nil {
 			return err
 		}
 		if err := exec(ctx, tx, "set search_path", "SELECT set_config('search_path', $1, true)", pgx.Identifier{staging}.Sanitize()); err != nil {
@@ -321,42 +329,66 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 	}
 	res.Connections = len(conns)
 	l.prog.workers(len(conns))
-	queue := newQueue(l.opts.Scale)
-	shares := make([][]tableSpec, len(conns))
+	var mu sync.Mutex // guards res
 
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	for i, c := range conns {
-		wg.Go(func() {
-			st, err := l.fill(wctx, c, i, staging, queue, defs)
-			mu.Lock()
-			defer mu.Unlock()
-			res.add(st)
-			shares[i] = st.specs()
-			if err != nil && firstErr == nil {
-				// The first failure is the cause; the others follow from
-				// the cancel it triggers.
-				firstErr = err
-				cancel()
+	size := func(t tableSpec) int64 { return t.rows(l.opts.Scale) * t.rowBytes }
+	tables := newQueue(tableSpecs, func(a, b tableSpec) int { return cmp.Compare(size(b), size(a)) })
+	err = parallel(ctx, conns, func(ctx context.Context, conn *pgx.Conn, worker int) error {
+		for t, ok := tables.pop(); ok; t, ok = tables.pop() {
+			var st stats
+			err := inTx(ctx, conn, func(tx pgx.Tx) error {
+				var err error
+				st, err = l.fillTable(ctx, tx, worker, staging, t, defs, true, true)
+				return err
+			})
+			if err == nil {
+				t0 := time.Now()
+				l.prog.phase(worker, PhaseAnalyze, t.name)
+				err = l.vacuumAnalyze(ctx, conn, qualified(staging, t.name))
+				st.analyzing = time.Since(t0)
 			}
-		})
+			mu.Lock()
+			res.add(st)
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		l.prog.phase(worker, phaseDone, "")
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return res, firstErr
+
+	// Foreign keys form no cycle, so adding them one per transaction on
+	// two connections cannot deadlock.
+	sizes := map[string]int64{}
+	for _, t := range tableSpecs {
+		sizes[t.name] = size(t)
+	}
+	keys := newQueue(defs.foreignKeys(), func(a, b definition) int { return cmp.Compare(sizes[b.table], sizes[a.table]) })
+	err = parallel(ctx, conns, func(ctx context.Context, conn *pgx.Conn, worker int) error {
+		for d, ok := keys.pop(); ok; d, ok = keys.pop() {
+			t0 := time.Now()
+			l.prog.phase(worker, PhaseConstraints, d.table)
+			err := inTx(ctx, conn, func(tx pgx.Tx) error { return exec(ctx, tx, "create "+d.name, d.create) })
+			mu.Lock()
+			res.ConstraintDuration += time.Since(t0)
+			mu.Unlock()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
 	res.Tables = res.inLoadOrder()
 
 	t0 := time.Now()
 	err = inTx(ctx, l.conn, func(tx pgx.Tx) error {
-		if err := l.addForeignKeys(ctx, tx, defs, shares); err != nil {
-			return err
-		}
 		if replace {
 			present, _, err := l.inspect(ctx, tx)
 			if err != nil {
@@ -386,6 +418,54 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 	})
 	res.ConstraintDuration += time.Since(t0)
 	return res, err
+}
+
+// parallel runs fn on every connection at once and returns the first
+// error; the first failure cancels the others.
+func parallel(ctx context.Context, conns []*pgx.Conn, fn func(ctx context.Context, conn *pgx.Conn, worker int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for i, c := range conns {
+		wg.Go(func() {
+			if err := fn(ctx, c, i); err != nil {
+				once.Do(func() {
+					first = err
+					cancel()
+				})
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// queue hands out work to the connections in a fixed order.
+type queue[T any] struct {
+	mu    sync.Mutex
+	items []T
+}
+
+func newQueue[T any](items []T, order func(a, b T) int) *queue[T] {
+	items = slices.Clone(items)
+	slices.SortStableFunc(items, order)
+	return &queue[T]{items: items}
+}
+
+func (q *queue[T]) pop() (T, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var zero T
+	if len(q.items) == 0 {
+		return zero, false
+	}
+	item := q.items[0]
+	q.items = q.items[1:]
+	return item, true
 }
 
 // dropLeftovers drops the staging schemas of loads that were killed before
@@ -426,13 +506,14 @@ func (l *loader) dropStaging(ctx context.Context, staging string) {
 }
 
 // loadInPlace fills the existing, empty tables in one transaction, keeping
-// the indexes and constraints they have.
+// the indexes and constraints they have. After the commit it vacuums and
+// analyzes them again, so that autovacuum finds nothing left to do; that
+// last step is best effort: the load is complete without it.
 func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
-	var res Result
-	res.Connections = 1
+	res := Result{Connections: 1}
 	l.prog.workers(1)
+	names := l.qualifiedAll(l.target, tableSpecs)
 	err := inTx(ctx, l.conn, func(tx pgx.Tx) error {
-		names := l.qualifiedAll(l.target, tableSpecs)
 		// Nobody writes to the tables until the load commits, and rows that
 		// arrived since the first look stop it.
 		if err := exec(ctx, tx, "lock tables", "LOCK TABLE "+strings.Join(names, ", ")+" IN ACCESS EXCLUSIVE MODE"); err != nil {
@@ -466,156 +547,90 @@ func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
 				return err
 			}
 		}
-		st, err := l.fillTx(ctx, tx, 0, l.target, newQueue(l.opts.Scale), defs, false, freeze)
-		res.add(st)
-		if err != nil {
-			return err
+		for _, t := range tableSpecs {
+			st, err := l.fillTable(ctx, tx, 0, l.target, t, defs, false, freeze)
+			if err == nil {
+				t0 := time.Now()
+				l.prog.phase(0, PhaseAnalyze, t.name)
+				err = exec(ctx, tx, "analyze "+t.name, "ANALYZE "+qualified(l.target, t.name))
+				st.analyzing = time.Since(t0)
+			}
+			res.add(st)
+			if err != nil {
+				return err
+			}
 		}
 		res.Tables = res.inLoadOrder()
-		// Foreign keys to tables outside the set, if the tables have any.
 		t0 := time.Now()
-		if err := l.addForeignKeys(ctx, tx, defs, [][]tableSpec{tableSpecs}); err != nil {
-			return err
+		for _, d := range defs.foreignKeys() {
+			l.prog.phase(0, PhaseConstraints, d.table)
+			if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
+				return err
+			}
 		}
-		res.ConstraintDuration += time.Since(t0)
+		res.ConstraintDuration = time.Since(t0)
 		return l.setSequences(ctx, tx, res.Tables)
 	})
-	return res, err
+	if err != nil {
+		return res, err
+	}
+	_ = l.vacuumAnalyze(ctx, l.conn, strings.Join(names, ", "))
+	return res, nil
 }
 
-// fill loads the tables it takes from q into schema, in a transaction of
-// its own on conn.
-func (l *loader) fill(ctx context.Context, conn *pgx.Conn, worker int, schema string, q *queue, defs definitions) (stats, error) {
-	var st stats
-	err := inTx(ctx, conn, func(tx pgx.Tx) error {
-		var err error
-		st, err = l.fillTx(ctx, tx, worker, schema, q, defs, true, true)
-		return err
-	})
-	return st, err
-}
-
-// stats is what one connection did.
-type stats struct {
-	tables                                     []TableCount
-	copying, indexing, analyzing, constraining time.Duration
-}
-
-// specs returns the tables of st.
-func (st stats) specs() []tableSpec {
-	var out []tableSpec
-	for _, t := range tableSpecs {
-		if slices.ContainsFunc(st.tables, func(c TableCount) bool { return c.Table == t.name }) {
-			out = append(out, t)
+// vacuumAnalyze runs VACUUM (ANALYZE) on tables (quoted, comma-separated)
+// that a transaction just filled. The statistics it gathers are the ones
+// the load leaves; the vacuum, cheap on frozen pages, resets the counters
+// of inserted rows that would otherwise send autovacuum over the tables
+// right after the load, in the middle of whatever is measured next.
+func (l *loader) vacuumAnalyze(ctx context.Context, conn *pgx.Conn, tables string) error {
+	if l.serverVersion >= 150000 {
+		// The committed inserts reach the shared statistics at most once a
+		// second; they must land before the vacuum resets them, not after.
+		if _, err := conn.Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
+			return fmt.Errorf("dataset: flush statistics: %w", err)
 		}
 	}
-	return out
+	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) "+tables); err != nil {
+		return fmt.Errorf("dataset: vacuum and analyze %s: %w", tables, err)
+	}
+	return nil
 }
 
-// fillTx loads the tables it takes from q, one after the other: copies the
-// rows, builds the table's keys and indexes from defs and analyzes it. Then
-// it adds the foreign keys between the tables it loaded. With truncate set,
-// each table is truncated first, in this transaction: that is what lets
-// COPY FREEZE it (and, at wal_level minimal, skip the WAL).
-func (l *loader) fillTx(ctx context.Context, tx pgx.Tx, worker int, schema string, q *queue, defs definitions, truncate, freeze bool) (stats, error) {
+// stats is what loading one table took.
+type stats struct {
+	tables                       []TableCount
+	copying, indexing, analyzing time.Duration
+}
+
+// fillTable copies the rows of t into schema and builds its keys and
+// indexes from defs. With truncate set, it truncates the table first.
+func (l *loader) fillTable(ctx context.Context, tx pgx.Tx, worker int, schema string, t tableSpec, defs definitions, truncate, freeze bool) (stats, error) {
 	var st stats
-	for {
-		t, ok := q.pop()
-		if !ok {
-			break
+	t0 := time.Now()
+	if truncate {
+		if err := exec(ctx, tx, "truncate "+t.name, "TRUNCATE "+qualified(schema, t.name)); err != nil {
+			return st, err
 		}
-		name := qualified(schema, t.name)
-		t0 := time.Now()
-		if truncate {
-			if err := exec(ctx, tx, "truncate "+t.name, "TRUNCATE "+name); err != nil {
+	}
+	n, err := l.copyTable(ctx, tx, worker, schema, t, freeze)
+	if err != nil {
+		return st, err
+	}
+	st.tables = append(st.tables, TableCount{Table: t.name, Rows: n})
+	st.copying = time.Since(t0)
+
+	t0 = time.Now()
+	for _, d := range defs.indexes() {
+		if d.table == t.name {
+			l.prog.phase(worker, PhaseIndexes, d.table)
+			if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
 				return st, err
 			}
 		}
-		n, err := l.copyTable(ctx, tx, worker, schema, t, freeze)
-		if err != nil {
-			return st, err
-		}
-		st.tables = append(st.tables, TableCount{Table: t.name, Rows: n})
-		st.copying += time.Since(t0)
-
-		t0 = time.Now()
-		for _, d := range defs.indexes() {
-			if d.table == t.name {
-				l.prog.phase(worker, PhaseIndexes, d.table)
-				if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
-					return st, err
-				}
-			}
-		}
-		st.indexing += time.Since(t0)
-
-		t0 = time.Now()
-		l.prog.phase(worker, PhaseAnalyze, t.name)
-		if err := exec(ctx, tx, "analyze "+t.name, "ANALYZE "+name); err != nil {
-			return st, err
-		}
-		st.analyzing += time.Since(t0)
 	}
-
-	// Foreign keys between tables of this connection are validated here;
-	// the others once every connection is done. Statistics come first: the
-	// checks that validate the keys are planned like any query.
-	t0 := time.Now()
-	for _, d := range defs.foreignKeys(st.specs()) {
-		l.prog.phase(worker, PhaseConstraints, d.table)
-		if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
-			return st, err
-		}
-	}
-	st.constraining = time.Since(t0)
-	l.prog.phase(worker, phaseDone, "")
+	st.indexing = time.Since(t0)
 	return st, nil
-}
-
-// queue hands the tables out to the connections, the biggest first, so that
-// the connections finish at about the same time.
-type queue struct {
-	mu     sync.Mutex
-	tables []tableSpec
-}
-
-func newQueue(s Scale) *queue {
-	order := slices.Clone(tableSpecs)
-	size := func(t tableSpec) int64 { return t.rows(s) * t.rowBytes }
-	slices.SortStableFunc(order, func(a, b tableSpec) int { return cmp.Compare(size(b), size(a)) })
-	return &queue{tables: order}
-}
-
-func (q *queue) pop() (tableSpec, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if len(q.tables) == 0 {
-		return tableSpec{}, false
-	}
-	t := q.tables[0]
-	q.tables = q.tables[1:]
-	return t, true
-}
-
-// addForeignKeys adds back, and so validates, the foreign keys that no
-// share could: those between tables of different shares.
-func (l *loader) addForeignKeys(ctx context.Context, tx pgx.Tx, defs definitions, shares [][]tableSpec) error {
-	local := map[string]bool{}
-	for _, share := range shares {
-		for _, d := range defs.foreignKeys(share) {
-			local[d.table+"."+d.name] = true
-		}
-	}
-	for _, d := range defs {
-		if d.kind != 'f' || local[d.table+"."+d.name] {
-			continue
-		}
-		l.prog.phase(0, PhaseConstraints, d.table)
-		if err := exec(ctx, tx, "create "+d.name, d.create); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // setSequences moves each identity sequence past the ids given explicitly,
@@ -639,7 +654,6 @@ func (r *Result) add(st stats) {
 	r.CopyDuration += st.copying
 	r.IndexDuration += st.indexing
 	r.AnalyzeDuration += st.analyzing
-	r.ConstraintDuration += st.constraining
 }
 
 func (r *Result) inLoadOrder() []TableCount {

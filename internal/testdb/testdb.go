@@ -4,6 +4,7 @@ package testdb
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -37,6 +38,12 @@ func Main(m *testing.M) {
 func run(m *testing.M) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	if fuzzOnly() {
+		// A fuzz run's targets are pure parsers; starting a server in the
+		// coordinator and again in every worker process would only burn
+		// CPU. DSN panics if a test asks for one anyway.
+		return m.Run()
+	}
 	if dsn := os.Getenv(EnvDSN); dsn != "" {
 		adminDSN = dsn
 		return m.Run()
@@ -63,6 +70,24 @@ func run(m *testing.M) int {
 	}
 	adminDSN = Box.DSN(st, sandbox.Database)
 	return m.Run()
+}
+
+// fuzzOnly reports whether this process runs fuzz targets and no tests:
+// a fuzz worker, or `go test -run '^$' -fuzz X`.
+func fuzzOnly() bool {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	if value("test.fuzzworker") == "true" {
+		return true
+	}
+	return value("test.fuzz") != "" && value("test.run") == "^$"
 }
 
 // DSN is the connection string of the package's server (its hishamos

@@ -273,7 +273,7 @@ func proposeTables(res *indexes.Result, verbose bool) []render.Table {
 	summary.Note = strings.Join(res.Notes, "\n")
 	tables := []render.Table{summary}
 
-	props := render.Table{Title: "Proposed indexes", Header: []string{"#", "index", "size", "index writes/s", "statements", "best", "reason"}, Right: []int{0, 2, 3, 4, 5}}
+	props := render.Table{Title: "Proposed indexes", Header: []string{"#", "index", "size", "index writes/s", "statements", "best", "reason"}, Right: []int{0, 2, 3, 4, 5}, Wrap: []int{1, 6}}
 	defs := render.Table{Title: "Definitions", Header: []string{"#", "CREATE INDEX"}, Right: []int{0}}
 	helped := render.Table{Title: "Statements helped", Header: []string{"#", "statement", "weight", "cost before", "cost after", "better"}, Right: []int{0, 2, 3, 4, 5}}
 	for i, p := range res.Proposals {
@@ -313,7 +313,7 @@ func proposeTables(res *indexes.Result, verbose bool) []render.Table {
 	}
 
 	if len(res.Drops) > 0 {
-		drops := render.Table{Title: "Existing indexes to consider dropping (never dropped for you)", Header: []string{"index", "table", "kind", "size", "scans", "reason"}, Right: []int{3, 4}}
+		drops := render.Table{Title: "Existing indexes to consider dropping (never dropped for you)", Header: []string{"index", "table", "kind", "size", "scans", "reason"}, Right: []int{3, 4}, Wrap: []int{0, 5}}
 		for _, d := range res.Drops {
 			drops.Rows = append(drops.Rows, []string{d.Index, d.Table, d.Kind, indexes.FormatBytes(d.SizeBytes), strconv.FormatInt(d.Scans, 10), d.Reason})
 		}
@@ -350,7 +350,7 @@ func proposeTables(res *indexes.Result, verbose bool) []render.Table {
 	}
 
 	if len(res.Skipped) > 0 {
-		sk := render.Table{Title: "Skipped statements", Header: []string{"statement", "reason"}}
+		sk := render.Table{Title: "Skipped statements", Header: []string{"statement", "reason"}, Wrap: []int{1}}
 		for _, s := range res.Skipped {
 			sk.Rows = append(sk.Rows, []string{s.Origin, s.Reason})
 		}

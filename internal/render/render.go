@@ -77,7 +77,15 @@ type Table struct {
 	Right []int
 	// Note is printed under the table.
 	Note string
+	// Wrap lists columns of free text (reasons, messages) that the text
+	// format wraps at WrapWidth, so a table stays readable in a terminal.
+	// Markdown and JSON never wrap.
+	Wrap []int
 }
+
+// WrapWidth is the width free-text columns wrap at: with a few narrow
+// columns beside it, a table stays inside a 100-column terminal.
+const WrapWidth = 48
 
 // Renderer writes documents in one format.
 type Renderer struct {
@@ -164,6 +172,16 @@ func (r *Renderer) table(t Table) error {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})))
 	}
 	tbl := tablewriter.NewTable(r.Out, opts...)
+	if !md && len(t.Wrap) > 0 {
+		widths := tw.NewMapper[int, int]()
+		for _, c := range t.Wrap {
+			widths.Set(c, WrapWidth)
+		}
+		tbl.Configure(func(cfg *tablewriter.Config) {
+			cfg.Row.Formatting.AutoWrap = tw.WrapNormal
+			cfg.Row.ColMaxWidths.PerColumn = widths
+		})
+	}
 	if len(t.Header) > 0 {
 		tbl.Header(anySlice(t.Header)...)
 	} else if md {

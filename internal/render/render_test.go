@@ -110,3 +110,23 @@ func TestCount(t *testing.T) {
 		}
 	}
 }
+
+func TestWrapKeepsFreeTextNarrow(t *testing.T) {
+	long := strings.Repeat("because the planner reads the index in order ", 4)
+	tbl := Table{Header: []string{"index", "reason"}, Rows: [][]string{{"t (a, b)", long}}, Wrap: []int{1}}
+	var text, md bytes.Buffer
+	if err := (&Renderer{Out: &text, Format: FormatTable}).Render(nil, tbl); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(text.String()), "\n") {
+		if n := len([]rune(line)); n > WrapWidth+20 {
+			t.Errorf("line is %d wide, want at most %d:\n%s", n, WrapWidth+20, line)
+		}
+	}
+	if err := (&Renderer{Out: &md, Format: FormatMarkdown}).Render(nil, tbl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), strings.TrimSpace(long)) {
+		t.Errorf("markdown wrapped a cell:\n%s", md.String())
+	}
+}

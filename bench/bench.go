@@ -1,0 +1,217 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Migrator applies a directory's pending migrations and takes them down
+// again, for Config.Migrator. The command wires it to the migrate package.
+type Migrator interface {
+	// Dir names the migration directory.
+	Dir() string
+	// Pending checks the directory against the database without changing
+	// anything and lists the files Apply would apply. An error here stops
+	// the invocation before anything is measured or applied.
+	Pending(ctx context.Context) ([]string, error)
+	// Apply applies every pending migration and returns the files applied
+	// and the indexes they built, in order; on failure, those applied
+	// before it, with the error.
+	Apply(ctx context.Context) (files, indexes []string, err error)
+	// Revert takes the n most recently applied migrations down.
+	Revert(ctx context.Context, n int) error
+}
+
+// ApplyError is returned when --apply's migrations failed: the run after
+// them did not start. Migrations says what was applied (and reverted).
+type ApplyError struct {
+	Migrations Migrations
+	Err        error
+}
+
+func (e *ApplyError) Error() string {
+	applied := "nothing was applied"
+	if n := len(e.Migrations.Applied); n > 0 {
+		applied = fmt.Sprintf("%d applied before it (%s)", n, strings.Join(e.Migrations.Applied, ", "))
+		if e.Migrations.Reverted {
+			applied += ", then reverted"
+		} else {
+			applied += " and left in place"
+		}
+	}
+	return fmt.Sprintf("bench: apply %s: %v; %s; the run after the migrations did not start", e.Migrations.Dir, e.Err, applied)
+}
+
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// Config is everything one bench invocation does.
+type Config struct {
+	Workload *Workload
+	Options  Options
+	Compare  CompareOptions
+	Gate     GateOptions
+	// Baseline, when set, is compared against the run.
+	Baseline *Run
+	// Migrator, when set, makes the invocation measure, apply, ANALYZE and
+	// measure again, then compare the two runs.
+	Migrator Migrator
+	// Revert takes the applied migrations down again at the end.
+	Revert bool
+	// Target is where the runs go, as the report shows it (no password).
+	Target string
+	// Say, when set, is told what happens between the runs.
+	Say func(format string, args ...any)
+}
+
+// Bench measures the workload and, given a baseline or a migrator, compares
+// and gates. On a stopped or failed run it returns the report so far (the
+// partial run included) with the error; on a failed gate it returns the
+// report with Gate.Passed false and no error: deciding the exit code is the
+// caller's.
+func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) {
+	if err := cfg.Compare.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.Gate.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Baseline != nil && cfg.Migrator != nil {
+		return nil, fmt.Errorf("bench: %w: --baseline and --apply are two ways to get a before run: give one", ErrOptions)
+	}
+	if cfg.Revert && cfg.Migrator == nil {
+		return nil, fmt.Errorf("bench: %w: --revert only goes with --apply", ErrOptions)
+	}
+	if (cfg.Gate.ExpectPct != nil) && cfg.Baseline == nil && cfg.Migrator == nil {
+		return nil, fmt.Errorf("bench: %w: --expect needs a before run to compare with: --baseline or --apply", ErrOptions)
+	}
+	say := cfg.Say
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	measure := func() (*Run, error) {
+		run, err := Measure(ctx, connect, cfg.Workload, cfg.Options)
+		if run != nil {
+			run.Target = cfg.Target
+		}
+		return run, err
+	}
+
+	if cfg.Migrator == nil {
+		run, err := measure()
+		if run == nil {
+			return nil, err
+		}
+		rep := &Report{Run: *run}
+		if err != nil || cfg.Baseline == nil {
+			return rep, err
+		}
+		rep.Baseline = cfg.Baseline
+		compare(rep, cfg)
+		return rep, nil
+	}
+
+	pending, err := cfg.Migrator.Pending(ctx)
+	if err != nil {
+		return nil, &ApplyError{Migrations: Migrations{Dir: cfg.Migrator.Dir(), Applied: []string{}, Error: err.Error()}, Err: err}
+	}
+	if len(pending) == 0 {
+		say("bench: %s has no pending migration: the two runs will measure the same thing", cfg.Migrator.Dir())
+	}
+	say("bench: measuring before the %d pending migrations of %s", len(pending), cfg.Migrator.Dir())
+	before, err := measure()
+	if before == nil {
+		return nil, err
+	}
+	if err != nil {
+		return &Report{Run: *before}, err
+	}
+	mig := &Migrations{Dir: cfg.Migrator.Dir()}
+	say("bench: applying the pending migrations of %s", mig.Dir)
+	files, indexes, applyErr := cfg.Migrator.Apply(ctx)
+	mig.Applied, mig.Indexes = nonNil(files), indexes
+	revert := func() error {
+		if !cfg.Revert || len(mig.Applied) == 0 {
+			return nil
+		}
+		say("bench: reverting the %d migrations applied", len(mig.Applied))
+		rctx := context.WithoutCancel(ctx)
+		if err := cfg.Migrator.Revert(rctx, len(mig.Applied)); err != nil {
+			mig.Error = strings.TrimPrefix(mig.Error+"; ", "; ") + "revert: " + err.Error()
+			return err
+		}
+		mig.Reverted = true
+		return nil
+	}
+	if applyErr != nil {
+		mig.Error = applyErr.Error()
+		revErr := revert()
+		rep := &Report{Run: *before, Migrations: mig}
+		return rep, errors.Join(&ApplyError{Migrations: *mig, Err: applyErr}, revErr)
+	}
+	if err := analyzeTables(ctx, connect, before.Environment.Tables); err != nil {
+		revErr := revert()
+		return &Report{Run: *before, Migrations: mig}, errors.Join(err, revErr)
+	}
+	say("bench: measuring after the migrations")
+	after, err := measure()
+	revErr := revert()
+	if after == nil {
+		return &Report{Run: *before, Migrations: mig}, errors.Join(err, revErr)
+	}
+	rep := &Report{Run: *after, Baseline: before, Migrations: mig}
+	if err != nil || revErr != nil {
+		return rep, errors.Join(err, revErr)
+	}
+	compare(rep, cfg)
+	return rep, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// compare fills the report's comparison and gate.
+func compare(rep *Report, cfg Config) {
+	targeted := Targeted(cfg.Workload, AddedIndexes(&rep.Baseline.Environment, &rep.Environment))
+	out := Compare(rep.Baseline, &rep.Run, cfg.Compare, targeted, rep.Workload.Expect)
+	rep.Comparison, rep.EnvironmentDiff, rep.Drift = out.Comparison, out.EnvironmentDiff, out.Drift
+	rep.Gate = Evaluate(rep.Comparison, cfg.Gate, cfg.Compare.Alpha)
+}
+
+// analyzeTables gathers fresh statistics on the workload's tables, so the
+// run after new indexes plans with them. It is the one write bench makes
+// outside a rolled-back transaction, and it changes statistics, not data.
+func analyzeTables(ctx context.Context, connect Connector, tables []TableInfo) error {
+	if len(tables) == 0 {
+		return nil
+	}
+	conn, err := connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// The names are regclass output: quoted by the server where needed.
+	names := make([]string, len(tables))
+	for i, t := range tables {
+		names[i] = t.Name
+	}
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadWrite})
+	if err != nil {
+		return fmt.Errorf("bench: ANALYZE: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil {
+		return fmt.Errorf("bench: ANALYZE %s: %w", strings.Join(names, ", "), err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("bench: ANALYZE: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,186 @@
+package bench_test
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/hishamos/hishamos-perf/bench"
+)
+
+// samples draws n latencies around center ms with a few percent of noise and
+// a long tail, as a quiet machine gives them; the same seed gives the same
+// ones.
+func samples(seed uint64, n int, center float64) []float64 {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	out := make([]float64, n)
+	for i := range out {
+		out[i] = center * (1 + 0.03*rng.NormFloat64())
+		if rng.IntN(20) == 0 {
+			out[i] *= 1.5 + rng.Float64()
+		}
+	}
+	return out
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// stmt is a statement run with samples around center, buffers and a plan.
+func stmt(name string, seed uint64, center float64, buffers float64, plan string) bench.StatementRun {
+	s := bench.StatementRun{Name: name, SQLHash: "h-" + name, PlanHash: plan, Calls: 100,
+		Samples: samples(seed, 100, center), BuffersPerCall: ptr(buffers), BuffersSource: bench.BuffersFromStatements,
+		Relations: []string{"t_" + name}}
+	s.P50Ms = center
+	return s
+}
+
+func env() bench.Environment {
+	return bench.Environment{ServerVersion: "15.1", Settings: map[string]string{"work_mem": "4MB", "jit": "on"},
+		Tables: []bench.TableInfo{{Name: "t_a", Rows: 1000}, {Name: "t_b", Rows: 1000}}}
+}
+
+func runOf(e bench.Environment, stmts ...bench.StatementRun) *bench.Run {
+	return &bench.Run{Schema: bench.Schema, Complete: true, Environment: e, Statements: stmts}
+}
+
+var defaults = bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct}
+
+func TestVerdicts(t *testing.T) {
+	tests := []struct {
+		name       string
+		before     bench.StatementRun
+		after      bench.StatementRun
+		afterEnv   func(*bench.Environment)
+		verdict    bench.Verdict
+		decidedBy  string
+		reasonHint string
+	}{
+		{"same samples, same work", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 1, 10, "p1"), nil, bench.Unchanged, "latency", "no significant change"},
+		{"buffers fall beyond the noise", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 40, "p2"), nil, bench.Improved, "buffers", "100.0 → 40.0"},
+		{"buffers rise beyond the noise, latency flat", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 130, "p1"), nil, bench.Regressed, "buffers", "+30%"},
+		{"buffers within the noise, latency flat", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 103, "p2"), nil, bench.Unchanged, "latency", ""},
+		{"slower with the same plan and buffers: the machine", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 1.5, 10, "p1"), nil, bench.Inconclusive, "latency", "same plan and buffers within the noise"},
+		{"slower with a new plan, same buffers", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 1.5, 10, "p2"), nil, bench.Regressed, "latency", "the plan changed"},
+		{"faster with a new plan", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 0.5, 10, "p2"), nil, bench.Improved, "latency", ""},
+		{"a 3% shift is noise", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 1.03, 10, "p2"), nil, bench.Unchanged, "latency", ""},
+		{"a setting changed", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 40, "p2"),
+			func(e *bench.Environment) { e.Settings["work_mem"] = "64MB" }, bench.Inconclusive, "environment", "work_mem 4MB → 64MB"},
+		{"its table grew 20%", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 40, "p2"),
+			func(e *bench.Environment) { e.Tables[0].Rows = 1200 }, bench.Inconclusive, "environment", "t_a rows 1000 → 1200"},
+		{"another table grew 20%", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 40, "p2"),
+			func(e *bench.Environment) { e.Tables[1].Rows = 1200 }, bench.Improved, "buffers", ""},
+		{"its table grew 5%", stmt("a", 1, 1, 100, "p1"), stmt("a", 2, 1, 40, "p2"),
+			func(e *bench.Environment) { e.Tables[0].Rows = 1050 }, bench.Improved, "buffers", ""},
+		{"server upgraded", stmt("a", 1, 1, 10, "p1"), stmt("a", 2, 1, 10, "p1"),
+			func(e *bench.Environment) { e.ServerVersion = "16.2" }, bench.Inconclusive, "environment", "server version"},
+		{"buffers from different sources are not compared", stmt("a", 1, 1, 100, "p1"),
+			func() bench.StatementRun {
+				s := stmt("a", 2, 1, 40, "p1")
+				s.BuffersSource = bench.BuffersFromExplain
+				return s
+			}(),
+			nil, bench.Unchanged, "latency", ""},
+		{"no successful call after", stmt("a", 1, 1, 10, "p1"),
+			func() bench.StatementRun { s := stmt("a", 2, 1, 10, "p1"); s.Calls, s.Samples = 0, nil; return s }(),
+			nil, bench.Inconclusive, "errors", "after run"},
+		{"different SQL under one name", stmt("a", 1, 1, 10, "p1"),
+			func() bench.StatementRun { s := stmt("a", 2, 1, 10, "p1"); s.SQLHash = "other"; return s }(),
+			nil, bench.Inconclusive, "sql", ""},
+		{"too few samples to tell",
+			func() bench.StatementRun { s := stmt("a", 1, 1, 10, "p1"); s.Samples = s.Samples[:3]; return s }(),
+			func() bench.StatementRun { s := stmt("a", 2, 2, 10, "p2"); s.Samples = s.Samples[:3]; return s }(),
+			nil, bench.Inconclusive, "latency", "too few samples"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ae := env()
+			if tt.afterEnv != nil {
+				tt.afterEnv(&ae)
+			}
+			out := bench.Compare(runOf(env(), tt.before), runOf(ae, tt.after), defaults, nil, nil)
+			if len(out.Comparison) != 1 {
+				t.Fatalf("%d comparisons", len(out.Comparison))
+			}
+			c := out.Comparison[0]
+			if c.Verdict != tt.verdict || c.DecidedBy != tt.decidedBy || !strings.Contains(c.Reason, tt.reasonHint) {
+				t.Errorf("verdict %s by %s (%s); want %s by %s, saying %q", c.Verdict, c.DecidedBy, c.Reason, tt.verdict, tt.decidedBy, tt.reasonHint)
+			}
+		})
+	}
+}
+
+func TestLatencyStatistics(t *testing.T) {
+	before := stmt("a", 1, 2, 10, "p1")
+	after := stmt("a", 2, 1, 10, "p2")
+	c := bench.Compare(runOf(env(), before), runOf(env(), after), defaults, nil, nil).Comparison[0]
+	if c.MedianChangePct > -45 || c.MedianChangePct < -55 {
+		t.Errorf("median change %.1f%%, want about -50%%", c.MedianChangePct)
+	}
+	if c.CILowPct == nil || c.CIHighPct == nil || !(*c.CILowPct < c.MedianChangePct && c.MedianChangePct < *c.CIHighPct) {
+		t.Errorf("95%% CI [%v, %v] does not hold the change %.1f%%", c.CILowPct, c.CIHighPct, c.MedianChangePct)
+	}
+	if c.PValue >= 1e-6 {
+		t.Errorf("p = %g for samples that do not overlap", c.PValue)
+	}
+	same := bench.Compare(runOf(env(), before), runOf(env(), stmt("a", 1, 2, 10, "p1")), defaults, nil, nil).Comparison[0]
+	if same.PValue < 0.99 || same.MedianChangePct != 0 {
+		t.Errorf("identical samples: p=%g change=%v", same.PValue, same.MedianChangePct)
+	}
+}
+
+// TestDriftGuard: when every statement whose plan and buffers stayed the
+// same got 40% slower, a statement with a new plan (and the same buffers)
+// 40% slower is the machine too; one 200% slower is not.
+func TestDriftGuard(t *testing.T) {
+	var before, after []bench.StatementRun
+	for i, name := range []string{"c1", "c2", "c3", "c4"} {
+		before = append(before, stmt(name, uint64(i), 1, 10, "p"))
+		after = append(after, stmt(name, uint64(i+10), 1.4, 10, "p"))
+	}
+	before = append(before, stmt("moved", 20, 1, 10, "p1"), stmt("worse", 21, 1, 10, "p1"))
+	after = append(after, stmt("moved", 22, 1.4, 10, "p2"), stmt("worse", 23, 3, 10, "p2"))
+	out := bench.Compare(runOf(env(), before...), runOf(env(), after...), defaults, nil, nil)
+	if out.Drift == nil || out.Drift.Controls != 4 || out.Drift.MedianPct < 30 || out.Drift.MedianPct > 50 {
+		t.Fatalf("drift = %+v; want 4 controls about +40%%", out.Drift)
+	}
+	verdicts := map[string]bench.Verdict{}
+	for _, c := range out.Comparison {
+		verdicts[c.Name] = c.Verdict
+	}
+	if verdicts["moved"] != bench.Inconclusive || verdicts["worse"] != bench.Regressed {
+		t.Errorf("verdicts = %v; want moved inconclusive (within the drift), worse regressed", verdicts)
+	}
+}
+
+func TestTargetedAndExpectation(t *testing.T) {
+	w := hishamos(t)
+	added := []bench.IndexInfo{
+		// Named as the profile names it.
+		{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}, Valid: true},
+		// Named otherwise, defined as the profile defines wf_step_exec_order_idx.
+		{Name: "workflows_workflowstep_execution_id_step_order_idx", Table: "public.workflows_workflowstep", Columns: []string{"execution_id", "step_order"}, Valid: true},
+		// Same table, other columns: targets nothing.
+		{Name: "x", Table: "agents_agentexecution", Columns: []string{"cost"}, Valid: true},
+	}
+	got := bench.Targeted(w, added)
+	want := map[string]bool{"agents_by_status": true, "dashboard_active_agents": true, "workflow_steps_of_execution": true}
+	if len(got) != len(want) {
+		t.Errorf("targeted = %v, want %v", got, want)
+	}
+	for k := range want {
+		if !got[k] {
+			t.Errorf("%s not targeted (got %v)", k, got)
+		}
+	}
+	expect := &bench.ExpectRange{MinPct: 40, MaxPct: 60}
+	for _, tc := range []struct {
+		after float64
+		want  string
+	}{{0.7, "below"}, {0.5, "within"}, {0.2, "above"}} {
+		out := bench.Compare(runOf(env(), stmt("a", 1, 1, 100, "p1")), runOf(env(), stmt("a", 2, tc.after, 100*tc.after, "p2")),
+			defaults, map[string]bool{"a": true}, expect)
+		if c := out.Comparison[0]; c.Expectation != tc.want || !c.Targeted {
+			t.Errorf("%.0f%% faster: %q, want %q", 100*(1-tc.after), c.Expectation, tc.want)
+		}
+	}
+}

@@ -1,0 +1,64 @@
+// Package bench measures a workload's statements against a live PostgreSQL
+// and compares two measurements with benchstat's statistics, for people
+// (a table, Markdown) and for CI (a gate, an exit code, JUnit).
+//
+// # A run
+//
+// Measure takes a Workload (the statements of a profile, or of a .sql
+// file), opens Options.Clients connections, prepares every statement once
+// per connection and runs it with arguments drawn from the profile's
+// generators. The draws are deterministic: the k-th call of a statement gets
+// the same arguments with the same seed whatever the client count, so two
+// runs of one seed ask the server the very same questions. Statements are
+// interleaved: every round runs each statement once, in an order shuffled
+// anew each round, so that drift on the machine (another job starting, a
+// cache warming) touches all statements alike rather than the ones that
+// happened to run last. Warm-up rounds run first on every connection, with
+// the same draws, and are not recorded: each connection's caches are warm
+// and its prepared statements past the five custom plans after which
+// PostgreSQL may settle on a generic plan, with the same history on all.
+//
+// A measured call goes straight to pgconn (Bind, Execute, Sync on the
+// prepared statement, arguments encoded as text beforehand) and is timed
+// from sending it to reading its last row: the client's own cost per call
+// should be close to pgbench's, which `make bench-harness` checks.
+//
+// Reads run on sessions with default_transaction_read_only on. A statement
+// marked as a write runs only with Options.AllowWrites, and then each call
+// runs inside its own READ WRITE transaction that is rolled back; only the
+// statement itself is timed.
+//
+// # What is recorded
+//
+// Per statement: every latency sample (in the saved file), its quantiles,
+// mean and standard deviation, rows per call, shared buffers (hit + read)
+// per call and the shape of its plan. Per run: the server's version, the
+// settings that move plans, and the row counts, sizes, indexes and last
+// ANALYZE of the tables the statements read.
+//
+// Buffers per call come from pg_stat_statements: the difference, over the
+// measured phase only, of shared_blks_hit + shared_blks_read for the
+// statement's queryid, filtered by this database, this role and top-level
+// calls. It counts every measured call with exactly the parameters that were
+// timed, costs nothing while measuring, and is the number the server itself
+// keeps. The queryid is read from EXPLAIN VERBOSE's Query Identifier (the
+// extended protocol gives one queryid per prepared statement). The delta is
+// only trusted when its call count equals the calls the run made: another
+// session running the same statement, a reset or an evicted entry makes it
+// fall back to EXPLAIN (ANALYZE, BUFFERS) on a sample of ExplainSamples
+// parameter draws, which is also the source when pg_stat_statements is not
+// installed. The run says which source each statement's figure comes from,
+// and buffers from different sources are not compared.
+//
+// The same EXPLAIN sample gives the plan: its shape (node types, join
+// types, index and relation names; no numbers) hashed with the analyze
+// package's Plan.ShapeHash, so a plan change shows as another hash.
+//
+// # Comparing
+//
+// Compare puts each statement of a run beside the same statement of a
+// baseline: the change in median latency with a 95% confidence interval and
+// a Mann–Whitney U p-value (golang.org/x/perf/benchmath, AssumeNothing), the
+// change in buffers per call and whether the plan changed. See Compare for
+// how a verdict is reached and Evaluate for the gate.
+package bench

@@ -1,0 +1,149 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// schemaPrefix is what every version of the bench schema starts with.
+const schemaPrefix = "hishamos-perf/bench/v"
+
+// Encode writes the report as indented JSON, samples included.
+func (r *Report) Encode(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(r)
+}
+
+// WithoutSamples returns a copy of the report whose statements carry no
+// samples, for output where they would only be noise.
+func (r *Report) WithoutSamples() *Report {
+	c := *r
+	c.Statements = stripSamples(r.Statements)
+	if r.Baseline != nil {
+		b := *r.Baseline
+		b.Statements = stripSamples(b.Statements)
+		c.Baseline = &b
+	}
+	return &c
+}
+
+func stripSamples(in []StatementRun) []StatementRun {
+	out := make([]StatementRun, len(in))
+	for i, s := range in {
+		s.Samples = nil
+		out[i] = s
+	}
+	return out
+}
+
+// Save writes the report to path, whole or not at all: it goes to a
+// temporary file in the same folder first and is renamed into place.
+func Save(path string, r *Report) error {
+	var buf bytes.Buffer
+	if err := r.Encode(&buf); err != nil {
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("bench: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// Decode reads a report written by Save or by `bench --format json`. name
+// is used in errors. It refuses anything that is not JSON or not this
+// schema version; every such error wraps ErrBaseline.
+func Decode(data []byte, name string) (*Report, error) {
+	var head struct {
+		Schema *string `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("bench: %w: %s is not JSON (%s): give a file written by `bench --save`", ErrBaseline, name, jsonProblem(data, err))
+	}
+	switch {
+	case head.Schema == nil:
+		return nil, fmt.Errorf("bench: %w: %s has no \"schema\" field, so it is not a bench run: give a file written by `bench --save`", ErrBaseline, name)
+	case *head.Schema == Schema:
+	case strings.HasPrefix(*head.Schema, schemaPrefix):
+		return nil, fmt.Errorf("bench: %w: %s is schema %s, and this hishamos-perf reads %s: compare it with the version that wrote it, or measure the baseline again", ErrBaseline, name, *head.Schema, Schema)
+	default:
+		return nil, fmt.Errorf("bench: %w: %s is a %s file, not a bench run (%s)", ErrBaseline, name, *head.Schema, Schema)
+	}
+	var r Report
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&r); err != nil {
+		return nil, fmt.Errorf("bench: %w: %s: %s", ErrBaseline, name, jsonProblem(data, err))
+	}
+	return &r, nil
+}
+
+// jsonProblem says where JSON went wrong, by line.
+func jsonProblem(data []byte, err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	var off int64
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+		return fmt.Sprintf("line %d: field %s holds a JSON %s where %s is expected", 1+bytes.Count(data[:min(int(off), len(data))], []byte("\n")), te.Field, te.Value, te.Type)
+	default:
+		return err.Error()
+	}
+	return fmt.Sprintf("line %d: %v", 1+bytes.Count(data[:min(int(off), len(data))], []byte("\n")), err)
+}
+
+// LoadBaseline reads the run saved at path and checks it can stand beside a
+// run of w: the same workload, complete, with its samples. A report that
+// holds a comparison gives its latest run (the after run).
+func LoadBaseline(path string, w *Workload) (*Run, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w: %w", ErrBaseline, err)
+	}
+	r, err := Decode(data, path)
+	if err != nil {
+		return nil, err
+	}
+	base := &r.Run
+	switch {
+	case base.Workload.Name != w.Info.Name || base.Workload.Kind != w.Info.Kind:
+		return nil, fmt.Errorf("bench: %w: %s measured %s %s, and this run measures %s %s: compare runs of one workload", ErrBaseline, path, base.Workload.Kind, base.Workload.Name, w.Info.Kind, w.Info.Name)
+	case !base.Complete:
+		return nil, fmt.Errorf("bench: %w: %s is a partial run (%s): measure the baseline again", ErrBaseline, path, base.Stopped)
+	case len(base.Statements) == 0:
+		return nil, fmt.Errorf("bench: %w: %s holds no statements", ErrBaseline, path)
+	}
+	for _, s := range base.Statements {
+		if s.Calls > 0 && len(s.Samples) == 0 {
+			return nil, fmt.Errorf("bench: %w: %s has no latency samples (printed without --samples?): save the baseline with --save", ErrBaseline, path)
+		}
+	}
+	return base, nil
+}

@@ -1,0 +1,248 @@
+package bench_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/perf/benchfmt"
+	"golang.org/x/perf/benchmath"
+
+	"github.com/hishamos/hishamos-perf/bench"
+)
+
+// report is a comparison of two synthetic runs of workload w.
+func report(w string) *bench.Report {
+	before := runOf(env(), stmt("a", 1, 2, 100, "p1"), stmt("b", 2, 1, 10, "p1"))
+	after := runOf(env(), stmt("a", 3, 1, 40, "p2"), stmt("b", 4, 1, 10, "p1"))
+	before.Workload = bench.WorkloadInfo{Name: w, Kind: "profile"}
+	after.Workload = before.Workload
+	m := 10.0
+	out := bench.Compare(before, after, defaults, map[string]bool{"a": true}, nil)
+	return &bench.Report{Run: *after, Baseline: before, Comparison: out.Comparison,
+		Gate: bench.Evaluate(out.Comparison, bench.GateOptions{MaxRegressionPct: &m}, defaults.Alpha)}
+}
+
+// TestGoBenchmarksReadBack writes the benchmark lines with benchfmt's
+// writer, reads them back with its reader, and finds every sample, and the
+// same U test p-value bench computed.
+func TestGoBenchmarksReadBack(t *testing.T) {
+	rep := report("hishamos")
+	var buf bytes.Buffer
+	w := benchfmt.NewWriter(&buf)
+	for _, rec := range rep.GoBenchmarks() {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.HasPrefix(buf.String(), "Unit buffers/op assume=exact\n") || !strings.Contains(buf.String(), "\nrun: after\n") {
+		t.Fatalf("no unit metadata or run label:\n%.300s", buf.String())
+	}
+	values := map[string][]float64{} // run/name → sec/op
+	rd := benchfmt.NewReader(&buf, "bench.txt")
+	for rd.Scan() {
+		res, ok := rd.Result().(*benchfmt.Result)
+		if !ok {
+			continue
+		}
+		secs, _ := res.Value("sec/op")
+		bufs, ok := res.Value("buffers/op")
+		if !ok || bufs <= 0 || res.Iters != 1 || res.GetConfig("workload") != "hishamos" {
+			t.Fatalf("line %s: buffers/op %v, iters %d, workload %q", res.Name, bufs, res.Iters, res.GetConfig("workload"))
+		}
+		key := res.GetConfig("run") + "/" + res.Name.String()
+		values[key] = append(values[key], secs*1e3)
+	}
+	if err := rd.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(values["before/Query/a"]); n != len(rep.Baseline.Statement("a").Samples) {
+		t.Fatalf("read back %d before samples of a, want %d", n, len(rep.Baseline.Statement("a").Samples))
+	}
+	th := &benchmath.Thresholds{CompareAlpha: defaults.Alpha}
+	p := benchmath.AssumeNothing.Compare(benchmath.NewSample(values["before/Query/a"], th), benchmath.NewSample(values["after/Query/a"], th)).P
+	if want := rep.Comparison[0].PValue; p != want {
+		t.Errorf("benchstat's p from the lines = %g, bench's = %g", p, want)
+	}
+}
+
+func TestJUnit(t *testing.T) {
+	rep := report("hishamos")
+	m := 1.0
+	rep.Gate = bench.Evaluate([]bench.Comparison{cmpOf("b", bench.Regressed, 30, 20, 40, ptr(50), false)}, bench.GateOptions{MaxRegressionPct: &m}, defaults.Alpha)
+	b, err := rep.JUnit()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+		Suites   []struct {
+			Cases []struct {
+				Name      string `xml:"name,attr"`
+				Classname string `xml:"classname,attr"`
+				Failure   *struct {
+					Message string `xml:"message,attr"`
+				} `xml:"failure"`
+			} `xml:"testcase"`
+		} `xml:"testsuite"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	var got []string
+	for _, c := range doc.Suites[0].Cases {
+		s := c.Classname + ":" + c.Name
+		if c.Failure != nil {
+			s += " FAILED"
+		}
+		got = append(got, s)
+	}
+	want := []string{"bench.statement:a", "bench.statement:b FAILED", "bench.gate:max-regression 1% FAILED"}
+	if diff := cmp.Diff(want, got); diff != "" || doc.Tests != 3 || doc.Failures != 2 {
+		t.Errorf("test cases (-want +got):\n%s\ntests=%d failures=%d", diff, doc.Tests, doc.Failures)
+	}
+}
+
+func TestSaveDecodeRoundTrip(t *testing.T) {
+	rep := report("hishamos")
+	path := filepath.Join(t.TempDir(), "run.json")
+	if err := bench.Save(path, rep); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := bench.Decode(data, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rep, got); diff != "" {
+		t.Errorf("round trip (-saved +read):\n%s", diff)
+	}
+	if stripped := rep.WithoutSamples(); stripped.Statements[0].Samples != nil || stripped.Baseline.Statements[0].Samples != nil || rep.Statements[0].Samples == nil {
+		t.Error("WithoutSamples kept samples or took them from the original")
+	}
+}
+
+func TestLoadBaselineRefuses(t *testing.T) {
+	w := hishamos(t)
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := report("hishamos")
+	goodPath := filepath.Join(dir, "good.json")
+	if err := bench.Save(goodPath, good); err != nil {
+		t.Fatal(err)
+	}
+	other := report("shop")
+	otherPath := filepath.Join(dir, "other.json")
+	if err := bench.Save(otherPath, other); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, want string
+	}{
+		{"not JSON", write("garbage.json", "BenchmarkQuery/a 1 100 ns/op\n"), "is not JSON"},
+		{"truncated", write("trunc.json", `{"schema": "hishamos-perf/bench/v1", "runs": [`), "is not JSON"},
+		{"no schema", write("noschema.json", `{"runs": []}`), `no "schema" field`},
+		{"newer schema", write("v2.json", `{"schema": "hishamos-perf/bench/v2"}`), "schema hishamos-perf/bench/v2, and this hishamos-perf reads hishamos-perf/bench/v1"},
+		{"another tool's file", write("seed.json", `{"schema": "hishamos-perf/seed/v1"}`), "not a bench run"},
+		{"another profile", otherPath, "measured profile shop, and this run measures profile hishamos"},
+		{"missing", filepath.Join(dir, "nope.json"), "no such file"},
+		{"wrong type", write("type.json", `{"schema": "hishamos-perf/bench/v1", "runs": "x"}`), "holds a JSON string where"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := bench.LoadBaseline(tt.path, w)
+			if !errors.Is(err, bench.ErrBaseline) || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v; want ErrBaseline saying %q", err, tt.want)
+			}
+		})
+	}
+	if base, err := bench.LoadBaseline(goodPath, w); err != nil || base.Statement("a") == nil {
+		t.Errorf("good baseline: %v", err)
+	}
+	noSamples := good.WithoutSamples()
+	nsPath := filepath.Join(dir, "nosamples.json")
+	if err := bench.Save(nsPath, noSamples); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.LoadBaseline(nsPath, w); !errors.Is(err, bench.ErrBaseline) || !strings.Contains(err.Error(), "no latency samples") {
+		t.Errorf("baseline without samples: %v", err)
+	}
+}
+
+func TestFromSQL(t *testing.T) {
+	w := sqlWorkload(t, `-- the first one has no name
+SELECT 1;
+-- name: by id
+SELECT name FROM agents_agent WHERE id = 3;
+INSERT INTO agents_agent (name) VALUES ('x');
+`)
+	var names []string
+	for _, s := range w.Statements {
+		names = append(names, s.Name)
+	}
+	if diff := cmp.Diff([]string{"q1", "by_id", "q3"}, names); diff != "" {
+		t.Errorf("names (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"q3"}, w.Writes()); diff != "" {
+		t.Errorf("writes (-want +got):\n%s", diff)
+	}
+	for text, want := range map[string]string{
+		"SELECT $1;":            "uses $1",
+		"SET work_mem = '1GB';": "only queries and DML",
+		"-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;": "already called a",
+		"-- nothing\n":          "holds no SQL statement",
+		"SELECT 'unterminated;": "unterminated",
+	} {
+		if _, err := bench.FromSQL("x.sql", []byte(text)); !errors.Is(err, bench.ErrWorkload) || !strings.Contains(err.Error(), want) {
+			t.Errorf("FromSQL(%q) = %v; want ErrWorkload saying %q", text, err, want)
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	for _, tt := range []struct {
+		o    bench.Options
+		want string
+	}{
+		{bench.Options{Clients: 1, Iterations: 0}, "--iterations must be at least 1"},
+		{bench.Options{Clients: 0, Iterations: 10}, "--clients"},
+		{bench.Options{Clients: 1, Iterations: 10, Warmup: -1}, "--warmup"},
+		{bench.Options{Clients: 1, Duration: -1}, "--duration"},
+	} {
+		if err := tt.o.Validate(); !errors.Is(err, bench.ErrOptions) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: %v; want ErrOptions saying %q", tt.o, err, tt.want)
+		}
+	}
+	if err := (&bench.Options{Clients: 1, Duration: 1}).Validate(); err != nil {
+		t.Errorf("a duration without iterations: %v", err)
+	}
+	if err := (&bench.CompareOptions{Alpha: 0, NoisePct: 5}).Validate(); !errors.Is(err, bench.ErrOptions) {
+		t.Errorf("alpha 0: %v", err)
+	}
+}
+
+// TestMeasureRefusesBadOptionsFirst: --iterations 0 is refused before any
+// connection is made.
+func TestMeasureRefusesBadOptionsFirst(t *testing.T) {
+	called := false
+	_, err := bench.Measure(t.Context(), func(context.Context) (bench.Conn, error) { called = true; return nil, errors.New("x") }, hishamos(t), bench.Options{Clients: 1})
+	if !errors.Is(err, bench.ErrOptions) || called {
+		t.Errorf("err = %v, connected = %v", err, called)
+	}
+}

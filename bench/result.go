@@ -1,0 +1,314 @@
+package bench
+
+import (
+	"time"
+)
+
+// Schema names the JSON layout of a saved run and of `bench --format json`.
+// A file with another schema is refused as a baseline.
+const Schema = "hishamos-perf/bench/v1"
+
+// Run is one measurement of a workload: what ran, where, and what each
+// statement cost.
+type Run struct {
+	// Schema is always the package's Schema.
+	Schema string `json:"schema"`
+	// Workload names what ran.
+	Workload WorkloadInfo `json:"workload"`
+	// Target is where it ran, with any password removed.
+	Target string `json:"target,omitempty"`
+	// StartedAt is when the measured phase began.
+	StartedAt time.Time `json:"started_at"`
+	// ElapsedMs is the measured phase's wall-clock time.
+	ElapsedMs float64 `json:"elapsed_ms"`
+	// CallsPerSecond is every client's successful calls over ElapsedMs.
+	CallsPerSecond float64 `json:"calls_per_second"`
+	// Complete is false for a run that stopped early; Stopped says why.
+	Complete bool   `json:"complete"`
+	Stopped  string `json:"stopped,omitempty"`
+	// Settings are the options the run was made with.
+	Settings Settings `json:"settings"`
+	// Environment is the server and the data the run saw.
+	Environment Environment `json:"environment"`
+	// Statements holds one entry per statement, in workload order.
+	Statements []StatementRun `json:"runs"`
+}
+
+// Statement returns the run of the statement called name, or nil.
+func (r *Run) Statement(name string) *StatementRun {
+	for i := range r.Statements {
+		if r.Statements[i].Name == name {
+			return &r.Statements[i]
+		}
+	}
+	return nil
+}
+
+// WorkloadInfo identifies a workload in a run.
+type WorkloadInfo struct {
+	// Name is the profile's name, or the .sql file's base name.
+	Name string `json:"name"`
+	// Kind is "profile" or "sql".
+	Kind string `json:"kind"`
+	// File is where the workload was read from.
+	File string `json:"file,omitempty"`
+	// Variant is the half of before/after pairs that ran.
+	Variant string `json:"variant,omitempty"`
+	// Expect is the improvement the profile promises, in percent.
+	Expect *ExpectRange `json:"expect,omitempty"`
+}
+
+// ExpectRange is a profile's promised improvement, in percent less time.
+type ExpectRange struct {
+	MinPct float64 `json:"min_pct"`
+	MaxPct float64 `json:"max_pct"`
+	Source string  `json:"source,omitempty"`
+}
+
+// Settings are the options a run was made with.
+type Settings struct {
+	Clients     int     `json:"clients"`
+	Warmup      int     `json:"warmup"`
+	Iterations  int     `json:"iterations,omitempty"`
+	DurationMs  float64 `json:"duration_ms,omitempty"`
+	Seed        uint64  `json:"seed"`
+	AllowWrites bool    `json:"allow_writes,omitempty"`
+}
+
+// StatementRun is what one statement cost in a run.
+type StatementRun struct {
+	Name string `json:"name"`
+	// SQLHash identifies the statement's text, so a comparison can tell
+	// when two runs ran different SQL under one name.
+	SQLHash string `json:"sql_hash"`
+	// Write marks a statement run in rolled-back transactions.
+	Write bool `json:"write,omitempty"`
+	// FollowUp marks a statement that only runs after another one.
+	FollowUp bool `json:"follow_up,omitempty"`
+	// Indexes are the profile's hand-picked indexes meant to serve it.
+	Indexes []string `json:"indexes,omitempty"`
+
+	// Calls counts the measured calls that succeeded; Errors those that
+	// failed, and FirstError says how the first one failed.
+	Calls      int    `json:"calls"`
+	Errors     int    `json:"errors,omitempty"`
+	FirstError string `json:"first_error,omitempty"`
+
+	// Latency quantiles, mean and standard deviation of the successful
+	// calls, in milliseconds.
+	P50Ms    float64 `json:"p50_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	P95Ms    float64 `json:"p95_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MeanMs   float64 `json:"mean_ms"`
+	StddevMs float64 `json:"stddev_ms"`
+	MinMs    float64 `json:"min_ms"`
+	MaxMs    float64 `json:"max_ms"`
+	// RowsPerCall is the mean number of rows a call returned.
+	RowsPerCall float64 `json:"rows_per_call"`
+
+	// BuffersPerCall is shared buffers hit + read per call; nil when
+	// neither source could give it. BuffersSource says where it comes from
+	// (BuffersFromStatements or BuffersFromExplain), BuffersNote why the
+	// first source was not used.
+	BuffersPerCall *float64 `json:"buffers_per_call"`
+	BuffersSource  string   `json:"buffers_source,omitempty"`
+	BuffersNote    string   `json:"buffers_note,omitempty"`
+	// QueryID is the statement's pg_stat_statements queryid, in hex.
+	QueryID string `json:"queryid,omitempty"`
+
+	// PlanHash identifies the shape of the plans EXPLAIN gave for the
+	// sampled parameters; Plans lists those shapes once each.
+	PlanHash    string   `json:"plan_hash"`
+	Plans       []string `json:"plans,omitempty"`
+	IndexesUsed []string `json:"indexes_used,omitempty"`
+	Relations   []string `json:"relations,omitempty"`
+
+	// Samples are the latencies of the successful calls in the order they
+	// started, in milliseconds. Always in a saved file; in JSON output
+	// only when asked for.
+	Samples []float64 `json:"samples_ms,omitempty"`
+}
+
+// Where buffers per call come from.
+const (
+	BuffersFromStatements = "pg_stat_statements"
+	BuffersFromExplain    = "explain"
+)
+
+// Environment is the server and the data a run saw: what can make two runs
+// differ besides the statements themselves.
+type Environment struct {
+	ServerVersion    string `json:"server_version"`
+	ServerVersionNum int    `json:"server_version_num"`
+	Database         string `json:"database"`
+	// PgStatStatements is the extension's version, empty when it is not
+	// usable.
+	PgStatStatements string `json:"pg_stat_statements,omitempty"`
+	// Settings are the planner-relevant settings (PlanSettings), as SHOW
+	// prints them.
+	Settings map[string]string `json:"settings"`
+	// Tables are the tables the statements read, sorted by name.
+	Tables []TableInfo `json:"tables"`
+	// Indexes are the indexes on those tables, sorted by name.
+	Indexes []IndexInfo `json:"indexes"`
+}
+
+// PlanSettings are the settings that move plans, recorded with every run;
+// a comparison between runs where one differs is inconclusive.
+// plan_cache_mode decides whether the prepared statements bench runs get
+// custom or generic plans.
+var PlanSettings = []string{"shared_buffers", "work_mem", "effective_cache_size", "random_page_cost", "jit", "plan_cache_mode"}
+
+// TableInfo describes one table.
+type TableInfo struct {
+	Name string `json:"name"`
+	// Rows is the live row count the statistics collector keeps
+	// (n_live_tup), or the last ANALYZE's estimate (reltuples) while the
+	// collector has counted none: no count(*), which a large table would
+	// make slow.
+	Rows      int64 `json:"rows"`
+	SizeBytes int64 `json:"size_bytes"`
+	// LastAnalyzed is when statistics were last gathered, by ANALYZE or
+	// autovacuum; nil for never.
+	LastAnalyzed *time.Time `json:"last_analyzed,omitempty"`
+}
+
+// IndexInfo describes one index.
+type IndexInfo struct {
+	Name    string   `json:"name"`
+	Table   string   `json:"table"`
+	Columns []string `json:"columns"`
+	Valid   bool     `json:"valid"`
+	// Definition is pg_get_indexdef's text.
+	Definition string `json:"definition"`
+}
+
+// Verdict is what a comparison concludes about one statement.
+type Verdict string
+
+// The verdicts.
+const (
+	Improved     Verdict = "improved"
+	Regressed    Verdict = "regressed"
+	Unchanged    Verdict = "unchanged"
+	Inconclusive Verdict = "inconclusive"
+)
+
+// Comparison is one statement measured twice: in the baseline (before) and
+// now (after).
+type Comparison struct {
+	Name string `json:"name"`
+	// BeforeP50Ms and AfterP50Ms are the medians compared.
+	BeforeP50Ms float64 `json:"before_p50_ms"`
+	AfterP50Ms  float64 `json:"after_p50_ms"`
+	// MedianChangePct is after's median over before's, minus one, in
+	// percent: negative is faster. CILowPct and CIHighPct bound it at 95%
+	// confidence; nil when the samples are too few for a finite bound.
+	MedianChangePct float64  `json:"median_change_pct"`
+	CILowPct        *float64 `json:"ci_low_pct"`
+	CIHighPct       *float64 `json:"ci_high_pct"`
+	// PValue is the Mann–Whitney U test's: how likely samples this
+	// different are if the statement's latency did not change.
+	PValue float64 `json:"p_value"`
+	// BeforeBuffers, AfterBuffers and BuffersChangePct are buffers per
+	// call; nil when either run lacks them or they come from different
+	// sources.
+	BeforeBuffers    *float64 `json:"before_buffers_per_call"`
+	AfterBuffers     *float64 `json:"after_buffers_per_call"`
+	BuffersChangePct *float64 `json:"buffers_change_pct"`
+	// PlanChanged reports a different plan hash.
+	PlanChanged bool `json:"plan_changed"`
+	// Verdict is the conclusion, DecidedBy what decided it (buffers,
+	// latency or environment) and Reason says it in words.
+	Verdict   Verdict `json:"verdict"`
+	DecidedBy string  `json:"decided_by,omitempty"`
+	Reason    string  `json:"reason,omitempty"`
+	// Targeted marks a statement meant to be served by indexes added
+	// between the runs.
+	Targeted bool `json:"targeted,omitempty"`
+	// Expectation places a targeted statement's improvement against the
+	// profile's promise: below, within or above.
+	Expectation string `json:"expectation,omitempty"`
+	// Warnings are benchmath's remarks on the samples (too few for a
+	// confidence interval, and so on).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ImprovementPct is the drop in median latency, in percent: the negated
+// change, so 40 means 40% faster.
+func (c *Comparison) ImprovementPct() float64 { return -c.MedianChangePct }
+
+// Difference is one way two runs' environments differ.
+type Difference struct {
+	// Kind is "server_version", "setting", "rows", "table" or "index".
+	Kind string `json:"kind"`
+	// Name is the setting, table or index.
+	Name   string `json:"name,omitempty"`
+	Before string `json:"before"`
+	After  string `json:"after"`
+	// Matters is set for a difference that makes latency comparisons
+	// inconclusive (a version or setting, or rows off by more than
+	// RowsTolerancePct); index changes are what --apply is for.
+	Matters bool `json:"matters"`
+}
+
+// Migrations is what --apply did.
+type Migrations struct {
+	Dir string `json:"dir"`
+	// Applied lists the files applied, in order; Indexes the indexes they
+	// built.
+	Applied []string `json:"applied"`
+	Indexes []string `json:"indexes,omitempty"`
+	// Reverted reports that --revert took them down again.
+	Reverted bool `json:"reverted,omitempty"`
+	// Error says how applying or reverting failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Gate is the verdict for CI.
+type Gate struct {
+	Passed bool `json:"passed"`
+	// ExpectPct and MaxRegressionPct are the limits checked; nil when off.
+	ExpectPct        *float64 `json:"expect_pct,omitempty"`
+	MaxRegressionPct *float64 `json:"max_regression_pct,omitempty"`
+	// Checked counts the statements each gate looked at.
+	ExpectChecked     int `json:"expect_checked"`
+	RegressionChecked int `json:"regression_checked"`
+	// Failures lists every failed check.
+	Failures []GateFailure `json:"failures"`
+}
+
+// The gates.
+const (
+	GateExpect        = "expect"
+	GateMaxRegression = "max-regression"
+)
+
+// GateFailure is one failed check.
+type GateFailure struct {
+	Gate      string `json:"gate"`
+	Statement string `json:"statement,omitempty"`
+	// Message says what failed and by how much.
+	Message string `json:"message"`
+}
+
+// Report is a run with, when it was compared, the baseline, the comparison
+// and the gate. It is what `bench --format json` prints and --save writes.
+type Report struct {
+	Run
+	// Baseline is the run compared against: the saved --baseline, or the
+	// run before the migrations of --apply.
+	Baseline *Run `json:"baseline,omitempty"`
+	// Migrations is what --apply did.
+	Migrations *Migrations `json:"migrations,omitempty"`
+	// EnvironmentDiff lists how the two runs' environments differ.
+	EnvironmentDiff []Difference `json:"environment_diff,omitempty"`
+	// Comparison holds one entry per statement both runs have.
+	Comparison []Comparison `json:"comparison,omitempty"`
+	// Drift is how the statements whose plan and buffers did not change
+	// moved: the machine's part in every latency change.
+	Drift *Drift `json:"drift,omitempty"`
+	// Gate is set when a comparison was made.
+	Gate *Gate `json:"gate,omitempty"`
+}

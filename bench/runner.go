@@ -1,0 +1,654 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Conn is the part of a pgx connection a run uses; *pgx.Conn has it.
+type Conn interface {
+	Prepare(ctx context.Context, name, sql string) (*pgconn.StatementDescription, error)
+	PgConn() *pgconn.PgConn
+	TypeMap() *pgtype.Map
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	BeginTx(ctx context.Context, opts pgx.TxOptions) (pgx.Tx, error)
+	IsClosed() bool
+	Close(ctx context.Context) error
+}
+
+// Connector opens one connection to the server under test. A run opens one
+// per client; the caller decides the session (timeouts), and the run makes
+// every session read-only whatever it is given.
+type Connector func(ctx context.Context) (Conn, error)
+
+// StoppedError is returned with the partial run when a run stopped before
+// its end: the server went away (a restart, a crash, a terminated backend)
+// or the context was cancelled. The run holds every call measured so far.
+type StoppedError struct {
+	// Calls is how many measured calls had completed.
+	Calls int
+	// Err is the cause.
+	Err error
+}
+
+func (e *StoppedError) Error() string {
+	return fmt.Sprintf("bench: the run stopped after %d measured calls: %v", e.Calls, e.Err)
+}
+
+func (e *StoppedError) Unwrap() error { return e.Err }
+
+// Phases of a run, as Progress names them. Each draws arguments from a
+// stream of its own, so that changing the warm-up does not change what is
+// measured.
+const (
+	PhaseExplain = "explain"
+	PhaseWarmup  = "warmup"
+	PhaseMeasure = "measure"
+)
+
+const (
+	explainStream uint64 = 1 << 62
+	warmupStream  uint64 = 1 << 61
+	measureStream uint64 = 0
+)
+
+// progressEvery is how often Options.Progress hears from a run.
+const progressEvery = 100 * time.Millisecond
+
+// preparedName is the server-side name of statement i.
+func preparedName(i int) string { return "hishamos_perf_bench_" + strconv.Itoa(i) }
+
+// sample is one timed call.
+type sample struct {
+	at time.Duration // start, from the phase's start
+	d  time.Duration
+}
+
+// runner holds what the clients of one run share.
+type runner struct {
+	w     *Workload
+	o     Options
+	bound *profiles.Bound
+	seeds []uint64
+}
+
+// client is one connection and what it measured.
+type client struct {
+	r    *runner
+	conn Conn
+	pcg  *rand.PCG
+	rng  *rand.Rand
+	// paramOIDs are each statement's parameter types, as Prepare found
+	// them; params and bufs are reused to encode arguments.
+	paramOIDs [][]uint32
+	params    [][]byte
+	bufs      [][]byte
+
+	// Per statement, during the measured phase.
+	samples  [][]sample
+	rows     []int64
+	errs     []int
+	firstErr []string
+	record   bool
+	start    time.Time
+}
+
+// Measure runs the workload and returns what it measured. A run that stops
+// early (the server restarting, ctx cancelled) returns the partial run with
+// a *StoppedError; a statement that failed every call returns the run with
+// ErrStatementFailed.
+func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*Run, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if writes := w.Writes(); len(writes) > 0 && !o.AllowWrites {
+		return nil, fmt.Errorf("bench: %w: %s: pass --allow-writes to run them, each in a transaction that is rolled back", ErrWrites, strings.Join(writes, ", "))
+	}
+	r := &runner{w: w, o: o, seeds: make([]uint64, len(w.Statements))}
+	for i, s := range w.Statements {
+		h := fnv.New64a()
+		h.Write([]byte(s.Name))
+		r.seeds[i] = o.Seed ^ h.Sum64()
+	}
+
+	var clients []*client
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for _, c := range clients {
+			c.conn.Close(cctx)
+		}
+	}()
+	first, err := r.open(ctx, connect, true)
+	if err != nil {
+		return nil, err
+	}
+	clients = append(clients, first)
+
+	run := &Run{Schema: Schema, Workload: w.Info, Settings: o.settings(), Complete: true}
+	run.Statements = make([]StatementRun, len(w.Statements))
+	for i, s := range w.Statements {
+		run.Statements[i] = StatementRun{Name: s.Name, SQLHash: sqlHash(s.SQL), Write: s.Write, FollowUp: !s.Leader, Indexes: s.Indexes}
+	}
+
+	// The server going away before the measured calls is a stopped run
+	// too, with nothing measured.
+	lost := func(err error) error {
+		if isConnectionError(err, first.conn) {
+			return stopped(err, 0)
+		}
+		return err
+	}
+	explained, err := r.explainAll(ctx, first)
+	if err != nil {
+		return nil, lost(err)
+	}
+	env, canonical, err := readEnvironment(ctx, first.conn, relationsOf(w, explained))
+	if err != nil {
+		return nil, lost(err)
+	}
+	run.Environment = env
+	for i := range explained {
+		for j, rel := range explained[i].relations {
+			if c, ok := canonical[rel]; ok {
+				explained[i].relations[j] = c
+			}
+		}
+	}
+	for len(clients) < o.Clients {
+		c, err := r.open(ctx, connect, false)
+		if err != nil {
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+
+	leaders := w.leaders()
+	if err := r.warmup(ctx, clients, leaders); err != nil {
+		return nil, stopped(err, 0)
+	}
+	ids := queryIDs(explained)
+	var before map[int64]pgssCounts
+	pgssErr := errors.New("pg_stat_statements is not installed in this database")
+	if run.Environment.PgStatStatements != "" && len(ids) > 0 {
+		before, pgssErr = readStatementCounts(ctx, first.conn, ids)
+	}
+
+	phaseErr := r.measure(ctx, clients, leaders, run)
+
+	if phaseErr == nil && before != nil {
+		after, err := readStatementCounts(ctx, first.conn, ids)
+		if err != nil {
+			pgssErr = err
+		}
+		fillBuffersFromStatements(run, explained, before, after)
+	} else if phaseErr != nil {
+		pgssErr = errors.New("the run stopped before pg_stat_statements could be read again")
+	}
+	fillBuffersFromExplain(run, explained, pgssErr)
+	for i := range run.Statements {
+		e := explained[i]
+		sr := &run.Statements[i]
+		sr.PlanHash, sr.Plans = e.planHash, e.shapes
+		sr.IndexesUsed, sr.Relations = e.indexes, e.relations
+		if e.queryID != 0 {
+			sr.QueryID = fmt.Sprintf("%016x", uint64(e.queryID))
+		}
+	}
+
+	if phaseErr != nil {
+		run.Complete = false
+		run.Stopped = stopReason(phaseErr)
+		return run, stopped(phaseErr, run.calls())
+	}
+	for _, sr := range run.Statements {
+		if sr.Calls == 0 && sr.Errors > 0 {
+			return run, fmt.Errorf("bench: %w: %s failed all %d calls; the first error: %s", ErrStatementFailed, sr.Name, sr.Errors, sr.FirstError)
+		}
+	}
+	return run, nil
+}
+
+// warmup runs the unrecorded rounds. Every client warms up on its own, with
+// the same draws, so that every connection has run every statement (its
+// caches filled, its prepared statements past the five custom plans after
+// which PostgreSQL may settle on a generic one) with the same history.
+func (r *runner) warmup(ctx context.Context, clients []*client, leaders []int) error {
+	if r.o.Warmup == 0 {
+		return nil
+	}
+	scheds := make([]*schedule, len(clients))
+	for i := range scheds {
+		scheds[i] = newSchedule(leaders, r.o.Seed^warmupStream, r.o.Warmup, time.Time{})
+	}
+	return r.phase(ctx, clients, scheds, PhaseWarmup, warmupStream, int64(r.o.Warmup*len(leaders)*len(clients)))
+}
+
+// measure runs the recorded rounds, all clients taking calls from one
+// schedule, and puts what they measured into run.
+func (r *runner) measure(ctx context.Context, clients []*client, leaders []int, run *Run) error {
+	start := time.Now()
+	var sched *schedule
+	var total int64
+	if r.o.Duration > 0 {
+		sched, total = newSchedule(leaders, r.o.Seed, 0, start.Add(r.o.Duration)), r.o.Duration.Milliseconds()
+	} else {
+		sched, total = newSchedule(leaders, r.o.Seed, r.o.Iterations, time.Time{}), int64(r.o.Iterations*len(leaders))
+	}
+	shared := make([]*schedule, len(clients))
+	for i, c := range clients {
+		c.startRecording(len(r.w.Statements), start)
+		shared[i] = sched
+	}
+	run.StartedAt = start.UTC()
+	err := r.phase(ctx, clients, shared, PhaseMeasure, measureStream, total)
+	elapsed := time.Since(start)
+	run.ElapsedMs = float64(elapsed) / float64(time.Millisecond)
+	r.collect(run, clients)
+	if elapsed > 0 {
+		run.CallsPerSecond = float64(run.calls()) / elapsed.Seconds()
+	}
+	return err
+}
+
+// calls counts the run's successful calls.
+func (run *Run) calls() int {
+	n := 0
+	for _, s := range run.Statements {
+		n += s.Calls
+	}
+	return n
+}
+
+// stopped wraps a phase's error for the caller.
+func stopped(err error, calls int) error {
+	var se *StoppedError
+	if errors.As(err, &se) {
+		return err
+	}
+	return &StoppedError{Calls: calls, Err: err}
+}
+
+// stopReason says in a line why a run stopped.
+func stopReason(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "out of time"
+	}
+	return "the connection to the server was lost: " + err.Error()
+}
+
+// open connects one client: a read-only session with every statement
+// prepared. The first client also binds the profile's generators.
+func (r *runner) open(ctx context.Context, connect Connector, first bool) (*client, error) {
+	conn, err := connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &client{r: r, conn: conn, pcg: rand.NewPCG(0, 0)}
+	c.rng = rand.New(c.pcg)
+	fail := func(err error) (*client, error) {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	// The caller's session should be read-only already; this makes sure.
+	if _, err := conn.Exec(ctx, "SET SESSION default_transaction_read_only = on"); err != nil {
+		return fail(fmt.Errorf("bench: make the session read-only: %w", err))
+	}
+	if first && r.w.Profile != nil {
+		b, err := profiles.Bind(ctx, conn, r.w.Profile)
+		if err != nil {
+			if isConnectionError(err, conn) {
+				return fail(err)
+			}
+			return fail(fmt.Errorf("bench: %w: %w", ErrWorkload, err))
+		}
+		r.bound = b
+	}
+	c.paramOIDs = make([][]uint32, len(r.w.Statements))
+	for i, s := range r.w.Statements {
+		sd, err := conn.Prepare(ctx, preparedName(i), s.SQL)
+		if err != nil {
+			if isConnectionError(err, conn) {
+				return fail(fmt.Errorf("bench: prepare %s: %w", s.Name, err))
+			}
+			return fail(fmt.Errorf("bench: %w: statement %s does not prepare: %w", ErrWorkload, s.Name, err))
+		}
+		c.paramOIDs[i] = sd.ParamOIDs
+	}
+	return c, nil
+}
+
+// isConnectionError reports whether err means the session is gone: the
+// connection closed, the server shutting down or refusing, or ctx done. A
+// statement's own error (a bad value, a timeout) leaves the session usable.
+func isConnectionError(err error, conn Conn) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || conn.IsClosed() {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"), // connection exception
+			pgErr.Code == "57P01", // admin_shutdown
+			pgErr.Code == "57P02", // crash_shutdown
+			pgErr.Code == "57P03": // cannot_connect_now
+			return true
+		}
+		return false
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || pgconn.SafeToRetry(err)
+}
+
+// args draws the arguments of statement i from the client's source.
+func (c *client) args(i int) []any {
+	if c.r.bound == nil {
+		return nil
+	}
+	return c.r.bound.Args(c.r.w.Statements[i].Name, c.rng)
+}
+
+// seed points the client's source at call k of statement i in a stream.
+func (c *client) seed(i int, stream uint64, k int) {
+	c.pcg.Seed(c.r.seeds[i], stream|uint64(k))
+}
+
+func (c *client) startRecording(n int, start time.Time) {
+	c.record, c.start = true, start
+	c.samples = make([][]sample, n)
+	c.rows = make([]int64, n)
+	c.errs = make([]int, n)
+	c.firstErr = make([]string, n)
+}
+
+// call runs statement i once and times it: from sending it to having read
+// its last row. It goes straight to pgconn with the arguments encoded
+// beforehand, as text, outside the timing: pgx's Query would add its own
+// bookkeeping to every call, and bench should cost the client no more than
+// pgbench does (see make bench-harness). ctx carries no cancellation (a
+// cancellable one costs a watcher per call); phase closes the connections
+// instead. A write runs in a READ WRITE transaction rolled back outside the
+// timing.
+func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
+	params, err := c.encode(i, args)
+	if err != nil {
+		return 0, time.Now(), 0, err
+	}
+	if c.r.w.Statements[i].Write {
+		tx, err := c.conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadWrite})
+		if err != nil {
+			return 0, time.Now(), 0, err
+		}
+		defer tx.Rollback(ctx)
+	}
+	pc := c.conn.PgConn()
+	start = time.Now()
+	rr := pc.ExecPrepared(ctx, preparedName(i), params, nil, nil)
+	for rr.NextRow() {
+		rows++
+	}
+	_, err = rr.Close()
+	d = time.Since(start)
+	return rows, start, d, err
+}
+
+// encode turns arguments into the text the server parses for each
+// parameter's type, reusing the client's buffers.
+func (c *client) encode(i int, args []any) ([][]byte, error) {
+	oids := c.paramOIDs[i]
+	if len(args) != len(oids) {
+		return nil, fmt.Errorf("statement takes %d parameters, the generators drew %d", len(oids), len(args))
+	}
+	c.params = c.params[:0]
+	for j, a := range args {
+		for len(c.bufs) <= j {
+			c.bufs = append(c.bufs, nil)
+		}
+		b, err := c.conn.TypeMap().Encode(oids[j], pgtype.TextFormatCode, a, c.bufs[j][:0])
+		if err != nil {
+			return nil, fmt.Errorf("encode $%d (%v): %w", j+1, a, err)
+		}
+		if b != nil {
+			c.bufs[j] = b
+		}
+		c.params = append(c.params, b)
+	}
+	return c.params, nil
+}
+
+// one runs statement i with args, records it, and returns its rows, or an
+// error that stops the run.
+func (c *client) one(ctx context.Context, i int, args []any) (int64, error) {
+	rows, start, d, err := c.call(ctx, i, args)
+	if err != nil {
+		if ctx.Err() != nil || isConnectionError(err, c.conn) {
+			return 0, err
+		}
+		if c.record {
+			if c.errs[i] == 0 {
+				c.firstErr[i] = errorLine(err)
+			}
+			c.errs[i]++
+		}
+		return 0, nil
+	}
+	if c.record {
+		c.samples[i] = append(c.samples[i], sample{at: start.Sub(c.start), d: d})
+		c.rows[i] += rows
+	}
+	return rows, nil
+}
+
+// slot runs call k of leading statement i and its follow-ups.
+func (c *client) slot(ctx context.Context, i, k int, stream uint64) error {
+	c.seed(i, stream, k)
+	rows, err := c.one(ctx, i, c.args(i))
+	if err != nil {
+		return err
+	}
+	for _, f := range c.r.w.Statements[i].Then {
+		n := int64(1)
+		if f.PerRow {
+			n = rows
+		}
+		for range n {
+			if _, err := c.one(ctx, f.Statement, c.args(f.Statement)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// phase runs the clients, each on its schedule (one schedule shared by all,
+// or one each), until the schedules are exhausted, a connection is lost or
+// ctx is done.
+func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedule, name string, stream uint64, total int64) error {
+	sched := scheds[0] // for progress
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Calls run under a context that cannot be cancelled (see call); a
+	// cancelled phase interrupts them by closing every connection.
+	calls := context.WithoutCancel(ctx)
+	stopClosing := context.AfterFunc(ctx, func() {
+		for _, c := range clients {
+			if nc := c.conn.PgConn().Conn(); nc != nil {
+				nc.Close()
+			}
+		}
+	})
+	defer stopClosing()
+	var done atomic.Int64
+	var wg sync.WaitGroup
+	for ci, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				i, k, ok := scheds[ci].next()
+				if !ok {
+					return
+				}
+				if err := c.slot(calls, i, k, stream); err != nil {
+					if ctx.Err() == nil {
+						cancel(err)
+					}
+					return
+				}
+				done.Add(1)
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	var pwg sync.WaitGroup
+	if r.o.Progress != nil {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			t := time.NewTicker(progressEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-t.C:
+					r.o.Progress(sched.progress(name, done.Load(), total))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	pwg.Wait()
+	if r.o.Progress != nil {
+		r.o.Progress(sched.progress(name, done.Load(), total))
+	}
+	// Nil unless a client stopped the phase or the caller cancelled.
+	return context.Cause(ctx)
+}
+
+// collect merges the clients' samples into the run.
+func (r *runner) collect(run *Run, clients []*client) {
+	for i := range run.Statements {
+		var all []sample
+		var rows int64
+		sr := &run.Statements[i]
+		for _, c := range clients {
+			if c.samples == nil {
+				continue
+			}
+			all = append(all, c.samples[i]...)
+			rows += c.rows[i]
+			if c.errs[i] > 0 && sr.FirstError == "" {
+				sr.FirstError = c.firstErr[i]
+			}
+			sr.Errors += c.errs[i]
+		}
+		slices.SortFunc(all, func(a, b sample) int { return cmp.Compare(a.at, b.at) })
+		ms := make([]float64, len(all))
+		for j, s := range all {
+			ms[j] = float64(s.d) / float64(time.Millisecond)
+		}
+		sr.Samples = ms
+		sr.Calls = len(ms)
+		if sr.Calls > 0 {
+			sr.RowsPerCall = float64(rows) / float64(sr.Calls)
+		}
+		summarize(sr)
+	}
+}
+
+// errorLine is an error on one line, with a server error's code.
+func errorLine(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return fmt.Sprintf("%s (SQLSTATE %s)", pgErr.Message, pgErr.Code)
+	}
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// leaders returns the indexes of the statements that run on their own.
+func (w *Workload) leaders() []int {
+	var out []int
+	for i, s := range w.Statements {
+		if s.Leader {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// schedule hands out calls: rounds in which every leading statement runs
+// once, each round in a freshly shuffled order, until the rounds are done
+// or the deadline has passed.
+type schedule struct {
+	mu       sync.Mutex
+	order    []int
+	rng      *rand.Rand
+	round    int
+	pos      int
+	rounds   int // 0: until the deadline
+	deadline time.Time
+	start    time.Time
+}
+
+func newSchedule(leaders []int, seed uint64, rounds int, deadline time.Time) *schedule {
+	s := &schedule{
+		order: slices.Clone(leaders), rng: rand.New(rand.NewPCG(seed, 0x5eed)),
+		rounds: rounds, deadline: deadline, start: time.Now(),
+	}
+	s.shuffle()
+	return s
+}
+
+func (s *schedule) shuffle() {
+	s.rng.Shuffle(len(s.order), func(i, j int) { s.order[i], s.order[j] = s.order[j], s.order[i] })
+}
+
+// next returns the statement and round of the next call.
+func (s *schedule) next() (stmt, round int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pos == len(s.order) {
+		s.round++
+		s.pos = 0
+		s.shuffle()
+	}
+	if s.rounds > 0 && s.round >= s.rounds {
+		return 0, 0, false
+	}
+	if !s.deadline.IsZero() && !time.Now().Before(s.deadline) {
+		return 0, 0, false
+	}
+	stmt = s.order[s.pos]
+	s.pos++
+	return stmt, s.round, true
+}
+
+func (s *schedule) progress(phase string, done, total int64) Progress {
+	if !s.deadline.IsZero() {
+		return Progress{Phase: phase, Done: min(time.Since(s.start).Milliseconds(), total), Total: total}
+	}
+	return Progress{Phase: phase, Done: done, Total: total}
+}

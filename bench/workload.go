@@ -1,0 +1,203 @@
+package bench
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Workload is what a run measures: statements, and for a profile the
+// generators that draw their arguments.
+type Workload struct {
+	Info WorkloadInfo
+	// Profile is the profile the statements come from; nil for a .sql
+	// file, whose statements take no parameters.
+	Profile *profiles.Profile
+	// Statements are the statements in profile (or file) order: those that
+	// lead a request, then the follow-ups they need.
+	Statements []Statement
+}
+
+// Statement is one statement of a workload.
+type Statement struct {
+	Name string
+	SQL  string
+	// Write marks a statement that changes data.
+	Write bool
+	// Indexes are the profile's hand-picked indexes meant to serve it.
+	Indexes []string
+	// Leader is set for a statement that runs on its own in every round;
+	// a follow-up only runs after its leader.
+	Leader bool
+	// Then lists the follow-ups that run right after it, on the same
+	// connection, as the application issues them.
+	Then []Followup
+}
+
+// Followup is a follow-up of a leading statement.
+type Followup struct {
+	// Statement indexes Workload.Statements.
+	Statement int
+	// PerRow runs it once per row the leader returned (N+1).
+	PerRow bool
+}
+
+// sqlHash identifies a statement's text.
+func sqlHash(sql string) string {
+	sum := sha256.Sum256([]byte(sql))
+	return hex.EncodeToString(sum[:8])
+}
+
+// FromProfile makes the workload of a profile: the statements of its mix for
+// the given half of its before/after pairs (empty means profiles.After), and
+// the follow-ups they issue.
+func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, error) {
+	if variant == "" {
+		variant = profiles.After
+	}
+	if variant != profiles.Before && variant != profiles.After {
+		return nil, fmt.Errorf("bench: %w: variant %q: use %s or %s", ErrWorkload, variant, profiles.Before, profiles.After)
+	}
+	w := &Workload{
+		Info:    WorkloadInfo{Name: p.Name, Kind: "profile", File: p.File, Variant: string(variant)},
+		Profile: p,
+	}
+	if p.Expect != nil {
+		w.Info.Expect = &ExpectRange{MinPct: p.Expect.MinPercent, MaxPct: p.Expect.MaxPercent, Source: p.Expect.Source}
+	}
+	mix := p.Mix(variant)
+	if len(mix) == 0 {
+		return nil, fmt.Errorf("bench: %w: profile %s has no statement with a positive weight for the %s variant", ErrWorkload, p.Name, variant)
+	}
+	index := map[string]int{}
+	add := func(s *profiles.Statement, leader bool) int {
+		if i, ok := index[s.Name]; ok {
+			if leader {
+				w.Statements[i].Leader = true
+			}
+			return i
+		}
+		index[s.Name] = len(w.Statements)
+		// A statement the profile does not mark as a write but that is not
+		// a plain query (SELECT … INTO, FOR UPDATE) is treated as one: the
+		// session's read-only mode does not stop EXPLAIN ANALYZE of SELECT
+		// INTO from creating its table.
+		w.Statements = append(w.Statements, Statement{
+			Name: s.Name, SQL: s.SQL, Write: s.Write || !analyze.ReadOnlyQuery(s.SQL), Indexes: s.Indexes, Leader: leader,
+		})
+		return len(w.Statements) - 1
+	}
+	for _, s := range mix {
+		add(s, true)
+	}
+	for _, s := range mix {
+		i := index[s.Name]
+		for _, f := range s.Then {
+			fs := p.Statement(f.Statement)
+			if fs == nil {
+				return nil, fmt.Errorf("bench: %w: %s follows up with %s, which profile %s does not define", ErrWorkload, s.Name, f.Statement, p.Name)
+			}
+			j := add(fs, false)
+			w.Statements[i].Then = append(w.Statements[i].Then, Followup{Statement: j, PerRow: f.PerRow})
+		}
+	}
+	for _, s := range w.Statements {
+		if fn := analyze.OutsideTransaction(s.SQL); fn != "" {
+			return nil, fmt.Errorf("bench: %w: profile %s, statement %s calls %s, whose effect neither a read-only session nor a rollback contains: it cannot be measured", ErrWorkload, p.Name, s.Name, fn)
+		}
+	}
+	return w, nil
+}
+
+// nameComment is a `-- name: x` line naming the statement under it.
+var nameComment = regexp.MustCompile(`^\s*--\s*name:\s*(.+?)\s*$`)
+
+// nameAbove returns the name a `-- name:` comment gives the statement
+// starting on line (1-based), looking up through the comment and blank
+// lines right above it.
+func nameAbove(lines []string, line int) string {
+	for i := line - 2; i >= 0 && i < len(lines); i-- {
+		l := strings.TrimSpace(lines[i])
+		if m := nameComment.FindStringSubmatch(l); m != nil {
+			return m[1]
+		}
+		if l != "" && !strings.HasPrefix(l, "--") {
+			return ""
+		}
+	}
+	return ""
+}
+
+// badNameChars are replaced in statement names: names become benchmark
+// names (BenchmarkQuery/<name>), where spaces and slashes would split them.
+var badNameChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
+
+// FromSQL makes the workload of a .sql file: every statement in it, run
+// as it is. A `-- name: x` comment line above a statement names it; the
+// others are named q1, q2, ... by position. A .sql file has no parameter
+// generators, so a statement with $n placeholders is refused.
+func FromSQL(file string, text []byte) (*Workload, error) {
+	srcs, err := analyze.SplitSQL(file, string(text))
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w: %w", ErrWorkload, err)
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("bench: %w: %s holds no SQL statement", ErrWorkload, file)
+	}
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	w := &Workload{Info: WorkloadInfo{Name: name, Kind: "sql", File: file}}
+	lines := strings.Split(string(text), "\n")
+	seen := map[string]int{}
+	for _, s := range srcs {
+		where := fmt.Sprintf("%s:%d", file, s.Line)
+		if n := analyze.ParamCount(s.SQL); n > 0 {
+			return nil, fmt.Errorf("bench: %w: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)", ErrWorkload, where, n)
+		}
+		if !analyze.Explainable(s.SQL) {
+			return nil, fmt.Errorf("bench: %w: %s: only queries and DML can be measured, not %q", ErrWorkload, where, firstLine(s.SQL))
+		}
+		if fn := analyze.OutsideTransaction(s.SQL); fn != "" {
+			return nil, fmt.Errorf("bench: %w: %s: the statement calls %s, whose effect neither a read-only session nor a rollback contains: it cannot be measured", ErrWorkload, where, fn)
+		}
+		stmtName := fmt.Sprintf("q%d", s.Index)
+		if n := nameAbove(lines, s.Line); n != "" {
+			stmtName = badNameChars.ReplaceAllString(n, "_")
+		}
+		if prev, dup := seen[stmtName]; dup {
+			return nil, fmt.Errorf("bench: %w: %s: a statement is already called %s (statement %d)", ErrWorkload, where, stmtName, prev)
+		}
+		seen[stmtName] = s.Index
+		w.Statements = append(w.Statements, Statement{
+			Name: stmtName, SQL: s.SQL, Write: !analyze.ReadOnlyQuery(s.SQL), Leader: true,
+		})
+	}
+	return w, nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 60 {
+		s = s[:57] + "..."
+	}
+	return s
+}
+
+// Writes lists the workload's write statements.
+func (w *Workload) Writes() []string {
+	var out []string
+	for _, s := range w.Statements {
+		if s.Write {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,804 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/spf13/cobra"
+
+	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/internal/htmlreport"
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/migrate"
+	"github.com/hishamos/hishamos-perf/profiles"
+)
+
+// Flag names of bench (flagSeed is shared with seed).
+const (
+	flagProfile       = "profile"
+	flagSQL           = "sql"
+	flagVariant       = "variant"
+	flagClients       = "clients"
+	flagWarmup        = "warmup"
+	flagIterations    = "iterations"
+	flagDuration      = "duration"
+	flagAllowWrites   = "allow-writes"
+	flagSave          = "save"
+	flagBaseline      = "baseline"
+	flagApply         = "apply"
+	flagRevert        = "revert"
+	flagAlpha         = "alpha"
+	flagNoise         = "noise"
+	flagExpect        = "expect"
+	flagMaxRegression = "max-regression"
+	flagSamples       = "samples"
+	flagJUnit         = "junit"
+)
+
+// Defaults of bench's flags that are not the bench package's own.
+const (
+	defaultProfile       = "hishamos"
+	defaultMaxRegression = "10%"
+	// benchMarkdownLimit keeps Markdown output under GitHub's 65,536-character
+	// limit for a pull-request comment, with room for a header.
+	benchMarkdownLimit = 60 << 10
+)
+
+// benchOptions are the bench command's flags.
+type benchOptions struct {
+	profile       string
+	sqlFile       string
+	variant       string
+	clients       int
+	warmup        int
+	iterations    int
+	duration      time.Duration
+	seed          uint64
+	allowWrites   bool
+	save          string
+	baseline      string
+	apply         string
+	revert        bool
+	alpha         float64
+	noise         string
+	expect        string
+	maxRegression string
+	samples       bool
+	junit         string
+	html          string
+}
+
+func newBenchCmd(a *app) *cobra.Command {
+	var o benchOptions
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure a workload's statements, compare two runs, and gate CI on the difference",
+		Long: `bench runs the statements of a profile (--profile, default hishamos) or of a
+.sql file (--sql) and measures each: every call's latency, its quantiles, rows
+and shared buffers per call, and the shape of its plan. Each statement is
+prepared once per connection and called with arguments drawn from the
+profile's generators, the same ones for the same --seed; statements are
+interleaved in a shuffled order so that a busy machine slows all of them
+alike. Only reads run, in read-only sessions, unless --allow-writes, and then
+every write runs in a transaction that is rolled back.
+
+Buffers per call come from pg_stat_statements (the difference over the
+measured calls, for this database and statement), or from EXPLAIN (ANALYZE,
+BUFFERS) of a few calls where it cannot say.
+
+Two runs are compared with benchstat's statistics: the change in median
+latency with a 95% confidence interval and a Mann-Whitney U p-value, the
+change in buffers per call and whether the plan changed. A statement is
+improved or regressed when buffers moved beyond the noise (they do not
+depend on how busy the machine is) or, failing that, when latency moved
+significantly (p < --alpha) and by more than --noise with the plan or
+buffers to show for it; otherwise unchanged or inconclusive. A change in the
+server version, the plan settings or a table's row count (over 10%) makes
+the statements it touches inconclusive.
+
+Modes:
+  bench --save run.json            measure, and keep the run (samples and all)
+  bench --baseline base.json       measure, and compare against a saved run
+  bench --apply migrations/        measure, apply the pending migrations,
+                                   ANALYZE, measure again, compare (--revert
+                                   takes the migrations down afterwards)
+
+The gate: --expect 40% makes every statement targeted by the indexes added
+between the runs improve by at least 40% (its median at the confidence
+interval's worst bound, and its buffers); --expect profile takes the
+profile's own promise. --max-regression 10% (the default; "off" to disable)
+fails when a statement regressed with latency or buffers up by more than
+that. A failed gate exits 1 and says which statement failed and by how much.
+
+Output: --format table, json (schema hishamos-perf/bench/v1; samples with
+--samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY) or
+benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
+writes a JUnit report beside it.
+
+A .sql file's statements take no parameters; a "-- name: x" line above a
+statement names it.`,
+		Example: `  hishamos-perf bench
+  hishamos-perf bench --iterations 300 --save before.json
+  hishamos-perf bench --baseline before.json --max-regression 10% --junit bench.xml
+  hishamos-perf bench --apply migrations/ --revert --expect 40% --format markdown >> "$GITHUB_STEP_SUMMARY"
+  hishamos-perf bench --sql queries.sql --clients 4 --duration 30s
+  hishamos-perf bench --format benchstat > new.txt && benchstat old.txt new.txt`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.profile = strings.TrimSpace(o.profile)
+			if !cmd.Flags().Changed(flagProfile) && o.sqlFile != "" {
+				o.profile = ""
+			}
+			return a.runBench(cmd.Context(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.profile, flagProfile, defaultProfile, "built-in profile name or path to a profile YAML file")
+	f.StringVar(&o.sqlFile, flagSQL, "", "measure the statements of this .sql file instead of a profile")
+	f.StringVar(&o.variant, flagVariant, string(profiles.After), "which half of the profile's before/after pairs runs: before or after")
+	f.IntVar(&o.clients, flagClients, bench.DefaultClients, "connections running statements at once")
+	f.IntVar(&o.warmup, flagWarmup, bench.DefaultWarmup, "unmeasured rounds before measuring, on every connection (each statement once a round)")
+	f.IntVar(&o.iterations, flagIterations, bench.DefaultIterations, "measured calls per statement")
+	f.DurationVar(&o.duration, flagDuration, 0, "measure for this long instead of --iterations (e.g. 30s)")
+	f.Uint64Var(&o.seed, flagSeed, 1, "random seed of the arguments: the same seed draws the same ones")
+	f.BoolVar(&o.allowWrites, flagAllowWrites, false, "run write statements too, each in a transaction that is rolled back")
+	f.StringVar(&o.save, flagSave, "", "write the run (with every sample) to this JSON file")
+	f.StringVar(&o.baseline, flagBaseline, "", "compare against the run saved in this file")
+	f.StringVar(&o.apply, flagApply, "", "measure, apply this migration directory's pending migrations, ANALYZE, measure again")
+	f.BoolVar(&o.revert, flagRevert, false, "with --apply: take the applied migrations down at the end")
+	f.Float64Var(&o.alpha, flagAlpha, bench.DefaultAlpha, "significance level of the Mann-Whitney U test")
+	f.StringVar(&o.noise, flagNoise, fmt.Sprintf("%g%%", bench.DefaultNoisePct), "smallest change that counts")
+	f.StringVar(&o.expect, flagExpect, "", `improvement every targeted statement must reach (e.g. 40%, or "profile")`)
+	f.StringVar(&o.maxRegression, flagMaxRegression, defaultMaxRegression, `largest regression allowed ("off" to disable)`)
+	f.BoolVar(&o.samples, flagSamples, false, "include every latency sample in --format json")
+	f.StringVar(&o.junit, flagJUnit, "", "also write a JUnit XML report to this file")
+	f.StringVar(&o.html, flagHTML, "", "also write a self-contained HTML report (charts, plans, indexes, environment) to this file")
+	return cmd
+}
+
+// benchUsage marks bad bench flags: exit code 2, with a pointer to --help.
+func benchUsage(format string, args ...any) error {
+	return &usageError{err: fmt.Errorf(format, args...), cmd: "hishamos-perf bench"}
+}
+
+// badInput marks a bad file or workload: exit code 2, without the pointer.
+func badInput(err error) error {
+	return &usageError{err: err}
+}
+
+// parsePercent reads "40%", "40" or "2.5%" as a percentage.
+func parsePercent(flag, s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(s), "%"), 64)
+	if err != nil {
+		return 0, benchUsage("--%s %q: want a percentage such as 10%%", flag, s)
+	}
+	return v, nil
+}
+
+// benchConfig turns the flags into the bench package's configuration,
+// reading the workload and the baseline; everything here is checked before
+// the database is touched.
+func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
+	var cfg bench.Config
+	var err error
+	switch {
+	case o.sqlFile != "" && o.profile != "":
+		return cfg, benchUsage("--%s and --%s both name a workload: give one", flagProfile, flagSQL)
+	case o.sqlFile != "":
+		text, rerr := os.ReadFile(o.sqlFile)
+		if rerr != nil {
+			return cfg, badInput(fmt.Errorf("--%s: %w", flagSQL, rerr))
+		}
+		if cfg.Workload, err = bench.FromSQL(o.sqlFile, text); err != nil {
+			return cfg, badInput(err)
+		}
+	default:
+		p, perr := profiles.Load(o.profile)
+		if perr != nil {
+			return cfg, badInput(fmt.Errorf("--%s: %w", flagProfile, perr))
+		}
+		if cfg.Workload, err = bench.FromProfile(p, profiles.Variant(o.variant)); err != nil {
+			return cfg, benchUsage("%w", err)
+		}
+	}
+	cfg.Options = bench.Options{
+		Clients: o.clients, Warmup: o.warmup, Iterations: o.iterations, Duration: o.duration,
+		Seed: o.seed, AllowWrites: o.allowWrites,
+	}
+	if err := cfg.Options.Validate(); err != nil {
+		return cfg, benchUsage("%w", err)
+	}
+	if writes := cfg.Workload.Writes(); len(writes) > 0 && !o.allowWrites {
+		return cfg, benchUsage("%w: %s; pass --%s to run them, each in a transaction that is rolled back", bench.ErrWrites, strings.Join(writes, ", "), flagAllowWrites)
+	}
+	noise, err := parsePercent(flagNoise, o.noise)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise}
+	if err := cfg.Compare.Validate(); err != nil {
+		return cfg, benchUsage("%w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(o.expect)) {
+	case "":
+	case "profile":
+		e := cfg.Workload.Info.Expect
+		if e == nil {
+			return cfg, benchUsage("--%s profile: %s promises no improvement (no expect: in the profile); give a percentage", flagExpect, cfg.Workload.Info.Name)
+		}
+		v := e.MinPct
+		cfg.Gate.ExpectPct = &v
+	default:
+		v, err := parsePercent(flagExpect, o.expect)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Gate.ExpectPct = &v
+	}
+	switch strings.ToLower(strings.TrimSpace(o.maxRegression)) {
+	case "off", "none", "":
+	default:
+		v, err := parsePercent(flagMaxRegression, o.maxRegression)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Gate.MaxRegressionPct = &v
+	}
+	if err := cfg.Gate.Validate(); err != nil {
+		return cfg, benchUsage("%w", err)
+	}
+	switch {
+	case o.baseline != "" && o.apply != "":
+		return cfg, benchUsage("--%s and --%s are two ways to get a before run: give one", flagBaseline, flagApply)
+	case o.revert && o.apply == "":
+		return cfg, benchUsage("--%s only goes with --%s", flagRevert, flagApply)
+	case cfg.Gate.ExpectPct != nil && o.baseline == "" && o.apply == "":
+		return cfg, benchUsage("--%s needs a before run to compare with: add --%s or --%s", flagExpect, flagBaseline, flagApply)
+	}
+	if o.baseline != "" {
+		if cfg.Baseline, err = bench.LoadBaseline(o.baseline, cfg.Workload); err != nil {
+			return cfg, badInput(fmt.Errorf("--%s: %w", flagBaseline, err))
+		}
+	}
+	cfg.Revert = o.revert
+	return cfg, nil
+}
+
+func (a *app) runBench(ctx context.Context, o benchOptions) error {
+	cfg, err := a.benchConfig(o)
+	if err != nil {
+		return err
+	}
+	var dir *migrate.Dir
+	if o.apply != "" {
+		if dir, err = migrate.OpenDir(o.apply); err != nil {
+			return badInput(fmt.Errorf("--%s: %w", flagApply, err))
+		}
+		if err := dir.Validate(); err != nil {
+			return badInput(fmt.Errorf("--%s: %w", flagApply, err))
+		}
+	}
+	t, err := a.target(ctx, true)
+	if err != nil {
+		return err
+	}
+	cfg.Target = t.String()
+	if dir != nil {
+		cfg.Migrator = &migrator{a: a, t: t, dir: dir}
+	}
+	connect := func(ctx context.Context) (bench.Conn, error) {
+		conn, err := a.connect(ctx, t, pg.DefaultSession)
+		if err != nil {
+			return nil, err
+		}
+		return conn, nil
+	}
+	bar := a.progress()
+	cfg.Options.Progress = func(p bench.Progress) { bar.Update(p.Phase, p.Done, p.Total) }
+	cfg.Say = func(format string, args ...any) {
+		bar.Done()
+		a.say(format, args...)
+	}
+	a.say("bench: %s %s on %s", cfg.Workload.Info.Kind, cfg.Workload.Info.Name, t)
+	rep, err := bench.Bench(ctx, connect, cfg)
+	bar.Done()
+	if err != nil {
+		return a.benchFailed(ctx, rep, err, o)
+	}
+	if o.save != "" {
+		if err := bench.Save(o.save, rep); err != nil {
+			return err
+		}
+		a.say("bench: saved the run to %s", o.save)
+	}
+	if err := a.writeJUnit(rep, o); err != nil {
+		return err
+	}
+	if o.html != "" {
+		if err := writeHTML(o.html, htmlreport.FromBench(rep)); err != nil {
+			return err
+		}
+		a.say("bench: wrote %s", o.html)
+	}
+	if err := a.renderBench(rep, o); err != nil {
+		return err
+	}
+	if rep.Gate != nil && !rep.Gate.Passed {
+		return &gateError{gateSummary(rep.Gate)}
+	}
+	return nil
+}
+
+// gateSummary is a failed gate in one line; the report has the details.
+func gateSummary(g *bench.Gate) error {
+	count := map[string][]string{}
+	for _, f := range g.Failures {
+		who := f.Statement
+		if who == "" {
+			who = f.Message
+		}
+		count[f.Gate] = append(count[f.Gate], who)
+	}
+	var parts []string
+	for _, gate := range []string{bench.GateExpect, bench.GateMaxRegression} {
+		if who := count[gate]; len(who) > 0 {
+			parts = append(parts, fmt.Sprintf("--%s failed for %s", gate, strings.Join(who, ", ")))
+		}
+	}
+	return fmt.Errorf("bench: the gate failed: %s", strings.Join(parts, "; "))
+}
+
+// benchFailed shows what a failed invocation measured, keeps a stopped
+// run on disk, and returns the error with its exit code decided.
+func (a *app) benchFailed(ctx context.Context, rep *bench.Report, err error, o benchOptions) error {
+	var stopped *bench.StoppedError
+	var applyErr *bench.ApplyError
+	errors.As(err, &stopped)
+	if rep != nil {
+		if stopped != nil {
+			path := o.save
+			if path == "" {
+				path = fmt.Sprintf("bench-partial-%s.json", time.Now().UTC().Format("20060102-150405"))
+			}
+			if serr := bench.Save(path, rep); serr != nil {
+				a.say("bench: could not save the partial run: %v", serr)
+			} else {
+				a.say("bench: the run stopped early; the %d calls measured are saved in %s", stopped.Calls, path)
+			}
+		}
+		if rerr := a.renderBench(rep, o); rerr != nil {
+			a.say("bench: %v", rerr)
+		}
+		if jerr := a.writeJUnit(rep, o); jerr != nil {
+			a.say("bench: %v", jerr)
+		}
+	}
+	switch {
+	case ctx.Err() != nil:
+		return err
+	case errors.As(err, &applyErr):
+		// As `migrate apply` decides: a directory or file at fault is bad
+		// input; the server refusing (a lock, a build that fails on the
+		// data) is the database's.
+		switch a.migrateError(applyErr.Err, "").(type) {
+		case *usageError:
+			return badInput(err)
+		case *dbError:
+			return &dbError{err}
+		}
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) || errors.Is(err, pg.ErrConnect) {
+			return &dbError{err}
+		}
+		return badInput(err)
+	case stopped != nil:
+		return &dbError{err}
+	case errors.Is(err, bench.ErrOptions):
+		return benchUsage("%w", err)
+	case errors.Is(err, bench.ErrWorkload), errors.Is(err, bench.ErrWrites),
+		errors.Is(err, bench.ErrBaseline), errors.Is(err, bench.ErrStatementFailed):
+		return badInput(err)
+	}
+	return err
+}
+
+// writeJUnit writes --junit.
+func (a *app) writeJUnit(rep *bench.Report, o benchOptions) error {
+	if o.junit == "" {
+		return nil
+	}
+	b, err := rep.JUnit()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(o.junit, b, 0o644); err != nil {
+		return fmt.Errorf("bench: --%s: %w", flagJUnit, err)
+	}
+	return nil
+}
+
+// renderBench writes the report in the chosen format.
+func (a *app) renderBench(rep *bench.Report, o benchOptions) error {
+	r := a.renderer()
+	switch a.format {
+	case render.FormatJSON:
+		if o.samples {
+			return r.Render(rep)
+		}
+		return r.Render(rep.WithoutSamples())
+	case render.FormatBenchstat:
+		return r.Render(rep)
+	case render.FormatMarkdown:
+		var buf bytes.Buffer
+		r.Out = &buf
+		for _, compact := range []int{0, 1, 2} {
+			buf.Reset()
+			if err := r.Render(rep, benchTables(rep, compact)...); err != nil {
+				return err
+			}
+			if buf.Len() <= benchMarkdownLimit {
+				break
+			}
+		}
+		_, err := a.stdout.Write(buf.Bytes())
+		return err
+	}
+	return r.Render(rep, benchTables(rep, 0)...)
+}
+
+// benchTables builds the report's tables. compact drops detail to keep
+// Markdown short: 1 leaves out the run table and unchanged statements, 2
+// also every comparison row past the first hundred.
+func benchTables(rep *bench.Report, compact int) []render.Table {
+	var tables []render.Table
+	if rep.Migrations != nil {
+		tables = append(tables, migrationsTable(rep.Migrations))
+	}
+	if rep.Baseline == nil || compact == 0 {
+		tables = append(tables, runTable(&rep.Run, rep.Baseline != nil))
+	}
+	if len(rep.EnvironmentDiff) > 0 {
+		tables = append(tables, envDiffTable(rep.EnvironmentDiff))
+	}
+	if rep.Comparison != nil {
+		tables = append(tables, comparisonTable(rep, compact))
+	}
+	if rep.Gate != nil {
+		tables = append(tables, gateTable(rep.Gate))
+	}
+	return tables
+}
+
+func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func buffers(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', 1, 64)
+}
+
+func signedPct(v float64) string { return fmt.Sprintf("%+.1f%%", v) }
+
+func runTable(run *bench.Run, after bool) render.Table {
+	title := fmt.Sprintf("bench %s", run.Workload.Name)
+	if after {
+		title += " (after)"
+	}
+	per := fmt.Sprintf("%d calls each", run.Settings.Iterations)
+	if run.Settings.DurationMs > 0 {
+		per = (time.Duration(run.Settings.DurationMs) * time.Millisecond).String()
+	}
+	title += fmt.Sprintf(": %d statements, %s, %d client(s), seed %d", len(run.Statements), per, run.Settings.Clients, run.Settings.Seed)
+	t := render.Table{
+		Title:  title,
+		Header: []string{"statement", "calls", "p50 ms", "p95 ms", "p99 ms", "mean ms", "rows/call", "buffers/call", "plan"},
+		Right:  []int{1, 2, 3, 4, 5, 6, 7},
+	}
+	errs := 0
+	sources := map[string]int{}
+	for _, s := range run.Statements {
+		name := s.Name
+		if s.FollowUp {
+			name = "↳ " + name
+		}
+		row := []string{name, strconv.Itoa(s.Calls), ms(s.P50Ms), ms(s.P95Ms), ms(s.P99Ms), ms(s.MeanMs),
+			strconv.FormatFloat(s.RowsPerCall, 'f', 1, 64), buffers(s.BuffersPerCall), s.PlanHash}
+		tone := render.Plain
+		if s.Errors > 0 {
+			row[1] = fmt.Sprintf("%d (+%d failed)", s.Calls, s.Errors)
+			tone = render.Warn
+			errs++
+		}
+		if s.Calls == 0 && s.Errors > 0 {
+			tone = render.Bad
+		}
+		t.Rows = append(t.Rows, row)
+		t.Tones = append(t.Tones, tone)
+		if s.BuffersSource != "" {
+			sources[s.BuffersSource]++
+		}
+	}
+	env := run.Environment
+	notes := []string{fmt.Sprintf("PostgreSQL %s; %s; %.0f calls/s over %s",
+		env.ServerVersion, settingsLine(env.Settings), run.CallsPerSecond, (time.Duration(run.ElapsedMs) * time.Millisecond).Round(time.Millisecond))}
+	var src []string
+	for _, k := range []string{bench.BuffersFromStatements, bench.BuffersFromExplain} {
+		if sources[k] > 0 {
+			src = append(src, fmt.Sprintf("%s (%d)", k, sources[k]))
+		}
+	}
+	if len(src) > 0 {
+		notes = append(notes, "buffers from "+strings.Join(src, ", "))
+	}
+	for _, s := range run.Statements {
+		if s.Errors > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %d of %d calls failed: %s", s.Name, s.Errors, s.Errors+s.Calls, s.FirstError))
+		}
+	}
+	if !run.Complete {
+		notes = append(notes, "PARTIAL RUN: "+run.Stopped)
+	}
+	t.Note = strings.Join(notes, "\n")
+	return t
+}
+
+func settingsLine(s map[string]string) string {
+	parts := make([]string, 0, len(bench.PlanSettings))
+	for _, k := range bench.PlanSettings {
+		if v, ok := s[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func comparisonTable(rep *bench.Report, compact int) render.Table {
+	expect := rep.Workload.Expect
+	anyTargeted := false
+	for _, c := range rep.Comparison {
+		anyTargeted = anyTargeted || c.Targeted
+	}
+	if !anyTargeted {
+		expect = nil
+	}
+	header := []string{"statement", "before p50", "after p50", "change", "95% CI", "p", "buffers/call", "plan", "verdict"}
+	if expect != nil {
+		header = append(header, fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct))
+	}
+	t := render.Table{Title: "Comparison (before → after)", Header: header, Right: []int{1, 2, 3, 5}}
+	left := 0
+	for _, c := range rep.Comparison {
+		if compact > 0 && c.Verdict == bench.Unchanged {
+			left++
+			continue
+		}
+		if compact > 1 && len(t.Rows) >= 100 {
+			left++
+			continue
+		}
+		ci := "∞"
+		if c.CILowPct != nil && c.CIHighPct != nil {
+			ci = fmt.Sprintf("%s to %s", signedPct(*c.CILowPct), signedPct(*c.CIHighPct))
+		}
+		buf := "-"
+		if c.BeforeBuffers != nil && c.AfterBuffers != nil {
+			buf = fmt.Sprintf("%s → %s", buffers(c.BeforeBuffers), buffers(c.AfterBuffers))
+			if c.BuffersChangePct != nil {
+				buf += fmt.Sprintf(" (%+.0f%%)", *c.BuffersChangePct)
+			}
+		}
+		plan := "same"
+		if c.PlanChanged {
+			plan = "changed"
+		}
+		name := c.Name
+		if c.Targeted {
+			name += " *"
+		}
+		row := []string{name, ms(c.BeforeP50Ms), ms(c.AfterP50Ms), signedPct(c.MedianChangePct), ci, pValue(c.PValue), buf, plan, string(c.Verdict)}
+		if expect != nil {
+			row = append(row, expectationCell(&c))
+		}
+		t.Rows = append(t.Rows, row)
+		t.Tones = append(t.Tones, verdictTone(c.Verdict))
+	}
+	notes := []string{"change: after's median over before's, with its 95% confidence interval; p: Mann-Whitney U"}
+	if anyTargeted {
+		notes[0] += "; * targeted by an index added between the runs"
+	}
+	if d := rep.Drift; d != nil {
+		notes = append(notes, fmt.Sprintf("drift: the %d statements whose plan and buffers did not change moved %+.1f%% to %+.1f%% (median %+.1f%%): the machine's share of every change",
+			d.Controls, d.LowPct, d.HighPct, d.MedianPct))
+	}
+	for _, c := range rep.Comparison {
+		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed {
+			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.Reason))
+		}
+	}
+	if left > 0 {
+		notes = append(notes, fmt.Sprintf("%d statements left out to keep this under %d KB; --format json has them all", left, benchMarkdownLimit>>10))
+	}
+	t.Note = strings.Join(notes, "\n")
+	return t
+}
+
+func pValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return strconv.FormatFloat(p, 'f', 3, 64)
+}
+
+func expectationCell(c *bench.Comparison) string {
+	if c.Expectation == "" {
+		return "-"
+	}
+	if c.ImprovementPct() < 0 {
+		return fmt.Sprintf("%.0f%% slower: %s", -c.ImprovementPct(), c.Expectation)
+	}
+	return fmt.Sprintf("%.0f%% faster: %s", c.ImprovementPct(), c.Expectation)
+}
+
+func verdictTone(v bench.Verdict) render.Tone {
+	switch v {
+	case bench.Improved:
+		return render.Good
+	case bench.Regressed:
+		return render.Bad
+	case bench.Inconclusive:
+		return render.Warn
+	}
+	return render.Plain
+}
+
+func envDiffTable(ds []bench.Difference) render.Table {
+	t := render.Table{Title: "Environment differences", Header: []string{"what", "name", "before", "after", "makes inconclusive"}, Wrap: []int{2, 3}}
+	for _, d := range ds {
+		m := "no"
+		tone := render.Dim
+		if d.Matters {
+			m, tone = "yes", render.Warn
+		}
+		t.Rows = append(t.Rows, []string{d.Kind, d.Name, d.Before, d.After, m})
+		t.Tones = append(t.Tones, tone)
+	}
+	return t
+}
+
+func gateTable(g *bench.Gate) render.Table {
+	state := "passed"
+	if !g.Passed {
+		state = "FAILED"
+	}
+	t := render.Table{Title: "Gate: " + state, Header: []string{"gate", "statement", "result"}, Wrap: []int{2}}
+	type check struct {
+		name    string
+		limit   *float64
+		checked int
+	}
+	for _, c := range []check{{bench.GateExpect, g.ExpectPct, g.ExpectChecked}, {bench.GateMaxRegression, g.MaxRegressionPct, g.RegressionChecked}} {
+		if c.limit == nil {
+			continue
+		}
+		label := fmt.Sprintf("--%s %g%%", c.name, *c.limit)
+		failed := 0
+		for _, f := range g.Failures {
+			if f.Gate != c.name {
+				continue
+			}
+			failed++
+			// The statement has a column of its own.
+			t.Rows = append(t.Rows, []string{label, orDash(f.Statement), strings.TrimPrefix(f.Message, f.Statement+": ")})
+			t.Tones = append(t.Tones, render.Bad)
+		}
+		if failed == 0 {
+			t.Rows = append(t.Rows, []string{label, "-", fmt.Sprintf("passed (%d statements checked)", c.checked)})
+			t.Tones = append(t.Tones, render.Good)
+		}
+	}
+	return t
+}
+
+func migrationsTable(m *bench.Migrations) render.Table {
+	t := render.Table{Title: "Migrations applied from " + m.Dir, Header: []string{"file", "state"}, Wrap: []int{1}}
+	state := "applied"
+	if m.Reverted {
+		state = "applied, then reverted"
+	}
+	for _, f := range m.Applied {
+		t.Rows = append(t.Rows, []string{f, state})
+	}
+	if len(m.Applied) == 0 {
+		t.Rows = append(t.Rows, []string{"-", "nothing was pending"})
+	}
+	if m.Error != "" {
+		t.Rows = append(t.Rows, []string{"-", "FAILED: " + m.Error})
+		t.Tones = make([]render.Tone, len(t.Rows))
+		t.Tones[len(t.Tones)-1] = render.Bad
+	}
+	if len(m.Indexes) > 0 {
+		t.Note = "indexes: " + strings.Join(m.Indexes, ", ")
+	}
+	return t
+}
+
+// migrator runs --apply's migrations with the migrate package, on
+// sessions of their own: not read-only, with lock_timeout, and no
+// statement_timeout so that index builds are not cut short.
+type migrator struct {
+	a   *app
+	t   pg.Target
+	dir *migrate.Dir
+}
+
+func (m *migrator) Dir() string { return m.dir.Path }
+
+func (m *migrator) session(ctx context.Context) (*pgx.Conn, error) {
+	return m.a.connect(ctx, m.t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
+}
+
+func (m *migrator) options() migrate.ApplyOptions {
+	return migrate.ApplyOptions{Observer: func(e migrate.Event) {
+		switch e.Kind {
+		case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
+			m.a.say("migrate: %s", e.Message)
+		}
+	}}
+}
+
+func (m *migrator) Pending(ctx context.Context) ([]string, error) {
+	conn, err := m.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	o := m.options()
+	o.DryRun = true
+	res, err := migrate.Apply(ctx, conn, m.dir, o)
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	for _, f := range res.Files {
+		files = append(files, f.File)
+	}
+	return files, nil
+}
+
+func (m *migrator) Apply(ctx context.Context) (files, indexes []string, err error) {
+	conn, err := m.session(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	res, err := migrate.Apply(ctx, conn, m.dir, m.options())
+	if res != nil {
+		for _, f := range res.Files {
+			files = append(files, f.File)
+			indexes = append(indexes, f.Indexes...)
+		}
+	}
+	return files, indexes, err
+}
+
+func (m *migrator) Revert(ctx context.Context, n int) error {
+	conn, err := m.session(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	o := m.options()
+	o.N = n
+	_, err = migrate.Down(ctx, conn, m.dir, o)
+	return err
+}

@@ -63,6 +63,11 @@ if [ "${#want[@]}" -gt 0 ]; then
   apt_install "${want[@]}" || say "could not install ${want[*]}: the sandbox runs without them"
 fi
 
+# Headless Chromium renders the HTML reports in the tests (they skip without it).
+if [ ! -x /usr/bin/chromium ] && ! installed chromium; then
+  apt_install chromium || say "could not install chromium: the HTML report test will be skipped"
+fi
+
 # The sandbox runs the server as this account when the tool runs as root.
 if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
   say "creating the postgres account"

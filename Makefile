@@ -19,9 +19,9 @@ build:
 test:
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
-## run: the main job on the embedded sandbox
+## run: the main job: demo checks the seed report's 40–60% claim end to end on a sandbox of its own
 run: setup build
-	@$(BIN) sandbox up
+	@$(BIN) demo
 
 ## vet: go vet and gofmt
 vet:
@@ -53,3 +53,16 @@ bench-aa: build
 ## bench-harness: bench beside pgbench -M prepared on a primary-key lookup, 1 and 4 clients, throughputs and their ratio
 bench-harness: build
 	$(GO) run ./scripts/bench-harness -bin $(BIN)
+
+## fuzz: every fuzz target for FUZZTIME (default 60s) each, one at a time (a package fuzzes one target per run); a crasher is written under the package's testdata/fuzz/ and fails the target
+FUZZTIME     ?= 60s
+FUZZPARALLEL ?= 1
+FUZZTARGETS  := ./analyze:FuzzSplitSQL ./analyze:FuzzParsePlan ./indexes:FuzzParseSQL \
+	./profiles:FuzzParse ./migrate:FuzzParseCreateIndex ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline
+.PHONY: fuzz
+fuzz:
+	@set -e; for t in $(FUZZTARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel $(FUZZPARALLEL) $$pkg; \
+	done

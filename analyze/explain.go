@@ -180,6 +180,11 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 		x.Generic = true
 		raw, err = e.generic(ctx, sql, params)
 	default:
+		if fn := OutsideTransaction(sql); analyze && fn != "" {
+			// A rollback would not undo what it does: plan it, do not run it.
+			analyze = false
+			x.Note = fmt.Sprintf("plan without ANALYZE: the statement calls %s, whose effect a read-only transaction and a rollback do not contain", fn)
+		}
 		readWrite := analyze && !ReadOnlyQuery(sql)
 		if readWrite {
 			x.Transaction = "read write"

@@ -30,6 +30,7 @@ var ErrSQLText = errors.New("unterminated SQL")
 // lexed is what the scanner learns about one statement.
 type lexed struct {
 	words     []string // keywords and identifiers outside quotes, lower case
+	quoted    []string // quoted identifiers, as written between the quotes
 	maxParam  int      // highest $n used, 0 for none
 	text      string
 	startLine int
@@ -138,6 +139,7 @@ func scan(text string) ([]lexed, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, line)
 			}
+			cur.quoted = append(cur.quoted, strings.ReplaceAll(text[i+1:j-1], `""`, `"`))
 			line += nl
 			i = j
 			prevIdent = true
@@ -237,6 +239,7 @@ func lex(query string) lexed {
 	l := stmts[0]
 	for _, s := range stmts[1:] {
 		l.words = append(l.words, s.words...)
+		l.quoted = append(l.quoted, s.quoted...)
 		l.maxParam = max(l.maxParam, s.maxParam)
 	}
 	return l
@@ -353,4 +356,51 @@ func ReadOnlyQuery(query string) bool {
 		}
 	}
 	return true
+}
+
+// outsideTx are built-in and extension functions whose effect a READ ONLY
+// transaction does not stop and a rollback does not undo: they act on other
+// sessions, the server, its statistics or files. From the PostgreSQL
+// documentation's "System Administration Functions" and "Statistics
+// Functions", plus pg_stat_statements, pg_qualstats, dblink and adminpack.
+var outsideTx = map[string]bool{
+	"pg_terminate_backend": true, "pg_cancel_backend": true, "pg_reload_conf": true,
+	"pg_rotate_logfile": true, "pg_switch_wal": true, "pg_create_restore_point": true,
+	"pg_promote": true, "pg_log_backend_memory_contexts": true,
+	"pg_stat_reset": true, "pg_stat_reset_shared": true, "pg_stat_reset_slru": true,
+	"pg_stat_reset_single_table_counters": true, "pg_stat_reset_single_function_counters": true,
+	"pg_stat_reset_replication_slot": true, "pg_stat_reset_subscription_stats": true,
+	"pg_stat_statements_reset": true, "pg_qualstats_reset": true,
+	"pg_create_physical_replication_slot": true, "pg_create_logical_replication_slot": true,
+	"pg_drop_replication_slot": true, "pg_copy_physical_replication_slot": true,
+	"pg_copy_logical_replication_slot": true, "pg_replication_slot_advance": true,
+	"pg_logical_emit_message": true, "pg_replication_origin_create": true,
+	"pg_replication_origin_drop": true, "pg_replication_origin_advance": true,
+	"pg_advisory_lock": true, "pg_advisory_lock_shared": true,
+	"pg_try_advisory_lock": true, "pg_try_advisory_lock_shared": true,
+	"dblink": true, "dblink_exec": true, "dblink_send_query": true, "dblink_connect": true,
+	"dblink_connect_u": true, "lo_import": true, "lo_export": true,
+	"pg_file_write": true, "pg_file_unlink": true, "pg_file_rename": true, "pg_file_sync": true,
+}
+
+// OutsideTransaction returns the first function the statement names whose
+// effect neither a READ ONLY transaction nor a rollback contains
+// (pg_terminate_backend, pg_stat_statements_reset, dblink_exec, ...), or ""
+// for none. Such a statement must not be executed by analyze or bench: it
+// is explained without ANALYZE, or refused. A function reached through a
+// view or another function is not seen; a role without the privileges
+// (analyze needs only pg_monitor) is the guard for those.
+func OutsideTransaction(query string) string {
+	l := lex(query)
+	for _, w := range l.words {
+		if outsideTx[w] {
+			return w
+		}
+	}
+	for _, w := range l.quoted {
+		if outsideTx[w] {
+			return w
+		}
+	}
+	return ""
 }

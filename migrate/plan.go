@@ -125,7 +125,7 @@ func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions)
 			cleanup()
 			return nil, err
 		}
-		file := fmt.Sprintf("%s_%s_%s.sql", next[i], name, def.Name)
+		file := fmt.Sprintf("%s_%s_%s.sql", next[i], name, fileSafe(def.Name))
 		upText := fileText(opts.Tool, spec, def, up, "")
 		downText := fileText(opts.Tool, spec, def, down, file)
 		for _, w := range []struct{ path, text string }{
@@ -167,9 +167,9 @@ func fileText(tool string, spec IndexSpec, def *IndexDef, stmt, reverts string) 
 	var b strings.Builder
 	b.WriteString("-- atlas:txmode none\n\n")
 	if reverts != "" {
-		fmt.Fprintf(&b, "-- Reverts %s: drops index %s without blocking writes.\n", reverts, def.Name)
+		fmt.Fprintf(&b, "-- Reverts %s: drops index %s without blocking writes.\n", oneLine(reverts), oneLine(def.Name))
 	} else {
-		fmt.Fprintf(&b, "-- Index %s on %s, built without blocking writes.\n", def.Name, def.Table)
+		fmt.Fprintf(&b, "-- Index %s on %s, built without blocking writes.\n", oneLine(def.Name), oneLine(def.Table))
 		for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(spec.Comment, "\r", "")), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				b.WriteString("-- " + line + "\n")
@@ -181,14 +181,37 @@ func fileText(tool string, spec IndexSpec, def *IndexDef, stmt, reverts string) 
 				who = "hishamos-perf"
 			}
 			if spec.Source != "" {
-				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", who, spec.Source)
+				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", oneLine(who), oneLine(spec.Source))
 			} else {
-				fmt.Fprintf(&b, "-- Planned by %s.\n", who)
+				fmt.Fprintf(&b, "-- Planned by %s.\n", oneLine(who))
 			}
 		}
 	}
 	b.WriteString(stmt + ";\n")
 	return b.String()
+}
+
+// oneLine keeps a name inside the "--" comment it is written in: a line
+// break in it would start a line of SQL.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\v' || r == '\f' || r == 0x85 || r == 0x2028 || r == 0x2029 {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// fileSafe is an index name as part of a file name: letters, digits, '_',
+// '-' and '.' stay, anything else (a '/' above all) becomes '_'.
+func fileSafe(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-', r == '.':
+			return r
+		}
+		return '_'
+	}, name)
 }
 
 // nextVersions returns n versions after the existing ones: timestamps from

@@ -129,20 +129,25 @@ func unquoteIdent(s string) string {
 // identifier is quoted; expressions and the predicate are checked not to end
 // the statement.
 func (d *IndexDef) Statements(ctx context.Context) (up, down string, err error) {
-	t := schema.NewTable(d.Table)
+	// Atlas's builder writes an identifier between double quotes without
+	// doubling the ones inside it, so each name is handed to it escaped: a
+	// name holding a quote would otherwise end the identifier early and
+	// the rest of the name would be read as SQL.
+	esc := func(s string) string { return strings.ReplaceAll(s, `"`, `""`) }
+	t := schema.NewTable(esc(d.Table))
 	if d.Schema != "" {
-		t.SetSchema(schema.New(d.Schema))
+		t.SetSchema(schema.New(esc(d.Schema)))
 	}
-	idx := schema.NewIndex(d.Name).SetUnique(d.Unique)
+	idx := schema.NewIndex(esc(d.Name)).SetUnique(d.Unique)
 	for i, k := range d.Keys {
 		part := &schema.IndexPart{SeqNo: i + 1, Desc: k.Desc}
 		if k.Column != "" {
-			part.C = schema.NewColumn(k.Column).SetType(&postgres.UserDefinedType{T: "unknown"})
+			part.C = schema.NewColumn(esc(k.Column)).SetType(&postgres.UserDefinedType{T: "unknown"})
 		} else {
 			part.X = &schema.RawExpr{X: k.Expr}
 		}
 		if k.Collate != "" {
-			part.Attrs = append(part.Attrs, &schema.Collation{V: k.Collate})
+			part.Attrs = append(part.Attrs, &schema.Collation{V: esc(k.Collate)})
 		}
 		if k.Opclass != "" {
 			part.Attrs = append(part.Attrs, &postgres.IndexOpClass{Name: k.Opclass})
@@ -158,7 +163,7 @@ func (d *IndexDef) Statements(ctx context.Context) (up, down string, err error) 
 	if len(d.Include) > 0 {
 		inc := &postgres.IndexInclude{}
 		for _, c := range d.Include {
-			inc.Columns = append(inc.Columns, schema.NewColumn(c))
+			inc.Columns = append(inc.Columns, schema.NewColumn(esc(c)))
 		}
 		idx.AddAttrs(inc)
 	}
@@ -177,15 +182,13 @@ func (d *IndexDef) Statements(ctx context.Context) (up, down string, err error) 
 		return "", "", fmt.Errorf("migrate: plan %s: atlas planned %d statements, want 1", d.Name, len(plan.Changes))
 	}
 	c := plan.Changes[0]
-	rev, err := c.ReverseStmts()
-	if err != nil || len(rev) != 1 {
-		return "", "", fmt.Errorf("migrate: plan %s: no reverse statement", d.Name)
+	up, ok := insertAfter(c.Cmd, "INDEX CONCURRENTLY ", "IF NOT EXISTS ")
+	if !ok {
+		return "", "", fmt.Errorf("migrate: plan %s: unexpected statement %q", d.Name, c.Cmd)
 	}
-	up, ok1 := insertAfter(c.Cmd, "INDEX CONCURRENTLY ", "IF NOT EXISTS ")
-	down, ok2 := insertAfter(rev[0], "DROP INDEX CONCURRENTLY ", "IF EXISTS ")
-	if !ok1 || !ok2 {
-		return "", "", fmt.Errorf("migrate: plan %s: unexpected statements %q / %q", d.Name, c.Cmd, rev[0])
-	}
+	// The down statement is written here rather than taken from Atlas's
+	// reverse, which quotes a schema Go-style ("a\"b"), not SQL-style.
+	down = "DROP INDEX CONCURRENTLY IF EXISTS " + d.QualifiedName()
 	return up, down, nil
 }
 

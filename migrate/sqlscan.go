@@ -104,6 +104,10 @@ func lex(src string) ([]token, error) {
 				}
 				break
 			}
+			if b.Len() == 0 {
+				// PostgreSQL refuses "" too.
+				return nil, errors.New("zero-length quoted identifier")
+			}
 			toks = append(toks, token{kind: tokQuoted, val: b.String(), start: i, end: j})
 			i = j
 		case c == '$' && dollarTag(src[i:]) != "":
@@ -432,6 +436,9 @@ func ParseCreateIndex(stmt string) (*IndexDef, error) {
 		}
 		def.Keys = append(def.Keys, k)
 	}
+	if len(def.Keys) == 0 {
+		return nil, errors.New("an index needs at least one column or expression")
+	}
 	for !p.done() {
 		switch {
 		case p.accept("include"):
@@ -538,6 +545,10 @@ func parseKey(src string, toks []token) (IndexKey, error) {
 			j := i
 			for j < len(toks) && !toks[j].is("asc") && !toks[j].is("desc") && !toks[j].is("nulls") {
 				j++
+			}
+			if j == i {
+				// NULLS without FIRST or LAST.
+				return k, fmt.Errorf("unexpected %q in an index element", t.val)
 			}
 			k.Opclass = strings.TrimSpace(src[t.start:toks[j-1].end])
 			i = j

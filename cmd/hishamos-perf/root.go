@@ -40,7 +40,6 @@ const (
 	flagSeed       = "seed"
 	flagReplace    = "replace"
 	flagYes        = "yes"
-	flagSave       = "save"
 )
 
 // Environment variables the tool reads, besides the DSN ones in internal/pg.
@@ -172,6 +171,6 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 	pf.BoolVarP(&a.quiet, flagQuiet, "q", false, "print only the results: no progress, titles or notes")
 	pf.StringVar(&a.sandboxDir, flagSandboxDir, "", "folder of the embedded sandbox (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")
 
-	root.AddCommand(newSandboxCmd(a), newSeedCmd(a), newProfilesCmd(a), newIndexesCmd(a), newMigrateCmd(a), newAnalyzeCmd(a), newExplainCmd(a), newVersionCmd(a))
+	root.AddCommand(newSandboxCmd(a), newSeedCmd(a), newProfilesCmd(a), newIndexesCmd(a), newMigrateCmd(a), newAnalyzeCmd(a), newExplainCmd(a), newVersionCmd(a), newBenchCmd(a), newDemoCmd(a))
 	return root
 }

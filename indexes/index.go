@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/hishamos/hishamos-perf/migrate"
 )
 
 // Key is one key element of an index: a column or an expression, ascending
@@ -174,20 +176,20 @@ func (d *indexDef) describe() string {
 // letters and digits turned into '_', cut to 63 bytes with a hash of the
 // whole name when longer.
 func (d *indexDef) name() string {
-	parts := []string{sanitizeName(d.table.name)}
+	parts := []string{migrate.NamePart(d.table.name)}
 	for _, k := range d.keys {
 		if k.Expr != "" {
-			parts = append(parts, sanitizeName(k.Expr))
+			parts = append(parts, migrate.NamePart(k.Expr))
 		} else {
-			parts = append(parts, sanitizeName(k.Column))
+			parts = append(parts, migrate.NamePart(k.Column))
 		}
 	}
 	if d.where != "" {
 		// A partial index is named for its predicate too, so it does not
 		// take the name of the full index on the same keys.
-		parts = append(parts, "where", sanitizeName(d.where))
+		parts = append(parts, "where", migrate.NamePart(d.where))
 	}
-	return shortenName(strings.Join(parts, "_")+"_idx", maxIdentifierLength)
+	return migrate.ShortenName(strings.Join(parts, "_")+"_idx", migrate.MaxIdentifierLength)
 }
 
 // sameKeys reports whether two key lists index the same things in an order
@@ -217,49 +219,15 @@ func keyPrefix(a, b []Key) bool {
 	return len(a) <= len(b) && sameKeys(a, b[:len(a)])
 }
 
-// maxIdentifierLength is PostgreSQL's NAMEDATALEN-1: longer names are cut.
-const maxIdentifierLength = 63
-
-// nameHashLength matches migrate's: 8 hex digits of SHA-256 stand in for
-// the part of a long name that is cut off.
-const nameHashLength = 8
-
-func shortenName(name string, max int) string {
-	if len(name) <= max {
-		return name
-	}
-	sum := sha256.Sum256([]byte(name))
-	h := hex.EncodeToString(sum[:])[:nameHashLength]
-	suffix := "_" + h + "_idx"
-	keep := max - len(suffix)
-	prefix := strings.TrimSuffix(name, "_idx")
-	if len(prefix) > keep {
-		prefix = prefix[:keep]
-	}
-	return strings.TrimRight(prefix, "_") + suffix
-}
+// shortHashLength is how many hex digits of SHA-256 tell two candidates
+// with the same columns apart in their names, as many as migrate's long-name
+// hash uses.
+const shortHashLength = 8
 
 // shortHash is a few hex digits of a string's SHA-256.
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:nameHashLength]
-}
-
-func sanitizeName(s string) string {
-	var b strings.Builder
-	under := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			b.WriteRune(r)
-			under = false
-			continue
-		}
-		if !under && b.Len() > 0 {
-			b.WriteByte('_')
-			under = true
-		}
-	}
-	return strings.TrimRight(b.String(), "_")
+	return hex.EncodeToString(sum[:])[:shortHashLength]
 }
 
 // quoteIdent quotes an identifier for SQL, always.

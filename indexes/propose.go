@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -512,7 +513,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		if names[p.Name] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
-			p.Name = shortenName(p.Name+"_"+shortHash(ch.id), maxIdentifierLength)
+			p.Name = migrate.ShortenName(p.Name+"_"+shortHash(ch.id), migrate.MaxIdentifierLength)
 			p.Definition = ch.def.ddl(p.Name, true)
 		}
 		names[p.Name] = true

@@ -46,7 +46,7 @@ var djangoMigration = regexp.MustCompile(`^([0-9]{4})_[A-Za-z0-9_]+\.py$`)
 // say (expressions, predicates, operator classes, NULLS ordering) are
 // written as RunSQL with the same CREATE INDEX CONCURRENTLY.
 func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
-	name := sanitizeName(opts.Name)
+	name := NamePart(opts.Name)
 	if name == "" {
 		name = DefaultName
 	}

@@ -23,17 +23,17 @@ const nameHashLength = 8
 // and '_' turned into '_'. A name longer than PostgreSQL keeps is cut to 63
 // bytes, ending in a short hash of the whole name so it stays unique.
 func IndexName(table string, columns []string) string {
-	parts := []string{sanitizeName(table)}
+	parts := []string{NamePart(table)}
 	for _, c := range columns {
 		if k, err := parseColumnSpec(c); err == nil {
 			if k.Column != "" {
-				parts = append(parts, sanitizeName(k.Column))
+				parts = append(parts, NamePart(k.Column))
 			} else {
-				parts = append(parts, sanitizeName(k.Expr))
+				parts = append(parts, NamePart(k.Expr))
 			}
 			continue
 		}
-		parts = append(parts, sanitizeName(c))
+		parts = append(parts, NamePart(c))
 	}
 	return ShortenName(strings.Join(parts, "_")+"_idx", MaxIdentifierLength)
 }
@@ -59,9 +59,9 @@ func ShortenName(name string, max int) string {
 	return strings.TrimRight(prefix, "_") + suffix
 }
 
-// sanitizeName lowercases s and turns runs of anything but ASCII letters and
-// digits into a single '_'.
-func sanitizeName(s string) string {
+// NamePart is s as a part of an index name: lowercased, with each run of
+// anything but ASCII letters and digits turned into a single '_'.
+func NamePart(s string) string {
 	var b strings.Builder
 	under := false
 	for _, r := range strings.ToLower(s) {

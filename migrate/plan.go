@@ -56,7 +56,7 @@ type PlanResult struct {
 // twice adds nothing. A directory that fails Validate is refused: adding to
 // it would bless a hand edit.
 func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions) (*PlanResult, error) {
-	name := sanitizeName(opts.Name)
+	name := NamePart(opts.Name)
 	if name == "" {
 		name = DefaultName
 	}

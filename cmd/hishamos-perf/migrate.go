@@ -220,16 +220,23 @@ func (a *app) runApply(ctx context.Context, cmdPath string, o applyOptions) erro
 	default:
 		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
 	}
+	return a.runMigrations(ctx, cmdPath, dir, o, migrate.Apply, "Applied")
+}
+
+// runMigrations runs Apply or Down on one session under the apply flags and
+// shows what was done, also when it stopped part way.
+func (a *app) runMigrations(ctx context.Context, cmdPath string, dir *migrate.Dir, o applyOptions,
+	run func(context.Context, *pgx.Conn, *migrate.Dir, migrate.ApplyOptions) (*migrate.ApplyResult, error), verb string) error {
 	conn, t, err := a.session(ctx, o.lockTimeout)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
 	opts, done := a.applyOpts(ctx, t, o)
-	res, err := migrate.Apply(ctx, conn, dir, opts)
+	res, err := run(ctx, conn, dir, opts)
 	done()
 	if res != nil && (err == nil || len(res.Files) > 0) {
-		if rerr := a.renderApply(t, res, "Applied"); rerr != nil && err == nil {
+		if rerr := a.renderApply(t, res, verb); rerr != nil && err == nil {
 			return rerr
 		}
 	}
@@ -484,20 +491,7 @@ func (a *app) runDown(ctx context.Context, cmdPath string, o applyOptions) error
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
-	conn, t, err := a.session(ctx, o.lockTimeout)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	opts, done := a.applyOpts(ctx, t, o)
-	res, err := migrate.Down(ctx, conn, dir, opts)
-	done()
-	if res != nil && (err == nil || len(res.Files) > 0) {
-		if rerr := a.renderApply(t, res, "Reverted"); rerr != nil && err == nil {
-			return rerr
-		}
-	}
-	return a.migrateError(err, cmdPath)
+	return a.runMigrations(ctx, cmdPath, dir, o, migrate.Down, "Reverted")
 }
 
 func newHashCmd(a *app) *cobra.Command {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // costed is a workload statement ready to be planned.
@@ -221,4 +222,17 @@ func (e *engine) cleanup() error {
 	e.live = map[string]*live{}
 	e.names = map[string]string{}
 	return e.w.cleanup()
+}
+
+// privilege adds the GRANT that fixes a permission error (SQLSTATE 42501)
+// to err; other errors come back unchanged.
+func (e *engine) privilege(ctx context.Context, err error, privilege string) error {
+	if _, ok := pg.FixFor(err, "", privilege); !ok {
+		return err
+	}
+	var role string
+	if qerr := e.q.QueryRow(ctx, `SELECT current_user`).Scan(&role); qerr != nil {
+		return err
+	}
+	return pg.PrivilegeError(err, role, privilege)
 }

@@ -349,6 +349,11 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			if !ok {
 				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
 			}
+			if pe.Code == "42501" {
+				// Not the statement's fault: the role cannot read a table.
+				// Costing the rest would leave that table out unseen.
+				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), s.e.privilege(ctx, perr, "SELECT"))
+			}
 			msg := pe.Message
 			if pe.Hint != "" {
 				msg += " (hint: " + pe.Hint + ")"

@@ -12,6 +12,8 @@ import (
 	"ariga.io/atlas/sql/schema"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // errUnsupported is what the Driver answers to what Atlas's Executor never
@@ -250,6 +252,9 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 		}
 		if !retryable(err) {
 			d.cleanup(def)
+			if fix, ok := pg.FixFor(err, d.conn.Config().User, "CREATE"); ok {
+				return fmt.Errorf("migrate: %s: build %s: %s: run %s", d.file, def.Name, errText(err), fix)
+			}
 			return fmt.Errorf("migrate: %s: build %s: %s", d.file, def.Name, errText(err))
 		}
 		if attempt > d.opts.Retries {

@@ -78,26 +78,53 @@ func (r *Revisions) Ident() *migrate.TableIdent {
 
 // Exists reports whether the table is there.
 func (r *Revisions) Exists(ctx context.Context) (bool, error) {
+	return r.exists(ctx, "USAGE")
+}
+
+// exists is Exists; privilege is what a permission error's GRANT asks for.
+func (r *Revisions) exists(ctx context.Context, privilege string) (bool, error) {
 	var ok bool
 	err := r.q.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, r.table()).Scan(&ok)
 	if err != nil {
-		return false, fmt.Errorf("migrate: look up %s: %w", r.table(), err)
+		return false, fmt.Errorf("migrate: look up %s: %w", r.table(), r.privilege(ctx, err, privilege))
 	}
 	return ok, nil
 }
 
 // Ensure creates the schema and table when missing.
 func (r *Revisions) Ensure(ctx context.Context) error {
-	if ok, err := r.Exists(ctx); err != nil || ok {
+	if ok, err := r.exists(ctx, "USAGE, CREATE"); err != nil || ok {
 		return err
 	}
-	if _, err := r.q.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{r.schema}.Sanitize()); err != nil {
-		return fmt.Errorf("migrate: create schema %s: %w", r.schema, err)
+	// CREATE SCHEMA IF NOT EXISTS checks CREATE on the database even when
+	// the schema exists: skip it then, so a role given CREATE on a schema
+	// made for it by an administrator needs nothing on the database.
+	var schemaExists bool
+	if err := r.q.QueryRow(ctx, `SELECT to_regnamespace($1) IS NOT NULL`, pgx.Identifier{r.schema}.Sanitize()).Scan(&schemaExists); err != nil {
+		return fmt.Errorf("migrate: look up schema %s: %w", r.schema, err)
+	}
+	if !schemaExists {
+		if _, err := r.q.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{r.schema}.Sanitize()); err != nil {
+			return fmt.Errorf("migrate: create schema %s: %w", r.schema, r.privilege(ctx, err, "CREATE"))
+		}
 	}
 	if _, err := r.q.Exec(ctx, fmt.Sprintf(revisionsDDL, r.table())); err != nil {
-		return fmt.Errorf("migrate: create %s: %w", r.table(), err)
+		return fmt.Errorf("migrate: create %s: %w", r.table(), r.privilege(ctx, err, "USAGE, CREATE"))
 	}
 	return nil
+}
+
+// privilege adds the GRANT that fixes a permission error (SQLSTATE 42501)
+// to err; other errors come back unchanged.
+func (r *Revisions) privilege(ctx context.Context, err error, privilege string) error {
+	if _, ok := pg.FixFor(err, "", privilege); !ok {
+		return err
+	}
+	var role string
+	if qerr := r.q.QueryRow(ctx, `SELECT current_user`).Scan(&role); qerr != nil {
+		return err
+	}
+	return pg.PrivilegeError(err, role, privilege)
 }
 
 const revisionColumns = `version, description, type, applied, total, executed_at, execution_time,

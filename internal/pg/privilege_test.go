@@ -1,0 +1,53 @@
+package pg
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+func TestFixFor(t *testing.T) {
+	denied := func(msg string) error {
+		return fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "42501", Message: msg})
+	}
+	cases := []struct {
+		err             error
+		role, privilege string
+		want            string
+	}{
+		{denied("permission denied for table agents_agentexecution"), "reader", "", "GRANT SELECT ON agents_agentexecution TO reader;"},
+		{denied("permission denied for view Mixed Case"), "r", "SELECT", `GRANT SELECT ON "Mixed Case" TO r;`},
+		{denied("permission denied for schema atlas_schema_revisions"), "app", "USAGE, CREATE", "GRANT USAGE, CREATE ON SCHEMA atlas_schema_revisions TO app;"},
+		{denied("permission denied for schema s"), "app", "", "GRANT USAGE ON SCHEMA s TO app;"},
+		{denied("permission denied for database test_1"), "App", "CREATE", `GRANT CREATE ON DATABASE test_1 TO "App";`},
+		{denied("must be owner of table t"), `we"ird`, "", `ALTER TABLE t OWNER TO "we""ird";`},
+	}
+	for _, c := range cases {
+		got, ok := FixFor(c.err, c.role, c.privilege)
+		if !ok || got != c.want {
+			t.Errorf("FixFor(%v) = %q, %v; want %q", c.err, got, ok, c.want)
+		}
+		err := PrivilegeError(c.err, c.role, c.privilege)
+		if !errors.Is(err, ErrPrivilege) || err.Error() != c.err.Error()+": run "+c.want {
+			t.Errorf("PrivilegeError = %v", err)
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) {
+			t.Errorf("PrivilegeError hides the server error")
+		}
+	}
+	for _, err := range []error{
+		errors.New("plain"),
+		&pgconn.PgError{Code: "42P01", Message: "relation \"x\" does not exist"},
+		&pgconn.PgError{Code: "42501", Message: "permission denied to create role"},
+	} {
+		if _, ok := FixFor(err, "r", ""); ok {
+			t.Errorf("FixFor(%v) claims a fix", err)
+		}
+		if PrivilegeError(err, "r", "") != err {
+			t.Errorf("PrivilegeError(%v) changed the error", err)
+		}
+	}
+}

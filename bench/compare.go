@@ -115,25 +115,31 @@ func Compare(before, after *Run, o CompareOptions, targeted map[string]bool, exp
 	}
 	if len(drift) >= MinDriftControls {
 		slices.Sort(drift)
-		out.Drift = &Drift{Controls: len(drift), LowPct: drift[0], HighPct: drift[len(drift)-1], MedianPct: median(drift)}
+		out.Drift = &Drift{Controls: len(drift), LowPct: drift[0], HighPct: drift[len(drift)-1], MedianPct: Median(drift)}
 	}
 	for _, p := range all {
 		judge(&p.c, p.b, p.a, p.lc, p.matters, out.Drift, o)
 		if p.c.Targeted && expect != nil {
-			p.c.Expectation = placeInRange(p.c.ImprovementPct(), expect)
+			p.c.Expectation = expect.Place(p.c.ImprovementPct())
 		}
 		out.Comparison = append(out.Comparison, p.c)
 	}
 	return out
 }
 
-// median of sorted values.
-func median(sorted []float64) float64 {
-	n := len(sorted)
-	if n%2 == 1 {
-		return sorted[n/2]
+// Median is the middle of vs (the mean of the two middles for an even
+// count); 0 for none. vs is left as it is.
+func Median(vs []float64) float64 {
+	if len(vs) == 0 {
+		return 0
 	}
-	return (sorted[n/2-1] + sorted[n/2]) / 2
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // How two runs' buffers per call compare.
@@ -158,15 +164,25 @@ func buffersState(c *Comparison, noisePct float64) int {
 	return buffersMoved
 }
 
-// placeInRange says where an improvement falls against a promised range.
-func placeInRange(pct float64, r *ExpectRange) string {
+// Where an improvement falls against a promised range.
+const (
+	Below  = "below"
+	Within = "within"
+	Above  = "above"
+)
+
+// Place says where an improvement in percent falls against the promised
+// range: Below, Within or Above; empty when nothing was promised.
+func (r *ExpectRange) Place(pct float64) string {
 	switch {
+	case r == nil:
+		return ""
 	case pct < r.MinPct:
-		return "below"
+		return Below
 	case pct > r.MaxPct:
-		return "above"
+		return Above
 	}
-	return "within"
+	return Within
 }
 
 // judge sets a comparison's verdict, what decided it and why, by the rules

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,11 +39,11 @@ const (
 	SetAdvisor = "advisor"
 )
 
-// Where an improvement falls against the promised range.
+// Where an improvement falls against the promised range, as bench places it.
 const (
-	Below  = "below"
-	Within = "within"
-	Above  = "above"
+	Below  = bench.Below
+	Within = bench.Within
+	Above  = bench.Above
 )
 
 // DefaultTopFindings is how many of analyze's findings the report keeps:
@@ -540,7 +539,7 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 func change(c *bench.Comparison, expect *bench.ExpectRange) Change {
 	return Change{ImprovementPct: c.ImprovementPct(), CILowPct: neg(c.CIHighPct), CIHighPct: neg(c.CILowPct),
 		PValue: c.PValue, Verdict: c.Verdict, Reason: c.Reason, PlanChanged: c.PlanChanged,
-		Placement: Place(c.ImprovementPct(), expect)}
+		Placement: expect.Place(c.ImprovementPct())}
 }
 
 // neg turns a bound on the change into one on the improvement.
@@ -550,35 +549,6 @@ func neg(v *float64) *float64 {
 	}
 	x := -*v
 	return &x
-}
-
-// Place says where an improvement falls against the promised range; empty
-// without one.
-func Place(pct float64, r *bench.ExpectRange) string {
-	switch {
-	case r == nil:
-		return ""
-	case pct < r.MinPct:
-		return Below
-	case pct > r.MaxPct:
-		return Above
-	}
-	return Within
-}
-
-// Median is the middle of vs (the mean of the two middles for an even
-// count); 0 for none.
-func Median(vs []float64) float64 {
-	if len(vs) == 0 {
-		return 0
-	}
-	s := slices.Clone(vs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // Judge sums the statements up: the median improvement of each set over the
@@ -600,9 +570,9 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 			v.AdvisorImproved++
 		}
 	}
-	v.SeedMedianPct, v.AdvisorMedianPct = round1(Median(seed)), round1(Median(adv))
+	v.SeedMedianPct, v.AdvisorMedianPct = round1(bench.Median(seed)), round1(bench.Median(adv))
 	v.SeedNetPct, v.AdvisorNetPct = round1(NetOfDrift(v.SeedMedianPct, seedDrift)), round1(NetOfDrift(v.AdvisorMedianPct, advisorDrift))
-	v.SeedPlacement, v.AdvisorPlacement = Place(v.SeedNetPct, expect), Place(v.AdvisorNetPct, expect)
+	v.SeedPlacement, v.AdvisorPlacement = expect.Place(v.SeedNetPct), expect.Place(v.AdvisorNetPct)
 	promise := "no promised range"
 	if expect != nil {
 		promise = fmt.Sprintf("the promised %g–%g%%", expect.MinPct, expect.MaxPct)

@@ -17,7 +17,7 @@ import (
 // improvementFromSamples is the drop in median latency from before to
 // after, in percent, computed here from the raw samples.
 func improvementFromSamples(before, after []float64) float64 {
-	return (1 - demo.Median(after)/demo.Median(before)) * 100
+	return (1 - bench.Median(after)/bench.Median(before)) * 100
 }
 
 // TestDemoSmallJSON runs the whole demo at scale small and checks its JSON:
@@ -86,7 +86,7 @@ func TestDemoSmallJSON(t *testing.T) {
 			if math.Abs(c.got.ImprovementPct-want) > 1e-6 {
 				t.Errorf("%s %s: improvement %.4f%%, the samples say %.4f%%", s.Name, c.set, c.got.ImprovementPct, want)
 			}
-			if place := demo.Place(want, rep.Expect); c.got.Placement != place {
+			if place := rep.Expect.Place(want); c.got.Placement != place {
 				t.Errorf("%s %s: placed %q, %.1f%% is %q the promise", s.Name, c.set, c.got.Placement, want, place)
 			}
 		}
@@ -106,15 +106,15 @@ func TestDemoSmallJSON(t *testing.T) {
 		placement   string
 		fromSamples float64
 		drift       *bench.Drift
-	}{{demo.SetSeed, v.SeedMedianPct, v.SeedNetPct, v.SeedPlacement, demo.Median(seedImp), v.SeedDrift},
-		{demo.SetAdvisor, v.AdvisorMedianPct, v.AdvisorNetPct, v.AdvisorPlacement, demo.Median(advImp), v.AdvisorDrift}} {
+	}{{demo.SetSeed, v.SeedMedianPct, v.SeedNetPct, v.SeedPlacement, bench.Median(seedImp), v.SeedDrift},
+		{demo.SetAdvisor, v.AdvisorMedianPct, v.AdvisorNetPct, v.AdvisorPlacement, bench.Median(advImp), v.AdvisorDrift}} {
 		if math.Abs(c.got-c.fromSamples) > 0.05 {
 			t.Errorf("verdict: %s median improvement %.2f%%, the samples say %.2f%%", c.set, c.got, c.fromSamples)
 		}
 		if want := demo.NetOfDrift(c.got, c.drift); math.Abs(c.net-want) > 0.05 {
 			t.Errorf("verdict: %s net improvement %.2f%%, %.2f%% net of drift %+v is %.2f%%", c.set, c.net, c.got, c.drift, want)
 		}
-		if place := demo.Place(c.net, rep.Expect); c.placement != place {
+		if place := rep.Expect.Place(c.net); c.placement != place {
 			t.Errorf("verdict: %s placed %q, %.1f%% net is %q", c.set, c.placement, c.net, place)
 		}
 	}

@@ -51,6 +51,17 @@ func NewAtlasEngine(binary string) (*AtlasEngine, error) {
 }
 
 // dirURL is the directory as atlas takes it.
+// atlasURLs is a database's URL and a directory's URL as atlas takes them.
+func atlasURLs(dsn string, dir *Dir) (db, d string, err error) {
+	if db, err = AtlasURL(dsn); err != nil {
+		return "", "", err
+	}
+	if d, err = dirURL(dir); err != nil {
+		return "", "", err
+	}
+	return db, d, nil
+}
+
 func dirURL(dir *Dir) (string, error) {
 	abs, err := filepath.Abs(dir.Path)
 	if err != nil {
@@ -90,11 +101,7 @@ func AtlasURL(dsn string) (string, error) {
 // the native engine's care around concurrent builds (INVALID leftovers,
 // retries, validity checks).
 func (e *AtlasEngine) Apply(ctx context.Context, dsn string, dir *Dir, opts ApplyOptions) (*atlasexec.MigrateApply, error) {
-	u, err := AtlasURL(dsn)
-	if err != nil {
-		return nil, err
-	}
-	d, err := dirURL(dir)
+	u, d, err := atlasURLs(dsn, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -111,11 +118,7 @@ func (e *AtlasEngine) Apply(ctx context.Context, dsn string, dir *Dir, opts Appl
 
 // Status runs `atlas migrate status`.
 func (e *AtlasEngine) Status(ctx context.Context, dsn string, dir *Dir, revisionsSchema string) (*atlasexec.MigrateStatus, error) {
-	u, err := AtlasURL(dsn)
-	if err != nil {
-		return nil, err
-	}
-	d, err := dirURL(dir)
+	u, d, err := atlasURLs(dsn, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -129,11 +132,7 @@ func (e *AtlasEngine) Status(ctx context.Context, dsn string, dir *Dir, revision
 // Lint runs `atlas migrate lint` on the latest n files against a dev
 // database.
 func (e *AtlasEngine) Lint(ctx context.Context, devDSN string, dir *Dir, latest int) (*atlasexec.SummaryReport, error) {
-	u, err := AtlasURL(devDSN)
-	if err != nil {
-		return nil, err
-	}
-	d, err := dirURL(dir)
+	u, d, err := atlasURLs(devDSN, dir)
 	if err != nil {
 		return nil, err
 	}

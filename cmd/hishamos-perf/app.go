@@ -33,6 +33,28 @@ type app struct {
 	noColor    bool
 	quiet      bool
 	sandboxDir string
+
+	// role is the user the last session connected as, and need what the
+	// running command needs of it; together they name the GRANT that fixes a
+	// permission error no inner layer explained (see privilegeFix).
+	role string
+	need pg.Need
+}
+
+// privilegeFix ends a permission error (42501) that reached the top without
+// its fix with the GRANT or ALTER that gives the session's role what the
+// command needs. Other errors come back unchanged.
+func (a *app) privilegeFix(err error) error {
+	role := a.role
+	if role == "" {
+		if cfg, perr := pg.ParseConfig(pg.Resolve(a.dsn, a.getenv), pg.DefaultSession); perr == nil {
+			role = cfg.User
+		}
+	}
+	if role == "" {
+		return err
+	}
+	return pg.PrivilegeErrorNeed(err, role, a.need)
 }
 
 // renderer writes results to stdout in the chosen format.
@@ -159,5 +181,6 @@ func (a *app) connect(ctx context.Context, t pg.Target, s pg.Session) (*pgx.Conn
 		}
 		return nil, &dbError{err}
 	}
+	a.role = conn.Config().User
 	return conn, nil
 }

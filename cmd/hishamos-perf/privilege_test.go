@@ -230,3 +230,48 @@ func TestLeastPrivilegeApply(t *testing.T) {
 		t.Errorf("INVALID indexes left: %d (%v)", invalid, err)
 	}
 }
+
+// TestTooLittlePrivilegeNamesTheGrant: seed and bench, run as a role that
+// can connect and nothing else, stop with exit 3 and the statement that
+// gives the role what they needed next, and change nothing.
+func TestTooLittlePrivilegeNamesTheGrant(t *testing.T) {
+	db, admin := privDB(t)
+	loadHishamOS(t, admin)
+	role, dsn := privRole(t, admin, db, "bare")
+	count := func() int64 {
+		var n int64
+		if err := admin.QueryRow(context.Background(), "SELECT count(*) FROM agents_agentexecution").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	cases := []struct {
+		args  []string
+		grant string
+	}{
+		{[]string{"seed", "--scale", "small", "--replace", "--yes"}, "GRANT SELECT ON auth_user TO " + role + ";"},
+		{[]string{"bench", "--iterations", "3", "--warmup", "0"}, "TO " + role + ";"},
+	}
+	for _, c := range cases {
+		r := cli(t, append([]string{"--dsn", dsn}, c.args...)...)
+		if r.code != 3 || !strings.Contains(r.stderr, "run GRANT") || !strings.Contains(r.stderr, c.grant) {
+			t.Errorf("%s as a bare role: exit %d, want 3 and %q in:\n%s", c.args[0], r.code, c.grant, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, "pw-") {
+			t.Errorf("%s printed a password", c.args[0])
+		}
+	}
+
+	// With SELECT on the tables, seed gets as far as its staging schema and
+	// asks for CREATE on the database, not CONNECT.
+	mustRun(t, admin, fmt.Sprintf("GRANT SELECT ON ALL TABLES IN SCHEMA public TO %s", role))
+	r := cli(t, "--dsn", dsn, "seed", "--scale", "small", "--replace", "--yes")
+	want := fmt.Sprintf("GRANT CREATE ON DATABASE %s TO %s;", db, role) // test databases have plain names
+	if r.code != 3 || !strings.Contains(r.stderr, want) {
+		t.Errorf("seed with SELECT only: exit %d, want 3 and %q in:\n%s", r.code, want, r.stderr)
+	}
+	if after := count(); after != before {
+		t.Errorf("a refused seed changed agents_agentexecution: %d rows, was %d", after, before)
+	}
+}

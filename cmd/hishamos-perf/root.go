@@ -66,6 +66,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	err = a.privilegeFix(err)
 	code := exitCode(err)
 	msg := pg.RedactText(err.Error(), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
 	fmt.Fprintln(stderr, "hishamos-perf: "+oneLine(msg))
@@ -113,6 +114,10 @@ func exitCode(err error) int {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
+	case errors.Is(err, pg.ErrPrivilege):
+		// The role lacks a grant: the database refused, whatever the
+		// layer that met it thought of the input.
+		return exitDatabase
 	case errors.As(err, &ge):
 		return exitGate
 	case errors.As(err, &ue):

@@ -38,6 +38,9 @@ on a database that is not the sandbox it also asks for --yes.`,
   hishamos-perf --dsn postgres://me@localhost/scratch seed --scale small --yes`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// seed builds its tables in a schema of its own, then moves
+			// them into the one that holds HishamOS's.
+			a.need = pg.Need{Schema: "CREATE", Database: "CREATE"}
 			return a.runSeed(cmd.Context(), o)
 		},
 	}

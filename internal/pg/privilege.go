@@ -25,6 +25,17 @@ var (
 // ("SELECT", "CREATE", "USAGE, CREATE"); empty means SELECT on a relation,
 // USAGE on a schema and CONNECT on a database.
 func FixFor(err error, role, privilege string) (string, bool) {
+	return FixForNeed(err, role, Need{Relation: privilege, Schema: privilege, Database: privilege})
+}
+
+// Need names the privilege a command needs on each kind of object, for
+// commands that need different ones: seed reads tables but creates schemas.
+// An empty field means SELECT on a relation, USAGE on a schema and CONNECT
+// on a database.
+type Need struct{ Relation, Schema, Database string }
+
+// FixForNeed is FixFor with a privilege per kind of object.
+func FixForNeed(err error, role string, need Need) (string, bool) {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || pe.Code != "42501" {
 		return "", false
@@ -36,15 +47,15 @@ func FixFor(err error, role, privilege string) (string, bool) {
 	if m == nil {
 		return "", false
 	}
-	kind, object := "", quote(m[2])
+	kind, object, privilege := "", quote(m[2]), need.Relation
 	switch m[1] {
 	case "schema":
-		kind = "SCHEMA "
+		kind, privilege = "SCHEMA ", need.Schema
 		if privilege == "" {
 			privilege = "USAGE"
 		}
 	case "database":
-		kind = "DATABASE "
+		kind, privilege = "DATABASE ", need.Database
 		if privilege == "" {
 			privilege = "CONNECT"
 		}
@@ -60,7 +71,16 @@ func FixFor(err error, role, privilege string) (string, bool) {
 // <GRANT ...>", wrapping ErrPrivilege and err; other errors
 // come back unchanged. role is the session's user.
 func PrivilegeError(err error, role, privilege string) error {
-	fix, ok := FixFor(err, role, privilege)
+	return PrivilegeErrorNeed(err, role, Need{Relation: privilege, Schema: privilege, Database: privilege})
+}
+
+// PrivilegeErrorNeed is PrivilegeError with a privilege per kind of object.
+// An error already rewritten comes back unchanged.
+func PrivilegeErrorNeed(err error, role string, need Need) error {
+	if errors.Is(err, ErrPrivilege) {
+		return err
+	}
+	fix, ok := FixForNeed(err, role, need)
 	if !ok {
 		return err
 	}

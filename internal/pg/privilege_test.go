@@ -51,3 +51,22 @@ func TestFixFor(t *testing.T) {
 		}
 	}
 }
+
+func TestFixForNeedPerKind(t *testing.T) {
+	need := Need{Schema: "CREATE", Database: "CREATE"}
+	cases := map[string]string{
+		"permission denied for table auth_user": "GRANT SELECT ON auth_user TO r;",
+		"permission denied for schema public":   "GRANT CREATE ON SCHEMA public TO r;",
+		"permission denied for database db":     "GRANT CREATE ON DATABASE db TO r;",
+	}
+	for msg, want := range cases {
+		err := &pgconn.PgError{Code: "42501", Message: msg}
+		if got, ok := FixForNeed(err, "r", need); !ok || got != want {
+			t.Errorf("FixForNeed(%q) = %q, %v; want %q", msg, got, ok, want)
+		}
+	}
+	once := PrivilegeErrorNeed(&pgconn.PgError{Code: "42501", Message: "permission denied for table t"}, "r", need)
+	if twice := PrivilegeErrorNeed(once, "r", need); twice.Error() != once.Error() {
+		t.Errorf("a rewritten error got a second fix: %v", twice)
+	}
+}

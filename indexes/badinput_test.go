@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
 
@@ -269,5 +272,81 @@ ANALYZE shapes;`); err != nil {
 	}
 	if len(res.Proposals) != 1 || res.Proposals[0].Columns[0] != "n" {
 		t.Errorf("proposals %+v, want one on n", res.Proposals)
+	}
+}
+
+// TestStatStatementsSkipsWhatTheRoleCannotRead: pg_stat_statements holds
+// every role's statements; a role that cannot read one of their tables gets
+// the rest costed, and the others listed as skipped with the GRANT. With no
+// readable statement at all, the privilege error is the error.
+func TestStatStatementsSkipsWhatTheRoleCannotRead(t *testing.T) {
+	ctx := context.Background()
+	conn, _ := newDB(t, "small.sql")
+	role := fmt.Sprintf("partial_%d", time.Now().UnixNano()%1_000_000_000)
+	for _, s := range []string{
+		"CREATE ROLE " + role,
+		"GRANT pg_read_all_stats TO " + role,
+		"GRANT SELECT ON items TO " + role,
+	} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		for _, s := range []string{"RESET ROLE", "DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := conn.Exec(context.Background(), s); err != nil {
+				t.Errorf("%s: %v", s, err)
+			}
+		}
+	})
+	for i := 1; i <= 20; i++ {
+		for _, q := range []string{
+			"SELECT id FROM items WHERE account_id = $1 AND state = 'open' ORDER BY created_at DESC LIMIT 10",
+			`SELECT "OrderID" FROM "Order Items" WHERE "CustomerID" = $1 AND "Status" = 'paid'`,
+		} {
+			rows, err := conn.Query(ctx, q, i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows.Close()
+		}
+	}
+	if _, err := conn.Exec(ctx, "SET ROLE "+role); err != nil {
+		t.Fatal(err)
+	}
+	w, err := indexes.FromStatStatements(ctx, conn, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+	if err != nil {
+		t.Fatalf("propose stopped at the unreadable table: %v", err)
+	}
+	want := `GRANT SELECT ON "Order Items" TO ` + role
+	var skipped bool
+	for _, s := range res.Skipped {
+		if strings.Contains(s.Query, "Order Items") && strings.Contains(s.Reason, want) {
+			skipped = true
+		}
+	}
+	if !skipped || res.Workload.Statements == 0 {
+		t.Errorf("costed %d, skipped %+v; want items costed and \"Order Items\" skipped with %q", res.Workload.Statements, res.Skipped, want)
+	}
+
+	// Without SELECT on items either, nothing of the application's can be
+	// costed: the error names the GRANT and is a privilege error.
+	if _, err := conn.Exec(ctx, "RESET ROLE; REVOKE SELECT ON items FROM "+role+"; SET ROLE "+role); err != nil {
+		t.Fatal(err)
+	}
+	var app []indexes.Statement
+	for _, st := range w.Statements {
+		if strings.Contains(st.Query, "items") || strings.Contains(st.Query, "Order Items") {
+			app = append(app, st)
+		}
+	}
+	w.Statements = app
+	_, err = indexes.Propose(ctx, conn, w, defaultOptions())
+	if !errors.Is(err, pg.ErrPrivilege) || !strings.Contains(fmt.Sprint(err), "GRANT SELECT ON") {
+		t.Errorf("propose with no readable table: %v, want a privilege error with its GRANT", err)
 	}
 }

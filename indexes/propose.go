@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -301,6 +303,25 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			res.Notes = append(res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
 		}
 	}
+	// deny handles a statement the role may not read a table of. Not the
+	// statement's fault: where the user named the statements, costing the
+	// rest would leave that table out unseen, so it is the error. But
+	// pg_stat_statements holds every role's statements, other applications'
+	// among them: those are left out with the GRANT that would let the role
+	// cost them.
+	var denied error // the first statement the role may not read for
+	deny := func(c *costed, pe *pgconn.PgError, err error) error {
+		err = fmt.Errorf("indexes: %s: %w", c.st.Label(), s.e.privilege(ctx, err, "SELECT"))
+		if w.Source != SourceStatStatements {
+			return err
+		}
+		if denied == nil {
+			denied = err
+		}
+		res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
+			Reason: "this role may not read it: " + pe.Message + " (" + fixOf(err) + ")"})
+		return nil
+	}
 	var stmts []*costed
 	for i := range w.Statements {
 		st := &w.Statements[i]
@@ -327,6 +348,12 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 				if ctx.Err() != nil {
 					return s, ctx.Err()
 				}
+				if pe, ok := isPgError(err); ok && pe.Code == "42501" {
+					if err := deny(c, pe, err); err != nil {
+						return s, err
+					}
+					continue
+				}
 				skip(err.Error())
 				continue
 			}
@@ -350,9 +377,10 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
 			}
 			if pe.Code == "42501" {
-				// Not the statement's fault: the role cannot read a table.
-				// Costing the rest would leave that table out unseen.
-				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), s.e.privilege(ctx, perr, "SELECT"))
+				if err := deny(c, pe, perr); err != nil {
+					return s, err
+				}
+				continue
 			}
 			msg := pe.Message
 			if pe.Hint != "" {
@@ -391,9 +419,23 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	res.Workload.Statements = len(s.stmts)
 	res.Workload.Skipped = len(res.Skipped)
 	if len(s.stmts) == 0 {
+		if denied != nil {
+			// Nothing left because of privileges: that is the error.
+			return s, denied
+		}
 		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
 	}
 	return s, nil
+}
+
+// fixOf is the "run GRANT ..." end of a permission error, or what to grant
+// in general when the role could not be asked for.
+func fixOf(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": run "); i >= 0 {
+		return strings.TrimSuffix(msg[i+2:], ";")
+	}
+	return "grant the role SELECT on the table"
 }
 
 // close removes every what-if index.

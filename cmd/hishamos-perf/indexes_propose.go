@@ -328,7 +328,7 @@ func proposeTables(res *indexes.Result, verbose bool) []render.Table {
 			{"hand-picked (" + sc.Profile + ")", strconv.Itoa(sc.Seed.Indexes), cost(sc.Seed.Cost), pct(sc.Seed.ImprovementPct), indexes.FormatBytes(sc.Seed.Bytes)},
 			{"advisor", strconv.Itoa(sc.Advisor.Indexes), cost(sc.Advisor.Cost), pct(sc.Advisor.ImprovementPct), indexes.FormatBytes(sc.Advisor.Bytes)},
 		}
-		seedIx := render.Table{Title: "Hand-picked indexes", Header: []string{"index", "table", "columns", "size", "used by", "verdict"}, Right: []int{3}}
+		seedIx := render.Table{Title: "Hand-picked indexes", Header: []string{"index", "table", "columns", "size", "used by", "verdict"}, Right: []int{3}, Wrap: []int{2, 4, 5}}
 		for _, ix := range sc.Indexes {
 			verdict := "used"
 			switch {

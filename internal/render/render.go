@@ -15,6 +15,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/muesli/termenv"
 	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
 )
@@ -83,9 +84,101 @@ type Table struct {
 	Wrap []int
 }
 
-// WrapWidth is the width free-text columns wrap at: with a few narrow
-// columns beside it, a table stays inside a 100-column terminal.
+// WrapWidth is the width (padding included) free-text columns wrap at:
+// with a few narrow columns beside it, a table stays inside a 100-column
+// terminal.
 const WrapWidth = 48
+
+// DefaultWidth is the width text tables are fitted to when the output is not
+// a terminal (a file, a pipe, a CI log) and COLUMNS does not say otherwise.
+const DefaultWidth = 100
+
+// minWrap is the narrowest a wrapped column's text gets.
+const minWrap = 20
+
+// width is how wide text tables may be: Width when set, else COLUMNS, else
+// the terminal's width, else DefaultWidth.
+func (r *Renderer) width() int {
+	if r.Width > 0 {
+		return r.Width
+	}
+	return DefaultWidth
+}
+
+// fit chooses where the cells of t wrap, as widths of text per column (0:
+// no wrapping). Wrap columns (free text) wrap at WrapWidth. Then, while the
+// table is wider than limit, the widest column shrinks, free text first and
+// never below its longest word or minWrap: identifiers stay whole, and a
+// table of them may stay wider than limit. Columns aligned right (numbers)
+// keep their width.
+func fit(t Table, cols, limit int) []int {
+	width := make([]int, cols) // text width per column, padding excluded
+	floor := make([]int, cols) // the longest word
+	measure := func(row []string) {
+		for i, c := range row {
+			for _, line := range strings.Split(c, "\n") {
+				width[i] = max(width[i], twwidth.Width(line))
+				for _, w := range strings.Fields(line) {
+					floor[i] = max(floor[i], twwidth.Width(w))
+				}
+			}
+		}
+	}
+	for _, row := range t.Rows {
+		measure(row)
+	}
+	cellWidth := append([]int(nil), width...)
+	measure(t.Header)
+	caps := make([]int, cols)
+	for _, c := range t.Wrap {
+		if c < cols && width[c] > WrapWidth-2 {
+			caps[c], width[c] = WrapWidth-2, WrapWidth-2
+		}
+	}
+	total := cols + 1 // borders
+	for _, w := range width {
+		total += w + 2
+	}
+	fixed := map[int]bool{}
+	for _, c := range t.Right {
+		fixed[c] = true
+	}
+	wrapped := map[int]bool{}
+	for _, c := range t.Wrap {
+		wrapped[c] = true
+	}
+	shrink := func(only map[int]bool, least int) {
+		for total > limit {
+			widest := -1
+			for i, w := range width {
+				if fixed[i] || (only != nil && !only[i]) || w <= max(least, floor[i]) {
+					continue
+				}
+				if widest < 0 || w > width[widest] {
+					widest = i
+				}
+			}
+			if widest < 0 {
+				return
+			}
+			width[widest]--
+			caps[widest] = width[widest]
+			total--
+		}
+	}
+	shrink(wrapped, minWrap)
+	shrink(nil, minWrap)
+	// Last, numbers' headers wrap at their spaces: "index writes/s" over
+	// two lines, above cells as wide as "0.00".
+	for c := range fixed {
+		if c < cols {
+			floor[c] = max(cellWidth[c], floor[c])
+			delete(fixed, c)
+		}
+	}
+	shrink(nil, 1)
+	return caps
+}
 
 // Renderer writes documents in one format.
 type Renderer struct {
@@ -95,6 +188,9 @@ type Renderer struct {
 	Color bool
 	// Quiet drops titles and notes, leaving the data.
 	Quiet bool
+	// Width is how wide text tables may be; 0 means DefaultWidth. New sets
+	// it from COLUMNS or the terminal.
+	Width int
 }
 
 // IsTerminal reports whether w is a terminal.
@@ -107,7 +203,7 @@ func IsTerminal(w io.Writer) bool {
 // noColor nor the NO_COLOR variable asks otherwise.
 func New(out io.Writer, format Format, noColor bool, getenv func(string) string) *Renderer {
 	color := format == FormatTable && !noColor && getenv("NO_COLOR") == "" && IsTerminal(out)
-	return &Renderer{Out: out, Format: format, Color: color}
+	return &Renderer{Out: out, Format: format, Color: color, Width: terminalWidth(out, getenv)}
 }
 
 // Render writes doc as JSON or, when it implements Benchmarks, as Go
@@ -172,18 +268,18 @@ func (r *Renderer) table(t Table) error {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})))
 	}
 	tbl := tablewriter.NewTable(r.Out, opts...)
-	if !md && len(t.Wrap) > 0 {
-		widths := tw.NewMapper[int, int]()
-		for _, c := range t.Wrap {
-			widths.Set(c, WrapWidth)
-		}
-		tbl.Configure(func(cfg *tablewriter.Config) {
-			cfg.Row.Formatting.AutoWrap = tw.WrapNormal
-			cfg.Row.ColMaxWidths.PerColumn = widths
-		})
+	var caps []int
+	if !md {
+		caps = fit(t, cols, r.width())
 	}
 	if len(t.Header) > 0 {
-		tbl.Header(anySlice(t.Header)...)
+		header := append([]string(nil), t.Header...)
+		for j := range header {
+			if j < len(caps) && caps[j] > 0 {
+				header[j] = strings.Join(wrap(header[j], caps[j]), "\n")
+			}
+		}
+		tbl.Header(anySlice(header)...)
 	} else if md {
 		// Markdown tables need a header row: name the columns by number.
 		h := make([]any, cols)
@@ -197,6 +293,9 @@ func (r *Renderer) table(t Table) error {
 		for j, c := range row {
 			if md {
 				c = strings.ReplaceAll(c, "|", `\|`)
+			}
+			if j < len(caps) && caps[j] > 0 {
+				c = strings.Join(wrap(c, caps[j]), "\n")
 			}
 			if i < len(t.Tones) {
 				c = r.Style(t.Tones[i], c)

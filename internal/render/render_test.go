@@ -130,3 +130,43 @@ func TestWrapKeepsFreeTextNarrow(t *testing.T) {
 		t.Errorf("markdown wrapped a cell:\n%s", md.String())
 	}
 }
+
+func TestTablesFitTheWidth(t *testing.T) {
+	text := strings.Repeat("the planner reads the index in order and skips the sort ", 3)
+	tbl := Table{
+		Header: []string{"#", "index", "index writes/s", "reason", "note"},
+		Rows: [][]string{
+			{"1", "agents_agentexecution (user_id, status, created_at DESC) INCLUDE (id)", "0.00", text, text},
+			{"2", "workflows_workflowexecution (started_at)", "12.50", "short", "short"},
+		},
+		Right: []int{0, 2},
+		Wrap:  []int{3},
+	}
+	for _, width := range []int{80, 100, 160} {
+		var out bytes.Buffer
+		if err := (&Renderer{Out: &out, Format: FormatTable, Width: width}).Render(nil, tbl); err != nil {
+			t.Fatal(err)
+		}
+		s := out.String()
+		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
+			if n := len([]rune(line)); n > width {
+				t.Errorf("width %d: line is %d wide:\n%s", width, n, s)
+				break
+			}
+		}
+		if !strings.Contains(s, "agents_agentexecution") || !strings.Contains(s, "workflows_workflowexecution") {
+			t.Errorf("width %d: an identifier was broken:\n%s", width, s)
+		}
+		if width == 80 && !strings.Contains(s, "writes/s") {
+			t.Errorf("width %d: header lost:\n%s", width, s)
+		}
+	}
+	// Markdown never wraps.
+	var md bytes.Buffer
+	if err := (&Renderer{Out: &md, Format: FormatMarkdown, Width: 40}).Render(nil, tbl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), strings.TrimSpace(text)) {
+		t.Errorf("markdown wrapped a cell:\n%s", md.String())
+	}
+}

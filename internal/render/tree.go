@@ -69,7 +69,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		return r.Style(t, s)
 	}
 	if n.Text != "" || !root {
-		for i, line := range wrap(n.Text, TreeWidth-utf8.RuneCountInString(first)) {
+		for i, line := range wrap(n.Text, max(20, TreeWidth-utf8.RuneCountInString(first))) {
 			guide := first
 			if i > 0 {
 				guide = rest + "  "
@@ -86,7 +86,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		dt = Dim
 	}
 	for _, d := range n.Detail {
-		for _, line := range wrap(d, TreeWidth-utf8.RuneCountInString(under)-2) {
+		for _, line := range wrap(d, max(20, TreeWidth-utf8.RuneCountInString(under)-2)) {
 			b.WriteString(under + "  " + style(dt, line) + "\n")
 		}
 	}
@@ -102,9 +102,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 // wrap breaks s into lines of at most width runes at spaces; a word longer
 // than the width is cut.
 func wrap(s string, width int) []string {
-	if width < 20 {
-		width = 20
-	}
+	width = max(width, 1)
 	var lines []string
 	for _, para := range strings.Split(s, "\n") {
 		line := ""

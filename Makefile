@@ -66,3 +66,13 @@ fuzz:
 		echo "== $$name ($$pkg, $(FUZZTIME))"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s -parallel $(FUZZPARALLEL) $$pkg; \
 	done
+
+## faults: the fault suite on a sandbox of its own: server restarts mid-analyze, bench, apply and seed; killed backends; a locked table; a statement_timeout; a full tablespace (skipped where no tmpfs can be mounted). Each fault logs a `reliability:` line
+.PHONY: faults
+faults:
+	$(GO) test -count=1 -v -run '^TestFaults$$' -timeout 20m ./faults/
+
+## reliability: one table of the reliability work: fuzz targets and their executions (FUZZTIME each), faults injected and survived, bad inputs, privilege cases, secrets and quoting cases, rows lost (must be 0)
+.PHONY: reliability
+reliability:
+	$(GO) run ./scripts/reliability -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL) $(FUZZTARGETS)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -186,6 +187,8 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err
+		case err != nil && connLost(q):
+			return nil, lostError(fmt.Sprintf("statement %d", explained), err)
 		case err != nil:
 			s.PlanError = err.Error()
 			failed++
@@ -205,6 +208,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		x, err := ex.Explain(ctx, smp, opts.Analyze)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 			return nil, err
+		}
+		if err != nil && connLost(q) {
+			return nil, lostError(sampleName(smp), err)
 		}
 		matched := false
 		if err == nil && x.Plan.QueryID != 0 {
@@ -295,6 +301,33 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	SortFindings(r.Findings)
 	return r, nil
 }
+
+// connLost reports whether q is a connection the server has closed (a
+// restart, pg_terminate_backend): every statement after would fail with
+// "conn closed", so the error that closed it is the one to report.
+func connLost(q Querier) bool {
+	c, ok := q.(pgConner)
+	return ok && c.PgConn().IsClosed()
+}
+
+// lostError says which statement was being explained when the connection
+// was lost, with the server's reason.
+func lostError(what string, err error) error { return &connLostError{what: what, err: err} }
+
+// connLostError is a connection lost in the middle of an EXPLAIN.
+type connLostError struct {
+	what string
+	err  error
+}
+
+// Error names the statement and the reason, once.
+func (e *connLostError) Error() string {
+	return "analyze: the connection to the server was lost while explaining " + e.what + ": " +
+		strings.TrimPrefix(e.err.Error(), "analyze: explain: ")
+}
+
+// Unwrap returns the EXPLAIN's error.
+func (e *connLostError) Unwrap() error { return e.err }
 
 func sampleName(s Source) string {
 	switch {

@@ -457,7 +457,10 @@ func TestTwoAppliersAtOnce(t *testing.T) {
 	}
 }
 
-func TestBuildKilledHalfwayThenApplyAgain(t *testing.T) {
+// A build whose session is killed halfway leaves an INVALID index; apply
+// drops it on a new session when the server still answers, and writes no
+// revision.
+func TestBuildKilledHalfwayDropsItsLeftover(t *testing.T) {
 	ctx := context.Background()
 	dsn := testdb.NewDatabase(t)
 	hold, release := gate(t, dsn)
@@ -473,15 +476,51 @@ func TestBuildKilledHalfwayThenApplyAgain(t *testing.T) {
 	}()
 	pid := waitGated(t, watcher)
 	mustExec(t, watcher, `SELECT pg_terminate_backend($1)`, pid)
-	if err := <-done; err == nil || !strings.Contains(err.Error(), "apply again") {
+	err := <-done
+	if err == nil || !strings.Contains(err.Error(), "apply again") || !strings.Contains(err.Error(), "dropped on a new connection") {
 		t.Fatalf("killed apply returned %v", err)
+	}
+	release()
+	if ix, ok := indexes(t, watcher, "gated")["gated_gate_v_idx"]; ok {
+		t.Fatalf("after the kill: index %+v left behind", ix)
+	}
+	if n := revisionCount(t, watcher); n != 0 {
+		t.Fatalf("the killed build wrote %d revisions", n)
+	}
+	st, err := Status(ctx, watcher, d, "")
+	if err != nil || len(st.Leftovers) != 0 || st.Files[0].State != StatePending {
+		t.Fatalf("status after the kill: %+v, %v", st, err)
+	}
+	if got := fingerprint(t, watcher, "gated"); got != before {
+		t.Errorf("rows changed: %s, were %s", got, before)
+	}
+}
+
+// An INVALID index that a killed build left (its server gone before anyone
+// could drop it) is dropped by the next apply before it builds again.
+func TestBuildKilledHalfwayThenApplyAgain(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	hold, release := gate(t, dsn)
+	d := planDir(t, gatedSpec)
+	watcher := testdb.Conn(t, dsn)
+	before := fingerprint(t, watcher, "gated")
+	// A build of the same index by a session that nobody cleans up after.
+	other := testdb.Conn(t, dsn)
+	hold()
+	done := make(chan error, 1)
+	go func() {
+		_, err := other.Exec(ctx, `CREATE INDEX CONCURRENTLY gated_gate_v_idx ON public.gated (gate(v))`)
+		done <- err
+	}()
+	pid := waitGated(t, watcher)
+	mustExec(t, watcher, `SELECT pg_terminate_backend($1)`, pid)
+	if err := <-done; err == nil {
+		t.Fatal("the killed build succeeded")
 	}
 	release()
 	if ix, ok := indexes(t, watcher, "gated")["gated_gate_v_idx"]; !ok || ix.valid {
 		t.Fatalf("after the kill: index %+v present %v, want an INVALID leftover", ix, ok)
-	}
-	if n := revisionCount(t, watcher); n != 0 {
-		t.Fatalf("the killed build wrote %d revisions", n)
 	}
 	st, err := Status(ctx, watcher, d, "")
 	if err != nil || len(st.Leftovers) != 1 || st.Files[0].State != StatePending {

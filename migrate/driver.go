@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"ariga.io/atlas/sql/migrate"
@@ -76,6 +77,20 @@ func (e *LockTimeoutError) Error() string {
 
 // Unwrap returns the last lock timeout or deadlock.
 func (e *LockTimeoutError) Unwrap() error { return e.Err }
+
+// causeError is a message written for the user (a PostgreSQL error's text
+// with what was done about it) that still unwraps to the error underneath,
+// so the CLI can tell a database failure (exit code 3) from bad input.
+type causeError struct {
+	msg string
+	err error
+}
+
+// Error is the message for the user.
+func (e *causeError) Error() string { return e.msg }
+
+// Unwrap returns the server's or the connection's error.
+func (e *causeError) Unwrap() error { return e.err }
 
 // errText is a PostgreSQL error's message with its code, hint and detail.
 func errText(err error) string {
@@ -242,20 +257,35 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 			break
 		}
 		if d.conn.IsClosed() {
-			// The session is gone (killed, or the server restarted): what
-			// it left, the next apply drops before building again.
-			return fmt.Errorf("migrate: %s: build of %s interrupted, the connection is lost (run apply again to finish): %v", d.file, def.Name, errText(err))
+			// The session is gone (killed, or the server restarted). A new
+			// one drops the INVALID index the build left when the server
+			// is back soon enough; else the next apply drops it before
+			// building again.
+			msg := fmt.Sprintf("migrate: %s: build of %s interrupted, the connection is lost: %v", d.file, def.Name, errText(err))
+			switch left, found := d.cleanupLost(def); {
+			case left != "":
+				msg += "; an INVALID index " + left + " may be left (run apply again: it drops it and finishes)"
+			case found:
+				msg += "; the INVALID index it left was dropped on a new connection (run apply again to finish)"
+			default:
+				msg += "; nothing was left behind (run apply again to finish)"
+			}
+			return &causeError{err: err, msg: msg}
 		}
 		if ctx.Err() != nil {
 			d.cleanup(def)
 			return err
 		}
 		if !retryable(err) {
-			d.cleanup(def)
-			if fix, ok := pg.FixFor(err, d.conn.Config().User, "CREATE"); ok {
-				return fmt.Errorf("migrate: %s: build %s: %s: run %s", d.file, def.Name, errText(err), fix)
+			left := "nothing was left behind"
+			if name := d.cleanup(def); name != "" {
+				left = "INVALID index " + name + " is left: run `migrate repair`"
 			}
-			return fmt.Errorf("migrate: %s: build %s: %s", d.file, def.Name, errText(err))
+			text := strings.TrimSuffix(errText(err), ".")
+			if fix, ok := pg.FixFor(err, d.conn.Config().User, "CREATE"); ok {
+				return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s: run %s; %s", d.file, def.Name, text, fix, left)}
+			}
+			return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s; %s", d.file, def.Name, text, left)}
 		}
 		if attempt > d.opts.Retries {
 			hs, _ := tableHolders(ctx, d.conn, table)
@@ -263,7 +293,7 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 			return &LockTimeoutError{File: d.file, Index: def.Name, Table: table, Attempts: attempt, Holders: hs, Leftover: left, Err: err}
 		}
 		if left := d.cleanup(def); left != "" {
-			return fmt.Errorf("migrate: %s: build %s: %s; its INVALID leftover could not be dropped: run `migrate repair`", d.file, def.Name, errText(err))
+			return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s; its INVALID leftover could not be dropped: run `migrate repair`", d.file, def.Name, errText(err))}
 		}
 		wait := backoff(attempt, d.opts.Backoff, d.opts.MaxBackoff)
 		d.observe(Event{Kind: EventRetry, Index: def.Name, Attempt: attempt, Wait: wait,
@@ -322,6 +352,57 @@ func (d *driver) cleanup(def *IndexDef) string {
 	d.observe(Event{Kind: EventDropInvalid, Index: def.Name, Message: "dropped the INVALID index the failed build left"})
 	return ""
 }
+
+// cleanupLost drops what a build left when its session was lost, on a new
+// session of the same configuration, under the migration lock (which the
+// lost session released). It tries for lostCleanupWait, long enough for a
+// fast restart of the server, and returns the leftover's name when it is
+// still there, and whether there was one.
+func (d *driver) cleanupLost(def *IndexDef) (left string, found bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), lostCleanupWait+cleanupTimeout)
+	defer cancel()
+	var conn *pgx.Conn
+	for deadline := time.Now().Add(lostCleanupWait); ; {
+		var err error
+		cctx, ccancel := context.WithTimeout(ctx, time.Until(deadline))
+		conn, err = pgx.ConnectConfig(cctx, d.conn.Config())
+		ccancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || sleep(ctx, 250*time.Millisecond) != nil {
+			return def.Name, true
+		}
+	}
+	defer conn.Close(context.Background())
+	if err := setSession(ctx, conn, d.opts.LockTimeout); err != nil {
+		return def.Name, true
+	}
+	var locked bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, LockKey).Scan(&locked); err != nil || !locked {
+		// Another applier took over: it drops leftovers before building.
+		return def.Name, true
+	}
+	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, LockKey)
+	ix, err := findIndex(ctx, conn, def)
+	switch {
+	case err != nil:
+		return def.Name, true
+	case ix == nil:
+		return "", false
+	case ix.Valid && ix.Ready:
+		// The build had finished when the session was lost.
+		return "", false
+	}
+	other := &driver{conn: conn, opts: d.opts, file: d.file}
+	if left = other.cleanup(def); left == "" {
+		d.dropped = append(d.dropped, def.Name)
+	}
+	return left, true
+}
+
+// lostCleanupWait is how long cleanupLost tries to reach the server again.
+const lostCleanupWait = 5 * time.Second
 
 // cleanupTimeout bounds the clean-up after a failed or cancelled build:
 // a DROP INDEX CONCURRENTLY waits for the same transactions the build did.

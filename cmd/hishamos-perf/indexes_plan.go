@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/hishamos/hishamos-perf/internal/render"
@@ -207,5 +208,28 @@ func (a *app) migrateError(err error, _ string) error {
 		// Bad input, not bad usage: no pointer to --help.
 		return &usageError{err: err}
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && fileAtFault(pgErr.Code) {
+		// The server ran the file and found it does not fit the database
+		// (a UNIQUE index over duplicates, a column that does not exist):
+		// bad input, as DESIGN.md counts SQL. A full disk, a lost or
+		// killed session, a lock or a missing privilege is the
+		// database's (exit code 3).
+		return &usageError{err: err}
+	}
 	return err
+}
+
+// fileAtFault reports whether a SQLSTATE blames the statement rather than
+// the server: data exceptions (22), integrity violations (23), syntax and
+// undefined objects (42, but for 42501, a missing privilege) and features
+// not supported (0A).
+func fileAtFault(code string) bool {
+	switch {
+	case code == "42501":
+		return false
+	case strings.HasPrefix(code, "22"), strings.HasPrefix(code, "23"), strings.HasPrefix(code, "42"), strings.HasPrefix(code, "0A"):
+		return true
+	}
+	return false
 }

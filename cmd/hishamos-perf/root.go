@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -132,8 +133,17 @@ func exitCode(err error) int {
 		errors.Is(err, sandbox.ErrNotCreated), errors.Is(err, sandbox.ErrNotRunning):
 		return exitDatabase
 	}
-	var pgErr *pgconn.PgError
+	var (
+		pgErr  *pgconn.PgError
+		netErr net.Error
+	)
 	if errors.As(err, &pgErr) || pgconn.Timeout(err) {
+		return exitDatabase
+	}
+	// A connection the server dropped mid-statement (a crash, a network
+	// failure) ends in a network error, not a PgError. (io.EOF is left
+	// out on purpose: parsers report an empty input file with it.)
+	if errors.As(err, &netErr) {
 		return exitDatabase
 	}
 	// What is left comes from cobra: unknown commands, flags and arguments.

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
 	"github.com/hishamos/hishamos-perf/internal/dataset"
@@ -81,6 +83,19 @@ func (a *app) runSeed(ctx context.Context, o seedOptions) error {
 	res, err := dataset.Load(ctx, conn, dataset.Options{Scale: scale, Seed: o.seed, Replace: o.replace,
 		Progress: func(p dataset.Progress) { bar.Update(progressLabel(p), p.RowsDone, p.RowsTotal) }})
 	bar.Done()
+	if err != nil && conn.IsClosed() {
+		// A restart or a killed backend: nothing could be cleaned up on
+		// this session, so say what state the tables are in and who
+		// finishes the clean-up.
+		return &dbError{fmt.Errorf("seed: the connection to the server was lost, so the load stopped; no table is half-loaded (a load swaps its tables in whole, in one transaction), and what it built aside is dropped, at the latest by the next seed: %w", err)}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server refused part of the load (disk full, a lock, a
+		// privilege): the load's transactions are rolled back and what it
+		// built aside is dropped.
+		return &dbError{fmt.Errorf("seed: the load failed and was rolled back, the HishamOS tables are as they were: %w", err)}
+	}
 	if err != nil {
 		return err
 	}

@@ -194,7 +194,7 @@ func (r report) tables() []render.Table {
 	}
 	if len(r.Fuzz) > 0 {
 		add("fuzz targets", strconv.Itoa(len(r.Fuzz)), fmt.Sprintf("%d without a crash", len(r.Fuzz)-crashed), crashed == 0)
-		add("fuzz executions", render.Count(execs), "inputs tried in all", crashed == 0)
+		add("fuzz executions", thousands(execs), "inputs tried in all", crashed == 0)
 	}
 	injected, survived := 0, 0
 	for _, f := range r.Faults {
@@ -224,7 +224,7 @@ func (r report) tables() []render.Table {
 			if !f.Passed {
 				res = "FAILED: " + f.Detail
 			}
-			ft.Rows = append(ft.Rows, []string{f.Target, f.Package, render.Count(f.Execs), strconv.Itoa(f.Seconds), res})
+			ft.Rows = append(ft.Rows, []string{f.Target, f.Package, thousands(f.Execs), strconv.Itoa(f.Seconds), res})
 		}
 		tables = append(tables, ft)
 	}
@@ -246,6 +246,15 @@ func (r report) tables() []render.Table {
 	}
 	tables[len(tables)-1].Note = strings.Join(notes, "\n")
 	return tables
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func yes(b bool) string {

@@ -3,6 +3,7 @@ package dataset
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -20,6 +21,17 @@ type definition struct {
 	name   string // unquoted name, for messages
 	drop   string // DDL that removes it
 	create string // DDL that puts it back
+
+	// For a primary key or unique constraint that is not deferrable:
+	// index builds its index alone (CREATE UNIQUE INDEX, which unlike
+	// ALTER TABLE ... ADD CONSTRAINT lets other index builds on the table
+	// run at once) and attach turns that index into the constraint.
+	index, attach string
+	// For a foreign key: the table it references (unquoted), and the
+	// DDL that adds it without checking the rows and then checks them,
+	// which lets foreign keys to one parent be checked at once.
+	parent              string
+	addNotValid, verify string
 }
 
 type definitions []definition
@@ -87,10 +99,13 @@ func readDefinitions(ctx context.Context, tx pgx.Tx, names []string) (_ definiti
 	const keptIndexes = `SELECT conindid FROM pg_constraint
 		WHERE contype = 'f' AND confrelid = ANY($1::text[]::regclass[]) AND NOT conrelid = ANY($1::text[]::regclass[])`
 
-	rows, err := tx.Query(ctx, `SELECT n.nspname, t.relname, c.conname, c.contype::text, pg_get_constraintdef(c.oid)
+	rows, err := tx.Query(ctx, `SELECT n.nspname, t.relname, c.conname, c.contype::text, pg_get_constraintdef(c.oid),
+		  CASE WHEN c.contype IN ('p', 'u') AND NOT c.condeferrable THEN pg_get_indexdef(c.conindid) ELSE '' END,
+		  coalesce(f.relname, '')
 		FROM pg_constraint c
 		JOIN pg_class t ON t.oid = c.conrelid
 		JOIN pg_namespace n ON n.oid = t.relnamespace
+		LEFT JOIN pg_class f ON f.oid = c.confrelid
 		WHERE c.conrelid = ANY($1::text[]::regclass[])
 		  AND (c.contype = 'f' OR (c.contype IN ('p', 'u') AND c.conindid NOT IN (`+keptIndexes+`)))
 		ORDER BY array_position($1::text[]::regclass[], c.conrelid), c.conname`, names)
@@ -98,15 +113,34 @@ func readDefinitions(ctx context.Context, tx pgx.Tx, names []string) (_ definiti
 		return nil, fmt.Errorf("dataset: read constraints: %w", err)
 	}
 	var ds definitions
-	var schema, table, name, kind, def string
-	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &name, &kind, &def}, func() error {
+	var schema, table, name, kind, def, index, parent string
+	_, err = pgx.ForEachRow(rows, []any{&schema, &table, &name, &kind, &def, &index, &parent}, func() error {
 		t := pgx.Identifier{schema, table}.Sanitize()
 		c := pgx.Identifier{name}.Sanitize()
-		ds = append(ds, definition{
+		d := definition{
 			kind: kind[0], table: table, name: name,
 			drop:   "ALTER TABLE " + t + " DROP CONSTRAINT " + c,
 			create: "ALTER TABLE " + t + " ADD CONSTRAINT " + c + " " + def,
-		})
+		}
+		switch {
+		case index != "":
+			// The constraint's index has the constraint's name, so
+			// attaching it renames nothing.
+			word := "UNIQUE"
+			if d.kind == 'p' {
+				word = "PRIMARY KEY"
+			}
+			d.index = index
+			d.attach = "ALTER TABLE " + t + " ADD CONSTRAINT " + c + " " + word + " USING INDEX " + c
+		case d.kind == 'f' && strings.HasSuffix(def, " NOT VALID"):
+			// Not validated where it came from: it stays so.
+			d.parent, d.addNotValid = parent, d.create
+		case d.kind == 'f':
+			d.parent = parent
+			d.addNotValid = d.create + " NOT VALID"
+			d.verify = "ALTER TABLE " + t + " VALIDATE CONSTRAINT " + c
+		}
+		ds = append(ds, d)
 		return nil
 	})
 	if err != nil {

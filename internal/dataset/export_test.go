@@ -13,10 +13,10 @@ func NumericCopy(vals []int64) []byte {
 	return append(b, copyTrailer...)
 }
 
-// LoadOnTwoConnections makes loads of any size use two connections until
-// the test ends.
-func LoadOnTwoConnections(t interface{ Cleanup(func()) }) {
-	old := parallelMinRows
-	parallelMinRows = 0
-	t.Cleanup(func() { parallelMinRows = old })
+// LoadOnConnections makes loads of any size use n connections until the
+// test ends.
+func LoadOnConnections(t interface{ Cleanup(func()) }, n int) {
+	oldMin, oldN := parallelMinRows, loadConnections
+	parallelMinRows, loadConnections = 0, n
+	t.Cleanup(func() { parallelMinRows, loadConnections = oldMin, oldN })
 }

@@ -1,7 +1,6 @@
 package dataset
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,11 +31,20 @@ const loadLockKey int64 = 0x6869_7368_616d_6f73
 // before moving them into place in one transaction.
 const stagingPrefix = "hishamos_perf_load_"
 
-// parallelMinRows is the smallest load worth a second connection: below it,
-// connecting and the extra transactions cost about what loading on two
+// parallelMinRows is the smallest load worth more connections: below it,
+// connecting and the extra transactions cost about what loading on several
 // server processes saves. A variable so that tests can run small loads on
-// two connections.
+// several connections.
 var parallelMinRows int64 = 200_000
+
+// loadConnections is how many connections a load above parallelMinRows
+// uses. Generating rows costs the client a twelfth of the server's time
+// (0.7 s of CPU against 8.5 s at scale medium), so the server's cores set
+// the pace. On two cores at scale medium, three connections loaded 6 to
+// 56% faster than two in three alternated runs: two leave a core idle
+// whenever one of them is at a short step (a small table, a catalog
+// change) or has no step ready.
+var loadConnections = 3
 
 // Session settings raised for the load's transactions only (never lowered
 // below what the server already has): more sort memory lets each index
@@ -70,9 +78,9 @@ const cleanupTimeout = 30 * time.Second
 // keeping whatever indexes and constraints they carry.
 //
 // A failure or a cancelled ctx leaves the database as it was. New tables
-// are built in a staging schema, two at a time on a second connection when
-// the load is big enough, and moved into place in one transaction at the
-// end; a load into existing tables runs in one transaction. Rows go in with
+// are built in a staging schema, on loadConnections connections when the
+// load is big enough, and moved into place in one transaction at the end;
+// a load into existing tables runs in one transaction. Rows go in with
 // binary COPY FREEZE into bare tables whose indexes and foreign keys are
 // rebuilt afterwards from their definitions in the catalog, so the schema
 // stays the single source of truth.
@@ -271,13 +279,10 @@ func exec(ctx context.Context, tx pgx.Tx, what, sql string, args ...any) error {
 //
 //  1. one transaction creates the staging tables and drops their keys,
 //     indexes and foreign keys;
-//  2. the connections take the tables one at a time, biggest first: a
-//     transaction truncates the table (which lets COPY FREEZE it and, at
-//     wal_level minimal, skip the WAL), copies its rows and builds its keys
-//     and indexes; once it commits, VACUUM (ANALYZE) gathers statistics and
-//     leaves autovacuum nothing to do after the load;
-//  3. the connections add the foreign keys back, one per transaction;
-//  4. one transaction moves the tables into place.
+//  2. the connections copy the tables, build their indexes and keys,
+//     analyze them and add the foreign keys back, in small steps taken in
+//     the order of stagedTasks;
+//  3. one transaction moves the tables into place.
 //
 // Nothing is visible outside the staging schema before the last step
 // commits, and a failure anywhere drops the staging schema.
@@ -289,6 +294,20 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 	defer func() {
 		if err != nil {
 			l.dropStaging(ctx, staging)
+		}
+	}()
+
+	// The other connections open while the first creates the tables.
+	extra := make(chan []*pgx.Conn, 1)
+	go func() { extra <- l.connectMore(ctx) }()
+	var more []*pgx.Conn
+	received := false
+	defer func() {
+		if !received {
+			more = <-extra
+		}
+		for _, c := range more {
+			c.Close(context.WithoutCancel(ctx))
 		}
 	}()
 
@@ -313,76 +332,34 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 				return err
 			}
 		}
+		// A table's copy commits seconds before its indexes, VACUUM and
+		// foreign keys are done, with its inserts flushed to the
+		// statistics: autovacuum would pick it up and hold up the next
+		// step, until the deadlock check cancels it a second later.
+		// schema.sql sets no storage parameters, so the swap resets it.
+		for _, t := range tableSpecs {
+			if err := exec(ctx, tx, "keep autovacuum off "+t.name,
+				"ALTER TABLE "+qualified(staging, t.name)+" SET (autovacuum_enabled = off)"); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return res, err
 	}
 
-	conns := []*pgx.Conn{l.conn}
-	if l.opts.Scale.Total() >= parallelMinRows {
-		// A server out of connection slots still gets its load, on one.
-		if c, err := pgx.ConnectConfig(ctx, l.conn.Config()); err == nil {
-			defer c.Close(context.WithoutCancel(ctx))
-			conns = append(conns, c)
-		}
-	}
+	more, received = <-extra, true
+	conns := append([]*pgx.Conn{l.conn}, more...)
 	res.Connections = len(conns)
 	l.prog.workers(len(conns))
 	var mu sync.Mutex // guards res
-
-	size := func(t tableSpec) int64 { return t.rows(l.opts.Scale) * t.rowBytes }
-	tables := newQueue(tableSpecs, func(a, b tableSpec) int { return cmp.Compare(size(b), size(a)) })
-	err = parallel(ctx, conns, func(ctx context.Context, conn *pgx.Conn, worker int) error {
-		for t, ok := tables.pop(); ok; t, ok = tables.pop() {
-			var st stats
-			err := inTx(ctx, conn, func(tx pgx.Tx) error {
-				var err error
-				st, err = l.fillTable(ctx, tx, worker, staging, t, defs, true, true)
-				return err
-			})
-			if err == nil {
-				t0 := time.Now()
-				l.prog.phase(worker, PhaseAnalyze, t.name)
-				err = l.vacuumAnalyze(ctx, conn, qualified(staging, t.name))
-				st.analyzing = time.Since(t0)
-			}
-			mu.Lock()
-			res.add(st)
-			mu.Unlock()
-			if err != nil {
-				return err
-			}
-		}
-		l.prog.phase(worker, phaseDone, "")
-		return nil
-	})
-	if err != nil {
-		return res, err
-	}
-
-	// Foreign keys form no cycle, so adding them one per transaction on
-	// two connections cannot deadlock.
-	sizes := map[string]int64{}
-	for _, t := range tableSpecs {
-		sizes[t.name] = size(t)
-	}
-	keys := newQueue(defs.foreignKeys(), func(a, b definition) int { return cmp.Compare(sizes[b.table], sizes[a.table]) })
-	err = parallel(ctx, conns, func(ctx context.Context, conn *pgx.Conn, worker int) error {
-		for d, ok := keys.pop(); ok; d, ok = keys.pop() {
-			t0 := time.Now()
-			l.prog.phase(worker, PhaseConstraints, d.table)
-			err := inTx(ctx, conn, func(tx pgx.Tx) error { return exec(ctx, tx, "create "+d.name, d.create) })
-			mu.Lock()
-			res.ConstraintDuration += time.Since(t0)
-			mu.Unlock()
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	sched := newScheduler(l.stagedTasks(staging, defs, func(st stats) {
+		mu.Lock()
+		defer mu.Unlock()
+		res.add(st)
+	}))
+	if err := sched.run(ctx, conns, func(worker int) { l.prog.phase(worker, phaseDone, "") }); err != nil {
 		return res, err
 	}
 	res.Tables = res.inLoadOrder()
@@ -406,7 +383,8 @@ func (l *loader) loadStaged(ctx context.Context, replace bool) (res Result, err 
 		}
 		for _, t := range tableSpecs {
 			err := exec(ctx, tx, "move "+t.name+" into place",
-				"ALTER TABLE "+qualified(staging, t.name)+" SET SCHEMA "+pgx.Identifier{l.target}.Sanitize())
+				"ALTER TABLE "+qualified(staging, t.name)+" RESET (autovacuum_enabled); "+
+					"ALTER TABLE "+qualified(staging, t.name)+" SET SCHEMA "+pgx.Identifier{l.target}.Sanitize())
 			if err != nil {
 				return err
 			}
@@ -442,30 +420,6 @@ func parallel(ctx context.Context, conns []*pgx.Conn, fn func(ctx context.Contex
 	}
 	wg.Wait()
 	return first
-}
-
-// queue hands out work to the connections in a fixed order.
-type queue[T any] struct {
-	mu    sync.Mutex
-	items []T
-}
-
-func newQueue[T any](items []T, order func(a, b T) int) *queue[T] {
-	items = slices.Clone(items)
-	slices.SortStableFunc(items, order)
-	return &queue[T]{items: items}
-}
-
-func (q *queue[T]) pop() (T, bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var zero T
-	if len(q.items) == 0 {
-		return zero, false
-	}
-	item := q.items[0]
-	q.items = q.items[1:]
-	return item, true
 }
 
 // dropLeftovers drops the staging schemas of loads that were killed before
@@ -548,7 +502,7 @@ func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
 			}
 		}
 		for _, t := range tableSpecs {
-			st, err := l.fillTable(ctx, tx, 0, l.target, t, defs, false, freeze)
+			st, err := l.fillTable(ctx, tx, 0, l.target, t, defs, freeze)
 			if err == nil {
 				t0 := time.Now()
 				l.prog.phase(0, PhaseAnalyze, t.name)
@@ -574,7 +528,7 @@ func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	_ = l.vacuumAnalyze(ctx, l.conn, strings.Join(names, ", "))
+	_ = l.vacuumAnalyze(ctx, l.conn, strings.Join(names, ", "), true)
 	return res, nil
 }
 
@@ -583,15 +537,23 @@ func (l *loader) loadInPlace(ctx context.Context) (Result, error) {
 // the load leaves; the vacuum, cheap on frozen pages, resets the counters
 // of inserted rows that would otherwise send autovacuum over the tables
 // right after the load, in the middle of whatever is measured next.
-func (l *loader) vacuumAnalyze(ctx context.Context, conn *pgx.Conn, tables string) error {
-	if l.serverVersion >= 150000 {
+func (l *loader) vacuumAnalyze(ctx context.Context, conn *pgx.Conn, tables string, flush bool) error {
+	if flush && l.serverVersion >= 150000 {
 		// The committed inserts reach the shared statistics at most once a
 		// second; they must land before the vacuum resets them, not after.
 		if _, err := conn.Exec(ctx, "SELECT pg_stat_force_next_flush()"); err != nil {
 			return fmt.Errorf("dataset: flush statistics: %w", err)
 		}
 	}
-	if _, err := conn.Exec(ctx, "VACUUM (ANALYZE) "+tables); err != nil {
+	opts := "ANALYZE"
+	if l.serverVersion >= 130000 {
+		// With two indexes or more, VACUUM starts parallel workers for
+		// their clean-up, and sizes and zeroes shared memory for the dead
+		// rows of the whole table: 0.4 s a table at scale medium, to find
+		// that frozen pages have none.
+		opts += ", PARALLEL 0"
+	}
+	if _, err := conn.Exec(ctx, "VACUUM ("+opts+") "+tables); err != nil {
 		return fmt.Errorf("dataset: vacuum and analyze %s: %w", tables, err)
 	}
 	return nil
@@ -599,20 +561,15 @@ func (l *loader) vacuumAnalyze(ctx context.Context, conn *pgx.Conn, tables strin
 
 // stats is what loading one table took.
 type stats struct {
-	tables                       []TableCount
-	copying, indexing, analyzing time.Duration
+	tables                                    []TableCount
+	copying, indexing, analyzing, constraints time.Duration
 }
 
 // fillTable copies the rows of t into schema and builds its keys and
-// indexes from defs. With truncate set, it truncates the table first.
-func (l *loader) fillTable(ctx context.Context, tx pgx.Tx, worker int, schema string, t tableSpec, defs definitions, truncate, freeze bool) (stats, error) {
+// indexes from defs.
+func (l *loader) fillTable(ctx context.Context, tx pgx.Tx, worker int, schema string, t tableSpec, defs definitions, freeze bool) (stats, error) {
 	var st stats
 	t0 := time.Now()
-	if truncate {
-		if err := exec(ctx, tx, "truncate "+t.name, "TRUNCATE "+qualified(schema, t.name)); err != nil {
-			return st, err
-		}
-	}
 	n, err := l.copyTable(ctx, tx, worker, schema, t, freeze)
 	if err != nil {
 		return st, err
@@ -654,6 +611,7 @@ func (r *Result) add(st stats) {
 	r.CopyDuration += st.copying
 	r.IndexDuration += st.indexing
 	r.AnalyzeDuration += st.analyzing
+	r.ConstraintDuration += st.constraints
 }
 
 func (r *Result) inLoadOrder() []TableCount {
@@ -781,15 +739,7 @@ func (p *progress) rows(worker int, table string, n int64) {
 func (p *progress) phase(worker int, phase, table string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	rank := slices.Index(phaseOrder, phase)
-	if phase == PhaseConstraints && p.phases[worker] == slices.Index(phaseOrder, phaseDone) {
-		// The foreign keys across shares, once all shares are in: the
-		// load as a whole is at this phase.
-		for i := range p.phases {
-			p.phases[i], p.tables[i] = rank, table
-		}
-	}
-	p.phases[worker], p.tables[worker] = rank, table
+	p.phases[worker], p.tables[worker] = slices.Index(phaseOrder, phase), table
 	if phase == PhaseCopy {
 		p.copying = table
 	}
@@ -799,7 +749,7 @@ func (p *progress) phase(worker int, phase, table string) {
 // report calls fn, at most every progressEvery unless force is set or the
 // load's phase moved on. The load is copying until every row is in (the
 // connections copy and index by turns); then it is in the earliest phase a
-// connection is still in. The caller holds mu.
+// connection is still in, or the latest it reported. The caller holds mu.
 func (p *progress) report(force bool) {
 	if p.fn == nil {
 		return
@@ -814,8 +764,11 @@ func (p *progress) report(force bool) {
 		}
 		phase, table = p.phases[w], p.tables[w]
 		if phaseOrder[phase] == phaseDone {
-			return // between the connections' shares and the last foreign keys
+			return // all connections are done
 		}
+		// A connection that took an earlier step of another table (an
+		// index after another's VACUUM) does not take the load back.
+		phase = max(phase, p.reported)
 	}
 	now := time.Now()
 	if !force && phase == p.reported && now.Sub(p.last) < progressEvery {
@@ -823,4 +776,174 @@ func (p *progress) report(force bool) {
 	}
 	p.last, p.reported = now, phase
 	p.fn(Progress{Phase: phaseOrder[phase], Table: table, RowsDone: p.done, RowsTotal: p.total})
+}
+
+// connectMore opens the connections a staged load uses beside its own:
+// none for a small load, loadConnections-1 for a bigger one, fewer if the
+// server is out of connection slots (the load then runs on what it has).
+func (l *loader) connectMore(ctx context.Context) []*pgx.Conn {
+	if l.opts.Scale.Total() < parallelMinRows {
+		return nil
+	}
+	var (
+		mu  sync.Mutex
+		out []*pgx.Conn
+		wg  sync.WaitGroup
+	)
+	for range loadConnections - 1 {
+		wg.Go(func() {
+			c, err := pgx.ConnectConfig(ctx, l.conn.Config())
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out = append(out, c)
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// Estimated server time per unit of work, in microseconds, measured on
+// PostgreSQL 15: they only rank the tasks of a load, so being off by a
+// factor changes little.
+const (
+	copyMicrosPerByte    = 0.02 // COPY of binary rows, jsonb parsing included
+	indexMicrosPerRow    = 1.0  // one btree build
+	analyzeMicrosPerRow  = 0.8  // VACUUM (ANALYZE) of freshly frozen rows
+	validateMicrosPerRow = 0.4  // the anti-join that checks a foreign key
+	ddlMicros            = 2000 // a statement that touches only the catalog
+)
+
+// stagedTasks returns the steps of a staged load and their order:
+//
+//   - copy a table: truncate it (which lets COPY FREEZE it and, at
+//     wal_level minimal, skip the WAL) and copy its rows, in one
+//     transaction;
+//   - build each of its indexes, those of keys included, each in a
+//     transaction of its own, so that two connections can build two
+//     indexes of one table at once; then turn the keys' indexes into the
+//     constraints;
+//   - VACUUM (ANALYZE) it: statistics, and nothing left for autovacuum;
+//   - once it and the table it references are indexed, add each foreign
+//     key NOT VALID, then validate it: validating takes weaker locks than
+//     adding a checked key, so that keys to one parent are checked at once.
+//
+// add receives what each step took, for the Result.
+func (l *loader) stagedTasks(staging string, defs definitions, add func(stats)) []*task {
+	var tasks []*task
+	newTask := func(t *task) *task {
+		tasks = append(tasks, t)
+		return t
+	}
+	timed := func(phase string, f func(ctx context.Context, conn *pgx.Conn) error) func(ctx context.Context, conn *pgx.Conn, worker int) error {
+		return func(ctx context.Context, conn *pgx.Conn, worker int) error {
+			t0 := time.Now()
+			err := f(ctx, conn)
+			d := time.Since(t0)
+			switch phase {
+			case PhaseIndexes:
+				add(stats{indexing: d})
+			case PhaseAnalyze:
+				add(stats{analyzing: d})
+			case PhaseConstraints:
+				add(stats{constraints: d})
+			}
+			return err
+		}
+	}
+	ddl := func(what, sql string) func(ctx context.Context, conn *pgx.Conn) error {
+		return func(ctx context.Context, conn *pgx.Conn) error {
+			return inTx(ctx, conn, func(tx pgx.Tx) error { return exec(ctx, tx, what, sql) })
+		}
+	}
+
+	ready := map[string]*task{}   // per table: its indexes and keys are built
+	settled := map[string]*task{} // per table: analyzed too
+	for _, t := range tableSpecs {
+		rows := t.rows(l.opts.Scale)
+		excl := []tableLock{{table: t.name}}
+		cp := newTask(&task{table: t.name, phase: PhaseCopy, cost: float64(rows*t.rowBytes) * copyMicrosPerByte, locks: excl,
+			run: func(ctx context.Context, conn *pgx.Conn, worker int) error {
+				t0 := time.Now()
+				var n int64
+				l.prog.phase(worker, PhaseCopy, t.name)
+				err := inTx(ctx, conn, func(tx pgx.Tx) error {
+					if err := exec(ctx, tx, "truncate "+t.name, "TRUNCATE "+qualified(staging, t.name)); err != nil {
+						return err
+					}
+					var err error
+					n, err = l.copyTable(ctx, tx, worker, staging, t, true)
+					return err
+				})
+				if err == nil && l.serverVersion >= 150000 {
+					// The inserts reach the shared statistics at most
+					// once a second; they must land before the VACUUM,
+					// which may run on another connection, resets them.
+					if _, ferr := conn.Exec(ctx, "SELECT pg_stat_force_next_flush()"); ferr != nil {
+						err = fmt.Errorf("dataset: flush statistics: %w", ferr)
+					}
+				}
+				add(stats{tables: []TableCount{{Table: t.name, Rows: n}}, copying: time.Since(t0)})
+				return err
+			}})
+
+		var builds []*task
+		var attach []string
+		for _, d := range defs.indexes() {
+			if d.table != t.name {
+				continue
+			}
+			sql, locks := d.create, excl
+			if d.index != "" {
+				sql, locks = d.index, []tableLock{{table: t.name, shared: true}}
+				attach = append(attach, d.attach)
+			} else if d.kind == 'i' {
+				locks = []tableLock{{table: t.name, shared: true}}
+			}
+			builds = append(builds, newTask(&task{table: t.name, phase: PhaseIndexes, cost: float64(rows) * indexMicrosPerRow, locks: locks,
+				run: timed(PhaseIndexes, func(ctx context.Context, conn *pgx.Conn) error {
+					return ddl("create "+d.name, sql)(ctx, conn)
+				})}).after(cp))
+		}
+		done := newTask(&task{table: t.name, phase: PhaseIndexes, cost: ddlMicros, locks: excl,
+			run: timed(PhaseIndexes, func(ctx context.Context, conn *pgx.Conn) error {
+				if len(attach) == 0 {
+					return nil
+				}
+				return ddl("add the keys of "+t.name, strings.Join(attach, "; "))(ctx, conn)
+			})}).after(builds...).after(cp)
+		ready[t.name] = done
+		settled[t.name] = newTask(&task{table: t.name, phase: PhaseAnalyze, cost: float64(rows)*analyzeMicrosPerRow + ddlMicros, locks: excl,
+			run: timed(PhaseAnalyze, func(ctx context.Context, conn *pgx.Conn) error {
+				return l.vacuumAnalyze(ctx, conn, qualified(staging, t.name), false)
+			})}).after(done)
+	}
+
+	for _, d := range defs.foreignKeys() {
+		added := newTask(&task{table: d.table, phase: PhaseConstraints, cost: ddlMicros,
+			locks: []tableLock{{table: d.table}, {table: d.parent}},
+			run: timed(PhaseConstraints, func(ctx context.Context, conn *pgx.Conn) error {
+				return ddl("create "+d.name, d.addNotValid)(ctx, conn)
+			})}).after(settled[d.table], ready[d.parent])
+		newTask(&task{table: d.table, phase: PhaseConstraints, cost: float64(l.opts.Scale.Rows(d.table)) * validateMicrosPerRow,
+			locks: []tableLock{{table: d.table}},
+			run: timed(PhaseConstraints, func(ctx context.Context, conn *pgx.Conn) error {
+				if d.verify == "" {
+					return nil
+				}
+				return ddl("validate "+d.name, d.verify)(ctx, conn)
+			})}).after(added)
+	}
+	for _, t := range tasks {
+		if t.phase != PhaseCopy {
+			run := t.run
+			t.run = func(ctx context.Context, conn *pgx.Conn, worker int) error {
+				l.prog.phase(worker, t.phase, t.table)
+				return run(ctx, conn, worker)
+			}
+		}
+	}
+	return tasks
 }

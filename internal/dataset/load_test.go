@@ -129,8 +129,12 @@ func stagingSchemas(t testing.TB, conn *pgx.Conn) []string {
 func connectionModes(t *testing.T, f func(t *testing.T, conns int)) {
 	t.Run("one connection", func(t *testing.T) { f(t, 1) })
 	t.Run("two connections", func(t *testing.T) {
-		dataset.LoadOnTwoConnections(t)
+		dataset.LoadOnConnections(t, 2)
 		f(t, 2)
+	})
+	t.Run("three connections", func(t *testing.T) {
+		dataset.LoadOnConnections(t, 3)
+		f(t, 3)
 	})
 }
 
@@ -251,6 +255,16 @@ func testLoadSmall(t *testing.T, conns int) {
 	}
 	if analyzed == 0 {
 		t.Error("no statistics after load")
+	}
+	// Autovacuum, kept off the staging tables, is back on.
+	var withOptions []string
+	err = conn.QueryRow(ctx, "SELECT coalesce(array_agg(relname::text), '{}') FROM pg_class WHERE relname = ANY($1) AND reloptions IS NOT NULL",
+		dataset.Tables()).Scan(&withOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(withOptions) > 0 {
+		t.Errorf("tables with storage parameters after load: %v", withOptions)
 	}
 	checkNothingForAutovacuum(t, conn)
 	if conns == 1 {
@@ -395,8 +409,8 @@ func TestLoadReplaceIsDeterministic(t *testing.T) {
 	}
 
 	// A fresh database loaded with seed 2 holds the very same rows, loaded
-	// on two connections as on one.
-	dataset.LoadOnTwoConnections(t)
+	// on three connections as on one.
+	dataset.LoadOnConnections(t, 3)
 	fresh := testdb.NewDatabase(t)
 	load(t, fresh, dataset.Options{Scale: s, Seed: 2})
 	if diff := cmp.Diff(replaced, tableDigests(t, testdb.Conn(t, fresh))); diff != "" {
@@ -487,7 +501,7 @@ func TestLoadFailureLeavesNothing(t *testing.T) {
 // fail (a view holds on to an old table) and checks that the old tables and
 // rows are untouched and nothing of the new load is left.
 func TestLoadReplaceFailureKeepsOldData(t *testing.T) {
-	dataset.LoadOnTwoConnections(t)
+	dataset.LoadOnConnections(t, 3)
 	dsn := testdb.NewDatabase(t)
 	s := small(t)
 	load(t, dsn, dataset.Options{Scale: s, Seed: 1})

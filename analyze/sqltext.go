@@ -3,8 +3,9 @@ package analyze
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Source is one SQL statement from a file or the command line.
@@ -24,24 +25,31 @@ type Source struct {
 }
 
 // ErrSQLText is returned for SQL that ends inside a string, quoted name or
-// comment.
+// comment, or that PostgreSQL's lexer refuses otherwise (a zero-length
+// quoted name, trailing junk after a number).
 var ErrSQLText = errors.New("unterminated SQL")
+
+// badSQLText is an ErrSQLText for text that is complete but unlexable,
+// whose message must not say "unterminated".
+type badSQLText struct{ msg string }
+
+func (e *badSQLText) Error() string        { return e.msg }
+func (e *badSQLText) Is(target error) bool { return target == ErrSQLText }
 
 // lexed is what the scanner learns about one statement.
 type lexed struct {
-	words     []string // keywords and identifiers outside quotes, lower case
-	quoted    []string // quoted identifiers, as written between the quotes
-	maxParam  int      // highest $n used, 0 for none
-	text      string
-	startLine int
+	words    []string // keywords and identifiers outside quotes, lower case
+	quoted   []string // quoted identifiers, as written between the quotes
+	maxParam int      // highest $n used, 0 for none
 }
 
 // SplitSQL splits text into statements at semicolons outside strings,
 // quoted names, dollar quotes and comments. Statements holding nothing but
 // comments are dropped. file names the source in errors and in each Source.
 func SplitSQL(file, text string) ([]Source, error) {
-	stmts, err := scan(text)
+	stmts, err := sqlscan.Split(text)
 	if err != nil {
+		err = sqlTextError(err)
 		if file != "" {
 			return nil, fmt.Errorf("%s: %w", file, err)
 		}
@@ -49,198 +57,54 @@ func SplitSQL(file, text string) ([]Source, error) {
 	}
 	out := make([]Source, 0, len(stmts))
 	for _, s := range stmts {
-		out = append(out, Source{SQL: s.text, File: file, Line: s.startLine, Index: len(out) + 1})
+		out = append(out, Source{SQL: s.Text, File: file, Line: s.Line, Index: len(out) + 1})
 	}
 	return out, nil
 }
 
-// scan lexes text into statements.
-func scan(text string) ([]lexed, error) {
-	var out []lexed
-	cur := lexed{startLine: 0}
-	start := 0 // byte offset where the current statement's text starts
-	line := 1
-	hasContent := false
-	flush := func(end int) {
-		if hasContent {
-			cur.text = strings.TrimSpace(text[start:end])
-			out = append(out, cur)
-		}
-		cur = lexed{}
-		hasContent = false
+// sqlTextError words a lexer error for a person reading a .sql file.
+func sqlTextError(err error) error {
+	var se *sqlscan.Error
+	if !errors.As(err, &se) {
+		return &badSQLText{msg: "bad SQL: " + err.Error()}
 	}
-	mark := func(i int) {
-		if !hasContent {
-			hasContent = true
-			start = i
-			cur.startLine = line
+	switch se.Kind {
+	case sqlscan.UnterminatedComment:
+		return fmt.Errorf("%w: a /* comment is not closed (line %d)", ErrSQLText, se.Line)
+	case sqlscan.UnterminatedString:
+		return fmt.Errorf("%w: a string starting on line %d is not closed", ErrSQLText, se.Line)
+	case sqlscan.UnterminatedQuotedIdent:
+		return fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, se.Line)
+	case sqlscan.UnterminatedDollarQuote:
+		tag, ok := strings.CutPrefix(se.Msg, "unterminated dollar-quoted string ")
+		if !ok {
+			tag = "dollar"
 		}
+		return fmt.Errorf("%w: a %s quote starting on line %d is not closed", ErrSQLText, tag, se.Line)
 	}
-	prevIdent := false
-	for i := 0; i < len(text); {
-		c := text[i]
-		switch {
-		case c == '\n':
-			line++
-			i++
-			prevIdent = false
-		case c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
-			i++
-			prevIdent = false
-		case c == '-' && i+1 < len(text) && text[i+1] == '-':
-			for i < len(text) && text[i] != '\n' {
-				i++
-			}
-			prevIdent = false
-		case c == '/' && i+1 < len(text) && text[i+1] == '*':
-			depth := 0
-			j := i
-			for j < len(text) {
-				if text[j] == '/' && j+1 < len(text) && text[j+1] == '*' {
-					depth++
-					j += 2
-					continue
-				}
-				if text[j] == '*' && j+1 < len(text) && text[j+1] == '/' {
-					depth--
-					j += 2
-					if depth == 0 {
-						break
-					}
-					continue
-				}
-				if text[j] == '\n' {
-					line++
-				}
-				j++
-			}
-			if depth != 0 {
-				return nil, fmt.Errorf("%w: a /* comment is not closed (line %d)", ErrSQLText, line)
-			}
-			i = j
-			prevIdent = false
-		case c == ';':
-			flush(i)
-			i++
-			prevIdent = false
-		case c == '\'':
-			mark(i)
-			backslash := i > 0 && (text[i-1] == 'e' || text[i-1] == 'E') && prevIdent && isStringPrefix(text, i-1)
-			j, nl, err := skipQuote(text, i, '\'', backslash)
-			if err != nil {
-				return nil, fmt.Errorf("%w: a string starting on line %d is not closed", ErrSQLText, line)
-			}
-			line += nl
-			i = j
-			prevIdent = false
-		case c == '"':
-			mark(i)
-			j, nl, err := skipQuote(text, i, '"', false)
-			if err != nil {
-				return nil, fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, line)
-			}
-			cur.quoted = append(cur.quoted, strings.ReplaceAll(text[i+1:j-1], `""`, `"`))
-			line += nl
-			i = j
-			prevIdent = true
-		case c == '$' && !prevIdent:
-			mark(i)
-			j := i + 1
-			for j < len(text) && isDigit(text[j]) {
-				j++
-			}
-			if j > i+1 {
-				n, _ := strconv.Atoi(text[i+1 : j])
-				cur.maxParam = max(cur.maxParam, n)
-				i = j
-				prevIdent = false
-				continue
-			}
-			// a dollar quote: $tag$ … $tag$
-			k := i + 1
-			for k < len(text) && isIdentChar(text[k]) && text[k] != '$' {
-				k++
-			}
-			if k < len(text) && text[k] == '$' && (k == i+1 || !isDigit(text[i+1])) {
-				tag := text[i : k+1]
-				end := strings.Index(text[k+1:], tag)
-				if end < 0 {
-					return nil, fmt.Errorf("%w: a %s quote starting on line %d is not closed", ErrSQLText, tag, line)
-				}
-				body := text[k+1 : k+1+end]
-				line += strings.Count(body, "\n")
-				i = k + 1 + end + len(tag)
-				prevIdent = false
-				continue
-			}
-			i++
-		case isIdentStart(c):
-			mark(i)
-			j := i
-			for j < len(text) && isIdentChar(text[j]) {
-				j++
-			}
-			cur.words = append(cur.words, strings.ToLower(text[i:j]))
-			i = j
-			prevIdent = true
-		default:
-			mark(i)
-			i++
-			prevIdent = false
-		}
+	if se.Line > 0 {
+		return &badSQLText{msg: fmt.Sprintf("bad SQL: %s (line %d)", se.Msg, se.Line)}
 	}
-	flush(len(text))
-	return out, nil
+	return &badSQLText{msg: "bad SQL: " + se.Msg}
 }
 
-// isStringPrefix reports whether the identifier character at i is a lone E
-// (an escape string prefix) rather than the end of a longer word.
-func isStringPrefix(text string, i int) bool {
-	return i == 0 || !isIdentChar(text[i-1])
-}
-
-// skipQuote returns the offset after the quote that closes the one at
-// start, and how many newlines it crossed.
-func skipQuote(text string, start int, q byte, backslash bool) (int, int, error) {
-	nl := 0
-	for j := start + 1; j < len(text); j++ {
-		switch text[j] {
-		case '\n':
-			nl++
-		case '\\':
-			if backslash {
-				j++
-			}
-		case q:
-			if j+1 < len(text) && text[j+1] == q {
-				j++
-				continue
-			}
-			return j + 1, nl, nil
-		}
-	}
-	return 0, 0, ErrSQLText
-}
-
-func isIdentStart(c byte) bool {
-	return c == '_' || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z') || c >= 0x80
-}
-
-func isIdentChar(c byte) bool { return isIdentStart(c) || isDigit(c) || c == '$' }
-
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-// lex scans one statement; errors leave an empty result.
+// lex scans one statement (or several, taken together); errors leave an
+// empty result.
 func lex(query string) lexed {
-	stmts, err := scan(query)
-	if err != nil || len(stmts) == 0 {
+	toks, err := sqlscan.Scan(query)
+	if err != nil {
 		return lexed{}
 	}
-	l := stmts[0]
-	for _, s := range stmts[1:] {
-		l.words = append(l.words, s.words...)
-		l.quoted = append(l.quoted, s.quoted...)
-		l.maxParam = max(l.maxParam, s.maxParam)
+	var l lexed
+	for _, t := range toks {
+		switch {
+		case t.Word():
+			l.words = append(l.words, t.Value)
+		case t.Kind == sqlscan.QuotedIdent:
+			l.quoted = append(l.quoted, t.Value)
+		case t.Kind == sqlscan.Param:
+			l.maxParam = max(l.maxParam, t.ParamNumber())
+		}
 	}
 	return l
 }

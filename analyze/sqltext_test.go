@@ -82,3 +82,20 @@ func TestLineCol(t *testing.T) {
 		}
 	}
 }
+
+// TestSplitSQLRefused: text PostgreSQL's lexer refuses though nothing is
+// left open is an ErrSQLText too, without the word "unterminated".
+func TestSplitSQLRefused(t *testing.T) {
+	for in, want := range map[string]string{
+		"SELECT 1;\nSELECT \"\" FROM t": `bad SQL: zero-length quoted identifier (line 2)`,
+		"SELECT 1abc":                   `bad SQL: trailing junk after numeric literal (line 1)`,
+		"SELECT $1x":                    `bad SQL: trailing junk after parameter $1 (line 1)`,
+		"SELECT 1;\n\nSELECT $fn$ open": `unterminated SQL: a $fn$ quote starting on line 3 is not closed`,
+		"SELECT 1 --\r/* not a comment": `unterminated SQL: a /* comment is not closed (line 1)`,
+	} {
+		_, err := SplitSQL("", in)
+		if !errors.Is(err, ErrSQLText) || err.Error() != want {
+			t.Errorf("SplitSQL(%q) = %v, want %q", in, err, want)
+		}
+	}
+}

@@ -551,7 +551,7 @@ func quoteIdent(s string) string {
 	simple := s != ""
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c == '_' || ('a' <= c && c <= 'z') || (i > 0 && isDigit(c))) {
+		if !(c == '_' || ('a' <= c && c <= 'z') || (i > 0 && '0' <= c && c <= '9')) {
 			simple = false
 			break
 		}

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // tokKind is the kind of a lexical token of PostgreSQL SQL.
@@ -16,7 +16,7 @@ const (
 	tokQuoted                // a "quoted identifier" (val unescaped)
 	tokString                // a string constant: '...', E'...', $tag$...$tag$
 	tokNumber                // a numeric constant
-	tokPunct                 // ( ) , ; . [ ] and operators
+	tokPunct                 // ( ) , ; . [ ], operators and $n
 )
 
 // token is one lexical token with its place in the source.
@@ -39,170 +39,43 @@ func (t token) ident() bool { return t.kind == tokWord || t.kind == tokQuoted }
 // errUnterminated is returned for a quote or comment left open.
 var errUnterminated = errors.New("unterminated quote or comment")
 
-// lex splits SQL into tokens, dropping comments and white space.
+// lexError is text PostgreSQL's lexer refuses; it is errUnterminated when
+// the text ends inside a quote or comment.
+type lexError struct{ err *sqlscan.Error }
+
+func (e lexError) Error() string        { return e.err.Error() }
+func (e lexError) Unwrap() error        { return e.err }
+func (e lexError) Is(target error) bool { return target == errUnterminated && e.err.Unterminated() }
+
+// lex splits SQL into tokens with PostgreSQL's lexer, dropping comments and
+// white space.
 func lex(src string) ([]token, error) {
-	var toks []token
-	i := 0
-	for i < len(src) {
-		c := src[i]
-		switch {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f':
-			i++
-		case c == '-' && strings.HasPrefix(src[i:], "--"):
-			j := strings.IndexByte(src[i:], '\n')
-			if j < 0 {
-				i = len(src)
-			} else {
-				i += j + 1
-			}
-		case c == '/' && strings.HasPrefix(src[i:], "/*"):
-			depth, j := 0, i
-			for j < len(src) {
-				if strings.HasPrefix(src[j:], "/*") {
-					depth++
-					j += 2
-				} else if strings.HasPrefix(src[j:], "*/") {
-					depth--
-					j += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					j++
-				}
-			}
-			if depth != 0 {
-				return nil, errUnterminated
-			}
-			i = j
-		case c == '\'' || ((c == 'e' || c == 'E') && i+1 < len(src) && src[i+1] == '\''):
-			start := i
-			escapes := c != '\''
-			if escapes {
-				i++
-			}
-			j, err := scanString(src, i, escapes)
-			if err != nil {
-				return nil, err
-			}
-			toks = append(toks, token{kind: tokString, val: src[start:j], start: start, end: j})
-			i = j
-		case c == '"':
-			j := i + 1
-			var b strings.Builder
-			for {
-				k := strings.IndexByte(src[j:], '"')
-				if k < 0 {
-					return nil, errUnterminated
-				}
-				b.WriteString(src[j : j+k])
-				j += k + 1
-				if j < len(src) && src[j] == '"' {
-					b.WriteByte('"')
-					j++
-					continue
-				}
-				break
-			}
-			if b.Len() == 0 {
-				// PostgreSQL refuses "" too.
-				return nil, errors.New("zero-length quoted identifier")
-			}
-			toks = append(toks, token{kind: tokQuoted, val: b.String(), start: i, end: j})
-			i = j
-		case c == '$' && dollarTag(src[i:]) != "":
-			tag := dollarTag(src[i:])
-			k := strings.Index(src[i+len(tag):], tag)
-			if k < 0 {
-				return nil, errUnterminated
-			}
-			j := i + len(tag) + k + len(tag)
-			toks = append(toks, token{kind: tokString, val: src[i:j], start: i, end: j})
-			i = j
-		case c >= '0' && c <= '9':
-			j := i
-			for j < len(src) && (src[j] >= '0' && src[j] <= '9' || src[j] == '.' || src[j] == '_' || src[j] == 'e' || src[j] == 'E') {
-				j++
-			}
-			toks = append(toks, token{kind: tokNumber, val: src[i:j], start: i, end: j})
-			i = j
-		case isIdentStart(src[i:]):
-			j := i
-			for j < len(src) {
-				r, w := utf8.DecodeRuneInString(src[j:])
-				if !(r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)) {
-					break
-				}
-				j += w
-			}
-			toks = append(toks, token{kind: tokWord, val: strings.ToLower(src[i:j]), start: i, end: j})
-			i = j
-		case strings.ContainsRune("(),;.[]", rune(c)):
-			toks = append(toks, token{kind: tokPunct, val: string(c), start: i, end: i + 1})
-			i++
-		default:
-			// An operator: a run of operator characters.
-			j := i
-			for j < len(src) && strings.IndexByte("+-*/<>=~!@#%^&|`?:", src[j]) >= 0 {
-				if strings.HasPrefix(src[j:], "--") || strings.HasPrefix(src[j:], "/*") {
-					break
-				}
-				j++
-			}
-			if j == i {
-				_, w := utf8.DecodeRuneInString(src[i:])
-				j = i + w
-			}
-			toks = append(toks, token{kind: tokPunct, val: src[i:j], start: i, end: j})
-			i = j
+	toks, err := sqlscan.Scan(src)
+	if err != nil {
+		var se *sqlscan.Error
+		if errors.As(err, &se) {
+			return nil, lexError{se}
 		}
+		return nil, err
 	}
-	return toks, nil
-}
-
-// scanString returns the offset just past the string constant starting at
-// the quote at i.
-func scanString(src string, i int, backslash bool) (int, error) {
-	j := i + 1
-	for j < len(src) {
-		switch src[j] {
-		case '\\':
-			if backslash {
-				j += 2
-				continue
-			}
-		case '\'':
-			if j+1 < len(src) && src[j+1] == '\'' {
-				j += 2
-				continue
-			}
-			return j + 1, nil
+	out := make([]token, len(toks))
+	for i, t := range toks {
+		k := tokPunct // punctuation, operators and $n
+		switch t.Kind {
+		case sqlscan.Keyword, sqlscan.Ident:
+			k = tokWord
+		case sqlscan.QuotedIdent:
+			k = tokQuoted
+		case sqlscan.String:
+			k = tokString
+		case sqlscan.Number:
+			k = tokNumber
+		case sqlscan.Param:
+			t.Value = t.Text
 		}
-		j++
+		out[i] = token{kind: k, val: t.Value, start: t.Start, end: t.End}
 	}
-	return 0, errUnterminated
-}
-
-// dollarTag returns the $tag$ opening s, or "".
-func dollarTag(s string) string {
-	if len(s) < 2 || s[0] != '$' {
-		return ""
-	}
-	for j := 1; j < len(s); j++ {
-		c := s[j]
-		if c == '$' {
-			return s[:j+1]
-		}
-		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || j > 1 && c >= '0' && c <= '9') {
-			return ""
-		}
-	}
-	return ""
-}
-
-func isIdentStart(s string) bool {
-	r, _ := utf8.DecodeRuneInString(s)
-	return r == '_' || unicode.IsLetter(r)
+	return out, nil
 }
 
 // IndexKey is one key element of an index: a column or an expression with
@@ -711,25 +584,15 @@ func checkFragment(x string) error {
 	if depth != 0 {
 		return errors.New("unbalanced parentheses")
 	}
-	if strings.Contains(x, "--") || strings.Contains(x, "/*") {
-		// Comments inside a fragment are allowed by lex but make the
-		// generated file hard to read; there is no need for them.
-		if strings.Contains(stripStrings(toks, x), "--") || strings.Contains(stripStrings(toks, x), "/*") {
+	// Between tokens lie white space and comments. PostgreSQL allows
+	// comments in a fragment, but they make the generated file hard to
+	// read and there is no need for them.
+	at := 0
+	for _, t := range append(toks, token{start: len(x)}) {
+		if gap := x[at:t.start]; strings.Contains(gap, "--") || strings.Contains(gap, "/*") {
 			return errors.New("contains a comment")
 		}
+		at = t.end
 	}
 	return nil
-}
-
-// stripStrings blanks out the string constants of x.
-func stripStrings(toks []token, x string) string {
-	b := []byte(x)
-	for _, t := range toks {
-		if t.kind == tokString {
-			for i := t.start; i < t.end; i++ {
-				b[i] = ' '
-			}
-		}
-	}
-	return string(b)
 }

@@ -225,20 +225,27 @@ func (a *app) renderAnalyze(rep *analyze.Report) error {
 	if r.Format != render.FormatMarkdown {
 		return writeAnalyze(r, rep, -1)
 	}
-	// Markdown: render, and while it is too long show fewer findings.
+	// Markdown: render, and while it is too long show fewer findings and
+	// fewer statements (all are in --format json).
 	limit := len(rep.Findings)
+	cut := *rep
 	for {
 		var buf bytes.Buffer
 		mr := *r
 		mr.Out = &buf
-		if err := writeAnalyze(&mr, rep, limit); err != nil {
+		if err := writeAnalyze(&mr, &cut, limit); err != nil {
 			return err
 		}
-		if buf.Len() <= markdownLimit || limit == 0 {
+		if more := len(rep.Statements) - len(cut.Statements); more > 0 {
+			fmt.Fprintf(&buf, "\n…and %d more statements, left out to keep this under %d KB: see --format json.\n", more, markdownLimit/1000)
+		}
+		if buf.Len() <= markdownLimit || (limit == 0 && len(cut.Statements) == 0) {
 			_, err := a.stdout.Write(buf.Bytes())
 			return err
 		}
+		// Both shrink: the findings explain the statements ranked.
 		limit = limit * 2 / 3
+		cut.Statements = cut.Statements[:len(cut.Statements)*2/3]
 	}
 }
 

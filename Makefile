@@ -58,7 +58,8 @@ bench-harness: build
 FUZZTIME     ?= 60s
 FUZZPARALLEL ?= 1
 FUZZTARGETS  := ./analyze:FuzzSplitSQL ./analyze:FuzzParsePlan ./indexes:FuzzParseSQL \
-	./profiles:FuzzParse ./migrate:FuzzParseCreateIndex ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline
+	./profiles:FuzzParse ./migrate:FuzzParseCreateIndex ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline \
+	./internal/sqlscan:FuzzScan
 .PHONY: fuzz
 fuzz:
 	@set -e; for t in $(FUZZTARGETS); do \

@@ -213,17 +213,11 @@ func terminateBackendApply(t *testing.T, o *outcome, before snapshot) {
 	holder.Close(ctx)
 	o.checkRevisions(dir, false)
 	o.checkInvariants(before, nil, false)
-	again := runTool(ctx, runLimit, "-q", "indexes", "apply", "--dir", dir)
-	o.expectExit(again, exitOK)
-	if applied, _ := o.checkRevisions(dir, false); applied != seedIndexes {
-		o.fail("after apply again: %d files applied, want %d", applied, seedIndexes)
-	}
-	o.checkInvariants(before, nil, false)
+	o.applyAgain(dir, before, "after apply again")
 }
 
 func serverRestartApply(t *testing.T, o *outcome, before snapshot) {
 	dir := planSeedIndexes(t)
-	ctx := context.Background()
 	holdSnapshot(t)
 	run := startTool(runLimit, "-q", "indexes", "apply", "--dir", dir, "--lock-timeout", "60s")
 	if waitFor(t, run, injectWithin, buildWaits) {
@@ -244,12 +238,7 @@ func serverRestartApply(t *testing.T, o *outcome, before snapshot) {
 	}
 	o.checkInvariants(before, leftovers, false)
 	// Running apply again finishes the job, dropping the leftover first.
-	again := runTool(ctx, runLimit, "-q", "indexes", "apply", "--dir", dir)
-	o.expectExit(again, exitOK)
-	if applied, _ := o.checkRevisions(dir, false); applied != seedIndexes {
-		o.fail("after apply again: %d files applied, want %d", applied, seedIndexes)
-	}
-	o.checkInvariants(before, nil, false)
+	o.applyAgain(dir, before, "after apply again")
 }
 
 func lockDuringApply(t *testing.T, o *outcome, before snapshot) {
@@ -284,12 +273,7 @@ func lockDuringApply(t *testing.T, o *outcome, before snapshot) {
 	}
 	holder.Close(ctx)
 	o.checkInvariants(before, nil, false)
-	again := runTool(ctx, runLimit, "-q", "indexes", "apply", "--dir", dir)
-	o.expectExit(again, exitOK)
-	if applied, _ := o.checkRevisions(dir, false); applied != seedIndexes {
-		o.fail("after the lock is released: %d files applied, want %d", applied, seedIndexes)
-	}
-	o.checkInvariants(before, nil, false)
+	o.applyAgain(dir, before, "after the lock is released")
 }
 
 // loadCopying is true while a load of the tool copies rows.
@@ -463,4 +447,15 @@ func (o *outcome) checkTablespaceEmpty(space string) {
 	if len(left) > 0 {
 		o.fail("relations left in the full tablespace: %v", left)
 	}
+}
+
+// applyAgain runs apply once more after a fault and checks that it finishes
+// the job: every file applied, the tables as they were, nothing left.
+func (o *outcome) applyAgain(dir string, before snapshot, when string) {
+	again := runTool(context.Background(), runLimit, "-q", "indexes", "apply", "--dir", dir)
+	o.expectExit(again, exitOK)
+	if applied, _ := o.checkRevisions(dir, false); applied != seedIndexes {
+		o.fail("%s: %d files applied, want %d", when, applied, seedIndexes)
+	}
+	o.checkInvariants(before, nil, false)
 }

@@ -240,7 +240,7 @@ func (r *Renderer) table(t Table) error {
 		if md {
 			fmt.Fprintf(r.Out, "### %s\n\n", t.Title)
 		} else {
-			fmt.Fprintln(r.Out, r.Style(Bold, t.Title))
+			fmt.Fprintln(r.Out, r.Style(Bold, fold(t.Title, r.width())))
 		}
 	}
 	cols := len(t.Header)
@@ -313,9 +313,28 @@ func (r *Renderer) table(t Table) error {
 		if md {
 			fmt.Fprintln(r.Out)
 		}
-		fmt.Fprintln(r.Out, r.Style(Dim, t.Note))
+		note := t.Note
+		if !md {
+			note = fold(note, r.width())
+		}
+		fmt.Fprintln(r.Out, r.Style(Dim, note))
 	}
 	return nil
+}
+
+// fold wraps the lines of s wider than width at spaces; the others keep
+// their spacing.
+func fold(s string, width int) string {
+	lines := strings.Split(s, "\n")
+	var out []string
+	for _, line := range lines {
+		if twwidth.Width(line) <= width {
+			out = append(out, line)
+			continue
+		}
+		out = append(out, wrap(line, width)...)
+	}
+	return strings.Join(out, "\n")
 }
 
 func anySlice(s []string) []any {

@@ -18,10 +18,18 @@
 // and its prepared statements past the five custom plans after which
 // PostgreSQL may settle on a generic plan, with the same history on all.
 //
-// A measured call goes straight to pgconn (Bind, Execute, Sync on the
-// prepared statement, arguments encoded as text beforehand) and is timed
-// from sending it to reading its last row: the client's own cost per call
-// should be close to pgbench's, which `make bench-harness` checks.
+// A measured call is timed from sending it to reading the end of its
+// reply. The client's own cost per call should be close to pgbench's, which
+// `make bench-harness` checks, so the calls of the warm-up and measured
+// phases bypass pgx: each client's socket is taken over from pgconn for
+// them (the wire type, wire.go), and a call is one write of Bind, Execute and Sync on the
+// prepared statement (arguments encoded as text beforehand, text results,
+// no Describe), then a wait in poll(2) and reads of the reply, rows counted
+// and not decoded, up to ReadyForQuery. The client's goroutine waits in the
+// kernel, as a pgbench thread does, rather than parking and being woken by
+// the Go runtime's network poller on another thread. The run raises
+// GOMAXPROCS to one more than the clients while it measures, so that every
+// client keeps its P while it waits. A TLS connection stays on pgconn.
 //
 // Reads run on sessions with default_transaction_read_only on. A statement
 // marked as a write runs only with Options.AllowWrites, and then each call

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -165,16 +166,47 @@ type pgssCounts struct {
 	blocks int64
 }
 
-// readStatementCounts reads the counters of the given queryids for this
-// database, this role and top-level calls (EXPLAIN ANALYZE's nested
-// execution of a statement is not top-level).
-func readStatementCounts(ctx context.Context, q Conn, ids []int64) (map[int64]pgssCounts, error) {
-	rows, err := q.Query(ctx, `SELECT queryid, sum(calls)::bigint, sum(shared_blks_hit + shared_blks_read)::bigint
+// statementCountsSQL reads the counters of the queryids $1.
+const statementCountsSQL = `SELECT queryid, sum(calls)::bigint, sum(shared_blks_hit + shared_blks_read)::bigint
 FROM pg_stat_statements(false)
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)
   AND toplevel AND queryid = ANY($1)
-GROUP BY queryid`, ids)
+GROUP BY queryid`
+
+// readStatementCountsOnWire is readStatementCounts on a client's wire,
+// once its socket is the wire's: the same query, with the queryids
+// (numbers, written by strconv) in it as an array literal.
+func readStatementCountsOnWire(w *wire, ids []int64) (map[int64]pgssCounts, error) {
+	lit := make([]string, len(ids))
+	for i, id := range ids {
+		lit[i] = strconv.FormatInt(id, 10)
+	}
+	rows, err := w.queryRows(strings.Replace(statementCountsSQL, "$1", "'{"+strings.Join(lit, ",")+"}'::bigint[]", 1))
+	if err != nil {
+		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))
+	}
+	out := map[int64]pgssCounts{}
+	for _, r := range rows {
+		var n [3]int64
+		for j := range n {
+			if j >= len(r) {
+				return nil, fmt.Errorf("read pg_stat_statements: a row of %d columns", len(r))
+			}
+			if n[j], err = strconv.ParseInt(r[j], 10, 64); err != nil {
+				return nil, fmt.Errorf("read pg_stat_statements: %w", err)
+			}
+		}
+		out[n[0]] = pgssCounts{calls: n[1], blocks: n[2]}
+	}
+	return out, nil
+}
+
+// readStatementCounts reads the counters of the given queryids for this
+// database, this role and top-level calls (EXPLAIN ANALYZE's nested
+// execution of a statement is not top-level).
+func readStatementCounts(ctx context.Context, q Conn, ids []int64) (map[int64]pgssCounts, error) {
+	rows, err := q.Query(ctx, statementCountsSQL, ids)
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))
 	}

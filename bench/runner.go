@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -70,6 +71,17 @@ const (
 	measureStream uint64 = 0
 )
 
+// yieldEvery is how often a client on a wire passes through the Go
+// scheduler. A goroutine that only makes system calls never does, and
+// once it has gone 10 ms (the runtime's forcePreemptNS) without, the
+// runtime's monitor takes its P back at every call and preempts it: two or
+// three more context switches a call on a two-core machine. Yielding more
+// often than that keeps it from looking stuck; each yield costs a few
+// context switches itself, so not much more often: on the harness's
+// lookup with 4 clients, yielding every 2 ms cost 24–30 µs of CPU a call,
+// every 5 ms 17–19, as pgbench's.
+const yieldEvery = 5 * time.Millisecond
+
 // progressEvery is how often Options.Progress hears from a run.
 const progressEvery = 100 * time.Millisecond
 
@@ -101,6 +113,12 @@ type client struct {
 	paramOIDs [][]uint32
 	params    [][]byte
 	bufs      [][]byte
+	// wire runs the calls of the phases once taken over from pgconn
+	// (takeOver); nil before, or where the socket cannot be used directly
+	// (TLS) and the calls go through pgconn.
+	wire     *wire
+	tookOver bool
+	names    []string
 
 	// Per statement, during the measured phase.
 	samples  [][]sample
@@ -134,6 +152,9 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		for _, c := range clients {
+			if c.wire != nil {
+				c.wire.close()
+			}
 			c.conn.Close(cctx)
 		}
 	}()
@@ -188,14 +209,22 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	ids := queryIDs(explained)
 	var before map[int64]pgssCounts
 	pgssErr := errors.New("pg_stat_statements is not installed in this database")
+	// On the first client's connection, its wire's once the warm-up has
+	// given it one: no connection of the run's own.
+	counts := func() (map[int64]pgssCounts, error) {
+		if first.wire != nil {
+			return readStatementCountsOnWire(first.wire, ids)
+		}
+		return readStatementCounts(ctx, first.conn, ids)
+	}
 	if run.Environment.PgStatStatements != "" && len(ids) > 0 {
-		before, pgssErr = readStatementCounts(ctx, first.conn, ids)
+		before, pgssErr = counts()
 	}
 
 	phaseErr := r.measure(ctx, clients, leaders, run)
 
 	if phaseErr == nil && before != nil {
-		after, err := readStatementCounts(ctx, first.conn, ids)
+		after, err := counts()
 		if err != nil {
 			pgssErr = err
 		}
@@ -335,6 +364,7 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 			return fail(fmt.Errorf("bench: %w: statement %s does not prepare: %w", ErrWorkload, s.Name, err))
 		}
 		c.paramOIDs[i] = sd.ParamOIDs
+		c.names = append(c.names, preparedName(i))
 	}
 	return c, nil
 }
@@ -346,6 +376,15 @@ func isConnectionError(err error, conn Conn) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || conn.IsClosed() {
 		return true
 	}
+	if serverGone(err) {
+		return true
+	}
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &connErr) || pgconn.SafeToRetry(err)
+}
+
+// serverGone reports whether err is the server saying the session is over.
+func serverGone(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		switch {
@@ -355,10 +394,8 @@ func isConnectionError(err error, conn Conn) bool {
 			pgErr.Code == "57P03": // cannot_connect_now
 			return true
 		}
-		return false
 	}
-	var connErr *pgconn.ConnectError
-	return errors.As(err, &connErr) || pgconn.SafeToRetry(err)
+	return false
 }
 
 // args draws the arguments of statement i from the client's source.
@@ -383,17 +420,20 @@ func (c *client) startRecording(n int, start time.Time) {
 }
 
 // call runs statement i once and times it: from sending it to having read
-// its last row. It goes straight to pgconn with the arguments encoded
-// beforehand, as text, outside the timing: pgx's Query would add its own
-// bookkeeping to every call, and bench should cost the client no more than
-// pgbench does (see make bench-harness). ctx carries no cancellation (a
-// cancellable one costs a watcher per call); phase closes the connections
-// instead. A write runs in a READ WRITE transaction rolled back outside the
-// timing.
+// its last row. The arguments are encoded beforehand, as text, outside the
+// timing. On a wire (see wire) the call costs the client no more than a
+// pgbench call; otherwise (TLS) it goes straight to pgconn, as pgx's Query
+// would add its own bookkeeping to every call. ctx carries no cancellation
+// (a cancellable one costs a watcher per call); phase shuts the
+// connections down instead. A write runs in a READ WRITE transaction
+// rolled back outside the timing.
 func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
 	params, err := c.encode(i, args)
 	if err != nil {
 		return 0, time.Now(), 0, err
+	}
+	if c.wire != nil {
+		return c.callWire(i, params)
 	}
 	if c.r.w.Statements[i].Write {
 		tx, err := c.conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadWrite})
@@ -404,13 +444,64 @@ func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start
 	}
 	pc := c.conn.PgConn()
 	start = time.Now()
-	rr := pc.ExecPrepared(ctx, preparedName(i), params, nil, nil)
+	rr := pc.ExecPrepared(ctx, c.names[i], params, nil, nil)
 	for rr.NextRow() {
 		rows++
 	}
 	_, err = rr.Close()
+	return rows, start, time.Since(start), err
+}
+
+// callWire is call on the client's wire.
+func (c *client) callWire(i int, params [][]byte) (rows int64, start time.Time, d time.Duration, err error) {
+	write := c.r.w.Statements[i].Write
+	if write {
+		if err := c.wire.query("BEGIN READ WRITE"); err != nil {
+			return 0, time.Now(), 0, err
+		}
+	}
+	start = time.Now()
+	rows, err = c.wire.exec(c.names[i], params)
 	d = time.Since(start)
+	if write {
+		if rerr := c.wire.query("ROLLBACK"); rerr != nil {
+			// A write that may not have been rolled back stops the run.
+			return 0, start, d, c.wire.fail(fmt.Errorf("roll back: %w", rerr))
+		}
+	}
 	return rows, start, d, err
+}
+
+// takeOver gives the client's socket to a wire for the phases, once.
+func (c *client) takeOver(ctx context.Context) error {
+	if c.tookOver {
+		return nil
+	}
+	c.tookOver = true
+	w, err := hijack(ctx, c.conn.PgConn())
+	if err != nil {
+		return err
+	}
+	c.wire = w
+	return nil
+}
+
+// wires reports whether any client runs its calls on a wire.
+func wires(clients []*client) bool {
+	for _, c := range clients {
+		if c.wire != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// lost reports whether err from a call means the connection is gone.
+func (c *client) lost(err error) bool {
+	if c.wire != nil {
+		return errors.Is(err, errLost) || serverGone(err)
+	}
+	return isConnectionError(err, c.conn)
 }
 
 // encode turns arguments into the text the server parses for each
@@ -442,7 +533,7 @@ func (c *client) encode(i int, args []any) ([][]byte, error) {
 func (c *client) one(ctx context.Context, i int, args []any) (int64, error) {
 	rows, start, d, err := c.call(ctx, i, args)
 	if err != nil {
-		if ctx.Err() != nil || isConnectionError(err, c.conn) {
+		if ctx.Err() != nil || c.lost(err) {
 			return 0, err
 		}
 		if c.record {
@@ -489,26 +580,50 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	// Calls run under a context that cannot be cancelled (see call); a
-	// cancelled phase interrupts them by closing every connection.
+	// cancelled phase interrupts them by shutting every connection down.
 	calls := context.WithoutCancel(ctx)
+	for _, c := range clients {
+		if err := c.takeOver(ctx); err != nil {
+			return err
+		}
+	}
 	stopClosing := context.AfterFunc(ctx, func() {
 		for _, c := range clients {
-			if nc := c.conn.PgConn().Conn(); nc != nil {
+			if c.wire != nil {
+				c.wire.shutdown()
+			} else if nc := c.conn.PgConn().Conn(); nc != nil {
 				nc.Close()
 			}
 		}
 	})
 	defer stopClosing()
+	if wires(clients) {
+		// Every client's thread waits in poll(2) with its P: one P more
+		// than clients keeps one free for the rest (progress, the
+		// cancellation above) and the runtime's monitor from taking Ps
+		// back from the waiting threads.
+		if prev, want := runtime.GOMAXPROCS(0), len(clients)+1; prev < want {
+			runtime.GOMAXPROCS(want)
+			defer runtime.GOMAXPROCS(prev)
+		}
+	}
 	var done atomic.Int64
 	var wg sync.WaitGroup
 	for ci, c := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			yielded := time.Now()
 			for ctx.Err() == nil {
 				i, k, ok := scheds[ci].next()
 				if !ok {
 					return
+				}
+				if c.wire != nil {
+					if now := time.Now(); now.Sub(yielded) >= yieldEvery {
+						runtime.Gosched()
+						yielded = now
+					}
 				}
 				if err := c.slot(calls, i, k, stream); err != nil {
 					if ctx.Err() == nil {

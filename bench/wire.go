@@ -1,0 +1,362 @@
+package bench
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+	"golang.org/x/sys/unix"
+)
+
+// errLost marks an error after which a wire is unusable: the socket failed
+// or closed, the server ended the session (a FATAL error) or sent what the
+// protocol does not allow there.
+var errLost = errors.New("the connection to the server was lost")
+
+// lostError is an error that leaves a wire unusable.
+type lostError struct{ err error }
+
+func (e *lostError) Error() string   { return e.err.Error() }
+func (e *lostError) Unwrap() []error { return []error{e.err, errLost} }
+
+// wireReadBuf is the read buffer's starting size: a reply of a few rows
+// comes in one read; a larger message grows it.
+const wireReadBuf = 16 << 10
+
+// wire is a client's connection taken over from pgconn for the phases:
+// each call writes Bind, Execute and Sync in one write(2), waits in
+// poll(2) and reads the reply up to ReadyForQuery, so that it waits for
+// the server in the kernel, as pgbench does.
+//
+// It owns a duplicate of the socket's descriptor and closes pgconn's,
+// which takes the socket out of the Go runtime's network poller. While the
+// poller watched it, every reply also woke the thread the runtime keeps in
+// epoll_wait, and a call through pgconn parked its goroutine and woke it
+// on another thread: on a two-core machine those extra context switches,
+// taken from the server's cores, were what made bench slower than pgbench
+// (see make bench-harness).
+type wire struct {
+	// mu guards fd against close while shutdown uses it from another
+	// goroutine; the calls themselves run on one goroutine.
+	mu     sync.Mutex
+	fd     int
+	closed bool
+
+	out  []byte
+	in   []byte
+	r, w int // in[r:w] is read and not yet parsed
+	bind pgproto3.Bind
+	pfd  [1]unix.PollFd
+	lost error
+	// kept collects the rows of a reply, as text, while keep is on
+	// (queryRows); a measured call only counts them.
+	keep bool
+	kept [][]string
+}
+
+// hijack takes conn's socket over from pgconn, or returns nil when it
+// cannot be used directly (TLS) and the calls should stay on pgconn. After
+// it, conn is closed to pgx and only the wire talks to the server.
+func hijack(ctx context.Context, pc *pgconn.PgConn) (*wire, error) {
+	switch pc.Conn().(type) {
+	case *net.TCPConn, *net.UnixConn:
+	default:
+		return nil, nil
+	}
+	// Nothing may be left in pgconn's buffers.
+	if err := pc.SyncConn(ctx); err != nil {
+		return nil, err
+	}
+	hc, err := pc.Hijack()
+	if err != nil {
+		return nil, err
+	}
+	rc, err := hc.Conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		hc.Conn.Close()
+		return nil, &lostError{err}
+	}
+	fd, derr := -1, error(nil)
+	err = rc.Control(func(s uintptr) {
+		syscall.ForkLock.RLock()
+		defer syscall.ForkLock.RUnlock()
+		if fd, derr = syscall.Dup(int(s)); derr == nil {
+			syscall.CloseOnExec(fd)
+		}
+	})
+	// Closing pgconn's descriptor takes the socket out of the poller; the
+	// duplicate keeps it open.
+	hc.Conn.Close()
+	if err = cmp.Or(err, derr); err != nil {
+		return nil, &lostError{fmt.Errorf("take the socket over: %w", err)}
+	}
+	// The descriptor stays in non-blocking mode: calls wait in poll(2).
+	return &wire{fd: fd, in: make([]byte, wireReadBuf)}, nil
+}
+
+// shutdown ends the connection at once from any goroutine, waking a call
+// blocked on it: closing the descriptor would not wake a poll(2) in
+// progress.
+func (w *wire) shutdown() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.closed {
+		syscall.Shutdown(w.fd, syscall.SHUT_RDWR)
+	}
+}
+
+// close says goodbye to the server (Terminate) and closes the socket.
+func (w *wire) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return
+	}
+	w.closed = true
+	if w.lost == nil {
+		syscall.Write(w.fd, []byte{'X', 0, 0, 0, 4})
+	}
+	syscall.Close(w.fd)
+}
+
+// exec runs the prepared statement name with params (text format, nil for
+// NULL; text results, as pgconn and pgbench -M prepared ask for) and
+// returns the rows it sent back. No Describe: the rows are counted, not
+// read. A statement's error (a *pgconn.PgError) leaves the wire usable;
+// an error wrapping errLost does not.
+func (w *wire) exec(name string, params [][]byte) (rows int64, err error) {
+	if w.lost != nil {
+		return 0, w.lost
+	}
+	w.bind.PreparedStatement = name
+	w.bind.Parameters = params
+	out, err := w.bind.Encode(w.out[:0])
+	if err != nil {
+		return 0, err // too many parameters: the statement's own fault
+	}
+	out = append(out, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute: the unnamed portal, every row
+	out = append(out, 'S', 0, 0, 0, 4)                // Sync
+	w.out = out
+	return w.reply(out)
+}
+
+// query runs sql with the simple protocol (BEGIN, ROLLBACK) and returns
+// its error.
+func (w *wire) query(sql string) error {
+	if w.lost != nil {
+		return w.lost
+	}
+	out := append(w.out[:0], 'Q', 0, 0, 0, 0)
+	out = append(out, sql...)
+	out = append(out, 0)
+	binary.BigEndian.PutUint32(out[1:], uint32(len(out)-1))
+	w.out = out
+	_, err := w.reply(out)
+	return err
+}
+
+// queryRows runs sql with the simple protocol and returns its rows, each
+// value as text (NULL as "").
+func (w *wire) queryRows(sql string) ([][]string, error) {
+	w.keep, w.kept = true, nil
+	defer func() { w.keep, w.kept = false, nil }()
+	if err := w.query(sql); err != nil {
+		return nil, err
+	}
+	return w.kept, nil
+}
+
+// reply writes out and reads the reply up to ReadyForQuery.
+func (w *wire) reply(out []byte) (rows int64, err error) {
+	if err := w.write(out); err != nil {
+		return 0, w.fail(err)
+	}
+	var stmtErr error
+	for {
+		typ, body, err := w.next()
+		if err != nil {
+			return 0, w.fail(err)
+		}
+		switch typ {
+		case 'D': // DataRow
+			rows++
+			if w.keep {
+				var row pgproto3.DataRow
+				if err := row.Decode(body); err != nil {
+					return 0, w.fail(fmt.Errorf("decode a row: %w", err))
+				}
+				vals := make([]string, len(row.Values))
+				for i, v := range row.Values {
+					vals[i] = string(v)
+				}
+				w.kept = append(w.kept, vals)
+			}
+		case 'Z': // ReadyForQuery
+			if stmtErr != nil {
+				return 0, stmtErr
+			}
+			return rows, nil
+		case 'E': // ErrorResponse
+			var msg pgproto3.ErrorResponse
+			if err := msg.Decode(body); err != nil {
+				return 0, w.fail(fmt.Errorf("decode an error response: %w", err))
+			}
+			pgErr := pgconn.ErrorResponseToPgError(&msg)
+			switch pgErr.SeverityUnlocalized {
+			case "FATAL", "PANIC": // the server ends the session after it
+				return 0, w.fail(pgErr)
+			}
+			if stmtErr == nil {
+				stmtErr = pgErr
+			}
+		case '2', 'C', 'I', 'n', 's', 'N', 'S', 'A', 'T', 'H', 'd', 'c':
+			// BindComplete, CommandComplete, EmptyQueryResponse, NoData,
+			// PortalSuspended, NoticeResponse, ParameterStatus,
+			// NotificationResponse, RowDescription (simple protocol),
+			// CopyOutResponse, CopyData, CopyDone (COPY … TO STDOUT):
+			// nothing a call keeps.
+		default:
+			return 0, w.fail(fmt.Errorf("unexpected message %q from the server", typ))
+		}
+	}
+}
+
+// fail marks the wire lost by err.
+func (w *wire) fail(err error) error {
+	if errors.Is(err, errLost) {
+		return err
+	}
+	if err == io.EOF {
+		err = errors.New("the server closed the connection")
+	}
+	if _, ok := errors.AsType[*pgconn.PgError](err); ok {
+		w.lost = &lostError{err}
+	} else {
+		w.lost = &lostError{fmt.Errorf("%w: %w", errLost, err)}
+	}
+	return w.lost
+}
+
+// write writes b whole.
+func (w *wire) write(b []byte) error {
+	for len(b) > 0 {
+		n, err := syscall.Write(w.fd, b)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if err := w.wait(unix.POLLOUT); err != nil {
+				return err
+			}
+			continue
+		case err != nil:
+			return err
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// next reads the next message. A DataRow's body is skipped, not kept,
+// whatever its size, unless the rows are kept.
+func (w *wire) next() (typ byte, body []byte, err error) {
+	if err := w.fill(5); err != nil {
+		return 0, nil, err
+	}
+	typ = w.in[w.r]
+	n := int(binary.BigEndian.Uint32(w.in[w.r+1:])) - 4
+	if n < 0 {
+		return 0, nil, fmt.Errorf("message %q of length %d", typ, n+4)
+	}
+	w.r += 5
+	if typ == 'D' && !w.keep {
+		return typ, nil, w.skip(n)
+	}
+	if err := w.fill(n); err != nil {
+		return 0, nil, err
+	}
+	body = w.in[w.r : w.r+n]
+	w.r += n
+	return typ, body, nil
+}
+
+// skip discards the next n bytes of the stream.
+func (w *wire) skip(n int) error {
+	for {
+		have := w.w - w.r
+		if have >= n {
+			w.r += n
+			return nil
+		}
+		n -= have
+		w.r, w.w = 0, 0
+		if err := w.read(); err != nil {
+			return err
+		}
+	}
+}
+
+// fill makes in[r:w] hold at least n bytes.
+func (w *wire) fill(n int) error {
+	if w.w-w.r >= n {
+		return nil
+	}
+	if w.r > 0 {
+		w.w = copy(w.in, w.in[w.r:w.w])
+		w.r = 0
+	}
+	if n > len(w.in) {
+		bigger := make([]byte, max(n, 2*len(w.in)))
+		copy(bigger, w.in[:w.w])
+		w.in = bigger
+	}
+	for w.w < n {
+		if err := w.read(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// read waits for the socket and appends what it has to in[:w].
+func (w *wire) read() error {
+	for {
+		if err := w.wait(unix.POLLIN); err != nil {
+			return err
+		}
+		n, err := syscall.Read(w.fd, w.in[w.w:])
+		switch {
+		case err == syscall.EINTR || err == syscall.EAGAIN:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return io.EOF
+		}
+		w.w += n
+		return nil
+	}
+}
+
+// wait blocks in poll(2) until the socket is ready for events (or closed).
+// A read(2) blocked on a Unix socket would also be woken, for nothing,
+// each time the server reads a request (the socket's single wait queue
+// hears "writable" too); poll listens for the events asked only, as
+// pgbench's wait does.
+func (w *wire) wait(events int16) error {
+	w.pfd[0] = unix.PollFd{Fd: int32(w.fd), Events: events}
+	for {
+		_, err := unix.Poll(w.pfd[:], -1)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}

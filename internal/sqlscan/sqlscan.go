@@ -270,13 +270,22 @@ func charToByte(sql string, chars int) int {
 	return min(off, len(sql))
 }
 
-// dollarTag returns the $tag$ opening s, or "".
+// dollarTag returns the $tag$ opening s, or "": a tag is empty or an
+// identifier without $ (letters, digits but not first, _, bytes above
+// 0x7f), as scan.l's dolq_start and dolq_cont say.
 func dollarTag(s string) string {
 	if !strings.HasPrefix(s, "$") {
 		return ""
 	}
-	if i := strings.IndexByte(s[1:], '$'); i >= 0 {
-		return s[:i+2]
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '$':
+			return s[:i+1]
+		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c >= 0x80, i > 1 && '0' <= c && c <= '9':
+		default:
+			return ""
+		}
 	}
 	return ""
 }

@@ -281,9 +281,20 @@ func fuzz(pkg, name, fuzztime string, parallel int) fuzzResult {
 	}
 	res.Passed = err == nil
 	if err != nil {
-		res.Detail = lastLines(out.String(), 3)
+		res.Detail = failure(out.String())
 	}
 	return res
+}
+
+var failureRe = regexp.MustCompile(`\S+_test\.go:\d+: .*|Failing input written to \S+|panic: .*`)
+
+// failure is what a failed fuzz run says went wrong: the test's message
+// and where the failing input was written, else its last lines.
+func failure(out string) string {
+	if m := failureRe.FindAllString(out, 3); len(m) > 0 {
+		return strings.Join(m, " | ")
+	}
+	return lastLines(out, 3)
 }
 
 func lastLines(s string, n int) string {

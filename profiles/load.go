@@ -123,8 +123,14 @@ func Parse(filename string, data []byte) (*Profile, error) {
 		line, col := nodePos(body)
 		return nil, &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("a profile is a mapping (name:, statements:, ...), not %s", nodeTypeName(body.Type()))}
 	}
+	// A profile has no use for YAML tags (!!str, !custom), and the YAML
+	// library's decoder can crash on odd ones: refuse them where they are.
+	if tag := firstTag(body); tag != nil {
+		line, col := nodePos(tag)
+		return nil, &Error{File: filename, Line: line, Column: col, Msg: fmt.Sprintf("YAML tags such as %q are not used in profiles: write the value plainly", tag.Start.Value)}
+	}
 	p := &Profile{}
-	if err := yaml.NodeToValue(body, p, yaml.Strict()); err != nil {
+	if err := decode(body, p); err != nil {
 		return nil, yamlError(filename, err)
 	}
 	v := &validator{file: filename, root: body}
@@ -134,6 +140,38 @@ func Parse(filename string, data []byte) (*Profile, error) {
 	}
 	p.File = filename
 	return p, nil
+}
+
+// decode fills p from the document, turning a crash of the YAML library
+// into an error: a profile file is input, and input never panics the tool.
+func decode(body ast.Node, p *Profile) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML library could not decode this file (%v): check its nesting", r)
+		}
+	}()
+	return yaml.NodeToValue(body, p, yaml.Strict())
+}
+
+// tagFinder stops at the first tagged node.
+type tagFinder struct{ tag *ast.TagNode }
+
+func (f *tagFinder) Visit(n ast.Node) ast.Visitor {
+	if f.tag != nil {
+		return nil
+	}
+	if t, ok := n.(*ast.TagNode); ok {
+		f.tag = t
+		return nil
+	}
+	return f
+}
+
+// firstTag returns the first tagged node under n, or nil.
+func firstTag(n ast.Node) *ast.TagNode {
+	f := &tagFinder{}
+	ast.Walk(f, n)
+	return f.tag
 }
 
 // yamlError turns an error of the YAML library into an *Error.

@@ -28,6 +28,11 @@ func TestParseErrors(t *testing.T) {
 			want: "p.yaml:3:11: could not find end character of single-quoted text",
 		},
 		{
+			name: "YAML tag (crashed the YAML library's decoder under fuzzing)",
+			yaml: "name: tiny\nstatements:\n  ! 000000\n00008:\n",
+			want: `p.yaml:3:3: YAML tags such as "!" are not used in profiles: write the value plainly`,
+		},
+		{
 			name: "bad indentation",
 			yaml: "name: tiny\nstatements:\n  - name: one\n   sql: SELECT 1\n",
 			want: "p.yaml:4:4: value is not allowed in this context",

@@ -74,6 +74,8 @@ type engine struct {
 	failed map[string]string
 	// explains and hits count plans made and plans served from the cache.
 	explains, hits int
+	// user is the session's role, once privilege needed it.
+	user string
 }
 
 func newEngine(q Querier, w whatIf) *engine {
@@ -230,9 +232,19 @@ func (e *engine) privilege(ctx context.Context, err error, privilege string) err
 	if _, ok := pg.FixFor(err, "", privilege); !ok {
 		return err
 	}
-	var role string
-	if qerr := e.q.QueryRow(ctx, `SELECT current_user`).Scan(&role); qerr != nil {
+	role, rerr := e.role(ctx)
+	if rerr != nil {
 		return err
 	}
 	return pg.PrivilegeError(err, role, privilege)
+}
+
+// role is the session's user, asked once.
+func (e *engine) role(ctx context.Context) (string, error) {
+	if e.user == "" {
+		if err := e.q.QueryRow(ctx, `SELECT current_user`).Scan(&e.user); err != nil {
+			return "", err
+		}
+	}
+	return e.user, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -318,8 +319,14 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		if denied == nil {
 			denied = err
 		}
+		fix := "grant the role SELECT on the table"
+		if role, rerr := s.e.role(ctx); rerr == nil {
+			if f, ok := pg.FixFor(pe, role, "SELECT"); ok {
+				fix = "run " + strings.TrimSuffix(f, ";")
+			}
+		}
 		res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
-			Reason: "this role may not read it: " + pe.Message + " (" + fixOf(err) + ")"})
+			Reason: "this role may not read it: " + pe.Message + " (" + fix + ")"})
 		return nil
 	}
 	var stmts []*costed
@@ -426,16 +433,6 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
 	}
 	return s, nil
-}
-
-// fixOf is the "run GRANT ..." end of a permission error, or what to grant
-// in general when the role could not be asked for.
-func fixOf(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": run "); i >= 0 {
-		return strings.TrimSuffix(msg[i+2:], ";")
-	}
-	return "grant the role SELECT on the table"
 }
 
 // close removes every what-if index.

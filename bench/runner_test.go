@@ -241,17 +241,10 @@ func TestServerRestartStopsTheRun(t *testing.T) {
 	o := quick()
 	o.Iterations = 1_000_000 // far more than a test waits for: the restart ends it
 	o.Clients = 2
-	var once sync.Once
-	restartErr := make(chan error, 1)
-	o.Progress = func(p bench.Progress) {
-		if p.Phase != bench.PhaseMeasure || p.Done < 50 {
-			return
-		}
-		once.Do(func() {
-			_, err := testdb.Box.Down(context.Background())
-			restartErr <- err
-		})
-	}
+	restartErr := midRun(&o, 50, func() error {
+		_, err := testdb.Box.Down(context.Background())
+		return err
+	})
 	t.Cleanup(func() {
 		if _, err := testdb.Box.Up(context.Background()); err != nil {
 			t.Fatalf("start the sandbox again: %v", err)
@@ -308,4 +301,18 @@ func TestBuffersWithoutPgStatStatements(t *testing.T) {
 	if run.Environment.PgStatStatements != "" || !slices.Contains(s.IndexesUsed, "t_pkey") {
 		t.Errorf("pg_stat_statements %q, indexes used %v", run.Environment.PgStatStatements, s.IndexesUsed)
 	}
+}
+
+// midRun makes o run fault once, when the measured phase has made calls
+// calls, and returns a channel that receives fault's error.
+func midRun(o *bench.Options, calls int64, fault func() error) <-chan error {
+	var once sync.Once
+	done := make(chan error, 1)
+	o.Progress = func(p bench.Progress) {
+		if p.Phase != bench.PhaseMeasure || p.Done < calls {
+			return
+		}
+		once.Do(func() { done <- fault() })
+	}
+	return done
 }

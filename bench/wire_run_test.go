@@ -69,20 +69,13 @@ func TestTerminatedBackendStopsTheRun(t *testing.T) {
 	o := quick()
 	o.Iterations = 1_000_000 // far more than a test waits for: the termination ends it
 	o.Clients = 2
-	var once sync.Once
-	terminated := make(chan error, 1)
-	o.Progress = func(p bench.Progress) {
-		if p.Phase != bench.PhaseMeasure || p.Done < 50 {
-			return
-		}
-		once.Do(func() {
-			mu.Lock()
-			pid := pids[0]
-			mu.Unlock()
-			_, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pid)
-			terminated <- err
-		})
-	}
+	terminated := midRun(&o, 50, func() error {
+		mu.Lock()
+		pid := pids[0]
+		mu.Unlock()
+		_, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pid)
+		return err
+	})
 	run, err := bench.Measure(t.Context(), connect, sqlWorkload(t, "-- name: one\nSELECT 1;"), o)
 	if err := <-terminated; err != nil {
 		t.Fatalf("pg_terminate_backend: %v", err)
@@ -120,22 +113,15 @@ func TestCancelStopsAWaitingCall(t *testing.T) {
 	o := quick()
 	o.Iterations = 1_000_000
 	o.Clients = 2
-	var once sync.Once
-	locked := make(chan error, 1)
 	var cancelled time.Time
-	o.Progress = func(p bench.Progress) {
-		if p.Phase != bench.PhaseMeasure || p.Done < 20 {
-			return
-		}
-		once.Do(func() {
-			_, err := admin.Exec(context.Background(), "SELECT pg_advisory_lock(4242)")
-			locked <- err
-			time.AfterFunc(300*time.Millisecond, func() {
-				cancelled = time.Now()
-				cancel()
-			})
+	locked := midRun(&o, 20, func() error {
+		_, err := admin.Exec(context.Background(), "SELECT pg_advisory_lock(4242)")
+		time.AfterFunc(300*time.Millisecond, func() {
+			cancelled = time.Now()
+			cancel()
 		})
-	}
+		return err
+	})
 	run, err := bench.Measure(ctx, connect, sqlWorkload(t, "-- name: wait\nSELECT pg_advisory_xact_lock_shared(4242);"), o)
 	returned := time.Now()
 	if err := <-locked; err != nil {

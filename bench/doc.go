@@ -22,14 +22,17 @@
 // reply. The client's own cost per call should be close to pgbench's, which
 // `make bench-harness` checks, so the calls of the warm-up and measured
 // phases bypass pgx: each client's socket is taken over from pgconn for
-// them (the wire type, wire.go), and a call is one write of Bind, Execute and Sync on the
-// prepared statement (arguments encoded as text beforehand, text results,
-// no Describe), then a wait in poll(2) and reads of the reply, rows counted
-// and not decoded, up to ReadyForQuery. The client's goroutine waits in the
-// kernel, as a pgbench thread does, rather than parking and being woken by
-// the Go runtime's network poller on another thread. The run raises
-// GOMAXPROCS to one more than the clients while it measures, so that every
-// client keeps its P while it waits. A TLS connection stays on pgconn.
+// them (the wire type, wire.go), and a call is one write of Bind, Execute
+// and Sync on the prepared statement (arguments encoded as text
+// beforehand, text results, no Describe), then reads of the reply, rows
+// counted and not decoded, up to ReadyForQuery; the client waits in
+// poll(2) only when a read finds nothing yet. As pgbench's -j threads do,
+// the clients are spread over Options.Threads OS threads (one per CPU, at
+// most one per client, by default), and each thread waits for all of its
+// clients' sockets at once (runGroup, group.go): the Go runtime's network
+// poller, which would park a goroutine and wake it on another thread, is
+// not involved, and GOMAXPROCS is one P per thread while the phases run.
+// A TLS connection stays on pgconn, one goroutine per client.
 //
 // Reads run on sessions with default_transaction_read_only on. A statement
 // marked as a write runs only with Options.AllowWrites, and then each call

@@ -52,6 +52,10 @@ var (
 type Options struct {
 	// Clients is the number of connections running statements at once.
 	Clients int
+	// Threads is how many OS threads the clients are spread over, each
+	// waiting for its clients' replies at once, as pgbench's -j threads
+	// do; 0 is one per CPU, at most one per client.
+	Threads int
 	// Warmup is the number of unrecorded rounds before measuring.
 	Warmup int
 	// Iterations is the measured calls per statement; ignored when
@@ -83,6 +87,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Clients < 1 || o.Clients > MaxClients:
 		return fmt.Errorf("bench: %w: --clients must be between 1 and %d, not %d", ErrOptions, MaxClients, o.Clients)
+	case o.Threads < 0 || o.Threads > o.Clients:
+		return fmt.Errorf("bench: %w: --threads must be between 1 and --clients (%d), not %d", ErrOptions, o.Clients, o.Threads)
 	case o.Warmup < 0:
 		return fmt.Errorf("bench: %w: --warmup must be 0 or more, not %d", ErrOptions, o.Warmup)
 	case o.Duration < 0:
@@ -95,7 +101,7 @@ func (o *Options) Validate() error {
 
 // settings records the options in a run.
 func (o *Options) settings() Settings {
-	s := Settings{Clients: o.Clients, Warmup: o.Warmup, Seed: o.Seed, AllowWrites: o.AllowWrites}
+	s := Settings{Clients: o.Clients, Threads: o.threads(), Warmup: o.Warmup, Seed: o.Seed, AllowWrites: o.AllowWrites}
 	if o.Duration > 0 {
 		s.DurationMs = float64(o.Duration) / float64(time.Millisecond)
 	} else {

@@ -224,6 +224,8 @@ func TestOptionsValidate(t *testing.T) {
 		{bench.Options{Clients: 0, Iterations: 10}, "--clients"},
 		{bench.Options{Clients: 1, Iterations: 10, Warmup: -1}, "--warmup"},
 		{bench.Options{Clients: 1, Duration: -1}, "--duration"},
+		{bench.Options{Clients: 2, Threads: 3, Iterations: 10}, "--threads must be between 1 and --clients (2), not 3"},
+		{bench.Options{Clients: 2, Threads: -1, Iterations: 10}, "--threads"},
 	} {
 		if err := tt.o.Validate(); !errors.Is(err, bench.ErrOptions) || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: %v; want ErrOptions saying %q", tt.o, err, tt.want)

@@ -67,7 +67,10 @@ type ExpectRange struct {
 
 // Settings are the options a run was made with.
 type Settings struct {
-	Clients     int     `json:"clients"`
+	Clients int `json:"clients"`
+	// Threads is how many OS threads the clients were spread over
+	// (Options.Threads); clients on TLS connections have one each.
+	Threads     int     `json:"threads,omitempty"`
 	Warmup      int     `json:"warmup"`
 	Iterations  int     `json:"iterations,omitempty"`
 	DurationMs  float64 `json:"duration_ms,omitempty"`

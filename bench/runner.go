@@ -71,15 +71,14 @@ const (
 	measureStream uint64 = 0
 )
 
-// yieldEvery is how often a client on a wire passes through the Go
-// scheduler. A goroutine that only makes system calls never does, and
-// once it has gone 10 ms (the runtime's forcePreemptNS) without, the
-// runtime's monitor takes its P back at every call and preempts it: two or
-// three more context switches a call on a two-core machine. Yielding more
-// often than that keeps it from looking stuck; each yield costs a few
-// context switches itself, so not much more often: on the harness's
-// lookup with 4 clients, yielding every 2 ms cost 24–30 µs of CPU a call,
-// every 5 ms 17–19, as pgbench's.
+// yieldEvery is how often a client on a wire (or a group of them, see
+// runGroup) passes through the Go scheduler. A goroutine that only makes
+// system calls never does, and once it has gone 10 ms (the runtime's
+// forcePreemptNS) without, the runtime's monitor takes its P back at
+// every call and preempts it: two or three more context switches a call
+// on a two-core machine. Yielding more often than that keeps it from
+// looking stuck. With no idle P (phase runs one P per group) a yield
+// wakes no other thread and the goroutine goes on where it was.
 const yieldEvery = 5 * time.Millisecond
 
 // progressEvery is how often Options.Progress hears from a run.
@@ -597,42 +596,64 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 		}
 	})
 	defer stopClosing()
+	var done atomic.Int64
+	// loop runs client ci's calls until its schedule is exhausted or the
+	// phase stops.
+	loop := func(ci int, c *client) {
+		yielded := time.Now()
+		for ctx.Err() == nil {
+			i, k, ok := scheds[ci].next()
+			if !ok {
+				return
+			}
+			if c.wire != nil && c.wire.park == nil {
+				// See yieldEvery; a group yields for its clients.
+				if now := time.Now(); now.Sub(yielded) >= yieldEvery {
+					runtime.Gosched()
+					yielded = now
+				}
+			}
+			if err := c.slot(calls, i, k, stream); err != nil {
+				if ctx.Err() == nil {
+					cancel(err)
+				}
+				return
+			}
+			done.Add(1)
+		}
+	}
+	// On wires, the clients are spread over Options.threads() goroutines,
+	// each running its share in one group (runGroup); on pgconn (TLS)
+	// each client has a goroutine of its own.
+	parts := groups(len(clients), len(clients))
 	if wires(clients) {
-		// Every client's thread waits in poll(2) with its P: one P more
-		// than clients keeps one free for the rest (progress, the
-		// cancellation above) and the runtime's monitor from taking Ps
-		// back from the waiting threads.
-		if prev, want := runtime.GOMAXPROCS(0), len(clients)+1; prev < want {
+		parts = groups(len(clients), r.o.threads())
+		// One P per group, none idle. With a P to spare, every yield
+		// (see yieldEvery) woke another thread to look for work, which
+		// could take the goroutine over: on another thread, often on
+		// another CPU than its backends, whose replies then cost an
+		// interrupt between CPUs (4 clients on two cores, runs side
+		// by side: median throughput about 6% lower that way). The rest (progress,
+		// the cancellation above, signals) runs when a group yields.
+		if prev, want := runtime.GOMAXPROCS(0), len(parts); prev != want {
 			runtime.GOMAXPROCS(want)
 			defer runtime.GOMAXPROCS(prev)
 		}
 	}
-	var done atomic.Int64
 	var wg sync.WaitGroup
-	for ci, c := range clients {
+	for _, ids := range parts {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			yielded := time.Now()
-			for ctx.Err() == nil {
-				i, k, ok := scheds[ci].next()
-				if !ok {
-					return
-				}
-				if c.wire != nil {
-					if now := time.Now(); now.Sub(yielded) >= yieldEvery {
-						runtime.Gosched()
-						yielded = now
-					}
-				}
-				if err := c.slot(calls, i, k, stream); err != nil {
-					if ctx.Err() == nil {
-						cancel(err)
-					}
-					return
-				}
-				done.Add(1)
+			if len(ids) == 1 {
+				loop(ids[0], clients[ids[0]])
+				return
 			}
+			members := make([]*client, len(ids))
+			for j, ci := range ids {
+				members[j] = clients[ci]
+			}
+			runGroup(members, func(j int) { loop(ids[j], members[j]) })
 		}()
 	}
 	stop := make(chan struct{})

@@ -56,6 +56,9 @@ type wire struct {
 	bind pgproto3.Bind
 	pfd  [1]unix.PollFd
 	lost error
+	// park, while the wire's client runs in a group (runGroup), waits
+	// for the socket in the group's poll instead of a poll of its own.
+	park func(events int16) error
 	// kept collects the rows of a reply, as text, while keep is on
 	// (queryRows); a measured call only counts them.
 	keep bool
@@ -326,15 +329,21 @@ func (w *wire) fill(n int) error {
 	return nil
 }
 
-// read waits for the socket and appends what it has to in[:w].
+// read appends what the socket has to in[:w], waiting for it if it has
+// nothing yet. It reads before it waits, as pgbench does: on a machine
+// where the server runs too, the backend woken by a request often runs
+// (and answers) before the client gets its CPU back, and the reply is
+// there without a wait.
 func (w *wire) read() error {
 	for {
-		if err := w.wait(unix.POLLIN); err != nil {
-			return err
-		}
 		n, err := syscall.Read(w.fd, w.in[w.w:])
 		switch {
-		case err == syscall.EINTR || err == syscall.EAGAIN:
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			if err := w.wait(unix.POLLIN); err != nil {
+				return err
+			}
 			continue
 		case err != nil:
 			return err
@@ -352,6 +361,9 @@ func (w *wire) read() error {
 // hears "writable" too); poll listens for the events asked only, as
 // pgbench's wait does.
 func (w *wire) wait(events int16) error {
+	if w.park != nil {
+		return w.park(events)
+	}
 	w.pfd[0] = unix.PollFd{Fd: int32(w.fd), Events: events}
 	for {
 		_, err := unix.Poll(w.pfd[:], -1)

@@ -28,6 +28,7 @@ const (
 	flagSQL           = "sql"
 	flagVariant       = "variant"
 	flagClients       = "clients"
+	flagThreads       = "threads"
 	flagWarmup        = "warmup"
 	flagIterations    = "iterations"
 	flagDuration      = "duration"
@@ -59,6 +60,7 @@ type benchOptions struct {
 	sqlFile       string
 	variant       string
 	clients       int
+	threads       int
 	warmup        int
 	iterations    int
 	duration      time.Duration
@@ -146,6 +148,7 @@ statement names it.`,
 	f.StringVar(&o.sqlFile, flagSQL, "", "measure the statements of this .sql file instead of a profile")
 	f.StringVar(&o.variant, flagVariant, string(profiles.After), "which half of the profile's before/after pairs runs: before or after")
 	f.IntVar(&o.clients, flagClients, bench.DefaultClients, "connections running statements at once")
+	f.IntVar(&o.threads, flagThreads, 0, "OS threads the connections are spread over, each waiting on its share at once as pgbench -j does (0: one per CPU, at most one per connection)")
 	f.IntVar(&o.warmup, flagWarmup, bench.DefaultWarmup, "unmeasured rounds before measuring, on every connection (each statement once a round)")
 	f.IntVar(&o.iterations, flagIterations, bench.DefaultIterations, "measured calls per statement")
 	f.DurationVar(&o.duration, flagDuration, 0, "measure for this long instead of --iterations (e.g. 30s)")
@@ -211,7 +214,7 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 		}
 	}
 	cfg.Options = bench.Options{
-		Clients: o.clients, Warmup: o.warmup, Iterations: o.iterations, Duration: o.duration,
+		Clients: o.clients, Threads: o.threads, Warmup: o.warmup, Iterations: o.iterations, Duration: o.duration,
 		Seed: o.seed, AllowWrites: o.allowWrites,
 	}
 	if err := cfg.Options.Validate(); err != nil {

@@ -4,7 +4,9 @@
 // On a sandbox of its own it runs one primary-key lookup with `pgbench -M
 // prepared` and with `hishamos-perf bench` (the statement prepared once per
 // connection, as pgbench's prepared mode does) at 1 and at -clients-max
-// clients, for -duration each, in the order pgbench, bench, bench, pgbench
+// clients, both tools with the same threads (pgbench -j, bench --threads:
+// one per CPU, at most one per client, bench's default), for -duration
+// each, in the order pgbench, bench, bench, pgbench
 // so that drift on the machine falls on both alike, -rounds times. It prints
 // both throughputs and bench's over pgbench's for each round, and the
 // median ratio, which the target (at least 0.9) is checked on.
@@ -24,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,7 +48,7 @@ func run() int {
 	bin := flag.String("bin", "bin/hishamos-perf", "the hishamos-perf binary")
 	duration := flag.Duration("duration", 5*time.Second, "how long each tool runs at each client count")
 	maxClients := flag.Int("clients-max", 4, "the larger client count (the smaller is 1)")
-	rounds := flag.Int("rounds", 3, "pgbench, bench, bench, pgbench rounds at each client count; the verdict is on the median ratio")
+	rounds := flag.Int("rounds", 5, "pgbench, bench, bench, pgbench rounds at each client count; the verdict is on the median ratio")
 	flag.Parse()
 	if *rounds < 1 {
 		return fail(errors.New("-rounds must be at least 1"))
@@ -122,7 +125,7 @@ statements:
 	}
 	runPgbench := func(clients int) (measured, error) {
 		c := strconv.Itoa(clients)
-		cmd := exec.Command(pgbench, "-n", "-M", "prepared", "-c", c, "-j", c,
+		cmd := exec.Command(pgbench, "-n", "-M", "prepared", "-c", c, "-j", strconv.Itoa(threads(clients)),
 			"-T", strconv.Itoa(int(duration.Seconds())), "-f", script, url)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -140,7 +143,7 @@ statements:
 		return measured{rate, cpuPerCall(cmd.ProcessState, calls)}, err
 	}
 	runBench := func(clients int) (measured, error) {
-		out, ps, err := cli("--format", "json", "bench", "--profile", profile, "--clients", strconv.Itoa(clients),
+		out, ps, err := cli("--format", "json", "bench", "--profile", profile, "--clients", strconv.Itoa(clients), "--threads", strconv.Itoa(threads(clients)),
 			"--duration", duration.String(), "--max-regression", "off")
 		if err != nil {
 			return measured{}, err
@@ -158,8 +161,8 @@ statements:
 		return measured{rep.CallsPerSecond, cpuPerCall(ps, float64(s.Calls))}, nil
 	}
 
-	fmt.Printf("bench-harness: %s$1 over %d rows, %s per tool and client count, pgbench -M prepared -j = -c\n\n", lookup, maxID, *duration)
-	fmt.Printf("%-8s %-6s %16s %16s %8s %17s %16s\n", "clients", "round", "pgbench tps", "bench calls/s", "ratio", "pgbench µs/call", "bench µs/call")
+	fmt.Printf("bench-harness: %s$1 over %d rows, %s per tool and client count, pgbench -M prepared -j = bench --threads\n\n", lookup, maxID, *duration)
+	fmt.Printf("%-8s %-8s %-6s %16s %16s %8s %17s %16s\n", "clients", "threads", "round", "pgbench tps", "bench calls/s", "ratio", "pgbench µs/call", "bench µs/call")
 	ok := true
 	var summary []string
 	for _, clients := range []int{1, *maxClients} {
@@ -181,7 +184,7 @@ statements:
 			}
 			pm, bm := (p[0].rate+p[1].rate)/2, (b[0].rate+b[1].rate)/2
 			ratios = append(ratios, bm/pm)
-			fmt.Printf("%-8d %-6d %16.0f %16.0f %8.2f %16.1f %15.1f\n", clients, round, pm, bm, bm/pm,
+			fmt.Printf("%-8d %-8d %-6d %16.0f %16.0f %8.2f %16.1f %15.1f\n", clients, threads(clients), round, pm, bm, bm/pm,
 				(p[0].cpuPerCall+p[1].cpuPerCall)/2, (b[0].cpuPerCall+b[1].cpuPerCall)/2)
 		}
 		sort.Float64s(ratios)
@@ -204,6 +207,10 @@ statements:
 	}
 	return 0
 }
+
+// threads is how many threads both tools run the clients on: bench's
+// default, one per CPU and at most one per client.
+func threads(clients int) int { return max(1, min(clients, runtime.NumCPU())) }
 
 func findPgbench() (string, error) {
 	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(m) > 0 {

@@ -501,7 +501,11 @@ func runTable(run *bench.Run, after bool) render.Table {
 	if run.Settings.DurationMs > 0 {
 		per = (time.Duration(run.Settings.DurationMs) * time.Millisecond).String()
 	}
-	title += fmt.Sprintf(": %d statements, %s, %d client(s), seed %d", len(run.Statements), per, run.Settings.Clients, run.Settings.Seed)
+	clients := fmt.Sprintf("%d client(s)", run.Settings.Clients)
+	if th := run.Settings.Threads; th > 0 && th != run.Settings.Clients {
+		clients += fmt.Sprintf(" on %d thread(s)", th)
+	}
+	title += fmt.Sprintf(": %d statements, %s, %s, seed %d", len(run.Statements), per, clients, run.Settings.Seed)
 	t := render.Table{
 		Title:  title,
 		Header: []string{"statement", "calls", "p50 ms", "p95 ms", "p99 ms", "mean ms", "rows/call", "buffers/call", "plan"},

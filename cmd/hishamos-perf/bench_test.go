@@ -59,6 +59,7 @@ func TestBenchBadInput(t *testing.T) {
 		want string
 	}{
 		{"iterations 0", []string{"bench", "--iterations", "0"}, "--iterations must be at least 1"},
+		{"more threads than clients", []string{"bench", "--clients", "2", "--threads", "3"}, "--threads must be between 1 and --clients (2), not 3"},
 		{"baseline not JSON", []string{"bench", "--baseline", benchFile(t, "b.json", "BenchmarkQuery/a 1 100 ns/op\n")}, "is not JSON"},
 		{"baseline of another profile", []string{"bench", "--baseline", otherWorkload}, "measured profile shop, and this run measures profile hishamos"},
 		{"baseline of a newer schema", []string{"bench", "--baseline", benchFile(t, "v2.json", `{"schema": "hishamos-perf/bench/v2"}`)}, "reads hishamos-perf/bench/v1"},

@@ -2,9 +2,6 @@ package bench_test
 
 import (
 	"context"
-	"errors"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,45 +44,6 @@ func TestThreadsRunEveryClient(t *testing.T) {
 				t.Errorf("%s: buffers and rows per call %v on %d threads, %v on 4", name, costs[threads][name], threads, c)
 			}
 		}
-	}
-}
-
-// TestThreadSharedByClientsStopsOnALostOne: one of three clients sharing a
-// thread losing its session stops the run, with what all three measured.
-func TestThreadSharedByClientsStopsOnALostOne(t *testing.T) {
-	dsn := sharedDB(t)
-	var mu sync.Mutex
-	var pids []uint32
-	connect := func(ctx context.Context) (bench.Conn, error) {
-		c, err := connector(dsn)(ctx)
-		if err == nil {
-			mu.Lock()
-			pids = append(pids, c.PgConn().PID())
-			mu.Unlock()
-		}
-		return c, err
-	}
-	admin := testdb.Conn(t, dsn)
-	o := quick()
-	o.Iterations = 1_000_000
-	o.Clients, o.Threads = 3, 1
-	terminated := midRun(&o, 60, func() error {
-		mu.Lock()
-		pid := pids[1]
-		mu.Unlock()
-		_, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pid)
-		return err
-	})
-	run, err := bench.Measure(t.Context(), connect, sqlWorkload(t, "-- name: one\nSELECT 1;"), o)
-	if err := <-terminated; err != nil {
-		t.Fatalf("pg_terminate_backend: %v", err)
-	}
-	var stopped *bench.StoppedError
-	if !errors.As(err, &stopped) || run == nil || run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
-		t.Fatalf("err = %v (run %v); want a *StoppedError saying the connection was lost, with the partial run", err, run != nil)
-	}
-	if s := run.Statement("one"); s.Calls < 60 || len(s.Samples) != s.Calls {
-		t.Errorf("%d calls, %d samples; want the 60 or more made before", s.Calls, len(s.Samples))
 	}
 }
 

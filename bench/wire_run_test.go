@@ -51,45 +51,56 @@ statements:
 
 // TestTerminatedBackendStopsTheRun: the server ending one client's session
 // in the middle of the measured phase stops the run, keeping what was
-// measured and saying the connection was lost.
+// measured and saying the connection was lost, whether the clients have a
+// thread each or share one (runGroup).
 func TestTerminatedBackendStopsTheRun(t *testing.T) {
 	dsn := sharedDB(t)
-	var mu sync.Mutex
-	var pids []uint32
-	connect := func(ctx context.Context) (bench.Conn, error) {
-		c, err := connector(dsn)(ctx)
-		if err == nil {
-			mu.Lock()
-			pids = append(pids, c.PgConn().PID())
-			mu.Unlock()
-		}
-		return c, err
-	}
-	admin := testdb.Conn(t, dsn)
-	o := quick()
-	o.Iterations = 1_000_000 // far more than a test waits for: the termination ends it
-	o.Clients = 2
-	terminated := midRun(&o, 50, func() error {
-		mu.Lock()
-		pid := pids[0]
-		mu.Unlock()
-		_, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pid)
-		return err
-	})
-	run, err := bench.Measure(t.Context(), connect, sqlWorkload(t, "-- name: one\nSELECT 1;"), o)
-	if err := <-terminated; err != nil {
-		t.Fatalf("pg_terminate_backend: %v", err)
-	}
-	var stopped *bench.StoppedError
-	if !errors.As(err, &stopped) || run == nil {
-		t.Fatalf("err = %v; want a *StoppedError with the partial run", err)
-	}
-	if run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
-		t.Errorf("complete=%v stopped=%q", run.Complete, run.Stopped)
-	}
-	s := run.Statement("one")
-	if s.Calls < 50 || len(s.Samples) != s.Calls || stopped.Calls != s.Calls {
-		t.Errorf("%d calls, %d samples, error says %d; want the 50 or more made before", s.Calls, len(s.Samples), stopped.Calls)
+	for _, tt := range []struct {
+		name             string
+		clients, threads int
+	}{
+		{"a thread each", 2, 2},
+		{"sharing a thread", 3, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var pids []uint32
+			connect := func(ctx context.Context) (bench.Conn, error) {
+				c, err := connector(dsn)(ctx)
+				if err == nil {
+					mu.Lock()
+					pids = append(pids, c.PgConn().PID())
+					mu.Unlock()
+				}
+				return c, err
+			}
+			admin := testdb.Conn(t, dsn)
+			o := quick()
+			o.Iterations = 1_000_000 // far more than a test waits for: the termination ends it
+			o.Clients, o.Threads = tt.clients, tt.threads
+			terminated := midRun(&o, 50, func() error {
+				mu.Lock()
+				pid := pids[len(pids)-1]
+				mu.Unlock()
+				_, err := admin.Exec(context.Background(), "SELECT pg_terminate_backend($1)", pid)
+				return err
+			})
+			run, err := bench.Measure(t.Context(), connect, sqlWorkload(t, "-- name: one\nSELECT 1;"), o)
+			if err := <-terminated; err != nil {
+				t.Fatalf("pg_terminate_backend: %v", err)
+			}
+			var stopped *bench.StoppedError
+			if !errors.As(err, &stopped) || run == nil {
+				t.Fatalf("err = %v; want a *StoppedError with the partial run", err)
+			}
+			if run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
+				t.Errorf("complete=%v stopped=%q", run.Complete, run.Stopped)
+			}
+			s := run.Statement("one")
+			if s.Calls < 50 || len(s.Samples) != s.Calls || stopped.Calls != s.Calls {
+				t.Errorf("%d calls, %d samples, error says %d; want the 50 or more made before", s.Calls, len(s.Samples), stopped.Calls)
+			}
+		})
 	}
 }
 

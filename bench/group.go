@@ -51,9 +51,10 @@ func groups(n, t int) [][]int {
 // (make bench-harness).
 //
 // A reply that arrives while the group handles another client's waits for
-// it: a few microseconds at most on a call's latency, the same for every
-// statement and in every run with the same --threads, as with pgbench -j
-// below -c.
+// it: a call's latency includes the time the group takes over the replies
+// ahead of it (microseconds each), alike for every statement and in every
+// run with the same --clients and --threads, as with pgbench -j below -c;
+// --threads equal to --clients gives every client a thread of its own.
 func runGroup(clients []*client, body func(j int)) {
 	type coroutine struct {
 		c      *client

@@ -67,10 +67,8 @@ type ExpectRange struct {
 
 // Settings are the options a run was made with.
 type Settings struct {
-	Clients int `json:"clients"`
-	// Threads is how many OS threads the clients were spread over
-	// (Options.Threads); clients on TLS connections have one each.
-	Threads     int     `json:"threads,omitempty"`
+	Clients     int     `json:"clients"`
+	Threads     int     `json:"threads,omitempty"` // OS threads the clients shared (Options.Threads); on TLS, one each
 	Warmup      int     `json:"warmup"`
 	Iterations  int     `json:"iterations,omitempty"`
 	DurationMs  float64 `json:"duration_ms,omitempty"`

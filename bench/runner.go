@@ -485,14 +485,14 @@ func (c *client) takeOver(ctx context.Context) error {
 	return nil
 }
 
-// wires reports whether any client runs its calls on a wire.
+// wires reports whether every client runs its calls on a wire.
 func wires(clients []*client) bool {
 	for _, c := range clients {
-		if c.wire != nil {
-			return true
+		if c.wire == nil {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // lost reports whether err from a call means the connection is gone.

@@ -50,7 +50,7 @@ bench-advisor:
 bench-aa: build
 	$(GO) run ./scripts/bench-aa -bin $(BIN) -rounds $(or $(ROUNDS),20)
 
-## bench-harness: bench beside pgbench -M prepared on a primary-key lookup, 1 and 4 clients, throughputs and their ratio
+## bench-harness: bench beside pgbench -M prepared (same clients and threads) on a primary-key lookup, 1 and 4 clients, 5 rounds; the ratio of their median throughputs
 bench-harness: build
 	$(GO) run ./scripts/bench-harness -bin $(BIN)
 

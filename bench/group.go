@@ -9,13 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// DefaultThreads is how many OS threads clients are spread over when
+// Options.Threads is 0: one per CPU, at most one per client.
+func DefaultThreads(clients int) int { return max(1, min(clients, runtime.NumCPU())) }
+
 // threads is how many OS threads a run's clients are spread over:
-// Options.Threads, or one per CPU and at most one per client.
+// Options.Threads, or DefaultThreads.
 func (o *Options) threads() int {
 	if o.Threads > 0 {
 		return min(o.Threads, o.Clients)
 	}
-	return max(1, min(o.Clients, runtime.NumCPU()))
+	return DefaultThreads(o.Clients)
 }
 
 // groups splits clients 0…n-1 into t contiguous groups whose sizes differ

@@ -35,7 +35,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,7 +133,7 @@ statements:
 	}
 	runPgbench := func(clients int) (measured, error) {
 		c := strconv.Itoa(clients)
-		cmd := exec.Command(pgbench, "-n", "-M", "prepared", "-c", c, "-j", strconv.Itoa(threads(clients)),
+		cmd := exec.Command(pgbench, "-n", "-M", "prepared", "-c", c, "-j", strconv.Itoa(bench.DefaultThreads(clients)),
 			"-T", strconv.Itoa(int(duration.Seconds())), "-f", script, url)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -152,7 +151,7 @@ statements:
 		return measured{rate, cpuPerCall(cmd.ProcessState, calls)}, err
 	}
 	runBench := func(clients int) (measured, error) {
-		out, ps, err := cli("--format", "json", "bench", "--profile", profile, "--clients", strconv.Itoa(clients), "--threads", strconv.Itoa(threads(clients)),
+		out, ps, err := cli("--format", "json", "bench", "--profile", profile, "--clients", strconv.Itoa(clients), "--threads", strconv.Itoa(bench.DefaultThreads(clients)),
 			"--duration", duration.String(), "--max-regression", "off")
 		if err != nil {
 			return measured{}, err
@@ -195,7 +194,7 @@ statements:
 			}
 			pm, bm := (p[0].rate+p[1].rate)/2, (b[0].rate+b[1].rate)/2
 			ratios = append(ratios, bm/pm)
-			fmt.Printf("%-8d %-8d %-6d %16.0f %16.0f %8.2f %16.1f %15.1f\n", clients, threads(clients), round, pm, bm, bm/pm,
+			fmt.Printf("%-8d %-8d %-6d %16.0f %16.0f %8.2f %16.1f %15.1f\n", clients, bench.DefaultThreads(clients), round, pm, bm, bm/pm,
 				(p[0].cpuPerCall+p[1].cpuPerCall)/2, (b[0].cpuPerCall+b[1].cpuPerCall)/2)
 		}
 		sort.Float64s(ratios)
@@ -225,10 +224,6 @@ func median(xs []float64) float64 {
 	}
 	return xs[len(xs)/2]
 }
-
-// threads is how many threads both tools run the clients on: bench's
-// default, one per CPU and at most one per client.
-func threads(clients int) int { return max(1, min(clients, runtime.NumCPU())) }
 
 func findPgbench() (string, error) {
 	if m, _ := filepath.Glob("/usr/lib/postgresql/*/bin/pgbench"); len(m) > 0 {

@@ -417,6 +417,17 @@ func waitGated(t *testing.T, q pg.Querier) int32 {
 	return 0
 }
 
+// applyInBackground runs Apply on another goroutine and returns where its
+// error will be sent.
+func applyInBackground(ctx context.Context, conn *pgx.Conn, d *Dir, o ApplyOptions) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := Apply(ctx, conn, d, o)
+		done <- err
+	}()
+	return done
+}
+
 var gatedSpec = IndexSpec{Table: "gated", Columns: []string{"gate(v)"}}
 
 func TestTwoAppliersAtOnce(t *testing.T) {
@@ -426,11 +437,7 @@ func TestTwoAppliersAtOnce(t *testing.T) {
 	d := planDir(t, gatedSpec)
 	first := applier(t, dsn)
 	hold()
-	done := make(chan error, 1)
-	go func() {
-		_, err := Apply(ctx, first, d, ApplyOptions{LockTimeout: time.Minute})
-		done <- err
-	}()
+	done := applyInBackground(ctx, first, d, ApplyOptions{LockTimeout: time.Minute})
 	watcher := testdb.Conn(t, dsn)
 	pid := waitGated(t, watcher)
 	second := applier(t, dsn)
@@ -469,11 +476,7 @@ func TestBuildKilledHalfwayDropsItsLeftover(t *testing.T) {
 	before := fingerprint(t, watcher, "gated")
 	first := applier(t, dsn)
 	hold()
-	done := make(chan error, 1)
-	go func() {
-		_, err := Apply(ctx, first, d, ApplyOptions{LockTimeout: time.Minute})
-		done <- err
-	}()
+	done := applyInBackground(ctx, first, d, ApplyOptions{LockTimeout: time.Minute})
 	pid := waitGated(t, watcher)
 	mustExec(t, watcher, `SELECT pg_terminate_backend($1)`, pid)
 	err := <-done
@@ -551,11 +554,7 @@ func TestCancelledBuildLeavesNothing(t *testing.T) {
 	conn := applier(t, dsn)
 	hold()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		_, err := Apply(ctx, conn, d, ApplyOptions{LockTimeout: time.Minute})
-		done <- err
-	}()
+	done := applyInBackground(ctx, conn, d, ApplyOptions{LockTimeout: time.Minute})
 	waitGated(t, watcher)
 	cancel()
 	// The clean-up DROP INDEX CONCURRENTLY must not wait for the gate: the
@@ -691,21 +690,17 @@ func TestProgressAndLongTransactionWarning(t *testing.T) {
 	progress := make(chan *BuildProgress, 100)
 	ev := &events{}
 	hold()
-	done := make(chan error, 1)
-	go func() {
-		_, err := Apply(ctx, conn, d, ApplyOptions{LockTimeout: time.Minute, LongTransaction: 10 * time.Millisecond,
-			Monitor: monitor, ProgressInterval: 20 * time.Millisecond,
-			Observer: func(e Event) {
-				ev.observe(e)
-				if e.Kind == EventProgress {
-					select {
-					case progress <- e.Progress:
-					default:
-					}
+	done := applyInBackground(ctx, conn, d, ApplyOptions{LockTimeout: time.Minute, LongTransaction: 10 * time.Millisecond,
+		Monitor: monitor, ProgressInterval: 20 * time.Millisecond,
+		Observer: func(e Event) {
+			ev.observe(e)
+			if e.Kind == EventProgress {
+				select {
+				case progress <- e.Progress:
+				default:
 				}
-			}})
-		done <- err
-	}()
+			}
+		}})
 	p := <-progress
 	release()
 	if err := <-done; err != nil {

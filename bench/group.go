@@ -106,7 +106,7 @@ func runGroup(clients []*client, body func(j int)) {
 		if len(pfds) == 0 {
 			return
 		}
-		if _, err := unix.Poll(pfds, -1); err != nil {
+		if _, err := sysPoll(pfds); err != nil {
 			if err == unix.EINTR {
 				continue
 			}

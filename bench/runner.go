@@ -72,13 +72,13 @@ const (
 )
 
 // yieldEvery is how often a client on a wire (or a group of them, see
-// runGroup) passes through the Go scheduler. A goroutine that only makes
-// system calls never does, and once it has gone 10 ms (the runtime's
-// forcePreemptNS) without, the runtime's monitor takes its P back at
-// every call and preempts it: two or three more context switches a call
-// on a two-core machine. Yielding more often than that keeps it from
-// looking stuck. With no idle P (phase runs one P per group) a yield
-// wakes no other thread and the goroutine goes on where it was.
+// runGroup) passes through the Go scheduler. Its system calls keep its P
+// (sys.go), so the rest of the program (timers, the cancellation of a
+// phase, signals, the garbage collector) runs when it yields; and once a
+// goroutine has gone 10 ms (the runtime's forcePreemptNS) without, the
+// runtime's monitor preempts it with a signal. With no idle P (phase
+// runs one P per group) a yield wakes no other thread and the goroutine
+// goes on where it was.
 const yieldEvery = 5 * time.Millisecond
 
 // progressEvery is how often Options.Progress hears from a run.

@@ -251,7 +251,7 @@ func (w *wire) fail(err error) error {
 // write writes b whole.
 func (w *wire) write(b []byte) error {
 	for len(b) > 0 {
-		n, err := syscall.Write(w.fd, b)
+		n, err := sysWrite(w.fd, b)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -336,7 +336,7 @@ func (w *wire) fill(n int) error {
 // there without a wait.
 func (w *wire) read() error {
 	for {
-		n, err := syscall.Read(w.fd, w.in[w.w:])
+		n, err := sysRead(w.fd, w.in[w.w:])
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -366,8 +366,7 @@ func (w *wire) wait(events int16) error {
 	}
 	w.pfd[0] = unix.PollFd{Fd: int32(w.fd), Events: events}
 	for {
-		_, err := unix.Poll(w.pfd[:], -1)
-		if err != unix.EINTR {
+		if _, err := sysPoll(w.pfd[:]); err != unix.EINTR {
 			return err
 		}
 	}

@@ -32,8 +32,9 @@
 // clients' sockets at once (runGroup, group.go): the Go runtime's network
 // poller, which would park a goroutine and wake it on another thread, is
 // not involved, GOMAXPROCS is one P per thread while the phases run, and
-// the threads' system calls keep their P (sys.go), so that the runtime
-// wakes no threads of its own while the server is measured.
+// the threads' system calls keep their P (sys.go), so that the runtime's
+// monitor does not take a waiting client's P away and wake another thread
+// for it.
 // A TLS connection stays on pgconn, one goroutine per client.
 //
 // Reads run on sessions with default_transaction_read_only on. A statement

@@ -25,16 +25,12 @@ import (
 //
 // read and write never block: the socket is in non-blocking mode.
 
-func sysRead(fd int, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
+func sysRead(fd int, b []byte) (int, error)  { return sysIO(syscall.SYS_READ, fd, b) }
+func sysWrite(fd int, b []byte) (int, error) { return sysIO(syscall.SYS_WRITE, fd, b) }
 
-func sysWrite(fd int, b []byte) (int, error) {
-	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
+// sysIO is read(2) or write(2) (trap) of b on fd.
+func sysIO(trap uintptr, fd int, b []byte) (int, error) {
+	n, _, e := syscall.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(b))), uintptr(len(b)))
 	if e != 0 {
 		return 0, e
 	}

@@ -254,13 +254,7 @@ func TestServerRestartStopsTheRun(t *testing.T) {
 	if err := <-restartErr; err != nil {
 		t.Fatalf("stop the server: %v", err)
 	}
-	var stopped *bench.StoppedError
-	if !errors.As(err, &stopped) || run == nil {
-		t.Fatalf("err = %v; want a *StoppedError with the partial run", err)
-	}
-	if run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
-		t.Errorf("complete=%v stopped=%q", run.Complete, run.Stopped)
-	}
+	stopped := stoppedByLostConnection(t, run, err)
 	total := 0
 	for _, s := range run.Statements {
 		total += s.Calls
@@ -315,4 +309,19 @@ func midRun(o *bench.Options, calls int64, fault func() error) <-chan error {
 		once.Do(func() { done <- fault() })
 	}
 	return done
+}
+
+// stoppedByLostConnection checks that Measure returned a *StoppedError
+// with the partial run, stopped because the connection was lost, and
+// returns the error.
+func stoppedByLostConnection(t *testing.T, run *bench.Run, err error) *bench.StoppedError {
+	t.Helper()
+	var stopped *bench.StoppedError
+	if !errors.As(err, &stopped) || run == nil {
+		t.Fatalf("err = %v; want a *StoppedError with the partial run", err)
+	}
+	if run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
+		t.Errorf("complete=%v stopped=%q", run.Complete, run.Stopped)
+	}
+	return stopped
 }

@@ -3,7 +3,6 @@ package bench_test
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -89,13 +88,7 @@ func TestTerminatedBackendStopsTheRun(t *testing.T) {
 			if err := <-terminated; err != nil {
 				t.Fatalf("pg_terminate_backend: %v", err)
 			}
-			var stopped *bench.StoppedError
-			if !errors.As(err, &stopped) || run == nil {
-				t.Fatalf("err = %v; want a *StoppedError with the partial run", err)
-			}
-			if run.Complete || !strings.Contains(run.Stopped, "connection to the server was lost") {
-				t.Errorf("complete=%v stopped=%q", run.Complete, run.Stopped)
-			}
+			stopped := stoppedByLostConnection(t, run, err)
 			s := run.Statement("one")
 			if s.Calls < 50 || len(s.Samples) != s.Calls || stopped.Calls != s.Calls {
 				t.Errorf("%d calls, %d samples, error says %d; want the 50 or more made before", s.Calls, len(s.Samples), stopped.Calls)

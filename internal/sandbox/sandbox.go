@@ -73,6 +73,12 @@ type State struct {
 	Seeded string `json:"seeded,omitempty"`
 	// Created is when initdb ran.
 	Created time.Time `json:"created"`
+	// Replication configures the server to stream its WAL to a standby
+	// (see Standby), which the sandbox's minimal WAL does not allow.
+	Replication bool `json:"replication,omitempty"`
+	// TLS makes the server accept TLS connections with a self-signed
+	// certificate (see EnableTLS).
+	TLS bool `json:"tls,omitempty"`
 }
 
 // Status describes a sandbox for `sandbox status`.
@@ -348,8 +354,16 @@ const confName = "hishamos-perf.conf"
 
 // writeConf writes the sandbox settings. The server is a throwaway: fsync,
 // full-page writes and WAL beyond the minimum are off, which makes loading
-// data several times faster and changes no plan.
+// data several times faster and changes no plan. State.Replication raises
+// the WAL to what a standby needs, State.TLS turns TLS on.
 func (s *Sandbox) writeConf(st State) error {
+	extra := "wal_level = minimal\nmax_wal_senders = 0\n"
+	if st.Replication {
+		extra = fmt.Sprintf("wal_level = replica\nmax_wal_senders = %d\nhot_standby = on\n", replicationSenders)
+	}
+	if st.TLS {
+		extra += fmt.Sprintf("ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", s.certFile(), s.keyFile())
+	}
 	conf := fmt.Sprintf(`# Written by hishamos-perf; rewritten at each start.
 listen_addresses = '127.0.0.1'
 port = %d
@@ -365,11 +379,9 @@ max_connections = 100
 fsync = off
 synchronous_commit = off
 full_page_writes = off
-wal_level = minimal
-max_wal_senders = 0
-logging_collector = off
+%slogging_collector = off
 log_min_messages = warning
-`, st.Port, s.socketDir(), strings.Join(st.Preload, ","))
+`, st.Port, s.socketDir(), strings.Join(st.Preload, ","), extra)
 	if err := s.writeOwned(filepath.Join(s.dataDir(), confName), conf, 0o600); err != nil {
 		return err
 	}

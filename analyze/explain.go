@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // Errors of the EXPLAIN runner.
@@ -323,7 +325,7 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 		mode = "READ WRITE"
 	}
 	if _, err := e.Q.Exec(ctx, Tag+"BEGIN "+mode); err != nil {
-		return e.explainError(ctx, err, Source{}, 0)
+		return e.beginError(ctx, err, mode)
 	}
 	err := fn()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -332,6 +334,20 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 		err = fmt.Errorf("analyze: roll back: %w", rerr)
 	}
 	return err
+}
+
+// beginError says why BEGIN failed: the server's state, never the
+// statement's text (a standby refuses READ WRITE with SQLSTATE 0A000, the
+// class of unsupported SQL), so never a *SQLError.
+func (e *Explainer) beginError(ctx context.Context, err error, mode string) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var standby bool
+	if mode == "READ WRITE" && e.Q.QueryRow(ctx, Tag+"SELECT pg_is_in_recovery()").Scan(&standby) == nil && standby {
+		return fmt.Errorf("analyze: %w: EXPLAIN ANALYZE of a statement that is not a plain query runs in a READ WRITE transaction, which a standby refuses; explain it without ANALYZE, or on the primary (the server said: %s)", pg.ErrStandby, pgMessage(err))
+	}
+	return fmt.Errorf("analyze: begin a %s transaction: %w", strings.ToLower(mode), err)
 }
 
 // explainError classifies a failure: cancellation, statement_timeout, a

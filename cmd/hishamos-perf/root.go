@@ -129,7 +129,7 @@ func exitCode(err error) int {
 		errors.Is(err, dataset.ErrUnknownScale), errors.Is(err, dataset.ErrNotEmpty),
 		errors.Is(err, sandbox.ErrDir):
 		return exitUsage
-	case errors.Is(err, pg.ErrConnect), errors.Is(err, sandbox.ErrNoBinaries),
+	case errors.Is(err, pg.ErrConnect), errors.Is(err, pg.ErrStandby), errors.Is(err, sandbox.ErrNoBinaries),
 		errors.Is(err, sandbox.ErrNotCreated), errors.Is(err, sandbox.ErrNotRunning):
 		return exitDatabase
 	}

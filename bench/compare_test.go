@@ -40,7 +40,8 @@ func env() bench.Environment {
 }
 
 func runOf(e bench.Environment, stmts ...bench.StatementRun) *bench.Run {
-	return &bench.Run{Schema: bench.Schema, Complete: true, Environment: e, Statements: stmts}
+	return &bench.Run{Schema: bench.Schema, Complete: true, Environment: e, Statements: stmts,
+		Settings: bench.Settings{Transaction: bench.TransactionPerCall}}
 }
 
 var defaults = bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct}

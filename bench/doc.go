@@ -22,11 +22,12 @@
 // reply. The client's own cost per call should be close to pgbench's, which
 // `make bench-harness` checks, so the calls of the warm-up and measured
 // phases bypass pgx: each client's socket is taken over from pgconn for
-// them (the wire type, wire.go), and a call is one write of Bind, Execute
-// and Sync on the prepared statement (arguments encoded as text
-// beforehand, text results, no Describe), then reads of the reply, rows
-// counted and not decoded, up to ReadyForQuery; the client waits in
-// poll(2) only when a read finds nothing yet. As pgbench's -j threads do,
+// them (the wire type, wire.go), and a call is one write of Bind and
+// Execute of the prepared BEGIN, of the statement and of the prepared
+// ROLLBACK, and Sync (arguments encoded as text beforehand, text results,
+// no Describe), then reads of the reply, rows counted and not decoded, up
+// to its one ReadyForQuery; the client waits in poll(2) only when a read
+// finds nothing yet. As pgbench's -j threads do,
 // the clients are spread over Options.Threads OS threads (one per CPU, at
 // most one per client, by default), and each thread waits for all of its
 // clients' sockets at once (runGroup, group.go): the Go runtime's network
@@ -35,12 +36,43 @@
 // the threads' system calls keep their P (sys.go), so that the runtime's
 // monitor does not take a waiting client's P away and wake another thread
 // for it.
-// A TLS connection stays on pgconn, one goroutine per client.
+// A TLS connection stays on pgconn, one goroutine per client, and sends
+// the same three statements as one batch.
 //
-// Reads run on sessions with default_transaction_read_only on. A statement
-// marked as a write runs only with Options.AllowWrites, and then each call
-// runs inside its own READ WRITE transaction that is rolled back; only the
-// statement itself is timed.
+// # What a run can change: nothing
+//
+// Every call a run makes of a workload's statement (warm-up and measured
+// calls, the EXPLAIN (ANALYZE, BUFFERS) samples) runs inside a transaction
+// of its own that ends in ROLLBACK, whatever the statement contains: READ
+// ONLY for a read, READ WRITE for a statement marked as a write, which
+// runs only with Options.AllowWrites. A write, a function that writes, a
+// large object, a NOTIFY, a set_config or SET of the session's settings
+// (default_transaction_read_only included) are all undone with the
+// transaction, so no call can change what the next one runs under, and
+// after each call the session must be idle again or the run stops. The
+// time of a call is the round trip of the three, BEGIN and ROLLBACK
+// included (a few microseconds on the server: they add the same to every
+// statement of both runs of a comparison; Settings.Transaction records it,
+// and a baseline timed otherwise is refused). The tool's own queries that
+// read what a workload names (a profile's generators, the tables and
+// indexes, pg_stat_statements) run in READ ONLY transactions that are
+// rolled back too, and the sessions keep default_transaction_read_only on.
+//
+// Two effects no transaction contains. A sequence's nextval and setval are
+// not transactional: READ ONLY refuses them, so a read cannot move a
+// sequence, but a write run with AllowWrites that takes a value (an INSERT
+// into a serial column) leaves it taken. And a statement that reaches
+// another session commits there: dblink and the other functions of
+// analyze.OutsideTransaction (pg_terminate_backend, advisory locks …) are
+// refused before anything runs, but a user function that calls them is
+// not seen. Run bench with a role that cannot do what a workload must not.
+//
+// A workload with writes is refused on a hot standby before anything runs
+// (pg.ErrStandby); a statement that cannot be prepared because of the
+// server's state (a lock held by another session, which the error names,
+// a timeout, the role's rights) is the server's condition, not a bad
+// workload (pg.ServerCondition), and so is a statement that failed every
+// call for such a reason.
 //
 // # What is recorded
 //

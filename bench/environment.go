@@ -13,8 +13,20 @@ import (
 // readEnvironment reads the server's version and plan settings, whether
 // pg_stat_statements is usable, and the given tables with their indexes. It
 // also returns each given table name's canonical one (as regclass prints
-// it: schema-qualified only off the search_path).
-func readEnvironment(ctx context.Context, q Conn, tables []string) (Environment, map[string]string, error) {
+// it: schema-qualified only off the search_path). It reads in a READ ONLY
+// transaction that is rolled back: the tables are named by the workload's
+// plans and profile.
+func readEnvironment(ctx context.Context, conn Conn, tables []string) (env Environment, canonical map[string]string, err error) {
+	err = inReadOnlyTx(ctx, conn, func(tx pgx.Tx) error {
+		var err error
+		env, canonical, err = readEnvironmentIn(ctx, tx, tables)
+		return err
+	})
+	return env, canonical, err
+}
+
+// readEnvironmentIn is readEnvironment inside its transaction.
+func readEnvironmentIn(ctx context.Context, q pgx.Tx, tables []string) (Environment, map[string]string, error) {
 	env := Environment{Settings: map[string]string{}}
 	canonical := map[string]string{}
 	err := q.QueryRow(ctx, `SELECT current_setting('server_version'), current_setting('server_version_num')::int, current_database()`).
@@ -104,14 +116,21 @@ ORDER BY 1`, names)
 }
 
 // pgssVersion is pg_stat_statements' version when it is installed in the
-// database and its view answers (the library is preloaded), else "".
-func pgssVersion(ctx context.Context, q Conn) string {
+// database and its view answers (the library is preloaded), else "". It
+// asks under a savepoint: the view's error, where the library is not
+// loaded, must not abort tx.
+func pgssVersion(ctx context.Context, tx pgx.Tx) string {
 	var version string
-	if err := q.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'`).Scan(&version); err != nil {
+	if err := tx.QueryRow(ctx, `SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements'`).Scan(&version); err != nil {
 		return ""
 	}
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return ""
+	}
+	defer sp.Rollback(ctx)
 	var one int
-	err := q.QueryRow(ctx, `SELECT 1 FROM pg_stat_statements(false) LIMIT 1`).Scan(&one)
+	err = sp.QueryRow(ctx, `SELECT 1 FROM pg_stat_statements(false) LIMIT 1`).Scan(&one)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return ""
 	}

@@ -112,9 +112,11 @@ func (r *runner) explainAll(ctx context.Context, c *client) ([]explained, error)
 }
 
 // explain runs EXPLAIN ANALYZE of statement i with args, always in a
-// transaction that is rolled back: READ WRITE for a write, READ ONLY
-// otherwise. A read-only session alone is not enough: EXPLAIN ANALYZE of
-// SELECT … INTO creates its table in one.
+// transaction that is rolled back, as the measured calls run (see call):
+// READ WRITE for a write, READ ONLY otherwise. A read-only session alone
+// is not enough: EXPLAIN ANALYZE of SELECT … INTO creates its table in
+// one, and set_config can turn the session's default off. The session
+// must be idle after the rollback, or the run stops.
 func (c *client) explain(ctx context.Context, i int, args []any) ([]byte, error) {
 	s := &c.r.w.Statements[i]
 	mode := pgx.ReadOnly
@@ -125,14 +127,17 @@ func (c *client) explain(ctx context.Context, i int, args []any) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	var q interface {
-		QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	} = tx
 	var raw []byte
 	// An unnamed statement, bound with the arguments as the measured calls
 	// are: nothing is left prepared on the server.
-	err = q.QueryRow(ctx, explainPrefix+s.SQL, append([]any{pgx.QueryExecModeDescribeExec}, args...)...).Scan(&raw)
+	err = tx.QueryRow(ctx, explainPrefix+s.SQL, append([]any{pgx.QueryExecModeDescribeExec}, args...)...).Scan(&raw)
+	if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
+		// pgx closes a connection whose rollback failed.
+		return nil, fmt.Errorf("roll back: %w", rerr)
+	}
+	if ierr := idle(ctx, c.conn); ierr != nil {
+		return nil, ierr
+	}
 	return raw, err
 }
 
@@ -176,13 +181,17 @@ GROUP BY queryid`
 
 // readStatementCountsOnWire is readStatementCounts on a client's wire,
 // once its socket is the wire's: the same query, with the queryids
-// (numbers, written by strconv) in it as an array literal.
+// (numbers, written by strconv) in it as an array literal, in a READ ONLY
+// transaction that is rolled back.
 func readStatementCountsOnWire(w *wire, ids []int64) (map[int64]pgssCounts, error) {
 	lit := make([]string, len(ids))
 	for i, id := range ids {
 		lit[i] = strconv.FormatInt(id, 10)
 	}
-	rows, err := w.queryRows(strings.Replace(statementCountsSQL, "$1", "'{"+strings.Join(lit, ",")+"}'::bigint[]", 1))
+	rows, err := w.queryRows("BEGIN READ ONLY; " + strings.Replace(statementCountsSQL, "$1", "'{"+strings.Join(lit, ",")+"}'::bigint[]", 1) + "; ROLLBACK")
+	if serr := w.settle(); serr != nil {
+		return nil, serr
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))
 	}
@@ -204,23 +213,27 @@ func readStatementCountsOnWire(w *wire, ids []int64) (map[int64]pgssCounts, erro
 
 // readStatementCounts reads the counters of the given queryids for this
 // database, this role and top-level calls (EXPLAIN ANALYZE's nested
-// execution of a statement is not top-level).
-func readStatementCounts(ctx context.Context, q Conn, ids []int64) (map[int64]pgssCounts, error) {
-	rows, err := q.Query(ctx, statementCountsSQL, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))
-	}
+// execution of a statement is not top-level), in a READ ONLY transaction
+// that is rolled back.
+func readStatementCounts(ctx context.Context, conn Conn, ids []int64) (map[int64]pgssCounts, error) {
 	out := map[int64]pgssCounts{}
-	for rows.Next() {
-		var id int64
-		var c pgssCounts
-		if err := rows.Scan(&id, &c.calls, &c.blocks); err != nil {
-			rows.Close()
-			return nil, err
+	err := inReadOnlyTx(ctx, conn, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, statementCountsSQL, ids)
+		if err != nil {
+			return err
 		}
-		out[id] = c
-	}
-	if err := rows.Err(); err != nil {
+		for rows.Next() {
+			var id int64
+			var c pgssCounts
+			if err := rows.Scan(&id, &c.calls, &c.blocks); err != nil {
+				rows.Close()
+				return err
+			}
+			out[id] = c
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))
 	}
 	return out, nil

@@ -139,6 +139,10 @@ func LoadBaseline(path string, w *Workload) (*Run, error) {
 		return nil, fmt.Errorf("bench: %w: %s is a partial run (%s): measure the baseline again", ErrBaseline, path, base.Stopped)
 	case len(base.Statements) == 0:
 		return nil, fmt.Errorf("bench: %w: %s holds no statements", ErrBaseline, path)
+	case base.Settings.Transaction == "":
+		return nil, fmt.Errorf("bench: %w: %s was measured by an earlier hishamos-perf, which timed calls outside a transaction; each call now runs in a transaction of its own that is rolled back, timed with it, so the two runs' latencies do not compare: measure the baseline again", ErrBaseline, path)
+	case base.Settings.Transaction != TransactionPerCall:
+		return nil, fmt.Errorf("bench: %w: %s timed each call as %q, and this hishamos-perf as %q: the latencies do not compare; measure the baseline again", ErrBaseline, path, base.Settings.Transaction, TransactionPerCall)
 	}
 	for _, s := range base.Statements {
 		if s.Calls > 0 && len(s.Samples) == 0 {

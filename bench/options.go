@@ -101,7 +101,7 @@ func (o *Options) Validate() error {
 
 // settings records the options in a run.
 func (o *Options) settings() Settings {
-	s := Settings{Clients: o.Clients, Threads: o.threads(), Warmup: o.Warmup, Seed: o.Seed, AllowWrites: o.AllowWrites}
+	s := Settings{Clients: o.Clients, Threads: o.threads(), Warmup: o.Warmup, Seed: o.Seed, AllowWrites: o.AllowWrites, Transaction: TransactionPerCall}
 	if o.Duration > 0 {
 		s.DurationMs = float64(o.Duration) / float64(time.Millisecond)
 	} else {

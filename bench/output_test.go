@@ -183,6 +183,16 @@ func TestLoadBaselineRefuses(t *testing.T) {
 	if _, err := bench.LoadBaseline(nsPath, w); !errors.Is(err, bench.ErrBaseline) || !strings.Contains(err.Error(), "no latency samples") {
 		t.Errorf("baseline without samples: %v", err)
 	}
+	// A run of a hishamos-perf that timed calls outside a transaction.
+	earlier := report("hishamos")
+	earlier.Settings.Transaction = ""
+	earlierPath := filepath.Join(dir, "earlier.json")
+	if err := bench.Save(earlierPath, earlier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bench.LoadBaseline(earlierPath, w); !errors.Is(err, bench.ErrBaseline) || !strings.Contains(err.Error(), "measure the baseline again") {
+		t.Errorf("baseline of an earlier hishamos-perf: %v", err)
+	}
 }
 
 func TestFromSQL(t *testing.T) {

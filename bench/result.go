@@ -74,7 +74,16 @@ type Settings struct {
 	DurationMs  float64 `json:"duration_ms,omitempty"`
 	Seed        uint64  `json:"seed"`
 	AllowWrites bool    `json:"allow_writes,omitempty"`
+	// Transaction says how each call ran: TransactionPerCall, or empty
+	// for a run of a hishamos-perf before it, whose calls ran outside a
+	// transaction and whose latencies therefore do not compare.
+	Transaction string `json:"transaction,omitempty"`
 }
+
+// TransactionPerCall is Settings.Transaction of a run whose every call
+// ran inside a transaction of its own, rolled back, its BEGIN and
+// ROLLBACK sent with it and timed with it (see Measure).
+const TransactionPerCall = "begin, call, rollback"
 
 // StatementRun is what one statement cost in a run.
 type StatementRun struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -87,6 +88,21 @@ const progressEvery = 100 * time.Millisecond
 // preparedName is the server-side name of statement i.
 func preparedName(i int) string { return "hishamos_perf_bench_" + strconv.Itoa(i) }
 
+// The statements that open and close the transaction every call runs in
+// (see client.call), prepared on every connection under these names.
+const (
+	beginReadOnlyName  = "hishamos_perf_bench_begin_ro"
+	beginReadWriteName = "hishamos_perf_bench_begin_rw"
+	rollbackName       = "hishamos_perf_bench_rollback"
+)
+
+// txStatements are the statements prepared under those names.
+var txStatements = [...]struct{ name, sql string }{
+	{beginReadOnlyName, "BEGIN READ ONLY"},
+	{beginReadWriteName, "BEGIN READ WRITE"},
+	{rollbackName, "ROLLBACK"},
+}
+
 // sample is one timed call.
 type sample struct {
 	at time.Duration // start, from the phase's start
@@ -123,7 +139,7 @@ type client struct {
 	samples  [][]sample
 	rows     []int64
 	errs     []int
-	firstErr []string
+	firstErr []error
 	record   bool
 	start    time.Time
 }
@@ -220,7 +236,7 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		before, pgssErr = counts()
 	}
 
-	phaseErr := r.measure(ctx, clients, leaders, run)
+	firstErrs, phaseErr := r.measure(ctx, clients, leaders, run)
 
 	if phaseErr == nil && before != nil {
 		after, err := counts()
@@ -247,8 +263,13 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		run.Stopped = stopReason(phaseErr)
 		return run, stopped(phaseErr, run.calls())
 	}
-	for _, sr := range run.Statements {
+	for i, sr := range run.Statements {
 		if sr.Calls == 0 && sr.Errors > 0 {
+			if pg.ServerCondition(firstErrs[i]) {
+				// The server's state failed it (a lock, a timeout, the
+				// role's rights), not the statement.
+				return run, newServerError(fmt.Sprintf("%s failed all %d calls", sr.Name, sr.Errors), firstErrs[i], "")
+			}
 			return run, fmt.Errorf("bench: %w: %s failed all %d calls; the first error: %s", ErrStatementFailed, sr.Name, sr.Errors, sr.FirstError)
 		}
 	}
@@ -271,8 +292,9 @@ func (r *runner) warmup(ctx context.Context, clients []*client, leaders []int) e
 }
 
 // measure runs the recorded rounds, all clients taking calls from one
-// schedule, and puts what they measured into run.
-func (r *runner) measure(ctx context.Context, clients []*client, leaders []int, run *Run) error {
+// schedule, and puts what they measured into run. It returns each
+// statement's first error with the phase's.
+func (r *runner) measure(ctx context.Context, clients []*client, leaders []int, run *Run) ([]error, error) {
 	start := time.Now()
 	var sched *schedule
 	var total int64
@@ -290,11 +312,11 @@ func (r *runner) measure(ctx context.Context, clients []*client, leaders []int, 
 	err := r.phase(ctx, clients, shared, PhaseMeasure, measureStream, total)
 	elapsed := time.Since(start)
 	run.ElapsedMs = float64(elapsed) / float64(time.Millisecond)
-	r.collect(run, clients)
+	first := r.collect(run, clients)
 	if elapsed > 0 {
 		run.CallsPerSecond = float64(run.calls()) / elapsed.Seconds()
 	}
-	return err
+	return first, err
 }
 
 // calls counts the run's successful calls.
@@ -322,12 +344,16 @@ func stopReason(err error) string {
 		return "interrupted"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "out of time"
+	case errors.Is(err, errLeftInTransaction):
+		return err.Error()
 	}
 	return "the connection to the server was lost: " + err.Error()
 }
 
 // open connects one client: a read-only session with every statement
-// prepared. The first client also binds the profile's generators.
+// prepared, and the statements that open and close each call's
+// transaction. The first client also checks that a workload with writes
+// is not about to run on a standby, and binds the profile's generators.
 func (r *runner) open(ctx context.Context, connect Connector, first bool) (*client, error) {
 	conn, err := connect(ctx)
 	if err != nil {
@@ -340,25 +366,56 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 		return nil, err
 	}
 	// The caller's session should be read-only already; this makes sure.
+	// It is a second line: every call runs in a transaction of its own
+	// that is rolled back (see call).
 	if _, err := conn.Exec(ctx, "SET SESSION default_transaction_read_only = on"); err != nil {
 		return fail(fmt.Errorf("bench: make the session read-only: %w", err))
 	}
-	if first && r.w.Profile != nil {
-		b, err := profiles.Bind(ctx, conn, r.w.Profile)
-		if err != nil {
-			if isConnectionError(err, conn) {
-				return fail(err)
+	for _, ts := range txStatements {
+		if _, err := conn.Prepare(ctx, ts.name, ts.sql); err != nil {
+			return fail(fmt.Errorf("bench: prepare %s: %w", ts.sql, err))
+		}
+	}
+	if first {
+		if writes := r.w.Writes(); len(writes) > 0 {
+			var standby bool
+			if err := conn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&standby); err != nil {
+				return fail(fmt.Errorf("bench: ask whether the server is a standby: %w", err))
 			}
+			if standby {
+				return fail(fmt.Errorf("bench: %w: the write statements (%s) need a READ WRITE transaction, which a standby refuses; measure them on the primary", pg.ErrStandby, strings.Join(writes, ", ")))
+			}
+		}
+	}
+	if first && r.w.Profile != nil {
+		var b *profiles.Bound
+		err := inReadOnlyTx(ctx, conn, func(tx pgx.Tx) error {
+			var err error
+			b, err = profiles.Bind(ctx, tx, r.w.Profile)
+			return err
+		})
+		switch {
+		case err == nil:
+			r.bound = b
+		case isConnectionError(err, conn):
+			return fail(err)
+		case pg.ServerCondition(err):
+			return fail(fmt.Errorf("bench: %w%s", err, lockContext(ctx, conn, err)))
+		default:
 			return fail(fmt.Errorf("bench: %w: %w", ErrWorkload, err))
 		}
-		r.bound = b
 	}
 	c.paramOIDs = make([][]uint32, len(r.w.Statements))
 	for i, s := range r.w.Statements {
 		sd, err := conn.Prepare(ctx, preparedName(i), s.SQL)
 		if err != nil {
-			if isConnectionError(err, conn) {
+			switch {
+			case isConnectionError(err, conn):
 				return fail(fmt.Errorf("bench: prepare %s: %w", s.Name, err))
+			case pg.ServerCondition(err):
+				// The server's state (a lock held elsewhere, a timeout,
+				// the role's rights), not the statement.
+				return fail(newServerError("prepare "+s.Name, err, lockContext(ctx, conn, err)))
 			}
 			return fail(fmt.Errorf("bench: %w: statement %s does not prepare: %w", ErrWorkload, s.Name, err))
 		}
@@ -366,6 +423,37 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 		c.names = append(c.names, preparedName(i))
 	}
 	return c, nil
+}
+
+// inReadOnlyTx runs fn in a READ ONLY transaction on conn and rolls it
+// back, whatever fn did: the tool's own queries that read user-named
+// objects (a profile's generators, the tables' statistics) can commit
+// nothing either. A session that is not idle after the rollback is an
+// error (errLeftInTransaction).
+func inReadOnlyTx(ctx context.Context, conn Conn, fn func(pgx.Tx) error) error {
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	ferr := fn(tx)
+	rerr := tx.Rollback(context.WithoutCancel(ctx))
+	switch {
+	case ferr != nil:
+		return ferr
+	case rerr != nil:
+		return fmt.Errorf("roll back: %w", rerr)
+	}
+	return idle(ctx, conn)
+}
+
+// idle checks that conn's session is out of any transaction block, and
+// closes it when it is not: nothing more may run on it.
+func idle(ctx context.Context, conn Conn) error {
+	if st := conn.PgConn().TxStatus(); st != 'I' && !conn.IsClosed() {
+		conn.Close(context.WithoutCancel(ctx))
+		return &lostError{fmt.Errorf("%w (transaction status %q after ROLLBACK)", errLeftInTransaction, st)}
+	}
+	return nil
 }
 
 // isConnectionError reports whether err means the session is gone: the
@@ -415,60 +503,83 @@ func (c *client) startRecording(n int, start time.Time) {
 	c.samples = make([][]sample, n)
 	c.rows = make([]int64, n)
 	c.errs = make([]int, n)
-	c.firstErr = make([]string, n)
+	c.firstErr = make([]error, n)
 }
 
 // call runs statement i once and times it: from sending it to having read
-// its last row. The arguments are encoded beforehand, as text, outside the
-// timing. On a wire (see wire) the call costs the client no more than a
-// pgbench call; otherwise (TLS) it goes straight to pgconn, as pgx's Query
-// would add its own bookkeeping to every call. ctx carries no cancellation
-// (a cancellable one costs a watcher per call); phase shuts the
-// connections down instead. A write runs in a READ WRITE transaction
-// rolled back outside the timing.
+// the end of its reply. It runs inside a transaction of its own that is
+// always rolled back, READ ONLY for a read and READ WRITE for a write (one
+// that Options.AllowWrites let through): BEGIN, the statement and ROLLBACK
+// go in one round trip, and the time is that round trip's, BEGIN and
+// ROLLBACK included (the server sends one reply for the three; on
+// PostgreSQL 15 they add a few microseconds). So no call can commit,
+// whatever it contains: a write, a writing function, a set_config or SET
+// of the session's settings, a large object, a notification. A sequence's
+// nextval is not transactional: READ ONLY refuses it, and under
+// AllowWrites a write's nextval stays taken. After the call the session
+// must be idle again: a failed statement leaves its transaction block
+// failed, and one more ROLLBACK (not timed) ends it; a session that
+// cannot be brought back stops the run (errLeftInTransaction).
+//
+// The arguments are encoded beforehand, as text, outside the timing. On a
+// wire (see wire) the call costs the client no more than a pgbench call;
+// otherwise (TLS) it goes straight to pgconn as one batch, as pgx's Query
+// would add its own bookkeeping to every call. ctx carries no
+// cancellation (a cancellable one costs a watcher per call); phase shuts
+// the connections down instead.
 func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
 	params, err := c.encode(i, args)
 	if err != nil {
 		return 0, time.Now(), 0, err
 	}
+	write := c.r.w.Statements[i].Write
 	if c.wire != nil {
-		return c.callWire(i, params)
-	}
-	if c.r.w.Statements[i].Write {
-		tx, err := c.conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadWrite})
-		if err != nil {
-			return 0, time.Now(), 0, err
+		start = time.Now()
+		rows, err = c.wire.execInTx(write, c.names[i], params)
+		d = time.Since(start)
+		if serr := c.wire.settle(); serr != nil {
+			return 0, start, d, serr
 		}
-		defer tx.Rollback(ctx)
+		return rows, start, d, err
 	}
+	begin := beginReadOnlyName
+	if write {
+		begin = beginReadWriteName
+	}
+	var b pgconn.Batch
+	b.ExecPrepared(begin, nil, nil, nil)
+	b.ExecPrepared(c.names[i], params, nil, nil)
+	b.ExecPrepared(rollbackName, nil, nil, nil)
 	pc := c.conn.PgConn()
 	start = time.Now()
-	rr := pc.ExecPrepared(ctx, c.names[i], params, nil, nil)
-	for rr.NextRow() {
-		rows++
-	}
-	_, err = rr.Close()
-	return rows, start, time.Since(start), err
-}
-
-// callWire is call on the client's wire.
-func (c *client) callWire(i int, params [][]byte) (rows int64, start time.Time, d time.Duration, err error) {
-	write := c.r.w.Statements[i].Write
-	if write {
-		if err := c.wire.query("BEGIN READ WRITE"); err != nil {
-			return 0, time.Now(), 0, err
+	mrr := pc.ExecBatch(ctx, &b)
+	for n := 0; mrr.NextResult(); n++ {
+		rr := mrr.ResultReader()
+		if n == 1 { // the statement's; BEGIN's and ROLLBACK's have no rows
+			for rr.NextRow() {
+				rows++
+			}
 		}
+		rr.Close()
 	}
-	start = time.Now()
-	rows, err = c.wire.exec(c.names[i], params)
+	err = mrr.Close()
 	d = time.Since(start)
-	if write {
-		if rerr := c.wire.query("ROLLBACK"); rerr != nil {
-			// A write that may not have been rolled back stops the run.
-			return 0, start, d, c.wire.fail(fmt.Errorf("roll back: %w", rerr))
-		}
+	if serr := c.settle(ctx); serr != nil {
+		return 0, start, d, serr
 	}
 	return rows, start, d, err
+}
+
+// settle is wire.settle on pgconn: a ROLLBACK when the call left the
+// session in a transaction block, and an error that stops the run when it
+// is still in one.
+func (c *client) settle(ctx context.Context) error {
+	pc := c.conn.PgConn()
+	if pc.IsClosed() || pc.TxStatus() == 'I' {
+		return nil
+	}
+	pc.Exec(ctx, "ROLLBACK").ReadAll()
+	return idle(ctx, c.conn)
 }
 
 // takeOver gives the client's socket to a wire for the phases, once.
@@ -478,7 +589,11 @@ func (c *client) takeOver(ctx context.Context) error {
 	}
 	c.tookOver = true
 	w, err := hijack(ctx, c.conn.PgConn())
-	if err != nil {
+	if err != nil || w == nil {
+		return err
+	}
+	if err := w.useTransactions(beginReadOnlyName, beginReadWriteName, rollbackName); err != nil {
+		w.close()
 		return err
 	}
 	c.wire = w
@@ -497,8 +612,11 @@ func wires(clients []*client) bool {
 
 // lost reports whether err from a call means the connection is gone.
 func (c *client) lost(err error) bool {
+	if errors.Is(err, errLost) {
+		return true
+	}
 	if c.wire != nil {
-		return errors.Is(err, errLost) || serverGone(err)
+		return serverGone(err)
 	}
 	return isConnectionError(err, c.conn)
 }
@@ -537,7 +655,7 @@ func (c *client) one(ctx context.Context, i int, args []any) (int64, error) {
 		}
 		if c.record {
 			if c.errs[i] == 0 {
-				c.firstErr[i] = errorLine(err)
+				c.firstErr[i] = err
 			}
 			c.errs[i]++
 		}
@@ -684,8 +802,10 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 	return context.Cause(ctx)
 }
 
-// collect merges the clients' samples into the run.
-func (r *runner) collect(run *Run, clients []*client) {
+// collect merges the clients' samples into the run, and returns each
+// statement's first error (nil for none).
+func (r *runner) collect(run *Run, clients []*client) []error {
+	first := make([]error, len(run.Statements))
 	for i := range run.Statements {
 		var all []sample
 		var rows int64
@@ -696,8 +816,9 @@ func (r *runner) collect(run *Run, clients []*client) {
 			}
 			all = append(all, c.samples[i]...)
 			rows += c.rows[i]
-			if c.errs[i] > 0 && sr.FirstError == "" {
-				sr.FirstError = c.firstErr[i]
+			if c.errs[i] > 0 && first[i] == nil {
+				first[i] = c.firstErr[i]
+				sr.FirstError = errorLine(first[i])
 			}
 			sr.Errors += c.errs[i]
 		}
@@ -713,6 +834,7 @@ func (r *runner) collect(run *Run, clients []*client) {
 		}
 		summarize(sr)
 	}
+	return first
 }
 
 // errorLine is an error on one line, with a server error's code.

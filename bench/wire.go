@@ -21,6 +21,11 @@ import (
 // protocol does not allow there.
 var errLost = errors.New("the connection to the server was lost")
 
+// errLeftInTransaction marks a session that a call left inside a
+// transaction block and a ROLLBACK could not bring back out: a call after
+// it would run in a transaction bench does not control, so the run stops.
+var errLeftInTransaction = errors.New("the session could not be brought back out of a call's transaction")
+
 // lostError is an error that leaves a wire unusable.
 type lostError struct{ err error }
 
@@ -63,6 +68,14 @@ type wire struct {
 	// (queryRows); a measured call only counts them.
 	keep bool
 	kept [][]string
+	// status is the transaction status of the last ReadyForQuery: 'I'
+	// idle, 'T' in a transaction block, 'E' in a failed one.
+	status byte
+	// begin holds Bind and Execute of the prepared BEGIN READ ONLY
+	// (begin[0]) and BEGIN READ WRITE (begin[1]), end those of the
+	// prepared ROLLBACK and a Sync: what execInTx writes around a call.
+	begin [2][]byte
+	end   []byte
 }
 
 // hijack takes conn's socket over from pgconn, or returns nil when it
@@ -151,6 +164,82 @@ func (w *wire) exec(name string, params [][]byte) (rows int64, err error) {
 	return w.reply(out)
 }
 
+// useTransactions gives execInTx the statements, prepared on the
+// connection before it was taken over, that open a READ ONLY and a READ
+// WRITE transaction and that roll one back. Their Bind and Execute are
+// encoded once, here.
+func (w *wire) useTransactions(beginReadOnly, beginReadWrite, rollback string) error {
+	for i, name := range []string{beginReadOnly, beginReadWrite} {
+		b, err := (&pgproto3.Bind{PreparedStatement: name}).Encode(nil)
+		if err != nil {
+			return err
+		}
+		w.begin[i] = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0)
+	}
+	b, err := (&pgproto3.Bind{PreparedStatement: rollback}).Encode(nil)
+	if err != nil {
+		return err
+	}
+	w.end = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0, 'S', 0, 0, 0, 4)
+	return nil
+}
+
+// execInTx runs the prepared statement name as exec does, inside a
+// transaction that is always rolled back: Bind and Execute of the prepared
+// BEGIN (READ WRITE when readWrite, else READ ONLY), of the statement and
+// of the prepared ROLLBACK, then Sync, in one write(2), and one reply read
+// up to its one ReadyForQuery. Nothing the statement does can be
+// committed, whatever it contains: not its writes, not a set_config or SET
+// of the session's settings (the rollback undoes them). When the
+// statement fails, the server skips the ROLLBACK and the session is left
+// in a failed transaction block (status 'E'): settle ends it. It needs
+// useTransactions first.
+func (w *wire) execInTx(readWrite bool, name string, params [][]byte) (rows int64, err error) {
+	if w.lost != nil {
+		return 0, w.lost
+	}
+	if w.end == nil {
+		return 0, errors.New("bench: no transaction statements on the wire (useTransactions)")
+	}
+	begin := w.begin[0]
+	if readWrite {
+		begin = w.begin[1]
+	}
+	out := append(w.out[:0], begin...)
+	w.bind.PreparedStatement = name
+	w.bind.Parameters = params
+	out, err = w.bind.Encode(out)
+	if err != nil {
+		w.out = out[:0]
+		return 0, err // too many parameters: the statement's own fault
+	}
+	out = append(out, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute: the unnamed portal, every row
+	out = append(out, w.end...)
+	w.out = out
+	return w.reply(out)
+}
+
+// settle brings the session back out of a transaction block that a call
+// left it in (a failed statement skips the ROLLBACK; a statement could end
+// the block itself): a ROLLBACK, after which the session must be idle. A
+// session that is not makes the wire lost, with errLeftInTransaction.
+func (w *wire) settle() error {
+	if w.lost != nil {
+		return w.lost
+	}
+	if w.status == 'I' {
+		return nil
+	}
+	before := w.status
+	if err := w.query("ROLLBACK"); err != nil && w.lost != nil {
+		return w.lost
+	}
+	if w.status != 'I' {
+		return w.fail(fmt.Errorf("%w (transaction status %q after a call, %q after ROLLBACK)", errLeftInTransaction, before, w.status))
+	}
+	return nil
+}
+
 // query runs sql with the simple protocol (BEGIN, ROLLBACK) and returns
 // its error.
 func (w *wire) query(sql string) error {
@@ -203,6 +292,9 @@ func (w *wire) reply(out []byte) (rows int64, err error) {
 				w.kept = append(w.kept, vals)
 			}
 		case 'Z': // ReadyForQuery
+			if len(body) > 0 {
+				w.status = body[0]
+			}
 			if stmtErr != nil {
 				return 0, stmtErr
 			}
@@ -240,7 +332,7 @@ func (w *wire) fail(err error) error {
 	if err == io.EOF {
 		err = errors.New("the server closed the connection")
 	}
-	if _, ok := errors.AsType[*pgconn.PgError](err); ok {
+	if _, ok := errors.AsType[*pgconn.PgError](err); ok || errors.Is(err, errLeftInTransaction) {
 		w.lost = &lostError{err}
 	} else {
 		w.lost = &lostError{fmt.Errorf("%w: %w", errLost, err)}

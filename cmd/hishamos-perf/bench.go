@@ -90,8 +90,19 @@ and shared buffers per call, and the shape of its plan. Each statement is
 prepared once per connection and called with arguments drawn from the
 profile's generators, the same ones for the same --seed; statements are
 interleaved in a shuffled order so that a busy machine slows all of them
-alike. Only reads run, in read-only sessions, unless --allow-writes, and then
-every write runs in a transaction that is rolled back.
+alike.
+
+Nothing bench runs can commit: every call, and every EXPLAIN sample, runs in
+a transaction of its own that ends in ROLLBACK, READ ONLY for a read. Writes
+run only with --allow-writes, each in a READ WRITE transaction, rolled back
+too. A set_config or SET in a statement is undone with its transaction. A
+call's time includes its BEGIN and ROLLBACK, sent with it in one round trip.
+Two things no rollback undoes: a sequence value a write takes (nextval, an
+INSERT into a serial column) stays taken under --allow-writes; and a
+statement that reaches another session or server acts there. bench refuses
+dblink, pg_terminate_backend, advisory locks and the like in the workload,
+but cannot see them inside a user function: run it as a role that cannot do
+what the workload must not.
 
 Buffers per call come from pg_stat_statements (the difference over the
 measured calls, for this database and statement), or from EXPLAIN (ANALYZE,
@@ -153,7 +164,7 @@ statement names it.`,
 	f.IntVar(&o.iterations, flagIterations, bench.DefaultIterations, "measured calls per statement")
 	f.DurationVar(&o.duration, flagDuration, 0, "measure for this long instead of --iterations (e.g. 30s)")
 	f.Uint64Var(&o.seed, flagSeed, 1, "random seed of the arguments: the same seed draws the same ones")
-	f.BoolVar(&o.allowWrites, flagAllowWrites, false, "run write statements too, each in a transaction that is rolled back")
+	f.BoolVar(&o.allowWrites, flagAllowWrites, false, "run write statements too, each in a READ WRITE transaction that is rolled back (a sequence value a write takes stays taken)")
 	f.StringVar(&o.save, flagSave, "", "write the run (with every sample) to this JSON file")
 	f.StringVar(&o.baseline, flagBaseline, "", "compare against the run saved in this file")
 	f.StringVar(&o.apply, flagApply, "", "measure, apply this migration directory's pending migrations, ANALYZE, measure again")

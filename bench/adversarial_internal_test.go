@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/testdb"
+)
+
+// sessionChangers are functions that try to turn the session read-write
+// for good: set_config through a function, SET inside plpgsql, a SET
+// clause (which PostgreSQL undoes at the function's exit anyway), and
+// set_config followed by an error.
+const sessionChangers = `CREATE TABLE victim (id int PRIMARY KEY, note text NOT NULL);
+INSERT INTO victim SELECT g, 'row ' || g FROM generate_series(1, 10) g;
+CREATE FUNCTION flip_read_only() RETURNS text LANGUAGE sql VOLATILE
+	AS $$ SELECT set_config('default_transaction_read_only', 'off', false) $$;
+CREATE FUNCTION set_read_write() RETURNS text LANGUAGE plpgsql VOLATILE
+	AS $$ BEGIN SET default_transaction_read_only = off; RETURN current_setting('default_transaction_read_only'); END $$;
+CREATE FUNCTION set_clause() RETURNS text LANGUAGE sql VOLATILE SET default_transaction_read_only = off
+	AS $$ SELECT current_setting('default_transaction_read_only') $$;
+CREATE FUNCTION flip_then_fail() RETURNS int LANGUAGE plpgsql VOLATILE
+	AS $$ BEGIN PERFORM set_config('default_transaction_read_only', 'off', false); RAISE EXCEPTION 'after the flip'; END $$;`
+
+// openClient opens one client of a run of a one-statement workload, on
+// the wire where the connection allows it (after takeOver), else on
+// pgconn, and reports which.
+func openClient(t *testing.T, dsn, sql string, write bool) (*client, bool) {
+	t.Helper()
+	ctx := t.Context()
+	w := &Workload{Statements: []Statement{{Name: "s", SQL: sql, Write: write, Leader: true}}}
+	r := &runner{w: w, o: Options{Clients: 1, Iterations: 1, AllowWrites: write}, seeds: []uint64{1}}
+	connect := func(ctx context.Context) (Conn, error) {
+		c, err := pg.Connect(ctx, pg.Target{DSN: dsn, Source: pg.SourceFlag}, pg.DefaultSession)
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	c, err := r.open(ctx, connect, true)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	_, onTLS := c.conn.PgConn().Conn().(*tls.Conn)
+	if err := c.takeOver(ctx); err != nil {
+		t.Fatalf("take over: %v", err)
+	}
+	t.Cleanup(func() {
+		if c.wire != nil {
+			c.wire.close()
+		}
+		c.conn.Close(context.Background())
+	})
+	if onTLS == (c.wire != nil) {
+		t.Fatalf("TLS %v, wire %v: want the wire exactly off TLS", onTLS, c.wire != nil)
+	}
+	return c, c.wire != nil
+}
+
+// sessionState reads, outside any transaction, default_transaction_read_only
+// and what an INSERT in an implicit transaction says, and the transaction
+// status: what a call left behind.
+func sessionState(t *testing.T, c *client) (setting string, insertErr error, status byte) {
+	t.Helper()
+	if c.wire != nil {
+		rows, err := c.wire.queryRows("SHOW default_transaction_read_only")
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("SHOW on the wire: %v, %v", rows, err)
+		}
+		insertErr = c.wire.query("INSERT INTO victim VALUES (-1, 'committed')")
+		return rows[0][0], insertErr, c.wire.status
+	}
+	ctx := t.Context()
+	if err := c.conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&setting); err != nil {
+		t.Fatalf("SHOW: %v", err)
+	}
+	_, insertErr = c.conn.Exec(ctx, "INSERT INTO victim VALUES (-1, 'committed')")
+	return setting, insertErr, c.conn.PgConn().TxStatus()
+}
+
+// TestAdversarialSessionSettingsAreRolledBack: a call that turns the
+// session read-write (set_config, directly or through a function, SET
+// inside plpgsql, a function's SET clause) runs inside a transaction that
+// is rolled back, which undoes the change: after it the session is idle,
+// still read-only, and refuses a write even outside any transaction. On
+// the wire and on pgconn (TLS), for reads and for writes under
+// AllowWrites (READ WRITE transactions).
+func TestAdversarialSessionSettingsAreRolledBack(t *testing.T) {
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	if _, err := admin.Exec(t.Context(), sessionChangers); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{"wire": dsn, "pgconn (TLS)": testdb.TLSDSN(t, dsn)}
+	for path, pathDSN := range paths {
+		for _, write := range []bool{false, true} {
+			for _, sql := range []string{
+				"SELECT set_config('default_transaction_read_only', 'off', false)",
+				"SELECT flip_read_only()",
+				"SELECT set_read_write()",
+				"SELECT set_clause()",
+			} {
+				name := path + ", " + sql
+				if write {
+					name += ", as a write"
+				}
+				t.Run(name, func(t *testing.T) {
+					c, onWire := openClient(t, pathDSN, sql, write)
+					if onWire != (path == "wire") {
+						t.Fatalf("on the wire: %v", onWire)
+					}
+					for range 3 {
+						if _, _, _, err := c.call(context.WithoutCancel(t.Context()), 0, nil); err != nil {
+							t.Fatalf("call: %v", err)
+						}
+					}
+					setting, insertErr, status := sessionState(t, c)
+					if setting != "on" || status != 'I' {
+						t.Errorf("after the calls: default_transaction_read_only = %s, transaction status %q; want on, idle", setting, status)
+					}
+					if insertErr == nil || !strings.Contains(insertErr.Error(), "read-only transaction") {
+						t.Errorf("an INSERT after the calls: %v; want refused in a read-only transaction", insertErr)
+					}
+				})
+			}
+		}
+	}
+	var n int
+	if err := admin.QueryRow(t.Context(), "SELECT count(*) FROM victim").Scan(&n); err != nil || n != 10 {
+		t.Errorf("victim holds %d rows (%v), want its 10", n, err)
+	}
+}
+
+// TestAdversarialCallLeavesTheSessionIdle: a statement that fails skips
+// the ROLLBACK sent with it and leaves its transaction failed; one that is
+// itself transaction control ends or nests the block. After each call the
+// session is idle, and the next call runs in a transaction of its own.
+func TestAdversarialCallLeavesTheSessionIdle(t *testing.T) {
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	if _, err := admin.Exec(t.Context(), sessionChangers); err != nil {
+		t.Fatal(err)
+	}
+	for path, pathDSN := range map[string]string{"wire": dsn, "pgconn (TLS)": testdb.TLSDSN(t, dsn)} {
+		for _, tc := range []struct {
+			sql  string
+			code string // the call's SQLSTATE; "" for none
+		}{
+			{"SELECT 1 / 0", "22012"},
+			{"SELECT flip_then_fail()", "P0001"},
+			{"COMMIT", ""},
+			{"ROLLBACK", ""},
+			{"BEGIN", ""},
+			{"SAVEPOINT s", ""},
+			{"COMMIT AND CHAIN", ""},
+			{"SET TRANSACTION READ WRITE", ""},
+			{"SET SESSION default_transaction_read_only = off", ""},
+			{"DISCARD ALL", "25001"},
+			{"INSERT INTO victim VALUES (-2, 'committed')", "25006"},
+		} {
+			t.Run(path+", "+tc.sql, func(t *testing.T) {
+				c, _ := openClient(t, pathDSN, tc.sql, false)
+				for range 2 {
+					_, _, _, err := c.call(context.WithoutCancel(t.Context()), 0, nil)
+					var pgErr *pgconn.PgError
+					switch {
+					case errors.Is(err, errLost):
+						t.Fatalf("the call lost the session: %v", err)
+					case tc.code == "" && err != nil:
+						t.Fatalf("call: %v", err)
+					case tc.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != tc.code):
+						t.Fatalf("call: %v; want SQLSTATE %s", err, tc.code)
+					}
+					setting, insertErr, status := sessionState(t, c)
+					if setting != "on" || status != 'I' || insertErr == nil {
+						t.Errorf("after the call: default_transaction_read_only = %s, status %q, INSERT %v; want on, idle, refused", setting, status, insertErr)
+					}
+				}
+			})
+		}
+	}
+	var n int
+	if err := admin.QueryRow(t.Context(), "SELECT count(*) FROM victim").Scan(&n); err != nil || n != 10 {
+		t.Errorf("victim holds %d rows (%v), want its 10", n, err)
+	}
+}

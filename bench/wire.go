@@ -32,14 +32,22 @@ type lostError struct{ err error }
 func (e *lostError) Error() string   { return e.err.Error() }
 func (e *lostError) Unwrap() []error { return []error{e.err, errLost} }
 
+// executeAll is an Execute message of the unnamed portal, for every row;
+// syncMessage a Sync.
+var (
+	executeAll  = [...]byte{'E', 0, 0, 0, 9, 0, 0, 0, 0, 0}
+	syncMessage = [...]byte{'S', 0, 0, 0, 4}
+)
+
 // wireReadBuf is the read buffer's starting size: a reply of a few rows
 // comes in one read; a larger message grows it.
 const wireReadBuf = 16 << 10
 
 // wire is a client's connection taken over from pgconn for the phases:
-// each call writes Bind, Execute and Sync in one write(2), waits in
-// poll(2) and reads the reply up to ReadyForQuery, so that it waits for
-// the server in the kernel, as pgbench does.
+// each call writes its BEGIN, the statement's Bind and Execute, its
+// ROLLBACK and Sync in one write(2) (execInTx), waits in poll(2) and reads
+// the reply up to ReadyForQuery, so that it waits for the server in the
+// kernel, as pgbench does.
 //
 // It owns a duplicate of the socket's descriptor and closes pgconn's,
 // which takes the socket out of the Go runtime's network poller. While the
@@ -143,27 +151,6 @@ func (w *wire) close() {
 	syscall.Close(w.fd)
 }
 
-// exec runs the prepared statement name with params (text format, nil for
-// NULL; text results, as pgconn and pgbench -M prepared ask for) and
-// returns the rows it sent back. No Describe: the rows are counted, not
-// read. A statement's error (a *pgconn.PgError) leaves the wire usable;
-// an error wrapping errLost does not.
-func (w *wire) exec(name string, params [][]byte) (rows int64, err error) {
-	if w.lost != nil {
-		return 0, w.lost
-	}
-	w.bind.PreparedStatement = name
-	w.bind.Parameters = params
-	out, err := w.bind.Encode(w.out[:0])
-	if err != nil {
-		return 0, err // too many parameters: the statement's own fault
-	}
-	out = append(out, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute: the unnamed portal, every row
-	out = append(out, 'S', 0, 0, 0, 4)                // Sync
-	w.out = out
-	return w.reply(out)
-}
-
 // useTransactions gives execInTx the statements, prepared on the
 // connection before it was taken over, that open a READ ONLY and a READ
 // WRITE transaction and that roll one back. Their Bind and Execute are
@@ -174,21 +161,26 @@ func (w *wire) useTransactions(beginReadOnly, beginReadWrite, rollback string) e
 		if err != nil {
 			return err
 		}
-		w.begin[i] = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0)
+		w.begin[i] = append(b, executeAll[:]...)
 	}
 	b, err := (&pgproto3.Bind{PreparedStatement: rollback}).Encode(nil)
 	if err != nil {
 		return err
 	}
-	w.end = append(b, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0, 'S', 0, 0, 0, 4)
+	w.end = append(append(b, executeAll[:]...), syncMessage[:]...)
 	return nil
 }
 
-// execInTx runs the prepared statement name as exec does, inside a
-// transaction that is always rolled back: Bind and Execute of the prepared
-// BEGIN (READ WRITE when readWrite, else READ ONLY), of the statement and
-// of the prepared ROLLBACK, then Sync, in one write(2), and one reply read
-// up to its one ReadyForQuery. Nothing the statement does can be
+// execInTx runs the prepared statement name with params (text format, nil
+// for NULL; text results, as pgconn and pgbench -M prepared ask for) and
+// returns the rows it sent back. No Describe: the rows are counted, not
+// read. A statement's error (a *pgconn.PgError) leaves the wire usable;
+// an error wrapping errLost does not.
+//
+// It runs inside a transaction that is always rolled back: Bind and
+// Execute of the prepared BEGIN (READ WRITE when readWrite, else READ
+// ONLY), of the statement and of the prepared ROLLBACK, then Sync, in one
+// write(2), and one reply read up to its one ReadyForQuery. Nothing the statement does can be
 // committed, whatever it contains: not its writes, not a set_config or SET
 // of the session's settings (the rollback undoes them). When the
 // statement fails, the server skips the ROLLBACK and the session is left
@@ -213,7 +205,7 @@ func (w *wire) execInTx(readWrite bool, name string, params [][]byte) (rows int6
 		w.out = out[:0]
 		return 0, err // too many parameters: the statement's own fault
 	}
-	out = append(out, 'E', 0, 0, 0, 9, 0, 0, 0, 0, 0) // Execute: the unnamed portal, every row
+	out = append(out, executeAll[:]...)
 	out = append(out, w.end...)
 	w.out = out
 	return w.reply(out)

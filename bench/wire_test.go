@@ -13,8 +13,9 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
-// openWire connects to dsn, prepares each of sqls as s0, s1, … and hands
-// the connection to a wire. It also returns the backend's pid.
+// openWire connects to dsn, prepares each of sqls as s0, s1, … and the
+// statements of the calls' transactions, and hands the connection to a
+// wire. It also returns the backend's pid.
 func openWire(t *testing.T, dsn string, sqls ...string) (*wire, uint32) {
 	t.Helper()
 	ctx := t.Context()
@@ -22,11 +23,17 @@ func openWire(t *testing.T, dsn string, sqls ...string) (*wire, uint32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, sql := range sqls {
-		if _, err := conn.Prepare(ctx, "s"+strconv.Itoa(i), sql); err != nil {
+	prepare := func(name, sql string) {
+		if _, err := conn.Prepare(ctx, name, sql); err != nil {
 			conn.Close(ctx)
 			t.Fatalf("prepare %s: %v", sql, err)
 		}
+	}
+	for i, sql := range sqls {
+		prepare("s"+strconv.Itoa(i), sql)
+	}
+	for _, ts := range txStatements {
+		prepare(ts.name, ts.sql)
 	}
 	pid := conn.PgConn().PID()
 	w, err := hijack(ctx, conn.PgConn())
@@ -35,7 +42,19 @@ func openWire(t *testing.T, dsn string, sqls ...string) (*wire, uint32) {
 		t.Fatalf("hijack = %v, %v; want a wire on the test server's socket", w, err)
 	}
 	t.Cleanup(w.close)
+	if err := w.useTransactions(beginReadOnlyName, beginReadWriteName, rollbackName); err != nil {
+		t.Fatal(err)
+	}
 	return w, pid
+}
+
+// call is a call as the runner makes it: execInTx, then settle.
+func (w *wire) call(readWrite bool, name string, params [][]byte) (int64, error) {
+	rows, err := w.execInTx(readWrite, name, params)
+	if serr := w.settle(); serr != nil {
+		return 0, serr
+	}
+	return rows, err
 }
 
 func params(vs ...string) [][]byte {
@@ -52,7 +71,7 @@ const null = "\x00null"
 
 // TestWireExec runs calls of every shape one after another on one wire:
 // each must count its rows or report its error, and leave the stream where
-// the next call can start.
+// the next call can start and the session idle.
 func TestWireExec(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
 	sqls := []string{
@@ -97,9 +116,11 @@ func TestWireExec(t *testing.T) {
 		{"wrong parameter count", "s0", params("1", "2"), 0, "08P01"},
 		{"still in step", "s0", params("2"), 2, ""},
 	} {
-		rows, err := w.exec(tc.stmt, tc.params)
+		rows, err := w.call(false, tc.stmt, tc.params)
 		var pgErr *pgconn.PgError
 		switch {
+		case w.status != 'I':
+			t.Errorf("%s: transaction status %q after the call, want idle", tc.name, w.status)
 		case tc.code == "" && err != nil:
 			t.Errorf("%s: %v", tc.name, err)
 		case tc.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != tc.code):
@@ -112,8 +133,9 @@ func TestWireExec(t *testing.T) {
 	}
 }
 
-// TestWireWriteRollsBack: BEGIN READ WRITE, the write, ROLLBACK, all on the
-// wire of a read-only session.
+// TestWireWriteRollsBack: a write runs in a READ WRITE transaction that
+// is rolled back; in a READ ONLY one, or outside any on the wire of a
+// read-only session, it is refused.
 func TestWireWriteRollsBack(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
 	c := testdb.Conn(t, dsn)
@@ -121,21 +143,20 @@ func TestWireWriteRollsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, _ := openWire(t, dsn, `INSERT INTO t VALUES ($1::int)`)
-	if _, err := w.exec("s0", params("1")); err == nil || !strings.Contains(err.Error(), "read-only transaction") {
+	if err := w.query("INSERT INTO t VALUES (1)"); err == nil || !strings.Contains(err.Error(), "read-only transaction") {
 		t.Fatalf("insert outside a transaction: %v; want refused in a read-only transaction", err)
 	}
-	if err := w.query("BEGIN READ WRITE"); err != nil {
-		t.Fatal(err)
+	if _, err := w.call(false, "s0", params("1")); err == nil || !strings.Contains(err.Error(), "read-only transaction") {
+		t.Fatalf("insert in a READ ONLY transaction: %v; want refused", err)
 	}
-	if _, err := w.exec("s0", params("1")); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.query("ROLLBACK"); err != nil {
-		t.Fatal(err)
+	for range 3 {
+		if _, err := w.call(true, "s0", params("1")); err != nil {
+			t.Fatal(err)
+		}
 	}
 	var n int
 	if err := c.QueryRow(t.Context(), "SELECT count(*) FROM t").Scan(&n); err != nil || n != 0 {
-		t.Errorf("count = %d, %v; want 0 rows after the rollback", n, err)
+		t.Errorf("count = %d, %v; want 0 rows after the rollbacks", n, err)
 	}
 }
 
@@ -146,7 +167,7 @@ func TestWireShutdownWakesACall(t *testing.T) {
 	done := make(chan error, 1)
 	start := time.Now()
 	go func() {
-		_, err := w.exec("s0", params("60"))
+		_, err := w.call(false, "s0", params("60"))
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond)
@@ -167,7 +188,7 @@ func TestWireShutdownWakesACall(t *testing.T) {
 func TestWireTerminatedBackend(t *testing.T) {
 	dsn := testdb.DSN()
 	w, pid := openWire(t, dsn, `SELECT 1`)
-	if _, err := w.exec("s0", nil); err != nil {
+	if _, err := w.call(false, "s0", nil); err != nil {
 		t.Fatal(err)
 	}
 	c := testdb.Conn(t, dsn)
@@ -175,7 +196,7 @@ func TestWireTerminatedBackend(t *testing.T) {
 	if err := c.QueryRow(t.Context(), "SELECT pg_terminate_backend($1, 10000)", pid).Scan(&ok); err != nil || !ok {
 		t.Fatalf("pg_terminate_backend = %v, %v", ok, err)
 	}
-	_, err := w.exec("s0", nil)
+	_, err := w.call(false, "s0", nil)
 	if !errors.Is(err, errLost) {
 		t.Fatalf("err = %v; want the connection lost", err)
 	}
@@ -183,7 +204,7 @@ func TestWireTerminatedBackend(t *testing.T) {
 	if errors.As(err, &pgErr) && pgErr.Code != "57P01" {
 		t.Errorf("the server's error is %s, want 57P01 (admin_shutdown)", pgErr.Code)
 	}
-	if _, again := w.exec("s0", nil); again != err {
+	if _, again := w.call(false, "s0", nil); again != err {
 		t.Errorf("the next call: %v; want the same error", again)
 	}
 	if !(&client{wire: w}).lost(err) {

@@ -50,9 +50,10 @@ bench-advisor:
 bench-aa: build
 	$(GO) run ./scripts/bench-aa -bin $(BIN) -rounds $(or $(ROUNDS),20)
 
-## bench-harness: bench beside pgbench -M prepared (same clients and threads) on a primary-key lookup, 1 and 4 clients, 5 rounds; the ratio of their median throughputs
+## bench-harness: bench beside pgbench -M prepared (same clients and threads) on a primary-key lookup, 1 and 4 clients, 5 rounds; the ratio of their median throughputs. pgbench runs the lookup in the pipelined BEGIN READ ONLY … ROLLBACK bench runs every call in; HARNESSFLAGS=-same-transaction=false gives it the bare lookup
+HARNESSFLAGS ?=
 bench-harness: build
-	$(GO) run ./scripts/bench-harness -bin $(BIN)
+	$(GO) run ./scripts/bench-harness -bin $(BIN) $(HARNESSFLAGS)
 
 ## fuzz: every fuzz target for FUZZTIME (default 60s) each, one at a time (a package fuzzes one target per run); a crasher is written under the package's testdata/fuzz/ and fails the target. A bare "context deadline exceeded" with no crasher is Go's own race at the end of -fuzztime (go.dev/issue/75804, fixed in Go 1.27) and is reported, not failed
 FUZZTIME     ?= 60s

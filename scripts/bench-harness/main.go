@@ -19,6 +19,13 @@
 // whose bench runs the slow one, or the other way round, says nothing
 // about either tool, while each tool's median over many runs is its
 // typical throughput.
+// Every call bench makes runs in a transaction of its own that is rolled
+// back, BEGIN READ ONLY and ROLLBACK pipelined with the statement in one
+// round trip: by default pgbench runs the lookup the same way (the three
+// between \startpipeline and \endpipeline), so that both tools give the
+// server the same work per call and the ratio is the clients' own;
+// -same-transaction=false gives pgbench the bare lookup, to see what the
+// transaction costs.
 // Beside them, the CPU time each tool's process used per call (user +
 // system, from the kernel's accounting of the child): another job on the
 // machine moves throughputs a lot and a client's cost per call much less,
@@ -57,6 +64,7 @@ func run() int {
 	duration := flag.Duration("duration", 5*time.Second, "how long each tool runs at each client count")
 	maxClients := flag.Int("clients-max", 4, "the larger client count (the smaller is 1)")
 	rounds := flag.Int("rounds", 5, "pgbench, bench, bench, pgbench rounds at each client count; the verdict is on the ratio of the tools' medians")
+	sameTx := flag.Bool("same-transaction", true, "pgbench runs the lookup in the pipelined BEGIN READ ONLY … ROLLBACK bench runs every call in; false: the bare lookup")
 	flag.Parse()
 	if *rounds < 1 {
 		return fail(errors.New("-rounds must be at least 1"))
@@ -104,7 +112,13 @@ func run() int {
 	}
 
 	script := filepath.Join(work, "lookup.sql")
-	if err := os.WriteFile(script, []byte(fmt.Sprintf("\\set id random(1, %d)\n%s:id;\n", maxID, lookup)), 0o644); err != nil {
+	pgbenchScript := fmt.Sprintf("\\set id random(1, %d)\n%s:id;\n", maxID, lookup)
+	pgbenchRuns := "the bare lookup"
+	if *sameTx {
+		pgbenchScript = fmt.Sprintf("\\set id random(1, %d)\n\\startpipeline\nBEGIN READ ONLY;\n%s:id;\nROLLBACK;\n\\endpipeline\n", maxID, lookup)
+		pgbenchRuns = "the lookup in BEGIN READ ONLY … ROLLBACK, pipelined as bench runs every call"
+	}
+	if err := os.WriteFile(script, []byte(pgbenchScript), 0o644); err != nil {
 		return fail(err)
 	}
 	profile := filepath.Join(work, "lookup.yaml")
@@ -169,7 +183,7 @@ statements:
 		return measured{rep.CallsPerSecond, cpuPerCall(ps, float64(s.Calls))}, nil
 	}
 
-	fmt.Printf("bench-harness: %s$1 over %d rows, %s per tool and client count, pgbench -M prepared -j = bench --threads\n\n", lookup, maxID, *duration)
+	fmt.Printf("bench-harness: %s$1 over %d rows, %s per tool and client count, pgbench -M prepared -j = bench --threads; pgbench runs %s\n\n", lookup, maxID, *duration, pgbenchRuns)
 	fmt.Printf("%-8s %-8s %-6s %16s %16s %8s %17s %16s\n", "clients", "threads", "round", "pgbench tps", "bench calls/s", "ratio", "pgbench µs/call", "bench µs/call")
 	ok := true
 	var summary []string

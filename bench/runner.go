@@ -144,10 +144,14 @@ type client struct {
 	start    time.Time
 }
 
-// Measure runs the workload and returns what it measured. A run that stops
-// early (the server restarting, ctx cancelled) returns the partial run with
-// a *StoppedError; a statement that failed every call returns the run with
-// ErrStatementFailed.
+// Measure runs the workload and returns what it measured. Every call runs
+// in a transaction of its own that is rolled back (see client.call): a run
+// commits nothing. A run that stops early (the server restarting, ctx
+// cancelled, a session that a call left in a transaction) returns the
+// partial run with a *StoppedError; a statement that failed every call
+// returns the run with ErrStatementFailed, or with the server's error when
+// the server's state failed it (pg.ServerCondition). A workload with
+// writes on a hot standby is refused with pg.ErrStandby.
 func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*Run, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err

@@ -519,10 +519,10 @@ func (c *client) startRecording(n int, start time.Time) {
 // PostgreSQL 15 they add a few microseconds). So no call can commit,
 // whatever it contains: a write, a writing function, a set_config or SET
 // of the session's settings, a large object, a notification. A sequence's
-// nextval is not transactional: READ ONLY refuses it, and under
-// AllowWrites a write's nextval stays taken. After the call the session
-// must be idle again: a failed statement leaves its transaction block
-// failed, and one more ROLLBACK (not timed) ends it; a session that
+// nextval and setval are not transactional: READ ONLY refuses them, and
+// under AllowWrites what a write takes or sets stays. After the call the
+// session must be idle again: a failed statement leaves its transaction
+// block failed, and one more ROLLBACK (not timed) ends it; a session that
 // cannot be brought back stops the run (errLeftInTransaction).
 //
 // The arguments are encoded beforehand, as text, outside the timing. On a

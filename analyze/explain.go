@@ -161,10 +161,17 @@ const explainOptions = "FORMAT JSON, VERBOSE, SETTINGS, BUFFERS"
 func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Explained, error) {
 	sql := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(src.SQL), ";"))
 	src.SQL = sql
-	if !Explainable(sql) {
+	// One pass of the lexer answers every question below: on a statement
+	// of megabytes (an IN list of a million values) each pass takes
+	// seconds, and none of them can be interrupted.
+	l := lex(sql)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !l.explainable() {
 		return nil, ErrNotExplainable
 	}
-	params := ParamCount(sql)
+	params := l.maxParam
 	x := &Explained{Query: sql, Transaction: "read only"}
 	if src.File != "" || src.Index > 0 {
 		s := src
@@ -180,12 +187,12 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 		x.Generic = true
 		raw, err = e.generic(ctx, sql, params)
 	default:
-		if fn := OutsideTransaction(sql); analyze && fn != "" {
+		if fn := l.outsideTransaction(); analyze && fn != "" {
 			// A rollback would not undo what it does: plan it, do not run it.
 			analyze = false
 			x.Note = fmt.Sprintf("plan without ANALYZE: the statement calls %s, whose effect a read-only transaction and a rollback do not contain", fn)
 		}
-		readWrite := analyze && !ReadOnlyQuery(sql)
+		readWrite := analyze && !l.readOnly()
 		if readWrite {
 			x.Transaction = "read write"
 		}

@@ -171,6 +171,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	}
 	want = min(want, opts.Explain)
 	for i := range r.Statements {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &r.Statements[i]
 		// Utility statements (COPY, VACUUM, DDL) cannot be explained and
 		// take no EXPLAIN slot.
@@ -204,6 +207,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d statements could not be planned: see plan_error on their rows", failed))
 	}
 	for _, smp := range opts.Samples {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		say("analyze: explaining %s", sampleName(smp))
 		x, err := ex.Explain(ctx, smp, opts.Analyze)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -246,6 +252,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	for i := range r.Statements {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &r.Statements[i]
 		sub := Subject{Statement: s, Tables: facts, Window: windows[s.key()]}
 		if s.Source != "pg_stat_statements" {
@@ -378,6 +387,9 @@ func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOpti
 	var xs []*Explained
 	var relations []string
 	for _, s := range stmts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		x, err := ex.Explain(ctx, s, opts.Analyze)
 		if err != nil {
 			var se *SQLError
@@ -397,6 +409,9 @@ func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOpti
 		return nil, err
 	}
 	for _, x := range xs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		fs := Evaluate(Subject{Plan: x.Plan, Tables: facts})
 		for i := range fs {
 			fs[i].Query, fs[i].Fingerprint = x.Query, x.Fingerprint

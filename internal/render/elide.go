@@ -101,7 +101,7 @@ func cutMiddle(s string, n, head, tail int) string {
 	}
 	h := byteOffset(s, head)
 	t := byteOffset(s, n-tail)
-	return s[:h] + "…[" + strconv.Itoa(n-head-tail) + " characters elided]…" + s[t:]
+	return s[:h] + "…[" + thousands(n-head-tail) + " characters elided]…" + s[t:]
 }
 
 // byteOffset is the byte index of s's k-th character (from 0).
@@ -112,4 +112,14 @@ func byteOffset(s string, k int) int {
 		i += size
 	}
 	return i
+}
+
+// thousands writes n with a comma between groups of three digits: the
+// exact count an elision mark gives is read at a glance.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -205,8 +205,16 @@ func TestElide(t *testing.T) {
 		t.Errorf("a %d-character OR chain elided to %d characters", len(or), n)
 	}
 	if !strings.HasPrefix(got, or[:lineHead]) || !strings.HasSuffix(got, or[len(or)-lineTail:]) ||
-		!strings.Contains(got, fmt.Sprintf("…[%d characters elided]…", len(or)-lineHead-lineTail)) {
+		!strings.Contains(got, "…["+thousands(len(or)-lineHead-lineTail)+" characters elided]…") {
 		t.Errorf("OR chain elided to %q", got)
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 288817: "288,817", 10888819: "10,888,819"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
 	}
 }
 
@@ -224,7 +232,7 @@ func TestAdversarialTreeElidesHugeINList(t *testing.T) {
 	}
 	literal := strings.TrimSuffix(inList(hugeText), "::integer[]")
 	elided := utf8.RuneCountInString(literal) - literalHead - literalTail
-	if want := fmt.Sprintf("%d characters elided", elided); !strings.Contains(strings.ReplaceAll(out, "\n  ", " "), want) {
+	if want := thousands(elided) + " characters elided"; !strings.Contains(strings.ReplaceAll(out, "\n  ", " "), want) {
 		t.Errorf("the tree does not say %q:\n%s", want, out)
 	}
 	if !strings.Contains(out, "'{1,2,3,4,5,") || !strings.Contains(out, "}'::integer[]))") {

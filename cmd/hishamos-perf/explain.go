@@ -102,6 +102,9 @@ func (a *app) runExplain(ctx context.Context, o explainOptions, args []string) e
 		}
 	} else {
 		for i, s := range rep.Statements {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if i > 0 {
 				fmt.Fprintln(r.Out)
 			}

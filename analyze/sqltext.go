@@ -75,6 +75,8 @@ func sqlTextError(err error) error {
 		return fmt.Errorf("%w: a string starting on line %d is not closed", ErrSQLText, se.Line)
 	case sqlscan.UnterminatedQuotedIdent:
 		return fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, se.Line)
+	case sqlscan.NulByte:
+		return &badSQLText{msg: fmt.Sprintf("bad SQL: a NUL byte on line %d: SQL text cannot hold one (is the file binary, or UTF-16?)", se.Line)}
 	case sqlscan.UnterminatedDollarQuote:
 		tag, ok := strings.CutPrefix(se.Msg, "unterminated dollar-quoted string ")
 		if !ok {

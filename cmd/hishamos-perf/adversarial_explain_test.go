@@ -1,0 +1,54 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// unreachableDSN is a server no one listens on: a command that reports bad
+// input with it has checked the input before connecting.
+const unreachableDSN = "postgres://app@127.0.0.1:1/app?connect_timeout=2"
+
+// TestAdversarialNULByteInSQL: a NUL byte in SQL text is bad input (exit 2)
+// named with its file and line, for every command that reads SQL: a .sql
+// file (explain, analyze, bench, indexes propose, and standard input), and
+// a profile's statement. It used to reach the server, which refused the
+// whole message with a protocol error (08P01, exit 3).
+func TestAdversarialNULByteInSQL(t *testing.T) {
+	dir := t.TempDir()
+	sqlFile := filepath.Join(dir, "nul.sql")
+	os.WriteFile(sqlFile, []byte("SELECT 1;\nSELECT id FROM agents_agent\x00 WHERE id = 1;\n"), 0o644)
+	profile := filepath.Join(dir, "nul.yaml")
+	os.WriteFile(profile, []byte("name: nul\nstatements:\n  - name: a\n    sql: \"SELECT 1\\0\"\n"), 0o644)
+	const fileLine, profileLine = "nul.sql: bad SQL: a NUL byte on line 2", "nul.yaml:4:"
+	for _, c := range []struct {
+		name  string
+		args  []string
+		stdin string
+		want  string
+	}{
+		{"explain --file", []string{"explain", "--file", sqlFile}, "", fileLine},
+		{"explain --file -", []string{"explain", "--file", "-"}, "SELECT 1;\n\nSELECT \x00 2", "-: bad SQL: a NUL byte on line 3"},
+		{"analyze --file", []string{"analyze", "--file", sqlFile}, "", fileLine},
+		{"bench --sql", []string{"bench", "--sql", sqlFile}, "", fileLine},
+		{"indexes propose --workload file.sql", []string{"indexes", "propose", "--workload", sqlFile}, "", fileLine},
+		{"indexes propose --workload profile", []string{"indexes", "propose", "--workload", profile}, "", profileLine},
+		{"bench --profile", []string{"bench", "--profile", profile}, "", profileLine},
+		{"profiles validate", []string{"profiles", "validate", profile}, "", profileLine},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(append([]string{"--dsn", unreachableDSN}, c.args...), strings.NewReader(c.stdin), &out, &errOut)
+			first, _, _ := strings.Cut(errOut.String(), "\n")
+			if code != exitUsage || !strings.Contains(first, c.want) || !strings.Contains(first, "NUL byte") {
+				t.Errorf("exit %d, stderr %q; want exit 2 saying %q", code, errOut.String(), c.want)
+			}
+			if strings.Contains(errOut.String(), "08P01") || strings.Contains(errOut.String(), "cannot connect") {
+				t.Errorf("the text reached for the server: %s", errOut.String())
+			}
+		})
+	}
+}

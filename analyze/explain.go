@@ -135,6 +135,12 @@ func HotNodes(p *Plan) []HotNode {
 	return out
 }
 
+// SequenceNote is the note of a statement analyzed in a READ WRITE
+// transaction: the rollback restores its rows, but nextval() is not
+// transactional, and putting a sequence back (setval) would race with the
+// application's own sessions drawing from it.
+const SequenceNote = "rolled back: no row changed, but a sequence the statement drew from (serial, identity, nextval) stays advanced"
+
 // Explainer runs EXPLAIN on one connection. Each statement runs in a
 // transaction of its own that is rolled back.
 type Explainer struct {
@@ -195,6 +201,7 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 		readWrite := analyze && !l.readOnly()
 		if readWrite {
 			x.Transaction = "read write"
+			x.Note = SequenceNote
 		}
 		opts := explainOptions
 		if analyze {

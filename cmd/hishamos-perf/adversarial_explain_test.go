@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
 // unreachableDSN is a server no one listens on: a command that reports bad
@@ -50,5 +53,34 @@ func TestAdversarialNULByteInSQL(t *testing.T) {
 				t.Errorf("the text reached for the server: %s", errOut.String())
 			}
 		})
+	}
+}
+
+// TestAdversarialExplainAnalyzeInsert: explain --analyze of an INSERT runs
+// it in a transaction that is rolled back: no row changes. nextval() is not
+// transactional, so the table's sequence moves; the help and the plan's
+// note say so, and nothing but the sequence differs.
+func TestAdversarialExplainAnalyzeInsert(t *testing.T) {
+	dsn := testdb.NewDatabase(t)
+	ctx := t.Context()
+	if _, err := testdb.Conn(t, dsn).Exec(ctx, `CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text NOT NULL);
+		INSERT INTO tickets (title) SELECT 'ticket ' || i FROM generate_series(1, 10) i`); err != nil {
+		t.Fatal(err)
+	}
+	before := testdb.TakeFingerprint(t, dsn)
+	r := cli(t, "--dsn", dsn, "--no-color", "explain", "--analyze", "INSERT INTO tickets (title) VALUES ('a'), ('b'), ('c')")
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "read write, rolled back") || !strings.Contains(r.stdout, analyze.SequenceNote) {
+		t.Errorf("the plan does not say it was rolled back and that the sequence stays advanced:\n%s", r.stdout)
+	}
+	diff := before.Diff(testdb.TakeFingerprint(t, dsn))
+	if len(diff) != 1 || !strings.Contains(diff[0], `sequence "public"."tickets_id_seq" moved from 10 (called true) to 13`) {
+		t.Errorf("after explain --analyze of an INSERT, want only the sequence moved; changes:\n%s", strings.Join(diff, "\n"))
+	}
+	help := cli(t, "explain", "--help")
+	if !strings.Contains(help.stdout, "the sequence may move") || !strings.Contains(help.stdout, "nextval") {
+		t.Errorf("explain --help does not say the sequence may move:\n%s", help.stdout)
 	}
 }

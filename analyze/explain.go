@@ -370,7 +370,7 @@ func (e *Explainer) explainError(ctx context.Context, err error, src Source, pre
 		return fmt.Errorf("%w%s: the statement was cancelled; raise --statement-timeout or explain it without ANALYZE", ErrStatementTimeout, limit)
 	}
 	if !badSQLCode(pgErr.Code) {
-		return fmt.Errorf("analyze: explain: %s", pgMessage(err))
+		return &serverRefusal{err: err}
 	}
 	se := &SQLError{Source: src, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
 	if pgErr.Position > 0 {
@@ -385,6 +385,22 @@ func (e *Explainer) explainError(ctx context.Context, err error, src Source, pre
 		}
 	}
 	return se
+}
+
+// serverRefusal is a statement the server would not explain for a reason
+// other than its text: a missing privilege, a resource. It reads as the
+// server's message in one line and keeps the server's error for callers
+// that branch on its code.
+type serverRefusal struct{ err error }
+
+func (e *serverRefusal) Error() string { return "analyze: explain: " + pgMessage(e.err) }
+func (e *serverRefusal) Unwrap() error { return e.err }
+
+// denied reports whether err is the server refusing a privilege (42501):
+// the role may not read a table the statement uses.
+func denied(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42501"
 }
 
 // lineCol turns a character offset from 0 into a line and column from 1.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -82,5 +83,71 @@ func TestAdversarialExplainAnalyzeInsert(t *testing.T) {
 	help := cli(t, "explain", "--help")
 	if !strings.Contains(help.stdout, "the sequence may move") || !strings.Contains(help.stdout, "nextval") {
 		t.Errorf("explain --help does not say the sequence may move:\n%s", help.stdout)
+	}
+}
+
+// TestAdversarialAnalyzeMonitorRole: analyze as a role with pg_monitor only,
+// on a workload over tables it may not SELECT. pg_monitor is enough to rank
+// the statements, not to explain them: the report says once which GRANT
+// would let it (not a bare "permission denied" per statement) and the run
+// exits 0, since the ranking, the other plans and the index health stand.
+// The GRANT it names is the right one: after it, the statements explain.
+func TestAdversarialAnalyzeMonitorRole(t *testing.T) {
+	db, admin := privDB(t)
+	mustRun(t, admin,
+		"CREATE TABLE tickets (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, status text NOT NULL, title text NOT NULL)",
+		"CREATE TABLE \"Ticket Notes\" (id bigint PRIMARY KEY, ticket_id bigint NOT NULL, body text NOT NULL)",
+		"INSERT INTO tickets (status, title) SELECT CASE WHEN i % 10 = 0 THEN 'open' ELSE 'closed' END, 'ticket ' || i FROM generate_series(1, 2000) i",
+		"ANALYZE tickets")
+	for range 3 {
+		mustRun(t, admin, "SELECT * FROM tickets WHERE status = 'open'", "SELECT count(*) FROM tickets WHERE title LIKE 'ticket 1%'",
+			`SELECT * FROM "Ticket Notes" WHERE ticket_id = 7`)
+	}
+	role, monitorDSN := privRole(t, admin, db, "monitor", "GRANT pg_monitor TO %s")
+	grant := `GRANT SELECT ON tickets, "Ticket Notes" TO ` + role + ";"
+
+	r := cli(t, "--dsn", monitorDSN, "--format", "json", "analyze", "--top", "0", "--no-indexes")
+	if r.code != 0 {
+		t.Fatalf("analyze as pg_monitor: exit %d: %s", r.code, r.stderr)
+	}
+	var rep analyze.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Grants) != 1 || rep.Grants[0] != grant {
+		t.Errorf("grants = %q, want [%q]", rep.Grants, grant)
+	}
+	denied := 0
+	for _, s := range rep.Statements {
+		if strings.HasPrefix(s.Query, "SELECT") && (strings.Contains(s.Query, "tickets") || strings.Contains(s.Query, "Ticket Notes")) {
+			if s.Plan != nil || !strings.HasPrefix(s.PlanError, "permission denied for table") {
+				t.Errorf("statement %q: plan %v, plan_error %q", s.Query, s.Plan != nil, s.PlanError)
+			}
+			denied++
+		}
+	}
+	if denied < 3 {
+		t.Errorf("%d statements on the denied tables ranked, want at least 3", denied)
+	}
+
+	text := cli(t, "--dsn", monitorDSN, "--no-color", "analyze", "--top", "0", "--no-indexes")
+	flat := strings.Join(strings.Fields(text.stdout), " ")
+	if text.code != 0 || strings.Count(flat, grant) != 1 || strings.Count(flat, "may read the statistics but not the tables") != 1 {
+		t.Errorf("analyze as pg_monitor, text: exit %d; want the GRANT said once:\n%s\n%s", text.code, text.stdout, text.stderr)
+	}
+
+	mustRun(t, admin, grant)
+	r = cli(t, "--dsn", monitorDSN, "--format", "json", "analyze", "--top", "0", "--no-indexes")
+	rep = analyze.Report{}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Grants) != 0 {
+		t.Errorf("after the GRANT it named, analyze still asks for %q", rep.Grants)
+	}
+	for _, s := range rep.Statements {
+		if strings.Contains(s.Query, "FROM tickets WHERE status") && s.Plan == nil {
+			t.Errorf("after the GRANT, %q has no plan: %s", s.Query, s.PlanError)
+		}
 	}
 }

@@ -309,6 +309,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 	}
 	for i := range stmts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &stmts[i]
 		if ranked[s.key()] {
 			continue

@@ -168,9 +168,10 @@ func TestAdversarialDjangoHarnessCatchesInjection(t *testing.T) {
 
 // TestAdversarialDjangoHostileText is issue 14's code injection: a reason,
 // a table, column, INCLUDE or index name, a predicate, a schema or the
-// tool's name holding a line terminator, a quote, a backslash, """ or a
-// NUL, followed by Python. Each generated migration must compile, import
-// without running the payload, and hold every name and statement exactly.
+// tool's name holding a line terminator, a quote, a backslash (or ending in
+// one), """, a NUL, a bidirectional override or a BOM, followed by Python.
+// Each generated migration must compile, import without running the
+// payload, and hold every name and statement exactly.
 func TestAdversarialDjangoHostileText(t *testing.T) {
 	py := python(t)
 	var breakers []string
@@ -192,7 +193,13 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 	for i, brk := range breakers {
 		// Names and SQL cannot hold a NUL (PostgreSQL's cannot): there
 		// the NUL breaker is left out; reasons and the tool's name keep it.
-		hostile := strings.ReplaceAll("x"+brk+payload+brk+"#", "\x00", "")
+		hostile := "x" + brk + payload + brk + "#"
+		if brk == `\` {
+			// A name ending in a backslash: its closing quote must not
+			// be escaped by it.
+			hostile = "x" + payload + `\`
+		}
+		hostile = strings.ReplaceAll(hostile, "\x00", "")
 		literal := strings.ReplaceAll(strings.ReplaceAll(hostile, `"`, ""), "'", "''")
 		specs := []IndexSpec{
 			// A reason, and a column and INCLUDE name: AddIndexConcurrently.

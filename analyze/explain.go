@@ -137,6 +137,12 @@ func HotNodes(p *Plan) []HotNode {
 	return out
 }
 
+// SequenceNote is the note of a statement analyzed in a READ WRITE
+// transaction: the rollback restores its rows, but nextval() is not
+// transactional, and putting a sequence back (setval) would race with the
+// application's own sessions drawing from it.
+const SequenceNote = "rolled back: no row changed, but a sequence the statement drew from (serial, identity, nextval) stays advanced"
+
 // Explainer runs EXPLAIN on one connection. Each statement runs in a
 // transaction of its own that is rolled back.
 type Explainer struct {
@@ -163,10 +169,17 @@ const explainOptions = "FORMAT JSON, VERBOSE, SETTINGS, BUFFERS"
 func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Explained, error) {
 	sql := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(src.SQL), ";"))
 	src.SQL = sql
-	if !Explainable(sql) {
+	// One pass of the lexer answers every question below: on a statement
+	// of megabytes (an IN list of a million values) each pass takes
+	// seconds, and none of them can be interrupted.
+	l := lex(sql)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !l.explainable() {
 		return nil, ErrNotExplainable
 	}
-	params := ParamCount(sql)
+	params := l.maxParam
 	x := &Explained{Query: sql, Transaction: "read only"}
 	if src.File != "" || src.Index > 0 {
 		s := src
@@ -182,14 +195,15 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 		x.Generic = true
 		raw, err = e.generic(ctx, sql, params)
 	default:
-		if fn := OutsideTransaction(sql); analyze && fn != "" {
+		if fn := l.outsideTransaction(); analyze && fn != "" {
 			// A rollback would not undo what it does: plan it, do not run it.
 			analyze = false
 			x.Note = fmt.Sprintf("plan without ANALYZE: the statement calls %s, whose effect a read-only transaction and a rollback do not contain", fn)
 		}
-		readWrite := analyze && !ReadOnlyQuery(sql)
+		readWrite := analyze && !l.readOnly()
 		if readWrite {
 			x.Transaction = "read write"
+			x.Note = SequenceNote
 		}
 		opts := explainOptions
 		if analyze {
@@ -372,7 +386,7 @@ func (e *Explainer) explainError(ctx context.Context, err error, src Source, pre
 		return fmt.Errorf("%w%s: the statement was cancelled; raise --statement-timeout or explain it without ANALYZE", ErrStatementTimeout, limit)
 	}
 	if !badSQLCode(pgErr.Code) {
-		return fmt.Errorf("analyze: explain: %s", pgMessage(err))
+		return &serverRefusal{err: err}
 	}
 	se := &SQLError{Source: src, Code: pgErr.Code, Message: pgErr.Message, Detail: pgErr.Detail, Hint: pgErr.Hint}
 	if pgErr.Position > 0 {
@@ -387,6 +401,22 @@ func (e *Explainer) explainError(ctx context.Context, err error, src Source, pre
 		}
 	}
 	return se
+}
+
+// serverRefusal is a statement the server would not explain for a reason
+// other than its text: a missing privilege, a resource. It reads as the
+// server's message in one line and keeps the server's error for callers
+// that branch on its code.
+type serverRefusal struct{ err error }
+
+func (e *serverRefusal) Error() string { return "analyze: explain: " + pgMessage(e.err) }
+func (e *serverRefusal) Unwrap() error { return e.err }
+
+// denied reports whether err is the server refusing a privilege (42501):
+// the role may not read a table the statement uses.
+func denied(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "42501"
 }
 
 // lineCol turns a character offset from 0 into a line and column from 1.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // SchemaAnalyze and SchemaExplain version the JSON documents: a change that
@@ -83,6 +85,11 @@ type Report struct {
 	// Notes say what limited the report (an empty pg_stat_statements,
 	// evicted statements, plans that failed).
 	Notes []string `json:"notes,omitempty"`
+	// Grants are the statements that would let the session's role explain
+	// the statements it may not read a table of, each table named once
+	// (GRANT SELECT ON a, b TO role;); those statements' plan_error says
+	// "permission denied".
+	Grants []string `json:"grants,omitempty"`
 }
 
 // Analyze reads pg_stat_statements, ranks the statements, explains the top
@@ -163,6 +170,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 
 	ex := &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
 	failed, explained := 0, 0
+	// deniedErrs are the statements the role may not read a table of: said
+	// once, with the GRANT, not once per statement.
+	var deniedErrs []error
 	want := 0
 	for _, st := range r.Statements {
 		if Explainable(st.Query) {
@@ -171,6 +181,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	}
 	want = min(want, opts.Explain)
 	for i := range r.Statements {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &r.Statements[i]
 		// Utility statements (COPY, VACUUM, DDL) cannot be explained and
 		// take no EXPLAIN slot.
@@ -189,6 +202,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 			return nil, err
 		case err != nil && connLost(q):
 			return nil, lostError(fmt.Sprintf("statement %d", explained), err)
+		case denied(err):
+			s.PlanError = pgMessage(err)
+			deniedErrs = append(deniedErrs, err)
 		case err != nil:
 			s.PlanError = err.Error()
 			failed++
@@ -204,6 +220,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d statements could not be planned: see plan_error on their rows", failed))
 	}
 	for _, smp := range opts.Samples {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		say("analyze: explaining %s", sampleName(smp))
 		x, err := ex.Explain(ctx, smp, opts.Analyze)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -226,13 +245,28 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 			continue
 		}
 		st := Statement{Query: smp.SQL, Source: sampleName(smp), Plan: x}
-		if err != nil {
+		if denied(err) {
+			st.PlanError = pgMessage(err)
+			st.Plan = nil
+			deniedErrs = append(deniedErrs, err)
+		} else if err != nil {
 			st.PlanError = err.Error()
 			st.Plan = nil
 		} else if x.Plan.QueryID != 0 {
 			st.QueryID, st.Fingerprint = x.Plan.QueryID, Fingerprint(x.Plan.QueryID)
 		}
 		r.Statements = append(r.Statements, st)
+	}
+	if len(deniedErrs) > 0 {
+		// Not a failure of the run: the ranking, the other plans and the
+		// index health stand; these statements are rows without a plan.
+		r.Grants = pg.FixForAll(deniedErrs, srv.User, pg.Need{Relation: "SELECT"})
+		what := fmt.Sprintf("%d statements were", len(deniedErrs))
+		if len(deniedErrs) == 1 {
+			what = "1 statement was"
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("%s not explained: role %s may read the statistics but not the tables used; run %s to explain them",
+			what, srv.User, strings.Join(r.Grants, " ")))
 	}
 
 	var relations []string
@@ -246,6 +280,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		return nil, err
 	}
 	for i := range r.Statements {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &r.Statements[i]
 		sub := Subject{Statement: s, Tables: facts, Window: windows[s.key()]}
 		if s.Source != "pg_stat_statements" {
@@ -272,6 +309,9 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 	}
 	for i := range stmts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		s := &stmts[i]
 		if ranked[s.key()] {
 			continue
@@ -378,6 +418,9 @@ func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOpti
 	var xs []*Explained
 	var relations []string
 	for _, s := range stmts {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		x, err := ex.Explain(ctx, s, opts.Analyze)
 		if err != nil {
 			var se *SQLError
@@ -397,6 +440,9 @@ func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOpti
 		return nil, err
 	}
 	for _, x := range xs {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		fs := Evaluate(Subject{Plan: x.Plan, Tables: facts})
 		for i := range fs {
 			fs[i].Query, fs[i].Fingerprint = x.Query, x.Fingerprint

@@ -113,17 +113,25 @@ type Subject struct {
 	// schema.name and by bare name.
 	Tables map[string]TableFacts
 
-	selectKnown, isSelect bool
+	// lexed is the statement's text lexed, once: a pass of the lexer
+	// over a statement of megabytes takes seconds.
+	lexed *lexed
 }
 
-// query reports whether the subject's statement is a query, lexing its
-// text once.
-func (s *Subject) query() bool {
-	if !s.selectKnown && s.Statement != nil {
-		s.isSelect, s.selectKnown = isSelect(s.Statement.Query), true
+// words are the statement's words, lexing its text on first use.
+func (s *Subject) words() lexed {
+	if s.lexed == nil {
+		l := lexed{}
+		if s.Statement != nil {
+			l = lex(s.Statement.Query)
+		}
+		s.lexed = &l
 	}
-	return s.isSelect
+	return *s.lexed
 }
+
+// query reports whether the subject's statement is a query.
+func (s *Subject) query() bool { return s.words().isSelect() }
 
 func (s *Subject) facts(n *Node) (TableFacts, bool) {
 	if s.Tables == nil || n.RelationName == "" {
@@ -504,14 +512,14 @@ func (s *Subject) nestedLoop(n *Node) []Finding {
 	}}
 }
 
-// isSelect reports whether a statement's text is a query (SELECT, WITH …
+// isSelect reports whether the statement is a query (SELECT, WITH …
 // SELECT, VALUES, TABLE) rather than a write or a utility statement.
-func isSelect(query string) bool {
-	switch firstKeyword(query) {
+func (l lexed) isSelect() bool {
+	switch l.first() {
 	case "select", "values", "table":
 		return true
 	case "with":
-		return !hasWriteKeyword(query)
+		return !l.hasWrite()
 	}
 	return false
 }
@@ -538,7 +546,7 @@ func (s *Subject) noLimit() []Finding {
 		if s.Plan.HasNode("Limit") || s.Plan.HasNode("ModifyTable") {
 			return nil
 		}
-	} else if !s.query() || hasKeyword(query, "limit") || hasKeyword(query, "fetch") {
+	} else if !s.query() || s.words().has("limit") || s.words().has("fetch") {
 		return nil
 	}
 	if query != "" && !s.query() {

@@ -75,6 +75,8 @@ func sqlTextError(err error) error {
 		return fmt.Errorf("%w: a string starting on line %d is not closed", ErrSQLText, se.Line)
 	case sqlscan.UnterminatedQuotedIdent:
 		return fmt.Errorf("%w: a quoted name starting on line %d is not closed", ErrSQLText, se.Line)
+	case sqlscan.NulByte:
+		return &badSQLText{msg: fmt.Sprintf("bad SQL: a NUL byte on line %d: SQL text cannot hold one (is the file binary, or UTF-16?)", se.Line)}
 	case sqlscan.UnterminatedDollarQuote:
 		tag, ok := strings.CutPrefix(se.Msg, "unterminated dollar-quoted string ")
 		if !ok {
@@ -109,9 +111,8 @@ func lex(query string) lexed {
 	return l
 }
 
-// firstKeyword is the statement's first word, lower case.
-func firstKeyword(query string) string {
-	l := lex(query)
+// first is the statement's first word, lower case, or "".
+func (l lexed) first() string {
 	if len(l.words) == 0 {
 		return ""
 	}
@@ -123,9 +124,9 @@ func firstKeyword(query string) string {
 // plan.
 func ParamCount(query string) int { return lex(query).maxParam }
 
-// hasKeyword reports whether the word appears outside strings and comments.
-func hasKeyword(query, word string) bool {
-	for _, w := range lex(query).words {
+// has reports whether the word appears outside strings and comments.
+func (l lexed) has(word string) bool {
+	for _, w := range l.words {
 		if w == word {
 			return true
 		}
@@ -133,8 +134,10 @@ func hasKeyword(query, word string) bool {
 	return false
 }
 
-func hasWriteKeyword(query string) bool {
-	for _, w := range lex(query).words {
+// hasWrite reports whether a write keyword (INSERT, UPDATE, DELETE, MERGE)
+// appears outside strings and comments.
+func (l lexed) hasWrite() bool {
+	for _, w := range l.words {
 		switch w {
 		case "insert", "update", "delete", "merge":
 			return true
@@ -146,8 +149,10 @@ func hasWriteKeyword(query string) bool {
 // Explainable reports whether EXPLAIN accepts the statement: SELECT,
 // INSERT, UPDATE, DELETE, MERGE, VALUES, TABLE, WITH, EXECUTE, DECLARE and
 // CREATE TABLE AS; utility statements (SET, COPY, VACUUM, BEGIN) are not.
-func Explainable(query string) bool {
-	l := lex(query)
+func Explainable(query string) bool { return lex(query).explainable() }
+
+// explainable is Explainable of the lexed statement.
+func (l lexed) explainable() bool {
 	if len(l.words) == 0 {
 		return false
 	}
@@ -196,8 +201,10 @@ func createAs(words []string) bool {
 // anything else runs in a READ WRITE transaction that is rolled back. A
 // wrong answer is never unsafe: a write classed as read-only fails in the
 // READ ONLY transaction, and a read classed as a write is rolled back.
-func ReadOnlyQuery(query string) bool {
-	l := lex(query)
+func ReadOnlyQuery(query string) bool { return lex(query).readOnly() }
+
+// readOnly is ReadOnlyQuery of the lexed statement.
+func (l lexed) readOnly() bool {
 	if len(l.words) == 0 {
 		return false
 	}
@@ -254,8 +261,10 @@ var outsideTx = map[string]bool{
 // is explained without ANALYZE, or refused. A function reached through a
 // view or another function is not seen; a role without the privileges
 // (analyze needs only pg_monitor) is the guard for those.
-func OutsideTransaction(query string) string {
-	l := lex(query)
+func OutsideTransaction(query string) string { return lex(query).outsideTransaction() }
+
+// outsideTransaction is OutsideTransaction of the lexed statement.
+func (l lexed) outsideTransaction() string {
 	for _, w := range l.words {
 		if outsideTx[w] {
 			return w

@@ -63,6 +63,12 @@ if [ "${#want[@]}" -gt 0 ]; then
   apt_install "${want[@]}" || say "could not install ${want[*]}: the sandbox runs without them"
 fi
 
+# python3 compiles and imports the Django migrations `indexes plan --emit django`
+# writes, in the tests (they skip without it).
+if ! command -v python3 >/dev/null 2>&1; then
+  apt_install python3 || say "could not install python3: the Django migration tests will be skipped"
+fi
+
 # Headless Chromium renders the HTML reports in the tests (they skip without it).
 if [ ! -x /usr/bin/chromium ] && ! installed chromium; then
   apt_install chromium || say "could not install chromium: the HTML report test will be skipped"

@@ -66,7 +66,8 @@ BUFFERS)); statements holding $n parameters get generic plans. --analyze
 runs EXPLAIN ANALYZE where values are known: statements without parameters
 and those in --file. Every session is read-only with statement_timeout set;
 EXPLAIN ANALYZE of anything but a plain SELECT runs in a transaction that is
-rolled back.
+rolled back: no row changes, but a rollback does not undo nextval(), so the
+sequence an INSERT draws from may move.
 
 Rules then look at the plans and statistics (seq-scan-large,
 rows-removed-by-filter, row-misestimate, sort-spill, hash-spill,

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 
@@ -50,6 +52,27 @@ func TestExitCodeFailedBuild(t *testing.T) {
 	for _, tt := range tests {
 		err := a.migrateError(fmt.Errorf("migrate: f.sql: build x: %w", &pgconn.PgError{Code: tt.code}), "")
 		if got := exitCode(err); got != tt.want {
+			t.Errorf("%s: exit code %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestExitCodeSignals: a run a signal stopped exits 128 + the signal's
+// number, as a shell reports a process the signal killed, however the
+// command wrapped the cancellation.
+func TestExitCodeSignals(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"SIGINT", &interruptedError{sig: os.Interrupt}, exitInterrupted},
+		{"SIGTERM", &interruptedError{sig: syscall.SIGTERM}, exitTerminated},
+		{"SIGTERM wrapped", fmt.Errorf("explain: %w", &interruptedError{sig: syscall.SIGTERM}), 143},
+		{"a cancelled context", fmt.Errorf("explain: %w", context.Canceled), 130},
+	}
+	for _, tt := range tests {
+		if got := exitCode(tt.err); got != tt.want {
 			t.Errorf("%s: exit code %d, want %d", tt.name, got, tt.want)
 		}
 	}

@@ -33,7 +33,14 @@ rules (the ones analyze runs) with their evidence and fix.
 
 A statement with $1, $2 … parameters gets a generic plan. --analyze runs it
 (EXPLAIN ANALYZE): a plain SELECT in a READ ONLY transaction, anything else in
-a READ WRITE one; both are rolled back, so nothing changes.
+a READ WRITE one; both are rolled back, so no row changes. A rollback does not
+undo nextval(), though: the sequence may move. An INSERT into a table with a
+serial or identity column (or any statement that calls nextval) leaves that
+sequence advanced by the rows it drew, a gap in the ids like the one a failed
+INSERT of the application leaves.
+
+The text output shortens long literals (an IN list's array) and long lines
+to their start and end; --format json keeps every character.
 
 --format json writes the hishamos-perf/explain/v1 document: each statement's
 raw EXPLAIN output under "explain" (paste it into explain.dalibo.com) and its
@@ -49,7 +56,7 @@ findings. SQL the server rejects exits 2 with its message and position.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.file, flagFile, "", "a .sql file of statements to explain (- for standard input)")
-	f.BoolVar(&o.analyze, flagAnalyze, false, "run the statement (EXPLAIN ANALYZE) in a transaction that is rolled back")
+	f.BoolVar(&o.analyze, flagAnalyze, false, "run the statement (EXPLAIN ANALYZE) in a transaction that is rolled back (rows are restored; a sequence an INSERT draws from may move)")
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of the statement")
 	f.StringVar(&o.failOn, flagFailOn, "", "exit 1 when a finding reaches this severity: warning or critical")
 	return cmd
@@ -102,6 +109,9 @@ func (a *app) runExplain(ctx context.Context, o explainOptions, args []string) e
 		}
 	} else {
 		for i, s := range rep.Statements {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if i > 0 {
 				fmt.Fprintln(r.Out)
 			}

@@ -20,13 +20,16 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
 
-// Exit codes, as DESIGN.md fixes them.
+// Exit codes, as DESIGN.md fixes them. A run a signal stopped exits
+// 128 + the signal's number, as a shell reports a process the signal killed:
+// 130 for SIGINT (Ctrl-C), 143 for SIGTERM (kill, systemd, Kubernetes).
 const (
 	exitOK          = 0
 	exitGate        = 1
 	exitUsage       = 2
 	exitDatabase    = 3
 	exitInterrupted = 130
+	exitTerminated  = 143
 )
 
 // Flag names shared by the commands that take them.
@@ -51,7 +54,7 @@ const (
 
 // run is the whole CLI; main only exits with its code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background())
 	defer stop()
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(a)
@@ -61,8 +64,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if ctx.Err() != nil && err != nil {
-		fmt.Fprintln(stderr, "hishamos-perf: interrupted; nothing was left half-made")
-		return exitInterrupted
+		// Whatever the command made of the cancelled context, the signal
+		// is what stopped it.
+		ie, ok := context.Cause(ctx).(*interruptedError)
+		if !ok {
+			ie = &interruptedError{sig: os.Interrupt}
+		}
+		fmt.Fprintln(stderr, "hishamos-perf: "+ie.Error())
+		return exitCode(ie)
 	}
 	if err == nil {
 		return exitOK
@@ -82,6 +91,42 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // except a server log tail that explains a failed start.
 func oneLine(s string) string {
 	return strings.TrimRight(s, "\n")
+}
+
+// signalContext is parent, cancelled by the first SIGINT or SIGTERM with an
+// *interruptedError naming it as the cause. The first signal also gives both
+// signals back their default action, so a second one ends the process at
+// once, whatever the command is doing: a user can always stop it. stop
+// releases the signals.
+func signalContext(parent context.Context) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			signal.Stop(ch)
+			cancel(&interruptedError{sig: sig})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		close(done)
+		cancel(nil)
+	}
+}
+
+// interruptedError is a run a signal stopped: the signal decides the exit
+// code.
+type interruptedError struct{ sig os.Signal }
+
+func (e *interruptedError) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "terminated (SIGTERM); nothing was left half-made"
+	}
+	return "interrupted; nothing was left half-made"
 }
 
 // usageError marks bad usage or bad input: exit code 2.
@@ -111,8 +156,14 @@ func exitCode(err error) int {
 		ue *usageError
 		ge *gateError
 		de *dbError
+		ie *interruptedError
 	)
 	switch {
+	case errors.As(err, &ie):
+		if ie.sig == syscall.SIGTERM {
+			return exitTerminated
+		}
+		return exitInterrupted
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
 	case errors.Is(err, pg.ErrPrivilege):

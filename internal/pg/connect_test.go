@@ -85,3 +85,34 @@ func TestConnectUnreachable(t *testing.T) {
 		t.Errorf("error does not say the connection was refused: %v", err)
 	}
 }
+
+// TestCancelledStatementStopsOnTheServer: a statement whose context ends
+// (Ctrl-C, SIGTERM) is cancelled on the server before the call returns, so
+// a process on its way out leaves nothing running, and its session survives
+// the cancel to roll back and clean up.
+func TestCancelledStatementStopsOnTheServer(t *testing.T) {
+	conn, err := pg.Connect(context.Background(), pg.Target{DSN: testdb.DSN(), Source: pg.SourceFlag}, pg.DefaultSession)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	pid := conn.PgConn().PID()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := conn.Exec(ctx, "SELECT count(*) FROM generate_series(1, 10000000000)"); err == nil {
+		t.Fatal("a count over 10^10 rows ended without error under a 300 ms context")
+	}
+	admin := testdb.Conn(t, testdb.DSN())
+	var running bool
+	if err := admin.QueryRow(context.Background(),
+		"SELECT EXISTS (SELECT FROM pg_stat_activity WHERE pid = $1 AND state = 'active')", pid).Scan(&running); err != nil {
+		t.Fatal(err)
+	}
+	if running {
+		t.Errorf("the cancelled statement still runs on the server (pid %d)", pid)
+	}
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Errorf("the session did not survive the cancel: %v", err)
+	}
+}

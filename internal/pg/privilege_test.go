@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
@@ -68,5 +69,32 @@ func TestFixForNeedPerKind(t *testing.T) {
 	once := PrivilegeErrorNeed(&pgconn.PgError{Code: "42501", Message: "permission denied for table t"}, "r", need)
 	if twice := PrivilegeErrorNeed(once, "r", need); twice.Error() != once.Error() {
 		t.Errorf("a rewritten error got a second fix: %v", twice)
+	}
+}
+
+func TestFixForAll(t *testing.T) {
+	denied := func(msg string) error {
+		return fmt.Errorf("wrapped: %w", &pgconn.PgError{Code: "42501", Message: msg})
+	}
+	errs := []error{
+		denied("permission denied for table tickets"),
+		errors.New("not a privilege error"),
+		denied("permission denied for schema s"),
+		denied("permission denied for table tickets"),
+		denied("permission denied for view Mixed Case"),
+		denied("must be owner of table t"),
+		denied("permission denied for materialized view mv"),
+	}
+	got := FixForAll(errs, "mon", Need{})
+	want := []string{
+		`GRANT SELECT ON tickets, "Mixed Case", mv TO mon;`,
+		"GRANT USAGE ON SCHEMA s TO mon;",
+		"ALTER TABLE t OWNER TO mon;",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("FixForAll (-want +got):\n%s", diff)
+	}
+	if got := FixForAll([]error{errors.New("x")}, "mon", Need{}); len(got) != 0 {
+		t.Errorf("FixForAll of no privilege error = %q", got)
 	}
 }

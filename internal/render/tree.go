@@ -26,7 +26,9 @@ type TreeNode struct {
 // Tree writes a titled tree: drawn with box-drawing guides and wrapped to
 // TreeWidth in table format, the same inside a fenced code block in
 // Markdown (without colour), and nothing in JSON, where the document says
-// it all. An empty root prints only the title and note.
+// it all. In both text formats long literals and lines are shortened
+// (Elide): a node's text is for reading, the JSON keeps every character.
+// An empty root prints only the title and note.
 func (r *Renderer) Tree(title string, root *TreeNode, note string) error {
 	if r.Format == FormatJSON {
 		return nil
@@ -69,7 +71,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		return r.Style(t, s)
 	}
 	if n.Text != "" || !root {
-		for i, line := range wrap(n.Text, max(20, TreeWidth-utf8.RuneCountInString(first))) {
+		for i, line := range wrap(Elide(n.Text), max(20, TreeWidth-utf8.RuneCountInString(first))) {
 			guide := first
 			if i > 0 {
 				guide = rest + "  "
@@ -86,7 +88,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		dt = Dim
 	}
 	for _, d := range n.Detail {
-		for _, line := range wrap(d, max(20, TreeWidth-utf8.RuneCountInString(under)-2)) {
+		for _, line := range wrap(Elide(d), max(20, TreeWidth-utf8.RuneCountInString(under)-2)) {
 			b.WriteString(under + "  " + style(dt, line) + "\n")
 		}
 	}
@@ -100,33 +102,54 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 }
 
 // wrap breaks s into lines of at most width runes at spaces; a word longer
-// than the width is cut.
+// than the width is cut. It is linear in the length of s: a multi-megabyte
+// token (an IN list EXPLAIN prints as one array literal) is cut in one pass
+// over its bytes, never copied once per cut.
 func wrap(s string, width int) []string {
 	width = max(width, 1)
 	var lines []string
-	for _, para := range strings.Split(s, "\n") {
-		line := ""
-		for _, word := range strings.Fields(para) {
-			for utf8.RuneCountInString(word) > width {
-				if line != "" {
-					lines = append(lines, line)
-					line = ""
+	for para := range strings.SplitSeq(s, "\n") {
+		var line strings.Builder
+		n := 0 // runes in line
+		flush := func() {
+			lines = append(lines, line.String())
+			line.Reset()
+			n = 0
+		}
+		for word := range strings.FieldsSeq(para) {
+			runes := utf8.RuneCountInString(word)
+			if runes > width {
+				if n > 0 {
+					flush()
 				}
-				cut := string([]rune(word)[:width])
-				lines = append(lines, cut)
-				word = string([]rune(word)[width:])
+				// Cut whole lines of width runes off the front; the rest
+				// is a word like any other.
+				for runes > width {
+					i, k := 0, 0
+					for k < width {
+						_, size := utf8.DecodeRuneInString(word[i:])
+						i += size
+						k++
+					}
+					lines = append(lines, word[:i])
+					word, runes = word[i:], runes-width
+				}
 			}
 			switch {
-			case line == "":
-				line = word
-			case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= width:
-				line += " " + word
+			case n == 0:
+				line.WriteString(word)
+				n = runes
+			case n+1+runes <= width:
+				line.WriteByte(' ')
+				line.WriteString(word)
+				n += 1 + runes
 			default:
-				lines = append(lines, line)
-				line = word
+				flush()
+				line.WriteString(word)
+				n = runes
 			}
 		}
-		lines = append(lines, line)
+		flush()
 	}
 	return lines
 }

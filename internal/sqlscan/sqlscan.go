@@ -105,6 +105,11 @@ const (
 	// Invalid is text PostgreSQL refuses to lex: a zero-length quoted
 	// identifier, trailing junk after a number or parameter, a bad escape.
 	Invalid
+	// NulByte is text holding a NUL byte anywhere, even in a comment: the
+	// protocol sends SQL as C strings, so the server refuses the whole
+	// message (08P01), and a NUL in a .sql file means it is binary or
+	// UTF-16, not SQL.
+	NulByte
 )
 
 // Error is text the lexer refuses.
@@ -137,12 +142,13 @@ func (e *Error) Unterminated() bool {
 	return e.Kind >= UnterminatedString && e.Kind <= UnterminatedDollarQuote
 }
 
-// Scan lexes sql into tokens, dropping comments and white space.
+// Scan lexes sql into tokens, dropping comments and white space. Text
+// holding a NUL byte is refused with an *Error of Kind NulByte and its line.
 func Scan(sql string) ([]Token, error) {
-	// The lexer takes a C string: a NUL would end the text early. It
-	// stands for white space instead, offsets unchanged.
-	in := strings.ReplaceAll(sql, "\x00", " ")
-	res, err := pg_query.Scan(in)
+	if i := strings.IndexByte(sql, 0); i >= 0 {
+		return nil, &Error{Kind: NulByte, Msg: `NUL byte (\0) in the SQL text`, Offset: i, Line: 1 + strings.Count(sql[:i], "\n")}
+	}
+	res, err := pg_query.Scan(sql)
 	if err != nil {
 		return nil, scanError(sql, err)
 	}

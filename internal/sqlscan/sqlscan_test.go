@@ -42,7 +42,6 @@ func TestScan(t *testing.T) {
 		{`SELECT "we""ird", "Mixed Case", U&"d\0061t"`, []tok{{Keyword, "select"}, {QuotedIdent, `we"ird`}, {Punct, ","}, {QuotedIdent, "Mixed Case"}, {Punct, ","}, {QuotedIdent, `d\0061t`}}},
 		{"SELECT $1, $12, a$1, $tag$x$tag$", []tok{{Keyword, "select"}, {Param, "1"}, {Punct, ","}, {Param, "12"}, {Punct, ","}, {Ident, "a$1"}, {Punct, ","}, {String, "$tag$x$tag$"}}},
 		{"x::int <= 1.5e3 AND a->>'k' [1]", []tok{{Ident, "x"}, {Op, "::"}, {Keyword, "int"}, {Op, "<="}, {Number, "1.5e3"}, {Keyword, "and"}, {Ident, "a"}, {Op, "->>"}, {String, "'k'"}, {Punct, "["}, {Number, "1"}, {Punct, "]"}}},
-		{"a\x00b", []tok{{Ident, "a"}, {Ident, "b"}}},
 		{"", nil},
 		{"-- only a comment", nil},
 	} {
@@ -161,5 +160,30 @@ INSERT INTO t VALUES ($1) -- trailing`
 	}
 	if _, err := Split("SELECT 1; SELECT 'open"); err == nil {
 		t.Error("Split of an unterminated string: no error")
+	}
+}
+
+// TestAdversarialNULByte: a NUL byte anywhere in SQL text, a comment
+// included, is refused with its line, before anything reaches the server
+// (which refuses the whole message with a protocol error, 08P01).
+func TestAdversarialNULByte(t *testing.T) {
+	for _, tc := range []struct {
+		sql  string
+		line int
+	}{
+		{"SELECT 1;\nSELECT 2;\nSELECT \x00 3", 3},
+		{"SELECT 'a\x00b'", 1},
+		{"SELECT 1; -- a comment\x00\nSELECT 2", 1},
+		{"\x00", 1},
+	} {
+		for name, scan := range map[string]func(string) error{
+			"Scan":  func(s string) error { _, err := Scan(s); return err },
+			"Split": func(s string) error { _, err := Split(s); return err },
+		} {
+			var e *Error
+			if err := scan(tc.sql); !errors.As(err, &e) || e.Kind != NulByte || e.Line != tc.line || tc.sql[e.Offset] != 0 {
+				t.Errorf("%s(%q) = %v, want a NUL byte error on line %d", name, tc.sql, err, tc.line)
+			}
+		}
 	}
 }

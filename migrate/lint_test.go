@@ -164,7 +164,7 @@ func TestAtlasEngine(t *testing.T) {
 	b, _ := os.ReadFile(args)
 	got := strings.Fields(string(b))
 	abs, _ := filepath.Abs(d.Path)
-	want := []string{"migrate", "apply", "--format", "{{", "json", ".", "}}", "--url", "postgres://me:pw@localhost:5433/app?host=%2Ftmp%2Fsock&sslmode=disable",
+	want := []string{"migrate", "apply", "--format", "{{", "json", ".", "}}", "--url", "postgres://me@localhost:5433/app?host=%2Ftmp%2Fsock&sslmode=disable",
 		"--dir", "file://" + abs, "--allow-dirty", "2"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("atlas ran with\n %v\nwant\n %v", got, want)
@@ -173,7 +173,7 @@ func TestAtlasEngine(t *testing.T) {
 
 func TestAtlasURL(t *testing.T) {
 	for dsn, want := range map[string]string{
-		"postgres://u:p%40ss@db.internal:6543/app?sslmode=require":   "postgres://u:p%40ss@db.internal:6543/app",
+		"postgres://u:p%40ss@db.internal:6543/app?sslmode=require":   "postgres://u@db.internal:6543/app",
 		"host=127.0.0.1 port=5432 user=app dbname=x sslmode=disable": "postgres://app@127.0.0.1:5432/x?sslmode=disable",
 	} {
 		got, err := AtlasURL(dsn)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -47,13 +48,44 @@ const (
 const (
 	envSandboxDir = "HISHAMOS_PERF_SANDBOX_DIR"
 	envPgBinDir   = "HISHAMOS_PERF_PG_BINDIR"
+	// envDebug, set to anything but "" or "0", makes an internal error
+	// print its Go stack: for a developer, never by default.
+	envDebug = "HISHAMOS_PERF_DEBUG"
 )
 
 // run is the whole CLI; main only exits with its code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return a.guard(func() int { return a.run(args) })
+}
+
+// guard runs the CLI and turns a panic on its goroutine into one line on
+// stderr and exit code 3, as a database failure would: a bug must not
+// reach the user as a Go stack trace (nor as exit code 2, "your input").
+// The stack is printed only when envDebug asks for it.
+func (a *app) guard(f func() int) (code int) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		msg := pg.RedactText(fmt.Sprint(r), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+		msg = strings.Join(strings.Fields(msg), " ")
+		if d := a.getenv(envDebug); d != "" && d != "0" {
+			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s\n%s", msg, pg.RedactText(string(debug.Stack()), a.dsn, a.getenv("PGPASSWORD")))
+		} else {
+			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s: this is a bug, please report it with the command that ran (%s=1 prints the stack)\n", msg, envDebug)
+		}
+		code = exitDatabase
+	}()
+	return f()
+}
+
+// run is the CLI on args, once guard is in place.
+func (a *app) run(args []string) int {
+	stdin, stdout, stderr := a.stdin, a.stdout, a.stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)

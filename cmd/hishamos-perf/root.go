@@ -19,6 +19,7 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
+	"github.com/hishamos/hishamos-perf/migrate"
 )
 
 // Exit codes, as DESIGN.md fixes them.
@@ -93,6 +94,11 @@ func (a *app) run(args []string) int {
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
 	if ctx.Err() != nil && err != nil {
+		if le := (*migrate.LeftoverError)(nil); errors.As(err, &le) {
+			// What could not be cleaned up is said, not hidden.
+			fmt.Fprintln(stderr, "hishamos-perf: interrupted: "+oneLine(le.Error()))
+			return exitInterrupted
+		}
 		fmt.Fprintln(stderr, "hishamos-perf: interrupted; nothing was left half-made")
 		return exitInterrupted
 	}

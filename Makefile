@@ -60,7 +60,7 @@ FUZZTIME     ?= 60s
 FUZZPARALLEL ?= 1
 FUZZTARGETS  := ./analyze:FuzzSplitSQL ./analyze:FuzzParsePlan ./indexes:FuzzParseSQL \
 	./profiles:FuzzParse ./migrate:FuzzParseCreateIndex ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline \
-	./internal/sqlscan:FuzzScan
+	./internal/sqlscan:FuzzScan ./migrate:FuzzDirLayout
 .PHONY: fuzz
 fuzz:
 	@set -e; for t in $(FUZZTARGETS); do \

@@ -304,9 +304,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		MaxColumns: indexes.DefaultMaxColumns, MinImprovement: indexes.DefaultMinImprovement,
 		AllowBuild: true, Seed: 1, Compare: p, Progress: cfg.ProposeProgress,
 	})
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return rep, fmt.Errorf("demo: propose: %w", err)
+	}
+	// The profile names its tables without a schema: the migrations name
+	// the schema the database finds them in.
+	seedSpecs := make([]migrate.IndexSpec, len(p.Indexes))
+	for i, ix := range p.Indexes {
+		seedSpecs[i] = migrate.IndexSpec{Name: ix.Name, Table: ix.Table, Columns: ix.Columns,
+			Comment: strings.TrimSpace(ix.Description), Source: "profile " + p.Name}
+	}
+	seedSpecs, err = migrate.QualifySpecs(ctx, conn, seedSpecs)
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
-		return rep, fmt.Errorf("demo: propose: %w", err)
+		return rep, fmt.Errorf("demo: %w", err)
 	}
 	rep.Advisor = AdvisorSummary{Costing: res.Costing, Proposals: res.Proposals, Seed: res.Seed, Summary: res.Workload, Notes: res.Notes}
 	say("demo: the advisor proposes %d indexes (estimated workload cost %.1f%% lower)", len(res.Proposals), res.Workload.ImprovementPct)
@@ -314,14 +326,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// 4. Both sets as migrations.
 	t0 = time.Now()
-	seedSpecs := make([]migrate.IndexSpec, len(p.Indexes))
-	for i, ix := range p.Indexes {
-		seedSpecs[i] = migrate.IndexSpec{Name: ix.Name, Table: ix.Table, Columns: ix.Columns,
-			Comment: strings.TrimSpace(ix.Description), Source: "profile " + p.Name}
-	}
 	var advSpecs []migrate.IndexSpec
 	for _, pr := range res.Proposals {
-		s, err := migrate.Proposal{Name: pr.Name, Table: pr.Table, Columns: pr.Columns, Include: pr.Include,
+		s, err := migrate.Proposal{Name: pr.Name, Schema: pr.Schema, Table: pr.Table, Columns: pr.Columns, Include: pr.Include,
 			Where: pr.Where, Definition: pr.Definition, Reason: pr.Reason}.Spec("indexes propose")
 		if err != nil {
 			return rep, fmt.Errorf("demo: proposal %s: %w", pr.Name, err)

@@ -398,7 +398,7 @@ func diskFullApply(t *testing.T, o *outcome, before snapshot) {
 		t.Fatal(err)
 	}
 	mig := "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY IF NOT EXISTS " + pgx.Identifier{diskFullIndex}.Sanitize() +
-		` ON "workflows_workflowstep" ("execution_id", "step_name", "error_message") TABLESPACE ` + pgx.Identifier{space}.Sanitize() + ";\n"
+		` ON "public"."workflows_workflowstep" ("execution_id", "step_name", "error_message") TABLESPACE ` + pgx.Identifier{space}.Sanitize() + ";\n"
 	if err := os.WriteFile(filepath.Join(dir, "20260101000000_disk_full.sql"), []byte(mig), 0o644); err != nil {
 		t.Fatal(err)
 	}

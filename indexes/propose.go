@@ -102,6 +102,9 @@ type Summary struct {
 
 // Proposal is one proposed index.
 type Proposal struct {
+	// Schema is the table's schema, always set, so that a plan of the
+	// proposal names the table it was costed on whatever the search_path.
+	Schema string `json:"schema"`
 	// Table is the table's name, schema-qualified outside public, quoted
 	// where it must be.
 	Table string `json:"table"`
@@ -620,7 +623,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 // proposal describes a chosen index.
 func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
 	p := Proposal{
-		Table: ch.def.table.display(), Columns: ch.def.columns(), Include: ch.def.includes(), Where: ch.def.where,
+		Schema: ch.def.table.schema, Table: ch.def.table.display(), Columns: ch.def.columns(), Include: ch.def.includes(), Where: ch.def.where,
 		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
 	}
 	p.Definition = ch.def.ddl(p.Name, true)

@@ -77,6 +77,11 @@ type ApplyOptions struct {
 	Monitor pg.Querier
 	// ProgressInterval is how often progress is read.
 	ProgressInterval time.Duration
+	// AllowOtherDDL lets files hold statements other than index ones (a
+	// CREATE TABLE, an UPDATE, a DROP TABLE) and CREATE INDEX without
+	// CONCURRENTLY, which blocks writes while it builds. Without it such a
+	// file is refused, before anything runs, with a *RefusedError.
+	AllowOtherDDL bool
 }
 
 func (o ApplyOptions) withDefaults() ApplyOptions {
@@ -140,9 +145,11 @@ type ApplyResult struct {
 	Files   []FileResult `json:"files"`
 }
 
-// prepare validates the directory, sets the session up and, unless dry,
-// takes the migration lock and makes sure the revisions table exists.
-func prepare(ctx context.Context, conn *pgx.Conn, dir *Dir, o ApplyOptions) (release func(), rrw *Revisions, migs []*Migration, err error) {
+// prepare validates the directory, sets the session up, runs check (when
+// set) on the files and, unless dry, takes the migration lock and makes
+// sure the revisions table exists. A directory or file refused here has
+// changed nothing in the database.
+func prepare(ctx context.Context, conn *pgx.Conn, dir *Dir, o ApplyOptions, check func(*Revisions, []*Migration) error) (release func(), rrw *Revisions, migs []*Migration, err error) {
 	if err := dir.Validate(); err != nil {
 		return nil, nil, nil, err
 	}
@@ -152,14 +159,26 @@ func prepare(ctx context.Context, conn *pgx.Conn, dir *Dir, o ApplyOptions) (rel
 	if err := setSession(ctx, conn, o.LockTimeout); err != nil {
 		return nil, nil, nil, err
 	}
-	release = func() {}
-	rrw = NewRevisions(conn, o.RevisionsSchema)
-	if o.DryRun {
-		return release, rrw, migs, nil
-	}
-	if release, err = acquireLock(ctx, conn, o.Wait, o.Observer); err != nil {
+	restore, err := pinSearchPath(ctx, conn)
+	if err != nil {
 		return nil, nil, nil, err
 	}
+	rrw = NewRevisions(conn, o.RevisionsSchema)
+	if check != nil {
+		if err := check(rrw, migs); err != nil {
+			restore()
+			return nil, nil, nil, err
+		}
+	}
+	if o.DryRun {
+		return restore, rrw, migs, nil
+	}
+	unlock, err := acquireLock(ctx, conn, o.Wait, o.Observer)
+	if err != nil {
+		restore()
+		return nil, nil, nil, err
+	}
+	release = func() { unlock(); restore() }
 	if err := rrw.Ensure(ctx); err != nil {
 		release()
 		return nil, nil, nil, err
@@ -171,7 +190,19 @@ func prepare(ctx context.Context, conn *pgx.Conn, dir *Dir, o ApplyOptions) (rel
 // See the package documentation for what makes it safe.
 func Apply(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*ApplyResult, error) {
 	o := opts.withDefaults()
-	release, rrw, migs, err := prepare(ctx, conn, dir, o)
+	// Reading the revisions asks for the privilege applying needs, so that
+	// a role short of it is told the whole GRANT at once.
+	need := "USAGE, CREATE"
+	if o.DryRun {
+		need = "USAGE"
+	}
+	check := func(rrw *Revisions, migs []*Migration) error {
+		if _, err := rrw.exists(ctx, need); err != nil {
+			return err
+		}
+		return checkUnapplied(ctx, rrw, migs, o.AllowOtherDDL)
+	}
+	release, rrw, migs, err := prepare(ctx, conn, dir, o, check)
 	if err != nil {
 		return nil, err
 	}
@@ -236,6 +267,55 @@ func Apply(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*A
 	return res, nil
 }
 
+// CheckPending refuses, as Apply would and before anything runs, a
+// directory whose files not yet applied hold statements Apply does not run
+// (see ApplyOptions.AllowOtherDDL and ErrUnqualified), two files with one
+// version, or a directive Atlas would not read. It reads the revisions and
+// changes nothing: it is what stands
+// before the atlas CLI, which runs whatever a file holds.
+func CheckPending(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema string, allowOther bool) error {
+	if err := dir.Validate(); err != nil {
+		return err
+	}
+	migs, err := dir.Migrations()
+	if err != nil {
+		return err
+	}
+	restore, err := pinSearchPath(ctx, conn)
+	if err != nil {
+		return err
+	}
+	defer restore()
+	return checkUnapplied(ctx, NewRevisions(conn, revisionsSchema), migs, allowOther)
+}
+
+// checkUnapplied checks every statement of the files not yet applied with
+// checkStatement, before the migration lock is taken or the revisions
+// table made: a refused file leaves the database as it was. It checks
+// every file without a complete revision, a superset of what the executor
+// will find pending.
+func checkUnapplied(ctx context.Context, rrw *Revisions, migs []*Migration, allowOther bool) error {
+	revs, err := rrw.ReadRevisions(ctx)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, r := range revs {
+		done[r.Version] = applied(r)
+	}
+	for _, m := range migs {
+		if done[m.Version] {
+			continue
+		}
+		for _, s := range m.Statements {
+			if _, err := checkStatement(m.File, s, allowOther); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // executeFile runs one file: as it is for txmode none, inside one
 // transaction otherwise (Atlas's default, txmode file).
 func executeFile(ctx context.Context, conn *pgx.Conn, ex *migrate.Executor, drv *driver, f migrate.File, txmode string) error {
@@ -285,9 +365,9 @@ func (e *StmtError) Error() string {
 // Unwrap returns the statement's error (a *pgconn.PgError, a context error).
 func (e *StmtError) Unwrap() error { return e.Err }
 
-// preflight checks the pending files before anything runs: no CONCURRENTLY
-// inside a transaction, and every indexed table present (unless a pending
-// file creates it first).
+// preflight checks the pending files before anything runs: no
+// CONCURRENTLY inside a transaction, and every indexed table present
+// (unless a pending file creates it first).
 func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName map[string]*Migration) error {
 	created := map[string]bool{}
 	for _, f := range pending {
@@ -371,7 +451,7 @@ func Down(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*Ap
 	if n <= 0 {
 		n = 1
 	}
-	release, rrw, migs, err := prepare(ctx, conn, dir, o)
+	release, rrw, migs, err := prepare(ctx, conn, dir, o, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -401,6 +481,13 @@ func Down(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*Ap
 			return nil, fmt.Errorf("migrate: %w for %s in %s/%s", ErrNoDownFile, m.File, dir.Path, DownDir)
 		}
 		todo = append(todo, m)
+	}
+	for _, m := range todo {
+		for _, s := range m.Down {
+			if _, err := checkStatement(DownDir+"/"+m.File, s, o.AllowOtherDDL); err != nil {
+				return nil, err
+			}
+		}
 	}
 	drv := &driver{conn: conn, opts: &o}
 	for i, m := range todo {
@@ -452,7 +539,7 @@ type RepairResult struct {
 // Valid indexes and indexes of other origins are not touched.
 func Repair(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*RepairResult, error) {
 	o := opts.withDefaults()
-	release, _, migs, err := prepare(ctx, conn, dir, o)
+	release, _, migs, err := prepare(ctx, conn, dir, o, nil)
 	if err != nil {
 		return nil, err
 	}

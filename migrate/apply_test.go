@@ -108,8 +108,16 @@ func revisionCount(t *testing.T, q pg.Querier) int {
 	return n
 }
 
+// planDir plans specs as a fresh directory; a spec without a schema is in
+// public, as the test tables are.
 func planDir(t *testing.T, specs ...IndexSpec) *Dir {
 	t.Helper()
+	specs = append([]IndexSpec(nil), specs...)
+	for i := range specs {
+		if specs[i].Schema == "" {
+			specs[i].Schema = "public"
+		}
+	}
 	path := filepath.Join(t.TempDir(), "migrations")
 	if _, err := Plan(context.Background(), path, specs, PlanOptions{Now: planTime}); err != nil {
 		t.Fatal(err)
@@ -295,7 +303,7 @@ func TestMissingTableAppliesNothing(t *testing.T) {
 	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}}, IndexSpec{Table: "no_such_table", Columns: []string{"a"}})
 	_, err := Apply(ctx, conn, d, ApplyOptions{})
 	var me *MissingTableError
-	if !errors.As(err, &me) || me.Table != `"no_such_table"` {
+	if !errors.As(err, &me) || me.Table != `"public"."no_such_table"` {
 		t.Fatalf("Apply = %v, want a MissingTableError for no_such_table", err)
 	}
 	if ix := indexes(t, conn, "t"); len(ix) != 0 || revisionCount(t, conn) != 0 || fingerprint(t, conn, "t") != before {
@@ -428,7 +436,9 @@ func applyInBackground(ctx context.Context, conn *pgx.Conn, d *Dir, o ApplyOptio
 	return done
 }
 
-var gatedSpec = IndexSpec{Table: "gated", Columns: []string{"gate(v)"}}
+// gatedSpec is the index that waits at the gate. Its function is named
+// with its schema: apply's search_path is pg_catalog alone.
+var gatedSpec = IndexSpec{Name: "gated_gate_v_idx", Table: "gated", Columns: []string{"(public.gate(v))"}}
 
 func TestTwoAppliersAtOnce(t *testing.T) {
 	ctx := context.Background()
@@ -513,7 +523,7 @@ func TestBuildKilledHalfwayThenApplyAgain(t *testing.T) {
 	hold()
 	done := make(chan error, 1)
 	go func() {
-		_, err := other.Exec(ctx, `CREATE INDEX CONCURRENTLY gated_gate_v_idx ON public.gated (gate(v))`)
+		_, err := other.Exec(ctx, `CREATE INDEX CONCURRENTLY gated_gate_v_idx ON public.gated (public.gate(v))`)
 		done <- err
 	}()
 	pid := waitGated(t, watcher)
@@ -722,15 +732,15 @@ func TestProgressAndLongTransactionWarning(t *testing.T) {
 
 // Files without `-- atlas:txmode none` run in one transaction each, as
 // Atlas runs them: a failing statement rolls the whole file back and
-// records nothing.
+// records nothing. (Tables and an INSERT are other DDL: allowed here.)
 func TestTxModeFileRunsInATransaction(t *testing.T) {
 	ctx := context.Background()
 	dsn := testdb.NewDatabase(t)
 	conn := applier(t, dsn)
 	d := planDir(t)
-	addFile(t, d, "1_tables.sql", "CREATE TABLE a (id int PRIMARY KEY, v int);\nCREATE INDEX a_v_idx ON a (v);\n")
-	addFile(t, d, "2_broken.sql", "CREATE TABLE b (id int);\nINSERT INTO b VALUES ('not a number');\n")
-	_, err := Apply(ctx, conn, d, ApplyOptions{})
+	addFile(t, d, "1_tables.sql", "CREATE TABLE public.a (id int PRIMARY KEY, v int);\nCREATE INDEX a_v_idx ON public.a (v);\n")
+	addFile(t, d, "2_broken.sql", "CREATE TABLE public.b (id int);\nINSERT INTO public.b VALUES ('not a number');\n")
+	_, err := Apply(ctx, conn, d, ApplyOptions{AllowOtherDDL: true})
 	var se *StmtError
 	if !errors.As(err, &se) || se.Version != "2" || !strings.Contains(err.Error(), "22P02") {
 		t.Fatalf("Apply = %v, want version 2's invalid input error", err)
@@ -744,7 +754,7 @@ func TestTxModeFileRunsInATransaction(t *testing.T) {
 		t.Errorf("%d revisions, want 1", n)
 	}
 	// A CONCURRENTLY statement in such a file is refused before anything runs.
-	addFile(t, d, "3_conc.sql", "CREATE INDEX CONCURRENTLY a_id_v_idx ON a (id, v);\n")
+	addFile(t, d, "3_conc.sql", "CREATE INDEX CONCURRENTLY a_id_v_idx ON public.a (id, v);\n")
 	os.Remove(filepath.Join(d.Path, "2_broken.sql"))
 	d.Hash()
 	if _, err := Apply(ctx, conn, d, ApplyOptions{}); !errors.Is(err, ErrTxMode) {

@@ -28,7 +28,7 @@ var ErrNoAtlas = errors.New("--engine atlas needs the atlas binary on PATH, and 
 
 // AtlasEngine runs migrations with the atlas CLI.
 type AtlasEngine struct {
-	client *atlasexec.Client
+	atlas *atlasexec.Client
 	// Binary is the atlas binary's path.
 	Binary string
 }
@@ -47,17 +47,31 @@ func NewAtlasEngine(binary string) (*AtlasEngine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrate: atlas: %w", err)
 	}
-	return &AtlasEngine{client: c, Binary: path}, nil
+	return &AtlasEngine{atlas: c, Binary: path}, nil
 }
 
-// dirURL is the directory as atlas takes it.
-// atlasURLs is a database's URL and a directory's URL as atlas takes them.
-func atlasURLs(dsn string, dir *Dir) (db, d string, err error) {
-	if db, err = AtlasURL(dsn); err != nil {
-		return "", "", err
+// atlasPasswordEnv is the variable the atlas child reads its password
+// from: atlas's PostgreSQL driver (lib/pq) takes PGPASSWORD from its
+// environment when the URL has none. The environment of a process is
+// readable by its user and root only (/proc/<pid>/environ is 0400), its
+// command line by everyone (ps, /proc/<pid>/cmdline).
+const atlasPasswordEnv = "PGPASSWORD"
+
+// atlasTarget is what the atlas child is given for a database: a URL
+// without the password, for its command line, and the password, for its
+// environment.
+type atlasTarget struct {
+	url, password string
+}
+
+// atlasURLs is a database's URL, without its password, and a directory's
+// URL as atlas takes them.
+func atlasURLs(dsn string, dir *Dir) (db atlasTarget, d string, err error) {
+	if db.url, db.password, err = atlasURL(dsn); err != nil {
+		return atlasTarget{}, "", err
 	}
 	if d, err = dirURL(dir); err != nil {
-		return "", "", err
+		return atlasTarget{}, "", err
 	}
 	return db, d, nil
 }
@@ -71,18 +85,22 @@ func dirURL(dir *Dir) (string, error) {
 }
 
 // AtlasURL turns a libpq connection string (URL or key=value) into the
-// postgres:// URL the atlas CLI takes.
+// postgres:// URL the atlas CLI takes, without the password: a command
+// line is public to every user of the machine, so the password goes to
+// the atlas child through its environment instead.
 func AtlasURL(dsn string) (string, error) {
+	u, _, err := atlasURL(dsn)
+	return u, err
+}
+
+// atlasURL is AtlasURL and the password it leaves out (the DSN's, else
+// PGPASSWORD's or the password file's, as libpq would find it).
+func atlasURL(dsn string) (string, string, error) {
 	cfg, err := pgconn.ParseConfig(dsn)
 	if err != nil {
-		return "", fmt.Errorf("migrate: atlas URL: %w", err)
+		return "", "", fmt.Errorf("migrate: atlas URL: %w", err)
 	}
-	u := &url.URL{Scheme: "postgres", Path: "/" + cfg.Database}
-	if cfg.Password != "" {
-		u.User = url.UserPassword(cfg.User, cfg.Password)
-	} else {
-		u.User = url.User(cfg.User)
-	}
+	u := &url.URL{Scheme: "postgres", Path: "/" + cfg.Database, User: url.User(cfg.User)}
 	q := url.Values{}
 	if filepath.IsAbs(cfg.Host) {
 		q.Set("host", cfg.Host)
@@ -94,22 +112,41 @@ func AtlasURL(dsn string) (string, error) {
 		q.Set("sslmode", "disable")
 	}
 	u.RawQuery = q.Encode()
-	return u.String(), nil
+	return u.String(), cfg.Password, nil
+}
+
+// client is the atlas client for one run against db: the password, when
+// there is one, is set in the child's environment and nowhere else.
+func (e *AtlasEngine) client(db atlasTarget) (*atlasexec.Client, error) {
+	env := atlasexec.NewOSEnviron()
+	delete(env, atlasPasswordEnv)
+	if db.password != "" {
+		env[atlasPasswordEnv] = db.password
+	}
+	if err := e.atlas.SetEnv(env); err != nil {
+		return nil, fmt.Errorf("migrate: atlas: %w", err)
+	}
+	return e.atlas, nil
 }
 
 // Apply runs `atlas migrate apply` on the directory. Atlas does none of
 // the native engine's care around concurrent builds (INVALID leftovers,
-// retries, validity checks).
+// retries, validity checks) and runs whatever a file holds: callers check
+// the directory with CheckPending first.
 func (e *AtlasEngine) Apply(ctx context.Context, dsn string, dir *Dir, opts ApplyOptions) (*atlasexec.MigrateApply, error) {
 	u, d, err := atlasURLs(dsn, dir)
 	if err != nil {
 		return nil, err
 	}
-	p := &atlasexec.MigrateApplyParams{URL: u, DirURL: d, DryRun: opts.DryRun, AllowDirty: true, RevisionsSchema: opts.RevisionsSchema}
+	c, err := e.client(u)
+	if err != nil {
+		return nil, err
+	}
+	p := &atlasexec.MigrateApplyParams{URL: u.url, DirURL: d, DryRun: opts.DryRun, AllowDirty: true, RevisionsSchema: opts.RevisionsSchema}
 	if opts.N > 0 {
 		p.Amount = uint64(opts.N)
 	}
-	res, err := e.client.MigrateApply(ctx, p)
+	res, err := c.MigrateApply(ctx, p)
 	if err != nil {
 		return res, fmt.Errorf("migrate: atlas migrate apply: %w", err)
 	}
@@ -122,7 +159,11 @@ func (e *AtlasEngine) Status(ctx context.Context, dsn string, dir *Dir, revision
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.client.MigrateStatus(ctx, &atlasexec.MigrateStatusParams{URL: u, DirURL: d, RevisionsSchema: revisionsSchema})
+	c, err := e.client(u)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.MigrateStatus(ctx, &atlasexec.MigrateStatusParams{URL: u.url, DirURL: d, RevisionsSchema: revisionsSchema})
 	if err != nil {
 		return res, fmt.Errorf("migrate: atlas migrate status: %w", err)
 	}
@@ -139,7 +180,11 @@ func (e *AtlasEngine) Lint(ctx context.Context, devDSN string, dir *Dir, latest 
 	if latest <= 0 {
 		latest = 1
 	}
-	res, err := e.client.MigrateLint(ctx, &atlasexec.MigrateLintParams{DevURL: u, DirURL: d, Latest: uint64(latest)})
+	c, err := e.client(u)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.MigrateLint(ctx, &atlasexec.MigrateLintParams{DevURL: u.url, DirURL: d, Latest: uint64(latest)})
 	if err != nil {
 		return res, fmt.Errorf("migrate: atlas migrate lint: %w", err)
 	}

@@ -55,8 +55,60 @@ func (e *SumError) Error() string {
 // Unwrap lets errors.Is find Atlas's ErrChecksumMismatch.
 func (e *SumError) Unwrap() error { return migrate.ErrChecksumMismatch }
 
-// fileName is what a migration file is called: <version>_<name>.sql.
-var fileName = regexp.MustCompile(`^[0-9]+(_[^/\\]*)?\.sql$`)
+// ErrDuplicateVersion is returned for a directory where two files have the
+// same version: Atlas keeps one revision per version, so the second file
+// would be marked applied without ever running.
+var ErrDuplicateVersion = errors.New("two migration files have the same version")
+
+// DuplicateVersionError names the files that share a version.
+type DuplicateVersionError struct {
+	Dir, Version string
+	// Files are the file names, in the directory's order.
+	Files []string
+}
+
+// Error names both files and says what to do.
+func (e *DuplicateVersionError) Error() string {
+	return fmt.Sprintf("migrate: %s and %s in %s have the same version %s: give one of them the next free version (rename it), then run `migrate hash`",
+		e.Files[0], strings.Join(e.Files[1:], " and "), e.Dir, e.Version)
+}
+
+// Unwrap lets errors.Is find ErrDuplicateVersion.
+func (e *DuplicateVersionError) Unwrap() error { return ErrDuplicateVersion }
+
+// ErrDetachedDirective is returned for a file whose `-- atlas:` directive
+// Atlas does not read because no blank line separates it from the
+// statements.
+var ErrDetachedDirective = errors.New("directive not read")
+
+// DirectiveError is an `-- atlas:` directive at the head of a file that
+// Atlas (and so apply) does not read: Atlas takes file directives only from
+// a header of comments that a blank line separates from the statements, so
+// a `-- atlas:txmode none` right above a statement leaves the file in a
+// transaction.
+type DirectiveError struct {
+	File      string
+	Line      int
+	Directive string
+}
+
+// Error names the directive and the one thing missing: the blank line.
+func (e *DirectiveError) Error() string {
+	return fmt.Sprintf("migrate: %s line %d: %q is not read as a directive: Atlas reads directives only from the file's header, which a blank line must separate from the first statement: add an empty line after it",
+		e.File, e.Line, e.Directive)
+}
+
+// Unwrap lets errors.Is find ErrDetachedDirective.
+func (e *DirectiveError) Unwrap() error { return ErrDetachedDirective }
+
+// directiveLine is an Atlas directive comment, as Atlas's own reDirective
+// reads one.
+var directiveLine = regexp.MustCompile(`^(--|#)[ -~]*atlas:(\w+)[ -~]*$`)
+
+// fileName is what a migration file is called: <version>_<name>.sql, the
+// name without control characters (a line break in it would break the
+// line of atlas.sum that names the file).
+var fileName = regexp.MustCompile(`^[0-9]+(_[^/\\\x00-\x1f\x7f]*)?\.sql$`)
 
 // Dir is a migration directory: Atlas's up files and atlas.sum at the top,
 // the down files and their own sum in down/.
@@ -138,11 +190,37 @@ func (d *Dir) Atlas() migrate.Dir { return d.up }
 // against down/atlas.sum with Atlas's Validate. A file changed by hand is
 // a *SumError naming it; a missing sum is ErrNoSum.
 func (d *Dir) Validate() error {
+	if err := d.uniqueVersions(); err != nil {
+		return err
+	}
 	if err := validate(d.up, d.Path); err != nil {
 		return err
 	}
 	if d.down != nil {
 		return validate(d.down, filepath.Join(d.Path, DownDir))
+	}
+	return nil
+}
+
+// uniqueVersions refuses two up files with one version, naming both.
+func (d *Dir) uniqueVersions() error {
+	files, err := d.up.Files()
+	if err != nil {
+		return fmt.Errorf("migrate: read %s: %w", d.Path, err)
+	}
+	byVersion := map[string][]string{}
+	var order []string
+	for _, f := range files {
+		v := f.Version()
+		if len(byVersion[v]) == 0 {
+			order = append(order, v)
+		}
+		byVersion[v] = append(byVersion[v], f.Name())
+	}
+	for _, v := range order {
+		if names := byVersion[v]; len(names) > 1 {
+			return &DuplicateVersionError{Dir: d.Path, Version: v, Files: names}
+		}
 	}
 	return nil
 }
@@ -239,7 +317,12 @@ func scanStmts(src string) ([]Statement, error) {
 }
 
 // Migrations reads the up files in version order, with their down files.
+// Two files with one version are a *DuplicateVersionError, a directive
+// Atlas would not read a *DirectiveError.
 func (d *Dir) Migrations() ([]*Migration, error) {
+	if err := d.uniqueVersions(); err != nil {
+		return nil, err
+	}
 	files, err := d.up.Files()
 	if err != nil {
 		return nil, fmt.Errorf("migrate: read %s: %w", d.Path, err)
@@ -257,6 +340,10 @@ func (d *Dir) Migrations() ([]*Migration, error) {
 	var out []*Migration
 	for _, f := range files {
 		m, err := readMigration(f)
+		if de := (*DirectiveError)(nil); errors.As(err, &de) {
+			de.File = filepath.Join(d.Path, f.Name())
+			return nil, de
+		}
 		if err != nil {
 			return nil, fmt.Errorf("migrate: %s: %w", filepath.Join(d.Path, f.Name()), err)
 		}
@@ -278,6 +365,9 @@ func readMigration(f migrate.File) (*Migration, error) {
 		if ds := lf.Directive("txmode"); len(ds) > 0 {
 			m.TxMode = strings.TrimSpace(ds[0])
 		}
+		if err := detachedDirective(lf); err != nil {
+			return nil, err
+		}
 	}
 	stmts, err := scanStmts(string(f.Bytes()))
 	if err != nil {
@@ -290,4 +380,28 @@ func readMigration(f migrate.File) (*Migration, error) {
 		}
 	}
 	return m, nil
+}
+
+// detachedDirective finds an `-- atlas:` directive in the comments that
+// head a file which Atlas does not read (no blank line before the first
+// statement), and returns a *DirectiveError naming it (File is the bare
+// file name; Migrations puts the directory in front).
+func detachedDirective(f *migrate.LocalFile) error {
+	lines := strings.Split(string(f.Bytes()), "\n")
+	for i, line := range lines {
+		line = strings.TrimRight(line, " \t\r")
+		if !strings.HasPrefix(line, "--") && !strings.HasPrefix(line, "#") {
+			// The header ends at the first line that is not a comment: a
+			// blank line (Atlas reads the header) or a statement.
+			return nil
+		}
+		m := directiveLine.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		if len(f.Directive(m[2])) == 0 {
+			return &DirectiveError{File: f.Name(), Line: i + 1, Directive: line}
+		}
+	}
+	return nil
 }

@@ -68,7 +68,7 @@ func (e *LockTimeoutError) Error() string {
 		}
 	}
 	if e.Leftover != "" {
-		msg += fmt.Sprintf("; INVALID index %s is left: run `migrate repair` once the holder is done", e.Leftover)
+		msg += fmt.Sprintf("; INVALID index %s is left, its drop waits for the same sessions: run apply again once they are done (it drops the leftover first), or `migrate repair`", e.Leftover)
 	} else {
 		msg += "; nothing was changed"
 	}
@@ -210,6 +210,13 @@ func (d *driver) exec(ctx context.Context, query string) (pgconn.CommandTag, err
 }
 
 // build runs one CREATE INDEX CONCURRENTLY with everything around it.
+// Each attempt waits first for the transactions writing to the table (see
+// waitForWriters), then drops an INVALID leftover of the index's name
+// (an earlier build's, or its own last attempt's), then builds. A lock
+// timeout or a deadlock at any of the three is retried under the retry
+// policy; on every way out (giving up, an interruption, another error) the
+// attempt's INVALID index is dropped when it can be, and named with the
+// sessions in its way when it cannot.
 func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 	table := def.QualifiedTable()
 	if ok, err := tableExists(ctx, d.conn, table); err != nil {
@@ -221,12 +228,12 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 	if err != nil {
 		return err
 	}
+	// left names an INVALID index of this name that is still there.
+	left := ""
 	if existing != nil {
 		if !existing.Valid || !existing.Ready {
 			d.observe(Event{Kind: EventDropInvalid, Index: def.Name, Message: "dropping the INVALID leftover of an earlier build: " + existing.Definition})
-			if err := d.dropLeftover(ctx, def); err != nil {
-				return err
-			}
+			left = def.Name
 		} else {
 			same, why, err := sameDefinition(ctx, d.conn, existing, def)
 			if err != nil {
@@ -250,56 +257,31 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 	d.observe(Event{Kind: EventBuild, Index: def.Name, Message: stmt})
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		stop := d.watch(ctx, def)
-		_, err := d.exec(ctx, stmt)
-		stop()
+		err := d.attempt(ctx, def, stmt, &left)
 		if err == nil {
 			break
 		}
-		if d.conn.IsClosed() {
-			// The session is gone (killed, or the server restarted). A new
-			// one drops the INVALID index the build left when the server
-			// is back soon enough; else the next apply drops it before
-			// building again.
-			msg := fmt.Sprintf("migrate: %s: build of %s interrupted, the connection is lost: %v", d.file, def.Name, errText(err))
-			switch left, found := d.cleanupLost(def); {
-			case left != "":
-				msg += "; an INVALID index " + left + " may be left (run apply again: it drops it and finishes)"
-			case found:
-				msg += "; the INVALID index it left was dropped on a new connection (run apply again to finish)"
-			default:
-				msg += "; nothing was left behind (run apply again to finish)"
-			}
-			return &causeError{err: err, msg: msg}
-		}
-		if ctx.Err() != nil {
-			d.cleanup(def)
+		var we *writersError
+		if !errors.As(err, &we) && !retryable(err) {
 			return err
 		}
-		if !retryable(err) {
-			left := "nothing was left behind"
-			if name := d.cleanup(def); name != "" {
-				left = "INVALID index " + name + " is left: run `migrate repair`"
-			}
-			text := strings.TrimSuffix(errText(err), ".")
-			if fix, ok := pg.FixFor(err, d.conn.Config().User, "CREATE"); ok {
-				return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s: run %s; %s", d.file, def.Name, text, fix, left)}
-			}
-			return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s; %s", d.file, def.Name, text, left)}
-		}
 		if attempt > d.opts.Retries {
-			hs, _ := tableHolders(ctx, d.conn, table)
-			left := d.cleanup(def)
+			if left != "" {
+				left = d.cleanup(def)
+			}
+			hs := []Holder(nil)
+			if we != nil {
+				hs = we.holders
+			} else {
+				hs, _ = tableHolders(context.WithoutCancel(ctx), d.conn, table)
+			}
 			return &LockTimeoutError{File: d.file, Index: def.Name, Table: table, Attempts: attempt, Holders: hs, Leftover: left, Err: err}
-		}
-		if left := d.cleanup(def); left != "" {
-			return &causeError{err: err, msg: fmt.Sprintf("migrate: %s: build %s: %s; its INVALID leftover could not be dropped: run `migrate repair`", d.file, def.Name, errText(err))}
 		}
 		wait := backoff(attempt, d.opts.Backoff, d.opts.MaxBackoff)
 		d.observe(Event{Kind: EventRetry, Index: def.Name, Attempt: attempt, Wait: wait,
 			Message: fmt.Sprintf("%s; retry %d of %d in %s", errText(err), attempt, d.opts.Retries, wait.Round(time.Millisecond))})
 		if err := sleep(ctx, wait); err != nil {
-			return err
+			return d.interrupted(def, left, err)
 		}
 	}
 	built, err := findIndex(ctx, d.conn, def)
@@ -315,6 +297,184 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 	d.built = append(d.built, def.Name)
 	d.observe(Event{Kind: EventBuilt, Index: def.Name, Message: fmt.Sprintf("valid and ready in %s", time.Since(start).Round(time.Millisecond)), Took: time.Since(start)})
 	return nil
+}
+
+// attempt is one try at a build: the wait for writers, the drop of the
+// leftover *left names (cleared once it is gone), the build. It returns
+// nil when the index is built; a *writersError or a lock timeout or
+// deadlock for build to retry, with *left naming what the try left; any
+// other error final, with the leftover dropped when it can be.
+func (d *driver) attempt(ctx context.Context, def *IndexDef, stmt string, left *string) error {
+	if err := d.waitForWriters(ctx, def); err != nil {
+		if ctx.Err() != nil {
+			return d.interrupted(def, *left, err)
+		}
+		return err
+	}
+	if *left != "" {
+		if _, err := d.exec(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+def.QualifiedName()); err != nil {
+			if ctx.Err() != nil {
+				return d.interrupted(def, *left, err)
+			}
+			if retryable(err) {
+				return err
+			}
+			return fmt.Errorf("migrate: %s: drop INVALID leftover %s: %w", d.file, def.Name, err)
+		}
+		d.dropped = append(d.dropped, def.Name)
+		*left = ""
+	}
+	stop := d.watch(ctx, def)
+	_, err := d.exec(ctx, stmt)
+	stop()
+	switch {
+	case err == nil:
+		return nil
+	case d.conn.IsClosed():
+		// The session is gone (killed, or the server restarted). A new
+		// one drops the INVALID index the build left when the server is
+		// back soon enough; else the next apply drops it before building
+		// again.
+		msg := fmt.Sprintf("migrate: %s: build of %s interrupted, the connection is lost: %v", d.file, def.Name, errText(err))
+		switch left, found := d.cleanupLost(def); {
+		case left != "":
+			msg += "; an INVALID index " + left + " may be left (run apply again: it drops it and finishes)"
+		case found:
+			msg += "; the INVALID index it left was dropped on a new connection (run apply again to finish)"
+		default:
+			msg += "; nothing was left behind (run apply again to finish)"
+		}
+		return &causeError{err: err, msg: msg}
+	case ctx.Err() != nil:
+		return d.interrupted(def, def.Name, err)
+	case retryable(err):
+		// A lock timeout after the index entered the catalog (waiting for
+		// older transactions) leaves it INVALID: drop it now when the
+		// sessions in the way allow, else at the next attempt's start.
+		*left = d.cleanup(def)
+		return err
+	}
+	text := strings.TrimSuffix(errText(err), ".")
+	left2 := "nothing was left behind"
+	if name := d.cleanup(def); name != "" {
+		left2 = "INVALID index " + name + " is left: run `migrate repair`"
+	}
+	msg := fmt.Sprintf("migrate: %s: build %s (%s): %s", d.file, def.Name, left2, text)
+	// A missing privilege is told with the statement that grants it, once:
+	// pg.PrivilegeError marks the error so that nothing adds it again.
+	return pg.PrivilegeError(&causeError{err: err, msg: msg}, d.conn.Config().User, "CREATE")
+}
+
+// interrupted is what a build stopped by its context returns: err, after
+// the attempt's INVALID index (when left names one) is dropped, or a
+// *LeftoverError naming it and the sessions its drop waits for when it
+// cannot be.
+func (d *driver) interrupted(def *IndexDef, left string, err error) error {
+	if left == "" {
+		return err
+	}
+	if left = d.cleanup(def); left == "" {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	hs, _ := tableHolders(ctx, d.conn, def.QualifiedTable())
+	return &LeftoverError{File: d.file, Index: left, Holders: hs, Err: err}
+}
+
+// LeftoverError is a build stopped (interrupted) whose INVALID index could
+// not be dropped on the way out: its DROP INDEX CONCURRENTLY waits for the
+// same sessions the build waited for.
+type LeftoverError struct {
+	File, Index string
+	Holders     []Holder
+	Err         error
+}
+
+// Error names the index left and who is in the way of its drop.
+func (e *LeftoverError) Error() string {
+	msg := fmt.Sprintf("migrate: %s: %v; INVALID index %s is left", e.File, e.Err, e.Index)
+	if len(e.Holders) > 0 {
+		msg += ", its drop waits for " + e.Holders[0].String()
+	}
+	return msg + ": run apply again once that is done (it drops the leftover first), or `migrate repair`"
+}
+
+// Unwrap returns why the build stopped (a context error).
+func (e *LeftoverError) Unwrap() error { return e.Err }
+
+// writersError is an attempt that gave up waiting for the transactions
+// writing to the table: nothing was built, nothing is left.
+type writersError struct {
+	table   string
+	waited  time.Duration
+	holders []Holder
+}
+
+func (e *writersError) Error() string {
+	return fmt.Sprintf("%d transaction(s) writing to %s still open after %s", len(e.holders), e.table, e.waited.Round(time.Millisecond))
+}
+
+// writerPollMin and writerPollMax bound the interval at which
+// waitForWriters looks for the writers it waits for.
+const (
+	writerPollMin = 10 * time.Millisecond
+	writerPollMax = 250 * time.Millisecond
+)
+
+// waitForWriters waits, for at most the session's lock_timeout, until the
+// transactions that hold a write lock (ROW EXCLUSIVE) on the table when it
+// starts have ended. CREATE INDEX CONCURRENTLY waits for them too, but
+// only once its INVALID index is in the catalog, where a lock timeout
+// leaves it behind and its DROP waits for the same writers; waiting here
+// first leaves nothing. Writers that start meanwhile are not waited for,
+// as the build does not wait for them: a busy table's short transactions
+// do not hold the build back. It names the writers in an event whatever
+// their age, and returns a *writersError with those still open when it
+// gives up.
+func (d *driver) waitForWriters(ctx context.Context, def *IndexDef) error {
+	table := def.QualifiedTable()
+	const writers = `FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
+	  AND l.relation = to_regclass($1) AND l.mode = 'RowExclusiveLock'`
+	var vxids []string
+	if err := d.conn.QueryRow(ctx, `SELECT coalesce(array_agg(DISTINCT l.virtualtransaction), '{}') `+writers, table).Scan(&vxids); err != nil {
+		return fmt.Errorf("migrate: %s: look up the transactions writing to %s: %w", d.file, table, err)
+	}
+	if len(vxids) == 0 {
+		return nil
+	}
+	named := func() []Holder {
+		rows, err := d.conn.Query(ctx, `SELECT `+holderColumns+`, l.mode `+writers+` AND l.virtualtransaction = ANY($2) ORDER BY a.xact_start`, table, vxids)
+		if err != nil {
+			return nil
+		}
+		hs, _ := scanHolders(rows, true)
+		return hs
+	}
+	for _, h := range named() {
+		h := h
+		d.observe(Event{Kind: EventLongTransaction, Index: def.Name, Holder: &h,
+			Message: "waiting, before the build starts, for this transaction writing to " + table + " to end: " + h.String()})
+	}
+	start := time.Now()
+	interval := writerPollMin
+	for {
+		if err := sleep(ctx, jitter(interval)); err != nil {
+			return err
+		}
+		var open int
+		if err := d.conn.QueryRow(ctx, `SELECT count(DISTINCT l.virtualtransaction) `+writers+` AND l.virtualtransaction = ANY($2)`, table, vxids).Scan(&open); err != nil {
+			return fmt.Errorf("migrate: %s: look up the transactions writing to %s: %w", d.file, table, err)
+		}
+		if open == 0 {
+			return nil
+		}
+		if waited := time.Since(start); waited >= d.opts.LockTimeout {
+			return &writersError{table: table, waited: waited, holders: named()}
+		}
+		interval = min(interval*2, writerPollMax)
+	}
 }
 
 // dropLeftover drops an INVALID index of the def's name, concurrently.
@@ -376,6 +536,9 @@ func (d *driver) cleanupLost(def *IndexDef) (left string, found bool) {
 	}
 	defer conn.Close(context.Background())
 	if err := setSession(ctx, conn, d.opts.LockTimeout); err != nil {
+		return def.Name, true
+	}
+	if _, err := pinSearchPath(ctx, conn); err != nil {
 		return def.Name, true
 	}
 	var locked bool

@@ -43,11 +43,20 @@ var (
 	RuleMissingTable   = Rule{"HP108", "missing-table", LevelError, "the indexed table does not exist in the database"}
 	RuleNotIdempotent  = Rule{"HP109", "not-idempotent", LevelWarning, "without IF [NOT] EXISTS, running the file again after an interruption fails"}
 	RuleMissingDown    = Rule{"HP110", "missing-down", LevelWarning, "the file has no down file in down/: `migrate down` cannot revert it"}
+	// RuleOtherDDL is an error because apply refuses the file: a migration
+	// directory of index builds is no place for a DROP TABLE or an UPDATE
+	// that a review of "index changes" would let through.
+	RuleOtherDDL = Rule{"HP111", "not-an-index-statement", LevelError, "apply builds and drops indexes only (CREATE INDEX, DROP INDEX, ALTER INDEX ... ATTACH PARTITION, COMMENT ON INDEX) and refuses a file holding anything else unless other DDL is explicitly allowed"}
+	// RuleUnqualified is an error, not a warning, because apply refuses
+	// the file: with search_path pinned to pg_catalog an unqualified table
+	// finds nothing, and under anyone else's search_path it may find
+	// another schema's table of the same name.
+	RuleUnqualified = Rule{"HP112", "unqualified-name", LevelError, "a table or index named without its schema is found through the session's search_path, so the same file can build on another schema's table of the same name; apply refuses it"}
 )
 
 // Rules lists every rule, in id order.
 var Rules = []Rule{RuleSum, RuleNotConcurrent, RuleConcurrentInTx, RuleDropNotConc, RuleUniqueDirect,
-	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown}
+	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown, RuleOtherDDL, RuleUnqualified}
 
 // Finding is one problem lint found.
 type Finding struct {
@@ -129,6 +138,14 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 	if err != nil {
 		return nil, err
 	}
+	if conn != nil {
+		// The database is read as apply will see it.
+		restore, err := pinSearchPath(ctx, conn)
+		if err != nil {
+			return nil, err
+		}
+		defer restore()
+	}
 	todo := migs
 	if conn != nil && !opts.All {
 		revs, err := NewRevisions(conn, opts.RevisionsSchema).ReadRevisions(ctx)
@@ -165,6 +182,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 		created := map[string]bool{}
 		inTx := false
 		for _, s := range m.Statements {
+			unqualified := lintKind(rep, file, s)
 			c, err := Classify(s.SQL)
 			if err != nil {
 				continue
@@ -212,7 +230,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 						rep.add(RuleDuplicate, file, s.Line, "%s has the same keys as %s, also created by this directory", ix.Name, other.Name)
 					}
 				}
-				if conn == nil || created[table] {
+				if conn == nil || created[table] || unqualified {
 					continue
 				}
 				if err := lintAgainstDB(ctx, conn, rep, file, s.Line, ix, existing, &opts); err != nil {
@@ -222,6 +240,28 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 		}
 	}
 	return rep, nil
+}
+
+// lintKind reports what apply would refuse in a statement whatever the
+// database holds: a statement that is not an index statement (HP111) and
+// a name without its schema (HP112). It returns whether a name is left
+// unqualified, which makes the database checks of the statement
+// meaningless.
+func lintKind(rep *LintReport, file string, s Statement) (unqualified bool) {
+	d, err := KindOf(s.SQL)
+	switch {
+	case err != nil:
+		rep.add(RuleOtherDDL, file, s.Line, "%s does not parse: %v", shortStmt(s.SQL), err)
+		return false
+	case d.Kind == DDLOther:
+		rep.add(RuleOtherDDL, file, s.Line, "%s is not an index statement", shortStmt(s.SQL))
+		return false
+	}
+	if n, ok := d.Unqualified(); ok {
+		rep.add(RuleUnqualified, file, s.Line, "%s names %s without its schema: write it as <schema>.%s", d.Kind, n, n)
+		return true
+	}
+	return false
 }
 
 func txWhy(m *Migration, inTx bool) string {

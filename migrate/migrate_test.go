@@ -181,17 +181,17 @@ func TestReadProposals(t *testing.T) {
 // seedSpecs is the seed report's eleven indexes, as profiles/hishamos.yaml
 // names them.
 var seedSpecs = []IndexSpec{
-	{Name: "cmd_tpl_active_usage_idx", Table: "commands_commandtemplate", Columns: []string{"is_active", "usage_count"}},
-	{Name: "cmd_tpl_cat_active_rate_idx", Table: "commands_commandtemplate", Columns: []string{"category_id", "is_active", "success_rate"}},
-	{Name: "cmd_tpl_rec_agent_idx", Table: "commands_commandtemplate", Columns: []string{"recommended_agent_id"}},
-	{Name: "wf_user_status_created_idx", Table: "workflows_workflow", Columns: []string{"user_id", "status", "created_at"}},
-	{Name: "wf_exec_wf_status_started_idx", Table: "workflows_workflowexecution", Columns: []string{"workflow_id", "status", "started_at"}},
-	{Name: "wf_step_exec_status_idx", Table: "workflows_workflowstep", Columns: []string{"execution_id", "status"}},
-	{Name: "wf_step_exec_order_idx", Table: "workflows_workflowstep", Columns: []string{"execution_id", "step_order"}},
-	{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
-	{Name: "agent_platform_status_idx", Table: "agents_agent", Columns: []string{"preferred_platform", "status"}},
-	{Name: "agent_exec_user_status_cr_idx", Table: "agents_agentexecution", Columns: []string{"user_id", "status", "created_at"}},
-	{Name: "agent_exec_platform_cr_idx", Table: "agents_agentexecution", Columns: []string{"platform_used", "created_at"}},
+	{Name: "cmd_tpl_active_usage_idx", Schema: "public", Table: "commands_commandtemplate", Columns: []string{"is_active", "usage_count"}},
+	{Name: "cmd_tpl_cat_active_rate_idx", Schema: "public", Table: "commands_commandtemplate", Columns: []string{"category_id", "is_active", "success_rate"}},
+	{Name: "cmd_tpl_rec_agent_idx", Schema: "public", Table: "commands_commandtemplate", Columns: []string{"recommended_agent_id"}},
+	{Name: "wf_user_status_created_idx", Schema: "public", Table: "workflows_workflow", Columns: []string{"user_id", "status", "created_at"}},
+	{Name: "wf_exec_wf_status_started_idx", Schema: "public", Table: "workflows_workflowexecution", Columns: []string{"workflow_id", "status", "started_at"}},
+	{Name: "wf_step_exec_status_idx", Schema: "public", Table: "workflows_workflowstep", Columns: []string{"execution_id", "status"}},
+	{Name: "wf_step_exec_order_idx", Schema: "public", Table: "workflows_workflowstep", Columns: []string{"execution_id", "step_order"}},
+	{Name: "agent_status_invocations_idx", Schema: "public", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
+	{Name: "agent_platform_status_idx", Schema: "public", Table: "agents_agent", Columns: []string{"preferred_platform", "status"}},
+	{Name: "agent_exec_user_status_cr_idx", Schema: "public", Table: "agents_agentexecution", Columns: []string{"user_id", "status", "created_at"}},
+	{Name: "agent_exec_platform_cr_idx", Schema: "public", Table: "agents_agentexecution", Columns: []string{"platform_used", "created_at"}},
 }
 
 var planTime = time.Date(2025, 3, 25, 10, 11, 3, 0, time.UTC)
@@ -208,12 +208,12 @@ func TestPlanWritesAtlasDirectory(t *testing.T) {
 	}
 	up, _ := os.ReadFile(filepath.Join(path, res.Files[0].File))
 	want := "-- atlas:txmode none\n\n-- Index cmd_tpl_active_usage_idx on commands_commandtemplate, built without blocking writes.\n" +
-		`CREATE INDEX CONCURRENTLY IF NOT EXISTS "cmd_tpl_active_usage_idx" ON "commands_commandtemplate" ("is_active", "usage_count");` + "\n"
+		`CREATE INDEX CONCURRENTLY IF NOT EXISTS "cmd_tpl_active_usage_idx" ON "public"."commands_commandtemplate" ("is_active", "usage_count");` + "\n"
 	if diff := cmp.Diff(want, string(up)); diff != "" {
 		t.Errorf("up file (-want +got):\n%s", diff)
 	}
 	down, _ := os.ReadFile(filepath.Join(path, DownDir, res.Files[0].File))
-	if !strings.Contains(string(down), `DROP INDEX CONCURRENTLY IF EXISTS "cmd_tpl_active_usage_idx";`) || !strings.HasPrefix(string(down), "-- atlas:txmode none\n\n") {
+	if !strings.Contains(string(down), `DROP INDEX CONCURRENTLY IF EXISTS "public"."cmd_tpl_active_usage_idx";`) || !strings.HasPrefix(string(down), "-- atlas:txmode none\n\n") {
 		t.Errorf("down file:\n%s", down)
 	}
 	// Atlas reads it: its own Validate, txmode directive, only the up files.

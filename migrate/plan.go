@@ -54,7 +54,10 @@ type PlanResult struct {
 // path, one index per file, and rewrites both sums. An index the
 // directory already creates is skipped, so planning the same proposals
 // twice adds nothing. A directory that fails Validate is refused: adding to
-// it would bless a hand edit.
+// it would bless a hand edit. So is a spec without a schema (ErrNoSchema):
+// every statement Plan writes names its table with its schema, so that no
+// search_path can send the index to another schema's table of the same
+// name.
 func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions) (*PlanResult, error) {
 	name := NamePart(opts.Name)
 	if name == "" {
@@ -67,6 +70,9 @@ func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions)
 		def, err := s.Def()
 		if err != nil {
 			return nil, err
+		}
+		if def.Schema == "" {
+			return nil, fmt.Errorf("%w %s: %w: table %s (resolve it with QualifySpecs, or name the schema)", ErrBadSpec, def.Name, ErrNoSchema, quoteIdent(def.Table))
 		}
 		if seen[def.Name] {
 			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "asked for twice"})

@@ -17,13 +17,13 @@ import (
 func TestPlanQuotesOddNames(t *testing.T) {
 	specs := []IndexSpec{
 		{Name: `ix"; DROP TABLE canary; --`, Schema: `Odd "Schema"`, Table: `we"ird;tbl`, Columns: []string{`"Mixed ""Case"""`, `"sp ace;col" DESC`}, Include: []string{`"In""cl"`}},
-		{Name: "two\nDROP TABLE canary; --", Table: "t", Columns: []string{"a"}},
-		{Name: "../../escape/ix", Table: "t", Columns: []string{"b"}},
+		{Name: "two\nDROP TABLE canary; --", Schema: "public", Table: "t", Columns: []string{"a"}},
+		{Name: "../../escape/ix", Schema: "public", Table: "t", Columns: []string{"b"}},
 	}
 	want := []*IndexDef{
 		{Name: `ix"; DROP TABLE canary; --`, Schema: `Odd "Schema"`, Table: `we"ird;tbl`, Method: "btree", Keys: []IndexKey{{Column: `Mixed "Case"`}, {Column: "sp ace;col", Desc: true, NullsFirst: true}}, Include: []string{`In"cl`}, Concurrently: true, IfNotExists: true},
-		{Name: "two\nDROP TABLE canary; --", Table: "t", Method: "btree", Keys: []IndexKey{{Column: "a"}}, Concurrently: true, IfNotExists: true},
-		{Name: "../../escape/ix", Table: "t", Method: "btree", Keys: []IndexKey{{Column: "b"}}, Concurrently: true, IfNotExists: true},
+		{Name: "two\nDROP TABLE canary; --", Schema: "public", Table: "t", Method: "btree", Keys: []IndexKey{{Column: "a"}}, Concurrently: true, IfNotExists: true},
+		{Name: "../../escape/ix", Schema: "public", Table: "t", Method: "btree", Keys: []IndexKey{{Column: "b"}}, Concurrently: true, IfNotExists: true},
 	}
 	dir := filepath.Join(t.TempDir(), "migrations")
 	res, err := Plan(t.Context(), dir, specs, PlanOptions{Name: "odd"})

@@ -26,6 +26,10 @@ type Proposals struct {
 type Proposal struct {
 	// Name is the proposed index name; empty means the stable name.
 	Name string `json:"name,omitempty"`
+	// Schema is the table's schema. indexes propose writes it since
+	// proposals files had a table without its schema outside public; for
+	// such an older file the schema is read from Definition.
+	Schema string `json:"schema,omitempty"`
 	// Table may be schema-qualified ("public.agents_agent").
 	Table string `json:"table"`
 	// Columns are key elements, each possibly with a direction
@@ -88,6 +92,11 @@ func (p Proposal) Spec(source string) (IndexSpec, error) {
 			return s, fmt.Errorf("definition: %v", err)
 		}
 		s.Schema, s.Table, s.Unique, s.Where, s.Include = def.Schema, def.Table, def.Unique, def.Where, def.Include
+		if s.Schema == "" {
+			s.Schema = p.Schema
+		} else if p.Schema != "" && p.Schema != s.Schema {
+			return s, fmt.Errorf("schema %q, but the definition's table is in %q", p.Schema, s.Schema)
+		}
 		if def.Method != "btree" {
 			s.Method = def.Method
 		}
@@ -109,6 +118,18 @@ func (p Proposal) Spec(source string) (IndexSpec, error) {
 	pr := &parser{src: p.Table, toks: toks}
 	if s.Schema, s.Table, err = pr.name(); err != nil || !pr.done() {
 		return s, fmt.Errorf("table %q is not a table name", p.Table)
+	}
+	switch {
+	case p.Schema != "" && s.Schema != "" && p.Schema != s.Schema:
+		return s, fmt.Errorf("schema %q, but table %q names another", p.Schema, p.Table)
+	case p.Schema != "":
+		s.Schema = p.Schema
+	case s.Schema == "" && p.Definition != "":
+		// An older proposals file: its table left public out, its
+		// definition did not.
+		if def, err := ParseCreateIndex(p.Definition); err == nil && def.Table == s.Table {
+			s.Schema = def.Schema
+		}
 	}
 	if len(s.Columns) == 0 {
 		return s, errors.New("no columns")

@@ -67,6 +67,11 @@ type Holder struct {
 	XactStart       *time.Time `json:"xact_start,omitempty"`
 	// Age is how long its transaction (else its session) has been open.
 	Age time.Duration `json:"age"`
+	// QueryStart is when its current (or, idle, its last) query started,
+	// and QueryAge how long ago: a session idle in transaction since its
+	// last query is the one to look at.
+	QueryStart *time.Time    `json:"query_start,omitempty"`
+	QueryAge   time.Duration `json:"query_age,omitempty"`
 }
 
 // String describes the session in one line: pid, application, lock,
@@ -87,7 +92,10 @@ func (h Holder) String() string {
 		fmt.Fprintf(&b, ", %s", h.State)
 	}
 	if h.Age > 0 {
-		fmt.Fprintf(&b, " for %s", h.Age.Round(time.Second))
+		fmt.Fprintf(&b, " for %s", roundAge(h.Age))
+	}
+	if h.QueryStart != nil {
+		fmt.Fprintf(&b, ", its query started %s ago", roundAge(h.QueryAge))
 	}
 	if q := strings.Join(strings.Fields(h.Query), " "); q != "" {
 		if len(q) > 120 {
@@ -96,6 +104,16 @@ func (h Holder) String() string {
 		fmt.Fprintf(&b, ": %s", q)
 	}
 	return b.String()
+}
+
+// roundAge rounds an age for a message: to the second from a second up,
+// to the millisecond below, so that a transaction opened a moment ago
+// does not read as "0s".
+func roundAge(d time.Duration) time.Duration {
+	if d >= time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Millisecond)
 }
 
 // LockedError is ErrLocked with who holds the lock.
@@ -121,17 +139,18 @@ func (e *LockedError) Error() string {
 func (e *LockedError) Unwrap() error { return ErrLocked }
 
 const holderColumns = `a.pid, coalesce(a.application_name, ''), coalesce(a.usename::text, ''), coalesce(a.state, ''),
-	coalesce(left(a.query, 500), ''), a.xact_start, extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))`
+	coalesce(left(a.query, 500), ''), a.xact_start, extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start)),
+	a.query_start, coalesce(extract(epoch FROM now() - a.query_start), 0)`
 
 func scanHolders(rows pgx.Rows, withMode bool) ([]Holder, error) {
 	defer rows.Close()
 	var hs []Holder
 	for rows.Next() {
 		var (
-			h   Holder
-			age float64
+			h             Holder
+			age, queryAge float64
 		)
-		dest := []any{&h.PID, &h.ApplicationName, &h.User, &h.State, &h.Query, &h.XactStart, &age}
+		dest := []any{&h.PID, &h.ApplicationName, &h.User, &h.State, &h.Query, &h.XactStart, &age, &h.QueryStart, &queryAge}
 		if withMode {
 			dest = append(dest, &h.Mode)
 		}
@@ -139,6 +158,7 @@ func scanHolders(rows pgx.Rows, withMode bool) ([]Holder, error) {
 			return nil, err
 		}
 		h.Age = time.Duration(age * float64(time.Second))
+		h.QueryAge = time.Duration(queryAge * float64(time.Second))
 		hs = append(hs, h)
 	}
 	return hs, rows.Err()
@@ -250,6 +270,31 @@ func setSession(ctx context.Context, conn *pgx.Conn, lockTimeout time.Duration) 
 	return nil
 }
 
+// PinnedSearchPath is the search_path apply, down, repair, status and lint
+// run under: pg_catalog alone, as pg_dump's scripts do. A table name
+// without its schema then finds no user table at all, instead of the
+// first one of that name on whatever search_path the DSN, the role or the
+// database sets; every name a migration uses must carry its schema, and
+// apply refuses a file where one does not (ErrUnqualified).
+const PinnedSearchPath = "pg_catalog"
+
+// pinSearchPath sets the session's search_path to PinnedSearchPath, and
+// returns what sets it back as it was: the session is the caller's.
+func pinSearchPath(ctx context.Context, q pg.Querier) (restore func(), err error) {
+	var was string
+	if err := q.QueryRow(ctx, `SELECT current_setting('search_path'), set_config('search_path', $1, false)`, PinnedSearchPath).Scan(&was, nil); err != nil {
+		return nil, fmt.Errorf("migrate: pin search_path: %w", err)
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if c, ok := q.(*pgx.Conn); ok && (c.IsClosed() || c.PgConn().TxStatus() != 'I') {
+			return
+		}
+		q.Exec(ctx, `SELECT set_config('search_path', $1, false)`, was)
+	}, nil
+}
+
 // longTransactions lists this database's transactions open longer than
 // age, which a concurrent build has to wait for.
 func longTransactions(ctx context.Context, q pg.Querier, age time.Duration) ([]Holder, error) {
@@ -264,16 +309,18 @@ func longTransactions(ctx context.Context, q pg.Querier, age time.Duration) ([]H
 	return scanHolders(rows, false)
 }
 
-// tableHolders names the sessions holding a lock on the table that
-// conflicts with the SHARE UPDATE EXCLUSIVE lock a concurrent build takes;
-// with none, the open transactions the build waits for.
+// tableHolders names the sessions holding a lock on the table that a
+// concurrent build waits for: one that conflicts with the SHARE UPDATE
+// EXCLUSIVE lock it takes, or a write lock (ROW EXCLUSIVE), whose
+// transaction it waits to end once its index is in the catalog; with
+// none, the open transactions it waits for.
 func tableHolders(ctx context.Context, q pg.Querier, table string) ([]Holder, error) {
 	rows, err := q.Query(ctx, `SELECT `+holderColumns+`, l.mode
 	FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
 	  AND l.relation = to_regclass($1)
-	  AND l.mode IN ('ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
-	ORDER BY a.xact_start NULLS LAST`, table)
+	  AND l.mode IN ('RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+	ORDER BY l.mode = 'RowExclusiveLock', a.xact_start NULLS LAST`, table)
 	if err != nil {
 		return nil, err
 	}

@@ -9,13 +9,17 @@ import (
 
 	"ariga.io/atlas/sql/postgres"
 	"ariga.io/atlas/sql/schema"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // IndexSpec is an index to plan: what a proposal or a profile asks for.
 type IndexSpec struct {
 	// Name is the index name; empty means IndexName(Table, Columns).
 	Name string `json:"name"`
-	// Schema qualifies Table; empty means the search_path decides.
+	// Schema qualifies Table. Plan refuses a spec without one; QualifySpecs
+	// fills it in from the database.
 	Schema string `json:"schema,omitempty"`
 	// Table is the indexed table.
 	Table string `json:"table"`
@@ -39,6 +43,58 @@ type IndexSpec struct {
 
 // ErrBadSpec is returned for an index spec that cannot be planned.
 var ErrBadSpec = errors.New("bad index spec")
+
+// ErrNoSchema is returned by Plan for a spec whose table has no schema,
+// and by QualifySpecs for a table the database does not know.
+var ErrNoSchema = errors.New("no schema for the table")
+
+// UnknownTableError is a spec's unqualified table that QualifySpecs finds
+// in no schema of the session's search_path.
+type UnknownTableError struct {
+	Table, SearchPath string
+}
+
+// Error names the table and the search_path it was looked up on.
+func (e *UnknownTableError) Error() string {
+	return fmt.Sprintf("migrate: table %s is in no schema of the database's search_path (%s): write it with its schema, <schema>.%s",
+		quoteIdent(e.Table), e.SearchPath, quoteIdent(e.Table))
+}
+
+// Unwrap lets errors.Is find ErrNoSchema.
+func (e *UnknownTableError) Unwrap() error { return ErrNoSchema }
+
+// QualifySpecs gives every spec without a schema the schema its table is
+// found in on q's search_path, once, at plan time, so that the file says
+// which table it means and no later session's search_path decides it. A
+// table found nowhere is an *UnknownTableError. Specs with a schema are
+// left alone; the specs are not changed in place.
+func QualifySpecs(ctx context.Context, q pg.Querier, specs []IndexSpec) ([]IndexSpec, error) {
+	out := append([]IndexSpec(nil), specs...)
+	found := map[string]string{}
+	for i, s := range out {
+		if s.Schema != "" {
+			continue
+		}
+		schema, ok := found[s.Table]
+		if !ok {
+			err := q.QueryRow(ctx, `SELECT n.nspname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+				WHERE c.oid = to_regclass($1)`, quoteIdent(s.Table)).Scan(&schema)
+			if errors.Is(err, pgx.ErrNoRows) {
+				var path string
+				if err := q.QueryRow(ctx, `SELECT current_setting('search_path')`).Scan(&path); err != nil {
+					return nil, fmt.Errorf("migrate: look up table %s: %w", quoteIdent(s.Table), err)
+				}
+				return nil, &UnknownTableError{Table: s.Table, SearchPath: path}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("migrate: look up table %s: %w", quoteIdent(s.Table), err)
+			}
+			found[s.Table] = schema
+		}
+		out[i].Schema = schema
+	}
+	return out, nil
+}
 
 var (
 	plainIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)

@@ -81,11 +81,16 @@ const (
 	IndexAbsent    = "absent"    // pending, not built yet
 	IndexPresent   = "present"   // pending, already there and as the file says
 	IndexNoTable   = "no-table"  // its table does not exist
+	// IndexUnqualified is an index whose file names its table without a
+	// schema: apply refuses such a file (see PinnedSearchPath), and which
+	// table it means is not knowable.
+	IndexUnqualified = "unqualified"
 )
 
 // IndexStatus is one index of a file, compared with the database.
 type IndexStatus struct {
 	Name   string `json:"name"`
+	Schema string `json:"schema,omitempty"`
 	Table  string `json:"table"`
 	State  string `json:"state"`
 	Detail string `json:"detail,omitempty"`
@@ -127,15 +132,19 @@ type StatusReport struct {
 // applied, which pending, and whether what they built is still there as
 // they built it. It changes nothing (expression and predicate indexes are
 // compared on a temporary table in a transaction rolled back at once).
+//
+// Status reads the database with search_path pinned to pg_catalog, as
+// apply runs.
 func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema string) (*StatusReport, error) {
-	rep := &StatusReport{Dir: dir.Path, Files: []FileStatus{}, Drift: []IndexStatus{}, Leftovers: []string{}}
-	if err := dir.Validate(); err != nil {
-		rep.Problems = append(rep.Problems, err.Error())
-	}
-	migs, err := dir.Migrations()
+	rep, migs, err := statusDir(dir)
 	if err != nil {
 		return nil, err
 	}
+	restore, err := pinSearchPath(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer restore()
 	revs, err := NewRevisions(conn, revisionsSchema).ReadRevisions(ctx)
 	if err != nil {
 		return nil, err
@@ -188,8 +197,31 @@ func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema strin
 	return rep, nil
 }
 
+// statusDir is the part of Status that needs no database: the report
+// with what Validate says is wrong, and the files. A directory Status
+// cannot read at all (two files with one version, a directive Atlas does
+// not read) is an error.
+func statusDir(dir *Dir) (*StatusReport, []*Migration, error) {
+	rep := &StatusReport{Dir: dir.Path, Files: []FileStatus{}, Drift: []IndexStatus{}, Leftovers: []string{}}
+	if err := dir.Validate(); err != nil {
+		if errors.Is(err, ErrDuplicateVersion) {
+			return nil, nil, err
+		}
+		rep.Problems = append(rep.Problems, err.Error())
+	}
+	migs, err := dir.Migrations()
+	if err != nil {
+		return nil, nil, err
+	}
+	return rep, migs, nil
+}
+
 func indexStatus(ctx context.Context, conn *pgx.Conn, def *IndexDef, wasApplied bool) (IndexStatus, error) {
-	is := IndexStatus{Name: def.Name, Table: def.Table}
+	is := IndexStatus{Name: def.Name, Schema: def.Schema, Table: def.Table}
+	if def.Schema == "" {
+		is.State, is.Detail = IndexUnqualified, "its file names table "+def.QualifiedTable()+" without a schema: apply refuses it; write it as <schema>."+def.QualifiedTable()
+		return is, nil
+	}
 	ok, err := tableExists(ctx, conn, def.QualifiedTable())
 	if err != nil {
 		return is, err

@@ -294,7 +294,7 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 	}
 	var dir *migrate.Dir
 	if o.apply != "" {
-		if dir, err = migrate.OpenDir(o.apply); err != nil {
+		if dir, err = readDir(o.apply); err != nil {
 			return badInput(fmt.Errorf("--%s: %w", flagApply, err))
 		}
 		if err := dir.Validate(); err != nil {

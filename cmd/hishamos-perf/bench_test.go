@@ -225,8 +225,8 @@ func TestBenchApplyFailingMigration(t *testing.T) {
 	}
 	dir := filepath.Join(t.TempDir(), "migrations")
 	_, err := migrate.Plan(t.Context(), dir, []migrate.IndexSpec{
-		{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
-		{Name: "one_execution_per_user", Table: "agents_agentexecution", Columns: []string{"user_id"}, Unique: true},
+		{Name: "agent_status_invocations_idx", Schema: "public", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
+		{Name: "one_execution_per_user", Schema: "public", Table: "agents_agentexecution", Columns: []string{"user_id"}, Unique: true},
 	}, migrate.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
@@ -22,7 +24,13 @@ const (
 	flagName        = "name"
 	flagEmit        = "emit"
 	flagDjangoApps  = "django-apps"
+	flagSchema      = "schema"
 )
+
+// defaultPlanSchema is the schema plan writes for a table given without one
+// when it has no database to look the table up in: PostgreSQL's default
+// schema, where the HishamOS tables (and a Django project's) live.
+const defaultPlanSchema = "public"
 
 // What indexes plan --emit writes.
 const (
@@ -57,6 +65,7 @@ type planOptions struct {
 	from, fromProfile string
 	dir, name         string
 	emit, djangoApps  string
+	schema            string
 }
 
 func newIndexesPlanCmd(a *app) *cobra.Command {
@@ -79,7 +88,13 @@ the directory already creates is skipped, and a directory edited by hand
 
 The indexes come from --from, the JSON that 'indexes propose' writes
 (schema hishamos-perf/indexes/v1), or from --from-profile, a profile's
-hand-picked index set. --emit django writes instead, per Django app, a
+hand-picked index set.
+
+Every statement names its table with its schema, so that no search_path can
+send an index to another schema's table of the same name. A table given
+without one (a profile's, an old proposals file's) takes --schema; without
+it, plan looks the table up in the database when a DSN is given (--dsn or the
+environment), else writes public and says so. --emit django writes instead, per Django app, a
 migration using AddIndexConcurrently with atomic = False that depends on the
 app's latest migration, for projects whose schema Django owns.`,
 		Example: `  hishamos-perf indexes plan --from-profile hishamos
@@ -97,6 +112,7 @@ app's latest migration, for projects whose schema Django owns.`,
 	f.StringVar(&o.name, flagName, migrate.DefaultName, "migration name, part of every file name")
 	f.StringVar(&o.emit, flagEmit, emitAtlas, "what to write: atlas (a versioned migration directory) or django (Django migrations)")
 	f.StringVar(&o.djangoApps, flagDjangoApps, ".", "with --emit django: the folder holding the Django apps (<app>/migrations/)")
+	f.StringVar(&o.schema, flagSchema, "", "schema of the tables given without one (default: looked up in the database when a DSN is given, else public)")
 	return cmd
 }
 
@@ -120,6 +136,17 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	if err != nil {
 		return usage(err)
 	}
+	for _, s := range specs {
+		// A spec that cannot be planned is refused before a database is
+		// asked where its table is.
+		if _, err := s.Def(); err != nil {
+			return a.migrateError(err, cmdPath)
+		}
+	}
+	specs, schemaNote, err := a.qualifySpecs(ctx, specs, o.schema)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
 	tool := "hishamos-perf " + toolVersion()
 	if o.emit == emitDjango {
 		files, err := migrate.EmitDjango(specs, migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool})
@@ -131,6 +158,9 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 			t.Rows = append(t.Rows, []string{f.App, f.Path, f.Dependency, strings.Join(f.Indexes, ", ")})
 		}
 		t.Note = "each runs with atomic = False: AddIndexConcurrently cannot run in a transaction"
+		if schemaNote != "" {
+			t.Note += "\n" + schemaNote
+		}
 		return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Django: files}, t)
 	}
 	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool})
@@ -142,6 +172,9 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 		t.Rows = append(t.Rows, []string{f.Version, f.Index, f.Table, f.File})
 	}
 	var notes []string
+	if schemaNote != "" {
+		notes = append(notes, schemaNote)
+	}
 	for _, s := range res.Skipped {
 		notes = append(notes, fmt.Sprintf("skipped %s: %s", s.Index, s.Reason))
 	}
@@ -183,6 +216,50 @@ func (a *app) planSpecs(o planOptions) ([]migrate.IndexSpec, error) {
 	return specs, nil
 }
 
+// qualifySpecs gives every spec without a schema one: --schema's, else the
+// one the database finds the table in when a DSN is given, else public.
+// The note says what was decided for those specs, empty when every spec
+// had its schema.
+func (a *app) qualifySpecs(ctx context.Context, specs []migrate.IndexSpec, schema string) ([]migrate.IndexSpec, string, error) {
+	var bare []string
+	for _, s := range specs {
+		if s.Schema == "" {
+			bare = append(bare, s.Table)
+		}
+	}
+	if len(bare) == 0 {
+		return specs, "", nil
+	}
+	tables := strings.Join(slices.Compact(slices.Sorted(slices.Values(bare))), ", ")
+	fill := func(schema string) []migrate.IndexSpec {
+		out := append([]migrate.IndexSpec(nil), specs...)
+		for i := range out {
+			if out[i].Schema == "" {
+				out[i].Schema = schema
+			}
+		}
+		return out
+	}
+	if schema != "" {
+		return fill(schema), fmt.Sprintf("tables given without a schema (%s) are written in schema %s (--%s)", tables, schema, flagSchema), nil
+	}
+	t := pg.Resolve(a.dsn, a.getenv)
+	if t.Sandbox() {
+		return fill(defaultPlanSchema), fmt.Sprintf("tables given without a schema (%s) are written in schema %s: no DSN to look them up in (give --%s, or --%s to look them up)",
+			tables, defaultPlanSchema, flagSchema, flagDSN), nil
+	}
+	conn, err := a.connect(ctx, t, pg.DefaultSession)
+	if err != nil {
+		return nil, "", err
+	}
+	defer conn.Close(context.Background())
+	out, err := migrate.QualifySpecs(ctx, conn, specs)
+	if err != nil {
+		return nil, "", err
+	}
+	return out, fmt.Sprintf("tables given without a schema (%s) are written in the schema the database finds them in", tables), nil
+}
+
 // migrateError sorts the migrate package's errors into exit codes: bad
 // input (a directory, a file, a proposal) is 2, a lock the database would
 // not give is 3.
@@ -193,13 +270,19 @@ func (a *app) migrateError(err error, _ string) error {
 		ce  *migrate.ConflictError
 		le  *migrate.LockedError
 		lte *migrate.LockTimeoutError
+		re  *migrate.RefusedError
 	)
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &le), errors.As(err, &lte):
 		return &dbError{err}
-	case errors.As(err, &se), errors.As(err, &me), errors.As(err, &ce),
+	case errors.As(err, &re) && (errors.Is(err, migrate.ErrOtherDDL) || errors.Is(err, migrate.ErrBlockingIndex)):
+		// The package does not name flags; the command does.
+		return &usageError{err: fmt.Errorf("%w (if the file is meant to run it, pass --%s)", err, flagAllowOtherDDL)}
+	case errors.As(err, &re), errors.Is(err, migrate.ErrDuplicateVersion), errors.Is(err, migrate.ErrDetachedDirective),
+		errors.Is(err, migrate.ErrNoSchema),
+		errors.As(err, &se), errors.As(err, &me), errors.As(err, &ce),
 		errors.Is(err, migrate.ErrNotMigrationDir), errors.Is(err, migrate.ErrNoSum),
 		errors.Is(err, migrate.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
 		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),

@@ -30,7 +30,11 @@ const (
 	flagAll             = "all"
 	flagOffline         = "offline"
 	flagDevURL          = "dev-url"
+	flagAllowOtherDDL   = "allow-other-ddl"
 )
+
+// allowOtherDDLHelp names what --allow-other-ddl lets through.
+const allowOtherDDLHelp = "also run statements that are not index builds or drops (CREATE TABLE, UPDATE, DROP TABLE: anything), and CREATE INDEX without CONCURRENTLY, which blocks every write to its table while it builds"
 
 // formatGitHub is lint's extra --format: GitHub Actions annotation lines.
 const formatGitHub = "github"
@@ -76,6 +80,7 @@ type applyOptions struct {
 	retries         int
 	engine          string
 	revisionsSchema string
+	allowOtherDDL   bool
 }
 
 func addApplyFlags(cmd *cobra.Command, o *applyOptions, engine bool) {
@@ -89,6 +94,27 @@ func addApplyFlags(cmd *cobra.Command, o *applyOptions, engine bool) {
 	if engine {
 		f.StringVar(&o.engine, flagEngine, migrate.EngineNative, "native, or atlas to run the atlas CLI (needs the atlas binary on PATH)")
 	}
+}
+
+// addAllowOtherDDL adds --allow-other-ddl to the commands that run the
+// statements of migration files (apply, down).
+func addAllowOtherDDL(cmd *cobra.Command, o *applyOptions) {
+	cmd.Flags().BoolVar(&o.allowOtherDDL, flagAllowOtherDDL, false, allowOtherDDLHelp)
+}
+
+// readDir opens a migration directory and reads its files, so that a
+// directory no command can use (two files with one version, a directive
+// Atlas would not read) is refused before a connection is made or a
+// sandbox started.
+func readDir(path string) (*migrate.Dir, error) {
+	dir, err := migrate.OpenDir(path)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := dir.Migrations(); err != nil {
+		return nil, err
+	}
+	return dir, nil
 }
 
 // countArg reads the optional [N] argument.
@@ -122,6 +148,15 @@ with Atlas's executor, on one connection:
     other error stops at once;
   - a version is recorded only when pg_index says the index is valid and ready.
 
+It runs index statements only: CREATE [UNIQUE] INDEX [CONCURRENTLY] (ON ONLY a
+partitioned table too), DROP INDEX, ALTER INDEX ... ATTACH PARTITION and
+COMMENT ON INDEX, each naming its tables and indexes with their schema (the
+session's search_path is pinned to pg_catalog, so that no search_path decides
+which table an index is built on). A pending file holding anything else (a
+DROP TABLE, an UPDATE, a SET), a CREATE INDEX without CONCURRENTLY, or a name
+without its schema is refused before anything runs (exit code 2); --allow-other-ddl
+lets the first two through. Two files with the same version are refused too.
+
 Interrupted (Ctrl-C, a lost connection, a restarted server), it is finished by
 running it again: there is no dirty state to force. On a terminal the build's
 progress is shown from pg_stat_progress_create_index.`,
@@ -139,6 +174,7 @@ progress is shown from pg_stat_progress_create_index.`,
 		},
 	}
 	addApplyFlags(cmd, &o, true)
+	addAllowOtherDDL(cmd, &o)
 	return cmd
 }
 
@@ -167,7 +203,7 @@ func (a *app) applyOpts(ctx context.Context, t pg.Target, o applyOptions) (migra
 		retries = migrate.NoRetries
 	}
 	opts := migrate.ApplyOptions{N: o.n, DryRun: o.dryRun, Wait: o.wait, LockTimeout: o.lockTimeout, Retries: retries,
-		RevisionsSchema: o.revisionsSchema, Operator: "hishamos-perf " + toolVersion()}
+		RevisionsSchema: o.revisionsSchema, Operator: "hishamos-perf " + toolVersion(), AllowOtherDDL: o.allowOtherDDL}
 	bar, phase := a.progress(), ""
 	opts.Observer = func(e migrate.Event) {
 		switch e.Kind {
@@ -206,7 +242,7 @@ func (a *app) applyOpts(ctx context.Context, t pg.Target, o applyOptions) (migra
 }
 
 func (a *app) runApply(ctx context.Context, cmdPath string, o applyOptions) error {
-	dir, err := migrate.OpenDir(o.dir)
+	dir, err := readDir(o.dir)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
@@ -282,6 +318,17 @@ func (a *app) runAtlasApply(ctx context.Context, cmdPath string, dir *migrate.Di
 	if err != nil {
 		return err
 	}
+	// The atlas CLI runs whatever a file holds: the files are checked as
+	// the native engine checks them, before atlas starts.
+	conn, err := a.connect(ctx, t, pg.Session{StatementTimeout: 30 * time.Second, LockTimeout: migrate.DefaultLockTimeout})
+	if err != nil {
+		return err
+	}
+	err = migrate.CheckPending(ctx, conn, dir, o.revisionsSchema, o.allowOtherDDL)
+	conn.Close(context.Background())
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
 	res, err := e.Apply(ctx, t.DSN, dir, migrate.ApplyOptions{N: o.n, DryRun: o.dryRun, RevisionsSchema: o.revisionsSchema})
 	if err != nil {
 		return &dbError{err}
@@ -328,7 +375,7 @@ type statusReport struct {
 }
 
 func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine string) error {
-	dir, err := migrate.OpenDir(dirPath)
+	dir, err := readDir(dirPath)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
@@ -426,7 +473,7 @@ by hand is named and refused (exit code 2). It needs no database.`,
 		Example: "  hishamos-perf migrate validate --dir migrations",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := migrate.OpenDir(dirPath)
+			dir, err := readDir(dirPath)
 			if err != nil {
 				return a.migrateError(err, cmd.CommandPath())
 			}
@@ -466,7 +513,9 @@ func newDownCmd(a *app) *cobra.Command {
 		Long: `down runs the down files (down/<file>: DROP INDEX CONCURRENTLY IF EXISTS) of the
 last N applied versions, newest first, under the same lock, timeouts and
 retries as apply, and deletes each revision once its index is gone. Asking for
-more versions than are applied is refused before anything runs.`,
+more versions than are applied is refused before anything runs, and so is a
+down file holding what apply would refuse (anything but index statements, or a
+name without its schema).`,
 		Example: `  hishamos-perf migrate down
   hishamos-perf migrate down 3 --dry-run`,
 		Args: cobra.MaximumNArgs(1),
@@ -480,11 +529,12 @@ more versions than are applied is refused before anything runs.`,
 		},
 	}
 	addApplyFlags(cmd, &o, false)
+	addAllowOtherDDL(cmd, &o)
 	return cmd
 }
 
 func (a *app) runDown(ctx context.Context, cmdPath string, o applyOptions) error {
-	dir, err := migrate.OpenDir(o.dir)
+	dir, err := readDir(o.dir)
 	if err == nil {
 		err = dir.Validate()
 	}
@@ -540,7 +590,7 @@ building it; repair is for cleaning up without applying.`,
   hishamos-perf migrate repair`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dir, err := migrate.OpenDir(o.dir)
+			dir, err := readDir(o.dir)
 			if err != nil {
 				return a.migrateError(err, cmd.CommandPath())
 			}
@@ -645,7 +695,7 @@ type lintReport struct {
 }
 
 func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error {
-	dir, err := migrate.OpenDir(o.dir)
+	dir, err := readDir(o.dir)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}

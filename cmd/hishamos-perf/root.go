@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
+	"github.com/hishamos/hishamos-perf/migrate"
 )
 
 // Exit codes, as DESIGN.md fixes them. A run a signal stopped exits
@@ -50,13 +52,44 @@ const (
 const (
 	envSandboxDir = "HISHAMOS_PERF_SANDBOX_DIR"
 	envPgBinDir   = "HISHAMOS_PERF_PG_BINDIR"
+	// envDebug, set to anything but "" or "0", makes an internal error
+	// print its Go stack: for a developer, never by default.
+	envDebug = "HISHAMOS_PERF_DEBUG"
 )
 
 // run is the whole CLI; main only exits with its code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	return a.guard(func() int { return a.run(args) })
+}
+
+// guard runs the CLI and turns a panic on its goroutine into one line on
+// stderr and exit code 3, as a database failure would: a bug must not
+// reach the user as a Go stack trace (nor as exit code 2, "your input").
+// The stack is printed only when envDebug asks for it.
+func (a *app) guard(f func() int) (code int) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		msg := pg.RedactText(fmt.Sprint(r), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+		msg = strings.Join(strings.Fields(msg), " ")
+		if d := a.getenv(envDebug); d != "" && d != "0" {
+			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s\n%s", msg, pg.RedactText(string(debug.Stack()), a.dsn, a.getenv("PGPASSWORD")))
+		} else {
+			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s: this is a bug, please report it with the command that ran (%s=1 prints the stack)\n", msg, envDebug)
+		}
+		code = exitDatabase
+	}()
+	return f()
+}
+
+// run is the CLI on args, once guard is in place.
+func (a *app) run(args []string) int {
+	stdin, stdout, stderr := a.stdin, a.stdout, a.stderr
 	ctx, stop := signalContext(context.Background())
 	defer stop()
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -69,6 +102,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		ie, ok := context.Cause(ctx).(*interruptedError)
 		if !ok {
 			ie = &interruptedError{sig: os.Interrupt}
+		}
+		if le := (*migrate.LeftoverError)(nil); errors.As(err, &le) {
+			// What could not be cleaned up is said, not hidden.
+			fmt.Fprintln(stderr, "hishamos-perf: "+ie.what()+": "+oneLine(le.Error()))
+			return exitCode(ie)
 		}
 		fmt.Fprintln(stderr, "hishamos-perf: "+ie.Error())
 		return exitCode(ie)
@@ -122,11 +160,14 @@ func signalContext(parent context.Context) (context.Context, func()) {
 // code.
 type interruptedError struct{ sig os.Signal }
 
-func (e *interruptedError) Error() string {
+func (e *interruptedError) Error() string { return e.what() + "; nothing was left half-made" }
+
+// what says which signal stopped the run.
+func (e *interruptedError) what() string {
 	if e.sig == syscall.SIGTERM {
-		return "terminated (SIGTERM); nothing was left half-made"
+		return "terminated (SIGTERM)"
 	}
-	return "interrupted; nothing was left half-made"
+	return "interrupted"
 }
 
 // usageError marks bad usage or bad input: exit code 2.

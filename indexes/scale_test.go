@@ -13,9 +13,10 @@ import (
 // Bounds of the advisor's work on a wide table's filter-screen workload
 // (issue 14, item 5), per statement so that they hold at any size: work
 // that grows with the square of the statements breaks them as the workload
-// grows. Measured: 11 to 16 EXPLAINs and 4 to 5 cached plans per statement
-// from 200 to 5,000 statements; main ran 1,480 EXPLAINs per statement on
-// 50 statements, and its cache kept every plan.
+// grows. Measured: 12 to 18 EXPLAINs and about 5 cached plans per
+// statement from 200 to 5,000 statements (make bench-advisor-scale); before,
+// 50 statements took 74,126 EXPLAINs (1,482 each) and the cache kept every
+// plan.
 const (
 	maxExplainsPerStatement    = 30
 	maxCachedPlansPerStatement = 10

@@ -226,7 +226,9 @@ type Stats struct {
 	Candidates int `json:"candidates"`
 	// Weighed are the candidates selection weighed: those not rejected
 	// before costing, at most MaxCandidatesPerTable per table.
-	Weighed   int `json:"candidates_weighed"`
+	Weighed int `json:"candidates_weighed"`
+	// Moves counts the moves evaluated, a move brought up to date after a
+	// choice counting again.
 	Moves     int `json:"moves_costed"`
 	Rounds    int `json:"rounds"`
 	Explains  int `json:"explains"`

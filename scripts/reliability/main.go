@@ -65,6 +65,7 @@ var categories = []category{
 		"./bench":             `^TestAdversarial.*$`,
 		"./cmd/hishamos-perf": `^TestAdversarial.*$`,
 		"./faults":            `^TestAdversarial.*$`,
+		"./indexes":           `^TestAdversarial.*$`,
 		"./internal/render":   `^TestAdversarial.*$`,
 		"./internal/sqlscan":  `^TestAdversarial.*$`,
 		"./migrate":           `^TestAdversarial.*$`,

@@ -3,6 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 )
 
@@ -97,6 +98,19 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("bench: %w: --iterations must be at least 1, not %d (a statement needs samples to be measured)", ErrOptions, o.Iterations)
 	}
 	return nil
+}
+
+// DefaultThreads is how many OS threads clients are spread over when
+// Options.Threads is 0: one per CPU, at most one per client.
+func DefaultThreads(clients int) int { return max(1, min(clients, runtime.NumCPU())) }
+
+// threads is how many OS threads a run's clients are spread over:
+// Options.Threads, or DefaultThreads.
+func (o *Options) threads() int {
+	if o.Threads > 0 {
+		return min(o.Threads, o.Clients)
+	}
+	return DefaultThreads(o.Clients)
 }
 
 // settings records the options in a run.

@@ -23,10 +23,13 @@ test:
 run: setup build
 	@$(BIN) demo
 
-## vet: go vet and gofmt
+## vet: go vet and gofmt; go vet and go build for darwin without cgo (the portable paths: bench on pgconn, the SQL parser's stand-ins), and the stand-ins' test
 vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(PKGS)
+	GOOS=darwin CGO_ENABLED=0 $(GO) build $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 -run '^TestWithoutCgo' ./internal/sqlscan/
 
 ## bench-seed: seed --scale medium beside pgbench -i -s 10 on the same server, rows/s and their ratio
 bench-seed: build

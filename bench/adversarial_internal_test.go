@@ -65,7 +65,7 @@ func openClient(t *testing.T, dsn, sql string, write bool) (*client, bool) {
 // sessionState reads the transaction status the call left, then, outside
 // any transaction, default_transaction_read_only and what an INSERT in an
 // implicit transaction says: what a call left behind.
-func sessionState(t *testing.T, c *client) (setting string, insertErr error, status byte) {
+func sessionState(t *testing.T, c *client) (setting string, status byte, insertErr error) {
 	t.Helper()
 	status = c.session.TxStatus()
 	rows, err := c.session.Query(t.Context(), "SHOW default_transaction_read_only")
@@ -73,7 +73,7 @@ func sessionState(t *testing.T, c *client) (setting string, insertErr error, sta
 		t.Fatalf("SHOW: %v, %v", rows, err)
 	}
 	_, insertErr = c.session.Query(t.Context(), "INSERT INTO victim VALUES (-1, 'committed')")
-	return rows[0][0], insertErr, status
+	return rows[0][0], status, insertErr
 }
 
 // TestAdversarialSessionSettingsAreRolledBack: a call that turns the
@@ -112,7 +112,7 @@ func TestAdversarialSessionSettingsAreRolledBack(t *testing.T) {
 							t.Fatalf("call: %v", err)
 						}
 					}
-					setting, insertErr, status := sessionState(t, c)
+					setting, status, insertErr := sessionState(t, c)
 					if setting != "on" || status != 'I' {
 						t.Errorf("after the calls: default_transaction_read_only = %s, transaction status %q; want on, idle", setting, status)
 					}
@@ -169,7 +169,7 @@ func TestAdversarialCallLeavesTheSessionIdle(t *testing.T) {
 					case tc.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != tc.code):
 						t.Fatalf("call: %v; want SQLSTATE %s", err, tc.code)
 					}
-					setting, insertErr, status := sessionState(t, c)
+					setting, status, insertErr := sessionState(t, c)
 					if setting != "on" || status != 'I' || insertErr == nil {
 						t.Errorf("after the call: default_transaction_read_only = %s, status %q, INSERT %v; want on, idle, refused", setting, status, insertErr)
 					}

@@ -41,7 +41,6 @@ type IndexSpec struct {
 var ErrBadSpec = errors.New("bad index spec")
 
 var (
-	plainIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 	opclassName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
 	methodName  = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )

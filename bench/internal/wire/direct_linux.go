@@ -91,6 +91,16 @@ type direct struct {
 	yielded time.Time
 }
 
+// lostBy is Lost for an error of the connection itself (not the server's
+// word, not a session left in a transaction): its text says the
+// connection was lost.
+func lostBy(err error) error {
+	if errors.Is(err, ErrLost) {
+		return err
+	}
+	return &lostError{fmt.Errorf("%w: %w", ErrLost, err)}
+}
+
 // openDirect takes pc's socket over from pgconn and readies the calls'
 // transaction statements, or returns nil when the socket cannot be used
 // directly (TLS) and the calls should stay on pgconn.

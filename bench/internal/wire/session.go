@@ -17,7 +17,6 @@ package wire
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -88,16 +87,6 @@ func Lost(err error) error {
 		return err
 	}
 	return &lostError{err}
-}
-
-// lostBy is Lost for an error of the connection itself (not the server's
-// word, not a session left in a transaction): its text says the
-// connection was lost.
-func lostBy(err error) error {
-	if errors.Is(err, ErrLost) {
-		return err
-	}
-	return &lostError{fmt.Errorf("%w: %w", ErrLost, err)}
 }
 
 // Open takes pc over for the phases of a run: on the direct path where

@@ -145,8 +145,8 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if writes := w.Writes(); len(writes) > 0 && !o.AllowWrites {
-		return nil, fmt.Errorf("bench: %w: %s: pass --allow-writes to run them, each in a transaction that is rolled back", ErrWrites, strings.Join(writes, ", "))
+	if err := CheckWrites(w, o.AllowWrites); err != nil {
+		return nil, err
 	}
 	r := &runner{w: w, o: o, seeds: make([]uint64, len(w.Statements))}
 	for i, s := range w.Statements {

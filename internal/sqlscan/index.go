@@ -1,0 +1,308 @@
+package sqlscan
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+)
+
+// indexDef takes a CREATE INDEX apart: expressions and the predicate as
+// PostgreSQL's deparser writes them, so the same index written two ways is
+// one Def.
+func indexDef(s *pg_query.IndexStmt) *indexdef.Def {
+	d := &indexdef.Def{Name: s.Idxname, Unique: s.Unique, NullsNotDistinct: s.NullsNotDistinct, Method: strings.ToLower(s.AccessMethod)}
+	if d.Method == "" {
+		d.Method = indexdef.DefaultMethod
+	}
+	if s.Relation != nil {
+		d.Schema, d.Table, d.Only = s.Relation.Schemaname, s.Relation.Relname, !s.Relation.Inh
+	}
+	for _, p := range s.IndexParams {
+		if e := p.GetIndexElem(); e != nil {
+			d.Keys = append(d.Keys, indexKey(e))
+		}
+	}
+	for _, p := range s.IndexIncludingParams {
+		if e := p.GetIndexElem(); e != nil {
+			d.Include = append(d.Include, e.Name)
+		}
+	}
+	if s.WhereClause != nil {
+		d.Where = deparseExpr(s.WhereClause)
+	}
+	return d
+}
+
+// indexKey is one index element.
+func indexKey(e *pg_query.IndexElem) indexdef.Key {
+	k := indexdef.Key{Column: e.Name}
+	if e.Expr != nil {
+		// An expression over a column alone, "(a)", is the column.
+		if ref := e.Expr.GetColumnRef(); ref != nil && len(ref.Fields) == 1 && ref.Fields[0].GetString_() != nil {
+			k.Column = ref.Fields[0].GetString_().Sval
+		} else {
+			k.Expr = deparseExpr(e.Expr)
+		}
+	}
+	k.Collate = nameList(e.Collation)
+	k.Opclass = nameList(e.Opclass)
+	k.Desc = e.Ordering == pg_query.SortByDir_SORTBY_DESC
+	switch e.NullsOrdering {
+	case pg_query.SortByNulls_SORTBY_NULLS_FIRST:
+		k.NullsFirst = true
+	case pg_query.SortByNulls_SORTBY_NULLS_LAST:
+		k.NullsFirst = false
+	default:
+		k.NullsFirst = k.Desc
+	}
+	return k
+}
+
+// nameList writes a qualified name (a collation, an operator class) as
+// SQL, each part quoted where it must be.
+func nameList(parts []*pg_query.Node) string {
+	names := make([]string, 0, len(parts))
+	for _, p := range parts {
+		if s := p.GetString_(); s != nil {
+			names = append(names, QuoteName(s.Sval))
+		}
+	}
+	return strings.Join(names, ".")
+}
+
+// deparseExpr writes an expression as PostgreSQL's deparser does, as the
+// one target of a SELECT with the SELECT taken off.
+func deparseExpr(n *pg_query.Node) string {
+	sel := &pg_query.SelectStmt{TargetList: []*pg_query.Node{pg_query.MakeResTargetNodeWithVal(n, 0)},
+		LimitOption: pg_query.LimitOption_LIMIT_OPTION_DEFAULT, Op: pg_query.SetOperation_SETOP_NONE}
+	out, err := pg_query.Deparse(&pg_query.ParseResult{Version: parserVersion(), Stmts: []*pg_query.RawStmt{{Stmt: &pg_query.Node{Node: &pg_query.Node_SelectStmt{SelectStmt: sel}}}}})
+	if err != nil {
+		// The tree came from the parser: the deparser takes it.
+		return ""
+	}
+	return strings.TrimPrefix(out, "SELECT ")
+}
+
+// parserVersion is the PostgreSQL version of pg_query's parser, which its
+// deparser wants on the trees it is given.
+var parserVersion = sync.OnceValue(func() int32 {
+	tree, err := pg_query.Parse("SELECT")
+	if err != nil {
+		return 0
+	}
+	return tree.Version
+})
+
+var (
+	keywordMu   sync.Mutex
+	keywordMemo = map[string]bool{}
+)
+
+// QuoteName writes a name as SQL, bare when PostgreSQL reads it back as
+// itself (lower case letters, digits, '_' and '$', not a keyword that
+// cannot name a column) and quoted otherwise.
+func QuoteName(name string) string {
+	if !plainName(name) || reservedWord(name) {
+		return indexdef.QuoteIdent(name)
+	}
+	return name
+}
+
+// plainName reports whether name needs no quotes as far as its characters
+// go.
+func plainName(name string) bool {
+	if name == "" || name[0] >= '0' && name[0] <= '9' || name[0] == '$' {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '$') {
+			return false
+		}
+	}
+	return true
+}
+
+// reservedWord reports whether the lexer reads name as a keyword that
+// cannot stand as a bare column name (reserved, type or function name
+// keywords; unreserved ones can).
+func reservedWord(name string) bool {
+	keywordMu.Lock()
+	defer keywordMu.Unlock()
+	if v, ok := keywordMemo[name]; ok {
+		return v
+	}
+	kw := true
+	if res, err := pg_query.Scan(name); err == nil && len(res.Tokens) == 1 {
+		switch res.Tokens[0].KeywordKind {
+		case pg_query.KeywordKind_NO_KEYWORD, pg_query.KeywordKind_UNRESERVED_KEYWORD:
+			kw = false
+		}
+	}
+	keywordMemo[name] = kw
+	return kw
+}
+
+// probeTable stands for the table when a key or predicate is read inside a
+// CREATE INDEX of its own.
+const probeTable = "hishamos_perf_probe"
+
+// ErrFragment is a key, predicate or name that is not one whole piece of
+// SQL of its kind: it ends early, holds more, or is not SQL.
+var ErrFragment = errors.New("not one whole key or expression")
+
+// probeIndex parses sql, which must be one plain CREATE INDEX on the
+// probe table, and returns it taken apart.
+func probeIndex(sql string) (*pg_query.IndexStmt, error) {
+	tree, err := pg_query.Parse(sql)
+	if err != nil {
+		return nil, err
+	}
+	if len(tree.Stmts) != 1 || tree.Stmts[0].Stmt.GetIndexStmt() == nil {
+		return nil, ErrFragment
+	}
+	s := tree.Stmts[0].Stmt.GetIndexStmt()
+	if s.Relation == nil || s.Relation.Relname != probeTable || s.Relation.Schemaname != "" || s.Idxname != "" ||
+		len(s.Options) > 0 || s.TableSpace != "" || s.Unique || s.NullsNotDistinct || s.Concurrent || s.IfNotExists {
+		return nil, ErrFragment
+	}
+	return s, nil
+}
+
+// fragmentError words what is wrong with a fragment: the lexer's complaint
+// (an open string), else ErrFragment with the parser's.
+func fragmentError(fragment string, err error) error {
+	if _, lexErr := Scan(fragment); lexErr != nil {
+		var se *Error
+		if errors.As(lexErr, &se) && !se.Unterminated() {
+			// The message names the construct; the offset (in the
+			// fragment) adds little.
+			return errors.New(se.Msg)
+		}
+		return lexErr
+	}
+	if errors.Is(err, ErrFragment) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrFragment, syntaxError(fragment, err).(*SyntaxError).Msg)
+}
+
+// ParseKey reads one key element as a profile or an older proposals file
+// writes it, "created_at DESC", `"Order" DESC NULLS LAST`, "lower(email)",
+// "(a + b)" or "name varchar_pattern_ops", with PostgreSQL's parser: the
+// text must be exactly one index element.
+func ParseKey(spec string) (indexdef.Key, error) {
+	if strings.TrimSpace(spec) == "" {
+		return indexdef.Key{}, errors.New("empty key")
+	}
+	s, err := probeIndex("CREATE INDEX ON " + probeTable + " (" + spec + "\n)")
+	if err != nil {
+		return indexdef.Key{}, fragmentError(spec, err)
+	}
+	if len(s.IndexParams) != 1 || len(s.IndexIncludingParams) > 0 || s.WhereClause != nil {
+		return indexdef.Key{}, ErrFragment
+	}
+	e := s.IndexParams[0].GetIndexElem()
+	if e == nil || len(e.Opclassopts) > 0 {
+		return indexdef.Key{}, ErrFragment
+	}
+	return indexKey(e), nil
+}
+
+// ParsePredicate reads a partial index's predicate with PostgreSQL's
+// parser and returns it as the deparser writes it: the text must be
+// exactly one expression, so nothing in it can end the statement it is
+// written into or hide another one.
+func ParsePredicate(where string) (string, error) {
+	if strings.TrimSpace(where) == "" {
+		return "", errors.New("empty predicate")
+	}
+	s, err := probeIndex("CREATE INDEX ON " + probeTable + " (x) WHERE " + where + "\n")
+	if err != nil {
+		return "", fragmentError(where, err)
+	}
+	if len(s.IndexParams) != 1 || s.WhereClause == nil {
+		return "", ErrFragment
+	}
+	return deparseExpr(s.WhereClause), nil
+}
+
+// ParseName reads a table name as SQL writes it, "orders",
+// "public.orders" or `"Odd"."T"`, with PostgreSQL's lexer.
+func ParseName(s string) (indexdef.Name, error) {
+	toks, err := Scan(s)
+	if err != nil {
+		return indexdef.Name{}, err
+	}
+	name := func(t Token) (string, bool) {
+		switch t.Kind {
+		case Keyword, Ident, QuotedIdent:
+			return t.Value, t.Value != ""
+		}
+		return "", false
+	}
+	switch {
+	case len(toks) == 1:
+		if n, ok := name(toks[0]); ok {
+			return indexdef.Name{Name: n}, nil
+		}
+	case len(toks) == 3 && toks[1].Kind == Punct && toks[1].Text == ".":
+		sch, ok1 := name(toks[0])
+		n, ok2 := name(toks[2])
+		if ok1 && ok2 {
+			return indexdef.Name{Schema: sch, Name: n}, nil
+		}
+	}
+	return indexdef.Name{}, fmt.Errorf("%q is not a table name", s)
+}
+
+// VerifyIndex checks that d's CREATE INDEX is the index d says, and
+// nothing more: its SQL, parsed, is one CREATE INDEX that takes apart into
+// d again. A Def from outside the process (a proposals file) is checked so
+// before its SQL is written anywhere: Expr, Where, Opclass and Collate are
+// SQL text, and one that closes a parenthesis or starts a comment would
+// otherwise change the statement.
+func VerifyIndex(d *indexdef.Def) error {
+	switch {
+	case d.Table == "":
+		return errors.New("no table")
+	case len(d.Keys) == 0:
+		return errors.New("no key columns")
+	}
+	for i, k := range d.Keys {
+		if (k.Column == "") == (k.Expr == "") {
+			return fmt.Errorf("key %d has %s", i+1, map[bool]string{true: "neither a column nor an expression", false: "both a column and an expression"}[k.Column == ""])
+		}
+	}
+	sql := d.CreateSQL(false, false)
+	p, err := ParseOne(sql)
+	if err != nil {
+		return fmt.Errorf("its CREATE INDEX does not read back: %v", err)
+	}
+	if p.Index == nil {
+		return fmt.Errorf("its CREATE INDEX reads back as %s", p.Kind)
+	}
+	if !reflect.DeepEqual(comparable(*p.Index), comparable(*d)) {
+		return fmt.Errorf("its CREATE INDEX reads back as another index: %s", p.Index.CreateSQL(false, false))
+	}
+	return nil
+}
+
+// comparable is d as VerifyIndex compares it: no comment, the method
+// spelled as the parser spells it, empty lists nil.
+func comparable(d indexdef.Def) indexdef.Def {
+	d.Comment = ""
+	d.Method = d.AccessMethod()
+	if len(d.Include) == 0 {
+		d.Include = nil
+	}
+	if len(d.Keys) == 0 {
+		d.Keys = nil
+	}
+	return d
+}

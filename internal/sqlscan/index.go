@@ -3,7 +3,6 @@ package sqlscan
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"sync"
 
@@ -261,48 +260,64 @@ func ParseName(s string) (indexdef.Name, error) {
 	return indexdef.Name{}, fmt.Errorf("%q is not a table name", s)
 }
 
-// VerifyIndex checks that d's CREATE INDEX is the index d says, and
-// nothing more: its SQL, parsed, is one CREATE INDEX that takes apart into
-// d again. A Def from outside the process (a proposals file) is checked so
-// before its SQL is written anywhere: Expr, Where, Opclass and Collate are
-// SQL text, and one that closes a parenthesis or starts a comment would
-// otherwise change the statement.
-func VerifyIndex(d *indexdef.Def) error {
+// CanonicalIndex reads d's CREATE INDEX back with the parser and returns
+// the Def it takes apart into: the same index with its expressions and
+// predicate as the deparser writes them. A Def from outside the process (a
+// proposals file, a profile) goes through it before its SQL is written
+// anywhere: Expr, Where, Opclass and Collate are SQL text, and one that
+// closes a parenthesis, starts a comment or ends the statement would
+// change what the statement does. Such a Def does not read back as one
+// CREATE INDEX of the same shape (name, table, key count, each key's
+// column, ordering, class and collation, INCLUDE, a predicate or none),
+// and is refused.
+func CanonicalIndex(d *indexdef.Def) (indexdef.Def, error) {
 	switch {
 	case d.Table == "":
-		return errors.New("no table")
+		return indexdef.Def{}, errors.New("no table")
 	case len(d.Keys) == 0:
-		return errors.New("no key columns")
+		return indexdef.Def{}, errors.New("no key columns")
 	}
 	for i, k := range d.Keys {
-		if (k.Column == "") == (k.Expr == "") {
-			return fmt.Errorf("key %d has %s", i+1, map[bool]string{true: "neither a column nor an expression", false: "both a column and an expression"}[k.Column == ""])
+		switch {
+		case k.Column == "" && k.Expr == "":
+			return indexdef.Def{}, fmt.Errorf("key %d has neither a column nor an expression", i+1)
+		case k.Column != "" && k.Expr != "":
+			return indexdef.Def{}, fmt.Errorf("key %d has both a column and an expression", i+1)
 		}
 	}
 	sql := d.CreateSQL(false, false)
 	p, err := ParseOne(sql)
 	if err != nil {
-		return fmt.Errorf("its CREATE INDEX does not read back: %v", err)
+		return indexdef.Def{}, fmt.Errorf("its CREATE INDEX does not read back: %v", err)
 	}
 	if p.Index == nil {
-		return fmt.Errorf("its CREATE INDEX reads back as %s", p.Kind)
+		return indexdef.Def{}, fmt.Errorf("its CREATE INDEX reads back as %s", p.Kind)
 	}
-	if !reflect.DeepEqual(comparable(*p.Index), comparable(*d)) {
-		return fmt.Errorf("its CREATE INDEX reads back as another index: %s", p.Index.CreateSQL(false, false))
+	got := *p.Index
+	if !sameShape(&got, d) {
+		return indexdef.Def{}, fmt.Errorf("its CREATE INDEX reads back as another index: %s", got.CreateSQL(false, false))
 	}
-	return nil
+	got.Comment = d.Comment
+	return got, nil
 }
 
-// comparable is d as VerifyIndex compares it: no comment, the method
-// spelled as the parser spells it, empty lists nil.
-func comparable(d indexdef.Def) indexdef.Def {
-	d.Comment = ""
-	d.Method = d.AccessMethod()
-	if len(d.Include) == 0 {
-		d.Include = nil
+// sameShape compares got, read back, with the Def it was written from,
+// expressions and predicates by presence only (the deparser rewrites
+// them); an expression that reads back as a bare column, "(c)", is that
+// column.
+func sameShape(got, want *indexdef.Def) bool {
+	if got.Name != want.Name || got.Schema != want.Schema || got.Table != want.Table || got.Unique != want.Unique ||
+		got.NullsNotDistinct != want.NullsNotDistinct || got.AccessMethod() != want.AccessMethod() || got.Only != want.Only ||
+		(got.Where == "") != (want.Where == "") || len(got.Keys) != len(want.Keys) ||
+		strings.Join(got.Include, "\x00") != strings.Join(want.Include, "\x00") || len(got.Include) != len(want.Include) {
+		return false
 	}
-	if len(d.Keys) == 0 {
-		d.Keys = nil
+	for i, g := range got.Keys {
+		w := want.Keys[i]
+		if w.Column != "" && g.Column != w.Column || g.Opclass != w.Opclass || g.Collate != w.Collate ||
+			g.Desc != w.Desc || g.NullsFirst != w.NullsFirst {
+			return false
+		}
 	}
-	return d
+	return true
 }

@@ -165,35 +165,44 @@ func TestParseName(t *testing.T) {
 	}
 }
 
-// TestVerifyIndex: a Def from outside the process whose SQL text (an
+// TestCanonicalIndex: a Def from outside the process whose SQL text (an
 // expression, the predicate, an operator class or a collation) would
 // change the statement it is written into is refused; a plain one, or one
-// with odd names (always quoted), is not.
-func TestVerifyIndex(t *testing.T) {
-	ok := []indexdef.Def{
-		{Name: "t_a_idx", Schema: "public", Table: "t", Keys: []indexdef.Key{{Column: "a"}}},
-		{Name: `ix"; DROP TABLE x; --`, Schema: `Odd "S"`, Table: "we;ird", Method: "GIN", Keys: []indexdef.Key{{Expr: "lower(e)"}, {Column: "b", Desc: true, NullsFirst: true}}, Include: []string{"c"}, Where: "d IS NULL"},
-	}
-	for _, d := range ok {
-		if err := VerifyIndex(&d); err != nil {
-			t.Errorf("VerifyIndex(%+v) = %v", d, err)
+// with odd names (always quoted), reads back as itself, expressions and
+// the predicate as the deparser writes them.
+func TestCanonicalIndex(t *testing.T) {
+	for _, tc := range []struct{ in, want indexdef.Def }{
+		{indexdef.Def{Name: "t_a_idx", Schema: "public", Table: "t", Keys: []indexdef.Key{{Column: "a"}}, Comment: "why"},
+			indexdef.Def{Name: "t_a_idx", Schema: "public", Table: "t", Method: "btree", Keys: []indexdef.Key{{Column: "a"}}, Comment: "why"}},
+		{indexdef.Def{Name: `ix"; DROP TABLE x; --`, Schema: `Odd "S"`, Table: "we;ird", Method: "GIN", Keys: []indexdef.Key{{Expr: "LOWER( e )"}, {Column: "b", Desc: true, NullsFirst: true}}, Include: []string{"c"}, Where: "s in ('a','b')"},
+			indexdef.Def{Name: `ix"; DROP TABLE x; --`, Schema: `Odd "S"`, Table: "we;ird", Method: "gin", Keys: []indexdef.Key{{Expr: "lower(e)"}, {Column: "b", Desc: true, NullsFirst: true}}, Include: []string{"c"}, Where: "s IN ('a', 'b')"}},
+		{indexdef.Def{Name: "x", Table: "t", Keys: []indexdef.Key{{Expr: "(c)"}}, Where: "a > 0 -- a comment"},
+			indexdef.Def{Name: "x", Table: "t", Method: "btree", Keys: []indexdef.Key{{Column: "c"}}, Where: "a > 0"}},
+	} {
+		got, err := CanonicalIndex(&tc.in)
+		if err != nil {
+			t.Errorf("CanonicalIndex(%+v) = %v", tc.in, err)
+			continue
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("CanonicalIndex(%+v) (-want +got):\n%s", tc.in, diff)
 		}
 	}
-	bad := []indexdef.Def{
+	for _, d := range []indexdef.Def{
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a"}}, Where: "true; DROP TABLE t"},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a"}}, Where: "true) --"},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Expr: "a)); DROP TABLE t; --"}}},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Expr: "a) WHERE (false"}}},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a", Opclass: "int4_ops) WHERE (false"}}},
+		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a", Opclass: "int4_ops), (b"}}},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a", Collate: `"C" /*`}}},
-		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a", Desc: true}}, Where: "a > 0 -- and more"},
 		{Name: "x", Table: "t"},
 		{Name: "x", Keys: []indexdef.Key{{Column: "a"}}},
 		{Name: "x", Table: "t", Keys: []indexdef.Key{{Column: "a", Expr: "b"}}},
-	}
-	for _, d := range bad {
-		if err := VerifyIndex(&d); err == nil {
-			t.Errorf("VerifyIndex(%+v) took it: %s", d, d.CreateSQL(false, false))
+		{Name: "x", Table: "t", Keys: []indexdef.Key{{}}},
+	} {
+		if got, err := CanonicalIndex(&d); err == nil {
+			t.Errorf("CanonicalIndex(%+v) took it: %s", d, got.CreateSQL(false, false))
 		}
 	}
 }
@@ -232,8 +241,8 @@ func FuzzIndexRoundTrip(f *testing.F) {
 		if !reflect.DeepEqual(d, p2.Index) {
 			t.Fatalf("the round trip changed the index:\n%+v\n%+v\n%s\n%s", d, p2.Index, sql, again)
 		}
-		if err := VerifyIndex(d); err != nil {
-			t.Fatalf("VerifyIndex of a parsed index: %v\n%s", err, sql)
+		if c, err := CanonicalIndex(d); err != nil || !reflect.DeepEqual(&c, d) {
+			t.Fatalf("CanonicalIndex of a parsed index: %+v, %v\n%s", c, err, sql)
 		}
 	})
 }

@@ -65,7 +65,7 @@ var categories = []category{
 		"./migrate":           `^TestPlanQuotesOddNames$`,
 		"./indexes":           `^(TestQuotedNames|TestQuoting)$`,
 		"./analyze":           `^TestQuoteIdent$`,
-		"./internal/sqlscan":  `^(TestOutsideTransaction|TestVerifyIndex|TestParseKey|TestParsePredicate)$`,
+		"./internal/sqlscan":  `^(TestOutsideTransaction|TestCanonicalIndex|TestParseKey|TestParsePredicate)$`,
 	}},
 }
 

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // ProposalsSchema is the schema id of the JSON `indexes propose` writes.
@@ -49,9 +52,9 @@ type Proposal struct {
 	Description string `json:"description,omitempty"`
 }
 
-// ReadProposals reads an indexes/v1 JSON document into index specs;
-// source names it in errors and in the files' headers.
-func ReadProposals(r io.Reader, source string) ([]IndexSpec, error) {
+// ReadProposals reads an indexes/v1 JSON document into index definitions;
+// source names it in errors.
+func ReadProposals(r io.Reader, source string) ([]indexdef.Def, error) {
 	var doc Proposals
 	dec := json.NewDecoder(r)
 	if err := dec.Decode(&doc); err != nil {
@@ -63,79 +66,89 @@ func ReadProposals(r io.Reader, source string) ([]IndexSpec, error) {
 	if len(doc.Proposals) == 0 {
 		return nil, fmt.Errorf("%w %s: no proposals", ErrBadProposals, source)
 	}
-	specs := make([]IndexSpec, 0, len(doc.Proposals))
+	defs := make([]indexdef.Def, 0, len(doc.Proposals))
 	for i, p := range doc.Proposals {
-		s, err := p.Spec(source)
+		d, err := p.Def()
 		if err != nil {
 			return nil, fmt.Errorf("%w %s: proposal %d: %v", ErrBadProposals, source, i+1, err)
 		}
-		specs = append(specs, s)
+		defs = append(defs, d)
 	}
-	return specs, nil
+	return defs, nil
 }
 
-// Spec turns the proposal into an index spec.
-func (p Proposal) Spec(source string) (IndexSpec, error) {
-	s := IndexSpec{
-		Name: p.Name, Columns: p.Columns, Include: p.Include, Where: p.Where,
-		Unique: p.Unique, Method: p.Method, Source: source,
-	}
+// Def turns the proposal into an index definition: its columns, table and
+// INCLUDE read by internal/sqlscan, or its definition when it has no
+// columns.
+func (p Proposal) Def() (indexdef.Def, error) {
+	d := indexdef.Def{Name: p.Name, Where: strings.TrimSpace(p.Where), Unique: p.Unique, Method: strings.ToLower(p.Method)}
 	for _, why := range []string{p.Reason, p.Rationale, p.Description} {
 		if why != "" {
-			s.Comment = why
+			d.Comment = why
 			break
 		}
 	}
-	if len(s.Columns) == 0 && p.Definition != "" {
-		def, err := ParseCreateIndex(p.Definition)
-		if err != nil {
-			return s, fmt.Errorf("definition: %v", err)
+	if len(p.Columns) == 0 && p.Definition != "" {
+		st, err := sqlscan.ParseOne(p.Definition)
+		if err != nil || st.Index == nil {
+			return d, fmt.Errorf("definition: %v", definitionError(st, err))
 		}
-		s.Schema, s.Table, s.Unique, s.Where, s.Include = def.Schema, def.Table, def.Unique, def.Where, def.Include
-		if s.Schema == "" {
-			s.Schema = p.Schema
-		} else if p.Schema != "" && p.Schema != s.Schema {
-			return s, fmt.Errorf("schema %q, but the definition's table is in %q", p.Schema, s.Schema)
+		def := *st.Index
+		def.Comment = d.Comment
+		if def.Schema == "" {
+			def.Schema = p.Schema
+		} else if p.Schema != "" && p.Schema != def.Schema {
+			return d, fmt.Errorf("schema %q, but the definition's table is in %q", p.Schema, def.Schema)
 		}
-		if def.Method != "btree" {
-			s.Method = def.Method
+		if p.Name != "" {
+			def.Name = p.Name
 		}
-		for _, k := range def.Keys {
-			s.Columns = append(s.Columns, k.String())
-		}
-		if s.Name == "" {
-			s.Name = def.Name
-		}
-		return s, nil
+		return def, nil
 	}
 	if p.Table == "" {
-		return s, errors.New("no table")
+		return d, errors.New("no table")
 	}
-	toks, err := lex(p.Table)
+	table, err := sqlscan.ParseName(p.Table)
 	if err != nil {
-		return s, fmt.Errorf("table %q: %v", p.Table, err)
+		return d, fmt.Errorf("table %q is not a table name", p.Table)
 	}
-	pr := &parser{src: p.Table, toks: toks}
-	if s.Schema, s.Table, err = pr.name(); err != nil || !pr.done() {
-		return s, fmt.Errorf("table %q is not a table name", p.Table)
-	}
+	d.Schema, d.Table = table.Schema, table.Name
 	switch {
-	case p.Schema != "" && s.Schema != "" && p.Schema != s.Schema:
-		return s, fmt.Errorf("schema %q, but table %q names another", p.Schema, p.Table)
+	case p.Schema != "" && d.Schema != "" && p.Schema != d.Schema:
+		return d, fmt.Errorf("schema %q, but table %q names another", p.Schema, p.Table)
 	case p.Schema != "":
-		s.Schema = p.Schema
-	case s.Schema == "" && p.Definition != "":
+		d.Schema = p.Schema
+	case d.Schema == "" && p.Definition != "":
 		// An older proposals file: its table left public out, its
 		// definition did not.
-		if def, err := ParseCreateIndex(p.Definition); err == nil && def.Table == s.Table {
-			s.Schema = def.Schema
+		if st, err := sqlscan.ParseOne(p.Definition); err == nil && st.Index != nil && st.Index.Table == d.Table {
+			d.Schema = st.Index.Schema
 		}
 	}
-	if len(s.Columns) == 0 {
-		return s, errors.New("no columns")
+	if len(p.Columns) == 0 {
+		return d, errors.New("no columns")
 	}
-	for i, c := range s.Columns {
-		s.Columns[i] = strings.TrimSpace(c)
+	for _, c := range p.Columns {
+		k, err := sqlscan.ParseKey(c)
+		if err != nil {
+			return d, fmt.Errorf("column %q: %v", c, err)
+		}
+		d.Keys = append(d.Keys, k)
 	}
-	return s, nil
+	for _, c := range p.Include {
+		n, err := sqlscan.ParseName(c)
+		if err != nil || n.Schema != "" {
+			return d, fmt.Errorf("INCLUDE column %q is not a column name", c)
+		}
+		d.Include = append(d.Include, n.Name)
+	}
+	return d, nil
+}
+
+// definitionError says why a proposal's definition is no CREATE INDEX.
+func definitionError(st sqlscan.Parsed, err error) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%s, not CREATE INDEX", st.Kind)
 }

@@ -44,6 +44,11 @@ clean:
 bench-advisor:
 	$(GO) test -v -run '^$$' -bench 'HishamOSMedium|Propose200' -benchtime 1x -timeout 20m ./indexes/
 
+## bench-advisor-scale: indexes propose over 200, 2,000 and 5,000 distinct statements of an ORM filter screen on one 100-column table of 200,000 rows (internal/widetable), each size in a child process of its own: wall time, peak RSS, candidates, EXPLAINs, proposals, estimated cost before and after; says whether 200 statements took under 30 s and 500 MB and 2,000 under 5 minutes (SIZES=200,2000 for fewer)
+.PHONY: bench-advisor-scale
+bench-advisor-scale: build
+	$(GO) run ./scripts/bench-advisor-scale -bin $(BIN) $(if $(SIZES),-sizes $(SIZES))
+
 .PHONY: bench-aa bench-harness
 
 ## bench-aa: twenty A/A comparisons of an unchanged sandbox (false positives) and twenty dropped indexes (caught), counted

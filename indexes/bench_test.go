@@ -3,6 +3,7 @@ package indexes_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
+	"github.com/hishamos/hishamos-perf/internal/widetable"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -134,5 +136,43 @@ func BenchmarkHishamOSMedium(b *testing.B) {
 	if sc.Advisor.Cost >= sc.Seed.Cost || sc.Advisor.Bytes > sc.Seed.Bytes {
 		b.Errorf("the advisor's set (cost %.0f, %d bytes) does not beat the seed's (cost %.0f, %d bytes)",
 			sc.Advisor.Cost, sc.Advisor.Bytes, sc.Seed.Cost, sc.Seed.Bytes)
+	}
+}
+
+// wideRows is the wide table's size in the Go benchmark: enough rows that
+// the planner weighs indexes against scans as it would on real data, few
+// enough to load in seconds (make bench-advisor-scale loads more).
+const wideRows = 50000
+
+// BenchmarkProposeWide proposes indexes for an ORM filter screen's distinct
+// statements over widetable's 100-column table, at a few workload sizes;
+// for profiling (-cpuprofile, -memprofile). make bench-advisor-scale runs
+// the bigger sizes, one process each.
+func BenchmarkProposeWide(b *testing.B) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(b)
+	conn := testdb.Conn(b, dsn)
+	if _, err := conn.Exec(ctx, widetable.Schema(wideRows, 1)); err != nil {
+		b.Fatal(err)
+	}
+	for _, n := range []int{50, 200, 1000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			w, err := indexes.ParseSQL("wide.sql", widetable.Workload(n, 1))
+			if err != nil {
+				b.Fatal(err)
+			}
+			var res *indexes.Result
+			for b.Loop() {
+				if res, err = indexes.Propose(ctx, conn, w, defaultOptions()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(res.Stats.Candidates), "candidates")
+			b.ReportMetric(float64(res.Stats.Explains), "explains")
+			b.ReportMetric(float64(len(res.Proposals)), "proposals")
+			b.Logf("%d statements: %d candidates, %d EXPLAINs, %d from the cache, %d rounds, %d proposals, cost %.0f -> %.0f",
+				res.Workload.Statements, res.Stats.Candidates, res.Stats.Explains, res.Stats.CacheHits, res.Stats.Rounds,
+				len(res.Proposals), res.Workload.CostBefore, res.Workload.CostAfter)
+		})
 	}
 }

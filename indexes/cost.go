@@ -2,10 +2,9 @@ package indexes
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/internal/pg"
@@ -13,14 +12,11 @@ import (
 
 // costed is a workload statement ready to be planned.
 type costed struct {
-	st  *Statement
-	idx int
-	r   *resolved
-	// tables are the oids of the tables it reads: only indexes on them can
-	// change its plan.
-	tables map[uint32]bool
-	args   []any
-	sql    string
+	st   *Statement
+	idx  int
+	r    *resolved
+	args []any
+	sql  string
 	// weight is the statement's weight in this run (for a workload
 	// weighted by total time, its time per unit of cost).
 	weight float64
@@ -58,48 +54,69 @@ type live struct {
 }
 
 // engine plans statements under index sets, creating and dropping what-if
-// indexes as the sets change and caching every plan by statement and the
-// set of indexes on the tables it reads.
+// indexes as the sets change, and caches every plan by statement and the
+// set's indexes that could serve it (mayServe): an index no predicate,
+// order or grouping of the statement can use, and that does not cover it,
+// cannot change its plan, so sets that differ only in such indexes share
+// one plan, and the cache grows with the moves that concern a statement,
+// not with every set tried.
 type engine struct {
 	q     Querier
 	w     whatIf
-	cache map[string]*planCost
+	cache map[*costed]map[string]*planCost
 	live  map[string]*live
 	// names maps a what-if index's name in plans to its id.
 	names map[string]string
+	// nums are short numbers for index ids, so a cache key is a few bytes
+	// per index rather than each index's whole definition.
+	nums map[string]int
 	// sizes are the estimated bytes of every index made so far, by id.
 	sizes map[string]int64
 	// failed holds, by id, why the method could not make an index (HypoPG
 	// refusing a definition): the index is left out of every plan.
 	failed map[string]string
-	// explains and hits count plans made and plans served from the cache.
-	explains, hits int
+	// explains and hits count plans made and plans served from the cache;
+	// cachedPlans is the plans the cache holds, peak the most it held.
+	explains, hits, cachedPlans, peak int
 	// user is the session's role, once privilege needed it.
 	user string
 }
 
 func newEngine(q Querier, w whatIf) *engine {
-	return &engine{q: q, w: w, cache: map[string]*planCost{}, live: map[string]*live{},
-		names: map[string]string{}, sizes: map[string]int64{}, failed: map[string]string{}}
+	return &engine{q: q, w: w, cache: map[*costed]map[string]*planCost{}, live: map[string]*live{},
+		names: map[string]string{}, nums: map[string]int{}, sizes: map[string]int64{}, failed: map[string]string{}}
 }
 
-// cacheKey is the statement and the ids of the set's indexes on its tables.
-func cacheKey(s *costed, set []*indexDef) string {
-	var ids []string
+// cacheKey names the set's indexes that could serve the statement, in a
+// fixed order: the part of the set the statement's plan depends on.
+func (e *engine) cacheKey(s *costed, set []*indexDef) string {
+	var nums []int
 	for _, d := range set {
-		if s.tables[d.table.oid] {
-			ids = append(ids, d.id())
+		if mayServe(d, s) {
+			n, ok := e.nums[d.id()]
+			if !ok {
+				n = len(e.nums)
+				e.nums[d.id()] = n
+			}
+			nums = append(nums, n)
 		}
 	}
-	sort.Strings(ids)
-	return strconv.Itoa(s.idx) + "\x00" + strings.Join(ids, "\x00")
+	if len(nums) == 0 {
+		return ""
+	}
+	sort.Ints(nums)
+	b := make([]byte, 0, 3*len(nums))
+	for _, n := range nums {
+		b = binary.AppendUvarint(b, uint64(n))
+	}
+	return string(b)
 }
 
 // plan returns the statement's plan under the set (existing indexes plus
 // the set's), from the cache when it can.
 func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCost, error) {
-	key := cacheKey(s, set)
-	if p, ok := e.cache[key]; ok {
+	key := e.cacheKey(s, set)
+	if p, ok := e.cache[s][key]; ok {
 		e.hits++
 		return p, nil
 	}
@@ -110,8 +127,48 @@ func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCos
 	if err != nil {
 		return nil, err
 	}
-	e.cache[key] = p
+	e.remember(s, key, p)
 	return p, nil
+}
+
+// remember caches the statement's plan under a key.
+func (e *engine) remember(s *costed, key string, p *planCost) {
+	m := e.cache[s]
+	if m == nil {
+		m = map[string]*planCost{}
+		e.cache[s] = m
+	}
+	if _, ok := m[key]; !ok {
+		e.cachedPlans++
+		e.peak = max(e.peak, e.cachedPlans)
+	}
+	m[key] = p
+}
+
+// keep drops every cached plan of the statement except the one under
+// set: once a chosen index that could serve the statement has changed,
+// every set tried from then on holds the change, and no plan cached
+// before it can be asked for again (a later removal only costs a plan).
+func (e *engine) keep(s *costed, set []*indexDef) {
+	key := e.cacheKey(s, set)
+	p, ok := e.cache[s][key]
+	e.cachedPlans -= len(e.cache[s])
+	delete(e.cache, s)
+	if ok {
+		e.remember(s, key, p)
+	}
+}
+
+// forget drops the statement's plan under set from the cache, unless no
+// index of set could serve it (that plan is its plan with the existing
+// indexes alone).
+func (e *engine) forget(s *costed, set []*indexDef) {
+	if key := e.cacheKey(s, set); key != "" {
+		if _, ok := e.cache[s][key]; ok {
+			e.cachedPlans--
+			delete(e.cache[s], key)
+		}
+	}
 }
 
 // size returns the estimated bytes of an index, making it once if it was

@@ -25,9 +25,15 @@
 // cover the statement's other columns where that makes an index-only scan;
 // a constant predicate on a low-cardinality column that every statement of
 // the workload repeats becomes a partial index's WHERE; lower(col) and
-// upper(col) predicates make expression indexes. Candidates an existing index
-// already serves and candidates whose predicates keep too many rows are
-// rejected before any costing.
+// upper(col) predicates make expression indexes. A definition is one
+// candidate however many statements ask for it. Candidates an existing
+// index already serves and candidates whose predicates keep too many rows
+// are rejected before any costing. On a table with more than
+// MaxCandidatesPerTable candidates (thousands of distinct statements on
+// one table), a first costing plans each candidate alone on the statements
+// that asked for it, and a greedy pass in memory over those costs keeps
+// the MaxCandidatesPerTable that save most per byte over one another;
+// the others are rejected with why, and a note says the table was cut.
 //
 // # Costing
 //
@@ -40,8 +46,14 @@
 // always rolls back. A statement with $n parameters is planned with values
 // drawn from pg_stats (most common values weighted by frequency, histogram
 // bounds for ranges) or from its profile's generators, never with NULLs.
-// Every cost is cached per statement and the set of indexes on the tables it
-// reads, so selection re-plans only what a move can change.
+// An index can change a statement's plan only if its first key is what one
+// of the statement's predicates, joins, ORDER BY or GROUP BY uses, another
+// of its keys is what a predicate compares (a scan of the whole index), or
+// it holds every column the statement reads. Plans are cached per
+// statement and the set's indexes that can change its plan, so the cache
+// grows with the moves that concern each statement, not with the sets
+// tried; a statement's cached plans are dropped when a chosen index
+// changes the set it sees.
 //
 // # Selection
 //
@@ -55,8 +67,12 @@
 // are what is scarce and moves rank by benefit alone. When two chosen
 // indexes share leading keys and keeping both is not worth it by those same
 // rules, they are merged into the longer one (the shorter one's other
-// columns as INCLUDE) and selection goes on. Chosen indexes that no final
-// plan uses are dropped from the set. Existing indexes
+// columns as INCLUDE) and selection goes on. A move is costed on the
+// statements its index can serve only, and kept with its cost for each;
+// after a choice, only the statements whose plans changed are planned
+// again, and only for the moves that reach the head of the queue (lazy
+// greedy). Chosen indexes that no final plan uses are dropped from the
+// set. Existing indexes
 // that duplicate one another, that a proposal or another index makes
 // redundant, or that nothing uses are listed as Drops and never dropped.
 //

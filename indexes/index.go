@@ -149,6 +149,17 @@ func (d *indexDef) columns() []string {
 	return out
 }
 
+// keyColumns are the names of the key columns (expressions left out).
+func (d *indexDef) keyColumns() []string {
+	var out []string
+	for _, k := range d.keys {
+		if k.Column != "" {
+			out = append(out, k.Column)
+		}
+	}
+	return out
+}
+
 // includes are the INCLUDE columns as proposals show them.
 func (d *indexDef) includes() []string {
 	out := make([]string, len(d.include))

@@ -75,6 +75,10 @@ type block struct {
 	group   []colRef
 	// refs are every column the block reads, for INCLUDE.
 	refs []colRef
+	// conds are the columns of the conditions not kept as predicates (an
+	// OR, LIKE, IS NOT NULL, <>, a function of a column): an index on one
+	// of them may still serve the condition.
+	conds []colRef
 	// star holds the qualifiers of t.* and "" for a bare * in the target
 	// list: all columns of those tables are read.
 	star  []string
@@ -430,7 +434,9 @@ func (q *query) where(b *block, n *pg_query.Node) {
 			}
 		}
 	}
+	before := len(b.refs)
 	q.refsOf(b, n)
+	b.conds = append(b.conds, b.refs[before:]...)
 }
 
 // aExpr keeps an operator predicate; it reports whether it did.

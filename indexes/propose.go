@@ -225,11 +225,19 @@ type SeedStatement struct {
 
 // Stats count the work done.
 type Stats struct {
+	// Candidates are the candidates generated, rejected ones included.
 	Candidates int `json:"candidates"`
-	Moves      int `json:"moves_costed"`
-	Rounds     int `json:"rounds"`
-	Explains   int `json:"explains"`
-	CacheHits  int `json:"cache_hits"`
+	// Weighed are the candidates selection weighed: those not rejected
+	// before costing, at most MaxCandidatesPerTable per table.
+	Weighed int `json:"candidates_weighed"`
+	// Moves counts the moves evaluated, a move brought up to date after a
+	// choice counting again.
+	Moves     int `json:"moves_costed"`
+	Rounds    int `json:"rounds"`
+	Explains  int `json:"explains"`
+	CacheHits int `json:"cache_hits"`
+	// PlansCachedPeak is the most plans the cache held at once.
+	PlansCachedPeak int `json:"plans_cached_peak"`
 }
 
 // SQLSTATEs Propose tells apart.
@@ -343,10 +351,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			skip(fmt.Sprintf("table %s does not exist", quoteIfNeeded(r.missing)))
 			continue
 		}
-		c := &costed{st: st, idx: len(stmts), r: r, tables: map[uint32]bool{}, sql: explainSQL(st.Query), weight: st.Weight}
-		for _, t := range r.tables {
-			c.tables[t.oid] = true
-		}
+		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.Query), weight: st.Weight}
 		switch {
 		case st.Args != nil:
 			c.args = st.Args
@@ -407,12 +412,11 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		c.idx = len(s.stmts)
 		s.stmts = append(s.stmts, c)
 	}
-	// The cache is keyed by position in s.stmts: start it afresh now that
-	// positions are final.
-	s.e.cache = map[string]*planCost{}
+	// Start the cache afresh with the statements that stay.
+	s.e.cache, s.e.cachedPlans = map[*costed]map[string]*planCost{}, 0
 	tableSeen := map[uint32]bool{}
 	for _, c := range s.stmts {
-		s.e.cache[cacheKey(c, nil)] = &planCost{cost: c.before, used: c.usedBefore}
+		s.e.remember(c, "", &planCost{cost: c.before, used: c.usedBefore})
 		res.Workload.CostBefore += c.weight * c.before
 		for _, t := range c.r.tables {
 			if !tableSeen[t.oid] {
@@ -516,7 +520,14 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	if limit >= 0 {
 		res.Workload.BudgetBytes = limit
 	}
-	sel := newSelector(e, stmts, pool, limit, opts.MaxIndexes, opts.MinImprovement/100)
+	slots := opts.MaxIndexes > 0 && limit < 0
+	pool, notes, err := triage(ctx, e, stmts, pool, slots, func(done, total int) { progress("first costing of the candidates", done, total) })
+	if err != nil {
+		return res, fmt.Errorf("indexes: cost candidates: %w", err)
+	}
+	res.Notes = append(res.Notes, notes...)
+	res.Stats.Weighed = len(pool)
+	sel := newSelector(e, stmts, pool, gen.pool, limit, opts.MaxIndexes, opts.MinImprovement/100)
 	if res.Workload.TableBytes > 0 {
 		sel.floor = minDensityShare * res.Workload.CostBefore / float64(res.Workload.TableBytes)
 	}
@@ -538,7 +549,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		return res, fmt.Errorf("indexes: cost candidates: %w", err)
 	}
 	res.Stats.Rounds = sel.rounds
-	res.Stats.Moves = len(sel.memo)
+	res.Stats.Moves = sel.costed
 
 	// Proposals.
 	for _, c := range stmts {
@@ -585,7 +596,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		res.Seed = sc
 		res.Notes = append(res.Notes, notes...)
 	}
-	res.Stats.Explains, res.Stats.CacheHits = e.explains, e.hits
+	res.Stats.Explains, res.Stats.CacheHits, res.Stats.PlansCachedPeak = e.explains, e.hits, e.peak
 	return res, nil
 }
 

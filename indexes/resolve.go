@@ -41,6 +41,51 @@ type access struct {
 	star bool
 	// limit: the statement's ORDER BY has a LIMIT.
 	limit bool
+	// conds are the columns of its conditions that are not eq, in, ranges
+	// or joins (block.conds).
+	conds map[string]bool
+	// serves and quals memoize servable and qualified.
+	serves, quals map[string]bool
+}
+
+// qualified are the targets (a column, or an expression as Key.target
+// gives it) of the access's equality, IN, range and join predicates, and
+// the columns of its other conditions (conds): an index with any of them
+// among its keys can filter on it, even past its first key by reading the
+// whole index, which on a wide table is far less than reading the table.
+func (a *access) qualified() map[string]bool {
+	if a.quals == nil {
+		a.quals = map[string]bool{}
+		for _, us := range [][]use{a.eq, a.in, a.ranges, a.joins} {
+			for _, u := range us {
+				a.quals[u.key().target()] = true
+			}
+		}
+		for col := range a.conds {
+			a.quals[col] = true
+		}
+	}
+	return a.quals
+}
+
+// servable is what an index's first key can be for the planner to scan
+// the index in an order the access uses: a qualified target, an ORDER BY
+// key or a GROUP BY column.
+func (a *access) servable() map[string]bool {
+	if a.serves != nil {
+		return a.serves
+	}
+	a.serves = map[string]bool{}
+	for t := range a.qualified() {
+		a.serves[t] = true
+	}
+	for _, k := range a.order {
+		a.serves[k.target()] = true
+	}
+	for _, col := range a.group {
+		a.serves[col] = true
+	}
+	return a.serves
 }
 
 // paramUse is what a $n is compared with.
@@ -73,7 +118,7 @@ func resolve(q *query, c *catalog) *resolved {
 	get := func(t *table) *access {
 		a, ok := byTable[t.oid]
 		if !ok {
-			a = &access{t: t, refs: map[string]bool{}}
+			a = &access{t: t, refs: map[string]bool{}, conds: map[string]bool{}}
 			byTable[t.oid] = a
 			r.accesses = append(r.accesses, a)
 			r.tables = append(r.tables, t)
@@ -130,6 +175,11 @@ func resolve(q *query, c *catalog) *resolved {
 		for _, ref := range b.refs {
 			if t, ok := find(ref); ok {
 				get(t).refs[ref.name] = true
+			}
+		}
+		for _, ref := range b.conds {
+			if t, ok := find(ref); ok {
+				get(t).conds[ref.name] = true
 			}
 		}
 		for _, s := range b.star {

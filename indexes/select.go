@@ -1,12 +1,11 @@
 package indexes
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
-	"strings"
 )
 
 // minDensityShare sets the least a move must save per byte: a thousandth
@@ -20,6 +19,13 @@ const minDensityShare = 0.001
 // move that adds (almost) nothing, such as widening an index whose size
 // barely changes, does not get an infinite benefit per byte.
 const minMoveBytes = 8192
+
+// maxIncludeWidenings caps the INCLUDE widenings tried for one chosen
+// index: each is the index with the columns one statement whose plan reads
+// it would need for an index-only scan, so an index many statements share
+// would otherwise bring one move per statement. The costliest statements'
+// come first.
+const maxIncludeWidenings = 8
 
 // move adds an index, or replaces a chosen one with a wider one.
 type move struct {
@@ -41,39 +47,111 @@ type moveResult struct {
 	bytes   int64
 	// best is the statement it helps most.
 	best *costed
-	sig  string
+}
+
+// evaluated is a move and what it would do, as of one point of the
+// selection.
+type evaluated struct {
+	m     move
+	r     moveResult
+	ratio float64
+	// at is the selector's clock when it was evaluated: each statement's
+	// part holds until the statement's plan with the chosen indexes
+	// changes (selector.changed).
+	at int64
+	// rel are the statements the move could change, costs their costs
+	// with the move made, and cur their costs then without it.
+	rel   []*costed
+	costs []float64
+	cur   []float64
 }
 
 // selector runs the greedy selection.
+//
+// A move's result is the sum of its parts, one per statement its index (or
+// the index it replaces) could serve (mayServe); no other statement can
+// plan differently with it. Each result keeps its parts and the clock at
+// which they were planned, and each statement the clock at which its plan
+// with the chosen indexes last changed. A part holds while its statement's
+// plan has not changed: a chosen index that the statement's plan does not
+// read leaves the statement's plans with other indexes as they were (the
+// planner could combine the two in a bitmap scan, which this leaves out).
+// So bringing a result up to date re-plans only the statements whose plans
+// changed, and moves wait in a queue by their last ratio: only the one at
+// the head is brought up to date, and it is made when it is still at the
+// head (lazy greedy: choosing an index only lowers statements' costs, so a
+// move's benefit only falls). When a statement's cost rises (a widening
+// made the index it reads bigger, a merge took one away), every move is
+// queued again by a bound on what the rise can add to it.
 type selector struct {
-	e          *engine
-	stmts      []*costed
-	byTable    map[uint32][]*costed
-	pool       []*cand
-	chosen     []*cand
-	current    map[int]float64
+	e     *engine
+	stmts []*costed
+	// byTable, byTarget, byQual and byRef index the statements by table,
+	// by what an index's first key can serve on the table
+	// (access.servable), by what its other keys can (access.qualified),
+	// and by the columns they read of it.
+	byTable  map[uint32][]*costed
+	byTarget map[uint32]map[string][]*costed
+	byQual   map[uint32]map[string][]*costed
+	byRef    map[uint32]map[string][]*costed
+	// rel holds relevant's answers by index id.
+	rel  map[string][]*costed
+	pool []*cand
+	// known are the candidates by id: the pool's, those left out before
+	// selection, and those made up during it.
+	known  map[string]*cand
+	chosen []*cand
+	// current and plans are each statement's cost and plan with the
+	// chosen indexes, by statement index.
+	current []float64
+	plans   []*planCost
+	// changed is, by statement index, the clock when the statement's plan
+	// with the chosen indexes last changed.
+	changed    []int64
+	clock      int64
 	limit      int64
 	usedBytes  int64
 	maxIndexes int
 	minImp     float64
-	version    map[uint32]int
-	memo       map[string]moveResult
-	rounds     int
-	progress   func(done, total int)
+	memo       map[string]*evaluated
+	// costed counts the moves evaluated, re-evaluations included.
+	costed   int
+	rounds   int
+	progress func(done, total int)
 	// floor is the least benefit per byte a move must bring.
 	floor float64
-	// extra holds the INCLUDE widenings made up during selection.
-	extra map[string]*cand
 }
 
-func newSelector(e *engine, stmts []*costed, pool []*cand, limit int64, maxIndexes int, minImp float64) *selector {
-	s := &selector{e: e, stmts: stmts, pool: pool, limit: limit, maxIndexes: maxIndexes, minImp: minImp,
-		byTable: map[uint32][]*costed{}, current: map[int]float64{}, version: map[uint32]int{}, memo: map[string]moveResult{},
-		extra: map[string]*cand{}}
+func newSelector(e *engine, stmts []*costed, pool []*cand, known map[string]*cand, limit int64, maxIndexes int, minImp float64) *selector {
+	s := &selector{e: e, stmts: stmts, pool: pool, known: map[string]*cand{}, limit: limit, maxIndexes: maxIndexes, minImp: minImp,
+		byTable: map[uint32][]*costed{}, byTarget: map[uint32]map[string][]*costed{}, byQual: map[uint32]map[string][]*costed{},
+		byRef: map[uint32]map[string][]*costed{}, rel: map[string][]*costed{},
+		current: make([]float64, len(stmts)), plans: make([]*planCost, len(stmts)), changed: make([]int64, len(stmts)),
+		memo: map[string]*evaluated{}}
+	for id, c := range known {
+		s.known[id] = c
+	}
+	for _, c := range pool {
+		s.known[c.id] = c
+	}
 	for _, st := range stmts {
 		s.current[st.idx] = st.before
-		for oid := range st.tables {
+		s.plans[st.idx] = &planCost{cost: st.before, used: st.usedBefore}
+		for _, a := range st.r.accesses {
+			oid := a.t.oid
 			s.byTable[oid] = append(s.byTable[oid], st)
+			if s.byTarget[oid] == nil {
+				s.byTarget[oid], s.byQual[oid], s.byRef[oid] = map[string][]*costed{}, map[string][]*costed{}, map[string][]*costed{}
+			}
+			for t := range a.servable() {
+				s.byTarget[oid][t] = append(s.byTarget[oid][t], st)
+			}
+			for t := range a.qualified() {
+				s.byQual[oid][t] = append(s.byQual[oid][t], st)
+			}
+			for col := range a.refs {
+				s.byRef[oid][col] = append(s.byRef[oid][col], st)
+			}
 		}
 	}
 	return s
@@ -94,46 +172,167 @@ func (s *selector) set(m *move) []*indexDef {
 	return out
 }
 
-// signature names the state a move's result depends on: the versions of
-// every table the statements it touches read.
-func (s *selector) signature(oid uint32) string {
-	tables := map[uint32]bool{oid: true}
-	for _, st := range s.byTable[oid] {
-		for t := range st.tables {
-			tables[t] = true
+// relevant are the statements an index could change the plan of
+// (mayServe), in the workload's order: found through the statements'
+// indexes, so the cost of finding them grows with them, not with the
+// workload.
+func (s *selector) relevant(d *indexDef) []*costed {
+	if r, ok := s.rel[d.id()]; ok {
+		return r
+	}
+	oid := d.table.oid
+	var out []*costed
+	if d.keys[0].Column == "" {
+		out = s.byTable[oid]
+	} else {
+		seen := map[int]bool{}
+		add := func(st *costed) {
+			if !seen[st.idx] {
+				seen[st.idx] = true
+				out = append(out, st)
+			}
 		}
+		for _, st := range s.byTarget[oid][d.keys[0].target()] {
+			add(st)
+		}
+		for _, k := range d.keys[1:] {
+			for _, st := range s.byQual[oid][k.target()] {
+				add(st)
+			}
+		}
+		// Covering scans: a statement all of whose columns the index holds
+		// reads at least one of them.
+		cols := append(d.keyColumns(), d.include...)
+		for _, col := range cols {
+			for _, st := range s.byRef[oid][col] {
+				if !seen[st.idx] && mayServe(d, st) {
+					add(st)
+				}
+			}
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].idx < out[j].idx })
 	}
-	ids := make([]int, 0, len(tables))
-	for t := range tables {
-		ids = append(ids, int(t))
-	}
-	sort.Ints(ids)
-	var b strings.Builder
-	for _, t := range ids {
-		b.WriteString(strconv.Itoa(t) + ":" + strconv.Itoa(s.version[uint32(t)]) + ",")
-	}
-	return b.String()
+	s.rel[d.id()] = out
+	return out
 }
 
-// evaluate plans the statements a move can change.
-func (s *selector) evaluate(ctx context.Context, m move) (moveResult, error) {
-	oid := m.add.def.table.oid
-	sig := s.signature(oid)
-	if r, ok := s.memo[m.key()]; ok && r.sig == sig {
-		return r, nil
+// union merges statement lists in the workload's order, once each.
+func union(lists ...[]*costed) []*costed {
+	if len(lists) == 1 {
+		return lists[0]
+	}
+	seen := map[int]bool{}
+	var out []*costed
+	for _, l := range lists {
+		for _, st := range l {
+			if !seen[st.idx] {
+				seen[st.idx] = true
+				out = append(out, st)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].idx < out[j].idx })
+	return out
+}
+
+// stale reports whether the plan of one of the move's statements changed
+// since the move was evaluated.
+func (s *selector) stale(ev *evaluated) bool {
+	for _, st := range ev.rel {
+		if s.changed[st.idx] > ev.at {
+			return true
+		}
+	}
+	return false
+}
+
+// costOf returns the statement's cost in the result and whether the
+// result has it and still holds for it.
+func (s *selector) costOf(ev *evaluated, st *costed) (float64, bool) {
+	if ev == nil {
+		return 0, false
+	}
+	i := sort.Search(len(ev.rel), func(i int) bool { return ev.rel[i].idx >= st.idx })
+	if i == len(ev.rel) || ev.rel[i] != st || s.changed[st.idx] > ev.at {
+		return 0, false
+	}
+	return ev.costs[i], true
+}
+
+// bound is at least what the move's ratio is now: its last benefit plus,
+// for every statement whose cost rose since (a widening made an index it
+// reads bigger, a merge took one away), the rise. Moves are queued by it
+// after a rise, so a move is only planned again if it could lead.
+func (s *selector) bound(ev *evaluated) float64 {
+	b := ev.r.benefit
+	for i, st := range ev.rel {
+		if rise := s.current[st.idx] - ev.cur[i]; rise > 0 {
+			b += st.weight * rise
+		}
+	}
+	if b == ev.r.benefit {
+		return ev.ratio
+	}
+	return s.ratio(moveResult{benefit: b, bytes: ev.r.bytes})
+}
+
+// ratio is what moves are ranked by: benefit per byte, or the benefit
+// itself when only the number of indexes is capped (index slots, not
+// bytes, are then what is scarce).
+func (s *selector) ratio(r moveResult) float64 {
+	if s.maxIndexes > 0 && s.limit < 0 {
+		return r.benefit
+	}
+	return r.benefit / float64(max(r.bytes, minMoveBytes))
+}
+
+// evaluate plans the statements a move can change, unless its last result
+// still holds; of a result that no longer holds, it re-plans only the
+// statements whose plans changed since. A widening takes, for a statement
+// whose plan does not read the index it replaces, the statement's cost
+// from the wider index's own evaluation as an addition when that holds:
+// without the narrower index the statement plans as it did with it.
+func (s *selector) evaluate(ctx context.Context, m move) (*evaluated, error) {
+	old, had := s.memo[m.key()]
+	if had && !s.stale(old) {
+		return old, nil
+	}
+	s.costed++
+	rel := s.relevant(&m.add.def)
+	if m.replace != nil {
+		rel = union(rel, s.relevant(&m.replace.def))
 	}
 	set := s.set(&m)
-	r := moveResult{sig: sig}
-	for _, st := range s.byTable[oid] {
-		if !mayUse(&m.add.def, st) && (m.replace == nil || !mayUse(&m.replace.def, st)) {
-			continue
-		}
-		p, err := s.e.plan(ctx, st, set)
-		if err != nil {
-			return r, fmt.Errorf("plan %s: %w", st.st.Label(), err)
+	ev := &evaluated{m: m, at: s.clock, rel: rel, costs: make([]float64, len(rel)), cur: make([]float64, len(rel))}
+	r := &ev.r
+	var alone *evaluated
+	// payload: the move only adds INCLUDE columns to a chosen index. The
+	// columns serve only the statements the wider index covers (an
+	// index-only scan); any other reads the wider index as it reads the
+	// narrower one, a few more pages apart, or not at all, so it is taken
+	// at its cost now (making the move plans it exactly).
+	payload := false
+	if m.replace != nil {
+		alone = s.memo[m.add.id]
+		payload = sameKeys(m.add.def.keys, m.replace.def.keys)
+	}
+	for i, st := range rel {
+		if had && s.changed[st.idx] <= old.at {
+			ev.costs[i] = old.costs[i]
+		} else if c, ok := s.costOf(alone, st); ok && !s.plans[st.idx].uses(m.replace.id) {
+			ev.costs[i] = c
+		} else if payload && !coversStatement(&m.add.def, st) {
+			ev.costs[i] = s.current[st.idx]
+		} else {
+			p, err := s.e.plan(ctx, st, set)
+			if err != nil {
+				return nil, fmt.Errorf("plan %s: %w", st.st.Label(), err)
+			}
+			ev.costs[i] = p.cost
 		}
 		cur := s.current[st.idx]
-		saved := cur - p.cost
+		ev.cur[i] = cur
+		saved := cur - ev.costs[i]
 		r.benefit += st.weight * saved
 		if cur > 0 && saved/cur > r.maxImp {
 			r.maxImp, r.best = saved/cur, st
@@ -142,7 +341,7 @@ func (s *selector) evaluate(ctx context.Context, m move) (moveResult, error) {
 	if r.benefit > 0 {
 		size, err := s.e.size(ctx, &m.add.def)
 		if err != nil {
-			return r, err
+			return nil, err
 		}
 		m.add.bytes = size
 		r.bytes = size
@@ -150,23 +349,19 @@ func (s *selector) evaluate(ctx context.Context, m move) (moveResult, error) {
 			r.bytes -= m.replace.bytes
 		}
 	}
-	s.memo[m.key()] = r
-	return r, nil
+	ev.ratio = s.ratio(*r)
+	s.memo[m.key()] = ev
+	return ev, nil
 }
 
 // candFor returns the candidate of a definition made up during selection,
 // the same one each time.
 func (s *selector) candFor(def indexDef, roles []string, stmt int) *cand {
 	id := def.id()
-	for _, c := range s.pool {
-		if c.id == id {
-			return c
-		}
-	}
-	c, ok := s.extra[id]
+	c, ok := s.known[id]
 	if !ok {
 		c = &cand{def: def, id: id, roles: roles, stmts: map[int]bool{stmt: true}}
-		s.extra[id] = c
+		s.known[id] = c
 	}
 	return c
 }
@@ -229,8 +424,11 @@ func (s *selector) merge(ctx context.Context) (bool, error) {
 					set = append(set, &c.def)
 				}
 			}
+			// Only the statements a, b or the merged index could serve can
+			// plan differently.
+			rel := union(s.relevant(&a.def), s.relevant(&b.def), s.relevant(&m.def))
 			var worse, maxDeg float64
-			for _, st := range s.byTable[b.def.table.oid] {
+			for _, st := range rel {
 				p, err := s.e.plan(ctx, st, set)
 				if err != nil {
 					return false, err
@@ -265,11 +463,8 @@ func (s *selector) merge(ctx context.Context) (bool, error) {
 			m.reject, m.bytes = "", size
 			s.chosen = append(kept, m)
 			s.usedBytes -= saved
-			s.version[b.def.table.oid]++
-			for _, st := range s.byTable[b.def.table.oid] {
-				if p, err := s.e.plan(ctx, st, s.set(nil)); err == nil {
-					s.current[st.idx] = p.cost
-				}
+			if _, err := s.replan(ctx, rel); err != nil {
+				return false, err
 			}
 			return true, nil
 		}
@@ -277,50 +472,70 @@ func (s *selector) merge(ctx context.Context) (bool, error) {
 	return false, nil
 }
 
-// mayUse reports whether the planner could use an index for a statement:
-// the statement reads the index's first key column (to filter, join, sort
-// or group on it), or the index holds every column the statement reads
-// from the table (a full index-only scan). Otherwise the index cannot
-// change the statement's plan and planning it would only repeat its cost.
-func mayUse(d *indexDef, st *costed) bool {
+// mayServe reports whether the planner could use an index for a statement:
+// the index's first key is what one of the statement's predicates, joins,
+// ORDER BY or GROUP BY on the table compares, sorts or groups
+// (access.servable), or another of its keys is what a predicate compares
+// (access.qualified: a scan of the whole index filters on it), or the
+// index holds every column the statement reads from the table (a full
+// index-only scan); an expression index may serve any statement on its
+// table. Otherwise the index cannot change the statement's plan: planning
+// it would only repeat its cost, and the plan cache leaves it out of the
+// statement's key.
+func mayServe(d *indexDef, st *costed) bool {
 	for _, a := range st.r.accesses {
 		if a.t != d.table {
 			continue
 		}
 		lead := d.keys[0]
-		if lead.Column == "" {
+		if lead.Column == "" || a.servable()[lead.target()] {
 			return true
 		}
-		if a.refs[lead.Column] {
-			return true
-		}
-		if a.star {
-			return false
-		}
-		have := map[string]bool{}
-		for _, k := range d.keys {
-			have[k.Column] = true
-		}
-		for _, c := range d.include {
-			have[c] = true
-		}
-		for col := range a.refs {
-			if !have[col] {
-				return false
+		for _, k := range d.keys[1:] {
+			if a.qualified()[k.target()] {
+				return true
 			}
 		}
-		return true
+		return covers(d, a)
 	}
 	return false
 }
 
-// moves lists what the next round may do.
+// coversStatement reports whether the index holds every column the
+// statement reads from its table.
+func coversStatement(d *indexDef, st *costed) bool {
+	for _, a := range st.r.accesses {
+		if a.t == d.table {
+			return covers(d, a)
+		}
+	}
+	return false
+}
+
+// covers reports whether the index holds every column the access reads.
+func covers(d *indexDef, a *access) bool {
+	if a.star {
+		return false
+	}
+	have := map[string]bool{}
+	for _, k := range d.keys {
+		have[k.Column] = true
+	}
+	for _, c := range d.include {
+		have[c] = true
+	}
+	for col := range a.refs {
+		if !have[col] {
+			return false
+		}
+	}
+	return true
+}
+
+// moves lists what selection may do from the chosen set as it stands.
 func (s *selector) moves() []move {
 	var out []move
-	isChosen := map[*cand]bool{}
-	for _, c := range s.chosen {
-		isChosen[c] = true
-	}
+	isChosen := s.isChosen()
 	for _, c := range s.pool {
 		if isChosen[c] || s.coveredByChosen(c) {
 			continue
@@ -328,32 +543,58 @@ func (s *selector) moves() []move {
 		out = append(out, move{add: c})
 	}
 	for _, ch := range s.chosen {
-		seen := map[string]bool{}
-		for _, c := range s.pool {
-			if !isChosen[c] && widens(ch, c) {
-				out = append(out, move{add: c, replace: ch})
-				seen[c.id] = true
-			}
+		out = append(out, s.widenings(ch, isChosen)...)
+	}
+	return out
+}
+
+// isChosen is the chosen set as a lookup.
+func (s *selector) isChosen() map[*cand]bool {
+	out := make(map[*cand]bool, len(s.chosen))
+	for _, c := range s.chosen {
+		out[c] = true
+	}
+	return out
+}
+
+// widenings are the moves that replace a chosen index with a wider one: a
+// candidate of the pool with one more key column, or the same keys with
+// INCLUDE columns.
+func (s *selector) widenings(ch *cand, isChosen map[*cand]bool) []move {
+	var out []move
+	seen := map[string]bool{}
+	for _, c := range s.pool {
+		if !isChosen[c] && widens(ch, c) {
+			out = append(out, move{add: c, replace: ch})
+			seen[c.id] = true
 		}
-		for _, c := range s.includeWidenings(ch) {
-			if !isChosen[c] && !seen[c.id] {
-				out = append(out, move{add: c, replace: ch})
-				seen[c.id] = true
-			}
+	}
+	for _, c := range s.includeWidenings(ch) {
+		if !isChosen[c] && !seen[c.id] {
+			out = append(out, move{add: c, replace: ch})
+			seen[c.id] = true
 		}
 	}
 	return out
 }
 
-// includeWidenings are a chosen index with the INCLUDE columns each
-// statement on its table would need for an index-only scan: the covering
-// version of an index another statement asked for.
+// includeWidenings are a chosen index with the INCLUDE columns a statement
+// whose plan reads it would need for an index-only scan: the covering
+// version of an index another statement asked for. At most
+// maxIncludeWidenings, from the costliest statements.
 func (s *selector) includeWidenings(ch *cand) []*cand {
-	var out []*cand
-	for _, st := range s.byTable[ch.def.table.oid] {
-		if st.st.q.command != "SELECT" {
-			continue
+	var sts []*costed
+	for _, st := range s.relevant(&ch.def) {
+		if st.st.q.command == "SELECT" && s.plans[st.idx].uses(ch.id) {
+			sts = append(sts, st)
 		}
+	}
+	sort.SliceStable(sts, func(i, j int) bool {
+		return sts[i].weight*s.current[sts[i].idx] > sts[j].weight*s.current[sts[j].idx]
+	})
+	var out []*cand
+	seen := map[string]bool{}
+	for _, st := range sts {
 		for _, a := range st.r.accesses {
 			if a.t != ch.def.table {
 				continue
@@ -363,7 +604,14 @@ func (s *selector) includeWidenings(ch *cand) []*cand {
 			if len(more) == 0 || len(inc) == len(ch.def.include) || len(inc) > maxIncludeColumns {
 				continue
 			}
-			out = append(out, s.candFor(indexDef{table: ch.def.table, keys: ch.def.keys, include: inc, where: ch.def.where}, ch.roles, st.idx))
+			c := s.candFor(indexDef{table: ch.def.table, keys: ch.def.keys, include: inc, where: ch.def.where}, ch.roles, st.idx)
+			if !seen[c.id] {
+				seen[c.id] = true
+				out = append(out, c)
+			}
+		}
+		if len(out) >= maxIncludeWidenings {
+			break
 		}
 	}
 	return out
@@ -411,48 +659,132 @@ func widens(ch, c *cand) bool {
 	return len(c.def.keys) == len(ch.def.keys) && len(c.def.include) > 0 && sameKeys(ch.def.keys, c.def.keys)
 }
 
+// queue holds evaluated moves, the best first: the highest ratio, then
+// the smallest key, so that equal moves are taken in a fixed order.
+type queue []*evaluated
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if q[i].ratio != q[j].ratio {
+		return q[i].ratio > q[j].ratio
+	}
+	return q[i].m.key() < q[j].m.key()
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(*evaluated)) }
+func (q *queue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
+}
+
+// valid reports whether a move can still be made: its index is not
+// chosen, and a widening's chosen index is still there to widen.
+func (s *selector) valid(m move, isChosen map[*cand]bool) bool {
+	if isChosen[m.add] {
+		return false
+	}
+	if m.replace != nil {
+		return isChosen[m.replace]
+	}
+	return !s.coveredByChosen(m.add)
+}
+
 // run chooses indexes until no move is worth making.
 func (s *selector) run(ctx context.Context) error {
-	for {
-		if err := ctx.Err(); err != nil {
+	var q queue
+	queued := map[string]bool{}
+	push := func(m move) error {
+		if queued[m.key()] {
+			return nil
+		}
+		ev, err := s.evaluate(ctx, m)
+		if err != nil {
 			return err
 		}
-		s.rounds++
+		queued[m.key()] = true
+		heap.Push(&q, ev)
+		return nil
+	}
+	// fill queues every move: a new one evaluated, one evaluated before
+	// by what it could be worth now.
+	fill := func() error {
+		q, queued = q[:0], map[string]bool{}
 		moves := s.moves()
-		var best *move
-		var bestRes moveResult
-		bestRatio := 0.0
-		for i := range moves {
-			m := moves[i]
+		for i, m := range moves {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			if s.progress != nil {
 				s.progress(i, len(moves))
 			}
-			r, err := s.evaluate(ctx, m)
-			if err != nil {
-				return err
-			}
-			if why := s.ineligible(m, r); why != "" {
-				if m.replace == nil || m.add.reject == "" {
-					m.add.reject = why
-				}
+			if ev, ok := s.memo[m.key()]; ok && !queued[m.key()] {
+				e := *ev
+				e.ratio = s.bound(ev)
+				queued[m.key()] = true
+				heap.Push(&q, &e)
 				continue
 			}
-			ratio := r.benefit / float64(max(r.bytes, minMoveBytes))
-			if s.maxIndexes > 0 && s.limit < 0 {
-				// Only the number of indexes is capped: bytes are free and
-				// index slots are what is scarce, so the benefit itself
-				// ranks the moves.
-				ratio = r.benefit
-			}
-			if best == nil || ratio > bestRatio || (ratio == bestRatio && m.key() < best.key()) {
-				best, bestRes, bestRatio = &m, r, ratio
+			if err := push(m); err != nil {
+				return err
 			}
 		}
-		if best == nil {
-			return nil
-		}
-		s.apply(ctx, *best, bestRes)
+		return nil
 	}
+	s.rounds++
+	if err := fill(); err != nil {
+		return err
+	}
+	isChosen := s.isChosen()
+	for q.Len() > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		ev := heap.Pop(&q).(*evaluated)
+		delete(queued, ev.m.key())
+		m := ev.m
+		if !s.valid(m, isChosen) {
+			delete(s.memo, m.key())
+			continue
+		}
+		if s.stale(ev) {
+			if err := push(m); err != nil {
+				return err
+			}
+			continue
+		}
+		if why := s.ineligible(m, ev.r); why != "" {
+			if m.replace == nil || m.add.reject == "" {
+				m.add.reject = why
+			}
+			continue
+		}
+		s.rounds++
+		rose, err := s.apply(ctx, m, ev.r)
+		if err != nil {
+			return err
+		}
+		isChosen = s.isChosen()
+		if rose {
+			// Some statement costs more than before (a widening made its
+			// index bigger): moves on it may be worth more than the queue
+			// says, so queue every move again by what it could be worth.
+			if err := fill(); err != nil {
+				return err
+			}
+			continue
+		}
+		for _, w := range s.widenings(m.add, isChosen) {
+			if err := push(w); err != nil {
+				return err
+			}
+		}
+		if s.progress != nil {
+			s.progress(len(s.chosen), len(s.chosen)+q.Len())
+		}
+	}
+	return nil
 }
 
 // ineligible says why a move may not be made; empty when it may.
@@ -481,9 +813,12 @@ func (s *selector) ineligible(m move, r moveResult) string {
 	return ""
 }
 
-// apply makes a move and updates the statements' current costs.
-func (s *selector) apply(ctx context.Context, m move, r moveResult) {
+// apply makes a move, re-plans the statements it can change and reports
+// whether one of them now costs more than before.
+func (s *selector) apply(ctx context.Context, m move, r moveResult) (bool, error) {
+	rel := s.relevant(&m.add.def)
 	if m.replace != nil {
+		rel = union(rel, s.relevant(&m.replace.def))
 		for i, c := range s.chosen {
 			if c == m.replace {
 				s.chosen = append(s.chosen[:i], s.chosen[i+1:]...)
@@ -495,14 +830,45 @@ func (s *selector) apply(ctx context.Context, m move, r moveResult) {
 	m.add.reject = ""
 	s.chosen = append(s.chosen, m.add)
 	s.usedBytes += r.bytes
-	oid := m.add.def.table.oid
-	s.version[oid]++
+	return s.replan(ctx, rel)
+}
+
+// replan plans statements with the chosen set after it changed in an
+// index that could serve them: their costs now, the clock of the change
+// for those whose plans changed, and a cache emptied of the plans no later
+// set can ask for. It reports whether one of them costs more than before.
+func (s *selector) replan(ctx context.Context, rel []*costed) (bool, error) {
+	s.clock++
 	set := s.set(nil)
-	for _, st := range s.byTable[oid] {
-		if p, err := s.e.plan(ctx, st, set); err == nil {
-			s.current[st.idx] = p.cost
+	rose := false
+	for _, st := range rel {
+		p, err := s.e.plan(ctx, st, set)
+		if err != nil {
+			return false, fmt.Errorf("plan %s: %w", st.st.Label(), err)
+		}
+		if p.cost > s.current[st.idx] {
+			rose = true
+		}
+		if p.cost != s.current[st.idx] || !sameUse(p, s.plans[st.idx]) {
+			s.changed[st.idx] = s.clock
+		}
+		s.current[st.idx], s.plans[st.idx] = p.cost, p
+		s.e.keep(st, set)
+	}
+	return rose, nil
+}
+
+// sameUse reports whether two plans read the same indexes.
+func sameUse(a, b *planCost) bool {
+	if len(a.used) != len(b.used) {
+		return false
+	}
+	for _, u := range a.used {
+		if !b.uses(u) {
+			return false
 		}
 	}
+	return true
 }
 
 // prune drops chosen indexes that no final plan reads (a later, wider

@@ -58,6 +58,18 @@ var categories = []category{
 		"./indexes":           `^TestStatStatementsSkipsWhatTheRoleCannotRead$`,
 		"./internal/pg":       `^TestFixFor.*$`,
 	}},
+	{"adversarial cases", map[string]string{
+		// Issue 14's hostile and careless trial, each case on the real
+		// server with every table, sequence and large object compared
+		// before and after (testdb.Fingerprint).
+		"./bench":             `^TestAdversarial.*$`,
+		"./cmd/hishamos-perf": `^TestAdversarial.*$`,
+		"./faults":            `^TestAdversarial.*$`,
+		"./indexes":           `^TestAdversarial.*$`,
+		"./internal/render":   `^TestAdversarial.*$`,
+		"./internal/sqlscan":  `^TestAdversarial.*$`,
+		"./migrate":           `^TestAdversarial.*$`,
+	}},
 	{"secrets and injection", map[string]string{
 		"./cmd/hishamos-perf": `^(TestPasswordsNeverPrinted|TestIdentifiersQuoted|TestWorkloadCannotWrite)$`,
 		"./internal/pg":       `^TestRedactTextSecrets$`,

@@ -165,7 +165,7 @@ func TestQuotedNames(t *testing.T) {
 	if p.Table != `"Order Items"` || p.Columns[0] != `"CustomerID"` || p.Columns[1] != `"createdAt" DESC` {
 		t.Errorf("proposal table %s columns %q", p.Table, p.Columns)
 	}
-	if !strings.Contains(p.Definition, `ON "public"."Order Items" USING btree ("CustomerID", "createdAt" DESC)`) {
+	if !strings.Contains(p.Definition, `ON "public"."Order Items" ("CustomerID", "createdAt" DESC)`) {
 		t.Errorf("definition %s", p.Definition)
 	}
 	// The definition runs as it is.

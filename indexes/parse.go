@@ -9,6 +9,8 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // colRef is a column as a statement names it: an optional qualifier (an
@@ -385,7 +387,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		case pg_query.BoolExprType_NOT_EXPR:
 			if len(be.Args) == 1 {
 				if ref, ok := plainColumn(be.Args[0]); ok {
-					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + quoteIdent(ref.name)})
+					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
 					b.refs = append(b.refs, ref)
 					return
 				}
@@ -394,7 +396,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 	case n.GetColumnRef() != nil:
 		if ref, ok := plainColumn(n); ok {
 			// A bare boolean column: WHERE "is_active".
-			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name)})
+			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
 			b.refs = append(b.refs, ref)
 			return
 		}
@@ -403,11 +405,11 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		if ref, ok := plainColumn(bt.Arg); ok {
 			switch bt.Booltesttype {
 			case pg_query.BoolTestType_IS_TRUE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
 				b.refs = append(b.refs, ref)
 				return
 			case pg_query.BoolTestType_IS_FALSE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + quoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
 				b.refs = append(b.refs, ref)
 				return
 			}
@@ -415,7 +417,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 	case n.GetNullTest() != nil:
 		nt := n.GetNullTest()
 		if ref, ok := plainColumn(nt.Arg); ok && nt.Nulltesttype == pg_query.NullTestType_IS_NULL {
-			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name) + " IS NULL"})
+			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name) + " IS NULL"})
 			b.refs = append(b.refs, ref)
 			return
 		}
@@ -528,7 +530,7 @@ func (q *query) compare(b *block, ref colRef, fn, op string, value *pg_query.Nod
 	if n := paramOf(value); n > 0 {
 		p.params = []int{n}
 	} else if lit, ok := literalSQL(value); ok && op == "=" && fn == "" {
-		p.konst = quoteIdent(ref.name) + " = " + lit
+		p.konst = indexdef.QuoteIdent(ref.name) + " = " + lit
 	}
 	b.preds = append(b.preds, p)
 	b.refs = append(b.refs, ref)

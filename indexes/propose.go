@@ -10,8 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/migrate"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -348,7 +349,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		}
 		r := resolve(st.q, s.cat)
 		if r.missing != "" {
-			skip(fmt.Sprintf("table %s does not exist", quoteIfNeeded(r.missing)))
+			skip(fmt.Sprintf("table %s does not exist", sqlscan.QuoteName(r.missing)))
 			continue
 		}
 		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.Query), weight: st.Weight}
@@ -571,7 +572,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		if names[p.Name] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
-			p.Name = migrate.ShortenName(p.Name+"_"+shortHash(ch.id), migrate.MaxIdentifierLength)
+			p.Name = indexdef.ShortenName(p.Name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
 			p.Definition = ch.def.ddl(p.Name, true)
 		}
 		names[p.Name] = true
@@ -668,17 +669,17 @@ func reason(ch *cand, best *StatementCost, helped int, wo WriteOverhead) string 
 		}
 		switch role {
 		case "IN":
-			in = append(in, k.text())
+			in = append(in, keyText(k))
 		case "range":
-			rng = append(rng, k.text())
+			rng = append(rng, keyText(k))
 		case "ORDER BY":
-			order = append(order, k.text())
+			order = append(order, keyText(k))
 		case "GROUP BY":
-			group = append(group, k.text())
+			group = append(group, keyText(k))
 		case "join":
-			join = append(join, k.text())
+			join = append(join, keyText(k))
 		default:
-			eq = append(eq, k.text())
+			eq = append(eq, keyText(k))
 		}
 	}
 	var parts []string
@@ -729,7 +730,7 @@ func writeOverhead(d *indexDef) WriteOverhead {
 			cols[k.Column] = true
 		} else {
 			for name := range t.columns {
-				if strings.Contains(k.Expr, quoteIdent(name)) {
+				if strings.Contains(k.Expr, indexdef.QuoteIdent(name)) {
 					cols[name] = true
 				}
 			}
@@ -740,7 +741,7 @@ func writeOverhead(d *indexDef) WriteOverhead {
 	}
 	if d.where != "" {
 		for name := range t.columns {
-			if strings.Contains(d.where, quoteIdent(name)) {
+			if strings.Contains(d.where, indexdef.QuoteIdent(name)) {
 				cols[name] = true
 			}
 		}
@@ -786,12 +787,12 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 			listed[e] = true
 			out = append(out, Drop{Table: t.display(), Index: e.name, Kind: kind, Definition: e.definition, SizeBytes: e.bytes,
-				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + quoteIdent(t.schema) + "." + quoteIdent(e.name)})
+				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + indexdef.QuoteIdent(t.schema) + "." + indexdef.QuoteIdent(e.name)})
 		}
 		droppable := func(e *existing) bool { return e.valid && !e.unique && !e.primary && !e.constraint }
 		for i, a := range t.indexes {
 			for _, b := range t.indexes[i+1:] {
-				if a.method != b.method || a.opclasses != b.opclasses || a.def.where != b.def.where || !sameKeys(a.def.keys, b.def.keys) ||
+				if a.method != b.method || a.opclasses != b.opclasses || a.def.where != b.def.where || !indexdef.SameKeys(a.def.keys, b.def.keys) ||
 					strings.Join(a.def.include, ",") != strings.Join(b.def.include, ",") {
 					continue
 				}
@@ -809,13 +810,13 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 			for _, b := range t.indexes {
 				if b != a && b.valid && !b.special && b.def.where == a.def.where &&
-					len(b.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, b.def.keys) {
+					len(b.def.keys) > len(a.def.keys) && indexdef.KeyPrefix(a.def.keys, b.def.keys) {
 					add(a, "redundant", b.name+" starts with the same key columns and serves the same scans")
 					break
 				}
 			}
 			for _, ch := range chosen {
-				if ch.def.table == t && ch.def.where == a.def.where && len(ch.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, ch.def.keys) {
+				if ch.def.table == t && ch.def.where == a.def.where && len(ch.def.keys) > len(a.def.keys) && indexdef.KeyPrefix(a.def.keys, ch.def.keys) {
 					add(a, "redundant", "proposed index "+ch.def.name()+" starts with the same key columns and serves the same scans")
 					break
 				}
@@ -884,18 +885,18 @@ func compareSeed(ctx context.Context, s *session, p *profiles.Profile, final map
 				continue
 			}
 			switch {
-			case sameKeys(sd.def.keys, ex.def.keys):
+			case indexdef.SameKeys(sd.def.keys, ex.def.keys):
 				w := "repeats existing index " + ex.name
 				if ex.fk != "" {
 					w += " (the index on foreign key " + ex.fk + ")"
 				}
 				why = append(why, w)
-			case keyPrefix(sd.def.keys, ex.def.keys):
+			case indexdef.KeyPrefix(sd.def.keys, ex.def.keys):
 				why = append(why, "existing index "+ex.name+" starts with its columns")
 			}
 		}
 		for j, other := range defs {
-			if j != i && other.def.table == sd.def.table && len(other.def.keys) > len(sd.def.keys) && keyPrefix(sd.def.keys, other.def.keys) {
+			if j != i && other.def.table == sd.def.table && len(other.def.keys) > len(sd.def.keys) && indexdef.KeyPrefix(sd.def.keys, other.def.keys) {
 				why = append(why, "hand-picked index "+other.ix.Name+" starts with its columns")
 			}
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // IndexSpec is an index given by hand (a profile's, a test's) to cost with
@@ -25,9 +27,9 @@ func (sp IndexSpec) def(t *table) (*indexDef, error) {
 	}
 	d := &indexDef{table: t}
 	for _, c := range sp.Columns {
-		k := Key{Column: strings.TrimSpace(c)}
+		k := indexdef.Key{Column: strings.TrimSpace(c)}
 		if name, ok := strings.CutSuffix(k.Column, " DESC"); ok {
-			k.Column, k.Desc = strings.TrimSpace(name), true
+			k.Column, k.Desc, k.NullsFirst = strings.TrimSpace(name), true, true
 		} else if name, ok := strings.CutSuffix(k.Column, " ASC"); ok {
 			k.Column = strings.TrimSpace(name)
 		}

@@ -132,7 +132,7 @@ func TestParseQuery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q, _, err := parseQuery(tc.sql)
+			q, err := parseQuery(tc.sql)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -850,7 +850,11 @@ func compareSeed(ctx context.Context, s *session, p *profiles.Profile, final map
 			notes = append(notes, fmt.Sprintf("hand-picked index %s is on %s, which no costed statement reads: left out of the comparison", ix.Name, ix.Table))
 			continue
 		}
-		d, err := (IndexSpec{Table: ix.Table, Columns: ix.Columns}).def(t)
+		pd, err := ix.Def()
+		var d *indexDef
+		if err == nil {
+			d, err = defOn(t, pd.Keys, pd.Include)
+		}
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("hand-picked index %s: %v: left out of the comparison", ix.Name, err))
 			continue

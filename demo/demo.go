@@ -330,12 +330,11 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	t0 = time.Now()
 	var advSpecs []indexdef.Def
 	for _, pr := range res.Proposals {
-		s, err := migrate.Proposal{Name: pr.Name, Schema: pr.Schema, Table: pr.Table, Columns: pr.Columns, Include: pr.Include,
-			Where: pr.Where, Definition: pr.Definition, Reason: pr.Reason}.Def()
-		if err != nil {
-			return rep, fmt.Errorf("demo: proposal %s: %w", pr.Name, err)
-		}
-		advSpecs = append(advSpecs, s)
+		// The proposal's index, typed as propose made it; its reason
+		// heads the file.
+		d := pr.Index
+		d.Comment = pr.Reason
+		advSpecs = append(advSpecs, d)
 	}
 	rep.Migrations.Seed = filepath.Join(cfg.MigrationsDir, "seed")
 	rep.Migrations.Advisor = filepath.Join(cfg.MigrationsDir, "advisor")

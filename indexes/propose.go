@@ -16,8 +16,10 @@ import (
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
-// Schema is the schema id of Result's JSON, which `indexes plan --from`
-// reads.
+// Schema is the schema id of Result's JSON, the proposals file `indexes
+// plan --from` reads (ReadProposals): one id, spelled here only. A proposal
+// carries its index as an indexdef.Def (index) since issue 15; files
+// written before it are read through their definition, or columns.
 const Schema = "hishamos-perf/indexes/v1"
 
 // Defaults of Options, as `indexes propose` documents them.
@@ -101,7 +103,9 @@ type Summary struct {
 	BudgetBytes int64  `json:"budget_bytes,omitempty"`
 }
 
-// Proposal is one proposed index.
+// Proposal is one proposed index. Index is the index itself, the one
+// typed definition plan, apply and bench take; the other fields say it for
+// people (Columns, Include and Where as text, Definition the statement).
 type Proposal struct {
 	// Schema is the table's schema, always set, so that a plan of the
 	// proposal names the table it was costed on whatever the search_path.
@@ -118,7 +122,10 @@ type Proposal struct {
 	// Definition is the exact CREATE INDEX statement.
 	Definition string `json:"definition"`
 	// Name is the index name the definition uses.
-	Name          string          `json:"name"`
+	Name string `json:"name"`
+	// Index is the proposed index; its Comment is left empty (Reason says
+	// why) and filled by ReadProposals.
+	Index         indexdef.Def    `json:"index"`
 	SizeBytes     int64           `json:"size_bytes"`
 	WriteOverhead WriteOverhead   `json:"write_overhead"`
 	Statements    []StatementCost `json:"statements"`
@@ -574,6 +581,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 			// the whole definition.
 			p.Name = indexdef.ShortenName(p.Name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
 			p.Definition = ch.def.ddl(p.Name, true)
+			p.Index.Name = p.Name
 		}
 		names[p.Name] = true
 		res.Proposals = append(res.Proposals, p)
@@ -639,6 +647,7 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
 		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
 	}
 	p.Definition = ch.def.ddl(p.Name, true)
+	p.Index = ch.def.toDef(p.Name)
 	var best *StatementCost
 	for _, c := range stmts {
 		if !final[c.idx].uses(ch.id) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	proposals "github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
@@ -253,12 +254,12 @@ func TestAdversarialSearchPath(t *testing.T) {
 	}
 	for name, doc := range docs {
 		t.Run(name, func(t *testing.T) {
-			specs, err := ReadProposals(strings.NewReader(doc), name+".json")
+			read, err := proposals.ReadProposals(strings.NewReader(doc), name+".json")
 			if err != nil {
 				t.Fatal(err)
 			}
 			path := filepath.Join(t.TempDir(), "migrations")
-			res, err := Plan(ctx, path, specs, PlanOptions{Now: planTime})
+			res, err := Plan(ctx, path, read.Defs(), PlanOptions{Now: planTime})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,7 +12,6 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
@@ -60,37 +59,6 @@ func TestPlannedStatements(t *testing.T) {
 	} {
 		if err := CheckIndex(bad.def()); !errors.Is(err, ErrBadSpec) {
 			t.Errorf("CheckIndex(%+v) = %v, want ErrBadSpec", bad, err)
-		}
-	}
-}
-
-func TestReadProposals(t *testing.T) {
-	doc := `{"schema":"hishamos-perf/indexes/v1","generated_by":"indexes propose","proposals":[
-	  {"table":"agents_agentexecution","columns":["user_id","status","created_at DESC"],"reason":"filter + sort","improvement_percent":52.5,"statements":["q1"]},
-	  {"table":"public.agents_agent","columns":["status"],"include":["name"],"where":"status <> 'retired'"},
-	  {"definition":"CREATE INDEX ON commands_commandtemplate USING btree (is_active, usage_count DESC)"}
-	]}`
-	specs, err := ReadProposals(strings.NewReader(doc), "proposals.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []indexdef.Def{
-		{Table: "agents_agentexecution", Keys: []indexdef.Key{indexdef.Asc("user_id"), indexdef.Asc("status"), indexdef.Descending("created_at")}, Comment: "filter + sort"},
-		{Schema: "public", Table: "agents_agent", Keys: []indexdef.Key{indexdef.Asc("status")}, Include: []string{"name"}, Where: "status <> 'retired'"},
-		{Table: "commands_commandtemplate", Method: "btree", Keys: []indexdef.Key{indexdef.Asc("is_active"), indexdef.Descending("usage_count")}},
-	}
-	if diff := cmp.Diff(want, specs); diff != "" {
-		t.Errorf("ReadProposals (-want +got):\n%s", diff)
-	}
-	for _, bad := range []string{
-		`{"schema":"hishamos-perf/bench/v1","proposals":[{"table":"t","columns":["a"]}]}`,
-		`{"schema":"hishamos-perf/indexes/v1","proposals":[]}`,
-		`{"proposals":[{"table":"t"}]}`,
-		`{"proposals":[{"table":"a b","columns":["x"]}]}`,
-		`not json`,
-	} {
-		if _, err := ReadProposals(strings.NewReader(bad), "p.json"); !errors.Is(err, ErrBadProposals) {
-			t.Errorf("ReadProposals(%s) = %v, want ErrBadProposals", bad, err)
 		}
 	}
 }

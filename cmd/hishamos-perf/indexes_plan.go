@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
@@ -201,8 +202,11 @@ func (a *app) planIndexes(o planOptions) ([]indexdef.Def, string, error) {
 			defer f.Close()
 			in, name = f, o.from
 		}
-		defs, err := migrate.ReadProposals(in, name)
-		return defs, name, err
+		res, err := indexes.ReadProposals(in, name)
+		if err != nil {
+			return nil, "", err
+		}
+		return res.Defs(), name, nil
 	}
 	p, err := profiles.Load(o.fromProfile)
 	if err != nil {
@@ -288,7 +292,7 @@ func (a *app) migrateError(err error, _ string) error {
 		errors.Is(err, migrate.ErrNoSchema),
 		errors.As(err, &se), errors.As(err, &me), errors.As(err, &ce),
 		errors.Is(err, migrate.ErrNotMigrationDir), errors.Is(err, migrate.ErrNoSum),
-		errors.Is(err, migrate.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
+		errors.Is(err, indexes.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
 		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),
 		errors.Is(err, migrate.ErrTxMode), errors.Is(err, migrate.ErrNoDjangoApp),
 		errors.Is(err, migrate.ErrNoAtlas):

@@ -89,7 +89,7 @@ the directory already creates is skipped, and a directory edited by hand
 (atlas.sum no longer matching) is refused.
 
 The indexes come from --from, the JSON that 'indexes propose' writes
-(schema hishamos-perf/indexes/v1), or from --from-profile, a profile's
+(schema ` + indexes.Schema + `), or from --from-profile, a profile's
 hand-picked index set.
 
 Every statement names its table with its schema, so that no search_path can

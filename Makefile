@@ -73,7 +73,7 @@ bench-harness: build
 FUZZTIME     ?= 60s
 FUZZPARALLEL ?= 1
 FUZZTARGETS  := ./analyze:FuzzSplitSQL ./analyze:FuzzParsePlan ./indexes:FuzzParseSQL \
-	./profiles:FuzzParse ./migrate:FuzzParseCreateIndex ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline \
+	./profiles:FuzzParse ./internal/sqlscan:FuzzIndexRoundTrip ./migrate:FuzzReadMigration ./bench:FuzzLoadBaseline \
 	./internal/sqlscan:FuzzScan ./migrate:FuzzDirLayout
 .PHONY: fuzz
 fuzz:

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Errors of the EXPLAIN runner.
@@ -167,19 +168,30 @@ const explainOptions = "FORMAT JSON, VERBOSE, SETTINGS, BUFFERS"
 // runs in a READ ONLY transaction, anything else (with analyze) in a READ
 // WRITE one; both are rolled back.
 func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Explained, error) {
-	sql := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(src.SQL), ";"))
-	src.SQL = sql
-	// One pass of the lexer answers every question below: on a statement
-	// of megabytes (an IN list of a million values) each pass takes
-	// seconds, and none of them can be interrupted.
-	l := lex(sql)
+	src.SQL = trimSQL(src.SQL)
+	// One parse answers every question below: on a statement of megabytes
+	// (an IN list of a million values) it takes seconds, and it cannot be
+	// interrupted.
+	st, err := classify(src)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if !l.explainable() {
+	if err != nil {
+		return nil, err
+	}
+	return e.explain(ctx, src, st, analyze)
+}
+
+// explain is Explain of a statement already classified.
+func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed, analyze bool) (*Explained, error) {
+	sql := src.SQL
+	if !st.Explainable {
 		return nil, ErrNotExplainable
 	}
-	params := l.maxParam
+	params := 0
+	if len(st.Params) > 0 {
+		params = st.Params[len(st.Params)-1]
+	}
 	x := &Explained{Query: sql, Transaction: "read only"}
 	if src.File != "" || src.Index > 0 {
 		s := src
@@ -195,12 +207,12 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 		x.Generic = true
 		raw, err = e.generic(ctx, sql, params)
 	default:
-		if fn := l.outsideTransaction(); analyze && fn != "" {
+		if fn := st.OutsideTx; analyze && fn != "" {
 			// A rollback would not undo what it does: plan it, do not run it.
 			analyze = false
 			x.Note = fmt.Sprintf("plan without ANALYZE: the statement calls %s, whose effect a read-only transaction and a rollback do not contain", fn)
 		}
-		readWrite := analyze && !l.readOnly()
+		readWrite := analyze && !st.ReadOnly
 		if readWrite {
 			x.Transaction = "read write"
 			x.Note = SequenceNote

@@ -70,9 +70,7 @@ func FuzzSplitSQL(f *testing.F) {
 				t.Fatalf("statement %d starts on line %d (previous %d)", i+1, s.Line, prevLine)
 			}
 			prevLine = s.Line
-			ParamCount(s.SQL)
-			Explainable(s.SQL)
-			ReadOnlyQuery(s.SQL)
+			classify(s)
 		}
 		// Splitting the statements again, each on its own, gives them back.
 		for i, s := range srcs {

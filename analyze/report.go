@@ -174,8 +174,8 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	// once, with the GRANT, not once per statement.
 	var deniedErrs []error
 	want := 0
-	for _, st := range r.Statements {
-		if Explainable(st.Query) {
+	for i := range r.Statements {
+		if r.Statements[i].explainable() {
 			want++
 		}
 	}
@@ -187,7 +187,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		s := &r.Statements[i]
 		// Utility statements (COPY, VACUUM, DDL) cannot be explained and
 		// take no EXPLAIN slot.
-		if !Explainable(s.Query) {
+		if !s.explainable() {
 			s.PlanError = ErrNotExplainable.Error()
 			continue
 		}
@@ -196,7 +196,11 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 		explained++
 		say("analyze: explaining statement %d of %d", explained, want)
-		x, err := ex.Explain(ctx, Source{SQL: s.Query}, opts.Analyze)
+		st, err := s.classified()
+		var x *Explained
+		if err == nil {
+			x, err = ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, opts.Analyze)
+		}
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return nil, err

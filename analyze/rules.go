@@ -5,6 +5,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Thresholds of the plan and statement rules. Each says where it comes from;
@@ -112,26 +114,34 @@ type Subject struct {
 	// Tables holds facts about the tables the plan scans, keyed by
 	// schema.name and by bare name.
 	Tables map[string]TableFacts
-
-	// lexed is the statement's text lexed, once: a pass of the lexer
-	// over a statement of megabytes takes seconds.
-	lexed *lexed
 }
 
-// words are the statement's words, lexing its text on first use.
-func (s *Subject) words() lexed {
-	if s.lexed == nil {
-		l := lexed{}
-		if s.Statement != nil {
-			l = lex(s.Statement.Query)
-		}
-		s.lexed = &l
+// stmt is what internal/sqlscan says of the subject's statement; nil for
+// no statement, or one the parser refuses.
+func (s *Subject) stmt() *sqlscan.Parsed {
+	if s.Statement == nil {
+		return nil
 	}
-	return *s.lexed
+	st, err := s.Statement.classified()
+	if err != nil {
+		return nil
+	}
+	return st
 }
 
-// query reports whether the subject's statement is a query.
-func (s *Subject) query() bool { return s.words().isSelect() }
+// query reports whether the subject's statement is a query (SELECT, WITH
+// … SELECT, VALUES, TABLE) rather than a write or a utility statement.
+func (s *Subject) query() bool {
+	st := s.stmt()
+	if st == nil {
+		return false
+	}
+	switch st.Kind {
+	case sqlscan.KindSelect, sqlscan.KindValues, sqlscan.KindTable:
+		return !st.ModifiesData
+	}
+	return false
+}
 
 func (s *Subject) facts(n *Node) (TableFacts, bool) {
 	if s.Tables == nil || n.RelationName == "" {
@@ -512,18 +522,6 @@ func (s *Subject) nestedLoop(n *Node) []Finding {
 	}}
 }
 
-// isSelect reports whether the statement is a query (SELECT, WITH …
-// SELECT, VALUES, TABLE) rather than a write or a utility statement.
-func (l lexed) isSelect() bool {
-	switch l.first() {
-	case "select", "values", "table":
-		return true
-	case "with":
-		return !l.hasWrite()
-	}
-	return false
-}
-
 func (s *Subject) noLimit() []Finding {
 	var rows, calls float64
 	estimated := false
@@ -546,7 +544,7 @@ func (s *Subject) noLimit() []Finding {
 		if s.Plan.HasNode("Limit") || s.Plan.HasNode("ModifyTable") {
 			return nil
 		}
-	} else if !s.query() || s.words().has("limit") || s.words().has("fetch") {
+	} else if !s.query() || s.stmt().Limit {
 		return nil
 	}
 	if query != "" && !s.query() {

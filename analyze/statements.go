@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Querier is the part of a pgx connection analyze uses. Pass a connection,
@@ -255,6 +257,32 @@ type Statement struct {
 	toplevel bool
 	since    *time.Time
 	sumSq    float64
+	// parsed and parseErr are Query classified, once (see classified).
+	parsed   *sqlscan.Parsed
+	parseErr error
+	parseRan bool
+}
+
+// classified is what internal/sqlscan says of the statement's text, asked
+// once: the ranking's loops and the rules all need it, and a statement of
+// megabytes takes seconds to parse.
+func (s *Statement) classified() (*sqlscan.Parsed, error) {
+	if !s.parseRan {
+		s.parseRan = true
+		s.parsed, s.parseErr = classify(Source{SQL: trimSQL(s.Query)})
+	}
+	return s.parsed, s.parseErr
+}
+
+// explainable reports whether EXPLAIN is worth asking for the statement:
+// it is a statement EXPLAIN takes, or one the parser refuses (the refusal
+// is its plan error).
+func (s *Statement) explainable() bool {
+	st, err := s.classified()
+	if err != nil {
+		return !errors.Is(err, ErrNotExplainable)
+	}
+	return st.Explainable
 }
 
 // IOBlocks is the blocks the statement read from outside shared buffers or

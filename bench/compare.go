@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // RowsTolerancePct is how far a table's row count may move between two runs
@@ -374,18 +376,29 @@ func AddedIndexes(before, after *Environment) []IndexInfo {
 
 // Targeted names the workload's statements meant to be served by the given
 // indexes: a statement whose profile lists an index with the same name, or
-// with the same table and key columns in the same order (a migration may
-// name it otherwise).
+// one on the same table with the same keys (a migration may name it
+// otherwise). The keys compared are index definitions, the profile's
+// columns and the catalog's pg_get_indexdef each read by internal/sqlscan,
+// so "created_at DESC" is the catalog's created_at DESC.
 func Targeted(w *Workload, added []IndexInfo) map[string]bool {
 	out := map[string]bool{}
 	if w == nil || w.Profile == nil {
 		return out
 	}
+	defs := make([]*indexdef.Def, len(added))
+	for i, ix := range added {
+		defs[i] = ix.Def()
+	}
 	for _, s := range w.Statements {
 		for _, name := range s.Indexes {
-			pi := w.Profile.Index(name)
-			for _, ix := range added {
-				if ix.Name == name || pi != nil && sameTable(ix.Table, pi.Table) && slices.Equal(ix.Columns, pi.Columns) {
+			var want *indexdef.Def
+			if pi := w.Profile.Index(name); pi != nil {
+				if d, err := pi.Def(); err == nil {
+					want = &d
+				}
+			}
+			for i, ix := range added {
+				if ix.Name == name || want != nil && defs[i] != nil && sameTable(ix.Table, want.Table) && indexdef.SameKeys(defs[i].Keys, want.Keys) {
 					out[s.Name] = true
 				}
 			}

@@ -157,11 +157,17 @@ func TestTargetedAndExpectation(t *testing.T) {
 	w := hishamos(t)
 	added := []bench.IndexInfo{
 		// Named as the profile names it.
-		{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}, Valid: true},
+		{Name: "agent_status_invocations_idx", Table: "agents_agent", Columns: []string{"status", "total_invocations"}, Valid: true,
+			Definition: "CREATE INDEX agent_status_invocations_idx ON public.agents_agent USING btree (status, total_invocations)"},
 		// Named otherwise, defined as the profile defines wf_step_exec_order_idx.
-		{Name: "workflows_workflowstep_execution_id_step_order_idx", Table: "public.workflows_workflowstep", Columns: []string{"execution_id", "step_order"}, Valid: true},
+		{Name: "workflows_workflowstep_execution_id_step_order_idx", Table: "public.workflows_workflowstep", Columns: []string{"execution_id", "step_order"}, Valid: true,
+			Definition: "CREATE INDEX workflows_workflowstep_execution_id_step_order_idx ON public.workflows_workflowstep USING btree (execution_id, step_order)"},
 		// Same table, other columns: targets nothing.
-		{Name: "x", Table: "agents_agentexecution", Columns: []string{"cost"}, Valid: true},
+		{Name: "x", Table: "agents_agentexecution", Columns: []string{"cost"}, Valid: true,
+			Definition: "CREATE INDEX x ON public.agents_agentexecution USING btree (cost)"},
+		// Same table and columns in another order: targets nothing.
+		{Name: "y", Table: "workflows_workflowstep", Columns: []string{"step_order", "execution_id"}, Valid: true,
+			Definition: "CREATE INDEX y ON public.workflows_workflowstep USING btree (step_order, execution_id)"},
 	}
 	got := bench.Targeted(w, added)
 	want := map[string]bool{"agents_by_status": true, "dashboard_active_agents": true, "workflow_steps_of_execution": true}

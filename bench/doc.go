@@ -66,7 +66,7 @@
 // sequence, but a write run with AllowWrites that takes a value (an INSERT
 // into a serial column) leaves it taken. And a statement that reaches
 // another session commits there: dblink and the other functions of
-// analyze.OutsideTransaction (pg_terminate_backend, advisory locks …) are
+// internal/sqlscan's Parsed.OutsideTx (pg_terminate_backend, advisory locks …) are
 // refused before anything runs, but a user function that calls them is
 // not seen. Run bench with a role that cannot do what a workload must not.
 //

@@ -2,6 +2,9 @@ package bench
 
 import (
 	"time"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Schema names the JSON layout of a saved run and of `bench --format json`.
@@ -192,6 +195,16 @@ type IndexInfo struct {
 	Valid   bool     `json:"valid"`
 	// Definition is pg_get_indexdef's text.
 	Definition string `json:"definition"`
+}
+
+// Def is the index's definition, read from Definition by internal/sqlscan;
+// nil when it does not read as a CREATE INDEX.
+func (ix IndexInfo) Def() *indexdef.Def {
+	p, err := sqlscan.ParseOne(ix.Definition)
+	if err != nil || p.Index == nil {
+		return nil
+	}
+	return p.Index
 }
 
 // Verdict is what a comparison concludes about one statement.

@@ -3,12 +3,14 @@ package bench
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -38,6 +40,8 @@ type Statement struct {
 	// Then lists the follow-ups that run right after it, on the same
 	// connection, as the application issues them.
 	Then []Followup
+	// params are the $n placeholders the statement uses.
+	params []int
 }
 
 // Followup is a follow-up of a leading statement.
@@ -84,13 +88,7 @@ func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, erro
 			return i
 		}
 		index[s.Name] = len(w.Statements)
-		// A statement the profile does not mark as a write but that is not
-		// a plain query (SELECT … INTO, FOR UPDATE) is treated as one: the
-		// session's read-only mode does not stop EXPLAIN ANALYZE of SELECT
-		// INTO from creating its table.
-		w.Statements = append(w.Statements, Statement{
-			Name: s.Name, SQL: s.SQL, Write: s.Write || !analyze.ReadOnlyQuery(s.SQL), Indexes: s.Indexes, Leader: leader,
-		})
+		w.Statements = append(w.Statements, Statement{Name: s.Name, SQL: s.SQL, Write: s.Write, Indexes: s.Indexes, Leader: leader})
 		return len(w.Statements) - 1
 	}
 	for _, s := range mix {
@@ -107,12 +105,41 @@ func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, erro
 			w.Statements[i].Then = append(w.Statements[i].Then, Followup{Statement: j, PerRow: f.PerRow})
 		}
 	}
-	for _, s := range w.Statements {
-		if fn := analyze.OutsideTransaction(s.SQL); fn != "" {
-			return nil, fmt.Errorf("bench: %w: profile %s, statement %s calls %s, whose effect neither a read-only session nor a rollback contains: it cannot be measured", ErrWorkload, p.Name, s.Name, fn)
+	for i := range w.Statements {
+		s := &w.Statements[i]
+		if err := check(s, "profile "+p.Name+", statement "+s.Name); err != nil {
+			return nil, err
 		}
 	}
 	return w, nil
+}
+
+// check asks internal/sqlscan what a statement is (the answer profile
+// validation, analyze and migrate get too) and refuses what bench cannot
+// measure: text that does not parse, more or less than one statement, a
+// statement EXPLAIN does not take (SHOW, SET, COPY, EXPLAIN itself), and
+// one calling a function whose effect neither a read-only session nor a
+// rollback contains. A statement that is not a read-only query is a write
+// whatever its profile says: SELECT … INTO, FOR UPDATE, FOR SHARE, FOR
+// KEY SHARE and a data-modifying WITH run in a READ WRITE transaction
+// (rolled back), and only with AllowWrites. where names the statement in
+// errors.
+func check(s *Statement, where string) error {
+	st, err := sqlscan.ParseOne(s.SQL)
+	var le *sqlscan.Error
+	switch {
+	case errors.As(err, &le) && !le.Unterminated():
+		return fmt.Errorf("bench: %w: %s: %s", ErrWorkload, where, le.Msg)
+	case err != nil:
+		return fmt.Errorf("bench: %w: %s: %w", ErrWorkload, where, err)
+	case !st.Explainable:
+		return fmt.Errorf("bench: %w: %s: only queries and DML can be measured, not %q", ErrWorkload, where, firstLine(s.SQL))
+	case st.OutsideTx != "":
+		return fmt.Errorf("bench: %w: %s: the statement calls %s, whose effect neither a read-only session nor a rollback contains: it cannot be measured", ErrWorkload, where, st.OutsideTx)
+	}
+	s.Write = s.Write || !st.ReadOnly
+	s.params = st.Params
+	return nil
 }
 
 // nameComment is a `-- name: x` line naming the statement under it.
@@ -156,14 +183,12 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 	seen := map[string]int{}
 	for _, s := range srcs {
 		where := fmt.Sprintf("%s:%d", file, s.Line)
-		if n := analyze.ParamCount(s.SQL); n > 0 {
-			return nil, fmt.Errorf("bench: %w: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)", ErrWorkload, where, n)
+		st := Statement{SQL: s.SQL, Leader: true}
+		if err := check(&st, where); err != nil {
+			return nil, err
 		}
-		if !analyze.Explainable(s.SQL) {
-			return nil, fmt.Errorf("bench: %w: %s: only queries and DML can be measured, not %q", ErrWorkload, where, firstLine(s.SQL))
-		}
-		if fn := analyze.OutsideTransaction(s.SQL); fn != "" {
-			return nil, fmt.Errorf("bench: %w: %s: the statement calls %s, whose effect neither a read-only session nor a rollback contains: it cannot be measured", ErrWorkload, where, fn)
+		if n := len(st.params); n > 0 {
+			return nil, fmt.Errorf("bench: %w: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)", ErrWorkload, where, st.params[n-1])
 		}
 		stmtName := fmt.Sprintf("q%d", s.Index)
 		if n := nameAbove(lines, s.Line); n != "" {
@@ -173,9 +198,8 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 			return nil, fmt.Errorf("bench: %w: %s: a statement is already called %s (statement %d)", ErrWorkload, where, stmtName, prev)
 		}
 		seen[stmtName] = s.Index
-		w.Statements = append(w.Statements, Statement{
-			Name: stmtName, SQL: s.SQL, Write: !analyze.ReadOnlyQuery(s.SQL), Leader: true,
-		})
+		st.Name = stmtName
+		w.Statements = append(w.Statements, st)
 	}
 	return w, nil
 }

@@ -35,18 +35,43 @@ func TestWorkloadRefusesOutsideTransaction(t *testing.T) {
 // TestProfileSelectIntoIsAWrite is the regression test for SELECT … INTO in
 // a profile statement not marked write: bench explained it with EXPLAIN
 // ANALYZE outside a transaction, and the read-only session did not stop it
-// from creating its table. It counts as a write now, refused without
-// --allow-writes.
+// from creating its table. Issue 15: profile validation took it (and FOR
+// SHARE, FOR KEY SHARE) for a read while bench took it for a write; both
+// ask internal/sqlscan now, so validation refuses it unmarked, and a
+// profile made without validation still runs it as a write, refused
+// without --allow-writes. SHOW and EXPLAIN read, but EXPLAIN does not take
+// them: bench refuses them as it refuses them in a .sql file.
 func TestProfileSelectIntoIsAWrite(t *testing.T) {
-	p, err := profiles.Parse("p.yaml", []byte("name: p\nstatements:\n  - name: copy\n    sql: SELECT * INTO t_copy FROM t\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := bench.FromProfile(p, profiles.After)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if writes := w.Writes(); len(writes) != 1 || writes[0] != "copy" {
-		t.Errorf("writes = %v, want [copy]", writes)
+	for _, tc := range []struct{ sql, refusal string }{
+		{"SELECT * INTO t_copy FROM t", ""},
+		{"SELECT * FROM t FOR SHARE", ""},
+		{"SELECT * FROM t FOR KEY SHARE", ""},
+		{"SELECT * FROM t FOR NO KEY UPDATE", ""},
+		{"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", ""},
+		{"SHOW work_mem", "only queries and DML can be measured"},
+		{"EXPLAIN SELECT 1", "only queries and DML can be measured"},
+	} {
+		yaml := "name: p\nstatements:\n  - name: copy\n    sql: '" + strings.ReplaceAll(tc.sql, "'", "''") + "'\n"
+		_, err := profiles.Parse("p.yaml", []byte(yaml))
+		if tc.refusal == "" && (err == nil || !strings.Contains(err.Error(), "mark it write: true")) {
+			t.Errorf("%s: profile validation = %v, want it refused unless marked write", tc.sql, err)
+		}
+		if tc.refusal != "" && err != nil {
+			t.Errorf("%s: profile validation = %v, want it accepted as a read", tc.sql, err)
+		}
+		p := &profiles.Profile{Name: "p", Statements: []profiles.Statement{{Name: "copy", SQL: tc.sql, Weight: 1}}}
+		w, err := bench.FromProfile(p, profiles.After)
+		if tc.refusal != "" {
+			if !errors.Is(err, bench.ErrWorkload) || !strings.Contains(err.Error(), tc.refusal) {
+				t.Errorf("%s: FromProfile = %v, want ErrWorkload saying %q", tc.sql, err, tc.refusal)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if writes := w.Writes(); len(writes) != 1 || writes[0] != "copy" {
+			t.Errorf("%s: writes = %v, want [copy]", tc.sql, writes)
+		}
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +23,7 @@ import (
 	"github.com/hishamos/hishamos-perf/bench"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
@@ -310,12 +310,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	// The profile names its tables without a schema: the migrations name
 	// the schema the database finds them in.
-	seedSpecs := make([]migrate.IndexSpec, len(p.Indexes))
+	seedSpecs := make([]indexdef.Def, len(p.Indexes))
 	for i, ix := range p.Indexes {
-		seedSpecs[i] = migrate.IndexSpec{Name: ix.Name, Table: ix.Table, Columns: ix.Columns,
-			Comment: strings.TrimSpace(ix.Description), Source: "profile " + p.Name}
+		if seedSpecs[i], err = ix.Def(); err != nil {
+			conn.Close(context.WithoutCancel(ctx))
+			return rep, fmt.Errorf("demo: profile %s: %w", p.Name, err)
+		}
 	}
-	seedSpecs, err = migrate.QualifySpecs(ctx, conn, seedSpecs)
+	seedSpecs, err = migrate.QualifyDefs(ctx, conn, seedSpecs)
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
 		return rep, fmt.Errorf("demo: %w", err)
@@ -326,25 +328,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 
 	// 4. Both sets as migrations.
 	t0 = time.Now()
-	var advSpecs []migrate.IndexSpec
+	var advSpecs []indexdef.Def
 	for _, pr := range res.Proposals {
-		s, err := migrate.Proposal{Name: pr.Name, Schema: pr.Schema, Table: pr.Table, Columns: pr.Columns, Include: pr.Include,
-			Where: pr.Where, Definition: pr.Definition, Reason: pr.Reason}.Spec("indexes propose")
-		if err != nil {
-			return rep, fmt.Errorf("demo: proposal %s: %w", pr.Name, err)
-		}
-		advSpecs = append(advSpecs, s)
+		// The proposal's index, typed as propose made it; its reason
+		// heads the file.
+		d := pr.Index
+		d.Comment = pr.Reason
+		advSpecs = append(advSpecs, d)
 	}
 	rep.Migrations.Seed = filepath.Join(cfg.MigrationsDir, "seed")
 	rep.Migrations.Advisor = filepath.Join(cfg.MigrationsDir, "advisor")
-	seedDir, files, err := plan(ctx, rep.Migrations.Seed, seedSpecs, "seed_indexes", cfg.Tool)
+	seedDir, files, err := plan(ctx, rep.Migrations.Seed, seedSpecs, "seed_indexes", cfg.Tool, "profile "+p.Name)
 	if err != nil {
 		return rep, err
 	}
 	rep.Migrations.SeedFiles = files
 	var advDir *migrate.Dir
 	if len(advSpecs) > 0 {
-		if advDir, files, err = plan(ctx, rep.Migrations.Advisor, advSpecs, "advisor_indexes", cfg.Tool); err != nil {
+		if advDir, files, err = plan(ctx, rep.Migrations.Advisor, advSpecs, "advisor_indexes", cfg.Tool, "indexes propose"); err != nil {
 			return rep, err
 		}
 		rep.Migrations.AdvisorFiles = files
@@ -443,9 +444,10 @@ func prewarm(ctx context.Context, rw func(context.Context) (*pgx.Conn, error)) e
 	return nil
 }
 
-// plan writes specs as a fresh migration directory.
-func plan(ctx context.Context, path string, specs []migrate.IndexSpec, name, tool string) (*migrate.Dir, []string, error) {
-	res, err := migrate.Plan(ctx, path, specs, migrate.PlanOptions{Name: name, Tool: tool})
+// plan writes indexes as a fresh migration directory; source heads its
+// files.
+func plan(ctx context.Context, path string, indexes []indexdef.Def, name, tool, source string) (*migrate.Dir, []string, error) {
+	res, err := migrate.Plan(ctx, path, indexes, migrate.PlanOptions{Name: name, Tool: tool, Source: source})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: plan %s: %w", path, err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/migrate"
 )
 
 // smallWorkload has one statement the advisor can serve on items.
@@ -165,7 +164,7 @@ func TestQuotedNames(t *testing.T) {
 	if p.Table != `"Order Items"` || p.Columns[0] != `"CustomerID"` || p.Columns[1] != `"createdAt" DESC` {
 		t.Errorf("proposal table %s columns %q", p.Table, p.Columns)
 	}
-	if !strings.Contains(p.Definition, `ON "public"."Order Items" USING btree ("CustomerID", "createdAt" DESC)`) {
+	if !strings.Contains(p.Definition, `ON "public"."Order Items" ("CustomerID", "createdAt" DESC)`) {
 		t.Errorf("definition %s", p.Definition)
 	}
 	// The definition runs as it is.
@@ -181,12 +180,14 @@ func TestQuotedNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	specs, err := migrate.ReadProposals(bytes.NewReader(b), "proposals.json")
+	back, err := indexes.ReadProposals(bytes.NewReader(b), "proposals.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(specs) != len(res.Proposals) || specs[0].Table != "Order Items" || specs[0].Name != p.Name {
-		t.Errorf("migrate read %+v", specs)
+	specs := back.Defs()
+	if len(specs) != len(res.Proposals) || specs[0].Table != "Order Items" || specs[0].Schema != "public" || specs[0].Name != p.Name ||
+		specs[0].Comment != p.Reason || specs[0].CreateSQL(true, false) != p.Definition {
+		t.Errorf("plan reads %+v", specs)
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // Thresholds of candidate generation.
@@ -117,17 +119,17 @@ func (g *generator) findPartials(all []*resolved) {
 
 // keyed is a key list with what each key does.
 type keyed struct {
-	keys  []Key
+	keys  []indexdef.Key
 	roles []string
 }
 
-func (k keyed) with(key Key, role string) keyed {
+func (k keyed) with(key indexdef.Key, role string) keyed {
 	for _, old := range k.keys {
-		if old.target() == key.target() {
+		if target(old) == target(key) {
 			return k
 		}
 	}
-	return keyed{keys: append(append([]Key(nil), k.keys...), key), roles: append(append([]string(nil), k.roles...), role)}
+	return keyed{keys: append(append([]indexdef.Key(nil), k.keys...), key), roles: append(append([]string(nil), k.roles...), role)}
 }
 
 // forAccess adds the candidates one statement's use of one table asks for.
@@ -193,7 +195,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			l := base
 			for _, col := range a.group {
 				if !fixed[col] {
-					l = l.with(Key{Column: col}, "GROUP BY")
+					l = l.with(indexdef.Key{Column: col}, "GROUP BY")
 				}
 			}
 			lists = append(lists, l)
@@ -223,7 +225,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 // includeFor returns the columns that, added as INCLUDE, let the
 // statement read the table from the index alone; nil when there are none,
 // too many, or too wide ones.
-func includeFor(a *access, keys []Key, isSelect bool) []string {
+func includeFor(a *access, keys []indexdef.Key, isSelect bool) []string {
 	if !isSelect || a.star {
 		return nil
 	}
@@ -255,7 +257,7 @@ func includeFor(a *access, keys []Key, isSelect bool) []string {
 // add puts a candidate in the pool, unless it is already there (then it
 // only notes the statement) or an existing index serves it.
 func (g *generator) add(si int, a *access, l keyed, include []string, where string) {
-	def := indexDef{table: a.t, keys: append([]Key(nil), l.keys...), include: include, where: where}
+	def := indexDef{table: a.t, keys: append([]indexdef.Key(nil), l.keys...), include: include, where: where}
 	id := def.id()
 	if c, ok := g.pool[id]; ok {
 		c.stmts[si] = true
@@ -278,7 +280,7 @@ func (g *generator) add(si int, a *access, l keyed, include []string, where stri
 // def's INCLUDE, and both have the same predicate.
 func servedBy(def *indexDef, existing []*existing) *existing {
 	for _, e := range existing {
-		if !e.valid || e.special || e.def.where != def.where || !keyPrefix(def.keys, e.def.keys) {
+		if !e.valid || e.special || e.def.where != def.where || !indexdef.KeyPrefix(def.keys, e.def.keys) {
 			continue
 		}
 		covered := map[string]bool{}
@@ -309,22 +311,22 @@ func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
 	frac = 1
 	eqs := map[string]use{}
 	for _, u := range append(append([]use(nil), a.eq...), a.in...) {
-		eqs[u.key().target()] = u
+		eqs[target(u.key())] = u
 	}
 	for _, u := range a.in {
-		eqs[u.key().target()] = use{col: u.col, fn: u.fn, op: "IN"}
+		eqs[target(u.key())] = use{col: u.col, fn: u.fn, op: "IN"}
 	}
 	ranges := map[string]bool{}
 	for _, u := range a.ranges {
-		ranges[u.key().target()] = true
+		ranges[target(u.key())] = true
 	}
 	joins := map[string]bool{}
 	for _, u := range a.joins {
-		joins[u.key().target()] = true
+		joins[target(u.key())] = true
 	}
 	lead := 0
 	for _, k := range c.def.keys {
-		t := k.target()
+		t := target(k)
 		if u, isEq := eqs[t]; isEq {
 			s := defaultEqSelectivity
 			if col := a.t.columns[u.col]; col != nil {

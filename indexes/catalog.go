@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // table is what the advisor knows of one table of the workload.
@@ -38,9 +40,9 @@ func (t *table) qualified() string { return pgx.Identifier{t.schema, t.name}.San
 // schema.name elsewhere, each quoted only when it must be.
 func (t *table) display() string {
 	if t.schema == "public" || t.schema == "" {
-		return quoteIfNeeded(t.name)
+		return sqlscan.QuoteName(t.name)
 	}
-	return quoteIfNeeded(t.schema) + "." + quoteIfNeeded(t.name)
+	return sqlscan.QuoteName(t.schema) + "." + sqlscan.QuoteName(t.name)
 }
 
 // column is one column with its planner statistics.
@@ -340,13 +342,14 @@ ORDER BY i.indrelid, ic.relname`, oids)
 				e.def.include = append(e.def.include, name)
 				continue
 			}
-			key := Key{Column: name}
+			key := indexdef.Key{Column: name}
 			if name == "" {
 				key.Expr = strings.TrimSuffix(strings.TrimPrefix(elems[k], "("), ")")
 			}
-			// indoption bit 0 is INDOPTION_DESC.
-			if k < len(indopt) && indopt[k]&1 != 0 {
-				key.Desc = true
+			// indoption bit 0 is INDOPTION_DESC, bit 1
+			// INDOPTION_NULLS_FIRST.
+			if k < len(indopt) {
+				key.Desc, key.NullsFirst = indopt[k]&1 != 0, indopt[k]&2 != 0
 			}
 			e.def.keys = append(e.def.keys, key)
 		}

@@ -77,6 +77,7 @@
 // redundant, or that nothing uses are listed as Drops and never dropped.
 //
 // Nothing here prints, reads flags or the environment; Propose returns a
-// Result whose JSON form (schema "hishamos-perf/indexes/v1") is what
-// `indexes plan --from` reads.
+// Result whose JSON form (Schema) is the proposals file, each proposal
+// carrying its index as an indexdef.Def, and ReadProposals reads it back
+// for `indexes plan --from`.
 package indexes

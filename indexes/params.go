@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // Where in a column's histogram a range parameter is drawn: a lower bound
@@ -184,8 +185,8 @@ func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng 
 	}
 	// No statistics (never analysed): any value the column holds.
 	var v *string
-	err := q.QueryRow(ctx, analyze.Tag+"SELECT "+quoteIdent(pu.col)+"::text FROM "+pu.t.qualified()+
-		" WHERE "+quoteIdent(pu.col)+" IS NOT NULL LIMIT 1").Scan(&v)
+	err := q.QueryRow(ctx, analyze.Tag+"SELECT "+indexdef.QuoteIdent(pu.col)+"::text FROM "+pu.t.qualified()+
+		" WHERE "+indexdef.QuoteIdent(pu.col)+" IS NOT NULL LIMIT 1").Scan(&v)
 	if err != nil && err != pgx.ErrNoRows {
 		return nil, fmt.Errorf("read a value of %s.%s: %w", pu.t.name, pu.col, err)
 	}

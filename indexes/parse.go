@@ -1,15 +1,14 @@
 package indexes
 
 import (
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
@@ -141,17 +140,17 @@ func (q *query) relationNames() string {
 	return strings.Join(names, ",")
 }
 
-// parseQuery parses one statement with the PostgreSQL parser.
-func parseQuery(sql string) (*query, *pg_query.ParseResult, error) {
-	tree, err := sqlscan.ParseTree(sql)
+// parseQuery takes one statement apart for the advisor, reading the tree
+// internal/sqlscan parsed and classified it into (the statement is never
+// parsed twice). Text the lexer or parser refuses is sqlscan's error; more
+// or fewer than one statement is a *sqlscan.CountError.
+func parseQuery(sql string) (*query, error) {
+	p, err := sqlscan.ParseOne(sql)
 	if err != nil {
-		return nil, nil, err
-	}
-	if len(tree.Stmts) != 1 {
-		return nil, tree, fmt.Errorf("%d statements where one was expected", len(tree.Stmts))
+		return nil, err
 	}
 	q := &query{limitParams: map[int]string{}, ctes: map[string]bool{}}
-	node := tree.Stmts[0].Stmt
+	node := p.Tree.Stmt
 	switch {
 	case node.GetSelectStmt() != nil:
 		q.command = "SELECT"
@@ -189,39 +188,12 @@ func parseQuery(sql string) (*query, *pg_query.ParseResult, error) {
 		q.where(b, d.WhereClause)
 		q.blocks = append([]*block{b}, q.blocks...)
 	default:
-		q.command = statementKind(node)
+		q.command = string(p.Kind)
 	}
-	q.maxParam = maxParam(tree)
-	return q, tree, nil
-}
-
-// statementKind names a statement that is not a SELECT, UPDATE or DELETE,
-// as its SQL starts ("INSERT", "CREATE INDEX").
-func statementKind(n *pg_query.Node) string {
-	switch {
-	case n.GetInsertStmt() != nil:
-		return "INSERT"
-	case n.GetMergeStmt() != nil:
-		return "MERGE"
-	case n.GetExplainStmt() != nil:
-		return "EXPLAIN"
-	case n.GetIndexStmt() != nil:
-		return "CREATE INDEX"
-	case n.GetCreateStmt() != nil:
-		return "CREATE TABLE"
-	case n.GetCopyStmt() != nil:
-		return "COPY"
-	case n.GetVariableSetStmt() != nil:
-		return "SET"
-	case n.GetTransactionStmt() != nil:
-		return "a transaction statement"
+	if n := len(p.Params); n > 0 {
+		q.maxParam = p.Params[n-1]
 	}
-	r := n.ProtoReflect()
-	fd := r.WhichOneof(r.Descriptor().Oneofs().ByName("node"))
-	if fd == nil {
-		return "an empty statement"
-	}
-	return strings.ToUpper(strings.ReplaceAll(strings.TrimSuffix(string(fd.Name()), "_stmt"), "_", " "))
+	return q, nil
 }
 
 func rangeVar(rv *pg_query.RangeVar) relRef {
@@ -387,7 +359,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		case pg_query.BoolExprType_NOT_EXPR:
 			if len(be.Args) == 1 {
 				if ref, ok := plainColumn(be.Args[0]); ok {
-					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + quoteIdent(ref.name)})
+					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
 					b.refs = append(b.refs, ref)
 					return
 				}
@@ -396,7 +368,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 	case n.GetColumnRef() != nil:
 		if ref, ok := plainColumn(n); ok {
 			// A bare boolean column: WHERE "is_active".
-			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name)})
+			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
 			b.refs = append(b.refs, ref)
 			return
 		}
@@ -405,11 +377,11 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		if ref, ok := plainColumn(bt.Arg); ok {
 			switch bt.Booltesttype {
 			case pg_query.BoolTestType_IS_TRUE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
 				b.refs = append(b.refs, ref)
 				return
 			case pg_query.BoolTestType_IS_FALSE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + quoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
 				b.refs = append(b.refs, ref)
 				return
 			}
@@ -417,7 +389,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 	case n.GetNullTest() != nil:
 		nt := n.GetNullTest()
 		if ref, ok := plainColumn(nt.Arg); ok && nt.Nulltesttype == pg_query.NullTestType_IS_NULL {
-			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: quoteIdent(ref.name) + " IS NULL"})
+			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name) + " IS NULL"})
 			b.refs = append(b.refs, ref)
 			return
 		}
@@ -530,7 +502,7 @@ func (q *query) compare(b *block, ref colRef, fn, op string, value *pg_query.Nod
 	if n := paramOf(value); n > 0 {
 		p.params = []int{n}
 	} else if lit, ok := literalSQL(value); ok && op == "=" && fn == "" {
-		p.konst = quoteIdent(ref.name) + " = " + lit
+		p.konst = indexdef.QuoteIdent(ref.name) + " = " + lit
 	}
 	b.preds = append(b.preds, p)
 	b.refs = append(b.refs, ref)
@@ -701,7 +673,7 @@ func (q *query) refsOf(b *block, n *pg_query.Node) {
 	if n == nil {
 		return
 	}
-	walk(n, func(m proto.Message) bool {
+	sqlscan.Walk(n, func(m proto.Message) bool {
 		switch v := m.(type) {
 		case *pg_query.ColumnRef:
 			ref, star := columnRef(v)
@@ -718,46 +690,4 @@ func (q *query) refsOf(b *block, n *pg_query.Node) {
 		}
 		return true
 	})
-}
-
-// walk visits every message under m depth first; fn returns false to skip
-// a message's children.
-func walk(m proto.Message, fn func(proto.Message) bool) {
-	if m == nil {
-		return
-	}
-	var visit func(protoreflect.Message)
-	visit = func(r protoreflect.Message) {
-		if !r.IsValid() {
-			return
-		}
-		if !fn(r.Interface()) {
-			return
-		}
-		r.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
-			switch {
-			case fd.IsList() && fd.Message() != nil:
-				l := v.List()
-				for i := 0; i < l.Len(); i++ {
-					visit(l.Get(i).Message())
-				}
-			case fd.Message() != nil && !fd.IsMap():
-				visit(v.Message())
-			}
-			return true
-		})
-	}
-	visit(m.ProtoReflect())
-}
-
-// maxParam is the highest $n in the tree.
-func maxParam(tree *pg_query.ParseResult) int {
-	max := 0
-	walk(tree, func(m proto.Message) bool {
-		if p, ok := m.(*pg_query.ParamRef); ok && int(p.Number) > max {
-			max = int(p.Number)
-		}
-		return true
-	})
-	return max
 }

@@ -6,6 +6,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 func itoa(n int) string { return strconv.Itoa(n) }
@@ -129,7 +132,7 @@ func TestParseQuery(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q, _, err := parseQuery(tc.sql)
+			q, err := parseQuery(tc.sql)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,14 +155,14 @@ func TestQuoting(t *testing.T) {
 		`we"ird`:      `"we""ird"`,
 		"2fast":       `"2fast"`,
 	} {
-		if got := quoteIfNeeded(in); got != want {
-			t.Errorf("quoteIfNeeded(%q) = %s, want %s", in, got, want)
+		if got := sqlscan.QuoteName(in); got != want {
+			t.Errorf("sqlscan.QuoteName(%q) = %s, want %s", in, got, want)
 		}
 	}
 	tbl := &table{schema: "public", name: "Order Items"}
-	d := &indexDef{table: tbl, keys: []Key{{Column: "CustomerID"}, {Column: "createdAt", Desc: true}, {Expr: `lower("Email")`}},
+	d := &indexDef{table: tbl, keys: []indexdef.Key{{Column: "CustomerID"}, indexdef.Descending("createdAt"), {Expr: `lower("Email")`}},
 		include: []string{"Total"}, where: `"Status" = 'open'`}
-	want := `CREATE INDEX CONCURRENTLY "order_items_customerid_createdat_lower_email_where_ee550469_idx" ON "public"."Order Items" USING btree ("CustomerID", "createdAt" DESC, (lower("Email"))) INCLUDE ("Total") WHERE "Status" = 'open'`
+	want := `CREATE INDEX CONCURRENTLY "order_items_customerid_createdat_lower_email_where_ee550469_idx" ON "public"."Order Items" ("CustomerID", "createdAt" DESC, (lower("Email"))) INCLUDE ("Total") WHERE "Status" = 'open'`
 	if got := d.ddl(d.name(), true); got != want {
 		t.Errorf("ddl =\n%s\nwant\n%s", got, want)
 	}
@@ -175,14 +178,14 @@ func TestQuoting(t *testing.T) {
 }
 
 func TestSameKeys(t *testing.T) {
-	a := []Key{{Column: "a"}, {Column: "b", Desc: true}}
-	if !sameKeys(a, []Key{{Column: "a", Desc: true}, {Column: "b"}}) {
+	a := []indexdef.Key{{Column: "a"}, indexdef.Descending("b")}
+	if !indexdef.SameKeys(a, []indexdef.Key{indexdef.Descending("a"), {Column: "b"}}) {
 		t.Error("a reversed index should scan backward as the other")
 	}
-	if sameKeys(a, []Key{{Column: "a"}, {Column: "b"}}) {
+	if indexdef.SameKeys(a, []indexdef.Key{{Column: "a"}, {Column: "b"}}) {
 		t.Error("mixed directions are not the same order")
 	}
-	if !keyPrefix([]Key{{Column: "a"}}, a) || keyPrefix([]Key{{Column: "b"}}, a) {
+	if !indexdef.KeyPrefix([]indexdef.Key{{Column: "a"}}, a) || indexdef.KeyPrefix([]indexdef.Key{{Column: "b"}}, a) {
 		t.Error("keyPrefix")
 	}
 }

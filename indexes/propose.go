@@ -10,13 +10,16 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/migrate"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
-// Schema is the schema id of Result's JSON, which `indexes plan --from`
-// reads.
+// Schema is the schema id of Result's JSON, the proposals file `indexes
+// plan --from` reads (ReadProposals): one id, spelled here only. A proposal
+// carries its index as an indexdef.Def (index) since issue 15; files
+// written before it are read through their definition, or columns.
 const Schema = "hishamos-perf/indexes/v1"
 
 // Defaults of Options, as `indexes propose` documents them.
@@ -100,7 +103,9 @@ type Summary struct {
 	BudgetBytes int64  `json:"budget_bytes,omitempty"`
 }
 
-// Proposal is one proposed index.
+// Proposal is one proposed index. Index is the index itself, the one
+// typed definition plan, apply and bench take; the other fields say it for
+// people (Columns, Include and Where as text, Definition the statement).
 type Proposal struct {
 	// Schema is the table's schema, always set, so that a plan of the
 	// proposal names the table it was costed on whatever the search_path.
@@ -117,7 +122,10 @@ type Proposal struct {
 	// Definition is the exact CREATE INDEX statement.
 	Definition string `json:"definition"`
 	// Name is the index name the definition uses.
-	Name          string          `json:"name"`
+	Name string `json:"name"`
+	// Index is the proposed index; its Comment is left empty (Reason says
+	// why) and filled by ReadProposals.
+	Index         indexdef.Def    `json:"index"`
 	SizeBytes     int64           `json:"size_bytes"`
 	WriteOverhead WriteOverhead   `json:"write_overhead"`
 	Statements    []StatementCost `json:"statements"`
@@ -348,7 +356,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		}
 		r := resolve(st.q, s.cat)
 		if r.missing != "" {
-			skip(fmt.Sprintf("table %s does not exist", quoteIfNeeded(r.missing)))
+			skip(fmt.Sprintf("table %s does not exist", sqlscan.QuoteName(r.missing)))
 			continue
 		}
 		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.Query), weight: st.Weight}
@@ -571,8 +579,9 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		if names[p.Name] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
-			p.Name = migrate.ShortenName(p.Name+"_"+shortHash(ch.id), migrate.MaxIdentifierLength)
+			p.Name = indexdef.ShortenName(p.Name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
 			p.Definition = ch.def.ddl(p.Name, true)
+			p.Index.Name = p.Name
 		}
 		names[p.Name] = true
 		res.Proposals = append(res.Proposals, p)
@@ -638,6 +647,7 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
 		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
 	}
 	p.Definition = ch.def.ddl(p.Name, true)
+	p.Index = ch.def.toDef(p.Name)
 	var best *StatementCost
 	for _, c := range stmts {
 		if !final[c.idx].uses(ch.id) {
@@ -668,17 +678,17 @@ func reason(ch *cand, best *StatementCost, helped int, wo WriteOverhead) string 
 		}
 		switch role {
 		case "IN":
-			in = append(in, k.text())
+			in = append(in, keyText(k))
 		case "range":
-			rng = append(rng, k.text())
+			rng = append(rng, keyText(k))
 		case "ORDER BY":
-			order = append(order, k.text())
+			order = append(order, keyText(k))
 		case "GROUP BY":
-			group = append(group, k.text())
+			group = append(group, keyText(k))
 		case "join":
-			join = append(join, k.text())
+			join = append(join, keyText(k))
 		default:
-			eq = append(eq, k.text())
+			eq = append(eq, keyText(k))
 		}
 	}
 	var parts []string
@@ -729,7 +739,7 @@ func writeOverhead(d *indexDef) WriteOverhead {
 			cols[k.Column] = true
 		} else {
 			for name := range t.columns {
-				if strings.Contains(k.Expr, quoteIdent(name)) {
+				if strings.Contains(k.Expr, indexdef.QuoteIdent(name)) {
 					cols[name] = true
 				}
 			}
@@ -740,7 +750,7 @@ func writeOverhead(d *indexDef) WriteOverhead {
 	}
 	if d.where != "" {
 		for name := range t.columns {
-			if strings.Contains(d.where, quoteIdent(name)) {
+			if strings.Contains(d.where, indexdef.QuoteIdent(name)) {
 				cols[name] = true
 			}
 		}
@@ -786,12 +796,12 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 			listed[e] = true
 			out = append(out, Drop{Table: t.display(), Index: e.name, Kind: kind, Definition: e.definition, SizeBytes: e.bytes,
-				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + quoteIdent(t.schema) + "." + quoteIdent(e.name)})
+				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + indexdef.QuoteIdent(t.schema) + "." + indexdef.QuoteIdent(e.name)})
 		}
 		droppable := func(e *existing) bool { return e.valid && !e.unique && !e.primary && !e.constraint }
 		for i, a := range t.indexes {
 			for _, b := range t.indexes[i+1:] {
-				if a.method != b.method || a.opclasses != b.opclasses || a.def.where != b.def.where || !sameKeys(a.def.keys, b.def.keys) ||
+				if a.method != b.method || a.opclasses != b.opclasses || a.def.where != b.def.where || !indexdef.SameKeys(a.def.keys, b.def.keys) ||
 					strings.Join(a.def.include, ",") != strings.Join(b.def.include, ",") {
 					continue
 				}
@@ -809,13 +819,13 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 			for _, b := range t.indexes {
 				if b != a && b.valid && !b.special && b.def.where == a.def.where &&
-					len(b.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, b.def.keys) {
+					len(b.def.keys) > len(a.def.keys) && indexdef.KeyPrefix(a.def.keys, b.def.keys) {
 					add(a, "redundant", b.name+" starts with the same key columns and serves the same scans")
 					break
 				}
 			}
 			for _, ch := range chosen {
-				if ch.def.table == t && ch.def.where == a.def.where && len(ch.def.keys) > len(a.def.keys) && keyPrefix(a.def.keys, ch.def.keys) {
+				if ch.def.table == t && ch.def.where == a.def.where && len(ch.def.keys) > len(a.def.keys) && indexdef.KeyPrefix(a.def.keys, ch.def.keys) {
 					add(a, "redundant", "proposed index "+ch.def.name()+" starts with the same key columns and serves the same scans")
 					break
 				}
@@ -849,7 +859,11 @@ func compareSeed(ctx context.Context, s *session, p *profiles.Profile, final map
 			notes = append(notes, fmt.Sprintf("hand-picked index %s is on %s, which no costed statement reads: left out of the comparison", ix.Name, ix.Table))
 			continue
 		}
-		d, err := (IndexSpec{Table: ix.Table, Columns: ix.Columns}).def(t)
+		pd, err := ix.Def()
+		var d *indexDef
+		if err == nil {
+			d, err = defOn(t, pd.Keys, pd.Include)
+		}
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("hand-picked index %s: %v: left out of the comparison", ix.Name, err))
 			continue
@@ -884,18 +898,18 @@ func compareSeed(ctx context.Context, s *session, p *profiles.Profile, final map
 				continue
 			}
 			switch {
-			case sameKeys(sd.def.keys, ex.def.keys):
+			case indexdef.SameKeys(sd.def.keys, ex.def.keys):
 				w := "repeats existing index " + ex.name
 				if ex.fk != "" {
 					w += " (the index on foreign key " + ex.fk + ")"
 				}
 				why = append(why, w)
-			case keyPrefix(sd.def.keys, ex.def.keys):
+			case indexdef.KeyPrefix(sd.def.keys, ex.def.keys):
 				why = append(why, "existing index "+ex.name+" starts with its columns")
 			}
 		}
 		for j, other := range defs {
-			if j != i && other.def.table == sd.def.table && len(other.def.keys) > len(sd.def.keys) && keyPrefix(sd.def.keys, other.def.keys) {
+			if j != i && other.def.table == sd.def.table && len(other.def.keys) > len(sd.def.keys) && indexdef.KeyPrefix(sd.def.keys, other.def.keys) {
 				why = append(why, "hand-picked index "+other.ix.Name+" starts with its columns")
 			}
 		}

@@ -3,6 +3,8 @@ package indexes
 import (
 	"sort"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // use is one column (or lower()/upper() of one) a predicate compares.
@@ -16,11 +18,11 @@ type use struct {
 }
 
 // key is the use as an index key.
-func (u use) key() Key {
+func (u use) key() indexdef.Key {
 	if u.fn != "" {
-		return Key{Expr: u.fn + "(" + quoteIdent(u.col) + ")"}
+		return indexdef.Key{Expr: u.fn + "(" + indexdef.QuoteIdent(u.col) + ")"}
 	}
-	return Key{Column: u.col}
+	return indexdef.Key{Column: u.col}
 }
 
 // access is what one statement asks of one table.
@@ -32,7 +34,7 @@ type access struct {
 	joins  []use
 	// order are the ORDER BY keys when every one is a column of this table
 	// and nothing else is ordered on.
-	order []Key
+	order []indexdef.Key
 	// group are the GROUP BY columns when every one is of this table.
 	group []string
 	// refs are the columns the statement reads from the table.
@@ -58,7 +60,7 @@ func (a *access) qualified() map[string]bool {
 		a.quals = map[string]bool{}
 		for _, us := range [][]use{a.eq, a.in, a.ranges, a.joins} {
 			for _, u := range us {
-				a.quals[u.key().target()] = true
+				a.quals[target(u.key())] = true
 			}
 		}
 		for col := range a.conds {
@@ -80,7 +82,7 @@ func (a *access) servable() map[string]bool {
 		a.serves[t] = true
 	}
 	for _, k := range a.order {
-		a.serves[k.target()] = true
+		a.serves[target(k)] = true
 	}
 	for _, col := range a.group {
 		a.serves[col] = true
@@ -214,7 +216,7 @@ func resolve(q *query, c *catalog) *resolved {
 		}
 		if len(b.order) > 0 && b.orderOK {
 			var owner *table
-			var keys []Key
+			var keys []indexdef.Key
 			for _, o := range b.order {
 				t, ok := find(o.col)
 				if !ok || (owner != nil && owner != t) {
@@ -222,7 +224,7 @@ func resolve(q *query, c *catalog) *resolved {
 					break
 				}
 				owner = t
-				keys = append(keys, Key{Column: o.col.name, Desc: o.desc})
+				keys = append(keys, indexdef.Key{Column: o.col.name, Desc: o.desc, NullsFirst: o.desc})
 			}
 			if owner != nil {
 				a := get(owner)

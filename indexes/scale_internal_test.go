@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 	"github.com/hishamos/hishamos-perf/internal/widetable"
 )
@@ -134,7 +135,7 @@ func TestPickCoversTheWorkload(t *testing.T) {
 		st[i] = &costed{idx: i, weight: 1, before: 100}
 	}
 	mk := func(name string) *cand {
-		c := &cand{def: indexDef{table: tb, keys: []Key{{Column: name}}}}
+		c := &cand{def: indexDef{table: tb, keys: []indexdef.Key{{Column: name}}}}
 		c.id = c.def.id()
 		return c
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // minDensityShare sets the least a move must save per byte: a thousandth
@@ -192,11 +194,11 @@ func (s *selector) relevant(d *indexDef) []*costed {
 				out = append(out, st)
 			}
 		}
-		for _, st := range s.byTarget[oid][d.keys[0].target()] {
+		for _, st := range s.byTarget[oid][target(d.keys[0])] {
 			add(st)
 		}
 		for _, k := range d.keys[1:] {
-			for _, st := range s.byQual[oid][k.target()] {
+			for _, st := range s.byQual[oid][target(k)] {
 				add(st)
 			}
 		}
@@ -314,7 +316,7 @@ func (s *selector) evaluate(ctx context.Context, m move) (*evaluated, error) {
 	payload := false
 	if m.replace != nil {
 		alone = s.memo[m.add.id]
-		payload = sameKeys(m.add.def.keys, m.replace.def.keys)
+		payload = indexdef.SameKeys(m.add.def.keys, m.replace.def.keys)
 	}
 	for i, st := range rel {
 		if had && s.changed[st.idx] <= old.at {
@@ -389,7 +391,7 @@ func unionColumns(a, b []string) []string {
 func (s *selector) merge(ctx context.Context) (bool, error) {
 	for _, a := range s.chosen {
 		for _, b := range s.chosen {
-			if a == b || a.def.table != b.def.table || a.def.where != b.def.where || !keyPrefix(a.def.keys, b.def.keys) {
+			if a == b || a.def.table != b.def.table || a.def.where != b.def.where || !indexdef.KeyPrefix(a.def.keys, b.def.keys) {
 				continue
 			}
 			if len(a.def.keys) == len(b.def.keys) && a.id > b.id {
@@ -488,11 +490,11 @@ func mayServe(d *indexDef, st *costed) bool {
 			continue
 		}
 		lead := d.keys[0]
-		if lead.Column == "" || a.servable()[lead.target()] {
+		if lead.Column == "" || a.servable()[target(lead)] {
 			return true
 		}
 		for _, k := range d.keys[1:] {
-			if a.qualified()[k.target()] {
+			if a.qualified()[target(k)] {
 				return true
 			}
 		}
@@ -621,7 +623,7 @@ func (s *selector) includeWidenings(ch *cand) []*cand {
 // its leading keys (and c's INCLUDE), so adding c could not help.
 func (s *selector) coveredByChosen(c *cand) bool {
 	for _, ch := range s.chosen {
-		if ch.def.table != c.def.table || ch.def.where != c.def.where || !keyPrefix(c.def.keys, ch.def.keys) {
+		if ch.def.table != c.def.table || ch.def.where != c.def.where || !indexdef.KeyPrefix(c.def.keys, ch.def.keys) {
 			continue
 		}
 		have := map[string]bool{}
@@ -654,9 +656,9 @@ func widens(ch, c *cand) bool {
 		return false
 	}
 	if len(c.def.keys) == len(ch.def.keys)+1 && len(c.def.include) == 0 {
-		return keyPrefix(ch.def.keys, c.def.keys)
+		return indexdef.KeyPrefix(ch.def.keys, c.def.keys)
 	}
-	return len(c.def.keys) == len(ch.def.keys) && len(c.def.include) > 0 && sameKeys(ch.def.keys, c.def.keys)
+	return len(c.def.keys) == len(ch.def.keys) && len(c.def.include) > 0 && indexdef.SameKeys(ch.def.keys, c.def.keys)
 }
 
 // queue holds evaluated moves, the best first: the highest ratio, then

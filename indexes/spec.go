@@ -3,16 +3,19 @@ package indexes
 import (
 	"context"
 	"fmt"
-	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
-// IndexSpec is an index given by hand (a profile's, a test's) to cost with
-// CostSets.
+// IndexSpec is an index given by hand (a test's set, as JSON) to cost with
+// CostSets: a thin input whose columns internal/sqlscan reads, as it reads
+// a profile's.
 type IndexSpec struct {
 	// Table is "table" or "schema.table", as the catalog spells it.
 	Table string `json:"table"`
-	// Columns are key columns as the catalog spells them, each optionally
-	// followed by " DESC" or " ASC".
+	// Columns are key elements as a profile writes them: a column,
+	// optionally followed by DESC or ASC, or an expression.
 	Columns []string `json:"columns"`
 	// Include are INCLUDE columns.
 	Include []string `json:"include,omitempty"`
@@ -23,20 +26,28 @@ func (sp IndexSpec) def(t *table) (*indexDef, error) {
 	if len(sp.Columns) == 0 {
 		return nil, fmt.Errorf("index on %s has no columns", sp.Table)
 	}
-	d := &indexDef{table: t}
+	keys := make([]indexdef.Key, 0, len(sp.Columns))
 	for _, c := range sp.Columns {
-		k := Key{Column: strings.TrimSpace(c)}
-		if name, ok := strings.CutSuffix(k.Column, " DESC"); ok {
-			k.Column, k.Desc = strings.TrimSpace(name), true
-		} else if name, ok := strings.CutSuffix(k.Column, " ASC"); ok {
-			k.Column = strings.TrimSpace(name)
+		k, err := sqlscan.ParseKey(c)
+		if err != nil {
+			return nil, fmt.Errorf("index on %s: column %q: %w", sp.Table, c, err)
 		}
-		if _, ok := t.columns[k.Column]; !ok {
+		keys = append(keys, k)
+	}
+	return defOn(t, keys, sp.Include)
+}
+
+// defOn is an index of the given keys and INCLUDE columns on t, each
+// column checked to be one of t's.
+func defOn(t *table, keys []indexdef.Key, include []string) (*indexDef, error) {
+	d := &indexDef{table: t}
+	for _, k := range keys {
+		if _, ok := t.columns[k.Column]; k.Expr == "" && !ok {
 			return nil, fmt.Errorf("table %s has no column %q", t.display(), k.Column)
 		}
 		d.keys = append(d.keys, k)
 	}
-	for _, c := range sp.Include {
+	for _, c := range include {
 		if _, ok := t.columns[c]; !ok {
 			return nil, fmt.Errorf("table %s has no column %q", t.display(), c)
 		}

@@ -139,12 +139,18 @@ func (w *Workload) ParseErrors() []*ParseError {
 // add parses one statement and adds it, or records why not.
 func (w *Workload) add(s Statement, file string, number, line int) {
 	s.Query = strings.TrimSpace(s.Query)
-	q, _, err := parseQuery(s.Query)
+	q, err := parseQuery(s.Query)
 	if err != nil {
 		pe := &ParseError{File: file, Number: number, Line: line, Message: err.Error()}
-		var perr *sqlscan.SyntaxError
-		if errors.As(err, &perr) {
-			pe.Message, pe.Position = perr.Message, perr.Cursorpos
+		var (
+			se *sqlscan.SyntaxError
+			le *sqlscan.Error
+		)
+		switch {
+		case errors.As(err, &se):
+			pe.Message, pe.Position = se.Msg, se.Offset+1
+		case errors.As(err, &le):
+			pe.Message, pe.Position = le.Msg, le.Offset+1
 		}
 		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Query: s.Query, Reason: "does not parse: " + pe.Message, ParseError: pe})
 		return

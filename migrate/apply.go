@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // EventKind says what an Event reports.
@@ -248,7 +249,7 @@ func Apply(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*A
 			res.Files = append(res.Files, fr)
 			continue
 		}
-		drv.file, drv.built, drv.skipped = f.Name(), nil, nil
+		drv.file, drv.stmts, drv.built, drv.skipped = f.Name(), m.Statements, nil, nil
 		if o.Observer != nil {
 			o.Observer(Event{Kind: EventFile, File: f.Name(), Message: "applying " + f.Name()})
 		}
@@ -308,7 +309,7 @@ func checkUnapplied(ctx context.Context, rrw *Revisions, migs []*Migration, allo
 			continue
 		}
 		for _, s := range m.Statements {
-			if _, err := checkStatement(m.File, s, allowOther); err != nil {
+			if err := checkStatement(m.File, s, allowOther); err != nil {
 				return err
 			}
 		}
@@ -373,18 +374,18 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 	for _, f := range pending {
 		m := byName[f.Name()]
 		for _, s := range m.Statements {
-			c, err := Classify(s.SQL)
+			p, err := s.Parsed()
 			if err != nil {
 				continue
 			}
 			switch {
-			case c.Kind == StmtCreateTable:
-				created[c.Table] = true
-			case c.Kind == StmtCreateIndex && c.Index != nil:
-				if c.Index.Concurrently && m.TxMode != TxModeNone {
+			case p.Kind == sqlscan.KindCreateTable && len(p.Relations) > 0:
+				created[p.Relations[0].String()] = true
+			case p.Index != nil:
+				if p.Concurrently && m.TxMode != TxModeNone {
 					return fmt.Errorf("migrate: %s line %d: %w: head the file with `-- atlas:txmode none`", m.File, s.Line, ErrTxMode)
 				}
-				t := c.Index.QualifiedTable()
+				t := p.Index.QualifiedTable()
 				if created[t] {
 					continue
 				}
@@ -393,9 +394,9 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 					return err
 				}
 				if !ok {
-					return &MissingTableError{File: m.File, Index: c.Index.Name, Table: t}
+					return &MissingTableError{File: m.File, Index: p.Index.Name, Table: t}
 				}
-			case c.Kind == StmtDropIndex && c.DropConcurrently && m.TxMode != TxModeNone:
+			case p.Kind == sqlscan.KindDropIndex && p.Concurrently && m.TxMode != TxModeNone:
 				return fmt.Errorf("migrate: %s line %d: %w: head the file with `-- atlas:txmode none`", m.File, s.Line, ErrTxMode)
 			}
 		}
@@ -407,25 +408,25 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 func dryRunSteps(ctx context.Context, conn *pgx.Conn, m *Migration) ([]string, error) {
 	var steps []string
 	for _, s := range m.Statements {
-		c, _ := Classify(s.SQL)
-		if c.Kind == StmtCreateIndex && c.Index != nil && c.Index.Concurrently {
-			ix, err := findIndex(ctx, conn, c.Index)
+		if p, err := s.Parsed(); err == nil && p.Index != nil && p.Concurrently {
+			def := p.Index
+			ix, err := findIndex(ctx, conn, def)
 			if err != nil {
 				return nil, err
 			}
 			switch {
 			case ix != nil && (!ix.Valid || !ix.Ready):
-				steps = append(steps, "DROP INDEX CONCURRENTLY IF EXISTS "+c.Index.QualifiedName()+" -- its INVALID leftover")
+				steps = append(steps, def.DropSQL(true, true)+" -- its INVALID leftover")
 			case ix != nil:
-				same, why, err := sameDefinition(ctx, conn, ix, c.Index)
+				same, why, err := sameDefinition(ctx, conn, ix, def)
 				if err != nil {
 					return nil, err
 				}
 				if same {
-					steps = append(steps, "-- "+c.Index.Name+" exists, valid, same definition: marked applied without a build")
+					steps = append(steps, "-- "+def.Name+" exists, valid, same definition: marked applied without a build")
 					continue
 				}
-				steps = append(steps, "-- stops: "+c.Index.Name+" exists with another definition ("+why+")")
+				steps = append(steps, "-- stops: "+def.Name+" exists with another definition ("+why+")")
 				continue
 			}
 		}
@@ -484,7 +485,7 @@ func Down(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*Ap
 	}
 	for _, m := range todo {
 		for _, s := range m.Down {
-			if _, err := checkStatement(DownDir+"/"+m.File, s, o.AllowOtherDDL); err != nil {
+			if err := checkStatement(DownDir+"/"+m.File, s, o.AllowOtherDDL); err != nil {
 				return nil, err
 			}
 		}
@@ -503,14 +504,13 @@ func Down(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*Ap
 			res.Files = append(res.Files, fr)
 			continue
 		}
-		drv.file = DownDir + "/" + m.File
+		drv.file, drv.stmts = DownDir+"/"+m.File, m.Down
 		if o.Observer != nil {
 			o.Observer(Event{Kind: EventFile, File: drv.file, Message: "reverting " + m.File})
 		}
 		start := time.Now()
 		for _, s := range m.Down {
-			c, _ := Classify(s.SQL)
-			if c.Kind == StmtDropIndex && c.DropConcurrently && o.Observer != nil {
+			if p, err := s.Parsed(); err == nil && p.Kind == sqlscan.KindDropIndex && p.Concurrently && o.Observer != nil {
 				o.Observer(Event{Kind: EventDrop, File: drv.file, Message: s.SQL})
 			}
 			if _, err := drv.ExecContext(ctx, s.SQL); err != nil {

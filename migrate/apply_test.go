@@ -110,16 +110,16 @@ func revisionCount(t *testing.T, q pg.Querier) int {
 
 // planDir plans specs as a fresh directory; a spec without a schema is in
 // public, as the test tables are.
-func planDir(t *testing.T, specs ...IndexSpec) *Dir {
+func planDir(t *testing.T, specs ...spec) *Dir {
 	t.Helper()
-	specs = append([]IndexSpec(nil), specs...)
+	specs = append([]spec(nil), specs...)
 	for i := range specs {
 		if specs[i].Schema == "" {
 			specs[i].Schema = "public"
 		}
 	}
 	path := filepath.Join(t.TempDir(), "migrations")
-	if _, err := Plan(context.Background(), path, specs, PlanOptions{Now: planTime}); err != nil {
+	if _, err := Plan(context.Background(), path, defs(specs...), PlanOptions{Now: planTime}); err != nil {
 		t.Fatal(err)
 	}
 	d, err := OpenDir(path)
@@ -231,7 +231,7 @@ func TestRevisionsTableIsAtlas(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
 	conn := applier(t, dsn)
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int)`)
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}})
 	if _, err := Apply(ctx, conn, d, ApplyOptions{Operator: "hishamos-perf v0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestTamperedFileAndMissingSum(t *testing.T) {
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int, b int)`)
 	mustExec(t, conn, `INSERT INTO t SELECT g, g % 7, g % 11 FROM generate_series(1, 1000) g`)
 	before := fingerprint(t, conn, "t")
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}}, IndexSpec{Table: "t", Columns: []string{"b"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}}, spec{Table: "t", Columns: []string{"b"}})
 	files, _ := d.Migrations()
 	p := filepath.Join(d.Path, files[1].File)
 	b, _ := os.ReadFile(p)
@@ -300,7 +300,7 @@ func TestMissingTableAppliesNothing(t *testing.T) {
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int)`)
 	mustExec(t, conn, `INSERT INTO t SELECT g, g FROM generate_series(1, 100) g`)
 	before := fingerprint(t, conn, "t")
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}}, IndexSpec{Table: "no_such_table", Columns: []string{"a"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}}, spec{Table: "no_such_table", Columns: []string{"a"}})
 	_, err := Apply(ctx, conn, d, ApplyOptions{})
 	var me *MissingTableError
 	if !errors.As(err, &me) || me.Table != `"public"."no_such_table"` {
@@ -326,7 +326,7 @@ func TestDownPastFirstVersion(t *testing.T) {
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int, b int)`)
 	mustExec(t, conn, `INSERT INTO t SELECT g, g, g FROM generate_series(1, 100) g`)
 	before := fingerprint(t, conn, "t")
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}}, IndexSpec{Table: "t", Columns: []string{"b"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}}, spec{Table: "t", Columns: []string{"b"}})
 	if _, err := Apply(ctx, conn, d, ApplyOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -360,9 +360,9 @@ func TestExistingIndexMarksAppliedAndConflictStops(t *testing.T) {
 	conn := applier(t, dsn)
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int, b int, s text)`)
 	d := planDir(t,
-		IndexSpec{Table: "t", Columns: []string{"a", "b DESC"}},
-		IndexSpec{Name: "t_open_idx", Table: "t", Columns: []string{"lower(s)"}, Where: "s IN ('a', 'b')"},
-		IndexSpec{Table: "t", Columns: []string{"b"}})
+		spec{Table: "t", Columns: []string{"a", "b DESC"}},
+		spec{Name: "t_open_idx", Table: "t", Columns: []string{"lower(s)"}, Where: "s IN ('a', 'b')"},
+		spec{Table: "t", Columns: []string{"b"}})
 	mustExec(t, conn, `CREATE INDEX t_a_b_idx ON t (a, b DESC)`)
 	mustExec(t, conn, `CREATE INDEX t_open_idx ON t (lower(s)) WHERE s = ANY (ARRAY['a', 'b'])`)
 	mustExec(t, conn, `CREATE INDEX t_b_idx ON t (b, a)`)
@@ -438,7 +438,7 @@ func applyInBackground(ctx context.Context, conn *pgx.Conn, d *Dir, o ApplyOptio
 
 // gatedSpec is the index that waits at the gate. Its function is named
 // with its schema: apply's search_path is pg_catalog alone.
-var gatedSpec = IndexSpec{Name: "gated_gate_v_idx", Table: "gated", Columns: []string{"(public.gate(v))"}}
+var gatedSpec = spec{Name: "gated_gate_v_idx", Table: "gated", Columns: []string{"(public.gate(v))"}}
 
 func TestTwoAppliersAtOnce(t *testing.T) {
 	ctx := context.Background()
@@ -591,7 +591,7 @@ func TestTableLockHeldByAnotherTransaction(t *testing.T) {
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int)`)
 	mustExec(t, conn, `INSERT INTO t SELECT g, g % 13 FROM generate_series(1, 10000) g`)
 	before := fingerprint(t, conn, "t")
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}})
 	holder := named(t, dsn, "report-job")
 	tx, err := holder.Begin(ctx)
 	if err != nil {
@@ -633,7 +633,7 @@ func TestRepairDropsLeftovers(t *testing.T) {
 	conn := applier(t, dsn)
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int)`)
 	mustExec(t, conn, `INSERT INTO t VALUES (1, 1), (2, 1)`)
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}, Unique: true}, IndexSpec{Name: "t_id_a_idx", Table: "t", Columns: []string{"id", "a"}})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}, Unique: true}, spec{Name: "t_id_a_idx", Table: "t", Columns: []string{"id", "a"}})
 	// A failed unique build leaves an INVALID index, as a killed one does.
 	if _, err := conn.Exec(ctx, `CREATE UNIQUE INDEX CONCURRENTLY t_a_idx ON t (a)`); err == nil {
 		t.Fatal("the duplicate did not fail the build")
@@ -663,7 +663,7 @@ func TestBuildErrorStopsAndCleansUp(t *testing.T) {
 	conn := applier(t, dsn)
 	mustExec(t, conn, `CREATE TABLE t (id int PRIMARY KEY, a int)`)
 	mustExec(t, conn, `INSERT INTO t VALUES (1, 1), (2, 1)`)
-	d := planDir(t, IndexSpec{Table: "t", Columns: []string{"a"}, Unique: true})
+	d := planDir(t, spec{Table: "t", Columns: []string{"a"}, Unique: true})
 	ev := &events{}
 	_, err := Apply(ctx, conn, d, ApplyOptions{Observer: ev.observe})
 	if err == nil || !strings.Contains(err.Error(), "23505") {

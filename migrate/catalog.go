@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // CatalogIndex is an index as pg_index describes it.
@@ -19,14 +21,14 @@ type CatalogIndex struct {
 	Table  string `json:"table"`
 	// Valid and Ready are pg_index's indisvalid and indisready: an index
 	// that is not both is the leftover of a failed concurrent build.
-	Valid   bool       `json:"valid"`
-	Ready   bool       `json:"ready"`
-	Unique  bool       `json:"unique"`
-	Primary bool       `json:"primary"`
-	Method  string     `json:"method"`
-	Keys    []IndexKey `json:"keys"`
-	Include []string   `json:"include,omitempty"`
-	Where   string     `json:"where,omitempty"`
+	Valid   bool           `json:"valid"`
+	Ready   bool           `json:"ready"`
+	Unique  bool           `json:"unique"`
+	Primary bool           `json:"primary"`
+	Method  string         `json:"method"`
+	Keys    []indexdef.Key `json:"keys"`
+	Include []string       `json:"include,omitempty"`
+	Where   string         `json:"where,omitempty"`
 	// Definition is pg_get_indexdef.
 	Definition string `json:"definition"`
 	// Bytes is the index's size.
@@ -67,7 +69,7 @@ func scanCatalog(rows pgx.Rows) ([]*CatalogIndex, error) {
 				c.Include = append(c.Include, unquoteIdent(cols[k]))
 				continue
 			}
-			key := IndexKey{}
+			key := indexdef.Key{}
 			if k < len(indkey) && indkey[k] != 0 {
 				key.Column = unquoteIdent(cols[k])
 			} else {
@@ -77,8 +79,9 @@ func scanCatalog(rows pgx.Rows) ([]*CatalogIndex, error) {
 				key.Desc = options[k]&1 != 0
 				key.NullsFirst = options[k]&2 != 0
 			}
-			if k < len(opclasss) {
-				key.Opclass = opclasss[k]
+			if k < len(opclasss) && opclasss[k] != "" {
+				// As internal/sqlscan writes a class a statement names.
+				key.Opclass = sqlscan.QuoteName(opclasss[k])
 			}
 			c.Keys = append(c.Keys, key)
 		}
@@ -90,7 +93,7 @@ func scanCatalog(rows pgx.Rows) ([]*CatalogIndex, error) {
 // findIndex returns the index called name in the schema of table, or nil
 // when there is none. A relation of that name that is not an index is an
 // error: CREATE INDEX IF NOT EXISTS would skip it without a word.
-func findIndex(ctx context.Context, q pg.Querier, def *IndexDef) (*CatalogIndex, error) {
+func findIndex(ctx context.Context, q pg.Querier, def *indexdef.Def) (*CatalogIndex, error) {
 	var kind string
 	err := q.QueryRow(ctx, `SELECT c.relkind::text FROM pg_class c
 	WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))`,
@@ -133,49 +136,20 @@ func tableExists(ctx context.Context, q pg.Querier, table string) (bool, error) 
 	return ok, nil
 }
 
-// sameKeys compares what can be compared without the server: uniqueness,
-// method, plain key columns with their order, operator classes, INCLUDE.
-// exprs reports that expressions or a predicate are involved, which only
-// the server can compare.
-func sameKeys(c *CatalogIndex, d *IndexDef) (same, exprs bool, why string) {
-	if c.Unique != d.Unique {
-		return false, false, "uniqueness differs"
+// def is the catalog's index as an index definition, to compare with the
+// one a file says (indexdef.Match, indexdef.Covers).
+func (c *CatalogIndex) def() *indexdef.Def {
+	return &indexdef.Def{Name: c.Name, Schema: c.Schema, Table: c.Table, Unique: c.Unique, Method: c.Method,
+		Keys: c.Keys, Include: c.Include, Where: c.Where}
+}
+
+// unquoteIdent turns "Name" into Name and name into itself: a column as
+// pg_get_indexdef writes it.
+func unquoteIdent(s string) string {
+	if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+		return strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
 	}
-	if !strings.EqualFold(c.Method, d.Method) {
-		return false, false, fmt.Sprintf("method %s, want %s", c.Method, d.Method)
-	}
-	if len(c.Keys) != len(d.Keys) {
-		return false, false, fmt.Sprintf("%d key columns, want %d", len(c.Keys), len(d.Keys))
-	}
-	for i, ck := range c.Keys {
-		dk := d.Keys[i]
-		switch {
-		case (ck.Column == "") != (dk.Column == ""):
-			return false, false, fmt.Sprintf("key %d: column against expression", i+1)
-		case ck.Column != "" && ck.Column != dk.Column:
-			return false, false, fmt.Sprintf("key %d is %s, want %s", i+1, ck.Column, dk.Column)
-		case ck.Expr != "":
-			exprs = true
-		}
-		if ck.Desc != dk.Desc || ck.NullsFirst != dk.NullsFirst {
-			return false, false, fmt.Sprintf("key %d ordering differs", i+1)
-		}
-		if ck.Opclass != dk.Opclass && !(ck.Opclass == "" && dk.Opclass != "") {
-			return false, false, fmt.Sprintf("key %d operator class %q, want %q", i+1, ck.Opclass, dk.Opclass)
-		}
-		if ck.Opclass == "" && dk.Opclass != "" {
-			// The catalog says "default"; whether dk's named class is the
-			// default only the server knows.
-			exprs = true
-		}
-	}
-	if strings.Join(c.Include, ",") != strings.Join(d.Include, ",") {
-		return false, false, fmt.Sprintf("INCLUDE (%s), want (%s)", strings.Join(c.Include, ", "), strings.Join(d.Include, ", "))
-	}
-	if (c.Where == "") != (d.Where == "") {
-		return false, false, "predicate differs"
-	}
-	return true, exprs || c.Where != "", ""
+	return s
 }
 
 // sameDefinition reports whether the existing index c is the index d
@@ -183,9 +157,9 @@ func sameKeys(c *CatalogIndex, d *IndexDef) (same, exprs bool, why string) {
 // expressions or a predicate the server decides: it builds d on an empty
 // temporary copy of the table's columns, in a transaction rolled back at
 // once, and its pg_get_indexdef is compared with c's.
-func sameDefinition(ctx context.Context, conn *pgx.Conn, c *CatalogIndex, d *IndexDef) (bool, string, error) {
-	same, exprs, why := sameKeys(c, d)
-	if !same || !exprs {
+func sameDefinition(ctx context.Context, conn *pgx.Conn, c *CatalogIndex, d *indexdef.Def) (bool, string, error) {
+	same, askServer, why := indexdef.Match(c.def(), d)
+	if !same || !askServer {
 		return same, why, nil
 	}
 	tx, err := conn.Begin(ctx)
@@ -197,8 +171,8 @@ func sameDefinition(ctx context.Context, conn *pgx.Conn, c *CatalogIndex, d *Ind
 		return false, "", fmt.Errorf("migrate: compare %s: %w", d.Name, err)
 	}
 	probe := *d
-	probe.Name, probe.Schema, probe.Table = "hishamos_perf_cmp_idx", "", "hishamos_perf_cmp"
-	if _, err := tx.Exec(ctx, probe.createSQL(false, false)); err != nil {
+	probe.Name, probe.Schema, probe.Table, probe.Only = "hishamos_perf_cmp_idx", "", "hishamos_perf_cmp", false
+	if _, err := tx.Exec(ctx, probe.CreateSQL(false, false)); err != nil {
 		return false, "", fmt.Errorf("migrate: compare %s: %w", d.Name, err)
 	}
 	var want string

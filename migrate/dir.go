@@ -12,6 +12,9 @@ import (
 
 	"ariga.io/atlas/sql/migrate"
 	"ariga.io/atlas/sql/postgres"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // DownDir is the folder, inside a migration directory, holding the down
@@ -294,16 +297,31 @@ type Migration struct {
 	// Down are the down file's statements.
 	Down []Statement `json:"-"`
 	// Indexes are the indexes the file creates.
-	Indexes []*IndexDef `json:"indexes,omitempty"`
+	Indexes []*indexdef.Def `json:"indexes,omitempty"`
 }
 
 // Statement is one statement of a file with where it starts.
 type Statement struct {
 	SQL  string `json:"sql"`
 	Line int    `json:"line"`
+	// parsed is what internal/sqlscan says of the statement, asked once
+	// when the file is read; parseErr is its refusal.
+	parsed   *sqlscan.Parsed
+	parseErr error
 }
 
-// scanStmts splits a file into statements with Atlas's PostgreSQL scanner.
+// Parsed is what internal/sqlscan says of the statement (Kind "" for one
+// of comments only), or the parser's refusal of it. Every step of apply,
+// down and lint reads this, never the text again.
+func (s Statement) Parsed() (*sqlscan.Parsed, error) {
+	if s.parsed == nil && s.parseErr == nil {
+		return classify(s.SQL)
+	}
+	return s.parsed, s.parseErr
+}
+
+// scanStmts splits a file into statements with Atlas's PostgreSQL scanner
+// (the statements Atlas's executor runs) and classifies each.
 func scanStmts(src string) ([]Statement, error) {
 	stmts, err := (&postgres.Driver{}).ScanStmts(src)
 	if err != nil {
@@ -312,6 +330,7 @@ func scanStmts(src string) ([]Statement, error) {
 	out := make([]Statement, len(stmts))
 	for i, s := range stmts {
 		out[i] = Statement{SQL: s.Text, Line: 1 + strings.Count(src[:min(s.Pos, len(src))], "\n")}
+		out[i].parsed, out[i].parseErr = classify(s.Text)
 	}
 	return out, nil
 }
@@ -375,8 +394,8 @@ func readMigration(f migrate.File) (*Migration, error) {
 	}
 	m.Statements = stmts
 	for _, s := range stmts {
-		if c, err := Classify(s.SQL); err == nil && c.Kind == StmtCreateIndex && c.Index != nil {
-			m.Indexes = append(m.Indexes, c.Index)
+		if p, err := s.Parsed(); err == nil && p.Index != nil {
+			m.Indexes = append(m.Indexes, p.Index)
 		}
 	}
 	return m, nil

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // ErrNoDjangoApp is returned when --emit django cannot find the Django app
@@ -58,8 +60,8 @@ var djangoApp = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 // is written by pyEscape: as a Python string literal, or as a comment whose
 // text holds no line terminator. A spec whose SQL or names are not UTF-8 is
 // refused: a Python migration could not name its table or index.
-func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
-	name := NamePart(opts.Name)
+func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) ([]DjangoFile, error) {
+	name := indexdef.NamePart(opts.Name)
 	if name == "" {
 		name = DefaultName
 	}
@@ -69,19 +71,19 @@ func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
 	}
 	type entry struct {
 		model string
-		def   *IndexDef
-		spec  IndexSpec
+		def   *indexdef.Def
 	}
 	byApp := map[string][]entry{}
 	var apps []string
-	for _, s := range specs {
-		def, err := s.Def()
+	for _, d := range indexes {
+		if err := djangoText(&d); err != nil {
+			return nil, err
+		}
+		c, err := canonical(d)
 		if err != nil {
 			return nil, err
 		}
-		if err := djangoText(s); err != nil {
-			return nil, err
-		}
+		def := &c
 		app, model, ok := strings.Cut(def.Table, "_")
 		if !ok || !djangoApp.MatchString(app) || model == "" {
 			return nil, fmt.Errorf("%w for table %q: Django tables are named <app>_<model>, the app a Python identifier", ErrNoDjangoApp, def.Table)
@@ -89,7 +91,7 @@ func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
 		if _, ok := byApp[app]; !ok {
 			apps = append(apps, app)
 		}
-		byApp[app] = append(byApp[app], entry{model: model, def: def, spec: s})
+		byApp[app] = append(byApp[app], entry{model: model, def: def})
 	}
 	sort.Strings(apps)
 	var out []DjangoFile
@@ -134,9 +136,9 @@ func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
 		for _, e := range byApp[app] {
 			// A name cut to Django's length in the middle of a
 			// character loses the character's first bytes too.
-			ixName := strings.ToValidUTF8(ShortenName(e.def.Name, DjangoMaxIndexName), "")
+			ixName := strings.ToValidUTF8(indexdef.ShortenName(e.def.Name, DjangoMaxIndexName), "")
 			df.Indexes = append(df.Indexes, ixName)
-			if why := strings.TrimSpace(e.spec.Comment); why != "" {
+			if why := strings.TrimSpace(e.def.Comment); why != "" {
 				for _, line := range strings.Split(why, "\n") {
 					b.WriteString("        # " + pyEscape(strings.TrimSpace(line)) + "\n")
 				}
@@ -156,7 +158,7 @@ func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
 			def := *e.def
 			def.Name = ixName
 			fmt.Fprintf(&b, "        migrations.RunSQL(\n            sql=%s,\n            reverse_sql=%s,\n        ),\n",
-				pyLiteral(def.createSQL(true, true)), pyLiteral("DROP INDEX CONCURRENTLY IF EXISTS "+def.QualifiedName()))
+				pyLiteral(def.CreateSQL(true, true)), pyLiteral(def.DropSQL(true, true)))
 		}
 		b.WriteString("    ]\n")
 		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
@@ -170,8 +172,8 @@ func EmitDjango(specs []IndexSpec, opts DjangoOptions) ([]DjangoFile, error) {
 
 // djangoFields returns the index's fields as models.Index takes them
 // ("-col" for descending), or false when Index cannot say it.
-func djangoFields(def *IndexDef) ([]string, bool) {
-	if def.Where != "" || def.Method != "btree" || def.Unique {
+func djangoFields(def *indexdef.Def) ([]string, bool) {
+	if def.Where != "" || def.AccessMethod() != indexdef.DefaultMethod || def.Unique {
 		return nil, false
 	}
 	fields := make([]string, len(def.Keys))
@@ -188,15 +190,18 @@ func djangoFields(def *IndexDef) ([]string, bool) {
 	return fields, true
 }
 
-// djangoText refuses a spec whose names or SQL are not UTF-8: the
+// djangoText refuses an index whose names or SQL are not UTF-8: the
 // migration could not say them (Python's text is Unicode, and Django sends
 // it to the server as UTF-8), and a name it changed would index another
 // table.
-func djangoText(s IndexSpec) error {
-	texts := append([]string{s.Name, s.Schema, s.Table, s.Where, s.Method}, s.Columns...)
-	for _, t := range append(texts, s.Include...) {
+func djangoText(d *indexdef.Def) error {
+	texts := append([]string{d.Name, d.Schema, d.Table, d.Where, d.Method}, d.Include...)
+	for _, k := range d.Keys {
+		texts = append(texts, k.Column, k.Expr, k.Opclass, k.Collate)
+	}
+	for _, t := range texts {
 		if !utf8.ValidString(t) {
-			return fmt.Errorf("%w %s: %q is not UTF-8 text, which a Django migration needs", ErrBadSpec, strings.ToValidUTF8(s.Table, "?"), t)
+			return fmt.Errorf("%w %s: %q is not UTF-8 text, which a Django migration needs", ErrBadSpec, strings.ToValidUTF8(d.Table, "?"), t)
 		}
 	}
 	return nil
@@ -246,43 +251,6 @@ func pyEscape(s string) string {
 			fmt.Fprintf(&b, `\U%08x`, r)
 		}
 		i += size
-	}
-	return b.String()
-}
-
-// createSQL writes the index as one CREATE INDEX statement, every
-// identifier quoted.
-func (d *IndexDef) createSQL(concurrently, ifNotExists bool) string {
-	var b strings.Builder
-	b.WriteString("CREATE ")
-	if d.Unique {
-		b.WriteString("UNIQUE ")
-	}
-	b.WriteString("INDEX ")
-	if concurrently {
-		b.WriteString("CONCURRENTLY ")
-	}
-	if ifNotExists {
-		b.WriteString("IF NOT EXISTS ")
-	}
-	b.WriteString(quoteIdent(d.Name) + " ON " + d.QualifiedTable())
-	if d.Method != "" && d.Method != "btree" {
-		b.WriteString(" USING " + d.Method)
-	}
-	keys := make([]string, len(d.Keys))
-	for i, k := range d.Keys {
-		keys[i] = k.String()
-	}
-	b.WriteString(" (" + strings.Join(keys, ", ") + ")")
-	if len(d.Include) > 0 {
-		inc := make([]string, len(d.Include))
-		for i, c := range d.Include {
-			inc[i] = quoteIdent(c)
-		}
-		b.WriteString(" INCLUDE (" + strings.Join(inc, ", ") + ")")
-	}
-	if d.Where != "" {
-		b.WriteString(" WHERE " + d.Where)
 	}
 	return b.String()
 }

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // pyLineTerminators are the characters Python's str.splitlines ends a line
@@ -183,7 +185,7 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 		i       int
 		brk     string
 		hostile string
-		where   IndexSpec
+		where   spec
 		file    DjangoFile
 	}
 	var gens []generated
@@ -199,9 +201,9 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 		}
 		hostile = strings.ReplaceAll(hostile, "\x00", "")
 		literal := strings.ReplaceAll(strings.ReplaceAll(hostile, `"`, ""), "'", "''")
-		specs := []IndexSpec{
+		specs := []spec{
 			// A reason, and a column and INCLUDE name: AddIndexConcurrently.
-			{Table: "commands_commandtemplate", Columns: []string{quoteIdent(hostile), "created_at DESC"}, Include: []string{quoteIdent(hostile + "i")},
+			{Table: "commands_commandtemplate", Columns: []string{indexdef.QuoteIdent(hostile), "created_at DESC"}, Include: []string{indexdef.QuoteIdent(hostile + "i")},
 				// In the operations list the injected line is one more
 				// element, evaluated when the file is imported.
 				Comment: "helps 2 statements" + brk + payload + "," + brk + "#\nsecond line" + brk},
@@ -212,7 +214,7 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 				Where: "status = 'a" + literal + "'"},
 		}
 		apps := djangoApps(t, "commands", "agents")
-		files, err := EmitDjango(specs, DjangoOptions{AppsDir: apps, Tool: "hishamos-perf" + brk + payload, Name: "hostile"})
+		files, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Tool: "hishamos-perf" + brk + payload, Name: "hostile"})
 		if err != nil {
 			t.Fatalf("breaker %d %q: %v", i, brk, err)
 		}
@@ -250,12 +252,12 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 					t.Errorf("breaker %d %q: index name %q, want %q", i, brk, op.Index.Name, f.Indexes[j])
 				}
 			case "RunSQL":
-				def, err := gens[k].where.Def()
+				def, err := canonical(gens[k].where.def())
 				if err != nil {
 					t.Fatal(err)
 				}
 				def.Name = f.Indexes[j]
-				if op.SQL != def.createSQL(true, true) || op.ReverseSQL != "DROP INDEX CONCURRENTLY IF EXISTS "+def.QualifiedName() {
+				if op.SQL != def.CreateSQL(true, true) || op.ReverseSQL != def.DropSQL(true, true) {
 					t.Errorf("breaker %d %q: RunSQL changed on the way:\n%q\n%q", i, brk, op.SQL, op.ReverseSQL)
 				}
 			default:
@@ -276,17 +278,17 @@ func TestAdversarialDjangoRefusesWhatPythonCannotSay(t *testing.T) {
 	os.WriteFile(filepath.Join(outside, "migrations", "0001_initial.py"), nil, 0o644)
 	for _, c := range []struct {
 		name string
-		spec IndexSpec
+		spec spec
 		want error
 	}{
-		{"table not UTF-8", IndexSpec{Table: "commands_t\xff\xfe", Columns: []string{"a"}}, ErrBadSpec},
-		{"column not UTF-8", IndexSpec{Table: "commands_t", Columns: []string{`"a` + "\xc3" + `"`}}, ErrBadSpec},
-		{"predicate not UTF-8", IndexSpec{Table: "commands_t", Columns: []string{"a"}, Where: "b = '\x80'"}, ErrBadSpec},
-		{"app that climbs out", IndexSpec{Table: "../outside_x_t", Columns: []string{"a"}}, ErrNoDjangoApp},
-		{"app with a separator", IndexSpec{Table: "commands/x_t", Columns: []string{"a"}}, ErrNoDjangoApp},
+		{"table not UTF-8", spec{Table: "commands_t\xff\xfe", Columns: []string{"a"}}, ErrBadSpec},
+		{"column not UTF-8", spec{Table: "commands_t", Columns: []string{`"a` + "\xc3" + `"`}}, ErrBadSpec},
+		{"predicate not UTF-8", spec{Table: "commands_t", Columns: []string{"a"}, Where: "b = '\x80'"}, ErrBadSpec},
+		{"app that climbs out", spec{Table: "../outside_x_t", Columns: []string{"a"}}, ErrNoDjangoApp},
+		{"app with a separator", spec{Table: "commands/x_t", Columns: []string{"a"}}, ErrNoDjangoApp},
 	} {
-		specs := []IndexSpec{{Table: "commands_ok", Columns: []string{"a"}}, c.spec}
-		if _, err := EmitDjango(specs, DjangoOptions{AppsDir: apps, Name: "refused"}); !errors.Is(err, c.want) {
+		specs := []spec{{Table: "commands_ok", Columns: []string{"a"}}, c.spec}
+		if _, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Name: "refused"}); !errors.Is(err, c.want) {
 			t.Errorf("%s: EmitDjango = %v, want %v", c.name, err, c.want)
 		}
 		for _, dir := range []string{filepath.Join(apps, "commands", "migrations"), filepath.Join(outside, "migrations")} {
@@ -299,7 +301,7 @@ func TestAdversarialDjangoRefusesWhatPythonCannotSay(t *testing.T) {
 		}
 	}
 	// Binary junk in a reason is shown escaped, not refused.
-	files, err := EmitDjango([]IndexSpec{{Table: "commands_t", Columns: []string{"a"}, Comment: "why\xff\r" + payload}}, DjangoOptions{AppsDir: apps, Name: "junk"})
+	files, err := EmitDjango(defs(spec{Table: "commands_t", Columns: []string{"a"}, Comment: "why\xff\r" + payload}), DjangoOptions{AppsDir: apps, Name: "junk"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,12 +42,12 @@
 //
 // An index migration directory is no place for anything but indexes:
 // before anything runs, every statement of every file not yet applied is
-// read with PostgreSQL's own parser (KindOf), and a file holding anything
+// read with PostgreSQL's own parser (internal/sqlscan), and a file holding anything
 // but CREATE INDEX, DROP INDEX, ALTER INDEX … ATTACH PARTITION or COMMENT ON
 // INDEX, or a CREATE INDEX without CONCURRENTLY, is refused unless
 // ApplyOptions.AllowOtherDDL says otherwise. Every table and index name must
 // carry its schema: the session's search_path is pinned to pg_catalog
 // (PinnedSearchPath), so that the search_path of a DSN, a role or a database
 // never decides which table an index is built on. Plan writes only such
-// statements, and refuses a spec whose table has no schema.
+// statements, and refuses an index whose table has no schema.
 package migrate

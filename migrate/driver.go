@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // errUnsupported is what the Driver answers to what Atlas's Executor never
@@ -120,6 +122,8 @@ type driver struct {
 	opts *ApplyOptions
 	file string // the file being executed, for events and errors
 	inTx bool   // the file runs in a transaction: no retries, no cleanup
+	// stmts are the file's statements, classified when it was read.
+	stmts []Statement
 	// statements is the log of what ran, for the result.
 	built   []string
 	skipped []string
@@ -147,18 +151,34 @@ func (d *driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 	if len(args) > 0 {
 		return nil, errUnsupported
 	}
-	c, err := Classify(query)
+	p, err := d.parsed(query)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %s: %w", d.file, err)
 	}
 	switch {
-	case c.Kind == StmtCreateIndex && c.Index != nil && c.Index.Concurrently && !d.inTx:
-		return result{}, d.build(ctx, c.Index, query)
-	case c.Kind == StmtDropIndex && c.DropConcurrently && !d.inTx:
-		return result{}, d.drop(ctx, query, c.DropNames)
+	case p.Index != nil && p.Concurrently && !d.inTx:
+		return result{}, d.build(ctx, p.Index, query)
+	case p.Kind == sqlscan.KindDropIndex && p.Concurrently && !d.inTx:
+		names := make([]string, len(p.DropIndexes))
+		for i, n := range p.DropIndexes {
+			names[i] = n.String()
+		}
+		return result{}, d.drop(ctx, query, names)
 	}
 	tag, err := d.execRetry(ctx, query, "")
 	return result{n: tag.RowsAffected()}, err
+}
+
+// parsed is the classification of a statement Atlas's executor runs: the
+// one made when the file was read (Atlas's scanner split it the same way),
+// else asked again.
+func (d *driver) parsed(query string) (*sqlscan.Parsed, error) {
+	for _, s := range d.stmts {
+		if s.SQL == query {
+			return s.Parsed()
+		}
+	}
+	return classify(query)
 }
 
 // execRetry runs a statement, retrying lock timeouts and deadlocks outside
@@ -217,7 +237,7 @@ func (d *driver) exec(ctx context.Context, query string) (pgconn.CommandTag, err
 // policy; on every way out (giving up, an interruption, another error) the
 // attempt's INVALID index is dropped when it can be, and named with the
 // sessions in its way when it cannot.
-func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
+func (d *driver) build(ctx context.Context, def *indexdef.Def, stmt string) error {
 	table := def.QualifiedTable()
 	if ok, err := tableExists(ctx, d.conn, table); err != nil {
 		return err
@@ -304,7 +324,7 @@ func (d *driver) build(ctx context.Context, def *IndexDef, stmt string) error {
 // nil when the index is built; a *writersError or a lock timeout or
 // deadlock for build to retry, with *left naming what the try left; any
 // other error final, with the leftover dropped when it can be.
-func (d *driver) attempt(ctx context.Context, def *IndexDef, stmt string, left *string) error {
+func (d *driver) attempt(ctx context.Context, def *indexdef.Def, stmt string, left *string) error {
 	if err := d.waitForWriters(ctx, def); err != nil {
 		if ctx.Err() != nil {
 			return d.interrupted(def, *left, err)
@@ -369,7 +389,7 @@ func (d *driver) attempt(ctx context.Context, def *IndexDef, stmt string, left *
 // the attempt's INVALID index (when left names one) is dropped, or a
 // *LeftoverError naming it and the sessions its drop waits for when it
 // cannot be.
-func (d *driver) interrupted(def *IndexDef, left string, err error) error {
+func (d *driver) interrupted(def *indexdef.Def, left string, err error) error {
 	if left == "" {
 		return err
 	}
@@ -432,7 +452,7 @@ const (
 // do not hold the build back. It names the writers in an event whatever
 // their age, and returns a *writersError with those still open when it
 // gives up.
-func (d *driver) waitForWriters(ctx context.Context, def *IndexDef) error {
+func (d *driver) waitForWriters(ctx context.Context, def *indexdef.Def) error {
 	table := def.QualifiedTable()
 	const writers = `FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 	WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_backend_pid()
@@ -478,7 +498,7 @@ func (d *driver) waitForWriters(ctx context.Context, def *IndexDef) error {
 }
 
 // dropLeftover drops an INVALID index of the def's name, concurrently.
-func (d *driver) dropLeftover(ctx context.Context, def *IndexDef) error {
+func (d *driver) dropLeftover(ctx context.Context, def *indexdef.Def) error {
 	_, err := d.execRetry(ctx, "DROP INDEX CONCURRENTLY IF EXISTS "+def.QualifiedName(), def.QualifiedTable())
 	if err != nil {
 		return fmt.Errorf("migrate: %s: drop INVALID leftover %s: %w", d.file, def.Name, err)
@@ -490,7 +510,7 @@ func (d *driver) dropLeftover(ctx context.Context, def *IndexDef) error {
 // cleanup drops what a failed build left (an INVALID index of its name),
 // with a context of its own since the apply's may be cancelled. It returns
 // the leftover's name when one is still there.
-func (d *driver) cleanup(def *IndexDef) string {
+func (d *driver) cleanup(def *indexdef.Def) string {
 	if d.conn.IsClosed() {
 		return def.Name
 	}
@@ -518,7 +538,7 @@ func (d *driver) cleanup(def *IndexDef) string {
 // lost session released). It tries for lostCleanupWait, long enough for a
 // fast restart of the server, and returns the leftover's name when it is
 // still there, and whether there was one.
-func (d *driver) cleanupLost(def *IndexDef) (left string, found bool) {
+func (d *driver) cleanupLost(def *indexdef.Def) (left string, found bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), lostCleanupWait+cleanupTimeout)
 	defer cancel()
 	var conn *pgx.Conn
@@ -591,7 +611,7 @@ func (d *driver) drop(ctx context.Context, stmt string, names []string) error {
 
 // watch reports the build's progress from pg_stat_progress_create_index
 // on the monitor connection, until the returned func is called.
-func (d *driver) watch(ctx context.Context, def *IndexDef) func() {
+func (d *driver) watch(ctx context.Context, def *indexdef.Def) func() {
 	if d.opts.Monitor == nil || d.opts.Observer == nil {
 		return func() {}
 	}

@@ -9,6 +9,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Level is how serious a lint finding is; an error fails `migrate lint`.
@@ -164,7 +167,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 		}
 	}
 	// Indexes the directory creates, for duplicates among its own files.
-	planned := map[string][]*IndexDef{}
+	planned := map[string][]*indexdef.Def{}
 	order := map[string]int{} // by table and name: the file order
 	for _, m := range migs {
 		for _, ix := range m.Indexes {
@@ -183,42 +186,47 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 		inTx := false
 		for _, s := range m.Statements {
 			unqualified := lintKind(rep, file, s)
-			c, err := Classify(s.SQL)
+			p, err := s.Parsed()
 			if err != nil {
 				continue
 			}
-			switch c.Kind {
-			case StmtBegin:
+			switch p.Kind {
+			case sqlscan.KindBegin, sqlscan.KindStart:
 				inTx = true
-			case StmtCommit:
+			case sqlscan.KindCommit, sqlscan.KindRollback:
 				inTx = false
-			case StmtCreateTable:
-				created[c.Table] = true
-			case StmtAddUnique:
-				rep.add(RuleUniqueDirect, file, s.Line, "UNIQUE constraint added directly on %s: build the unique index CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX", c.Table)
-			case StmtDropIndex:
+			case sqlscan.KindCreateTable:
+				if len(p.Relations) > 0 {
+					created[p.Relations[0].String()] = true
+				}
+			case sqlscan.KindAlterTable:
+				if p.AddsUnique && len(p.Relations) > 0 {
+					rep.add(RuleUniqueDirect, file, s.Line, "UNIQUE constraint added directly on %s: build the unique index CONCURRENTLY first, then ADD CONSTRAINT ... UNIQUE USING INDEX", p.Relations[0])
+				}
+			case sqlscan.KindDropIndex:
+				names := make([]string, len(p.DropIndexes))
+				for i, n := range p.DropIndexes {
+					names[i] = n.String()
+				}
 				switch {
-				case !c.DropConcurrently:
-					rep.add(RuleDropNotConc, file, s.Line, "DROP INDEX %s without CONCURRENTLY", strings.Join(c.DropNames, ", "))
+				case !p.Concurrently:
+					rep.add(RuleDropNotConc, file, s.Line, "DROP INDEX %s without CONCURRENTLY", strings.Join(names, ", "))
 				case m.TxMode != TxModeNone || inTx:
 					rep.add(RuleConcurrentInTx, file, s.Line, "DROP INDEX CONCURRENTLY %s", txWhy(m, inTx))
 				}
-				if !c.DropIfExists {
+				if !p.IfExists {
 					rep.add(RuleNotIdempotent, file, s.Line, "DROP INDEX without IF EXISTS")
 				}
-			case StmtCreateIndex:
-				ix := c.Index
-				if ix == nil {
-					continue
-				}
+			case sqlscan.KindCreateIndex:
+				ix := p.Index
 				table := ix.QualifiedTable()
 				switch {
-				case !ix.Concurrently && !created[table]:
+				case !p.Concurrently && !created[table]:
 					rep.add(RuleNotConcurrent, file, s.Line, "CREATE INDEX %s on %s without CONCURRENTLY blocks writes for the whole build", ix.Name, ix.Table)
-				case ix.Concurrently && (m.TxMode != TxModeNone || inTx):
+				case p.Concurrently && (m.TxMode != TxModeNone || inTx):
 					rep.add(RuleConcurrentInTx, file, s.Line, "CREATE INDEX CONCURRENTLY %s %s", ix.Name, txWhy(m, inTx))
 				}
-				if ix.Concurrently && !ix.IfNotExists {
+				if p.Concurrently && !p.IfExists {
 					rep.add(RuleNotIdempotent, file, s.Line, "CREATE INDEX CONCURRENTLY %s without IF NOT EXISTS", ix.Name)
 				}
 				for _, other := range planned[table] {
@@ -226,7 +234,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 						// A pair is reported once, on the later index.
 						continue
 					}
-					if same, _, _ := sameKeys(defAsCatalog(other), ix); same && ix.Where == other.Where && !hasExpr(ix) {
+					if same, _, _ := indexdef.Match(other, ix); same && ix.Where == other.Where && !ix.HasExpr() {
 						rep.add(RuleDuplicate, file, s.Line, "%s has the same keys as %s, also created by this directory", ix.Name, other.Name)
 					}
 				}
@@ -248,17 +256,19 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 // unqualified, which makes the database checks of the statement
 // meaningless.
 func lintKind(rep *LintReport, file string, s Statement) (unqualified bool) {
-	d, err := KindOf(s.SQL)
+	p, err := s.Parsed()
 	switch {
 	case err != nil:
 		rep.add(RuleOtherDDL, file, s.Line, "%s does not parse: %v", shortStmt(s.SQL), err)
 		return false
-	case d.Kind == DDLOther:
+	case p.Kind == "":
+		return false
+	case !indexKinds[p.Kind]:
 		rep.add(RuleOtherDDL, file, s.Line, "%s is not an index statement", shortStmt(s.SQL))
 		return false
 	}
-	if n, ok := d.Unqualified(); ok {
-		rep.add(RuleUnqualified, file, s.Line, "%s names %s without its schema: write it as <schema>.%s", d.Kind, n, n)
+	if n, ok := unqualifiedName(p); ok {
+		rep.add(RuleUnqualified, file, s.Line, "%s names %s without its schema: write it as <schema>.%s", p.Kind, n, n)
 		return true
 	}
 	return false
@@ -271,24 +281,9 @@ func txWhy(m *Migration, inTx bool) string {
 	return fmt.Sprintf("is in a file with txmode %s: head it with `-- atlas:txmode none`", m.TxMode)
 }
 
-func hasExpr(d *IndexDef) bool {
-	for _, k := range d.Keys {
-		if k.Expr != "" {
-			return true
-		}
-	}
-	return false
-}
-
-// defAsCatalog views a planned index as a catalog one, to compare two
-// planned indexes with sameKeys.
-func defAsCatalog(d *IndexDef) *CatalogIndex {
-	return &CatalogIndex{Name: d.Name, Table: d.Table, Unique: d.Unique, Method: d.Method, Keys: d.Keys, Include: d.Include, Where: d.Where, Valid: true, Ready: true}
-}
-
 // lintAgainstDB checks one index against the database's tables and
 // indexes.
-func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *IndexDef, existing map[string][]*CatalogIndex, opts *LintOptions) error {
+func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *indexdef.Def, existing map[string][]*CatalogIndex, opts *LintOptions) error {
 	table := ix.QualifiedTable()
 	ok, err := tableExists(ctx, conn, table)
 	if err != nil {
@@ -309,11 +304,11 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 		if c.Name == ix.Name || !c.Valid {
 			continue
 		}
-		if same, _, _ := sameKeys(c, ix); same && !hasExpr(ix) && ix.Where == "" {
+		if same, _, _ := indexdef.Match(c.def(), ix); same && !ix.HasExpr() && ix.Where == "" {
 			rep.add(RuleDuplicate, file, line, "%s duplicates the existing index %s: %s", ix.Name, c.Name, c.Definition)
 			continue
 		}
-		if covers(c, ix) {
+		if indexdef.Covers(c.def(), ix) {
 			rep.add(RuleCovered, file, line, "%s is covered by the existing index %s, whose keys start with the same columns: %s", ix.Name, c.Name, c.Definition)
 		}
 	}
@@ -335,24 +330,6 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 			ix.Name, ix.Table, bytesText(bytes), est.Round(time.Second), bytesText(int64(opts.BuildRate)), opts.MaxBuild)
 	}
 	return nil
-}
-
-// covers reports whether existing btree index c can serve what ix would:
-// ix's keys are a leading part of c's, in the same order and directions.
-func covers(c *CatalogIndex, ix *IndexDef) bool {
-	if c.Method != "btree" || ix.Method != "btree" || c.Where != "" || ix.Where != "" || ix.Unique || len(ix.Include) > 0 {
-		return false
-	}
-	if len(ix.Keys) >= len(c.Keys) {
-		return false
-	}
-	for i, k := range ix.Keys {
-		ck := c.Keys[i]
-		if k.Column == "" || ck.Column != k.Column || ck.Desc != k.Desc || ck.NullsFirst != k.NullsFirst || ck.Opclass != k.Opclass {
-			return false
-		}
-	}
-	return true
 }
 
 // measureBuildRate builds an index on a temporary table of known size and

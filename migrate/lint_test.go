@@ -93,11 +93,11 @@ func TestLintAgainstDatabase(t *testing.T) {
 	conn := applier(t, dsn)
 	mustExec(t, conn, hishamosperf.HishamOSSchema)
 	mustExec(t, conn, `CREATE INDEX agents_agent_status_name_idx ON agents_agent (status, name)`)
-	specs := append([]IndexSpec{}, seedSpecs...)
+	specs := append([]spec{}, seedSpecs...)
 	specs = append(specs,
-		IndexSpec{Table: "agents_agent", Columns: []string{"status"}},
-		IndexSpec{Table: "no_such_table", Columns: []string{"a"}},
-		IndexSpec{Name: "again_idx", Table: "agents_agent", Columns: []string{"preferred_platform", "status"}})
+		spec{Table: "agents_agent", Columns: []string{"status"}},
+		spec{Table: "no_such_table", Columns: []string{"a"}},
+		spec{Name: "again_idx", Table: "agents_agent", Columns: []string{"preferred_platform", "status"}})
 	d := planDir(t, specs...)
 	// Applied files are not linted again.
 	if _, err := Apply(ctx, conn, d, ApplyOptions{N: 1}); err != nil {

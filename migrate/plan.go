@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
 // DefaultName is the name plan gives a migration when none is asked for.
@@ -24,6 +26,9 @@ type PlanOptions struct {
 	Now time.Time
 	// Tool names the program in the files' headers.
 	Tool string
+	// Source says where the indexes come from (a proposals file, a
+	// profile); the files' headers name it.
+	Source string
 }
 
 // PlannedFile is one index written as a migration.
@@ -37,7 +42,7 @@ type PlannedFile struct {
 	Down     string `json:"down"`
 }
 
-// SkippedSpec is a spec plan did not write, and why.
+// SkippedSpec is an index plan did not write, and why.
 type SkippedSpec struct {
 	Index  string `json:"index"`
 	Reason string `json:"reason"`
@@ -50,29 +55,30 @@ type PlanResult struct {
 	Skipped []SkippedSpec `json:"skipped,omitempty"`
 }
 
-// Plan writes the specs as the next versions of the migration directory at
-// path, one index per file, and rewrites both sums. An index the
+// Plan writes the indexes as the next versions of the migration directory
+// at path, one index per file, and rewrites both sums. An index the
 // directory already creates is skipped, so planning the same proposals
 // twice adds nothing. A directory that fails Validate is refused: adding to
-// it would bless a hand edit. So is a spec without a schema (ErrNoSchema):
-// every statement Plan writes names its table with its schema, so that no
-// search_path can send the index to another schema's table of the same
-// name.
-func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions) (*PlanResult, error) {
-	name := NamePart(opts.Name)
+// it would bless a hand edit. So is an index CheckIndex refuses, and one
+// without a schema (ErrNoSchema): every statement Plan writes names its
+// table with its schema, so that no search_path can send the index to
+// another schema's table of the same name. Each file is headed by the
+// index's Comment.
+func Plan(ctx context.Context, path string, indexes []indexdef.Def, opts PlanOptions) (*PlanResult, error) {
+	name := indexdef.NamePart(opts.Name)
 	if name == "" {
 		name = DefaultName
 	}
-	defs := make([]*IndexDef, 0, len(specs))
+	defs := make([]indexdef.Def, 0, len(indexes))
 	seen := map[string]bool{}
 	res := &PlanResult{Dir: path}
-	for _, s := range specs {
-		def, err := s.Def()
+	for _, d := range indexes {
+		def, err := canonical(d)
 		if err != nil {
 			return nil, err
 		}
 		if def.Schema == "" {
-			return nil, fmt.Errorf("%w %s: %w: table %s (resolve it with QualifySpecs, or name the schema)", ErrBadSpec, def.Name, ErrNoSchema, quoteIdent(def.Table))
+			return nil, fmt.Errorf("%w %s: %w: table %s (resolve it with QualifyDefs, or name the schema)", ErrBadSpec, def.Name, ErrNoSchema, indexdef.QuoteIdent(def.Table))
 		}
 		if seen[def.Name] {
 			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "asked for twice"})
@@ -105,13 +111,13 @@ func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions)
 			have[ix.Name] = m.File
 		}
 	}
-	var todo []*IndexDef
-	for i, def := range defs {
+	var todo []indexdef.Def
+	for _, def := range defs {
 		if f, ok := have[def.Name]; ok {
 			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "already planned in " + f})
 			continue
 		}
-		todo = append(todo, defs[i])
+		todo = append(todo, def)
 	}
 	now := opts.Now
 	if now.IsZero() {
@@ -125,15 +131,14 @@ func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions)
 		}
 	}
 	for i, def := range todo {
-		spec := specFor(specs, def.Name)
-		up, down, err := def.Statements(ctx)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			cleanup()
 			return nil, err
 		}
+		up, down := def.CreateSQL(true, true), def.DropSQL(true, true)
 		file := fmt.Sprintf("%s_%s_%s.sql", next[i], name, fileSafe(def.Name))
-		upText := fileText(opts.Tool, spec, def, up, "")
-		downText := fileText(opts.Tool, spec, def, down, file)
+		upText := fileText(opts, &def, up, "")
+		downText := fileText(opts, &def, down, file)
 		for _, w := range []struct{ path, text string }{
 			{filepath.Join(path, file), upText},
 			{filepath.Join(path, DownDir, file), downText},
@@ -156,38 +161,29 @@ func Plan(ctx context.Context, path string, specs []IndexSpec, opts PlanOptions)
 	return res, nil
 }
 
-// specFor finds the spec a def was made from, for its comment and source.
-func specFor(specs []IndexSpec, name string) IndexSpec {
-	for _, s := range specs {
-		if def, err := s.Def(); err == nil && def.Name == name {
-			return s
-		}
-	}
-	return IndexSpec{}
-}
-
 // fileText is a migration file: the txmode directive, a blank line (Atlas
 // reads directives only from the file's detached header), the comments and
 // the statement.
-func fileText(tool string, spec IndexSpec, def *IndexDef, stmt, reverts string) string {
+func fileText(opts PlanOptions, def *indexdef.Def, stmt, reverts string) string {
+	tool := opts.Tool
 	var b strings.Builder
 	b.WriteString("-- atlas:txmode none\n\n")
 	if reverts != "" {
 		fmt.Fprintf(&b, "-- Reverts %s: drops index %s without blocking writes.\n", oneLine(reverts), oneLine(def.Name))
 	} else {
 		fmt.Fprintf(&b, "-- Index %s on %s, built without blocking writes.\n", oneLine(def.Name), oneLine(def.Table))
-		for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(spec.Comment, "\r", "")), "\n") {
+		for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(def.Comment, "\r", "")), "\n") {
 			if line = strings.TrimSpace(line); line != "" {
 				b.WriteString("-- " + line + "\n")
 			}
 		}
-		if spec.Source != "" || tool != "" {
+		if opts.Source != "" || tool != "" {
 			who := tool
 			if who == "" {
 				who = "hishamos-perf"
 			}
-			if spec.Source != "" {
-				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", oneLine(who), oneLine(spec.Source))
+			if opts.Source != "" {
+				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", oneLine(who), oneLine(opts.Source))
 			} else {
 				fmt.Fprintf(&b, "-- Planned by %s.\n", oneLine(who))
 			}

@@ -9,6 +9,7 @@ import (
 	"ariga.io/atlas/sql/migrate"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
@@ -216,7 +217,7 @@ func statusDir(dir *Dir) (*StatusReport, []*Migration, error) {
 	return rep, migs, nil
 }
 
-func indexStatus(ctx context.Context, conn *pgx.Conn, def *IndexDef, wasApplied bool) (IndexStatus, error) {
+func indexStatus(ctx context.Context, conn *pgx.Conn, def *indexdef.Def, wasApplied bool) (IndexStatus, error) {
 	is := IndexStatus{Name: def.Name, Schema: def.Schema, Table: def.Table}
 	if def.Schema == "" {
 		is.State, is.Detail = IndexUnqualified, "its file names table "+def.QualifiedTable()+" without a schema: apply refuses it; write it as <schema>."+def.QualifiedTable()

@@ -61,7 +61,11 @@
 //
 // Unknown fields are errors, as are: a $n without a generator, a generator
 // for a $n the SQL does not use (placeholders inside literals, quoted
-// identifiers, comments and dollar quotes do not count), a statement that
-// looks like a write but is not marked write: true, and references (indexes,
-// pair, then) to names the profile does not define.
+// identifiers, comments and dollar quotes do not count), SQL PostgreSQL's
+// parser refuses, an index column that is not one key, a statement that
+// is not a read-only query but is not marked write: true (internal/sqlscan
+// decides, as it does for bench: INSERT, UPDATE, DELETE, MERGE, SELECT …
+// INTO, FOR UPDATE/NO KEY UPDATE/SHARE/KEY SHARE, a data-modifying WITH,
+// EXPLAIN ANALYZE of a write, DDL, SET), and references (indexes, pair,
+// then) to names the profile does not define.
 package profiles

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"testing"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // maxFuzzInput bounds each fuzz input so one input cannot stand for a hang.
@@ -48,7 +50,7 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("valid profile without a name or statements: %+v", p)
 		}
 		for _, s := range p.Statements {
-			if _, err := ParamNumbers(s.SQL); err != nil {
+			if _, err := sqlscan.ParseOne(s.SQL); err != nil {
 				t.Fatalf("valid profile's statement %q: %v", s.Name, err)
 			}
 		}

@@ -160,7 +160,33 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "select for update not marked",
 			yaml: valid + "  - name: two\n    sql: SELECT 1 FROM t FOR UPDATE\n",
-			want: `p.yaml:6:10: statement "two" changes data or locks rows (UPDATE); mark it write: true`,
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (FOR UPDATE); mark it write: true`,
+		},
+		{
+			// Issue 15: validation took these for reads, bench for writes.
+			name: "select for share not marked",
+			yaml: valid + "  - name: two\n    sql: SELECT 1 FROM t FOR SHARE\n",
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (FOR SHARE); mark it write: true`,
+		},
+		{
+			name: "select for key share not marked",
+			yaml: valid + "  - name: two\n    sql: SELECT 1 FROM t FOR KEY SHARE\n",
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (FOR KEY SHARE); mark it write: true`,
+		},
+		{
+			name: "select into not marked",
+			yaml: valid + "  - name: two\n    sql: SELECT * INTO t_copy FROM t\n",
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (SELECT ... INTO); mark it write: true`,
+		},
+		{
+			name: "explain analyze of a delete not marked",
+			yaml: valid + "  - name: two\n    sql: EXPLAIN ANALYZE DELETE FROM t\n",
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (EXPLAIN ANALYZE of a DELETE); mark it write: true`,
+		},
+		{
+			name: "data-modifying WITH not marked",
+			yaml: valid + "  - name: two\n    sql: WITH d AS (DELETE FROM t RETURNING id) SELECT id FROM d\n",
+			want: `p.yaml:6:10: statement "two" changes data or locks rows (DELETE in a WITH); mark it write: true`,
 		},
 		{
 			name: "ddl not marked",
@@ -191,6 +217,11 @@ func TestParseErrors(t *testing.T) {
 			name: "expectation missing max",
 			yaml: valid + "expect:\n  min_percent: 40\n",
 			want: "p.yaml:6:3: expect has no max_percent",
+		},
+		{
+			name: "index column that is not one key",
+			yaml: valid + "indexes:\n  - name: t_x_idx\n    table: t\n    columns: ['a) WHERE (b']\n",
+			want: `p.yaml:8:15: index t_x_idx: column "a) WHERE (b": not one whole key or expression`,
 		},
 		{
 			name: "index without columns",

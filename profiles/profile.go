@@ -1,5 +1,13 @@
 package profiles
 
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
+)
+
 // Profile is a named workload: statements with weights and parameter
 // generators, the hand-picked indexes meant to serve them, and the expected
 // improvement once those indexes exist.
@@ -175,6 +183,22 @@ type Index struct {
 	Columns []string `json:"columns" yaml:"columns"`
 	// Description says why the index is there.
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+}
+
+// Def is the index as the one typed index definition: its columns read by
+// internal/sqlscan (a column, "created_at DESC", "lower(email)"), the
+// table as the profile names it (schema left to the caller, who resolves
+// it), its description as the comment a migration file is headed with.
+func (ix Index) Def() (indexdef.Def, error) {
+	d := indexdef.Def{Name: ix.Name, Table: ix.Table, Method: indexdef.DefaultMethod, Comment: strings.TrimSpace(ix.Description)}
+	for _, c := range ix.Columns {
+		k, err := sqlscan.ParseKey(c)
+		if err != nil {
+			return d, fmt.Errorf("index %s: column %q: %w", ix.Name, c, err)
+		}
+		d.Keys = append(d.Keys, k)
+	}
+	return d, nil
 }
 
 // Expectation is the improvement a profile's authors promise from its

@@ -173,85 +173,24 @@ func TestLoadNotFound(t *testing.T) {
 	}
 }
 
-func TestParamNumbers(t *testing.T) {
-	tests := []struct {
-		sql     string
-		want    []int
-		wantErr string
-	}{
-		{sql: "SELECT 1", want: nil},
-		{sql: "SELECT $1, $2", want: []int{1, 2}},
-		{sql: "SELECT $2 + $1 + $2", want: []int{1, 2}},
-		{sql: "SELECT $10::int", want: []int{10}},
-		{sql: "SELECT x FROM t WHERE a=$1 AND b=$3", want: []int{1, 3}},
-		{sql: "SELECT '$1', $2", want: []int{2}},
-		{sql: "SELECT 'it''s $1', $2", want: []int{2}},
-		{sql: `SELECT E'\'$1', $2`, want: []int{2}},
-		{sql: `SELECT e'a\\', $1`, want: []int{1}},
-		{sql: `SELECT '\', $1`, want: []int{1}}, // standard strings: backslash is ordinary
-		{sql: `SELECT "col$1", $2 FROM "we""ird $3"`, want: []int{2}},
-		{sql: "SELECT $1 -- and $2\n, $3", want: []int{1, 3}},
-		{sql: "SELECT /* $1 /* nested $2 */ still $3 */ $4", want: []int{4}},
-		{sql: "SELECT $$ $1 $$, $2", want: []int{2}},
-		{sql: "SELECT $fn$ it's $1 $fn$, $2", want: []int{2}},
-		{sql: "SELECT $a$ $b$ $1 $b$ $a$, $3", want: []int{3}},
-		{sql: "SELECT foo$1, $2 FROM t", want: []int{2}}, // '$' continues an identifier
-		{sql: "SELECT 1e5, $1", want: []int{1}},
-		{sql: "SELECT x::text||$1", want: []int{1}},
-		{sql: "SELECT 1; -- trailing comment", want: nil},
-		{sql: "SELECT 'abc", wantErr: "unterminated string literal starting at offset 7"},
-		{sql: `SELECT "abc`, wantErr: "unterminated quoted identifier starting at offset 7"},
-		{sql: "SELECT /* open", wantErr: "unterminated comment starting at offset 7"},
-		{sql: "SELECT $x$ open", wantErr: "unterminated dollar-quoted string $x$ starting at offset 7"},
-		{sql: "SELECT $1abc", wantErr: "trailing junk after parameter $1"},
-		{sql: "SELECT $0", wantErr: "parameter $0: placeholders are numbered from $1"},
-		{sql: "SELECT $99999", wantErr: "parameter $99999 is out of range (1 to 65535)"},
-	}
-	for _, tt := range tests {
-		got, err := ParamNumbers(tt.sql)
-		if tt.wantErr != "" {
-			if err == nil || err.Error() != tt.wantErr {
-				t.Errorf("ParamNumbers(%q) error = %v, want %q", tt.sql, err, tt.wantErr)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("ParamNumbers(%q): %v", tt.sql, err)
-			continue
-		}
-		if diff := cmp.Diff(tt.want, got); diff != "" {
-			t.Errorf("ParamNumbers(%q) (-want +got):\n%s", tt.sql, diff)
-		}
-	}
-}
-
-func TestScanSQLStatementsAndWrites(t *testing.T) {
-	tests := []struct {
-		sql        string
-		statements int
-		first      string
-		writes     []string
-	}{
-		{"SELECT 1", 1, "SELECT", nil},
-		{"SELECT 1;", 1, "SELECT", nil},
-		{"SELECT 1; SELECT 2", 2, "SELECT", nil},
-		{"SELECT ';'; -- ;\n", 1, "SELECT", nil},
-		{"  -- only a comment", 0, "", nil},
-		{"(SELECT 1) UNION (SELECT 2)", 1, "SELECT", nil},
-		{"WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d", 1, "WITH", []string{"DELETE"}},
-		{`SELECT "update" FROM t`, 1, "SELECT", nil},
-		{"INSERT INTO t VALUES (1) ON CONFLICT DO UPDATE SET x = 1", 1, "INSERT", []string{"INSERT", "UPDATE"}},
-	}
-	for _, tt := range tests {
-		info, err := scanSQL(tt.sql)
-		if err != nil {
-			t.Errorf("scanSQL(%q): %v", tt.sql, err)
-			continue
-		}
-		got := []any{info.statements, info.first, info.writes}
-		want := []any{tt.statements, tt.first, tt.writes}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("scanSQL(%q) (-want +got):\n%s", tt.sql, diff)
+// TestStatementSQLRefused: what internal/sqlscan refuses in a statement's
+// text, and placeholders PostgreSQL would refuse, are errors of the
+// profile that say what is wrong, at the statement's sql. (Which $n a text
+// uses is internal/sqlscan's table test, TestParsedParams.)
+func TestStatementSQLRefused(t *testing.T) {
+	for sql, want := range map[string]string{
+		"SELECT 'abc":     "unterminated string literal starting at offset 7",
+		`SELECT "abc`:     "unterminated quoted identifier starting at offset 7",
+		"SELECT /* open":  "unterminated comment starting at offset 7",
+		"SELECT $x$ open": "unterminated dollar-quoted string $x$ starting at offset 7",
+		"SELECT $1abc":    "trailing junk after parameter $1",
+		"SELECT $0":       "parameter $0: placeholders are numbered from $1",
+		"SELECT $99999":   "parameter $99999 is out of range (1 to 65535)",
+		"SELECT * FORM t": `syntax error at or near "FORM"`,
+	} {
+		_, err := Parse("p.yaml", []byte("name: p\nstatements:\n  - name: s\n    sql: '"+strings.ReplaceAll(sql, "'", "''")+"'\n"))
+		if want := `p.yaml:4:10: statement "s": sql: ` + want; err == nil || err.Error() != want {
+			t.Errorf("sql %q: error %v, want %q", sql, err, want)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package profiles
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // maxIdentifier is the longest identifier PostgreSQL keeps (NAMEDATALEN-1);
@@ -308,26 +311,58 @@ func indexNames(p *Profile) string {
 	return strings.Join(names, ", ")
 }
 
-// sql checks a statement's text against its parameters and its write flag.
+// maxParam is the largest placeholder number PostgreSQL accepts: the wire
+// protocol counts parameters in an int16 (src/backend/tcop/postgres.c).
+const maxParam = 65535
+
+// sql checks a statement's text against its parameters and its write flag,
+// with what internal/sqlscan says of it: the answer bench, analyze and
+// migrate get for the same text.
 func (v *validator) sql(p *Profile, sp string, s *Statement) {
 	name := s.Name
-	info, err := scanSQL(s.SQL)
+	stmts, err := sqlscan.Parse(s.SQL)
 	if err != nil {
-		v.errorf(sp+".sql", "statement %q: sql: %v", name, err)
+		v.errorf(sp+".sql", "statement %q: sql: %v", name, sqlError(err))
 		return
 	}
-	if info.statements > 1 {
-		v.errorf(sp+".sql", "statement %q: sql holds %d statements; give each its own entry", name, info.statements)
+	switch len(stmts) {
+	case 0:
+		v.errorf(sp+".sql", "statement %q: sql holds no statement, only comments", name)
+		return
+	case 1:
+	default:
+		v.errorf(sp+".sql", "statement %q: sql holds %d statements; give each its own entry", name, len(stmts))
 	}
+	var params []int
+	for _, st := range stmts {
+		for _, n := range st.Params {
+			switch {
+			case n == 0:
+				v.errorf(sp+".sql", "statement %q: sql: parameter $0: placeholders are numbered from $1", name)
+				return
+			case n > maxParam:
+				v.errorf(sp+".sql", "statement %q: sql: parameter $%d is out of range (1 to %d)", name, n, maxParam)
+				return
+			}
+			if !slices.Contains(params, n) {
+				params = append(params, n)
+			}
+		}
+	}
+	slices.Sort(params)
 	if !s.Write {
-		if len(info.writes) > 0 {
-			v.errorf(sp+".sql", "statement %q changes data or locks rows (%s); mark it write: true", name, strings.Join(info.writes, ", "))
-		} else if info.first != "" && !readOnlyFirst[info.first] {
-			v.errorf(sp+".sql", "statement %q starts with %s, which is not read-only; mark it write: true", name, info.first)
+		for _, st := range stmts {
+			switch {
+			case st.ReadOnly:
+			case len(st.Writes) > 0 && (st.Explainable || st.Kind == sqlscan.KindExplain):
+				v.errorf(sp+".sql", "statement %q changes data or locks rows (%s); mark it write: true", name, strings.Join(st.Writes, ", "))
+			default:
+				v.errorf(sp+".sql", "statement %q starts with %s, which is not read-only; mark it write: true", name, st.Kind)
+			}
 		}
 	}
 	used := map[int]bool{}
-	for _, n := range info.params {
+	for _, n := range params {
 		used[n] = true
 		if n > len(s.Params) {
 			at := sp + ".params"
@@ -465,6 +500,10 @@ func (v *validator) index(p *Profile, ip string, ix Index) {
 			v.errorf(cp, "index %s: empty column name", label)
 		case seen[c]:
 			v.errorf(cp, "index %s: column %q is listed twice", label, c)
+		default:
+			if _, err := sqlscan.ParseKey(c); err != nil {
+				v.errorf(cp, "index %s: column %q: %s", label, c, sqlError(err))
+			}
 		}
 		seen[c] = true
 	}
@@ -539,4 +578,22 @@ func normalize(x any) (any, error) {
 		}
 	}
 	return x, nil
+}
+
+// sqlError words what internal/sqlscan refused in a statement's text: the
+// construct the lexer names, where it starts when the text ends inside
+// it, or the parser's message.
+func sqlError(err error) string {
+	var (
+		le *sqlscan.Error
+		se *sqlscan.SyntaxError
+	)
+	switch {
+	case errors.As(err, &le) && !le.Unterminated():
+		// The message names the construct; the offset adds nothing.
+		return le.Msg
+	case errors.As(err, &se):
+		return se.Msg
+	}
+	return err.Error()
 }

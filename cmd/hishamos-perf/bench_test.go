@@ -13,6 +13,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
@@ -255,9 +256,9 @@ func TestBenchApplyFailingMigration(t *testing.T) {
 		t.Fatalf("seed: %d\n%s", r.code, r.stderr)
 	}
 	dir := filepath.Join(t.TempDir(), "migrations")
-	_, err := migrate.Plan(t.Context(), dir, []migrate.IndexSpec{
-		{Name: "agent_status_invocations_idx", Schema: "public", Table: "agents_agent", Columns: []string{"status", "total_invocations"}},
-		{Name: "one_execution_per_user", Schema: "public", Table: "agents_agentexecution", Columns: []string{"user_id"}, Unique: true},
+	_, err := migrate.Plan(t.Context(), dir, []indexdef.Def{
+		{Name: "agent_status_invocations_idx", Schema: "public", Table: "agents_agent", Keys: []indexdef.Key{indexdef.Asc("status"), indexdef.Asc("total_invocations")}},
+		{Name: "one_execution_per_user", Schema: "public", Table: "agents_agentexecution", Keys: []indexdef.Key{indexdef.Asc("user_id")}, Unique: true},
 	}, migrate.PlanOptions{})
 	if err != nil {
 		t.Fatal(err)

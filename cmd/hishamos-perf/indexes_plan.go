@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
@@ -87,7 +89,7 @@ the directory already creates is skipped, and a directory edited by hand
 (atlas.sum no longer matching) is refused.
 
 The indexes come from --from, the JSON that 'indexes propose' writes
-(schema hishamos-perf/indexes/v1), or from --from-profile, a profile's
+(schema ` + indexes.Schema + `), or from --from-profile, a profile's
 hand-picked index set.
 
 Every statement names its table with its schema, so that no search_path can
@@ -132,18 +134,18 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	if o.emit != emitAtlas && o.emit != emitDjango {
 		return usage(fmt.Errorf("--%s %q: use %s or %s", flagEmit, o.emit, emitAtlas, emitDjango))
 	}
-	specs, err := a.planSpecs(o)
+	specs, source, err := a.planIndexes(o)
 	if err != nil {
 		return usage(err)
 	}
-	for _, s := range specs {
-		// A spec that cannot be planned is refused before a database is
-		// asked where its table is.
-		if _, err := s.Def(); err != nil {
+	for _, d := range specs {
+		// An index that cannot be planned is refused before a database
+		// is asked where its table is.
+		if err := migrate.CheckIndex(d); err != nil {
 			return a.migrateError(err, cmdPath)
 		}
 	}
-	specs, schemaNote, err := a.qualifySpecs(ctx, specs, o.schema)
+	specs, schemaNote, err := a.qualifyIndexes(ctx, specs, o.schema)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
@@ -163,7 +165,7 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 		}
 		return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Django: files}, t)
 	}
-	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool})
+	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool, Source: source})
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
@@ -187,40 +189,46 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Plan: res}, t)
 }
 
-// planSpecs reads the indexes to plan from --from or --from-profile.
-func (a *app) planSpecs(o planOptions) ([]migrate.IndexSpec, error) {
+// planIndexes reads the indexes to plan from --from or --from-profile, and
+// says where they come from.
+func (a *app) planIndexes(o planOptions) ([]indexdef.Def, string, error) {
 	if o.from != "" {
 		in, name := a.stdin, "stdin"
 		if o.from != "-" {
 			f, err := os.Open(o.from)
 			if err != nil {
-				return nil, fmt.Errorf("--%s: %w", flagFrom, err)
+				return nil, "", fmt.Errorf("--%s: %w", flagFrom, err)
 			}
 			defer f.Close()
 			in, name = f, o.from
 		}
-		return migrate.ReadProposals(in, name)
+		res, err := indexes.ReadProposals(in, name)
+		if err != nil {
+			return nil, "", err
+		}
+		return res.Defs(), name, nil
 	}
 	p, err := profiles.Load(o.fromProfile)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(p.Indexes) == 0 {
-		return nil, fmt.Errorf("profile %s has no indexes to plan", p.Name)
+		return nil, "", fmt.Errorf("profile %s has no indexes to plan", p.Name)
 	}
-	specs := make([]migrate.IndexSpec, len(p.Indexes))
+	defs := make([]indexdef.Def, len(p.Indexes))
 	for i, ix := range p.Indexes {
-		specs[i] = migrate.IndexSpec{Name: ix.Name, Table: ix.Table, Columns: ix.Columns,
-			Comment: strings.TrimSpace(ix.Description), Source: "profile " + p.Name}
+		if defs[i], err = ix.Def(); err != nil {
+			return nil, "", fmt.Errorf("profile %s: %w", p.Name, err)
+		}
 	}
-	return specs, nil
+	return defs, "profile " + p.Name, nil
 }
 
-// qualifySpecs gives every spec without a schema one: --schema's, else the
-// one the database finds the table in when a DSN is given, else public.
-// The note says what was decided for those specs, empty when every spec
+// qualifyIndexes gives every index without a schema one: --schema's, else
+// the one the database finds the table in when a DSN is given, else public.
+// The note says what was decided for those indexes, empty when every one
 // had its schema.
-func (a *app) qualifySpecs(ctx context.Context, specs []migrate.IndexSpec, schema string) ([]migrate.IndexSpec, string, error) {
+func (a *app) qualifyIndexes(ctx context.Context, specs []indexdef.Def, schema string) ([]indexdef.Def, string, error) {
 	var bare []string
 	for _, s := range specs {
 		if s.Schema == "" {
@@ -231,8 +239,8 @@ func (a *app) qualifySpecs(ctx context.Context, specs []migrate.IndexSpec, schem
 		return specs, "", nil
 	}
 	tables := strings.Join(slices.Compact(slices.Sorted(slices.Values(bare))), ", ")
-	fill := func(schema string) []migrate.IndexSpec {
-		out := append([]migrate.IndexSpec(nil), specs...)
+	fill := func(schema string) []indexdef.Def {
+		out := append([]indexdef.Def(nil), specs...)
 		for i := range out {
 			if out[i].Schema == "" {
 				out[i].Schema = schema
@@ -253,7 +261,7 @@ func (a *app) qualifySpecs(ctx context.Context, specs []migrate.IndexSpec, schem
 		return nil, "", err
 	}
 	defer conn.Close(context.Background())
-	out, err := migrate.QualifySpecs(ctx, conn, specs)
+	out, err := migrate.QualifyDefs(ctx, conn, specs)
 	if err != nil {
 		return nil, "", err
 	}
@@ -284,7 +292,7 @@ func (a *app) migrateError(err error, _ string) error {
 		errors.Is(err, migrate.ErrNoSchema),
 		errors.As(err, &se), errors.As(err, &me), errors.As(err, &ce),
 		errors.Is(err, migrate.ErrNotMigrationDir), errors.Is(err, migrate.ErrNoSum),
-		errors.Is(err, migrate.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
+		errors.Is(err, indexes.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
 		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),
 		errors.Is(err, migrate.ErrTxMode), errors.Is(err, migrate.ErrNoDjangoApp),
 		errors.Is(err, migrate.ErrNoAtlas):

@@ -94,7 +94,7 @@ Existing indexes that duplicate others, that a proposal makes redundant or that
 nothing uses are listed as drops, never dropped.
 
 --format json (and --save FILE, whatever the format) writes the
-hishamos-perf/indexes/v1 document that 'indexes plan --from' reads.
+` + indexes.Schema + ` document that 'indexes plan --from' reads.
 --compare-seed costs the profile's hand-picked index set (the seed report's
 eleven for hishamos) on the same workload and statistics, beside the
 advisor's, and says which of its indexes are redundant.`,

@@ -175,7 +175,7 @@ indexes:
     table: 'Odd Schema.Order Items'
     columns: ['Customer;Id']
 `)
-	if r := cli(t, "--dsn", dsn, "indexes", "plan", "--from-profile", unquoted, "--dir", filepath.Join(dir, "refused")); r.code != exitUsage || !strings.Contains(r.stderr, `unexpected ";"`) {
+	if r := cli(t, "--dsn", dsn, "indexes", "plan", "--from-profile", unquoted, "--dir", filepath.Join(dir, "refused")); r.code != exitUsage || !strings.Contains(r.stderr, `syntax error at or near ";"`) {
 		t.Errorf("an unquoted column with a semicolon: exit %d, stderr %q; want %d", r.code, r.stderr, exitUsage)
 	}
 	migs := filepath.Join(dir, "profile-migrations")

@@ -15,3 +15,6 @@ func ParseTree(string) (*pg_query.ParseResult, error) { return nil, ErrNoParser 
 
 // Fingerprint would be pg_query.Fingerprint: ErrNoParser without cgo.
 func Fingerprint(string) (string, error) { return "", ErrNoParser }
+
+// deparse would be pg_query.Deparse: ErrNoParser without cgo.
+func deparse(*pg_query.ParseResult) (string, error) { return "", ErrNoParser }

@@ -224,7 +224,7 @@ func scanError(sql string, err error) error {
 	if !errors.As(err, &pe) {
 		return &Error{Kind: Invalid, Msg: err.Error(), Offset: -1}
 	}
-	msg := pe.Message
+	msg := pe.Msg
 	// scan.l appends the rest of the text: `at or near "'abc..."`.
 	if i := strings.Index(msg, " at or near "); i >= 0 {
 		msg = msg[:i]
@@ -233,11 +233,7 @@ func scanError(sql string, err error) error {
 	if i := strings.IndexAny(msg, "\r\n"); i >= 0 {
 		msg = msg[:i]
 	}
-	e := &Error{Kind: Invalid, Msg: msg, Offset: -1}
-	if pe.Cursorpos > 0 {
-		e.Offset = charToByte(sql, pe.Cursorpos-1)
-		e.Line = 1 + strings.Count(sql[:e.Offset], "\n")
-	}
+	e := &Error{Kind: Invalid, Msg: msg, Offset: pe.Offset, Line: pe.Line}
 	switch msg {
 	case "unterminated quoted string":
 		e.Kind, e.Msg = UnterminatedString, "unterminated string literal"

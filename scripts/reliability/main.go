@@ -76,7 +76,8 @@ var categories = []category{
 		"./bench":             `^(TestWorkloadRefusesOutsideTransaction|TestProfileSelectIntoIsAWrite)$`,
 		"./migrate":           `^TestPlanQuotesOddNames$`,
 		"./indexes":           `^(TestQuotedNames|TestQuoting)$`,
-		"./analyze":           `^(TestOutsideTransaction|TestQuoteIdent)$`,
+		"./analyze":           `^TestQuoteIdent$`,
+		"./internal/sqlscan":  `^(TestOutsideTransaction|TestCanonicalIndex|TestParseKey|TestParsePredicate)$`,
 	}},
 }
 

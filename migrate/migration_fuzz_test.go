@@ -3,7 +3,6 @@ package migrate
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -22,73 +21,6 @@ var migrationSeeds = []string{
 	"-- atlas:txmode none\n-- atlas:txmode file\nCREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nCREATE INDEX i ON t USING gin ((data->'a'), (a + b));",
 	"CREATE INDEX i ON t (a) WHERE b = 'it''s; fine' AND c = E'\\'';",
 	"/* unterminated",
-}
-
-// renderIndex writes def back as a CREATE INDEX statement.
-func renderIndex(def *IndexDef) string {
-	var b strings.Builder
-	b.WriteString("CREATE ")
-	if def.Unique {
-		b.WriteString("UNIQUE ")
-	}
-	b.WriteString("INDEX ")
-	if def.Concurrently {
-		b.WriteString("CONCURRENTLY ")
-	}
-	if def.IfNotExists {
-		b.WriteString("IF NOT EXISTS ")
-	}
-	if def.Name != "" {
-		b.WriteString(quoteIdent(def.Name) + " ")
-	}
-	b.WriteString("ON " + def.QualifiedTable() + " USING " + quoteIdent(def.Method) + " (")
-	for i, k := range def.Keys {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(k.String())
-	}
-	b.WriteString(")")
-	if len(def.Include) > 0 {
-		quoted := make([]string, len(def.Include))
-		for i, c := range def.Include {
-			quoted[i] = quoteIdent(c)
-		}
-		b.WriteString(" INCLUDE (" + strings.Join(quoted, ", ") + ")")
-	}
-	if def.Where != "" {
-		b.WriteString(" WHERE " + def.Where)
-	}
-	return b.String()
-}
-
-func FuzzParseCreateIndex(f *testing.F) {
-	for _, s := range migrationSeeds {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, stmt string) {
-		if len(stmt) > maxFuzzInput {
-			t.Skip()
-		}
-		def, err := ParseCreateIndex(stmt)
-		if err != nil {
-			return
-		}
-		if def.Table == "" || def.Method == "" {
-			t.Fatalf("parsed index without table or method: %+v", def)
-		}
-		def.QualifiedName()
-		def.Columns()
-		// Written back with every name quoted, the index parses to itself.
-		again := renderIndex(def)
-		def2, err := ParseCreateIndex(again)
-		if err != nil {
-			t.Fatalf("rendered index does not parse: %v\n%s", err, again)
-		}
-		if !reflect.DeepEqual(def, def2) {
-			t.Fatalf("round trip changed the index:\n%+v\n%+v\n%s", def, def2, again)
-		}
-	})
 }
 
 func FuzzReadMigration(f *testing.F) {
@@ -119,7 +51,10 @@ func FuzzReadMigration(f *testing.F) {
 				t.Fatalf("statement at line %d after line %d", s.Line, prev)
 			}
 			prev = s.Line
-			Classify(s.SQL)
+			p, err := s.Parsed()
+			if err == nil && p.Index != nil && p.Index.Table == "" {
+				t.Fatalf("an index without a table: %+v", p.Index)
+			}
 		}
 		for _, ix := range m.Indexes {
 			if ix.Table == "" {

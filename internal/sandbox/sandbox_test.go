@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
+	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
 // newBox returns a sandbox in a fresh folder, destroyed when the test ends.
@@ -20,7 +21,10 @@ func newBox(t *testing.T) *sandbox.Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	box := &sandbox.Sandbox{Dir: filepath.Join(dir, "box")}
+	box, err := testdb.NewSandbox(filepath.Join(dir, "box"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := box.Destroy(context.Background()); err != nil {
 			t.Errorf("destroy: %v", err)

@@ -23,12 +23,12 @@ type Standby struct {
 	st  sandbox.State
 }
 
-// StartStandby makes a hot standby of the package's sandbox (pg_basebackup
-// -R into a temporary folder, started on a free port, as the postgres
-// account when the tests run as root) and stops and removes it when the
-// test ends. The first call in a package restarts the package's sandbox
-// with the WAL a standby needs, which closes the sessions open on it: call
-// it before opening any. What the test wrote on the primary before the
+// StartStandby makes a hot standby of the package's sandbox (a copy of its
+// data directory taken while it is stopped, in a temporary folder, started
+// on a free port, as the postgres account when the tests run as root) and
+// stops and removes it when the test ends. Every call restarts the
+// package's sandbox (the first with the WAL a standby needs), which closes
+// the sessions open on it: call it before opening any. What the test wrote on the primary before the
 // call is on the standby; CatchUp waits for what it writes after. It
 // skips the test on the server of HISHAMOS_PERF_TEST_DSN.
 func StartStandby(t testing.TB) *Standby {

@@ -77,12 +77,16 @@ func (s *Standby) DSN(t testing.TB, dsn string) string {
 }
 
 // CatchUp waits until the standby has replayed everything the primary had
-// written when it was called.
+// written when it was called. It waits for the primary's insert position,
+// not pg_current_wal_lsn: the sandbox commits asynchronously
+// (synchronous_commit off), so a commit record can sit past the written
+// position for a WAL writer round, and on 17 a standby caught up to the
+// written position did not yet show a table committed just before.
 func (s *Standby) CatchUp(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	var lsn string
-	if err := Conn(t, DSN()).QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	if err := Conn(t, DSN()).QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
 		t.Fatalf("testdb: read the primary's WAL position: %v", err)
 	}
 	standby := Conn(t, s.box.DSN(s.st, "postgres"))

@@ -721,13 +721,14 @@ type progress struct {
 	tables      []string // per connection
 	copying     string   // table that last got rows
 	reported    int      // phase last reported, -1 before the first
+	entered     int      // latest phase a connection entered, -1 before the first
 	last        time.Time
 }
 
 func (p *progress) workers(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.phases, p.tables, p.reported = make([]int, n), make([]string, n), -1
+	p.phases, p.tables, p.reported, p.entered = make([]int, n), make([]string, n), -1, -1
 }
 
 func (p *progress) rows(worker int, table string, n int64) {
@@ -742,6 +743,9 @@ func (p *progress) phase(worker int, phase, table string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.phases[worker], p.tables[worker] = slices.Index(phaseOrder, phase), table
+	if phase != phaseDone {
+		p.entered = max(p.entered, p.phases[worker])
+	}
 	if phase == PhaseCopy {
 		p.copying = table
 	}
@@ -766,7 +770,15 @@ func (p *progress) report(force bool) {
 		}
 		phase, table = p.phases[w], p.tables[w]
 		if phaseOrder[phase] == phaseDone {
-			return // all connections are done
+			// All connections are done. A phase one of them went
+			// through while another was still behind was never the
+			// load's: report the latest once, so that none is skipped
+			// (the last, foreign keys, was when its connection finished
+			// before the other left VACUUM).
+			if p.entered <= p.reported {
+				return
+			}
+			phase, table = p.entered, ""
 		}
 		// A connection that took an earlier step of another table (an
 		// index after another's VACUUM) does not take the load back.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -204,4 +205,41 @@ func WithDatabase(t testing.TB, dsn, database string) string {
 	}
 	u.Path = "/" + database
 	return u.String()
+}
+
+var available sync.Map // extension name -> bool
+
+// Available reports whether the package's server can create the extension
+// (HypoPG and pg_qualstats are in Debian's 15 here, not in the npm builds),
+// for tests that take another path without it. Like DSN it panics when
+// there is no server to ask.
+func Available(extension string) bool {
+	if v, ok := available.Load(extension); ok {
+		return v.(bool)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, DSN())
+	if err != nil {
+		panic(fmt.Sprintf("testdb: look up extension %s: %v", extension, err))
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1)", extension).Scan(&ok); err != nil {
+		panic(fmt.Sprintf("testdb: look up extension %s: %v", extension, err))
+	}
+	available.Store(extension, ok)
+	return ok
+}
+
+// NeedExtension skips the test, saying why, when the package's server
+// cannot create the extension.
+func NeedExtension(t testing.TB, extension string) {
+	t.Helper()
+	if !Available(extension) {
+		var v string
+		if err := Conn(t, DSN()).QueryRow(context.Background(), "SHOW server_version").Scan(&v); err != nil {
+			t.Fatalf("testdb: server version: %v", err)
+		}
+		t.Skipf("PostgreSQL %s here has no %s (the npm builds ship without it), which this test needs", v, extension)
+	}
 }

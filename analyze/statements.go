@@ -78,6 +78,9 @@ type columnMap struct {
 	readTime, writeTime             string
 	jitTime                         string
 	toplevel, info, statsSince      bool
+	// pg18 is 1.12 (PostgreSQL 18): parallel worker counts and
+	// wal_buffers_full.
+	pg18 bool
 }
 
 // extVersion splits "1.10" into 1 and 10.
@@ -92,7 +95,11 @@ func extVersion(v string) (int, int, bool) {
 // (PostgreSQL 13) split total_time into plan and exec times, 1.9 (14) added
 // toplevel and pg_stat_statements_info, 1.10 (15) the JIT columns, 1.11
 // (17) renamed blk_read_time and blk_write_time to shared_blk_read_time and
-// shared_blk_write_time and added stats_since.
+// shared_blk_write_time (they always timed shared blocks only) and added
+// jit_deform_time, local block timings and stats_since (minmax_stats_since
+// too, for the min and max times analyze does not read), 1.12 (18)
+// parallel_workers_to_launch, parallel_workers_launched and
+// wal_buffers_full.
 func columnsFor(version string) (columnMap, error) {
 	maj, min, ok := extVersion(version)
 	if !ok || maj != 1 || min < 8 {
@@ -112,6 +119,9 @@ func columnsFor(version string) (columnMap, error) {
 		c.readTime, c.writeTime = "shared_blk_read_time", "shared_blk_write_time"
 		c.jitTime += " + jit_deform_time"
 		c.statsSince = true
+	}
+	if min >= 12 {
+		c.pg18 = true
 	}
 	return c, nil
 }
@@ -240,6 +250,14 @@ type Statement struct {
 	IOReadTime  float64 `json:"io_read_time_ms"`
 	IOWriteTime float64 `json:"io_write_time_ms"`
 	JITTime     float64 `json:"jit_time_ms,omitempty"`
+	// ParallelWorkersToLaunch and ParallelWorkersLaunched are the workers
+	// the statement's plans asked for and got (fewer when
+	// max_parallel_workers ran out); WALBuffersFull counts the times its
+	// WAL filled wal_buffers. pg_stat_statements 1.12 (PostgreSQL 18) has
+	// them; nil before.
+	ParallelWorkersToLaunch *int64 `json:"parallel_workers_to_launch,omitempty"`
+	ParallelWorkersLaunched *int64 `json:"parallel_workers_launched,omitempty"`
+	WALBuffersFull          *int64 `json:"wal_buffers_full,omitempty"`
 
 	// SharePct is the statement's share of the sorted measure over all
 	// statements (see Report.ShareOf).
@@ -263,6 +281,16 @@ func (s *Statement) IOBlocks() int64 {
 	return s.SharedBlksRead + s.LocalBlksRead + s.TempBlksRead + s.TempBlksWritten
 }
 
+// minus is a counter's growth between two snapshots, nil when the
+// extension does not have it.
+func minus(a, b *int64) *int64 {
+	if a == nil || b == nil {
+		return a
+	}
+	d := *a - *b
+	return &d
+}
+
 // Fingerprint formats a queryid as 16 hex digits.
 func Fingerprint(queryID int64) string { return fmt.Sprintf("%016x", uint64(queryID)) }
 
@@ -282,6 +310,10 @@ type Snapshot struct {
 func ReadStatements(ctx context.Context, q Querier, srv *Server) (*Snapshot, error) {
 	c := srv.cols
 	toplevel, since := "true", "NULL::timestamptz"
+	pg18 := "NULL::bigint, NULL::bigint, NULL::bigint"
+	if c.pg18 {
+		pg18 = "s.parallel_workers_to_launch, s.parallel_workers_launched, s.wal_buffers_full"
+	}
 	if c.toplevel {
 		toplevel = "s.toplevel"
 	}
@@ -291,7 +323,7 @@ func ReadStatements(ctx context.Context, q Querier, srv *Server) (*Snapshot, err
 	sql := Tag + `SELECT s.userid, coalesce(r.rolname, s.userid::text), s.queryid, s.query, ` + toplevel + `,
 	s.calls, s.` + c.totalTime + `, s.` + c.meanTime + `, s.` + c.stddevTime + `, s.rows,
 	s.shared_blks_hit, s.shared_blks_read, s.local_blks_read, s.temp_blks_read, s.temp_blks_written,
-	s.` + c.readTime + `, s.` + c.writeTime + `, ` + prefixed(c.jitTime) + `, ` + since + `, clock_timestamp()
+	s.` + c.readTime + `, s.` + c.writeTime + `, ` + prefixed(c.jitTime) + `, ` + since + `, ` + pg18 + `, clock_timestamp()
 FROM ` + quoteIdent(srv.schema) + `.pg_stat_statements s LEFT JOIN pg_roles r ON r.oid = s.userid
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.calls > 0 AND s.query NOT LIKE '/* hishamos-perf */%'`
@@ -311,7 +343,8 @@ WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		var jit *float64
 		if err := rows.Scan(&st.userID, &st.Role, &qid, &query, &st.toplevel, &st.Calls, &st.TotalTime, &st.MeanTime,
 			&st.StddevTime, &st.Rows, &st.SharedBlksHit, &st.SharedBlksRead, &st.LocalBlksRead, &st.TempBlksRead,
-			&st.TempBlksWritten, &st.IOReadTime, &st.IOWriteTime, &jit, &st.since, &snap.At); err != nil {
+			&st.TempBlksWritten, &st.IOReadTime, &st.IOWriteTime, &jit, &st.since,
+			&st.ParallelWorkersToLaunch, &st.ParallelWorkersLaunched, &st.WALBuffersFull, &snap.At); err != nil {
 			return nil, fmt.Errorf("analyze: read pg_stat_statements: %w", err)
 		}
 		if query == nil || *query == insufficientPrivilege || qid == nil {
@@ -384,6 +417,9 @@ func Delta(before, after *Snapshot) (stmts []Statement, restarted int) {
 			d.IOReadTime -= b.IOReadTime
 			d.IOWriteTime -= b.IOWriteTime
 			d.JITTime -= b.JITTime
+			d.ParallelWorkersToLaunch = minus(a.ParallelWorkersToLaunch, b.ParallelWorkersToLaunch)
+			d.ParallelWorkersLaunched = minus(a.ParallelWorkersLaunched, b.ParallelWorkersLaunched)
+			d.WALBuffersFull = minus(a.WALBuffersFull, b.WALBuffersFull)
 			d.sumSq -= b.sumSq
 		}
 		if d.Calls <= 0 {

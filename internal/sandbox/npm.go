@@ -190,7 +190,8 @@ func mkdirShared(dir string) error {
 const maxUnpacked = 1 << 30
 
 // unpackTarball unpacks a gzipped tar into dir: folders 0755, files with
-// their mode plus read for all, every path kept inside dir. Links in the
+// their mode plus read for all (and run for all when runnable at all),
+// every path kept inside dir. Links in the
 // archive are refused (the package ships them in pg-symlinks.json).
 func unpackTarball(tarball, dir string) error {
 	f, err := os.Open(tarball)
@@ -230,6 +231,10 @@ func unpackTarball(tarball, dir string) error {
 				return err
 			}
 			mode := os.FileMode(h.Mode).Perm()&0o755 | 0o444
+			if mode&0o111 != 0 {
+				// A program is run by the postgres account as root.
+				mode |= 0o111
+			}
 			out, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
 			if err != nil {
 				return err

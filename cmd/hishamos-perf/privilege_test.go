@@ -28,6 +28,12 @@ func privDB(t *testing.T) (dbName string, admin *pgx.Conn) {
 	if err := admin.QueryRow(context.Background(), "SELECT current_database()").Scan(&dbName); err != nil {
 		t.Fatal(err)
 	}
+	// Before 15 every role may CREATE in the public schema (make
+	// test-versions found it on 14); 15 revoked that by default. The tests
+	// grant what each role needs, so take it back everywhere.
+	if _, err := admin.Exec(context.Background(), "REVOKE CREATE ON SCHEMA public FROM PUBLIC"); err != nil {
+		t.Fatal(err)
+	}
 	return dbName, admin
 }
 

@@ -205,9 +205,9 @@ func (e *Explainer) Explain(ctx context.Context, src Source, analyze bool) (*Exp
 			var err error
 			if len(src.Args) > 0 {
 				args := append([]any{pgx.QueryExecModeDescribeExec}, src.Args...)
-				err = e.Q.QueryRow(ctx, prefix+sql, args...).Scan(&raw)
+				err = e.Q.QueryRow(ctx, prefix+sql+tagEnd, args...).Scan(&raw)
 			} else {
-				raw, err = e.simpleQuery(ctx, prefix+sql)
+				raw, err = e.simpleQuery(ctx, prefix+sql+tagEnd)
 			}
 			return e.explainError(ctx, err, src, len(prefix))
 		})
@@ -253,7 +253,7 @@ func (e *Explainer) generic(ctx context.Context, sql string, params int) (raw, n
 		prefix := Tag + "EXPLAIN (GENERIC_PLAN, " + explainOptions + ") "
 		err = e.inTx(ctx, false, func() error {
 			var err error
-			raw, err = e.simpleQuery(ctx, prefix+sql)
+			raw, err = e.simpleQuery(ctx, prefix+sql+tagEnd)
 			return e.explainError(ctx, err, src, len(prefix))
 		})
 	} else {
@@ -358,7 +358,7 @@ func (e *Explainer) prepared(ctx context.Context, sql string, params int, types 
 	name := fmt.Sprintf("hishamos_perf_%d", e.seq)
 	prepared := false
 	err := e.inTx(ctx, false, func() error {
-		if _, err := e.Q.Exec(ctx, Tag+"SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+		if _, err := e.Q.Exec(ctx, Tagged("SET LOCAL plan_cache_mode = force_generic_plan")); err != nil {
 			return fmt.Errorf("analyze: force a generic plan: %w", err)
 		}
 		prefix := Tag + "PREPARE " + name
@@ -366,12 +366,12 @@ func (e *Explainer) prepared(ctx context.Context, sql string, params int, types 
 			prefix += " (" + strings.Join(types, ", ") + ")"
 		}
 		prefix += " AS "
-		if _, err := e.Q.Exec(ctx, prefix+sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		if _, err := e.Q.Exec(ctx, prefix+sql+tagEnd, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return e.explainError(ctx, err, src, len(prefix))
 		}
 		prepared = true
 		n := params
-		if err := e.Q.QueryRow(ctx, Tag+"SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1", name).Scan(&n); err != nil {
+		if err := e.Q.QueryRow(ctx, Tagged("SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1"), name).Scan(&n); err != nil {
 			return fmt.Errorf("analyze: read prepared statement: %w", err)
 		}
 		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ")
@@ -380,14 +380,14 @@ func (e *Explainer) prepared(ctx context.Context, sql string, params int, types 
 			q += "(" + nulls + ")"
 		}
 		var err error
-		raw, err = e.simpleQuery(ctx, q)
+		raw, err = e.simpleQuery(ctx, q+tagEnd)
 		return e.explainError(ctx, err, src, 0)
 	})
 	if prepared {
 		// A prepared statement outlives the transaction's rollback.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, derr := e.Q.Exec(cctx, Tag+"DEALLOCATE "+name); derr != nil && err == nil {
+		if _, derr := e.Q.Exec(cctx, Tagged("DEALLOCATE "+name)); derr != nil && err == nil {
 			err = fmt.Errorf("analyze: deallocate %s: %w", name, derr)
 		}
 	}
@@ -430,13 +430,13 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 	if readWrite {
 		mode = "READ WRITE"
 	}
-	if _, err := e.Q.Exec(ctx, Tag+"BEGIN "+mode); err != nil {
+	if _, err := e.Q.Exec(ctx, Tagged("BEGIN "+mode)); err != nil {
 		return e.beginError(ctx, err, mode)
 	}
 	err := fn()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := e.Q.Exec(cctx, Tag+"ROLLBACK"); rerr != nil && err == nil {
+	if _, rerr := e.Q.Exec(cctx, Tagged("ROLLBACK")); rerr != nil && err == nil {
 		err = fmt.Errorf("analyze: roll back: %w", rerr)
 	}
 	return err
@@ -450,7 +450,7 @@ func (e *Explainer) beginError(ctx context.Context, err error, mode string) erro
 		return ctx.Err()
 	}
 	var standby bool
-	if mode == "READ WRITE" && e.Q.QueryRow(ctx, Tag+"SELECT pg_is_in_recovery()").Scan(&standby) == nil && standby {
+	if mode == "READ WRITE" && e.Q.QueryRow(ctx, Tagged("SELECT pg_is_in_recovery()")).Scan(&standby) == nil && standby {
 		return fmt.Errorf("analyze: %w: EXPLAIN ANALYZE of a statement that is not a plain query runs in a READ WRITE transaction, which a standby refuses; explain it without ANALYZE, or on the primary (the server said: %s)", pg.ErrStandby, pgMessage(err))
 	}
 	return fmt.Errorf("analyze: begin a %s transaction: %w", strings.ToLower(mode), err)
@@ -528,10 +528,10 @@ func tableFacts(ctx context.Context, q Querier, relations []string) (map[string]
 			names = append(names, r)
 		}
 	}
-	rows, err := q.Query(ctx, Tag+`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
+	rows, err := q.Query(ctx, Tagged(`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
 	(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`, names)
+WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`), names)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read table facts: %w", err)
 	}

@@ -23,9 +23,26 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Tag starts every statement analyze sends, so that its own statements are
-// left out of pg_stat_statements rankings (this run's and the next's).
+// Tag starts every statement the tool sends (see Tagged), so that its own
+// statements are left out of pg_stat_statements rankings (this run's and
+// the next's).
 const Tag = "/* hishamos-perf */ "
+
+// tagEnd ends every statement the tool sends. PostgreSQL 18 stores a
+// statement's text in pg_stat_statements from its first token, without
+// the comments before it (make test-versions found analyze ranking its
+// own statements there), and keeps a comment after it. On a line of its
+// own, so that a statement ending in a -- comment does not swallow it.
+const tagEnd = "\n/* hishamos-perf */"
+
+// ownStatement is the pg_stat_statements filter that leaves the tool's
+// statements out: tagged at the start (up to 17) or at the end (18).
+const ownStatement = `s.query LIKE '/* hishamos-perf */%' OR s.query LIKE '%/* hishamos-perf */'`
+
+// Tagged marks sql as the tool's own: Tag before it, which PostgreSQL up
+// to 17 keeps in pg_stat_statements, and the same comment after it, which
+// 18 keeps. Error positions count from the start, past Tag, as before.
+func Tagged(sql string) string { return Tag + sql + tagEnd }
 
 // Errors callers branch on.
 var (
@@ -131,16 +148,16 @@ func columnsFor(version string) (columnMap, error) {
 // ErrNotPreloaded or ErrOldExtension with what to do.
 func Inspect(ctx context.Context, q Querier) (*Server, error) {
 	s := &Server{}
-	err := q.QueryRow(ctx, Tag+`SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+	err := q.QueryRow(ctx, Tagged(`SELECT current_setting('server_version'), current_setting('server_version_num')::int,
 	current_database(), current_user, now(),
 	coalesce((SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track'), ''),
-	coalesce((SELECT setting FROM pg_settings WHERE name = 'compute_query_id'), '')`).
+	coalesce((SELECT setting FROM pg_settings WHERE name = 'compute_query_id'), '')`)).
 		Scan(&s.Version, &s.VersionNum, &s.Database, &s.User, &s.now, &s.Track, &s.ComputeQueryID)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read server version: %w", err)
 	}
-	err = q.QueryRow(ctx, Tag+`SELECT e.extversion, n.nspname FROM pg_extension e
-	JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`).Scan(&s.Extension, &s.schema)
+	err = q.QueryRow(ctx, Tagged(`SELECT e.extversion, n.nspname FROM pg_extension e
+	JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`)).Scan(&s.Extension, &s.schema)
 	if errors.Is(err, pgx.ErrNoRows) {
 		also := ""
 		if line, listed, visible := preloadLine(ctx, q); visible && !listed {
@@ -156,9 +173,9 @@ func Inspect(ctx context.Context, q Querier) (*Server, error) {
 	}
 	// Reading pg_stat_statements_info (or the function, before 1.9) fails
 	// when the library is not preloaded.
-	probe := Tag + "SELECT 0::bigint, NULL::timestamptz FROM " + quoteIdent(s.schema) + ".pg_stat_statements(false) LIMIT 1"
+	probe := Tagged("SELECT 0::bigint, NULL::timestamptz FROM " + quoteIdent(s.schema) + ".pg_stat_statements(false) LIMIT 1")
 	if s.cols.info {
-		probe = Tag + "SELECT dealloc, stats_reset FROM " + quoteIdent(s.schema) + ".pg_stat_statements_info"
+		probe = Tagged("SELECT dealloc, stats_reset FROM " + quoteIdent(s.schema) + ".pg_stat_statements_info")
 	}
 	var reset *time.Time
 	err = q.QueryRow(ctx, probe).Scan(&s.Dealloc, &reset)
@@ -197,7 +214,7 @@ func IsNotPreloaded(err error) bool {
 // pg_stat_statements.
 func preloadLine(ctx context.Context, q Querier) (line string, listed, visible bool) {
 	var current *string
-	_ = q.QueryRow(ctx, Tag+"SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'").Scan(&current)
+	_ = q.QueryRow(ctx, Tagged("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'")).Scan(&current)
 	if current == nil {
 		return "shared_preload_libraries = 'pg_stat_statements'", false, false
 	}
@@ -326,11 +343,11 @@ func ReadStatements(ctx context.Context, q Querier, srv *Server) (*Snapshot, err
 	s.` + c.readTime + `, s.` + c.writeTime + `, ` + prefixed(c.jitTime) + `, ` + since + `, ` + pg18 + `, clock_timestamp()
 FROM ` + quoteIdent(srv.schema) + `.pg_stat_statements s LEFT JOIN pg_roles r ON r.oid = s.userid
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND s.calls > 0 AND s.query NOT LIKE '/* hishamos-perf */%'`
+  AND s.calls > 0 AND NOT (` + ownStatement + `)`
 	if c.toplevel {
 		sql += " AND s.toplevel"
 	}
-	rows, err := q.Query(ctx, sql)
+	rows, err := q.Query(ctx, sql+tagEnd)
 	if err != nil {
 		return nil, preloadError(ctx, q, err)
 	}

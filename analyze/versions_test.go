@@ -138,3 +138,45 @@ func TestGoldenPlansIndexSearchesPG18(t *testing.T) {
 		t.Errorf("no plans captured from PostgreSQL 18: %v", err)
 	}
 }
+
+// TestOwnStatementsLeftOut: the tool's own statements (its reads of the
+// catalogs and of pg_stat_statements, its EXPLAINs) never show in the
+// ranking. PostgreSQL 18 stores a statement's text without the comment
+// before it, so Tagged marks it after too; the test reads what the server
+// stored for a tagged statement and checks the ranking on every version.
+func TestOwnStatementsLeftOut(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	major := serverMajor(t, dsn)
+	mustExec(t, admin, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 100) i")
+	conn := safeConn(t, dsn, 5*time.Second)
+	for range 2 {
+		if _, err := Analyze(ctx, conn, Options{Explain: 5}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ExplainAll(ctx, conn, []Source{{SQL: "SELECT v FROM t WHERE id = $1", Index: 1}}, ExplainOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, Tagged("SELECT 424242 AS own_probe")); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := admin.QueryRow(ctx, "SELECT query FROM pg_stat_statements WHERE query LIKE '%own_probe%' AND query NOT LIKE '%pg_stat_statements%'").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	startsTagged, endsTagged := strings.HasPrefix(stored, Tag), strings.HasSuffix(stored, tagEnd)
+	if major >= 18 && (startsTagged || !endsTagged) || major < 18 && !startsTagged {
+		t.Errorf("PostgreSQL %d stored %q for a tagged statement", major, stored)
+	}
+	rep, err := Analyze(ctx, conn, Options{Explain: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range rep.Statements {
+		if strings.Contains(s.Query, "hishamos-perf") || strings.Contains(s.Query, "pg_roles r ON r.oid = s.userid") || strings.Contains(s.Query, "own_probe") || strings.HasPrefix(s.Query, "EXPLAIN") {
+			t.Errorf("PostgreSQL %d: the tool's own statement is ranked: %q", major, s.Query)
+		}
+	}
+}

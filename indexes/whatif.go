@@ -68,7 +68,7 @@ func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 	}
 	b := &pgx.Batch{}
 	for _, d := range defs {
-		b.Queue(analyze.Tag+"SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h", d.ddl("", false))
+		b.Queue(analyze.Tagged("SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h"), d.ddl("", false))
 	}
 	res := h.q.SendBatch(ctx, b)
 	out := make([]made, 0, len(defs))
@@ -92,7 +92,7 @@ func (h *hypoPG) drop(ctx context.Context, ms []made) error {
 	}
 	b := &pgx.Batch{}
 	for _, m := range ms {
-		b.Queue(analyze.Tag+"SELECT hypopg_drop_index($1)", m.oid)
+		b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), m.oid)
 	}
 	return h.q.SendBatch(ctx, b).Close()
 }
@@ -104,7 +104,7 @@ func (h *hypoPG) guard(_ context.Context, step func() error) error { return step
 func (h *hypoPG) cleanup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, err := h.q.Exec(ctx, analyze.Tag+"SELECT hypopg_reset()")
+	_, err := h.q.Exec(ctx, analyze.Tagged("SELECT hypopg_reset()"))
 	return err
 }
 
@@ -133,11 +133,11 @@ func (b *builder) create(ctx context.Context, defs []*indexDef) ([]made, error) 
 		name := "hishamos_perf_whatif_" + strconv.Itoa(b.count)
 		m := made{name: name}
 		err := b.guard(ctx, func() error {
-			if _, err := b.q.Exec(ctx, analyze.Tag+d.ddl(name, false)); err != nil {
+			if _, err := b.q.Exec(ctx, analyze.Tagged(d.ddl(name, false))); err != nil {
 				return fmt.Errorf("%s: %w", d.ddl(name, false), err)
 			}
 			qualified := pgx.Identifier{d.table.schema, name}.Sanitize()
-			return b.q.QueryRow(ctx, analyze.Tag+"SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass", qualified).Scan(&m.oid, &m.bytes)
+			return b.q.QueryRow(ctx, analyze.Tagged("SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass"), qualified).Scan(&m.oid, &m.bytes)
 		})
 		if err != nil {
 			return out, err
@@ -173,7 +173,7 @@ func (b *builder) guard(ctx context.Context, step func() error) error {
 
 func (b *builder) drop(ctx context.Context, ms []made) error {
 	for _, m := range ms {
-		if _, err := b.q.Exec(ctx, analyze.Tag+"DROP INDEX "+pgx.Identifier{m.name}.Sanitize()); err != nil {
+		if _, err := b.q.Exec(ctx, analyze.Tagged("DROP INDEX "+pgx.Identifier{m.name}.Sanitize())); err != nil {
 			return err
 		}
 	}
@@ -204,11 +204,11 @@ type server struct {
 
 func inspectServer(ctx context.Context, q Querier) (server, error) {
 	var s server
-	err := q.QueryRow(ctx, analyze.Tag+`SELECT
+	err := q.QueryRow(ctx, analyze.Tagged(`SELECT
   EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
   EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
   current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), current_database(),
-  current_setting('server_version_num')::int / 10000`).
+  current_setting('server_version_num')::int / 10000`)).
 		Scan(&s.hypopg, &s.hypopgAvailable, &s.readOnly, &s.inRecovery, &s.database, &s.major)
 	if err != nil {
 		return s, fmt.Errorf("indexes: inspect server: %w", err)

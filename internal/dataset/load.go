@@ -228,14 +228,16 @@ func (l *loader) inspect(ctx context.Context, q Querier) (present []string, full
 // from the seed at will, so a crash right after a commit loses nothing of
 // value).
 func setup(ctx context.Context, tx pgx.Tx) error {
-	// The comment is analyze.Tag: analyze leaves the tool's own statements
-	// out of its ranking, and this one runs once a step.
+	// The comments are analyze.Tagged's (before for up to 17, after for
+	// 18): analyze leaves the tool's own statements out of its ranking,
+	// and this one runs once a step.
 	_, err := tx.Exec(ctx, `/* hishamos-perf */ SELECT set_config('synchronous_commit', 'off', true),
 		set_config('max_parallel_maintenance_workers', '0', true),
 		(SELECT count(set_config(s.name, w.kb || 'kB', true))
 		 FROM (VALUES ('maintenance_work_mem', $1::int8), ('work_mem', $2::int8)) AS w(name, kb)
 		 JOIN pg_settings s ON s.name = w.name
-		 WHERE s.setting::int8 * CASE s.unit WHEN '8kB' THEN 8 WHEN 'MB' THEN 1024 ELSE 1 END < w.kb)`,
+		 WHERE s.setting::int8 * CASE s.unit WHEN '8kB' THEN 8 WHEN 'MB' THEN 1024 ELSE 1 END < w.kb)
+/* hishamos-perf */`,
 		loadMaintenanceWorkMem>>10, loadWorkMem>>10)
 	if err != nil {
 		return fmt.Errorf("dataset: set up transaction: %w", err)

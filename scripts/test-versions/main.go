@@ -253,7 +253,9 @@ func read(in io.Reader, r *run) {
 		switch e.Action {
 		case "output":
 			if m := serverRe.FindStringSubmatch(e.Output); m != nil && e.Test == "" {
-				c.Server = m[1] + " " + m[2]
+				// "17.10 npm": the package's name and build are in the
+				// table's note.
+				c.Server = m[1] + " " + strings.Fields(m[2])[0]
 			}
 			lines := append(outputs[key], strings.TrimRight(e.Output, "\n"))
 			if len(lines) > 4*maxFailureLines {
@@ -344,7 +346,7 @@ func (rep report) tables(pkgs []string) []render.Table {
 	if !allOK || len(notes) > 0 {
 		verdict = "FAILED"
 	}
-	notes = append(notes, "cells: passed/failed/skipped tests (subtests included); "+verdict)
+	notes = append(notes, "cells: passed/failed/skipped tests (subtests included); server: where its binaries came from (debian: Debian's packages; npm: the @embedded-postgres build in the tool's cache); "+verdict)
 	t.Note = strings.Join(notes, "\n")
 	tables := []render.Table{t}
 	for _, r := range rep.Runs {

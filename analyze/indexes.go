@@ -118,8 +118,8 @@ type foreignKey struct {
 func IndexHealth(ctx context.Context, q Querier) (*IndexReport, error) {
 	r := &IndexReport{}
 	var now, started time.Time
-	err := q.QueryRow(ctx, Tag+`SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
-	now(), pg_postmaster_start_time()`).Scan(&r.StatsSince, &now, &started)
+	err := q.QueryRow(ctx, Tagged(`SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+	now(), pg_postmaster_start_time()`)).Scan(&r.StatsSince, &now, &started)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read statistics age: %w", err)
 	}
@@ -162,7 +162,7 @@ func readIndexes(ctx context.Context, q Querier) ([]Index, error) {
 	// Node trees carry the position of each expression in the statement
 	// that created them (":location 42"); without it, equal trees are
 	// equal text.
-	rows, err := q.Query(ctx, Tag+`SELECT ic.oid, n.nspname, t.relname, ic.relname, am.amname,
+	rows, err := q.Query(ctx, Tagged(`SELECT ic.oid, n.nspname, t.relname, ic.relname, am.amname,
 	x.indisunique, x.indisprimary, x.indisvalid, x.indisexclusion, x.indnkeyatts,
 	x.indkey::int2[], x.indclass::oid[], x.indcollation::oid[], x.indoption::int2[],
 	coalesce(regexp_replace(x.indexprs::text, ' :location -?[0-9]+', '', 'g'), ''),
@@ -182,7 +182,7 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
 WHERE t.relkind IN ('r', 'm', 'p') AND `+userSchemas+`
-ORDER BY n.nspname, t.relname, ic.relname`)
+ORDER BY n.nspname, t.relname, ic.relname`))
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read indexes: %w", err)
 	}
@@ -208,7 +208,7 @@ ORDER BY n.nspname, t.relname, ic.relname`)
 }
 
 func readTables(ctx context.Context, q Querier) ([]Table, error) {
-	rows, err := q.Query(ctx, Tag+`SELECT t.oid, n.nspname, t.relname, greatest(t.reltuples, 0)::float8,
+	rows, err := q.Query(ctx, Tagged(`SELECT t.oid, n.nspname, t.relname, greatest(t.reltuples, 0)::float8,
 	pg_relation_size(t.oid), pg_indexes_size(t.oid),
 	coalesce(s.seq_scan, 0), coalesce(s.seq_tup_read, 0), coalesce(s.idx_scan, 0),
 	coalesce(s.n_live_tup, 0)
@@ -216,7 +216,7 @@ FROM pg_class t
 JOIN pg_namespace n ON n.oid = t.relnamespace
 LEFT JOIN pg_stat_user_tables s ON s.relid = t.oid
 WHERE t.relkind IN ('r', 'm', 'p') AND `+userSchemas+`
-ORDER BY n.nspname, t.relname`)
+ORDER BY n.nspname, t.relname`))
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read tables: %w", err)
 	}
@@ -240,7 +240,7 @@ ORDER BY n.nspname, t.relname`)
 }
 
 func readForeignKeys(ctx context.Context, q Querier) ([]foreignKey, error) {
-	rows, err := q.Query(ctx, Tag+`SELECT c.conname, n.nspname, t.relname, t.oid, pn.nspname || '.' || pt.relname,
+	rows, err := q.Query(ctx, Tagged(`SELECT c.conname, n.nspname, t.relname, t.oid, pn.nspname || '.' || pt.relname,
 	c.conkey::int2[],
 	ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord)
 		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum ORDER BY k.ord),
@@ -251,7 +251,7 @@ JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_class pt ON pt.oid = c.confrelid
 JOIN pg_namespace pn ON pn.oid = pt.relnamespace
 WHERE c.contype = 'f' AND c.conparentid = 0 AND `+userSchemas+`
-ORDER BY n.nspname, t.relname, c.conname`)
+ORDER BY n.nspname, t.relname, c.conname`))
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read foreign keys: %w", err)
 	}

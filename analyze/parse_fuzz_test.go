@@ -86,7 +86,7 @@ func FuzzSplitSQL(f *testing.F) {
 }
 
 func FuzzParsePlan(f *testing.F) {
-	paths, err := filepath.Glob("testdata/plans/*.json")
+	paths, err := filepath.Glob("testdata/plans/*/*.json")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -105,8 +105,12 @@ type Node struct {
 	RowsRemovedByJoinFilter   float64 `json:"rows_removed_by_join_filter,omitempty"`
 	RowsRemovedByIndexRecheck float64 `json:"rows_removed_by_index_recheck,omitempty"`
 	HeapFetches               float64 `json:"heap_fetches,omitempty"`
-	ExactHeapBlocks           float64 `json:"exact_heap_blocks,omitempty"`
-	LossyHeapBlocks           float64 `json:"lossy_heap_blocks,omitempty"`
+	// IndexSearches is how many times an index scan descended its index
+	// (PostgreSQL 18 shows it with ANALYZE: more than once per loop for a
+	// skip scan or an IN list); 0 before 18.
+	IndexSearches   float64 `json:"index_searches,omitempty"`
+	ExactHeapBlocks float64 `json:"exact_heap_blocks,omitempty"`
+	LossyHeapBlocks float64 `json:"lossy_heap_blocks,omitempty"`
 
 	SortKey       []string `json:"sort_key,omitempty"`
 	PresortedKey  []string `json:"presorted_key,omitempty"`
@@ -275,6 +279,7 @@ type rawNode struct {
 	RowsRemovedJoin    float64    `json:"Rows Removed by Join Filter"`
 	RowsRemovedRecheck float64    `json:"Rows Removed by Index Recheck"`
 	HeapFetches        float64    `json:"Heap Fetches"`
+	IndexSearches      float64    `json:"Index Searches"`
 	ExactHeapBlocks    float64    `json:"Exact Heap Blocks"`
 	LossyHeapBlocks    float64    `json:"Lossy Heap Blocks"`
 	SortKey            []string   `json:"Sort Key"`
@@ -374,7 +379,7 @@ func (p *Plan) build(r *rawNode, parent *Node, depth int) *Node {
 		Output: r.Output, Filter: r.Filter, JoinFilter: r.JoinFilter, IndexCond: r.IndexCond,
 		RecheckCond: r.RecheckCond, HashCond: r.HashCond, MergeCond: r.MergeCond,
 		RowsRemovedByFilter: r.RowsRemovedFilter, RowsRemovedByJoinFilter: r.RowsRemovedJoin,
-		RowsRemovedByIndexRecheck: r.RowsRemovedRecheck, HeapFetches: r.HeapFetches,
+		RowsRemovedByIndexRecheck: r.RowsRemovedRecheck, HeapFetches: r.HeapFetches, IndexSearches: r.IndexSearches,
 		ExactHeapBlocks: r.ExactHeapBlocks, LossyHeapBlocks: r.LossyHeapBlocks,
 		SortKey: r.SortKey, PresortedKey: r.PresortedKey, SortMethod: r.SortMethod,
 		SortSpaceUsed: r.SortSpaceUsed, SortSpaceType: r.SortSpaceType, GroupKey: r.GroupKey,

@@ -414,7 +414,7 @@ type ExplainOptions struct {
 func ExplainAll(ctx context.Context, q Querier, stmts []Source, opts ExplainOptions) (*ExplainReport, error) {
 	var version string
 	var num int
-	if err := q.QueryRow(ctx, Tag+"SELECT current_setting('server_version'), current_setting('server_version_num')::int").Scan(&version, &num); err != nil {
+	if err := q.QueryRow(ctx, Tagged("SELECT current_setting('server_version'), current_setting('server_version_num')::int")).Scan(&version, &num); err != nil {
 		return nil, fmt.Errorf("analyze: read server version: %w", err)
 	}
 	rep := &ExplainReport{Schema: SchemaExplain, Server: version, Statements: []ExplainedStatement{}, Findings: []Finding{}}

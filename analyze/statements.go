@@ -25,9 +25,26 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// Tag starts every statement analyze sends, so that its own statements are
-// left out of pg_stat_statements rankings (this run's and the next's).
+// Tag starts every statement the tool sends (see Tagged), so that its own
+// statements are left out of pg_stat_statements rankings (this run's and
+// the next's).
 const Tag = "/* hishamos-perf */ "
+
+// tagEnd ends every statement the tool sends. PostgreSQL 18 stores a
+// statement's text in pg_stat_statements from its first token, without
+// the comments before it (make test-versions found analyze ranking its
+// own statements there), and keeps a comment after it. On a line of its
+// own, so that a statement ending in a -- comment does not swallow it.
+const tagEnd = "\n/* hishamos-perf */"
+
+// ownStatement is the pg_stat_statements filter that leaves the tool's
+// statements out: tagged at the start (up to 17) or at the end (18).
+const ownStatement = `s.query LIKE '/* hishamos-perf */%' OR s.query LIKE '%/* hishamos-perf */'`
+
+// Tagged marks sql as the tool's own: Tag before it, which PostgreSQL up
+// to 17 keeps in pg_stat_statements, and the same comment after it, which
+// 18 keeps. Error positions count from the start, past Tag, as before.
+func Tagged(sql string) string { return Tag + sql + tagEnd }
 
 // Errors callers branch on.
 var (
@@ -80,6 +97,9 @@ type columnMap struct {
 	readTime, writeTime             string
 	jitTime                         string
 	toplevel, info, statsSince      bool
+	// pg18 is 1.12 (PostgreSQL 18): parallel worker counts and
+	// wal_buffers_full.
+	pg18 bool
 }
 
 // extVersion splits "1.10" into 1 and 10.
@@ -94,7 +114,11 @@ func extVersion(v string) (int, int, bool) {
 // (PostgreSQL 13) split total_time into plan and exec times, 1.9 (14) added
 // toplevel and pg_stat_statements_info, 1.10 (15) the JIT columns, 1.11
 // (17) renamed blk_read_time and blk_write_time to shared_blk_read_time and
-// shared_blk_write_time and added stats_since.
+// shared_blk_write_time (they always timed shared blocks only) and added
+// jit_deform_time, local block timings and stats_since (minmax_stats_since
+// too, for the min and max times analyze does not read), 1.12 (18)
+// parallel_workers_to_launch, parallel_workers_launched and
+// wal_buffers_full.
 func columnsFor(version string) (columnMap, error) {
 	maj, min, ok := extVersion(version)
 	if !ok || maj != 1 || min < 8 {
@@ -115,6 +139,9 @@ func columnsFor(version string) (columnMap, error) {
 		c.jitTime += " + jit_deform_time"
 		c.statsSince = true
 	}
+	if min >= 12 {
+		c.pg18 = true
+	}
 	return c, nil
 }
 
@@ -123,16 +150,16 @@ func columnsFor(version string) (columnMap, error) {
 // ErrNotPreloaded or ErrOldExtension with what to do.
 func Inspect(ctx context.Context, q Querier) (*Server, error) {
 	s := &Server{}
-	err := q.QueryRow(ctx, Tag+`SELECT current_setting('server_version'), current_setting('server_version_num')::int,
+	err := q.QueryRow(ctx, Tagged(`SELECT current_setting('server_version'), current_setting('server_version_num')::int,
 	current_database(), current_user, now(),
 	coalesce((SELECT setting FROM pg_settings WHERE name = 'pg_stat_statements.track'), ''),
-	coalesce((SELECT setting FROM pg_settings WHERE name = 'compute_query_id'), '')`).
+	coalesce((SELECT setting FROM pg_settings WHERE name = 'compute_query_id'), '')`)).
 		Scan(&s.Version, &s.VersionNum, &s.Database, &s.User, &s.now, &s.Track, &s.ComputeQueryID)
 	if err != nil {
 		return nil, fmt.Errorf("analyze: read server version: %w", err)
 	}
-	err = q.QueryRow(ctx, Tag+`SELECT e.extversion, n.nspname FROM pg_extension e
-	JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`).Scan(&s.Extension, &s.schema)
+	err = q.QueryRow(ctx, Tagged(`SELECT e.extversion, n.nspname FROM pg_extension e
+	JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'`)).Scan(&s.Extension, &s.schema)
 	if errors.Is(err, pgx.ErrNoRows) {
 		also := ""
 		if line, listed, visible := preloadLine(ctx, q); visible && !listed {
@@ -148,9 +175,9 @@ func Inspect(ctx context.Context, q Querier) (*Server, error) {
 	}
 	// Reading pg_stat_statements_info (or the function, before 1.9) fails
 	// when the library is not preloaded.
-	probe := Tag + "SELECT 0::bigint, NULL::timestamptz FROM " + quoteIdent(s.schema) + ".pg_stat_statements(false) LIMIT 1"
+	probe := Tagged("SELECT 0::bigint, NULL::timestamptz FROM " + quoteIdent(s.schema) + ".pg_stat_statements(false) LIMIT 1")
 	if s.cols.info {
-		probe = Tag + "SELECT dealloc, stats_reset FROM " + quoteIdent(s.schema) + ".pg_stat_statements_info"
+		probe = Tagged("SELECT dealloc, stats_reset FROM " + quoteIdent(s.schema) + ".pg_stat_statements_info")
 	}
 	var reset *time.Time
 	err = q.QueryRow(ctx, probe).Scan(&s.Dealloc, &reset)
@@ -189,7 +216,7 @@ func IsNotPreloaded(err error) bool {
 // pg_stat_statements.
 func preloadLine(ctx context.Context, q Querier) (line string, listed, visible bool) {
 	var current *string
-	_ = q.QueryRow(ctx, Tag+"SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'").Scan(&current)
+	_ = q.QueryRow(ctx, Tagged("SELECT setting FROM pg_settings WHERE name = 'shared_preload_libraries'")).Scan(&current)
 	if current == nil {
 		return "shared_preload_libraries = 'pg_stat_statements'", false, false
 	}
@@ -242,6 +269,14 @@ type Statement struct {
 	IOReadTime  float64 `json:"io_read_time_ms"`
 	IOWriteTime float64 `json:"io_write_time_ms"`
 	JITTime     float64 `json:"jit_time_ms,omitempty"`
+	// ParallelWorkersToLaunch and ParallelWorkersLaunched are the workers
+	// the statement's plans asked for and got (fewer when
+	// max_parallel_workers ran out); WALBuffersFull counts the times its
+	// WAL filled wal_buffers. pg_stat_statements 1.12 (PostgreSQL 18) has
+	// them; nil before.
+	ParallelWorkersToLaunch *int64 `json:"parallel_workers_to_launch,omitempty"`
+	ParallelWorkersLaunched *int64 `json:"parallel_workers_launched,omitempty"`
+	WALBuffersFull          *int64 `json:"wal_buffers_full,omitempty"`
 
 	// SharePct is the statement's share of the sorted measure over all
 	// statements (see Report.ShareOf).
@@ -291,6 +326,16 @@ func (s *Statement) IOBlocks() int64 {
 	return s.SharedBlksRead + s.LocalBlksRead + s.TempBlksRead + s.TempBlksWritten
 }
 
+// minus is a counter's growth between two snapshots, nil when the
+// extension does not have it.
+func minus(a, b *int64) *int64 {
+	if a == nil || b == nil {
+		return a
+	}
+	d := *a - *b
+	return &d
+}
+
 // Fingerprint formats a queryid as 16 hex digits.
 func Fingerprint(queryID int64) string { return fmt.Sprintf("%016x", uint64(queryID)) }
 
@@ -310,6 +355,10 @@ type Snapshot struct {
 func ReadStatements(ctx context.Context, q Querier, srv *Server) (*Snapshot, error) {
 	c := srv.cols
 	toplevel, since := "true", "NULL::timestamptz"
+	pg18 := "NULL::bigint, NULL::bigint, NULL::bigint"
+	if c.pg18 {
+		pg18 = "s.parallel_workers_to_launch, s.parallel_workers_launched, s.wal_buffers_full"
+	}
 	if c.toplevel {
 		toplevel = "s.toplevel"
 	}
@@ -319,14 +368,14 @@ func ReadStatements(ctx context.Context, q Querier, srv *Server) (*Snapshot, err
 	sql := Tag + `SELECT s.userid, coalesce(r.rolname, s.userid::text), s.queryid, s.query, ` + toplevel + `,
 	s.calls, s.` + c.totalTime + `, s.` + c.meanTime + `, s.` + c.stddevTime + `, s.rows,
 	s.shared_blks_hit, s.shared_blks_read, s.local_blks_read, s.temp_blks_read, s.temp_blks_written,
-	s.` + c.readTime + `, s.` + c.writeTime + `, ` + prefixed(c.jitTime) + `, ` + since + `, clock_timestamp()
+	s.` + c.readTime + `, s.` + c.writeTime + `, ` + prefixed(c.jitTime) + `, ` + since + `, ` + pg18 + `, clock_timestamp()
 FROM ` + quoteIdent(srv.schema) + `.pg_stat_statements s LEFT JOIN pg_roles r ON r.oid = s.userid
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-  AND s.calls > 0 AND s.query NOT LIKE '/* hishamos-perf */%'`
+  AND s.calls > 0 AND NOT (` + ownStatement + `)`
 	if c.toplevel {
 		sql += " AND s.toplevel"
 	}
-	rows, err := q.Query(ctx, sql)
+	rows, err := q.Query(ctx, sql+tagEnd)
 	if err != nil {
 		return nil, preloadError(ctx, q, err)
 	}
@@ -339,7 +388,8 @@ WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
 		var jit *float64
 		if err := rows.Scan(&st.userID, &st.Role, &qid, &query, &st.toplevel, &st.Calls, &st.TotalTime, &st.MeanTime,
 			&st.StddevTime, &st.Rows, &st.SharedBlksHit, &st.SharedBlksRead, &st.LocalBlksRead, &st.TempBlksRead,
-			&st.TempBlksWritten, &st.IOReadTime, &st.IOWriteTime, &jit, &st.since, &snap.At); err != nil {
+			&st.TempBlksWritten, &st.IOReadTime, &st.IOWriteTime, &jit, &st.since,
+			&st.ParallelWorkersToLaunch, &st.ParallelWorkersLaunched, &st.WALBuffersFull, &snap.At); err != nil {
 			return nil, fmt.Errorf("analyze: read pg_stat_statements: %w", err)
 		}
 		if query == nil || *query == insufficientPrivilege || qid == nil {
@@ -412,6 +462,9 @@ func Delta(before, after *Snapshot) (stmts []Statement, restarted int) {
 			d.IOReadTime -= b.IOReadTime
 			d.IOWriteTime -= b.IOWriteTime
 			d.JITTime -= b.JITTime
+			d.ParallelWorkersToLaunch = minus(a.ParallelWorkersToLaunch, b.ParallelWorkersToLaunch)
+			d.ParallelWorkersLaunched = minus(a.ParallelWorkersLaunched, b.ParallelWorkersLaunched)
+			d.WALBuffersFull = minus(a.WALBuffersFull, b.WALBuffersFull)
 			d.sumSq -= b.sumSq
 		}
 		if d.Calls <= 0 {

@@ -200,10 +200,10 @@ func loadCatalog(ctx context.Context, q Querier, refs []relRef) (*catalog, error
 	if len(names) == 0 {
 		return c, nil
 	}
-	rows, err := q.Query(ctx, analyze.Tag+`SELECT n.k, c.oid, ns.nspname, c.relname, c.relkind::text, c.reltuples::float8, pg_table_size(c.oid)
+	rows, err := q.Query(ctx, analyze.Tagged(`SELECT n.k, c.oid, ns.nspname, c.relname, c.relkind::text, c.reltuples::float8, pg_table_size(c.oid)
 FROM unnest($1::text[], $2::text[]) AS n(name, k)
 JOIN pg_class c ON c.oid = to_regclass(n.name)
-JOIN pg_namespace ns ON ns.oid = c.relnamespace`, names, keys)
+JOIN pg_namespace ns ON ns.oid = c.relnamespace`), names, keys)
 	if err != nil {
 		return nil, fmt.Errorf("indexes: read tables: %w", err)
 	}
@@ -244,7 +244,7 @@ JOIN pg_namespace ns ON ns.oid = c.relnamespace`, names, keys)
 }
 
 func (c *catalog) readColumns(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, analyze.Tag+`SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod),
+	rows, err := q.Query(ctx, analyze.Tagged(`SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod),
   s.null_frac::float8, s.avg_width, s.n_distinct::float8,
   s.most_common_vals::text::text[], s.most_common_freqs::float8[], s.histogram_bounds::text::text[], s.correlation::float8
 FROM pg_attribute a
@@ -252,7 +252,7 @@ JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname AND NOT s.inherited
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attrelid, a.attnum`, oids)
+ORDER BY a.attrelid, a.attnum`), oids)
 	if err != nil {
 		return fmt.Errorf("indexes: read columns: %w", err)
 	}
@@ -290,7 +290,7 @@ ORDER BY a.attrelid, a.attnum`, oids)
 }
 
 func (c *catalog) readIndexes(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, analyze.Tag+`SELECT i.indrelid, i.indexrelid, ic.relname, am.amname, i.indisunique, i.indisprimary, i.indisvalid,
+	rows, err := q.Query(ctx, analyze.Tagged(`SELECT i.indrelid, i.indexrelid, ic.relname, am.amname, i.indisunique, i.indisprimary, i.indisvalid,
   EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.contype IN ('p', 'u', 'x')),
   i.indnkeyatts::int, i.indkey::int2[], i.indoption::int2[],
   ARRAY(SELECT CASE WHEN i.indkey[k] > 0
@@ -309,7 +309,7 @@ JOIN pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_am am ON am.oid = ic.relam
 LEFT JOIN pg_stat_all_indexes s ON s.indexrelid = i.indexrelid
 WHERE i.indrelid = ANY($1::oid[])
-ORDER BY i.indrelid, ic.relname`, oids)
+ORDER BY i.indrelid, ic.relname`), oids)
 	if err != nil {
 		return fmt.Errorf("indexes: read indexes: %w", err)
 	}
@@ -362,11 +362,11 @@ ORDER BY i.indrelid, ic.relname`, oids)
 }
 
 func (c *catalog) readWrites(ctx context.Context, q Querier, oids []uint32) error {
-	rows, err := q.Query(ctx, analyze.Tag+`SELECT s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
+	rows, err := q.Query(ctx, analyze.Tagged(`SELECT s.relid, s.n_tup_ins, s.n_tup_upd, s.n_tup_hot_upd, s.n_tup_del,
   extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time()))::float8
 FROM pg_stat_all_tables s
 CROSS JOIN (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()) d
-WHERE s.relid = ANY($1::oid[])`, oids)
+WHERE s.relid = ANY($1::oid[])`), oids)
 	if err != nil {
 		return fmt.Errorf("indexes: read write counters: %w", err)
 	}

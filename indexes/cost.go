@@ -258,7 +258,8 @@ func (e *engine) record(defs []*indexDef, ms []made) {
 func (e *engine) explain(ctx context.Context, s *costed) (*planCost, error) {
 	e.explains++
 	var raw []byte
-	if err := e.q.QueryRow(ctx, s.sql, s.args...).Scan(&raw); err != nil {
+	err := e.w.guard(ctx, func() error { return e.q.QueryRow(ctx, s.sql, s.args...).Scan(&raw) })
+	if err != nil {
 		return nil, err
 	}
 	plan, err := analyze.ParsePlan(raw)

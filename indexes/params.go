@@ -185,8 +185,8 @@ func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng 
 	}
 	// No statistics (never analysed): any value the column holds.
 	var v *string
-	err := q.QueryRow(ctx, analyze.Tag+"SELECT "+indexdef.QuoteIdent(pu.col)+"::text FROM "+pu.t.qualified()+
-		" WHERE "+indexdef.QuoteIdent(pu.col)+" IS NOT NULL LIMIT 1").Scan(&v)
+	err := q.QueryRow(ctx, analyze.Tagged("SELECT "+indexdef.QuoteIdent(pu.col)+"::text FROM "+pu.t.qualified()+
+		" WHERE "+indexdef.QuoteIdent(pu.col)+" IS NOT NULL LIMIT 1")).Scan(&v)
 	if err != nil && err != pgx.ErrNoRows {
 		return nil, fmt.Errorf("read a value of %s.%s: %w", pu.t.name, pu.col, err)
 	}
@@ -234,5 +234,5 @@ func typeDefault(oid uint32) (string, bool) {
 
 // explainSQL is the EXPLAIN the advisor plans a statement with.
 func explainSQL(query string) string {
-	return analyze.Tag + "EXPLAIN (FORMAT JSON) " + query
+	return analyze.Tagged("EXPLAIN (FORMAT JSON) " + query)
 }

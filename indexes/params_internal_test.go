@@ -26,7 +26,7 @@ SELECT id FROM p WHERE unstats = $1 AND $2::int > 0;`)
 		t.Fatal(err)
 	}
 	res := &Result{}
-	s, err := openSession(ctx, conn, w, Options{Seed: 7}, res)
+	s, err := openSession(ctx, conn, w, Options{Seed: 7, AllowBuild: !testdb.Available("hypopg")}, res)
 	defer s.close()
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ SELECT id FROM p WHERE unstats = $1 AND $2::int > 0;`)
 	}
 	// Two runs with the same seed draw the same values.
 	res2 := &Result{}
-	s2, err := openSession(ctx, conn, w, Options{Seed: 7}, res2)
+	s2, err := openSession(ctx, conn, w, Options{Seed: 7, AllowBuild: !testdb.Available("hypopg")}, res2)
 	defer s2.close()
 	if err != nil {
 		t.Fatal(err)

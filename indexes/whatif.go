@@ -51,6 +51,10 @@ type whatIf interface {
 	drop(ctx context.Context, ms []made) error
 	// cleanup removes everything; it runs deferred, whatever happened.
 	cleanup() error
+	// guard runs one step that may fail on the server (planning a
+	// statement) so that its failure leaves the session usable for the
+	// next.
+	guard(ctx context.Context, step func() error) error
 }
 
 // hypoPG makes hypothetical indexes.
@@ -64,7 +68,7 @@ func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 	}
 	b := &pgx.Batch{}
 	for _, d := range defs {
-		b.Queue(analyze.Tag+"SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h", d.ddl("", false))
+		b.Queue(analyze.Tagged("SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h"), d.ddl("", false))
 	}
 	res := h.q.SendBatch(ctx, b)
 	out := make([]made, 0, len(defs))
@@ -88,15 +92,19 @@ func (h *hypoPG) drop(ctx context.Context, ms []made) error {
 	}
 	b := &pgx.Batch{}
 	for _, m := range ms {
-		b.Queue(analyze.Tag+"SELECT hypopg_drop_index($1)", m.oid)
+		b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), m.oid)
 	}
 	return h.q.SendBatch(ctx, b).Close()
 }
 
+// guard runs step as it is: outside a transaction a failed statement
+// takes nothing else with it.
+func (h *hypoPG) guard(_ context.Context, step func() error) error { return step() }
+
 func (h *hypoPG) cleanup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	_, err := h.q.Exec(ctx, analyze.Tag+"SELECT hypopg_reset()")
+	_, err := h.q.Exec(ctx, analyze.Tagged("SELECT hypopg_reset()"))
 	return err
 }
 
@@ -123,12 +131,15 @@ func (b *builder) create(ctx context.Context, defs []*indexDef) ([]made, error) 
 	for _, d := range defs {
 		b.count++
 		name := "hishamos_perf_whatif_" + strconv.Itoa(b.count)
-		if _, err := b.q.Exec(ctx, analyze.Tag+d.ddl(name, false)); err != nil {
-			return out, fmt.Errorf("%s: %w", d.ddl(name, false), err)
-		}
 		m := made{name: name}
-		qualified := pgx.Identifier{d.table.schema, name}.Sanitize()
-		if err := b.q.QueryRow(ctx, analyze.Tag+"SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass", qualified).Scan(&m.oid, &m.bytes); err != nil {
+		err := b.guard(ctx, func() error {
+			if _, err := b.q.Exec(ctx, analyze.Tagged(d.ddl(name, false))); err != nil {
+				return fmt.Errorf("%s: %w", d.ddl(name, false), err)
+			}
+			qualified := pgx.Identifier{d.table.schema, name}.Sanitize()
+			return b.q.QueryRow(ctx, analyze.Tagged("SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass"), qualified).Scan(&m.oid, &m.bytes)
+		})
+		if err != nil {
 			return out, err
 		}
 		out = append(out, m)
@@ -136,9 +147,33 @@ func (b *builder) create(ctx context.Context, defs []*indexDef) ([]made, error) 
 	return out, nil
 }
 
+// stepSavepoint is the savepoint the builder's guard takes around a step.
+const stepSavepoint = "hishamos_perf_step"
+
+// guard runs step in a savepoint of the builder's transaction and rolls
+// back to it when step fails: an index the server refuses to build, or a
+// statement the role may not plan, then fails alone instead of aborting
+// the transaction and every statement costed after it.
+func (b *builder) guard(ctx context.Context, step func() error) error {
+	if !b.inTx {
+		return step()
+	}
+	if _, err := b.q.Exec(ctx, "SAVEPOINT "+stepSavepoint); err != nil {
+		return err
+	}
+	if err := step(); err != nil {
+		if _, rerr := b.q.Exec(ctx, "ROLLBACK TO SAVEPOINT "+stepSavepoint); rerr != nil {
+			return fmt.Errorf("%w (and rolling back to the savepoint failed: %v)", err, rerr)
+		}
+		return err
+	}
+	_, err := b.q.Exec(ctx, "RELEASE SAVEPOINT "+stepSavepoint)
+	return err
+}
+
 func (b *builder) drop(ctx context.Context, ms []made) error {
 	for _, m := range ms {
-		if _, err := b.q.Exec(ctx, analyze.Tag+"DROP INDEX "+pgx.Identifier{m.name}.Sanitize()); err != nil {
+		if _, err := b.q.Exec(ctx, analyze.Tagged("DROP INDEX "+pgx.Identifier{m.name}.Sanitize())); err != nil {
 			return err
 		}
 	}
@@ -163,15 +198,18 @@ type server struct {
 	readOnly        bool
 	inRecovery      bool
 	database        string
+	// major is the server's major version, to name HypoPG's package.
+	major int
 }
 
 func inspectServer(ctx context.Context, q Querier) (server, error) {
 	var s server
-	err := q.QueryRow(ctx, analyze.Tag+`SELECT
+	err := q.QueryRow(ctx, analyze.Tagged(`SELECT
   EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'hypopg'),
   EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'hypopg'),
-  current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), current_database()`).
-		Scan(&s.hypopg, &s.hypopgAvailable, &s.readOnly, &s.inRecovery, &s.database)
+  current_setting('transaction_read_only') = 'on', pg_is_in_recovery(), current_database(),
+  current_setting('server_version_num')::int / 10000`)).
+		Scan(&s.hypopg, &s.hypopgAvailable, &s.readOnly, &s.inRecovery, &s.database, &s.major)
 	if err != nil {
 		return s, fmt.Errorf("indexes: inspect server: %w", err)
 	}
@@ -183,7 +221,7 @@ func noHypoPG(s server) error {
 	if s.hypopgAvailable {
 		return fmt.Errorf("%w in database %s: it is available on the server; run CREATE EXTENSION hypopg; (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
 	}
-	return fmt.Errorf("%w on the server: install it (Debian: postgresql-<version>-hypopg) and run CREATE EXTENSION hypopg; in database %s (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
+	return fmt.Errorf("%w on the server: install it on the server's machine (Debian and Ubuntu: apt-get install postgresql-%d-hypopg; elsewhere your system's HypoPG package for PostgreSQL %d, or HypoPG built from source with this server's pg_config), then run CREATE EXTENSION hypopg; in database %s (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.major, s.major, s.database)
 }
 
 // isPgError reports whether err carries a server error.

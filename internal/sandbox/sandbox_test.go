@@ -5,12 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
+	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
 // newBox returns a sandbox in a fresh folder, destroyed when the test ends.
@@ -20,7 +22,10 @@ func newBox(t *testing.T) *sandbox.Sandbox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	box := &sandbox.Sandbox{Dir: filepath.Join(dir, "box")}
+	box, err := testdb.NewSandbox(filepath.Join(dir, "box"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		if err := box.Destroy(context.Background()); err != nil {
 			t.Errorf("destroy: %v", err)
@@ -212,5 +217,100 @@ func BenchmarkWarmStart(b *testing.B) {
 		if _, err := box.Up(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestParseMajor(t *testing.T) {
+	for _, ok := range []string{"14", "15", "16", "17", "18", " 17 "} {
+		if _, err := sandbox.ParseMajor(ok); err != nil {
+			t.Errorf("ParseMajor(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"13", "19", "17.2", "x", ""} {
+		_, err := sandbox.ParseMajor(bad)
+		if !errors.Is(err, sandbox.ErrVersion) || !strings.Contains(err.Error(), "from 14 to 18") {
+			t.Errorf("ParseMajor(%q) = %v; want ErrVersion naming 14 to 18", bad, err)
+		}
+	}
+}
+
+// TestStatusSaysWhereBinariesCameFrom: a sandbox knows its server's major
+// version and where its binaries came from (Debian's packages, an npm
+// build in the cache with its package and version); asked for another
+// version it refuses, changing nothing.
+func TestStatusSaysWhereBinariesCameFrom(t *testing.T) {
+	ctx := context.Background()
+	box := newBox(t)
+	up, err := box.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := up.Binaries
+	if b == nil || b.Major == 0 || !strings.HasPrefix(up.Version, strconv.Itoa(b.Major)+".") {
+		t.Fatalf("status binaries %+v, version %q; want the server's major version", b, up.Version)
+	}
+	if box.Major != 0 && b.Major != box.Major {
+		t.Errorf("asked for PostgreSQL %d, got %d", box.Major, b.Major)
+	}
+	switch {
+	case strings.HasPrefix(b.BinDir, "/usr/lib/postgresql/"):
+		if b.Source != sandbox.SourceDebian || b.Origin() != "debian" {
+			t.Errorf("binaries in %s: source %q, origin %q; want debian", b.BinDir, b.Source, b.Origin())
+		}
+	case b.Source == sandbox.SourceNpm:
+		spec, err := sandbox.NpmPackage(b.Major)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Package != spec || b.Origin() != "npm "+spec || !strings.HasSuffix(b.BinDir, "/native/bin") {
+			t.Errorf("npm binaries %+v (origin %q); want package %s in its native/bin", b, b.Origin(), spec)
+		}
+	default:
+		if b.Source == "" {
+			t.Errorf("binaries %+v say nowhere they came from", b)
+		}
+	}
+
+	other := b.Major + 1
+	if other > sandbox.MaxMajor {
+		other = sandbox.MinMajor
+	}
+	again := &sandbox.Sandbox{Dir: box.Dir, Major: other}
+	_, err = again.Up(ctx)
+	if !errors.Is(err, sandbox.ErrVersion) || !strings.Contains(err.Error(), "holds PostgreSQL "+up.Version) {
+		t.Errorf("up asking for %d on a %s sandbox: %v; want ErrVersion naming what it holds", other, up.Version, err)
+	}
+	if st, err := box.Status(ctx); err != nil || !st.Running || st.PID != up.PID {
+		t.Errorf("after the refused up: %+v, %v; want the same server running", st, err)
+	}
+}
+
+// TestBinariesGoneAreFoundAgain: a stopped sandbox whose binaries went
+// away (an emptied cache, a removed package) starts with the same major
+// version found or installed again.
+func TestBinariesGoneAreFoundAgain(t *testing.T) {
+	ctx := context.Background()
+	box := newBox(t)
+	up, err := box.Up(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := box.Down(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := box.LoadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Binaries.BinDir = filepath.Join(t.TempDir(), "gone", "bin")
+	if err := box.SaveState(st); err != nil {
+		t.Fatal(err)
+	}
+	again, err := box.Up(ctx)
+	if err != nil {
+		t.Fatalf("up after the binaries went: %v", err)
+	}
+	if !again.Started || again.Version != up.Version || again.Binaries.BinDir != up.Binaries.BinDir {
+		t.Errorf("up after the binaries went: %+v; want PostgreSQL %s started from %s", again, up.Version, up.Binaries.BinDir)
 	}
 }

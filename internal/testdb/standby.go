@@ -23,12 +23,12 @@ type Standby struct {
 	st  sandbox.State
 }
 
-// StartStandby makes a hot standby of the package's sandbox (pg_basebackup
-// -R into a temporary folder, started on a free port, as the postgres
-// account when the tests run as root) and stops and removes it when the
-// test ends. The first call in a package restarts the package's sandbox
-// with the WAL a standby needs, which closes the sessions open on it: call
-// it before opening any. What the test wrote on the primary before the
+// StartStandby makes a hot standby of the package's sandbox (a copy of its
+// data directory taken while it is stopped, in a temporary folder, started
+// on a free port, as the postgres account when the tests run as root) and
+// stops and removes it when the test ends. Every call restarts the
+// package's sandbox (the first with the WAL a standby needs), which closes
+// the sessions open on it: call it before opening any. What the test wrote on the primary before the
 // call is on the standby; CatchUp waits for what it writes after. It
 // skips the test on the server of HISHAMOS_PERF_TEST_DSN.
 func StartStandby(t testing.TB) *Standby {
@@ -77,12 +77,16 @@ func (s *Standby) DSN(t testing.TB, dsn string) string {
 }
 
 // CatchUp waits until the standby has replayed everything the primary had
-// written when it was called.
+// written when it was called. It waits for the primary's insert position,
+// not pg_current_wal_lsn: the sandbox commits asynchronously
+// (synchronous_commit off), so a commit record can sit past the written
+// position for a WAL writer round, and on 17 a standby caught up to the
+// written position did not yet show a table committed just before.
 func (s *Standby) CatchUp(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
 	var lsn string
-	if err := Conn(t, DSN()).QueryRow(ctx, "SELECT pg_current_wal_lsn()::text").Scan(&lsn); err != nil {
+	if err := Conn(t, DSN()).QueryRow(ctx, "SELECT pg_current_wal_insert_lsn()::text").Scan(&lsn); err != nil {
 		t.Fatalf("testdb: read the primary's WAL position: %v", err)
 	}
 	standby := Conn(t, s.box.DSN(s.st, "postgres"))

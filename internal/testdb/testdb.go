@@ -1,5 +1,7 @@
 // Package testdb gives every test package a real PostgreSQL: one sandbox
-// started in TestMain, or the server named by HISHAMOS_PERF_TEST_DSN.
+// started in TestMain, or the server named by HISHAMOS_PERF_TEST_DSN. With
+// HISHAMOS_PERF_TEST_PG the sandbox runs that major version (make
+// test-versions runs the packages on each supported one).
 package testdb
 
 import (
@@ -8,7 +10,9 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +25,18 @@ import (
 // EnvDSN names a server to test against instead of a sandbox. Its role needs
 // CREATEDB: every test database is created and dropped on it.
 const EnvDSN = "HISHAMOS_PERF_TEST_DSN"
+
+// EnvPG names the PostgreSQL major version (14 to 18) of the sandboxes the
+// tests make: the package's, and those the tests make through NewSandbox
+// or the CLI. Unset, they run the newest installed version.
+const EnvPG = "HISHAMOS_PERF_TEST_PG"
+
+// envBinDir names server binaries for every sandbox, as for the CLI.
+const envBinDir = "HISHAMOS_PERF_PG_BINDIR"
+
+// envCLIPG is the CLI's own version variable: set to EnvPG's value, the
+// sandboxes the CLI makes in a test run the same version.
+const envCLIPG = "HISHAMOS_PERF_PG"
 
 var (
 	adminDSN string
@@ -53,7 +69,11 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "testdb:", err)
 		return 3
 	}
-	Box = &sandbox.Sandbox{Dir: dir}
+	if Box, err = NewSandbox(dir); err != nil {
+		os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, "testdb:", err)
+		return 2
+	}
 	defer func() {
 		if err := Box.Destroy(context.Background()); err != nil {
 			fmt.Fprintln(os.Stderr, "testdb: destroy sandbox:", err)
@@ -69,7 +89,41 @@ func run(m *testing.M) int {
 		return 3
 	}
 	adminDSN = Box.DSN(st, sandbox.Database)
+	if Box.Major != 0 {
+		// make test-versions reads this line to show the version that ran.
+		fmt.Fprintf(os.Stderr, "testdb: PostgreSQL %s (%s)\n", st.Binaries.Version, st.Binaries.Origin())
+	}
 	return m.Run()
+}
+
+// Major is the PostgreSQL major version EnvPG asks for, 0 when unset.
+func Major() (int, error) {
+	v := os.Getenv(EnvPG)
+	if v == "" {
+		return 0, nil
+	}
+	major, err := sandbox.ParseMajor(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", EnvPG, err)
+	}
+	return major, nil
+}
+
+// NewSandbox is a sandbox in dir (not created yet) of the version EnvPG
+// asks for, from the binaries HISHAMOS_PERF_PG_BINDIR names if set. With
+// EnvPG set it also sets the CLI's HISHAMOS_PERF_PG for the process, so the
+// sandboxes the CLI makes in the tests run the same version.
+func NewSandbox(dir string) (*sandbox.Sandbox, error) {
+	major, err := Major()
+	if err != nil {
+		return nil, err
+	}
+	if major != 0 {
+		if err := os.Setenv(envCLIPG, strconv.Itoa(major)); err != nil {
+			return nil, err
+		}
+	}
+	return &sandbox.Sandbox{Dir: dir, BinDir: os.Getenv(envBinDir), Major: major}, nil
 }
 
 // fuzzOnly reports whether this process runs fuzz targets and no tests:
@@ -151,4 +205,41 @@ func WithDatabase(t testing.TB, dsn, database string) string {
 	}
 	u.Path = "/" + database
 	return u.String()
+}
+
+var available sync.Map // extension name -> bool
+
+// Available reports whether the package's server can create the extension
+// (HypoPG and pg_qualstats are in Debian's 15 here, not in the npm builds),
+// for tests that take another path without it. Like DSN it panics when
+// there is no server to ask.
+func Available(extension string) bool {
+	if v, ok := available.Load(extension); ok {
+		return v.(bool)
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, DSN())
+	if err != nil {
+		panic(fmt.Sprintf("testdb: look up extension %s: %v", extension, err))
+	}
+	defer conn.Close(ctx)
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = $1)", extension).Scan(&ok); err != nil {
+		panic(fmt.Sprintf("testdb: look up extension %s: %v", extension, err))
+	}
+	available.Store(extension, ok)
+	return ok
+}
+
+// NeedExtension skips the test, saying why, when the package's server
+// cannot create the extension.
+func NeedExtension(t testing.TB, extension string) {
+	t.Helper()
+	if !Available(extension) {
+		var v string
+		if err := Conn(t, DSN()).QueryRow(context.Background(), "SHOW server_version").Scan(&v); err != nil {
+			t.Fatalf("testdb: server version: %v", err)
+		}
+		t.Skipf("PostgreSQL %s here has no %s (the npm builds ship without it), which this test needs", v, extension)
+	}
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
@@ -190,7 +190,7 @@ func TestAnalyzeMarkdownLimit(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	a := &app{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, format: render.FormatMarkdown}
+	a := &app{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, format: report.Markdown}
 	if err := a.renderAnalyze(rep); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,10 +14,10 @@ import (
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
-	"github.com/hishamos/hishamos-perf/internal/htmlreport"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
@@ -176,25 +177,25 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	}
 	a.say("demo: done in %s", time.Since(start).Round(100*time.Millisecond))
 	if o.html != "" {
-		if err := writeHTML(o.html, htmlreport.FromDemo(rep)); err != nil {
+		if err := writeHTML(o.html, report.DemoPage(rep)); err != nil {
 			return err
 		}
 		a.say("demo: wrote %s", o.html)
 	}
 	r := a.renderer()
-	if r.Format == render.FormatJSON {
+	if a.format == report.JSON {
 		return r.JSON(rep)
 	}
 	return r.Render(rep, demoTables(rep)...)
 }
 
 // writeHTML writes an HTML report.
-func writeHTML(path string, doc *htmlreport.Document) error {
+func writeHTML(path string, page *report.Page) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return &usageError{err: fmt.Errorf("--%s: %w", flagHTML, err)}
 	}
-	if err := htmlreport.Write(f, doc); err != nil {
+	if err := report.HTML(f, page); err != nil {
 		f.Close()
 		return err
 	}
@@ -287,4 +288,14 @@ func demoTables(rep *demo.Report) []render.Table {
 	t = v
 	tables = append(tables, t)
 	return tables
+}
+
+// ms and buffers write a latency and buffers per call as bench's tables do.
+func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+func buffers(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', 1, 64)
 }

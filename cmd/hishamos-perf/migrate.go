@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
@@ -302,7 +302,7 @@ func (a *app) renderApply(t pg.Target, res *migrate.ApplyResult, verb string) er
 	case res.DryRun:
 		tbl.Note = "statements:\n" + strings.Join(steps, "\n")
 	}
-	if res.DryRun && a.format != render.FormatJSON && len(steps) > 0 && a.quiet {
+	if res.DryRun && a.format != report.JSON && len(steps) > 0 && a.quiet {
 		// -q drops notes; a dry run's statements are its result.
 		fmt.Fprintln(a.stdout, strings.Join(steps, "\n"))
 	}
@@ -654,10 +654,10 @@ temporary table). --format github prints GitHub Actions annotations.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			format, _ := cmd.Flags().GetString(flagFormat)
 			if format == formatGitHub {
-				o.github, a.format = true, render.FormatTable
+				o.github, a.format = true, report.Text
 				return nil
 			}
-			f, err := render.ParseFormat(format)
+			f, err := report.ParseFormat(format)
 			if err != nil {
 				return &usageError{err: fmt.Errorf("--%s: %w (or %s for lint)", flagFormat, err, formatGitHub), cmd: cmd.CommandPath()}
 			}
@@ -733,7 +733,9 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		return a.migrateError(err, cmdPath)
 	}
 	if o.github {
-		writeGitHubAnnotations(a.stdout, rep)
+		if err := report.GitHubAnnotations(a.stdout, rep); err != nil {
+			return err
+		}
 	} else {
 		tbl := render.Table{Title: "Lint " + rep.Dir, Header: []string{"rule", "level", "file", "line", "finding"}, Right: []int{3}}
 		for _, f := range rep.Findings {
@@ -760,23 +762,4 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		return &gateError{fmt.Errorf("lint: %d error-level finding(s) in %s", rep.Errors, rep.Dir)}
 	}
 	return nil
-}
-
-// writeGitHubAnnotations prints findings as GitHub Actions workflow
-// commands (::error file=...,line=...,title=...::message).
-func writeGitHubAnnotations(w io.Writer, rep *migrate.LintReport) {
-	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	for _, f := range rep.Findings {
-		level := "warning"
-		if f.Level == migrate.LevelError {
-			level = "error"
-		}
-		props := "file=" + prop.Replace(f.File)
-		if f.Line > 0 {
-			props += fmt.Sprintf(",line=%d", f.Line)
-		}
-		props += ",title=" + prop.Replace(f.Rule+" "+f.Name)
-		fmt.Fprintf(w, "::%s %s::%s\n", level, props, data.Replace(f.Message))
-	}
 }

@@ -15,9 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
@@ -217,7 +217,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &de):
 		return exitDatabase
-	case errors.Is(err, pg.ErrBadDSN), errors.Is(err, render.ErrFormat),
+	case errors.Is(err, pg.ErrBadDSN), errors.Is(err, report.ErrFormat),
 		errors.Is(err, dataset.ErrUnknownScale), errors.Is(err, dataset.ErrNotEmpty),
 		errors.Is(err, sandbox.ErrDir):
 		return exitUsage
@@ -260,7 +260,7 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := render.ParseFormat(format)
+			f, err := report.ParseFormat(format)
 			if err != nil {
 				return &usageError{err: fmt.Errorf("--%s: %w", flagFormat, err), cmd: cmd.CommandPath()}
 			}
@@ -273,7 +273,7 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dsn, flagDSN, "", "PostgreSQL connection string (default: $HISHAMOS_PERF_DSN, $DATABASE_URL, PG* variables, else the embedded sandbox)")
-	pf.StringVar(&format, flagFormat, string(render.FormatTable), "output format: table, json or markdown")
+	pf.StringVar(&format, flagFormat, string(report.Text), "output format: table, json or markdown")
 	pf.BoolVar(&a.noColor, flagNoColor, false, "no colours (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVarP(&a.quiet, flagQuiet, "q", false, "print only the results: no progress, titles or notes")
 	pf.StringVar(&a.sandboxDir, flagSandboxDir, "", "folder of the embedded sandbox (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
 )
 
@@ -33,6 +34,43 @@ func load(t *testing.T, name string, v any) {
 	}
 }
 
+// explainReport is an explain document with its plans parsed again from
+// the EXPLAIN output it carries (the tree itself is not in the JSON).
+func explainReport(t *testing.T, name string) *analyze.ExplainReport {
+	t.Helper()
+	var rep analyze.ExplainReport
+	load(t, name, &rep)
+	for _, s := range rep.Statements {
+		p, err := analyze.ParsePlan(s.Explain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Plan = p
+	}
+	return &rep
+}
+
+// twice is rep with every statement twice, numbered as a file's are.
+func twice(rep *analyze.ExplainReport) *analyze.ExplainReport {
+	two := *rep
+	two.Statements = append(append([]analyze.ExplainedStatement(nil), rep.Statements...), rep.Statements...)
+	for i := range two.Statements {
+		e := *two.Statements[i].Explained
+		e.Source = &analyze.Source{Index: i + 1, SQL: e.Query}
+		two.Statements[i].Explained = &e
+	}
+	return &two
+}
+
+// manyFindings is rep with 3,000 more findings: its Markdown must be cut.
+func manyFindings(rep analyze.Report) *analyze.Report {
+	for i := range 3000 {
+		rep.Findings = append(rep.Findings, analyze.Finding{Rule: analyze.RuleUnusedIndex, Severity: analyze.Warning, Table: "public.t",
+			Index: fmt.Sprintf("public.index_%d", i), Message: "an index nobody reads an index nobody reads", Fix: fmt.Sprintf("DROP INDEX CONCURRENTLY public.index_%d;", i)})
+	}
+	return &rep
+}
+
 // manyComparisons is rep with 400 more compared statements, a third of
 // them regressed, each with a long reason: its Markdown must be cut.
 func manyComparisons(rep bench.Report) *bench.Report {
@@ -51,12 +89,16 @@ func manyComparisons(rep bench.Report) *bench.Report {
 }
 
 func TestLayoutAsBeforeTheMove(t *testing.T) {
+	var ar analyze.Report
+	load(t, "analyze.json", &ar)
 	benches := map[string]*bench.Report{}
 	for _, name := range []string{"bench-save", "bench-base", "bench-apply"} {
 		var br bench.Report
 		load(t, name+".json", &br)
 		benches[name] = &br
 	}
+	explained := explainReport(t, "explain.json")
+	analyzed := explainReport(t, "explain-analyze.json")
 
 	cases := []struct {
 		name    string
@@ -64,6 +106,12 @@ func TestLayoutAsBeforeTheMove(t *testing.T) {
 		formats []Format
 		quiet   bool
 	}{
+		{"analyze", func(f Format) *Doc { return Analyze(&ar, f) }, nil, true},
+		{"analyze-big", func(f Format) *Doc { return Analyze(manyFindings(ar), f) }, []Format{Markdown}, false},
+		{"explain", func(f Format) *Doc { return Explain(explained, f) }, nil, false},
+		{"explain-two", func(f Format) *Doc { return Explain(twice(explained), f) }, nil, true},
+		{"explain-analyze", func(f Format) *Doc { return Explain(analyzed, f) }, nil, false},
+		{"explain-analyze-two", func(f Format) *Doc { return Explain(twice(analyzed), f) }, nil, false},
 		{"bench-save", func(f Format) *Doc { return Bench(benches["bench-save"], BenchOptions{}) }, nil, false},
 		{"bench-base", func(f Format) *Doc { return Bench(benches["bench-base"], BenchOptions{}) }, nil, false},
 		{"bench-apply", func(f Format) *Doc { return Bench(benches["bench-apply"], BenchOptions{}) }, nil, true},

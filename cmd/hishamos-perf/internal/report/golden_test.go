@@ -12,6 +12,7 @@ import (
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/indexes"
 )
 
 // The golden files under testdata/golden were written by the command files
@@ -91,6 +92,8 @@ func manyComparisons(rep bench.Report) *bench.Report {
 func TestLayoutAsBeforeTheMove(t *testing.T) {
 	var ar analyze.Report
 	load(t, "analyze.json", &ar)
+	var pr indexes.Result
+	load(t, "propose.json", &pr)
 	benches := map[string]*bench.Report{}
 	for _, name := range []string{"bench-save", "bench-base", "bench-apply"} {
 		var br bench.Report
@@ -117,6 +120,8 @@ func TestLayoutAsBeforeTheMove(t *testing.T) {
 		{"bench-apply", func(f Format) *Doc { return Bench(benches["bench-apply"], BenchOptions{}) }, nil, true},
 		{"bench-base-big", func(f Format) *Doc { return Bench(manyComparisons(*benches["bench-base"]), BenchOptions{}) }, []Format{Markdown}, false},
 		{"bench-apply-big", func(f Format) *Doc { return Bench(manyComparisons(*benches["bench-apply"]), BenchOptions{}) }, []Format{Markdown}, false},
+		{"propose", func(f Format) *Doc { return Propose(&pr, false) }, nil, false},
+		{"propose-v", func(f Format) *Doc { return Propose(&pr, true) }, nil, false},
 	}
 	for _, c := range cases {
 		formats := c.formats

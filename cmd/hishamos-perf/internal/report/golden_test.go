@@ -12,6 +12,7 @@ import (
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
 )
 
@@ -94,6 +95,8 @@ func TestLayoutAsBeforeTheMove(t *testing.T) {
 	load(t, "analyze.json", &ar)
 	var pr indexes.Result
 	load(t, "propose.json", &pr)
+	var dr demo.Report
+	load(t, "demo.json", &dr)
 	benches := map[string]*bench.Report{}
 	for _, name := range []string{"bench-save", "bench-base", "bench-apply"} {
 		var br bench.Report
@@ -122,6 +125,7 @@ func TestLayoutAsBeforeTheMove(t *testing.T) {
 		{"bench-apply-big", func(f Format) *Doc { return Bench(manyComparisons(*benches["bench-apply"]), BenchOptions{}) }, []Format{Markdown}, false},
 		{"propose", func(f Format) *Doc { return Propose(&pr, false) }, nil, false},
 		{"propose-v", func(f Format) *Doc { return Propose(&pr, true) }, nil, false},
+		{"demo", func(f Format) *Doc { return Demo(&dr) }, nil, false},
 	}
 	for _, c := range cases {
 		formats := c.formats

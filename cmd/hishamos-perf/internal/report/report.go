@@ -35,6 +35,9 @@ type Doc struct {
 	// benchmarks, when set, gives the Go benchmark lines of
 	// --format benchstat; only bench has them.
 	benchmarks func() []benchRecord
+	// jsonOnly documents are written as JSON whatever the format: another
+	// tool's report (atlas migrate lint's).
+	jsonOnly bool
 }
 
 // Block is one part of a Doc: a *Table, a *KV, a *Tree or a *Para.
@@ -172,6 +175,9 @@ func (*Tree) block() {}
 // left out of CSV.
 type Para struct {
 	Text string
+	// Tight leaves out the blank line between the paragraph and the
+	// block after it.
+	Tight bool
 }
 
 func (*Para) block() {}

@@ -47,6 +47,9 @@ func (w *Writer) Write(doc *Doc) error { return w.WriteContext(context.Backgroun
 // WriteContext is Write, stopping with ctx's error between the blocks of
 // text and Markdown once ctx is done.
 func (w *Writer) WriteContext(ctx context.Context, doc *Doc) error {
+	if doc.jsonOnly {
+		return writeJSON(w.Out, doc.JSON)
+	}
 	switch w.Format {
 	case JSON:
 		return writeJSON(w.Out, doc.JSON)
@@ -100,7 +103,7 @@ func (w *Writer) blocks(ctx context.Context, r *render.Renderer, doc *Doc) error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if i > 0 {
+		if p, tight := doc.Blocks[max(i-1, 0)].(*Para); i > 0 && !(tight && p.Tight) {
 			fmt.Fprintln(r.Out)
 		}
 		var err error

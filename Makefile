@@ -23,10 +23,19 @@ test:
 run: setup build
 	@$(BIN) demo
 
-## vet: go vet and gofmt
+# STATICCHECK is run at a fixed version with `go run`, not as a tool in go.mod: its own requirements
+# (golang.org/x/tools, x/sync, x/mod …) would join the module graph and could move the product's.
+STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## vet: go vet, gofmt and staticcheck; go vet and go build for darwin without cgo (the portable paths: bench on pgconn, the SQL parser's stand-ins) and the stand-ins' test; the architecture check (scripts/archcheck: the layers, presentation, printing and pg_query's cgo calls, with the allowlist of what issue 15's remaining parts remove)
 vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(STATICCHECK) $(PKGS)
+	GOOS=darwin CGO_ENABLED=0 $(GO) vet $(PKGS)
+	GOOS=darwin CGO_ENABLED=0 $(GO) build $(PKGS)
+	CGO_ENABLED=0 $(GO) test -count=1 -run '^TestWithoutCgo' ./internal/sqlscan/
+	$(GO) run ./scripts/archcheck
 
 ## bench-seed: seed --scale medium beside pgbench -i -s 10 on the same server, rows/s and their ratio
 bench-seed: build

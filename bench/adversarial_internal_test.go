@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/bench/internal/wire"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
@@ -28,9 +29,9 @@ CREATE FUNCTION set_clause() RETURNS text LANGUAGE sql VOLATILE SET default_tran
 CREATE FUNCTION flip_then_fail() RETURNS int LANGUAGE plpgsql VOLATILE
 	AS $$ BEGIN PERFORM set_config('default_transaction_read_only', 'off', false); RAISE EXCEPTION 'after the flip'; END $$;`
 
-// openClient opens one client of a run of a one-statement workload, on
-// the wire where the connection allows it (after takeOver), else on
-// pgconn, and reports which.
+// openClient opens one client of a run of a one-statement workload and
+// takes it over (takeOver): on the direct path where the connection
+// allows it, else on pgconn, and reports which.
 func openClient(t *testing.T, dsn, sql string, write bool) (*client, bool) {
 	t.Helper()
 	ctx := t.Context()
@@ -52,36 +53,27 @@ func openClient(t *testing.T, dsn, sql string, write bool) (*client, bool) {
 		t.Fatalf("take over: %v", err)
 	}
 	t.Cleanup(func() {
-		if c.wire != nil {
-			c.wire.close()
-		}
+		c.session.Close(context.Background())
 		c.conn.Close(context.Background())
 	})
-	if onTLS == (c.wire != nil) {
-		t.Fatalf("TLS %v, wire %v: want the wire exactly off TLS", onTLS, c.wire != nil)
+	if direct := wire.IsDirect(c.session); direct != (!onTLS && wire.HasDirect) {
+		t.Fatalf("TLS %v, direct %v: want the direct path exactly off TLS", onTLS, direct)
 	}
-	return c, c.wire != nil
+	return c, wire.IsDirect(c.session)
 }
 
-// sessionState reads, outside any transaction, default_transaction_read_only
-// and what an INSERT in an implicit transaction says, and the transaction
-// status: what a call left behind.
-func sessionState(t *testing.T, c *client) (setting string, insertErr error, status byte) {
+// sessionState reads the transaction status the call left, then, outside
+// any transaction, default_transaction_read_only and what an INSERT in an
+// implicit transaction says: what a call left behind.
+func sessionState(t *testing.T, c *client) (setting string, status byte, insertErr error) {
 	t.Helper()
-	if c.wire != nil {
-		rows, err := c.wire.queryRows("SHOW default_transaction_read_only")
-		if err != nil || len(rows) != 1 {
-			t.Fatalf("SHOW on the wire: %v, %v", rows, err)
-		}
-		insertErr = c.wire.query("INSERT INTO victim VALUES (-1, 'committed')")
-		return rows[0][0], insertErr, c.wire.status
+	status = c.session.TxStatus()
+	rows, err := c.session.Query(t.Context(), "SHOW default_transaction_read_only")
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("SHOW: %v, %v", rows, err)
 	}
-	ctx := t.Context()
-	if err := c.conn.QueryRow(ctx, "SHOW default_transaction_read_only").Scan(&setting); err != nil {
-		t.Fatalf("SHOW: %v", err)
-	}
-	_, insertErr = c.conn.Exec(ctx, "INSERT INTO victim VALUES (-1, 'committed')")
-	return setting, insertErr, c.conn.PgConn().TxStatus()
+	_, insertErr = c.session.Query(t.Context(), "INSERT INTO victim VALUES (-1, 'committed')")
+	return rows[0][0], status, insertErr
 }
 
 // TestAdversarialSessionSettingsAreRolledBack: a call that turns the
@@ -89,7 +81,7 @@ func sessionState(t *testing.T, c *client) (setting string, insertErr error, sta
 // inside plpgsql, a function's SET clause) runs inside a transaction that
 // is rolled back, which undoes the change: after it the session is idle,
 // still read-only, and refuses a write even outside any transaction. On
-// the wire and on pgconn (TLS), for reads and for writes under
+// the direct path and on pgconn (TLS), for reads and for writes under
 // AllowWrites (READ WRITE transactions).
 func TestAdversarialSessionSettingsAreRolledBack(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
@@ -112,7 +104,7 @@ func TestAdversarialSessionSettingsAreRolledBack(t *testing.T) {
 				}
 				t.Run(name, func(t *testing.T) {
 					c, onWire := openClient(t, pathDSN, sql, write)
-					if onWire != (path == "wire") {
+					if onWire != (path == "wire" && wire.HasDirect) {
 						t.Fatalf("on the wire: %v", onWire)
 					}
 					for range 3 {
@@ -120,7 +112,7 @@ func TestAdversarialSessionSettingsAreRolledBack(t *testing.T) {
 							t.Fatalf("call: %v", err)
 						}
 					}
-					setting, insertErr, status := sessionState(t, c)
+					setting, status, insertErr := sessionState(t, c)
 					if setting != "on" || status != 'I' {
 						t.Errorf("after the calls: default_transaction_read_only = %s, transaction status %q; want on, idle", setting, status)
 					}
@@ -170,14 +162,14 @@ func TestAdversarialCallLeavesTheSessionIdle(t *testing.T) {
 					_, _, _, err := c.call(context.WithoutCancel(t.Context()), 0, nil)
 					var pgErr *pgconn.PgError
 					switch {
-					case errors.Is(err, errLost):
+					case errors.Is(err, wire.ErrLost):
 						t.Fatalf("the call lost the session: %v", err)
 					case tc.code == "" && err != nil:
 						t.Fatalf("call: %v", err)
 					case tc.code != "" && (!errors.As(err, &pgErr) || pgErr.Code != tc.code):
 						t.Fatalf("call: %v; want SQLSTATE %s", err, tc.code)
 					}
-					setting, insertErr, status := sessionState(t, c)
+					setting, status, insertErr := sessionState(t, c)
 					if setting != "on" || status != 'I' || insertErr == nil {
 						t.Errorf("after the call: default_transaction_read_only = %s, status %q, INSERT %v; want on, idle, refused", setting, status, insertErr)
 					}
@@ -188,5 +180,33 @@ func TestAdversarialCallLeavesTheSessionIdle(t *testing.T) {
 	var n int
 	if err := admin.QueryRow(t.Context(), "SELECT count(*) FROM victim").Scan(&n); err != nil || n != 10 {
 		t.Errorf("victim holds %d rows (%v), want its 10", n, err)
+	}
+}
+
+// TestTerminatedBackendIsLostToTheClient: a call on a session whose
+// backend the server ended is, to the runner (client.lost), a lost
+// connection that stops the run, not a statement's error to count. On the
+// direct path and on pgconn (TLS).
+func TestTerminatedBackendIsLostToTheClient(t *testing.T) {
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	for path, pathDSN := range map[string]string{"wire": dsn, "pgconn (TLS)": testdb.TLSDSN(t, dsn)} {
+		t.Run(path, func(t *testing.T) {
+			c, _ := openClient(t, pathDSN, "SELECT 1", false)
+			ctx := context.WithoutCancel(t.Context())
+			if _, _, _, err := c.call(ctx, 0, nil); err != nil {
+				t.Fatal(err)
+			}
+			var ok bool
+			if err := admin.QueryRow(t.Context(), "SELECT pg_terminate_backend($1, 10000)", c.conn.PgConn().PID()).Scan(&ok); err != nil || !ok {
+				t.Fatalf("pg_terminate_backend = %v, %v", ok, err)
+			}
+			if _, _, _, err := c.call(ctx, 0, nil); err == nil || !c.lost(err) {
+				t.Errorf("a call after the termination: %v; want the connection lost", err)
+			}
+			if _, err := c.one(ctx, 0, nil); err == nil {
+				t.Error("one counted the call as the statement's error instead of stopping the run")
+			}
+		})
 	}
 }

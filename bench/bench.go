@@ -79,14 +79,8 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 	if err := cfg.Gate.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Baseline != nil && cfg.Migrator != nil {
-		return nil, fmt.Errorf("bench: %w: --baseline and --apply are two ways to get a before run: give one", ErrOptions)
-	}
-	if cfg.Revert && cfg.Migrator == nil {
-		return nil, fmt.Errorf("bench: %w: --revert only goes with --apply", ErrOptions)
-	}
-	if (cfg.Gate.ExpectPct != nil) && cfg.Baseline == nil && cfg.Migrator == nil {
-		return nil, fmt.Errorf("bench: %w: --expect needs a before run to compare with: --baseline or --apply", ErrOptions)
+	if err := CheckBeforeRun(cfg.Baseline != nil, cfg.Migrator != nil, cfg.Revert, cfg.Gate.ExpectPct != nil); err != nil {
+		return nil, err
 	}
 	say := cfg.Say
 	if say == nil {

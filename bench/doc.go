@@ -21,23 +21,26 @@
 // A measured call is timed from sending it to reading the end of its
 // reply. The client's own cost per call should be close to pgbench's, which
 // `make bench-harness` checks, so the calls of the warm-up and measured
-// phases bypass pgx: each client's socket is taken over from pgconn for
-// them (the wire type, wire.go), and a call is one write of Bind and
-// Execute of the prepared BEGIN, of the statement and of the prepared
-// ROLLBACK, and Sync (arguments encoded as text beforehand, text results,
-// no Describe), then reads of the reply, rows counted and not decoded, up
-// to its one ReadyForQuery; the client waits in poll(2) only when a read
-// finds nothing yet. As pgbench's -j threads do,
-// the clients are spread over Options.Threads OS threads (one per CPU, at
-// most one per client, by default), and each thread waits for all of its
-// clients' sockets at once (runGroup, group.go): the Go runtime's network
-// poller, which would park a goroutine and wake it on another thread, is
-// not involved, GOMAXPROCS is one P per thread while the phases run, and
-// the threads' system calls keep their P (sys.go), so that the runtime's
-// monitor does not take a waiting client's P away and wake another thread
-// for it.
-// A TLS connection stays on pgconn, one goroutine per client, and sends
-// the same three statements as one batch.
+// phases bypass pgx: each client's connection is taken over by a session
+// of the bench/internal/wire package (wire.Open), whose one call
+// (wire.Session.Call) sends Bind and Execute of the prepared BEGIN, of the
+// statement and of the prepared ROLLBACK, and Sync, in one round trip
+// (arguments encoded as text beforehand, text results, no Describe), and
+// counts the rows of the reply without decoding them. On Linux, over a
+// TCP or Unix socket, the session takes the socket over from pgconn (the
+// direct path): one write(2) per call, reads of the reply up to its one
+// ReadyForQuery, a wait in poll(2) only when a read finds nothing yet,
+// and, as pgbench's -j threads do, the clients spread over Options.Threads
+// OS threads (one per CPU, at most one per client, by default), each
+// waiting for all of its clients' sockets at once (wire.Run): the Go
+// runtime's network poller, which would park a goroutine and wake it on
+// another thread, is not involved, GOMAXPROCS is one P per thread while
+// the phases run, and the threads' system calls keep their P, so that the
+// runtime's monitor does not take a waiting client's P away and wake
+// another thread for it. A TLS connection, and every connection on
+// another system, stays on pgconn (the portable path), one goroutine per
+// client, and sends the same three statements as one batch. The runner
+// asks for a session and never learns which path it took.
 //
 // # What a run can change: nothing
 //

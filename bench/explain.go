@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/bench/internal/wire"
 )
 
 // explainPrefix runs a statement and returns its plan with actual rows,
@@ -179,18 +181,18 @@ WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND toplevel AND queryid = ANY($1)
 GROUP BY queryid`
 
-// readStatementCountsOnWire is readStatementCounts on a client's wire,
-// once its socket is the wire's: the same query, with the queryids
-// (numbers, written by strconv) in it as an array literal, in a READ ONLY
-// transaction that is rolled back.
-func readStatementCountsOnWire(w *wire, ids []int64) (map[int64]pgssCounts, error) {
+// readStatementCountsOnSession is readStatementCounts on a client's
+// session, once the session has its connection: the same query, with the
+// queryids (numbers, written by strconv) in it as an array literal, in a
+// READ ONLY transaction that is rolled back.
+func readStatementCountsOnSession(ctx context.Context, s wire.Session, ids []int64) (map[int64]pgssCounts, error) {
 	lit := make([]string, len(ids))
 	for i, id := range ids {
 		lit[i] = strconv.FormatInt(id, 10)
 	}
-	rows, err := w.queryRows("BEGIN READ ONLY; " + strings.Replace(statementCountsSQL, "$1", "'{"+strings.Join(lit, ",")+"}'::bigint[]", 1) + "; ROLLBACK")
-	if serr := w.settle(); serr != nil {
-		return nil, serr
+	rows, err := s.Query(ctx, "BEGIN READ ONLY; "+strings.Replace(statementCountsSQL, "$1", "'{"+strings.Join(lit, ",")+"}'::bigint[]", 1)+"; ROLLBACK")
+	if errors.Is(err, wire.ErrLost) {
+		return nil, err // the session's, not the query's
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read pg_stat_statements: %s", errorLine(err))

@@ -9,7 +9,7 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
-// TestThreadsRunEveryClient: clients sharing a thread (runGroup) make the
+// TestThreadsRunEveryClient: clients sharing a thread (wire.Run) make the
 // same calls with the same draws as clients with a thread each: every
 // statement gets its calls, rows and buffers per call are the same, and
 // the run records the threads it used.

@@ -3,6 +3,8 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"time"
 )
 
@@ -83,20 +85,44 @@ type Progress struct {
 
 // Validate checks the options. Nothing is defaulted: the command's flags
 // carry the defaults. Iterations must be positive unless a Duration is given.
+// A refusal is an *OptionError.
 func (o *Options) Validate() error {
 	switch {
 	case o.Clients < 1 || o.Clients > MaxClients:
-		return fmt.Errorf("bench: %w: --clients must be between 1 and %d, not %d", ErrOptions, MaxClients, o.Clients)
+		return &OptionError{Option: OptClients, Value: o.Clients, Min: 1, Max: MaxClients}
 	case o.Threads < 0 || o.Threads > o.Clients:
-		return fmt.Errorf("bench: %w: --threads must be between 1 and --clients (%d), not %d", ErrOptions, o.Clients, o.Threads)
+		return &OptionError{Option: OptThreads, Value: o.Threads, Min: 1, Max: o.Clients, With: []Option{OptClients}}
 	case o.Warmup < 0:
-		return fmt.Errorf("bench: %w: --warmup must be 0 or more, not %d", ErrOptions, o.Warmup)
+		return &OptionError{Option: OptWarmup, Value: o.Warmup, Min: 0}
 	case o.Duration < 0:
-		return fmt.Errorf("bench: %w: --duration must be positive, not %s", ErrOptions, o.Duration)
+		return &OptionError{Option: OptDuration, Value: o.Duration, Min: time.Duration(0)}
 	case o.Duration == 0 && o.Iterations < 1:
-		return fmt.Errorf("bench: %w: --iterations must be at least 1, not %d (a statement needs samples to be measured)", ErrOptions, o.Iterations)
+		return &OptionError{Option: OptIterations, Value: o.Iterations, Min: 1}
 	}
 	return nil
+}
+
+// CheckWrites refuses a workload with write statements unless allowed
+// (Options.AllowWrites): a *WritesError. Measure checks it first; the
+// command too, before it connects.
+func CheckWrites(w *Workload, allowed bool) error {
+	if writes := w.Writes(); len(writes) > 0 && !allowed {
+		return &WritesError{Statements: writes}
+	}
+	return nil
+}
+
+// DefaultThreads is how many OS threads clients are spread over when
+// Options.Threads is 0: one per CPU, at most one per client.
+func DefaultThreads(clients int) int { return max(1, min(clients, runtime.NumCPU())) }
+
+// threads is how many OS threads a run's clients are spread over:
+// Options.Threads, or DefaultThreads.
+func (o *Options) threads() int {
+	if o.Threads > 0 {
+		return min(o.Threads, o.Clients)
+	}
+	return DefaultThreads(o.Clients)
 }
 
 // settings records the options in a run.
@@ -118,13 +144,13 @@ type CompareOptions struct {
 	NoisePct float64
 }
 
-// Validate checks the options.
+// Validate checks the options. A refusal is an *OptionError.
 func (o *CompareOptions) Validate() error {
 	if !(o.Alpha > 0 && o.Alpha < 1) {
-		return fmt.Errorf("bench: %w: --alpha must be between 0 and 1, not %v", ErrOptions, o.Alpha)
+		return &OptionError{Option: OptAlpha, Value: o.Alpha, Min: 0.0, Max: 1.0}
 	}
 	if !(o.NoisePct >= 0 && o.NoisePct < 100) {
-		return fmt.Errorf("bench: %w: --noise must be from 0%% to below 100%%, not %v%%", ErrOptions, o.NoisePct)
+		return &OptionError{Option: OptNoise, Value: o.NoisePct, Min: 0.0, Max: 100.0}
 	}
 	return nil
 }
@@ -139,13 +165,126 @@ type GateOptions struct {
 	MaxRegressionPct *float64
 }
 
-// Validate checks the limits.
+// Validate checks the limits. A refusal is an *OptionError.
 func (o *GateOptions) Validate() error {
 	if o.ExpectPct != nil && !(*o.ExpectPct > 0 && *o.ExpectPct < 100) {
-		return fmt.Errorf("bench: %w: --expect must be above 0%% and below 100%%, not %v%%", ErrOptions, *o.ExpectPct)
+		return &OptionError{Option: OptExpect, Value: *o.ExpectPct, Min: 0.0, Max: 100.0}
 	}
 	if o.MaxRegressionPct != nil && !(*o.MaxRegressionPct >= 0) {
-		return fmt.Errorf("bench: %w: --max-regression must be 0%% or more, not %v%%", ErrOptions, *o.MaxRegressionPct)
+		return &OptionError{Option: OptMaxRegression, Value: *o.MaxRegressionPct, Min: 0.0}
 	}
 	return nil
 }
+
+// CheckBeforeRun checks how a comparison's before run is asked for: from a
+// baseline or by measuring before migrations, not both; reverting needs
+// migrations; an expected improvement needs a before run. Bench checks it
+// on its Config; the command checks it on its flags, before it reads a
+// file. A refusal is an *OptionError naming the options involved.
+func CheckBeforeRun(baseline, migrations, revert, expect bool) error {
+	switch {
+	case baseline && migrations:
+		return &OptionError{Option: OptBaseline, With: []Option{OptMigrator}}
+	case revert && !migrations:
+		return &OptionError{Option: OptRevert, With: []Option{OptMigrator}}
+	case expect && !baseline && !migrations:
+		return &OptionError{Option: OptExpect, With: []Option{OptBaseline, OptMigrator}}
+	}
+	return nil
+}
+
+// Option names an option a check refused: a field of Options,
+// CompareOptions, GateOptions or Config. Its value is the field's name in
+// words; the command names the flag instead (OptionError.Message).
+type Option string
+
+// The options the checks name.
+const (
+	OptClients       Option = "clients"
+	OptThreads       Option = "threads"
+	OptWarmup        Option = "warmup"
+	OptDuration      Option = "duration"
+	OptIterations    Option = "iterations"
+	OptAlpha         Option = "alpha"
+	OptNoise         Option = "noise"
+	OptExpect        Option = "expect"
+	OptMaxRegression Option = "max regression"
+	OptBaseline      Option = "baseline"
+	OptMigrator      Option = "migrator"
+	OptRevert        Option = "revert"
+)
+
+// OptionError is an option a check refused (ErrOptions): which, the value
+// given and the limits it must keep, or the options it goes with.
+type OptionError struct {
+	Option Option
+	// Value is what was given: an int, a float64 (in percent for Noise,
+	// Expect and MaxRegression) or a time.Duration; nil when the option
+	// is refused for the company it keeps (With), not for its value.
+	Value any
+	// Min and Max are the limits the value must keep, of Value's type,
+	// nil where the check has none: Clients from 1 to MaxClients,
+	// Threads from 1 to Clients' value (0 being the default), Warmup
+	// from 0, Duration from 0 (0 meaning none), Iterations from 1, Alpha
+	// strictly between 0 and 1, Noise from 0 to below 100, Expect
+	// strictly between 0 and 100, MaxRegression from 0.
+	Min, Max any
+	// With are the other options the check ties this one to: Threads'
+	// Max is Clients'; a Baseline and a Migrator are two ways to a before
+	// run; Revert needs a Migrator; Expect needs a Baseline or a
+	// Migrator.
+	With []Option
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("bench: %v: %s", ErrOptions, e.Message(func(o Option) string { return string(o) }))
+}
+
+func (e *OptionError) Unwrap() error { return ErrOptions }
+
+// Message says what is wrong in one line, naming each option with name:
+// the fields' names in Error, the flags' in the command.
+func (e *OptionError) Message(name func(Option) string) string {
+	n := name(e.Option)
+	with := func(i int) string { return name(e.With[i]) }
+	switch {
+	case e.Option == OptClients:
+		return fmt.Sprintf("%s must be between %v and %v, not %v", n, e.Min, e.Max, e.Value)
+	case e.Option == OptThreads:
+		return fmt.Sprintf("%s must be between %v and %s (%v), not %v", n, e.Min, with(0), e.Max, e.Value)
+	case e.Option == OptWarmup:
+		return fmt.Sprintf("%s must be %v or more, not %v", n, e.Min, e.Value)
+	case e.Option == OptDuration:
+		return fmt.Sprintf("%s must be positive, not %v", n, e.Value)
+	case e.Option == OptIterations:
+		return fmt.Sprintf("%s must be at least %v, not %v (a statement needs samples to be measured)", n, e.Min, e.Value)
+	case e.Option == OptAlpha:
+		return fmt.Sprintf("%s must be between %v and %v, not %v", n, e.Min, e.Max, e.Value)
+	case e.Option == OptNoise:
+		return fmt.Sprintf("%s must be from %v%% to below %v%%, not %v%%", n, e.Min, e.Max, e.Value)
+	case e.Option == OptMaxRegression:
+		return fmt.Sprintf("%s must be %v%% or more, not %v%%", n, e.Min, e.Value)
+	case e.Option == OptExpect && e.Value != nil:
+		return fmt.Sprintf("%s must be above %v%% and below %v%%, not %v%%", n, e.Min, e.Max, e.Value)
+	case e.Option == OptExpect:
+		return fmt.Sprintf("%s needs a before run to compare with: add %s or %s", n, with(0), with(1))
+	case e.Option == OptBaseline:
+		return fmt.Sprintf("%s and %s are two ways to get a before run: give one", n, with(0))
+	case e.Option == OptRevert:
+		return fmt.Sprintf("%s only goes with %s", n, with(0))
+	}
+	return fmt.Sprintf("%s may not be %v", n, e.Value)
+}
+
+// WritesError is a workload with write statements run without
+// Options.AllowWrites (ErrWrites).
+type WritesError struct {
+	// Statements are the names of the statements that write.
+	Statements []string
+}
+
+func (e *WritesError) Error() string {
+	return fmt.Sprintf("bench: %v: %s: they run only with AllowWrites, each in a transaction that is rolled back", ErrWrites, strings.Join(e.Statements, ", "))
+}
+
+func (e *WritesError) Unwrap() error { return ErrWrites }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -140,27 +143,74 @@ INSERT INTO agents_agent (name) VALUES ('x');
 	}
 }
 
+// TestOptionsValidate: each check refuses with an *OptionError (ErrOptions)
+// naming the option, the value given and its limits, or the options it
+// goes with, and words it without a flag: only the command names flags.
 func TestOptionsValidate(t *testing.T) {
+	pct := func(v float64) *float64 { return &v }
 	for _, tt := range []struct {
-		o    bench.Options
-		want string
+		name string
+		err  error
+		want bench.OptionError
+		text string
 	}{
-		{bench.Options{Clients: 1, Iterations: 0}, "--iterations must be at least 1"},
-		{bench.Options{Clients: 0, Iterations: 10}, "--clients"},
-		{bench.Options{Clients: 1, Iterations: 10, Warmup: -1}, "--warmup"},
-		{bench.Options{Clients: 1, Duration: -1}, "--duration"},
-		{bench.Options{Clients: 2, Threads: 3, Iterations: 10}, "--threads must be between 1 and --clients (2), not 3"},
-		{bench.Options{Clients: 2, Threads: -1, Iterations: 10}, "--threads"},
+		{"iterations 0", (&bench.Options{Clients: 1, Iterations: 0}).Validate(),
+			bench.OptionError{Option: bench.OptIterations, Value: 0, Min: 1}, "iterations must be at least 1, not 0 (a statement needs samples to be measured)"},
+		{"clients 0", (&bench.Options{Clients: 0, Iterations: 10}).Validate(),
+			bench.OptionError{Option: bench.OptClients, Value: 0, Min: 1, Max: bench.MaxClients}, "clients must be between 1 and 64, not 0"},
+		{"warmup -1", (&bench.Options{Clients: 1, Iterations: 10, Warmup: -1}).Validate(),
+			bench.OptionError{Option: bench.OptWarmup, Value: -1, Min: 0}, "warmup must be 0 or more, not -1"},
+		{"duration -1ns", (&bench.Options{Clients: 1, Duration: -1}).Validate(),
+			bench.OptionError{Option: bench.OptDuration, Value: time.Duration(-1), Min: time.Duration(0)}, "duration must be positive, not -1ns"},
+		{"threads above clients", (&bench.Options{Clients: 2, Threads: 3, Iterations: 10}).Validate(),
+			bench.OptionError{Option: bench.OptThreads, Value: 3, Min: 1, Max: 2, With: []bench.Option{bench.OptClients}}, "threads must be between 1 and clients (2), not 3"},
+		{"threads -1", (&bench.Options{Clients: 2, Threads: -1, Iterations: 10}).Validate(),
+			bench.OptionError{Option: bench.OptThreads, Value: -1, Min: 1, Max: 2, With: []bench.Option{bench.OptClients}}, "threads must be between 1 and clients (2), not -1"},
+		{"alpha 0", (&bench.CompareOptions{Alpha: 0, NoisePct: 5}).Validate(),
+			bench.OptionError{Option: bench.OptAlpha, Value: 0.0, Min: 0.0, Max: 1.0}, "alpha must be between 0 and 1, not 0"},
+		{"noise 100%", (&bench.CompareOptions{Alpha: 0.01, NoisePct: 100}).Validate(),
+			bench.OptionError{Option: bench.OptNoise, Value: 100.0, Min: 0.0, Max: 100.0}, "noise must be from 0% to below 100%, not 100%"},
+		{"expect 0%", (&bench.GateOptions{ExpectPct: pct(0)}).Validate(),
+			bench.OptionError{Option: bench.OptExpect, Value: 0.0, Min: 0.0, Max: 100.0}, "expect must be above 0% and below 100%, not 0%"},
+		{"max regression -1%", (&bench.GateOptions{MaxRegressionPct: pct(-1)}).Validate(),
+			bench.OptionError{Option: bench.OptMaxRegression, Value: -1.0, Min: 0.0}, "max regression must be 0% or more, not -1%"},
+		{"baseline and migrations", bench.CheckBeforeRun(true, true, false, false),
+			bench.OptionError{Option: bench.OptBaseline, With: []bench.Option{bench.OptMigrator}}, "baseline and migrator are two ways to get a before run: give one"},
+		{"revert without migrations", bench.CheckBeforeRun(true, false, true, false),
+			bench.OptionError{Option: bench.OptRevert, With: []bench.Option{bench.OptMigrator}}, "revert only goes with migrator"},
+		{"expect without a before run", bench.CheckBeforeRun(false, false, false, true),
+			bench.OptionError{Option: bench.OptExpect, With: []bench.Option{bench.OptBaseline, bench.OptMigrator}}, "expect needs a before run to compare with: add baseline or migrator"},
 	} {
-		if err := tt.o.Validate(); !errors.Is(err, bench.ErrOptions) || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%+v: %v; want ErrOptions saying %q", tt.o, err, tt.want)
+		var oe *bench.OptionError
+		if !errors.Is(tt.err, bench.ErrOptions) || !errors.As(tt.err, &oe) {
+			t.Errorf("%s: %v; want an *OptionError", tt.name, tt.err)
+			continue
+		}
+		if !reflect.DeepEqual(*oe, tt.want) {
+			t.Errorf("%s: %#v; want %#v", tt.name, *oe, tt.want)
+		}
+		if want := "bench: bad options: " + tt.text; tt.err.Error() != want {
+			t.Errorf("%s: %q; want %q", tt.name, tt.err.Error(), want)
+		}
+		if strings.Contains(tt.err.Error(), "--") {
+			t.Errorf("%s: %q names a flag", tt.name, tt.err.Error())
 		}
 	}
 	if err := (&bench.Options{Clients: 1, Duration: 1}).Validate(); err != nil {
 		t.Errorf("a duration without iterations: %v", err)
 	}
-	if err := (&bench.CompareOptions{Alpha: 0, NoisePct: 5}).Validate(); !errors.Is(err, bench.ErrOptions) {
-		t.Errorf("alpha 0: %v", err)
+	for _, ok := range [][4]bool{{}, {true, false, false, true}, {false, true, true, true}} {
+		if err := bench.CheckBeforeRun(ok[0], ok[1], ok[2], ok[3]); err != nil {
+			t.Errorf("CheckBeforeRun%v: %v", ok, err)
+		}
+	}
+	w := sqlWorkload(t, "-- name: w\nDELETE FROM t;\n-- name: r\nSELECT 1;")
+	var we *bench.WritesError
+	if err := bench.CheckWrites(w, false); !errors.Is(err, bench.ErrWrites) || !errors.As(err, &we) || !slices.Equal(we.Statements, []string{"w"}) || strings.Contains(err.Error(), "--") {
+		t.Errorf("a write without AllowWrites: %v; want a *WritesError naming w and no flag", err)
+	}
+	if err := bench.CheckWrites(w, true); err != nil {
+		t.Errorf("a write with AllowWrites: %v", err)
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/hishamos/hishamos-perf/bench/internal/wire"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -72,16 +72,6 @@ const (
 	measureStream uint64 = 0
 )
 
-// yieldEvery is how often a client on a wire (or a group of them, see
-// runGroup) passes through the Go scheduler. Its system calls keep its P
-// (sys.go), so the rest of the program (timers, the cancellation of a
-// phase, signals, the garbage collector) runs when it yields; and once a
-// goroutine has gone 10 ms (the runtime's forcePreemptNS) without, the
-// runtime's monitor preempts it with a signal. With no idle P (phase
-// runs one P per group) a yield wakes no other thread and the goroutine
-// goes on where it was.
-const yieldEvery = 5 * time.Millisecond
-
 // progressEvery is how often Options.Progress hears from a run.
 const progressEvery = 100 * time.Millisecond
 
@@ -89,7 +79,8 @@ const progressEvery = 100 * time.Millisecond
 func preparedName(i int) string { return "hishamos_perf_bench_" + strconv.Itoa(i) }
 
 // The statements that open and close the transaction every call runs in
-// (see client.call), prepared on every connection under these names.
+// (see client.call), prepared on every connection under these names and
+// given to its session (wire.TxStatements).
 const (
 	beginReadOnlyName  = "hishamos_perf_bench_begin_ro"
 	beginReadWriteName = "hishamos_perf_bench_begin_rw"
@@ -128,12 +119,10 @@ type client struct {
 	paramOIDs [][]uint32
 	params    [][]byte
 	bufs      [][]byte
-	// wire runs the calls of the phases once taken over from pgconn
-	// (takeOver); nil before, or where the socket cannot be used directly
-	// (TLS) and the calls go through pgconn.
-	wire     *wire
-	tookOver bool
-	names    []string
+	// session runs the calls of the phases once the connection is taken
+	// over (takeOver); nil before.
+	session wire.Session
+	names   []string
 
 	// Per statement, during the measured phase.
 	samples  [][]sample
@@ -156,8 +145,8 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	if writes := w.Writes(); len(writes) > 0 && !o.AllowWrites {
-		return nil, fmt.Errorf("bench: %w: %s: pass --allow-writes to run them, each in a transaction that is rolled back", ErrWrites, strings.Join(writes, ", "))
+	if err := CheckWrites(w, o.AllowWrites); err != nil {
+		return nil, err
 	}
 	r := &runner{w: w, o: o, seeds: make([]uint64, len(w.Statements))}
 	for i, s := range w.Statements {
@@ -171,8 +160,8 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		for _, c := range clients {
-			if c.wire != nil {
-				c.wire.close()
+			if c.session != nil {
+				c.session.Close(cctx)
 			}
 			c.conn.Close(cctx)
 		}
@@ -228,11 +217,11 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	ids := queryIDs(explained)
 	var before map[int64]pgssCounts
 	pgssErr := errors.New("pg_stat_statements is not installed in this database")
-	// On the first client's connection, its wire's once the warm-up has
-	// given it one: no connection of the run's own.
+	// On the first client's connection, through its session once the
+	// warm-up has taken it over: no connection of the run's own.
 	counts := func() (map[int64]pgssCounts, error) {
-		if first.wire != nil {
-			return readStatementCountsOnWire(first.wire, ids)
+		if first.session != nil {
+			return readStatementCountsOnSession(ctx, first.session, ids)
 		}
 		return readStatementCounts(ctx, first.conn, ids)
 	}
@@ -348,7 +337,7 @@ func stopReason(err error) string {
 		return "interrupted"
 	case errors.Is(err, context.DeadlineExceeded):
 		return "out of time"
-	case errors.Is(err, errLeftInTransaction):
+	case errors.Is(err, wire.ErrLeftInTransaction):
 		return err.Error()
 	}
 	return "the connection to the server was lost: " + err.Error()
@@ -433,7 +422,7 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 // back, whatever fn did: the tool's own queries that read user-named
 // objects (a profile's generators, the tables' statistics) can commit
 // nothing either. A session that is not idle after the rollback is an
-// error (errLeftInTransaction).
+// error (wire.ErrLeftInTransaction).
 func inReadOnlyTx(ctx context.Context, conn Conn, fn func(pgx.Tx) error) error {
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -455,7 +444,7 @@ func inReadOnlyTx(ctx context.Context, conn Conn, fn func(pgx.Tx) error) error {
 func idle(ctx context.Context, conn Conn) error {
 	if st := conn.PgConn().TxStatus(); st != 'I' && !conn.IsClosed() {
 		conn.Close(context.WithoutCancel(ctx))
-		return &lostError{fmt.Errorf("%w (transaction status %q after ROLLBACK)", errLeftInTransaction, st)}
+		return wire.Lost(fmt.Errorf("%w (transaction status %q after ROLLBACK)", wire.ErrLeftInTransaction, st))
 	}
 	return nil
 }
@@ -511,118 +500,52 @@ func (c *client) startRecording(n int, start time.Time) {
 }
 
 // call runs statement i once and times it: from sending it to having read
-// the end of its reply. It runs inside a transaction of its own that is
-// always rolled back, READ ONLY for a read and READ WRITE for a write (one
-// that Options.AllowWrites let through): BEGIN, the statement and ROLLBACK
-// go in one round trip, and the time is that round trip's, BEGIN and
-// ROLLBACK included (the server sends one reply for the three; on
-// PostgreSQL 15 they add a few microseconds). So no call can commit,
-// whatever it contains: a write, a writing function, a set_config or SET
-// of the session's settings, a large object, a notification. A sequence's
-// nextval and setval are not transactional: READ ONLY refuses them, and
-// under AllowWrites what a write takes or sets stays. After the call the
-// session must be idle again: a failed statement leaves its transaction
-// block failed, and one more ROLLBACK (not timed) ends it; a session that
-// cannot be brought back stops the run (errLeftInTransaction).
+// the end of its reply. It runs on the client's session (wire.Session.Call)
+// inside a transaction of its own that is always rolled back, READ ONLY
+// for a read and READ WRITE for a write (one that Options.AllowWrites let
+// through): BEGIN, the statement and ROLLBACK go in one round trip, and
+// the time is that round trip's, BEGIN and ROLLBACK included (the server
+// sends one reply for the three; on PostgreSQL 15 they add a few
+// microseconds). So no call can commit, whatever it contains: a write, a
+// writing function, a set_config or SET of the session's settings, a
+// large object, a notification. A sequence's nextval and setval are not
+// transactional: READ ONLY refuses them, and under AllowWrites what a
+// write takes or sets stays. After the call the session must be idle
+// again: a failed statement leaves its transaction block failed, and one
+// more ROLLBACK (not timed) ends it; a session that cannot be brought back
+// stops the run (wire.ErrLeftInTransaction).
 //
-// The arguments are encoded beforehand, as text, outside the timing. On a
-// wire (see wire) the call costs the client no more than a pgbench call;
-// otherwise (TLS) it goes straight to pgconn as one batch, as pgx's Query
-// would add its own bookkeeping to every call. ctx carries no
-// cancellation (a cancellable one costs a watcher per call); phase shuts
-// the connections down instead.
+// The arguments are encoded beforehand, as text, outside the timing. ctx
+// carries no cancellation (a cancellable one costs a watcher per call);
+// phase shuts the sessions down instead.
 func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
 	params, err := c.encode(i, args)
 	if err != nil {
 		return 0, time.Now(), 0, err
 	}
-	write := c.r.w.Statements[i].Write
-	if c.wire != nil {
-		start = time.Now()
-		rows, err = c.wire.execInTx(write, c.names[i], params)
-		d = time.Since(start)
-		if serr := c.wire.settle(); serr != nil {
-			return 0, start, d, serr
-		}
-		return rows, start, d, err
-	}
-	begin := beginReadOnlyName
-	if write {
-		begin = beginReadWriteName
-	}
-	var b pgconn.Batch
-	b.ExecPrepared(begin, nil, nil, nil)
-	b.ExecPrepared(c.names[i], params, nil, nil)
-	b.ExecPrepared(rollbackName, nil, nil, nil)
-	pc := c.conn.PgConn()
-	start = time.Now()
-	mrr := pc.ExecBatch(ctx, &b)
-	for n := 0; mrr.NextResult(); n++ {
-		rr := mrr.ResultReader()
-		if n == 1 { // the statement's; BEGIN's and ROLLBACK's have no rows
-			for rr.NextRow() {
-				rows++
-			}
-		}
-		rr.Close()
-	}
-	err = mrr.Close()
-	d = time.Since(start)
-	if serr := c.settle(ctx); serr != nil {
-		return 0, start, d, serr
-	}
-	return rows, start, d, err
+	return c.session.Call(ctx, c.r.w.Statements[i].Write, c.names[i], params)
 }
 
-// settle is wire.settle on pgconn: a ROLLBACK when the call left the
-// session in a transaction block, and an error that stops the run when it
-// is still in one.
-func (c *client) settle(ctx context.Context) error {
-	pc := c.conn.PgConn()
-	if pc.IsClosed() || pc.TxStatus() == 'I' {
-		return nil
-	}
-	pc.Exec(ctx, "ROLLBACK").ReadAll()
-	return idle(ctx, c.conn)
-}
-
-// takeOver gives the client's socket to a wire for the phases, once.
+// takeOver gives the client's connection to a session for the phases,
+// once.
 func (c *client) takeOver(ctx context.Context) error {
-	if c.tookOver {
+	if c.session != nil {
 		return nil
 	}
-	c.tookOver = true
-	w, err := hijack(ctx, c.conn.PgConn())
-	if err != nil || w == nil {
+	s, err := wire.Open(ctx, c.conn.PgConn(), wire.TxStatements{
+		BeginReadOnly: beginReadOnlyName, BeginReadWrite: beginReadWriteName, Rollback: rollbackName,
+	})
+	if err != nil {
 		return err
 	}
-	if err := w.useTransactions(beginReadOnlyName, beginReadWriteName, rollbackName); err != nil {
-		w.close()
-		return err
-	}
-	c.wire = w
+	c.session = s
 	return nil
 }
 
-// wires reports whether every client runs its calls on a wire.
-func wires(clients []*client) bool {
-	for _, c := range clients {
-		if c.wire == nil {
-			return false
-		}
-	}
-	return true
-}
-
-// lost reports whether err from a call means the connection is gone.
+// lost reports whether err from a call means the connection is gone: the
+// session says so, or the server does.
 func (c *client) lost(err error) bool {
-	if errors.Is(err, errLost) {
-		return true
-	}
-	if c.wire != nil {
-		return serverGone(err)
-	}
-	return isConnectionError(err, c.conn)
+	return errors.Is(err, wire.ErrLost) || serverGone(err)
 }
 
 // encode turns arguments into the text the server parses for each
@@ -710,30 +633,19 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 	}
 	stopClosing := context.AfterFunc(ctx, func() {
 		for _, c := range clients {
-			if c.wire != nil {
-				c.wire.shutdown()
-			} else if nc := c.conn.PgConn().Conn(); nc != nil {
-				nc.Close()
-			}
+			c.session.Shutdown()
 		}
 	})
 	defer stopClosing()
 	var done atomic.Int64
 	// loop runs client ci's calls until its schedule is exhausted or the
 	// phase stops.
-	loop := func(ci int, c *client) {
-		yielded := time.Now()
+	loop := func(ci int) {
+		c := clients[ci]
 		for ctx.Err() == nil {
 			i, k, ok := scheds[ci].next()
 			if !ok {
 				return
-			}
-			if c.wire != nil && c.wire.park == nil {
-				// See yieldEvery; a group yields for its clients.
-				if now := time.Now(); now.Sub(yielded) >= yieldEvery {
-					runtime.Gosched()
-					yielded = now
-				}
 			}
 			if err := c.slot(calls, i, k, stream); err != nil {
 				if ctx.Err() == nil {
@@ -743,40 +655,6 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 			}
 			done.Add(1)
 		}
-	}
-	// On wires, the clients are spread over Options.threads() goroutines,
-	// each running its share in one group (runGroup); on pgconn (TLS)
-	// each client has a goroutine of its own.
-	parts := groups(len(clients), len(clients))
-	if wires(clients) {
-		parts = groups(len(clients), r.o.threads())
-		// One P per group, none idle. With a P to spare, every yield
-		// (see yieldEvery) woke another thread to look for work, which
-		// could take the goroutine over: on another thread, often on
-		// another CPU than its backends, whose replies then cost an
-		// interrupt between CPUs (4 clients on two cores, runs side
-		// by side: median throughput about 6% lower that way). The rest (progress,
-		// the cancellation above, signals) runs when a group yields.
-		if prev, want := runtime.GOMAXPROCS(0), len(parts); prev != want {
-			runtime.GOMAXPROCS(want)
-			defer runtime.GOMAXPROCS(prev)
-		}
-	}
-	var wg sync.WaitGroup
-	for _, ids := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if len(ids) == 1 {
-				loop(ids[0], clients[ids[0]])
-				return
-			}
-			members := make([]*client, len(ids))
-			for j, ci := range ids {
-				members[j] = clients[ci]
-			}
-			runGroup(members, func(j int) { loop(ids[j], members[j]) })
-		}()
 	}
 	stop := make(chan struct{})
 	var pwg sync.WaitGroup
@@ -796,7 +674,12 @@ func (r *runner) phase(ctx context.Context, clients []*client, scheds []*schedul
 			}
 		}()
 	}
-	wg.Wait()
+	// The sessions decide how their clients share threads (wire.Run).
+	sessions := make([]wire.Session, len(clients))
+	for i, c := range clients {
+		sessions[i] = c.session
+	}
+	wire.Run(sessions, r.o.threads(), loop)
 	close(stop)
 	pwg.Wait()
 	if r.o.Progress != nil {

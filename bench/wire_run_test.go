@@ -51,7 +51,7 @@ statements:
 // TestTerminatedBackendStopsTheRun: the server ending one client's session
 // in the middle of the measured phase stops the run, keeping what was
 // measured and saying the connection was lost, whether the clients have a
-// thread each or share one (runGroup).
+// thread each or share one (wire.Run).
 func TestTerminatedBackendStopsTheRun(t *testing.T) {
 	dsn := sharedDB(t)
 	for _, tt := range []struct {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -350,12 +349,12 @@ func tinyTablespace(t *testing.T) string {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=0700"); err != nil {
+	if err := mountTmpfs(dir, "size=1m,mode=0700"); err != nil {
 		os.Remove(dir)
 		t.Skipf("disk full: cannot mount a tmpfs here (%v): the container lacks mount permission", err)
 	}
 	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+		if err := unmountTmpfs(dir); err != nil {
 			t.Errorf("unmount %s: %v", dir, err)
 		}
 		os.Remove(dir)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
 
@@ -270,7 +271,7 @@ func isKeyword(name string) bool {
 		return v
 	}
 	kw := true
-	if res, err := pg_query.Scan(name); err == nil && len(res.Tokens) == 1 {
+	if res, err := sqlscan.RawScan(name); err == nil && len(res.Tokens) == 1 {
 		switch res.Tokens[0].KeywordKind {
 		case pg_query.KeywordKind_NO_KEYWORD, pg_query.KeywordKind_UNRESERVED_KEYWORD:
 			kw = false

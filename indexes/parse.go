@@ -9,6 +9,8 @@ import (
 	pg_query "github.com/pganalyze/pg_query_go/v6"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // colRef is a column as a statement names it: an optional qualifier (an
@@ -141,7 +143,7 @@ func (q *query) relationNames() string {
 
 // parseQuery parses one statement with the PostgreSQL parser.
 func parseQuery(sql string) (*query, *pg_query.ParseResult, error) {
-	tree, err := pg_query.Parse(sql)
+	tree, err := sqlscan.ParseTree(sql)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -8,10 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	pg_query "github.com/pganalyze/pg_query_go/v6"
-	"github.com/pganalyze/pg_query_go/v6/parser"
-
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -144,14 +142,14 @@ func (w *Workload) add(s Statement, file string, number, line int) {
 	q, _, err := parseQuery(s.Query)
 	if err != nil {
 		pe := &ParseError{File: file, Number: number, Line: line, Message: err.Error()}
-		var perr *parser.Error
+		var perr *sqlscan.SyntaxError
 		if errors.As(err, &perr) {
 			pe.Message, pe.Position = perr.Message, perr.Cursorpos
 		}
 		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Query: s.Query, Reason: "does not parse: " + pe.Message, ParseError: pe})
 		return
 	}
-	fp, err := pg_query.Fingerprint(s.Query)
+	fp, err := sqlscan.Fingerprint(s.Query)
 	if err != nil {
 		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Query: s.Query, Reason: "no fingerprint: " + err.Error()})
 		return

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // DDLKind is what a migration statement does, as apply decides whether to
@@ -97,7 +99,7 @@ var ErrNotOneStatement = errors.New("more than one statement")
 // that does not parse is an error (pg_query's, with its position); so is
 // text holding two statements.
 func KindOf(stmt string) (DDL, error) {
-	tree, err := pg_query.Parse(stmt)
+	tree, err := sqlscan.ParseTree(stmt)
 	if err != nil {
 		return DDL{}, err
 	}

@@ -175,9 +175,7 @@ func TestAdversarialDjangoHarnessCatchesInjection(t *testing.T) {
 func TestAdversarialDjangoHostileText(t *testing.T) {
 	py := python(t)
 	var breakers []string
-	for _, term := range pyLineTerminators {
-		breakers = append(breakers, term)
-	}
+	breakers = append(breakers, pyLineTerminators...)
 	breakers = append(breakers, `"`, `\"`, `"""`, `'''`, `\`, "\x00", "\t", "\u202e", "\ufeff", "é\u00a0", "\\\n")
 	// Every file is generated first, then all are compiled in one run of
 	// py_compile and imported in one run of Python.

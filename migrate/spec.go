@@ -97,7 +97,6 @@ func QualifySpecs(ctx context.Context, q pg.Querier, specs []IndexSpec) ([]Index
 }
 
 var (
-	plainIdent  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_$]*$`)
 	opclassName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
 	methodName  = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )

@@ -180,6 +180,54 @@ func benchUsage(format string, args ...any) error {
 	return &usageError{err: fmt.Errorf(format, args...), cmd: "hishamos-perf bench"}
 }
 
+// benchFlags are the flags that give bench's options, by the option a
+// *bench.OptionError names.
+var benchFlags = map[bench.Option]string{
+	bench.OptClients: flagClients, bench.OptThreads: flagThreads, bench.OptWarmup: flagWarmup,
+	bench.OptDuration: flagDuration, bench.OptIterations: flagIterations,
+	bench.OptAlpha: flagAlpha, bench.OptNoise: flagNoise,
+	bench.OptExpect: flagExpect, bench.OptMaxRegression: flagMaxRegression,
+	bench.OptBaseline: flagBaseline, bench.OptMigrator: flagApply, bench.OptRevert: flagRevert,
+}
+
+// benchFlag names a bench option by its flag ("--clients").
+func benchFlag(o bench.Option) string {
+	if f, ok := benchFlags[o]; ok {
+		return "--" + f
+	}
+	return string(o)
+}
+
+// flagWorded is a library error as the command words it, with the flags'
+// names: its text is what the user reads, and it unwraps to the library's
+// typed error.
+type flagWorded struct {
+	msg string
+	err error
+}
+
+func (e *flagWorded) Error() string { return e.msg }
+func (e *flagWorded) Unwrap() error { return e.err }
+
+// benchOptionUsage words a refusal of bench's option checks with the
+// flags' names, as bad usage (exit 2, a pointer to --help): a value out of
+// its limits as "bench: bad options: --clients must be …", flags that do
+// not go together as "--revert only goes with --apply", writes without
+// --allow-writes with the statements that write.
+func benchOptionUsage(err error) error {
+	var oe *bench.OptionError
+	var we *bench.WritesError
+	switch {
+	case errors.As(err, &oe) && oe.Value != nil:
+		return benchUsage("%w", &flagWorded{fmt.Sprintf("bench: %v: %s", bench.ErrOptions, oe.Message(benchFlag)), err})
+	case errors.As(err, &oe):
+		return benchUsage("%w", &flagWorded{oe.Message(benchFlag), err})
+	case errors.As(err, &we):
+		return benchUsage("%w", &flagWorded{fmt.Sprintf("%v: %s; pass --%s to run them, each in a transaction that is rolled back", bench.ErrWrites, strings.Join(we.Statements, ", "), flagAllowWrites), err})
+	}
+	return benchUsage("%w", err)
+}
+
 // badInput marks a bad file or workload: exit code 2, without the pointer.
 func badInput(err error) error {
 	return &usageError{err: err}
@@ -225,10 +273,10 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 		Seed: o.seed, AllowWrites: o.allowWrites,
 	}
 	if err := cfg.Options.Validate(); err != nil {
-		return cfg, benchUsage("%w", err)
+		return cfg, benchOptionUsage(err)
 	}
-	if writes := cfg.Workload.Writes(); len(writes) > 0 && !o.allowWrites {
-		return cfg, benchUsage("%w: %s; pass --%s to run them, each in a transaction that is rolled back", bench.ErrWrites, strings.Join(writes, ", "), flagAllowWrites)
+	if err := bench.CheckWrites(cfg.Workload, o.allowWrites); err != nil {
+		return cfg, benchOptionUsage(err)
 	}
 	noise, err := parsePercent(flagNoise, o.noise)
 	if err != nil {
@@ -236,7 +284,7 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	}
 	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise}
 	if err := cfg.Compare.Validate(); err != nil {
-		return cfg, benchUsage("%w", err)
+		return cfg, benchOptionUsage(err)
 	}
 	switch strings.ToLower(strings.TrimSpace(o.expect)) {
 	case "":
@@ -264,15 +312,10 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 		cfg.Gate.MaxRegressionPct = &v
 	}
 	if err := cfg.Gate.Validate(); err != nil {
-		return cfg, benchUsage("%w", err)
+		return cfg, benchOptionUsage(err)
 	}
-	switch {
-	case o.baseline != "" && o.apply != "":
-		return cfg, benchUsage("--%s and --%s are two ways to get a before run: give one", flagBaseline, flagApply)
-	case o.revert && o.apply == "":
-		return cfg, benchUsage("--%s only goes with --%s", flagRevert, flagApply)
-	case cfg.Gate.ExpectPct != nil && o.baseline == "" && o.apply == "":
-		return cfg, benchUsage("--%s needs a before run to compare with: add --%s or --%s", flagExpect, flagBaseline, flagApply)
+	if err := bench.CheckBeforeRun(o.baseline != "", o.apply != "", o.revert, cfg.Gate.ExpectPct != nil); err != nil {
+		return cfg, benchOptionUsage(err)
 	}
 	if o.baseline != "" {
 		if cfg.Baseline, err = bench.LoadBaseline(o.baseline, cfg.Workload); err != nil {
@@ -412,9 +455,9 @@ func (a *app) benchFailed(ctx context.Context, rep *bench.Report, err error, o b
 		return badInput(err)
 	case stopped != nil:
 		return &dbError{err}
-	case errors.Is(err, bench.ErrOptions):
-		return benchUsage("%w", err)
-	case errors.Is(err, bench.ErrWorkload), errors.Is(err, bench.ErrWrites),
+	case errors.Is(err, bench.ErrOptions), errors.Is(err, bench.ErrWrites):
+		return benchOptionUsage(err)
+	case errors.Is(err, bench.ErrWorkload),
 		errors.Is(err, bench.ErrBaseline), errors.Is(err, bench.ErrStatementFailed):
 		return badInput(err)
 	}

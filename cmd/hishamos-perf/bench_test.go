@@ -88,6 +88,37 @@ func TestBenchBadInput(t *testing.T) {
 	}
 }
 
+// TestBenchOptionErrorsNameTheFlags: bench's option checks live in the
+// bench package, typed and without flag names; the command words each
+// with its flags, exactly as users have read them, before it connects
+// (the DSN here reaches nothing).
+func TestBenchOptionErrorsNameTheFlags(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--clients", "0"}, "bench: bad options: --clients must be between 1 and 64, not 0"},
+		{[]string{"--clients", "2", "--threads", "3"}, "bench: bad options: --threads must be between 1 and --clients (2), not 3"},
+		{[]string{"--warmup", "-1"}, "bench: bad options: --warmup must be 0 or more, not -1"},
+		{[]string{"--duration", "-1s"}, "bench: bad options: --duration must be positive, not -1s"},
+		{[]string{"--iterations", "0"}, "bench: bad options: --iterations must be at least 1, not 0 (a statement needs samples to be measured)"},
+		{[]string{"--alpha", "0"}, "bench: bad options: --alpha must be between 0 and 1, not 0"},
+		{[]string{"--noise", "150"}, "bench: bad options: --noise must be from 0% to below 100%, not 150%"},
+		{[]string{"--expect", "100", "--baseline", "x"}, "bench: bad options: --expect must be above 0% and below 100%, not 100%"},
+		{[]string{"--max-regression", "-1"}, "bench: bad options: --max-regression must be 0% or more, not -1%"},
+		{[]string{"--baseline", "x", "--apply", "y"}, "--baseline and --apply are two ways to get a before run: give one"},
+		{[]string{"--revert"}, "--revert only goes with --apply"},
+		{[]string{"--expect", "40%"}, "--expect needs a before run to compare with: add --baseline or --apply"},
+		{[]string{"--sql", benchFile(t, "w.sql", "-- name: w\nDELETE FROM agents_agent;\n")}, "the workload changes data: w; pass --allow-writes to run them, each in a transaction that is rolled back"},
+	} {
+		r := cli(t, append([]string{"--dsn", "postgres://nobody@127.0.0.1:1/none", "bench"}, tt.args...)...)
+		want := "hishamos-perf: " + tt.want + "\nRun 'hishamos-perf bench --help' for usage.\n"
+		if r.code != 2 || r.stderr != want {
+			t.Errorf("bench %s: exit %d, stderr %q; want 2 and %q", strings.Join(tt.args, " "), r.code, r.stderr, want)
+		}
+	}
+}
+
 // TestBenchSaveThenCompare: a saved run is a baseline; the comparison
 // prints as JSON with the fields, as Markdown under 60 KB, and as
 // Go benchmark lines benchstat reads; --junit writes a report.

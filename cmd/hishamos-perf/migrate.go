@@ -124,6 +124,7 @@ func countArg(args []string, cmdPath string) (int, error) {
 	}
 	n, err := strconv.Atoi(args[0])
 	if err != nil || n < 1 {
+		//lint:ignore ST1005 N is the argument as the usage line names it
 		return 0, &usageError{err: fmt.Errorf("N must be a positive number, not %q", args[0]), cmd: cmdPath}
 	}
 	return n, nil

@@ -166,11 +166,6 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-func appendJSONKey(b []byte, k string) []byte {
-	b = appendJSONString(b, k)
-	return append(b, ':')
-}
-
 // appendJSONPick writes a JSON array of n distinct-ish words from list.
 func appendJSONPick(b []byte, r *rand.Rand, list []string, n int) []byte {
 	b = append(b, '[')

@@ -172,8 +172,6 @@ var triggers = []string{"manual", "schedule", "api", "webhook"}
 
 var temperatures = []float64{0, 0.2, 0.3, 0.5, 0.7, 1}
 
-var temperatureText = []string{"0.0", "0.2", "0.3", "0.5", "0.7", "1.0"}
-
 var maxTokens = []int32{1024, 2048, 4096, 8192}
 
 // stepNames name the steps of workflow definitions.

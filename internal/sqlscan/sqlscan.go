@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
-	"github.com/pganalyze/pg_query_go/v6/parser"
 )
 
 // Kind is the kind of a token.
@@ -144,11 +143,15 @@ func (e *Error) Unterminated() bool {
 
 // Scan lexes sql into tokens, dropping comments and white space. Text
 // holding a NUL byte is refused with an *Error of Kind NulByte and its line.
+// Without cgo it returns ErrNoParser.
 func Scan(sql string) ([]Token, error) {
 	if i := strings.IndexByte(sql, 0); i >= 0 {
 		return nil, &Error{Kind: NulByte, Msg: `NUL byte (\0) in the SQL text`, Offset: i, Line: 1 + strings.Count(sql[:i], "\n")}
 	}
-	res, err := pg_query.Scan(sql)
+	res, err := RawScan(sql)
+	if errors.Is(err, ErrNoParser) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, scanError(sql, err)
 	}
@@ -217,7 +220,7 @@ func unquote(s string) string {
 
 // scanError turns the lexer's error into an *Error.
 func scanError(sql string, err error) error {
-	var pe *parser.Error
+	var pe *SyntaxError
 	if !errors.As(err, &pe) {
 		return &Error{Kind: Invalid, Msg: err.Error(), Offset: -1}
 	}

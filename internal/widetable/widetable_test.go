@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	pg_query "github.com/pganalyze/pg_query_go/v6"
+
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // TestStatementsDistinctAndStable checks what the advisor's scale
@@ -19,7 +21,7 @@ func TestStatementsDistinctAndStable(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, s := range all {
-		fp, err := pg_query.Fingerprint(s)
+		fp, err := sqlscan.Fingerprint(s)
 		if err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
@@ -43,7 +45,7 @@ func TestStatementsDistinctAndStable(t *testing.T) {
 // filled by the INSERT.
 func TestSchemaHasEveryColumn(t *testing.T) {
 	sql := Schema(1000, 1)
-	tree, err := pg_query.Parse(sql)
+	tree, err := sqlscan.ParseTree(sql)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,6 @@
-package bench
+//go:build linux
+
+package wire
 
 import (
 	"cmp"
@@ -8,29 +10,19 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
 	"golang.org/x/sys/unix"
 )
 
-// errLost marks an error after which a wire is unusable: the socket failed
-// or closed, the server ended the session (a FATAL error) or sent what the
-// protocol does not allow there.
-var errLost = errors.New("the connection to the server was lost")
-
-// errLeftInTransaction marks a session that a call left inside a
-// transaction block and a ROLLBACK could not bring back out: a call after
-// it would run in a transaction bench does not control, so the run stops.
-var errLeftInTransaction = errors.New("the session could not be brought back out of a call's transaction")
-
-// lostError is an error that leaves a wire unusable.
-type lostError struct{ err error }
-
-func (e *lostError) Error() string   { return e.err.Error() }
-func (e *lostError) Unwrap() []error { return []error{e.err, errLost} }
+// HasDirect says whether this system has the direct path: Open takes a
+// TCP or Unix socket over for it.
+const HasDirect = true
 
 // executeAll is an Execute message of the unnamed portal, for every row;
 // syncMessage a Sync.
@@ -39,11 +31,21 @@ var (
 	syncMessage = [...]byte{'S', 0, 0, 0, 4}
 )
 
+// yieldEvery is how often a client on the direct path (or a group of
+// them, see runGroup) passes through the Go scheduler. Its system calls
+// keep its P (sys_linux.go), so the rest of the program (timers, the
+// cancellation of a phase, signals, the garbage collector) runs when it
+// yields; and once a goroutine has gone 10 ms (the runtime's
+// forcePreemptNS) without, the runtime's monitor preempts it with a
+// signal. With no idle P (runDirect runs one P per group) a yield wakes
+// no other thread and the goroutine goes on where it was.
+const yieldEvery = 5 * time.Millisecond
+
 // wireReadBuf is the read buffer's starting size: a reply of a few rows
 // comes in one read; a larger message grows it.
 const wireReadBuf = 16 << 10
 
-// wire is a client's connection taken over from pgconn for the phases:
+// direct is a client's connection taken over from pgconn for the phases:
 // each call writes its BEGIN, the statement's Bind and Execute, its
 // ROLLBACK and Sync in one write(2) (execInTx), waits in poll(2) and reads
 // the reply up to ReadyForQuery, so that it waits for the server in the
@@ -56,8 +58,8 @@ const wireReadBuf = 16 << 10
 // on another thread: on a two-core machine those extra context switches,
 // taken from the server's cores, were what made bench slower than pgbench
 // (see make bench-harness).
-type wire struct {
-	// mu guards fd against close while shutdown uses it from another
+type direct struct {
+	// mu guards fd against Close while Shutdown uses it from another
 	// goroutine; the calls themselves run on one goroutine.
 	mu     sync.Mutex
 	fd     int
@@ -69,7 +71,7 @@ type wire struct {
 	bind pgproto3.Bind
 	pfd  [1]unix.PollFd
 	lost error
-	// park, while the wire's client runs in a group (runGroup), waits
+	// park, while the session's client runs in a group (runGroup), waits
 	// for the socket in the group's poll instead of a poll of its own.
 	park func(events int16) error
 	// kept collects the rows of a reply, as text, while keep is on
@@ -84,12 +86,47 @@ type wire struct {
 	// prepared ROLLBACK and a Sync: what execInTx writes around a call.
 	begin [2][]byte
 	end   []byte
+	// yielded is when the client last passed through the scheduler
+	// (yieldEvery), while it runs alone rather than in a group.
+	yielded time.Time
+}
+
+// lostBy is Lost for an error of the connection itself (not the server's
+// word, not a session left in a transaction): its text says the
+// connection was lost.
+func lostBy(err error) error {
+	if errors.Is(err, ErrLost) {
+		return err
+	}
+	return &lostError{fmt.Errorf("%w: %w", ErrLost, err)}
+}
+
+// openDirect takes pc's socket over from pgconn and readies the calls'
+// transaction statements, or returns nil when the socket cannot be used
+// directly (TLS) and the calls should stay on pgconn.
+func openDirect(ctx context.Context, pc *pgconn.PgConn, tx TxStatements) (Session, error) {
+	w, err := hijack(ctx, pc)
+	if err != nil || w == nil {
+		return nil, err
+	}
+	if err := w.useTransactions(tx); err != nil {
+		w.Close(ctx)
+		return nil, err
+	}
+	return w, nil
+}
+
+// IsDirect reports whether s runs its calls on the direct path.
+func IsDirect(s Session) bool {
+	_, ok := s.(*direct)
+	return ok
 }
 
 // hijack takes conn's socket over from pgconn, or returns nil when it
 // cannot be used directly (TLS) and the calls should stay on pgconn. After
-// it, conn is closed to pgx and only the wire talks to the server.
-func hijack(ctx context.Context, pc *pgconn.PgConn) (*wire, error) {
+// it, conn is closed to pgx and only the direct session talks to the
+// server.
+func hijack(ctx context.Context, pc *pgconn.PgConn) (*direct, error) {
 	switch pc.Conn().(type) {
 	case *net.TCPConn, *net.UnixConn:
 	default:
@@ -123,13 +160,43 @@ func hijack(ctx context.Context, pc *pgconn.PgConn) (*wire, error) {
 		return nil, &lostError{fmt.Errorf("take the socket over: %w", err)}
 	}
 	// The descriptor stays in non-blocking mode: calls wait in poll(2).
-	return &wire{fd: fd, in: make([]byte, wireReadBuf)}, nil
+	return &direct{fd: fd, in: make([]byte, wireReadBuf), status: pc.TxStatus(), yielded: time.Now()}, nil
 }
 
-// shutdown ends the connection at once from any goroutine, waking a call
+// Call is execInTx, timed, then settle; a client that runs alone (not in
+// a group, see runGroup) then passes through the scheduler every
+// yieldEvery. ctx is not used: Shutdown interrupts a call.
+func (w *direct) Call(_ context.Context, readWrite bool, name string, params [][]byte) (rows int64, start time.Time, d time.Duration, err error) {
+	start = time.Now()
+	rows, err = w.execInTx(readWrite, name, params)
+	end := time.Now()
+	d = end.Sub(start)
+	if serr := w.settle(); serr != nil {
+		return 0, start, d, serr
+	}
+	if w.park == nil && end.Sub(w.yielded) >= yieldEvery {
+		runtime.Gosched()
+		w.yielded = end
+	}
+	return rows, start, d, err
+}
+
+// Query is queryRows, then settle.
+func (w *direct) Query(_ context.Context, sql string) ([][]string, error) {
+	rows, err := w.queryRows(sql)
+	if serr := w.settle(); serr != nil {
+		return nil, serr
+	}
+	return rows, err
+}
+
+// TxStatus is the status of the last ReadyForQuery.
+func (w *direct) TxStatus() byte { return w.status }
+
+// Shutdown ends the connection at once from any goroutine, waking a call
 // blocked on it: closing the descriptor would not wake a poll(2) in
 // progress.
-func (w *wire) shutdown() {
+func (w *direct) Shutdown() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.closed {
@@ -137,8 +204,8 @@ func (w *wire) shutdown() {
 	}
 }
 
-// close says goodbye to the server (Terminate) and closes the socket.
-func (w *wire) close() {
+// Close says goodbye to the server (Terminate) and closes the socket.
+func (w *direct) Close(context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -155,15 +222,15 @@ func (w *wire) close() {
 // connection before it was taken over, that open a READ ONLY and a READ
 // WRITE transaction and that roll one back. Their Bind and Execute are
 // encoded once, here.
-func (w *wire) useTransactions(beginReadOnly, beginReadWrite, rollback string) error {
-	for i, name := range []string{beginReadOnly, beginReadWrite} {
+func (w *direct) useTransactions(tx TxStatements) error {
+	for i, name := range []string{tx.BeginReadOnly, tx.BeginReadWrite} {
 		b, err := (&pgproto3.Bind{PreparedStatement: name}).Encode(nil)
 		if err != nil {
 			return err
 		}
 		w.begin[i] = append(b, executeAll[:]...)
 	}
-	b, err := (&pgproto3.Bind{PreparedStatement: rollback}).Encode(nil)
+	b, err := (&pgproto3.Bind{PreparedStatement: tx.Rollback}).Encode(nil)
 	if err != nil {
 		return err
 	}
@@ -175,7 +242,7 @@ func (w *wire) useTransactions(beginReadOnly, beginReadWrite, rollback string) e
 // for NULL; text results, as pgconn and pgbench -M prepared ask for) and
 // returns the rows it sent back. No Describe: the rows are counted, not
 // read. A statement's error (a *pgconn.PgError) leaves the wire usable;
-// an error wrapping errLost does not.
+// an error wrapping ErrLost does not.
 //
 // It runs inside a transaction that is always rolled back: Bind and
 // Execute of the prepared BEGIN (READ WRITE when readWrite, else READ
@@ -186,12 +253,12 @@ func (w *wire) useTransactions(beginReadOnly, beginReadWrite, rollback string) e
 // statement fails, the server skips the ROLLBACK and the session is left
 // in a failed transaction block (status 'E'): settle ends it. It needs
 // useTransactions first.
-func (w *wire) execInTx(readWrite bool, name string, params [][]byte) (rows int64, err error) {
+func (w *direct) execInTx(readWrite bool, name string, params [][]byte) (rows int64, err error) {
 	if w.lost != nil {
 		return 0, w.lost
 	}
 	if w.end == nil {
-		return 0, errors.New("bench: no transaction statements on the wire (useTransactions)")
+		return 0, errors.New("wire: no transaction statements on the session (useTransactions)")
 	}
 	begin := w.begin[0]
 	if readWrite {
@@ -214,8 +281,8 @@ func (w *wire) execInTx(readWrite bool, name string, params [][]byte) (rows int6
 // settle brings the session back out of a transaction block that a call
 // left it in (a failed statement skips the ROLLBACK; a statement could end
 // the block itself): a ROLLBACK, after which the session must be idle. A
-// session that is not makes the wire lost, with errLeftInTransaction.
-func (w *wire) settle() error {
+// session that is not makes the wire lost, with ErrLeftInTransaction.
+func (w *direct) settle() error {
 	if w.lost != nil {
 		return w.lost
 	}
@@ -227,14 +294,14 @@ func (w *wire) settle() error {
 		return w.lost
 	}
 	if w.status != 'I' {
-		return w.fail(fmt.Errorf("%w (transaction status %q after a call, %q after ROLLBACK)", errLeftInTransaction, before, w.status))
+		return w.fail(fmt.Errorf("%w (transaction status %q after a call, %q after ROLLBACK)", ErrLeftInTransaction, before, w.status))
 	}
 	return nil
 }
 
 // query runs sql with the simple protocol (BEGIN, ROLLBACK) and returns
 // its error.
-func (w *wire) query(sql string) error {
+func (w *direct) query(sql string) error {
 	if w.lost != nil {
 		return w.lost
 	}
@@ -249,7 +316,7 @@ func (w *wire) query(sql string) error {
 
 // queryRows runs sql with the simple protocol and returns its rows, each
 // value as text (NULL as "").
-func (w *wire) queryRows(sql string) ([][]string, error) {
+func (w *direct) queryRows(sql string) ([][]string, error) {
 	w.keep, w.kept = true, nil
 	defer func() { w.keep, w.kept = false, nil }()
 	if err := w.query(sql); err != nil {
@@ -259,7 +326,7 @@ func (w *wire) queryRows(sql string) ([][]string, error) {
 }
 
 // reply writes out and reads the reply up to ReadyForQuery.
-func (w *wire) reply(out []byte) (rows int64, err error) {
+func (w *direct) reply(out []byte) (rows int64, err error) {
 	if err := w.write(out); err != nil {
 		return 0, w.fail(err)
 	}
@@ -317,23 +384,23 @@ func (w *wire) reply(out []byte) (rows int64, err error) {
 }
 
 // fail marks the wire lost by err.
-func (w *wire) fail(err error) error {
-	if errors.Is(err, errLost) {
+func (w *direct) fail(err error) error {
+	if errors.Is(err, ErrLost) {
 		return err
 	}
 	if err == io.EOF {
 		err = errors.New("the server closed the connection")
 	}
-	if _, ok := errors.AsType[*pgconn.PgError](err); ok || errors.Is(err, errLeftInTransaction) {
-		w.lost = &lostError{err}
+	if _, ok := errors.AsType[*pgconn.PgError](err); ok || errors.Is(err, ErrLeftInTransaction) {
+		w.lost = Lost(err)
 	} else {
-		w.lost = &lostError{fmt.Errorf("%w: %w", errLost, err)}
+		w.lost = lostBy(err)
 	}
 	return w.lost
 }
 
 // write writes b whole.
-func (w *wire) write(b []byte) error {
+func (w *direct) write(b []byte) error {
 	for len(b) > 0 {
 		n, err := sysWrite(w.fd, b)
 		switch {
@@ -354,7 +421,7 @@ func (w *wire) write(b []byte) error {
 
 // next reads the next message. A DataRow's body is skipped, not kept,
 // whatever its size, unless the rows are kept.
-func (w *wire) next() (typ byte, body []byte, err error) {
+func (w *direct) next() (typ byte, body []byte, err error) {
 	if err := w.fill(5); err != nil {
 		return 0, nil, err
 	}
@@ -376,7 +443,7 @@ func (w *wire) next() (typ byte, body []byte, err error) {
 }
 
 // skip discards the next n bytes of the stream.
-func (w *wire) skip(n int) error {
+func (w *direct) skip(n int) error {
 	for {
 		have := w.w - w.r
 		if have >= n {
@@ -392,7 +459,7 @@ func (w *wire) skip(n int) error {
 }
 
 // fill makes in[r:w] hold at least n bytes.
-func (w *wire) fill(n int) error {
+func (w *direct) fill(n int) error {
 	if w.w-w.r >= n {
 		return nil
 	}
@@ -418,7 +485,7 @@ func (w *wire) fill(n int) error {
 // where the server runs too, the backend woken by a request often runs
 // (and answers) before the client gets its CPU back, and the reply is
 // there without a wait.
-func (w *wire) read() error {
+func (w *direct) read() error {
 	for {
 		n, err := sysRead(w.fd, w.in[w.w:])
 		switch {
@@ -444,7 +511,7 @@ func (w *wire) read() error {
 // each time the server reads a request (the socket's single wait queue
 // hears "writable" too); poll listens for the events asked only, as
 // pgbench's wait does.
-func (w *wire) wait(events int16) error {
+func (w *direct) wait(events int16) error {
 	if w.park != nil {
 		return w.park(events)
 	}

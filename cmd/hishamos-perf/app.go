@@ -58,13 +58,6 @@ func (a *app) privilegeFix(err error) error {
 	return pg.PrivilegeErrorNeed(err, role, a.need)
 }
 
-// renderer writes results to stdout in the chosen format.
-func (a *app) renderer() *render.Renderer {
-	r := render.New(a.stdout, render.Format(a.format), a.noColor, a.getenv)
-	r.Quiet = a.quiet
-	return r
-}
-
 // write writes a command's output to stdout in the chosen format.
 func (a *app) write(doc *report.Doc) error {
 	return a.writeContext(context.Background(), doc)

@@ -73,7 +73,9 @@ fix. --fail-on warning|critical exits 1 when a finding reaches that severity.
 
 --format json writes the hishamos-perf/analyze/v1 document: statements[],
 findings[] (rule, severity, table, fingerprint, query, evidence, fix) and
-indexes[]; markdown stays under 60 KB for a pull-request comment.`,
+indexes[]; markdown stays under 60 KB for a pull-request comment; csv writes
+the statements (times in ms, with their query id and whole text), the
+findings and every index.`,
 		Example: `  hishamos-perf analyze
   hishamos-perf analyze --sort mean --top 10
   hishamos-perf analyze --interval 60s --format json > window.json

@@ -129,8 +129,9 @@ fails when a statement regressed with latency or buffers up by more than
 that. A failed gate exits 1 and says which statement failed and by how much.
 
 Output: --format table, json (schema hishamos-perf/bench/v1; samples with
---samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY) or
-benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
+--samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY),
+csv (the tables with their numbers raw: milliseconds, percentages, buffers)
+or benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
 writes a JUnit report beside it.
 
 A .sql file's statements take no parameters; a "-- name: x" line above a

@@ -273,7 +273,7 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dsn, flagDSN, "", "PostgreSQL connection string (default: $HISHAMOS_PERF_DSN, $DATABASE_URL, PG* variables, else the embedded sandbox)")
-	pf.StringVar(&format, flagFormat, string(report.Text), "output format: table, json or markdown")
+	pf.StringVar(&format, flagFormat, string(report.Text), "output format: table, json, markdown or csv (every table, numbers raw); bench also benchstat")
 	pf.BoolVar(&a.noColor, flagNoColor, false, "no colours (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVarP(&a.quiet, flagQuiet, "q", false, "print only the results: no progress, titles or notes")
 	pf.StringVar(&a.sandboxDir, flagSandboxDir, "", "folder of the embedded sandbox (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
 )
 
@@ -104,5 +105,27 @@ func TestCSVOfSandboxResults(t *testing.T) {
 	}
 	if fields["cost before"] != strconv.FormatFloat(pr.Workload.CostBefore, 'f', -1, 64) || fields["index bytes"] != fmt.Sprint(pr.Workload.IndexBytes) {
 		t.Errorf("propose: the workload's fields are %v", fields)
+	}
+}
+
+// TestCSVOfDemo: the demo's tables carry the measured milliseconds and
+// percentages as numbers, and the statement's name without the mark that
+// says it is targeted (a column of its own).
+func TestCSVOfDemo(t *testing.T) {
+	var dr demo.Report
+	load(t, "demo.json", &dr)
+	var buf bytes.Buffer
+	if err := (&Writer{Out: &buf, Format: CSV}).Write(Demo(&dr)); err != nil {
+		t.Fatal(err)
+	}
+	_, tables := readCSV(t, buf.String())
+	latency, verdicts := tables[len(tables)-2], tables[len(tables)-1]
+	numericColumns(t, latency, "before p50 ms", "seed p50 ms", "advisor p50 ms", "buffers before", "buffers seed", "buffers advisor")
+	numericColumns(t, verdicts, "seed better %", "advisor better %")
+	for i, s := range dr.Statements {
+		row := latency[i+1]
+		if row[0] != s.Name || row[1] != strconv.FormatBool(s.Targeted) || row[2] != strconv.FormatFloat(s.BeforeP50Ms, 'f', -1, 64) {
+			t.Errorf("row %d = %q; want %s, %v, %v", i, row[:3], s.Name, s.Targeted, s.BeforeP50Ms)
+		}
 	}
 }

@@ -54,6 +54,10 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Progress, when set, hears what Analyze is doing.
 	Progress func(msg string)
+	// OptionName words an option in the report's notes (an Interval to
+	// rank what runs while it runs): the command passes the names of its
+	// flags; nil names it in words.
+	OptionName func(Option) string
 }
 
 // Window is the time the ranked counters cover.
@@ -162,7 +166,11 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if opts.Interval > 0 {
 			since = fmt.Sprintf("during the %s interval", opts.Interval)
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use --interval while it runs)", srv.Database, since))
+		name := opts.OptionName
+		if name == nil {
+			name = optionWords
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use %s while it runs)", srv.Database, since, name(OptInterval)))
 	}
 	if srv.Dealloc > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))

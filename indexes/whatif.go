@@ -180,10 +180,7 @@ func inspectServer(ctx context.Context, q Querier) (server, error) {
 
 // noHypoPG says HypoPG is missing and what to do.
 func noHypoPG(s server) error {
-	if s.hypopgAvailable {
-		return fmt.Errorf("%w in database %s: it is available on the server; run CREATE EXTENSION hypopg; (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
-	}
-	return fmt.Errorf("%w on the server: install it (Debian: postgresql-<version>-hypopg) and run CREATE EXTENSION hypopg; in database %s (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
+	return &NoHypoPGError{Database: s.database, Available: s.hypopgAvailable}
 }
 
 // isPgError reports whether err carries a server error.

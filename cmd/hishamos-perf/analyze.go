@@ -171,7 +171,8 @@ func (a *app) runAnalyze(ctx context.Context, o analyzeOptions) error {
 		return &usageError{err: fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout), cmd: cmdPath}
 	}
 	opts := analyze.Options{Sort: key, Top: o.top, Interval: o.interval, Explain: o.explain, Analyze: o.analyze,
-		SkipIndexes: o.noIndexes, StatementTimeout: o.statementTimeout, Progress: func(msg string) { a.say("%s", msg) }}
+		SkipIndexes: o.noIndexes, StatementTimeout: o.statementTimeout, Progress: func(msg string) { a.say("%s", msg) },
+		OptionName: analyzeFlag}
 	if o.top == 0 {
 		opts.Top = -1
 	}

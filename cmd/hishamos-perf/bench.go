@@ -283,7 +283,8 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise}
+	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise, OptionName: benchFlag}
+	cfg.Gate.OptionName = benchFlag
 	if err := cfg.Compare.Validate(); err != nil {
 		return cfg, benchOptionUsage(err)
 	}

@@ -158,7 +158,7 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	cfg := demo.Config{
 		Connect: func(ctx context.Context, s pg.Session) (*pgx.Conn, error) { return a.connect(ctx, t, s) },
 		Profile: p, Scale: scale, DataSeed: int64(o.seed), Bench: bo,
-		Compare:       bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct},
+		Compare:       bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct, OptionName: benchFlag},
 		MigrationsDir: migrations, Tool: "hishamos-perf " + toolVersion(), Target: "sandbox " + box.Dir,
 		Say: func(format string, args ...any) {
 			bar.Done()

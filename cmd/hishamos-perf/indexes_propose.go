@@ -208,7 +208,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 	bar := a.progress()
 	res, err := indexes.Propose(ctx, conn, w, indexes.Options{
 		Budget: budget, MaxIndexes: o.maxIndexes, MaxColumns: o.maxColumns, MinImprovement: o.minImprovement,
-		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare,
+		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare, OptionName: indexesFlag,
 		Progress: func(p indexes.Progress) { bar.Update(p.Phase, int64(p.Done), int64(p.Total)) },
 	})
 	bar.Done()

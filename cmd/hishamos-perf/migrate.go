@@ -561,7 +561,7 @@ temporary table). --format github prints GitHub Actions annotations.`,
 func lintRulesText() string {
 	var b strings.Builder
 	for _, r := range migrate.Rules {
-		fmt.Fprintf(&b, "  %s %-27s %-7s %s\n", r.ID, r.Name, r.Level, r.Doc)
+		fmt.Fprintf(&b, "  %s %-27s %-7s %s\n", r.ID, r.Name, r.Level, r.Text(migrateFlag))
 	}
 	return b.String()
 }
@@ -600,7 +600,8 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		}
 		defer conn.Close(context.Background())
 	}
-	rep, err := migrate.Lint(ctx, conn, dir, migrate.LintOptions{MaxBuild: o.maxBuild, BuildRate: o.buildRate * 1e6, All: o.all || o.offline, RevisionsSchema: o.schema})
+	rep, err := migrate.Lint(ctx, conn, dir, migrate.LintOptions{MaxBuild: o.maxBuild, BuildRate: o.buildRate * 1e6, All: o.all || o.offline, RevisionsSchema: o.schema,
+		OptionName: migrateFlag})
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}

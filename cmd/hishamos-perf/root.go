@@ -95,7 +95,7 @@ func (a *app) run(args []string) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if ctx.Err() != nil && err != nil {
 		// Whatever the command made of the cancelled context, the signal
 		// is what stopped it.
@@ -116,7 +116,7 @@ func (a *app) run(args []string) int {
 	}
 	err = a.privilegeFix(err)
 	code := exitCode(err)
-	msg := pg.RedactText(err.Error(), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+	msg := pg.RedactText(a.words(cmd, err), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
 	fmt.Fprintln(stderr, "hishamos-perf: "+oneLine(msg))
 	var ue *usageError
 	if errors.As(err, &ue) && ue.cmd != "" {

@@ -377,6 +377,9 @@ const (
 	OptStatementTimeout Option = "the statement timeout"
 	// OptInterval is Options.Interval.
 	OptInterval Option = "an interval"
+	// OptSortIO is a ranking by blocks read or spilled (Options.Sort
+	// SortIO), which finds the statements that scan a table.
+	OptSortIO Option = "a ranking by blocks read"
 )
 
 // optionWords names an option in words: the default wording.

@@ -60,6 +60,14 @@ type Options struct {
 	OptionName func(Option) string
 }
 
+// optionName is o.OptionName, or the option in words.
+func (o *Options) optionName() func(Option) string {
+	if o.OptionName != nil {
+		return o.OptionName
+	}
+	return optionWords
+}
+
 // Window is the time the ranked counters cover.
 type Window struct {
 	// Mode is "cumulative" (since the last reset) or "interval".
@@ -166,10 +174,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if opts.Interval > 0 {
 			since = fmt.Sprintf("during the %s interval", opts.Interval)
 		}
-		name := opts.OptionName
-		if name == nil {
-			name = optionWords
-		}
+		name := opts.optionName()
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use %s while it runs)", srv.Database, since, name(OptInterval)))
 	}
 	if srv.Dealloc > 0 {
@@ -333,7 +338,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 
 	if !opts.SkipIndexes {
 		say("analyze: checking index health")
-		ih, err := IndexHealth(ctx, q)
+		ih, err := indexHealth(ctx, q, opts.optionName())
 		if err != nil {
 			return nil, err
 		}

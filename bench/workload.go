@@ -157,7 +157,7 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 	for _, s := range srcs {
 		where := fmt.Sprintf("%s:%d", file, s.Line)
 		if n := analyze.ParamCount(s.SQL); n > 0 {
-			return nil, fmt.Errorf("bench: %w: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)", ErrWorkload, where, n)
+			return nil, &ParamsError{Where: where, Param: n}
 		}
 		if !analyze.Explainable(s.SQL) {
 			return nil, fmt.Errorf("bench: %w: %s: only queries and DML can be measured, not %q", ErrWorkload, where, firstLine(s.SQL))
@@ -200,4 +200,26 @@ func (w *Workload) Writes() []string {
 		}
 	}
 	return out
+}
+
+// ParamsError is a statement of a .sql file that uses a parameter ($Param)
+// at Where (file:line): a file has no generators to draw values from
+// (ErrWorkload).
+type ParamsError struct {
+	Where string
+	Param int
+}
+
+func (e *ParamsError) Error() string { return e.Message("") }
+
+func (e *ParamsError) Unwrap() error { return ErrWorkload }
+
+// Message says which statement uses a parameter and what to do; see, when
+// set, is where the command documents profiles, in parentheses after it.
+func (e *ParamsError) Message(see string) string {
+	msg := fmt.Sprintf("bench: %v: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile", ErrWorkload, e.Where, e.Param)
+	if see != "" {
+		msg += " (see " + see + ")"
+	}
+	return msg
 }

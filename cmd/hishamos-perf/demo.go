@@ -164,8 +164,9 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 			bar.Done()
 			a.say(format, args...)
 		},
-		LoadProgress:    func(pr dataset.Progress) { bar.Update(progressLabel(pr), pr.RowsDone, pr.RowsTotal) },
-		ProposeProgress: func(pr indexes.Progress) { bar.Update(pr.Phase, int64(pr.Done), int64(pr.Total)) },
+		LoadProgress:      func(pr dataset.Progress) { bar.Update(progressLabel(pr), pr.RowsDone, pr.RowsTotal) },
+		AnalyzeOptionName: analyzeFlag,
+		ProposeProgress:   func(pr indexes.Progress) { bar.Update(pr.Phase, int64(pr.Done), int64(pr.Total)) },
 	}
 	rep, err := demo.Run(ctx, cfg)
 	bar.Done()

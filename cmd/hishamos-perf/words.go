@@ -58,11 +58,19 @@ func flagOf[O ~string](flags map[O]string) func(O) string {
 // Namers of each package's options, for the messages their results carry
 // (Options.OptionName) and for their typed errors.
 var (
-	analyzeFlag = flagOf(analyzeFlags)
 	indexesFlag = flagOf(indexesFlags)
 	migrateFlag = flagOf(migrateFlags)
 	datasetFlag = flagOf(datasetFlags)
 )
+
+// analyzeFlag names analyze's options by their flags; a ranking by blocks
+// read is analyze's own command line.
+func analyzeFlag(o analyze.Option) string {
+	if o == analyze.OptSortIO {
+		return "analyze --" + flagSort + " " + string(analyze.SortIO)
+	}
+	return flagOf(analyzeFlags)(o)
+}
 
 // noAtlasWords is migrate.ErrNoAtlas as the commands that take --engine
 // say it.
@@ -114,6 +122,7 @@ func (a *app) words(cmd *cobra.Command, err error) string {
 		le  *migrate.LockedError
 		de  *migrate.NoDjangoAppError
 		be  *bench.BaselineError
+		pe  *bench.ParamsError
 		ne  *dataset.NotEmptyError
 		ie  *dataset.IncompleteError
 		sde *sandbox.DirError
@@ -136,6 +145,9 @@ func (a *app) words(cmd *cobra.Command, err error) string {
 	}
 	if errors.As(err, &be) {
 		reword(be, be.Message(baselineRemedy))
+	}
+	if errors.As(err, &pe) {
+		reword(pe, pe.Message("`hishamos-perf bench --help`"))
 	}
 	if errors.As(err, &ne) {
 		reword(ne, ne.Message(datasetFlag))

@@ -52,6 +52,8 @@ func TestLibraryErrorsWordedWithFlags(t *testing.T) {
 			"bench: unusable baseline: b.json is not JSON (line 1: x): give a file written by `bench --save`"},
 		{"baseline without samples", []string{"bench"}, &bench.BaselineError{File: "b.json", Problem: "has no latency samples", Remedy: bench.RemedySamples},
 			"bench: unusable baseline: b.json has no latency samples (printed without --samples?): save the baseline with --save"},
+		{"parameters in a .sql file", []string{"bench"}, &bench.ParamsError{Where: "w.sql:3", Param: 2},
+			"bench: bad workload: w.sql:3: the statement uses $2, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)"},
 		{"tables hold rows", []string{"seed"}, &dataset.NotEmptyError{Table: "auth_user"},
 			"dataset: table auth_user already holds rows; use --replace to drop the HishamOS tables and load them again: HishamOS tables already hold data"},
 		{"schema incomplete", []string{"seed"}, &dataset.IncompleteError{Missing: []string{"a", "b"}},
@@ -116,6 +118,9 @@ func TestLibraryMessagesWordedWithFlags(t *testing.T) {
 	g := bench.Evaluate(nil, bench.GateOptions{ExpectPct: &e, OptionName: benchFlag}, 0.01)
 	if len(g.Failures) != 1 || !strings.Contains(g.Failures[0].Message, "nothing can be held to --expect") {
 		t.Errorf("gate: %+v", g.Failures)
+	}
+	if got := analyzeFlag(analyze.OptSortIO); got != "analyze --sort io" {
+		t.Errorf("analyze's ranking by blocks read: %q", got)
 	}
 	if got := migrate.RuleBuildTooLong.Text(migrateFlag); !strings.HasSuffix(got, "exceeds --max-build") {
 		t.Errorf("lint rule: %q", got)

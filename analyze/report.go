@@ -55,6 +55,18 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Progress, when set, hears what Analyze is doing.
 	Progress func(msg string)
+	// OptionName words an option in the report's notes (an Interval to
+	// rank what runs while it runs): the command passes the names of its
+	// flags; nil names it in words.
+	OptionName func(Option) string
+}
+
+// optionName is o.OptionName, or the option in words.
+func (o *Options) optionName() func(Option) string {
+	if o.OptionName != nil {
+		return o.OptionName
+	}
+	return optionWords
 }
 
 // Window is the time the ranked counters cover.
@@ -163,7 +175,8 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if opts.Interval > 0 {
 			since = fmt.Sprintf("during the %s interval", opts.Interval)
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use --interval while it runs)", srv.Database, since))
+		name := opts.optionName()
+		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use %s while it runs)", srv.Database, since, name(OptInterval)))
 	}
 	if srv.Dealloc > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))
@@ -349,7 +362,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 
 	if !opts.SkipIndexes {
 		say("analyze: checking index health")
-		ih, err := IndexHealth(ctx, q)
+		ih, err := indexHealth(ctx, q, opts.optionName())
 		if err != nil {
 			return nil, err
 		}

@@ -79,6 +79,9 @@ type Config struct {
 	LoadProgress func(dataset.Progress)
 	// ProposeProgress, when set, hears how the advisor goes.
 	ProposeProgress func(indexes.Progress)
+	// AnalyzeOptionName words an option in analyze's findings
+	// (analyze.Options.OptionName): the command passes its flags' names.
+	AnalyzeOptionName func(analyze.Option) string
 }
 
 // Report is the whole demo: the `demo --format json` document.
@@ -282,7 +285,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	ar, err := analyze.Analyze(ctx, conn, analyze.Options{Top: 10, Explain: 10, StatementTimeout: pg.DefaultSession.StatementTimeout})
+	ar, err := analyze.Analyze(ctx, conn, analyze.Options{Top: 10, Explain: 10, StatementTimeout: pg.DefaultSession.StatementTimeout,
+		OptionName: cfg.AnalyzeOptionName})
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
 		return rep, fmt.Errorf("demo: analyze: %w", err)

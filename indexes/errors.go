@@ -3,6 +3,7 @@ package indexes
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // Errors callers branch on.
@@ -60,7 +61,11 @@ func (e *NoHypoPGError) Message(name func(Option) string) string {
 	if e.Available {
 		return fmt.Sprintf("%v in database %s: it is available on the server; run CREATE EXTENSION hypopg; %s", ErrNoHypoPG, e.Database, orBuild)
 	}
-	return fmt.Sprintf("%v on the server: install it on the server's machine (Debian and Ubuntu: apt-get install postgresql-%d-hypopg; elsewhere your system's HypoPG package for PostgreSQL %d, or HypoPG built from source with this server's pg_config), then run CREATE EXTENSION hypopg; in database %s %s", ErrNoHypoPG, e.Major, e.Major, e.Database, orBuild)
+	major := "<version>"
+	if e.Major > 0 {
+		major = strconv.Itoa(e.Major)
+	}
+	return fmt.Sprintf("%v on the server: install it on the server's machine (Debian and Ubuntu: apt-get install postgresql-%s-hypopg; elsewhere your system's HypoPG package for PostgreSQL %s, or HypoPG built from source with this server's pg_config), then run CREATE EXTENSION hypopg; in database %s %s", ErrNoHypoPG, major, major, e.Database, orBuild)
 }
 
 // ParseError is a statement of a workload file that the PostgreSQL parser

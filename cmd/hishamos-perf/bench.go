@@ -348,7 +348,13 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 	}
 	cfg.Target = t.String()
 	if dir != nil {
-		cfg.Migrator = &migrator{a: a, t: t, dir: dir}
+		cfg.Migrator = &migrate.Migrator{
+			Directory: dir,
+			Connect: func(ctx context.Context) (*pgx.Conn, error) {
+				return a.connect(ctx, t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
+			},
+			Options: migrate.ApplyOptions{Observer: a.sayMigrateEvent},
+		}
 	}
 	connect := func(ctx context.Context) (bench.Conn, error) {
 		conn, err := a.connect(ctx, t, pg.DefaultSession)
@@ -486,73 +492,11 @@ func (a *app) renderBench(rep *bench.Report, o benchOptions) error {
 	return a.write(report.Bench(rep, report.BenchOptions{Samples: o.samples}))
 }
 
-// migrator runs --apply's migrations with the migrate package, on
-// sessions of their own: not read-only, with lock_timeout, and no
-// statement_timeout so that index builds are not cut short.
-type migrator struct {
-	a   *app
-	t   pg.Target
-	dir *migrate.Dir
-}
-
-func (m *migrator) Dir() string { return m.dir.Path }
-
-func (m *migrator) session(ctx context.Context) (*pgx.Conn, error) {
-	return m.a.connect(ctx, m.t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
-}
-
-func (m *migrator) options() migrate.ApplyOptions {
-	return migrate.ApplyOptions{Observer: func(e migrate.Event) {
-		switch e.Kind {
-		case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
-			m.a.say("migrate: %s", e.Message)
-		}
-	}}
-}
-
-func (m *migrator) Pending(ctx context.Context) ([]string, error) {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return nil, err
+// sayMigrateEvent tells, on stderr, what a migration run by another
+// command (bench --apply) is doing.
+func (a *app) sayMigrateEvent(e migrate.Event) {
+	switch e.Kind {
+	case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
+		a.say("migrate: %s", e.Message)
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	o := m.options()
-	o.DryRun = true
-	res, err := migrate.Apply(ctx, conn, m.dir, o)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range res.Files {
-		files = append(files, f.File)
-	}
-	return files, nil
-}
-
-func (m *migrator) Apply(ctx context.Context) (files, indexes []string, err error) {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	res, err := migrate.Apply(ctx, conn, m.dir, m.options())
-	if res != nil {
-		for _, f := range res.Files {
-			files = append(files, f.File)
-			indexes = append(indexes, f.Indexes...)
-		}
-	}
-	return files, indexes, err
-}
-
-func (m *migrator) Revert(ctx context.Context, n int) error {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	o := m.options()
-	o.N = n
-	_, err = migrate.Down(ctx, conn, m.dir, o)
-	return err
 }

@@ -451,7 +451,8 @@ func (d *demoRun) measure(ctx context.Context) error {
 // them down again; the indexes built, with their sizes, join the report.
 func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, revert bool) (*bench.Run, error) {
 	t0 := time.Now()
-	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw}}
+	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw},
+		reverting: func() { d.say("demo: taking the %s's indexes down", set) }}
 	bc.Migrator, bc.Revert = tm, revert
 	rep, err := bench.AfterMigrations(ctx, d.connector, bc, d.rep.Runs.Before)
 	if tm.applied > 0 {
@@ -477,6 +478,8 @@ func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate
 type timedMigrator struct {
 	*migrate.Migrator
 	applied, reverted time.Duration
+	// reverting says that the set's indexes are being taken down.
+	reverting func()
 }
 
 func (m *timedMigrator) Apply(ctx context.Context) ([]string, []string, error) {
@@ -486,6 +489,7 @@ func (m *timedMigrator) Apply(ctx context.Context) ([]string, []string, error) {
 }
 
 func (m *timedMigrator) Revert(ctx context.Context, n int) error {
+	m.reverting()
 	t0 := time.Now()
 	defer func() { m.reverted += time.Since(t0) }()
 	return m.Migrator.Revert(ctx, n)

@@ -409,41 +409,39 @@ func (d *demoRun) measure(ctx context.Context) error {
 	}
 	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
 
-	t0 := time.Now()
 	d.say("demo: measuring the workload before any new index (%s)", how)
-	d.prewarm(ctx)
-	before, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
-	if before != nil {
-		before.Target = d.cfg.Target
+	var err error
+	if d.rep.Runs.Before, err = d.measureAsIs(ctx, SetBefore); err != nil {
+		return err
 	}
-	d.rep.Runs.Before = before
-	d.step("bench "+SetBefore, t0)
-	if err != nil {
-		return fmt.Errorf("demo: bench %s: %w", SetBefore, err)
-	}
-
 	d.say("demo: building the seed's %d indexes and measuring the workload with them (%s)", len(d.seedDefs), how)
 	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, true); err != nil {
 		return err
 	}
 	if d.advDir == nil {
 		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
-		t0 = time.Now()
-		d.prewarm(ctx)
-		run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
-		if run != nil {
-			run.Target = d.cfg.Target
-		}
-		d.rep.Runs.Advisor = run
-		d.step("bench "+SetAdvisor, t0)
-		if err != nil {
-			return fmt.Errorf("demo: bench %s: %w", SetAdvisor, err)
-		}
-		return nil
+		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, SetAdvisor)
+		return err
 	}
 	d.say("demo: building the advisor's %d indexes and measuring the workload with them (%s)", len(d.advDefs), how)
 	d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, false)
 	return err
+}
+
+// measureAsIs measures the workload on the tables as they are, after
+// warming the caches, as the run of set.
+func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, error) {
+	t0 := time.Now()
+	d.prewarm(ctx)
+	run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+	if run != nil {
+		run.Target = d.cfg.Target
+	}
+	d.step("bench "+set, t0)
+	if err != nil {
+		return run, fmt.Errorf("demo: bench %s: %w", set, err)
+	}
+	return run, nil
 }
 
 // measureWith applies dir's migrations, measures the workload with them against

@@ -498,6 +498,9 @@ const (
 	// OptSortIO is a ranking by blocks read or spilled (Options.Sort
 	// SortIO), which finds the statements that scan a table.
 	OptSortIO Option = "a ranking by blocks read"
+	// OptMinStatsAge is Options.MinStatsAge, the age of the statistics
+	// from which index usage is judged.
+	OptMinStatsAge Option = "the statistics age index usage is judged from"
 )
 
 // optionWords names an option in words: the default wording.

@@ -3,6 +3,7 @@ package analyze
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -221,10 +222,15 @@ func loadCaseFor(t *testing.T, version string, c planCase) (*Plan, map[string]Ta
 	return p, facts
 }
 
+// updateFindings rewrites every version's golden findings from its plans
+// as they were captured, when a rule's wording or severity changes.
+var updateFindings = flag.Bool("update-findings", false, "rewrite the golden findings of every version from the captured plans")
+
 // TestGoldenPlans runs the rules on plans captured from each real server
 // (testdata/plans/pg14 … pg18): on every version each case fires its rule,
 // the healthy plan fires none, and the findings match the golden files.
-// With -update it captures the test server's version first.
+// With -update it captures the test server's version first;
+// -update-findings rewrites the findings of every version.
 func TestGoldenPlans(t *testing.T) {
 	captured := ""
 	if *update {
@@ -254,7 +260,7 @@ func TestGoldenPlans(t *testing.T) {
 					got = []Finding{}
 				}
 				golden := planPathFor(version, c.name, ".findings.json")
-				if version == captured {
+				if version == captured || *updateFindings {
 					writeJSON(t, golden, got)
 				}
 				var want []Finding

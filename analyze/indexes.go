@@ -6,15 +6,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"time"
 )
 
 // Thresholds of the index health rules.
 const (
-	// UnusedIndexMinAge is how long the statistics must have been
-	// collecting before an unused index is a warning rather than a note: a
-	// week covers weekly jobs and reports that use an index rarely.
-	UnusedIndexMinAge = 7 * 24 * time.Hour
 	// SeqScanTableMinScans is the least number of sequential scans of a
 	// table for seq-scan-table: fewer are maintenance and ad hoc queries
 	// (pg_dump, a psql session), not the workload.
@@ -92,12 +87,28 @@ type IndexReport struct {
 	Indexes  []Index   `json:"indexes"`
 	Tables   []Table   `json:"tables"`
 	Findings []Finding `json:"findings"`
-	// StatsSince is when the database's statistics were last reset; nil
-	// when they never were.
-	StatsSince *time.Time `json:"stats_since,omitempty"`
-	// StatsAge is how long the statistics have been collecting, at least
-	// (when never reset: since the server started).
-	StatsAge time.Duration `json:"-"`
+	// Statistics says how old the counters are that unused-index and
+	// seq-scan-table judge by.
+	Statistics *Statistics `json:"statistics"`
+	// Notes say what was not judged, and why.
+	Notes []string `json:"notes,omitempty"`
+
+	// keep holds why an index must stay whatever its scans say (it backs
+	// a constraint or a foreign key's lookups, a plan reads it, a
+	// duplicate's finding keeps it), and advised the indexes a finding
+	// already advises dropping: every rule that would advise a DROP asks
+	// mayDrop first, so no two findings of a report contradict.
+	keep    map[uint32]string
+	advised map[uint32]bool
+}
+
+// healthConfig is what index health takes from the analysis around it.
+type healthConfig struct {
+	name  func(Option) string
+	stats *Statistics
+	// used are the indexes (schema.name) the report's plans read: no scan
+	// counted since a reset makes them unused.
+	used map[string]bool
 }
 
 // foreignKey is one foreign key constraint.
@@ -114,25 +125,21 @@ type foreignKey struct {
 // indexes, foreign keys without an index and tables read mostly by
 // sequential scans. Indexes are compared on pg_index's fields (key columns,
 // expression and predicate trees, operator classes, collations, options,
-// INCLUDE columns), never on their definitions' text.
+// INCLUDE columns), never on their definitions' text. Index usage is
+// judged once the database's statistics are DefaultMinStatsAge old.
 func IndexHealth(ctx context.Context, q Querier) (*IndexReport, error) {
-	return indexHealth(ctx, q, optionWords)
+	stats, err := readStatistics(ctx, q, nil, DefaultMinStatsAge)
+	if err != nil {
+		return nil, err
+	}
+	return indexHealth(ctx, q, healthConfig{name: optionWords, stats: stats})
 }
 
-// indexHealth is IndexHealth, its findings naming options with name.
-func indexHealth(ctx context.Context, q Querier, name func(Option) string) (*IndexReport, error) {
-	r := &IndexReport{}
-	var now, started time.Time
-	err := q.QueryRow(ctx, Tagged(`SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
-	now(), pg_postmaster_start_time()`)).Scan(&r.StatsSince, &now, &started)
-	if err != nil {
-		return nil, fmt.Errorf("analyze: read statistics age: %w", err)
-	}
-	if r.StatsSince != nil {
-		r.StatsAge = now.Sub(*r.StatsSince)
-	} else {
-		r.StatsAge = now.Sub(started)
-	}
+// indexHealth is IndexHealth with what the analysis knows: how old the
+// statistics are, the indexes its plans read, and the names of options.
+func indexHealth(ctx context.Context, q Querier, cfg healthConfig) (*IndexReport, error) {
+	r := &IndexReport{Statistics: cfg.stats, keep: map[uint32]string{}, advised: map[uint32]bool{}}
+	var err error
 	if r.Indexes, err = readIndexes(ctx, q); err != nil {
 		return nil, err
 	}
@@ -143,11 +150,15 @@ func indexHealth(ctx context.Context, q Querier, name func(Option) string) (*Ind
 	if err != nil {
 		return nil, err
 	}
+	r.keepers(fks, cfg.used)
 	r.Findings = append(r.Findings, r.invalid()...)
 	r.Findings = append(r.Findings, r.duplicates()...)
-	r.Findings = append(r.Findings, r.unused()...)
+	r.Findings = append(r.Findings, r.unused(fks, cfg.used)...)
 	r.Findings = append(r.Findings, r.foreignKeys(fks)...)
-	r.Findings = append(r.Findings, r.seqScanned(name)...)
+	r.Findings = append(r.Findings, r.seqScanned(cfg.name)...)
+	if !cfg.stats.IndexUsageJudged {
+		r.Notes = append(r.Notes, cfg.stats.unjudgedNote(cfg.name))
+	}
 	byName := map[string]*Index{}
 	for i := range r.Indexes {
 		byName[r.Indexes[i].Schema+"."+r.Indexes[i].Name] = &r.Indexes[i]
@@ -159,6 +170,73 @@ func indexHealth(ctx context.Context, q Querier, name func(Option) string) (*Ind
 	}
 	SortFindings(r.Findings)
 	return r, nil
+}
+
+// Why an index must stay, whatever its scans say.
+const (
+	keepConstraint = "it backs a constraint"
+	keepUsed       = "a plan of this report reads it"
+)
+
+// keepers records the indexes no finding may advise dropping: those that
+// back a primary key, unique or exclusion constraint, those a plan of the
+// report reads, and the only index leading with a foreign key's columns
+// (without it each delete on the parent scans the table).
+func (r *IndexReport) keepers(fks []foreignKey, used map[string]bool) {
+	byTable := r.byTable()
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		switch {
+		case ix.Primary || ix.Unique || ix.exclusion || ix.Constraint != "":
+			r.keep[ix.oid] = keepConstraint
+		case used[ix.Schema+"."+ix.Name]:
+			r.keep[ix.oid] = keepUsed
+		}
+	}
+	for _, fk := range fks {
+		if covers := fkCovers(fk, byTable[fk.schema+"."+fk.table]); len(covers) == 1 {
+			if _, ok := r.keep[covers[0].oid]; !ok {
+				r.keep[covers[0].oid] = fkKeep(fk)
+			}
+		}
+	}
+}
+
+// fkKeep is why the one index of a foreign key stays.
+func fkKeep(fk foreignKey) string {
+	return fmt.Sprintf("it is the only index for foreign key %s (%s) → %s", fk.name, strings.Join(fk.columns, ", "), fk.refTable)
+}
+
+// mayDrop reports whether a finding may advise dropping ix: it is no
+// keeper and no other finding advises it already. redundant is set for a
+// finding that names another index serving the same lookups (duplicate,
+// prefix): a plan reading ix then reads the other, so that alone keeps
+// nothing. A duplicate pair keeps one, and a prefix its covering index:
+// the rule marks the one it keeps before it advises the other.
+func (r *IndexReport) mayDrop(ix *Index, redundant bool) bool {
+	why, kept := r.keep[ix.oid]
+	if redundant && why == keepUsed {
+		kept = false
+	}
+	return ix.Valid && !kept && !r.advised[ix.oid]
+}
+
+// keepTwin marks the index a redundant finding keeps in the dropped one's
+// place: its own scans are judged once the other is gone.
+func (r *IndexReport) keepTwin(ix *Index) {
+	if _, ok := r.keep[ix.oid]; !ok {
+		r.keep[ix.oid] = "it serves the lookups of an index advised for dropping"
+	}
+}
+
+// byTable groups the indexes by schema.table.
+func (r *IndexReport) byTable() map[string][]*Index {
+	m := map[string][]*Index{}
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		m[ix.QualifiedTable()] = append(m[ix.QualifiedTable()], ix)
+	}
+	return m
 }
 
 const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%'`
@@ -323,8 +401,9 @@ func comparable(a, b *Index) bool {
 }
 
 // keeper says which of two equal indexes to keep: the primary key, else the
-// one backing a constraint, else the unique one, else the more used, else the older.
-func keeper(a, b *Index) bool {
+// one backing a constraint, else the unique one, else the one a plan of the
+// report reads, else the more used, else the older.
+func (r *IndexReport) keeper(a, b *Index) bool {
 	switch {
 	case a.Primary != b.Primary:
 		return a.Primary
@@ -332,6 +411,8 @@ func keeper(a, b *Index) bool {
 		return a.Constraint != ""
 	case a.Unique != b.Unique:
 		return a.Unique
+	case (r.keep[a.oid] == keepUsed) != (r.keep[b.oid] == keepUsed):
+		return r.keep[a.oid] == keepUsed
 	case a.Scans != b.Scans:
 		return a.Scans > b.Scans
 	}
@@ -349,7 +430,7 @@ func dropFix(ix *Index) string {
 
 func (r *IndexReport) duplicates() []Finding {
 	var out []Finding
-	dropped := map[uint32]bool{}
+	dropped := r.advised
 	for i := range r.Indexes {
 		for j := range r.Indexes {
 			a, b := &r.Indexes[i], &r.Indexes[j]
@@ -359,10 +440,15 @@ func (r *IndexReport) duplicates() []Finding {
 			if a.nkey == b.nkey && sameKeyParts(a, b, a.nkey) && a.exprs == b.exprs &&
 				slices.Equal(includeSet(a), includeSet(b)) {
 				keep, drop := a, b
-				if !keeper(a, b) {
+				if !r.keeper(a, b) {
 					keep, drop = b, a
 				}
+				if !r.mayDrop(drop, true) {
+					// Both must stay (two constraints): nothing to advise.
+					continue
+				}
 				dropped[drop.oid] = true
+				r.keepTwin(keep)
 				out = append(out, Finding{
 					Rule: RuleDuplicateIndex, Severity: Warning, Table: drop.QualifiedTable(), Index: drop.Schema + "." + drop.Name,
 					Message: fmt.Sprintf("index %s duplicates %s on (%s): same columns, opclasses, collations and predicate; %s wasted",
@@ -376,7 +462,7 @@ func (r *IndexReport) duplicates() []Finding {
 	// Prefix-covered: a plain b-tree whose key columns lead another's.
 	for i := range r.Indexes {
 		a := &r.Indexes[i]
-		if dropped[a.oid] || a.Method != "btree" || a.Unique || a.Constraint != "" || a.exprs != "" || !a.Valid {
+		if !r.mayDrop(a, true) || a.Method != "btree" || a.Unique || a.Constraint != "" || a.exprs != "" {
 			continue
 		}
 		for j := range r.Indexes {
@@ -391,6 +477,7 @@ func (r *IndexReport) duplicates() []Finding {
 				continue
 			}
 			dropped[a.oid] = true
+			r.keepTwin(b)
 			out = append(out, Finding{
 				Rule: RulePrefixIndex, Severity: Warning, Table: a.QualifiedTable(), Index: a.Schema + "." + a.Name,
 				Message: fmt.Sprintf("index %s on (%s) is a prefix of %s on (%s), which serves the same lookups; %s could go",
@@ -415,52 +502,71 @@ func covers(ix *Index, cols []int16) bool {
 	return true
 }
 
-func (r *IndexReport) unused() []Finding {
-	var out []Finding
-	days := r.StatsAge.Hours() / 24
-	since := fmt.Sprintf("since the statistics were reset %s ago", ageText(r.StatsAge))
-	if r.StatsSince == nil {
-		since = fmt.Sprintf("in at least %s (statistics never reset; the server has been up that long)", ageText(r.StatsAge))
+// unused reports the indexes with no scans once the statistics cover
+// Statistics.MinAgeSeconds, and nothing before (a note says when). The
+// indexes that must stay whatever their scans (keepers) are left out, but
+// for the only index of a foreign key: that one is "rarely used", an info
+// that says why it stays, never a DROP.
+func (r *IndexReport) unused(fks []foreignKey, used map[string]bool) []Finding {
+	st := r.Statistics
+	if !st.IndexUsageJudged {
+		return nil
 	}
-	for _, ix := range r.Indexes {
-		if ix.Scans > 0 || ix.Unique || ix.Primary || ix.Constraint != "" || !ix.Valid || ix.exclusion {
+	var out []Finding
+	days := st.AgeSeconds / 86400
+	since := fmt.Sprintf("since the %s %s ago", st.SinceWhat, ageText(st.Age()))
+	if st.SinceWhat == sinceServerStart {
+		since = fmt.Sprintf("in at least %s (the statistics were never reset; the server has been up that long)", ageText(st.Age()))
+	}
+	byTable := r.byTable()
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		if ix.Scans > 0 || !ix.Valid || ix.building || used[ix.Schema+"."+ix.Name] || r.advised[ix.oid] || r.keep[ix.oid] == keepConstraint {
 			continue
 		}
-		sev := Warning
-		if r.StatsAge < UnusedIndexMinAge {
-			sev = Info
+		ev := map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)}
+		if fk, ok := onlyIndexOf(ix, fks, byTable); ok {
+			out = append(out, Finding{
+				Rule: RuleUnusedIndex, Severity: Info, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+				Message: fmt.Sprintf("index %s (%s) is rarely used (no scans %s) but keeps deletes and key updates on %s fast: it is the only index for foreign key %s (%s)",
+					ix.Name, Bytes(ix.SizeBytes), since, fk.refTable, fk.name, strings.Join(fk.columns, ", ")),
+				Evidence: ev,
+				Fix:      fmt.Sprintf("Keep it: without it each delete on %s scans %s (%s rows).", fk.refTable, fk.table, num(fk.rows)),
+			})
+			continue
 		}
+		if !r.mayDrop(ix, false) {
+			continue
+		}
+		r.advised[ix.oid] = true
 		out = append(out, Finding{
-			Rule: RuleUnusedIndex, Severity: sev, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+			Rule: RuleUnusedIndex, Severity: Warning, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
 			Message:  fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, Bytes(ix.SizeBytes), since),
-			Evidence: map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)},
+			Evidence: ev,
 			Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; after checking that no replica reads it (their statistics are their own) and no rare job needs it.", ix.qname()),
 		})
 	}
 	return out
 }
 
-func ageText(d time.Duration) string {
-	switch {
-	case d >= 48*time.Hour:
-		return fmt.Sprintf("%.0f days", d.Hours()/24)
-	case d >= 2*time.Hour:
-		return fmt.Sprintf("%.0f hours", d.Hours())
-	case d >= 2*time.Minute:
-		return fmt.Sprintf("%.0f minutes", d.Minutes())
+// onlyIndexOf is the foreign key ix is the only index of, if any.
+func onlyIndexOf(ix *Index, fks []foreignKey, byTable map[string][]*Index) (foreignKey, bool) {
+	for _, fk := range fks {
+		if fk.schema != ix.Schema || fk.table != ix.Table {
+			continue
+		}
+		if c := fkCovers(fk, byTable[fk.schema+"."+fk.table]); len(c) == 1 && c[0].oid == ix.oid {
+			return fk, true
+		}
 	}
-	return fmt.Sprintf("%.0f seconds", d.Seconds())
+	return foreignKey{}, false
 }
 
 func (r *IndexReport) foreignKeys(fks []foreignKey) []Finding {
-	byTable := map[string][]*Index{}
-	for i := range r.Indexes {
-		ix := &r.Indexes[i]
-		byTable[ix.QualifiedTable()] = append(byTable[ix.QualifiedTable()], ix)
-	}
+	byTable := r.byTable()
 	var out []Finding
 	for _, fk := range fks {
-		if fkIndexed(fk, byTable[fk.schema+"."+fk.table]) {
+		if len(fkCovers(fk, byTable[fk.schema+"."+fk.table])) > 0 {
 			continue
 		}
 		sev := Warning
@@ -482,22 +588,24 @@ func (r *IndexReport) foreignKeys(fks []foreignKey) []Finding {
 	return out
 }
 
-// fkIndexed reports whether a valid, non-partial index's leading key
-// columns are the foreign key's columns, in any order.
-func fkIndexed(fk foreignKey, indexes []*Index) bool {
+// fkCovers lists the valid, non-partial indexes whose leading key columns
+// are the foreign key's columns, in any order: those that serve its
+// lookups.
+func fkCovers(fk foreignKey, indexes []*Index) []*Index {
 	want := slices.Clone(fk.keys)
 	slices.Sort(want)
+	var out []*Index
 	for _, ix := range indexes {
-		if !ix.Valid || ix.pred != "" || ix.nkey < len(want) {
+		if !ix.Valid || ix.pred != "" || ix.nkey < len(want) || len(ix.keys) < len(want) {
 			continue
 		}
 		lead := slices.Clone(ix.keys[:len(want)])
 		slices.Sort(lead)
 		if slices.Equal(lead, want) {
-			return true
+			out = append(out, ix)
 		}
 	}
-	return false
+	return out
 }
 
 func (r *IndexReport) seqScanned(name func(Option) string) []Finding {

@@ -25,6 +25,11 @@ const (
 	// DefaultExplain is how many of the top statements get a plan: EXPLAIN
 	// of ten statements takes well under a second on a healthy server.
 	DefaultExplain = 10
+	// DefaultMinStatsAge is how long the statistics must have been
+	// counting before index usage is judged (unused-index): a week covers
+	// the weekly jobs and reports that use an index rarely. One second
+	// after pg_stat_reset() every index has had no scans.
+	DefaultMinStatsAge = 7 * 24 * time.Hour
 )
 
 // Options configures Analyze.
@@ -51,6 +56,11 @@ type Options struct {
 	Samples []Source
 	// SkipIndexes leaves out index health.
 	SkipIndexes bool
+	// MinStatsAge is how long the statistics must have been counting
+	// (since the youngest of the resets Statistics names) before
+	// unused-index judges an index by its scans: 0 means
+	// DefaultMinStatsAge, a negative value judges them at any age.
+	MinStatsAge time.Duration
 	// StatementTimeout names the session's statement_timeout in messages.
 	StatementTimeout time.Duration
 	// Progress, when set, hears what Analyze is doing.
@@ -89,8 +99,10 @@ type Report struct {
 	Window Window  `json:"window"`
 	Sort   SortKey `json:"sort"`
 	// ShareOf names what each statement's share_pct is a share of.
-	ShareOf    string      `json:"share_of"`
-	Totals     Totals      `json:"totals"`
+	ShareOf string `json:"share_of"`
+	Totals  Totals `json:"totals"`
+	// Statistics says how old the counters the report rests on are.
+	Statistics *Statistics `json:"statistics"`
 	Statements []Statement `json:"statements"`
 	Findings   []Finding   `json:"findings"`
 	Indexes    []Index     `json:"indexes"`
@@ -126,7 +138,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	a.r = &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
 		Statements: []Statement{}, Findings: []Finding{}, Indexes: []Index{}, Tables: []Table{}}
 	a.ex = &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
-	for _, step := range []func(context.Context) error{a.rank, a.explainRanked, a.explainSamples, a.evaluate, a.nPlusOne, a.indexHealth} {
+	for _, step := range []func(context.Context) error{a.rank, a.statistics, a.explainRanked, a.explainSamples, a.evaluate, a.nPlusOne, a.indexHealth} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -214,6 +226,22 @@ func (a *analysis) rank(ctx context.Context) error {
 	if srv.Dealloc > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))
 	}
+	return nil
+}
+
+// statistics reads how old the counters are, for the report's header and
+// for index health, which judges usage only from Options.MinStatsAge.
+func (a *analysis) statistics(ctx context.Context) error {
+	minAge := a.opts.MinStatsAge
+	if minAge == 0 {
+		minAge = DefaultMinStatsAge
+	}
+	st, err := readStatistics(ctx, a.q, a.srv.StatsReset, minAge)
+	if err != nil {
+		return err
+	}
+	st.Calls = a.r.Totals.Calls
+	a.r.Statistics = st
 	return nil
 }
 
@@ -421,12 +449,28 @@ func (a *analysis) indexHealth(ctx context.Context) error {
 	r := a.r
 	if !a.opts.SkipIndexes {
 		a.say("analyze: checking index health")
-		ih, err := indexHealth(ctx, a.q, a.opts.optionName())
+		// An index a plan of the report reads is used, whatever its scan
+		// count since a reset says. EXPLAIN names an index without its
+		// schema, which is its table's.
+		used := map[string]bool{}
+		for _, s := range r.Statements {
+			if s.Plan == nil || s.Plan.Plan == nil {
+				continue
+			}
+			s.Plan.Plan.Walk(func(n *Node) bool {
+				if n.IndexName != "" && n.Schema != "" {
+					used[n.Schema+"."+n.IndexName] = true
+				}
+				return true
+			})
+		}
+		ih, err := indexHealth(ctx, a.q, healthConfig{name: a.opts.optionName(), stats: r.Statistics, used: used})
 		if err != nil {
 			return err
 		}
 		r.Indexes, r.Tables = ih.Indexes, ih.Tables
 		r.Findings = append(r.Findings, ih.Findings...)
+		r.Notes = append(r.Notes, ih.Notes...)
 	}
 	if r.Indexes == nil {
 		r.Indexes = []Index{}

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,19 @@ const (
 	// MisestimateMinRows ignores nodes where both the actual and the
 	// estimated rows are under a hundred: 1 against 10 rows changes no plan.
 	MisestimateMinRows = 100
+	// MisestimateWarnRows is the larger of the actual and estimated rows
+	// from which a misestimate is a warning rather than an info: under a
+	// thousand rows every join method and plan costs about the same.
+	// MisestimateWarnMs is the plan's execution time it also needs: a plan
+	// that runs in under 10 ms has little to gain from a better estimate.
+	MisestimateWarnRows = 1_000
+	MisestimateWarnMs   = 10.0
+	// MisestimateCriticalRows and MisestimateCriticalMs are what a
+	// misestimate of MisestimateCriticalFactor needs on top to be
+	// critical (to fail --fail-on critical): a hundred thousand rows in a
+	// plan of a tenth of a second, where a wrong join method shows.
+	MisestimateCriticalRows = 100_000
+	MisestimateCriticalMs   = 100.0
 
 	// HeapFetchesMin is the least number of heap fetches heap-fetches
 	// reports, and HeapFetchesFraction the share of the rows returned they
@@ -63,8 +77,15 @@ const (
 	// counts as an unpaginated list: ten times the largest page size in
 	// common use (Django REST framework pages are 10–100 rows).
 	NoLimitRows = 1_000
-	// NoLimitCriticalRows makes no-limit-large-result critical.
+	// NoLimitWarnMs is the time per call under which a large result is an
+	// info rather than a warning: a thousand rows sent in under a
+	// millisecond cost the server nothing worth paging for.
+	NoLimitWarnMs = 1.0
+	// NoLimitCriticalRows and NoLimitCriticalMs make
+	// no-limit-large-result critical: a hundred thousand rows per call
+	// that take a tenth of a second or more.
 	NoLimitCriticalRows = 100_000
+	NoLimitCriticalMs   = 100.0
 
 	// WideRowsMinColumns is the table width (in columns) from which
 	// fetching every column is reported: the seed report's only() fixes
@@ -175,6 +196,13 @@ func Evaluate(s Subject) []Finding {
 	out = append(out, s.noLimit()...)
 	out = append(out, s.nPlusOne()...)
 	out = append(out, s.jitHeavy()...)
+	if !s.readsUserTables() {
+		// A health check (SELECT 1), a monitoring tool's read of the
+		// catalogs or of pg_stat_statements: nothing a DBA indexes or
+		// pages.
+		return nil
+	}
+	out = slices.DeleteFunc(out, func(f Finding) bool { return systemRelation(f.Table) })
 	if st := s.Statement; st != nil {
 		for i := range out {
 			out[i].Fingerprint, out[i].Query = st.Fingerprint, st.Query
@@ -182,6 +210,59 @@ func Evaluate(s Subject) []Finding {
 	}
 	SortFindings(out)
 	return out
+}
+
+// systemSchemas are the schemas of the server's own catalogs: no finding
+// names what a DBA cannot index or change.
+var systemSchemas = []string{"pg_catalog", "information_schema", "pg_toast"}
+
+// systemRelation reports whether a relation (schema.name or a bare name)
+// is the server's own: in a system schema, or named pg_… without a schema,
+// which the search path finds in pg_catalog first (pg_class), or an
+// extension's view (pg_stat_statements).
+func systemRelation(rel string) bool {
+	if rel == "" {
+		return false
+	}
+	schema, name, qualified := strings.Cut(rel, ".")
+	if !qualified {
+		schema, name = "", rel
+	}
+	return slices.Contains(systemSchemas, schema) || strings.HasPrefix(schema, "pg_temp") || strings.HasPrefix(name, "pg_")
+}
+
+// readsUserTables reports whether the subject reads or writes a relation
+// of the application's: its statement names one (as the parser reads it;
+// a statement that names none, such as a pool's SELECT 1, is no
+// application query), or, without a statement, its plan scans one or
+// scans no relation at all (generate_series).
+func (s *Subject) readsUserTables() bool {
+	if st := s.stmt(); st != nil {
+		for _, r := range st.Relations {
+			if !systemRelation(qualifiedName(r.Schema, r.Name)) {
+				return true
+			}
+		}
+		return false
+	}
+	if s.Plan == nil {
+		return true
+	}
+	rels := s.Plan.Relations()
+	for _, r := range rels {
+		if !systemRelation(r) {
+			return true
+		}
+	}
+	return len(rels) == 0
+}
+
+// qualifiedName is schema.name, or name without a schema.
+func qualifiedName(schema, name string) string {
+	if schema == "" {
+		return name
+	}
+	return schema + "." + name
 }
 
 func isSeqScan(n *Node) bool { return n.NodeType == "Seq Scan" }
@@ -337,10 +418,7 @@ func (s *Subject) misestimates(n *Node, bad map[*Node]bool) []Finding {
 	if childBad {
 		return out
 	}
-	sev := Warning
-	if factor >= MisestimateCriticalFactor {
-		sev = Critical
-	}
+	sev := s.misestimateSeverity(n, factor, math.Max(act, est))
 	dir := "more"
 	if !under {
 		dir = "fewer"
@@ -360,6 +438,37 @@ func (s *Subject) misestimates(n *Node, bad map[*Node]bool) []Finding {
 		Evidence: map[string]float64{"actual_rows": act, "estimated_rows": est, "factor": round1(factor), "loops": n.ActualLoops},
 		Fix:      fix,
 	})
+}
+
+// misestimateSeverity scales a misestimate by the rows and the time at
+// stake: an estimate off on a few rows in a plan of a millisecond is an
+// info, and so is one no planning decision above the node rests on.
+func (s *Subject) misestimateSeverity(n *Node, factor, rows float64) Severity {
+	ms := s.Plan.ExecutionTimeMs
+	switch {
+	case !decides(n) || rows < MisestimateWarnRows || ms < MisestimateWarnMs:
+		return Info
+	case factor >= MisestimateCriticalFactor && rows >= MisestimateCriticalRows && ms >= MisestimateCriticalMs:
+		return Critical
+	}
+	return Warning
+}
+
+// decides reports whether a planning decision rests on the node's row
+// estimate: it feeds a join, a hash, an aggregate, a memoize or material
+// node, or a subplan. The rows of a node under nothing but Sort, Limit,
+// Unique, Result, Gather or the statement's top choose nothing more.
+func decides(n *Node) bool {
+	for c, p := n, n.Parent; p != nil; c, p = p, p.Parent {
+		if c.ParentRelationship == "SubPlan" || c.ParentRelationship == "InitPlan" {
+			return true
+		}
+		switch p.NodeType {
+		case "Nested Loop", "Hash Join", "Merge Join", "Hash", "Aggregate", "Memoize", "Materialize", "WindowAgg", "SetOp", "Append", "Merge Append":
+			return true
+		}
+	}
+	return false
 }
 
 // stopsEarly reports whether a node may legitimately return fewer rows than
@@ -523,17 +632,16 @@ func (s *Subject) nestedLoop(n *Node) []Finding {
 }
 
 func (s *Subject) noLimit() []Finding {
-	var rows, calls float64
+	// rows per call, from what ran when the figures say it: the
+	// statement's statistics, else an analyzed plan, else the estimate.
+	var rows, calls, callMs float64
 	estimated := false
-	query := ""
-	if s.Statement != nil {
-		query = s.Statement.Query
-	}
 	switch {
 	case s.Statement != nil && s.Statement.Calls > 0:
-		rows, calls = s.Statement.RowsPerCall, float64(s.Statement.Calls)
+		rows, calls, callMs = s.Statement.RowsPerCall, float64(s.Statement.Calls), s.Statement.MeanTime
 	case s.Plan != nil && s.Plan.Root != nil:
 		rows, estimated = s.Plan.Root.TotalRows(), !s.Plan.Analyzed
+		callMs = s.Plan.ExecutionTimeMs
 	default:
 		return nil
 	}
@@ -544,14 +652,24 @@ func (s *Subject) noLimit() []Finding {
 		if s.Plan.HasNode("Limit") || s.Plan.HasNode("ModifyTable") {
 			return nil
 		}
+		// The number of groups an aggregate returns is the planner's
+		// roughest guess (a GROUP BY date_trunc('day', …) of three rows
+		// can be estimated at thousands), and a summary is no list to
+		// page through: judged only on the rows it returned.
+		if estimated && summary(s.Plan.Root) {
+			return nil
+		}
 	} else if !s.query() || s.stmt().Limit {
 		return nil
 	}
-	if query != "" && !s.query() {
+	if s.Statement != nil && !s.query() {
 		return nil
 	}
 	sev := Warning
-	if rows >= NoLimitCriticalRows {
+	switch {
+	case estimated || (callMs > 0 && callMs < NoLimitWarnMs):
+		sev = Info
+	case rows >= NoLimitCriticalRows && callMs >= NoLimitCriticalMs:
 		sev = Critical
 	}
 	verb := "returns"
@@ -562,16 +680,42 @@ func (s *Subject) noLimit() []Finding {
 	if calls > 0 {
 		ev["calls"] = calls
 	}
+	if callMs > 0 {
+		ev["time_per_call_ms"] = round3(callMs)
+	}
 	table := ""
 	if s.Plan != nil && s.Plan.Root != nil {
 		table = firstTable(s.Plan.Root)
 	}
+	msg := fmt.Sprintf("the statement %s %s rows per call with no LIMIT", verb, num(rows))
+	if callMs > 0 {
+		msg += fmt.Sprintf(", in %s", ms(callMs))
+	}
 	return []Finding{{
 		Rule: RuleNoLimitLargeResult, Severity: sev, Table: table,
-		Message:  fmt.Sprintf("the statement %s %s rows per call with no LIMIT", verb, num(rows)),
+		Message:  msg,
 		Evidence: ev,
-		Fix:      "Paginate: ORDER BY a unique key with LIMIT and keyset pagination (WHERE key > last seen), as a Django pagination_class does.",
+		Fix:      "If a caller pages through these rows, paginate: ORDER BY a unique key with LIMIT, and keyset pagination (WHERE key > the last one seen) rather than OFFSET (in Django, a pagination_class).",
 	}}
+}
+
+// summary reports whether a plan's result is an aggregate's groups: the
+// top node, past Sort, Unique, Result and Gather, aggregates or groups.
+func summary(n *Node) bool {
+	for n != nil {
+		switch n.NodeType {
+		case "Aggregate", "Group", "WindowAgg":
+			return true
+		case "Sort", "Incremental Sort", "Unique", "Result", "Gather", "Gather Merge":
+			if len(n.Children) == 0 {
+				return false
+			}
+			n = n.Children[0]
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func (s *Subject) wideRows() []Finding {

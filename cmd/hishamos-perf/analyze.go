@@ -28,6 +28,7 @@ const (
 	flagStatementTimeout = "statement-timeout"
 	flagFailOn           = "fail-on"
 	flagNoIndexes        = "no-indexes"
+	flagMinStatsAge      = "min-stats-age"
 )
 
 // analyzeOptions are the analyze command's flags.
@@ -41,6 +42,7 @@ type analyzeOptions struct {
 	statementTimeout time.Duration
 	failOn           string
 	noIndexes        bool
+	minStatsAge      time.Duration
 }
 
 func newAnalyzeCmd(a *app) *cobra.Command {
@@ -96,6 +98,7 @@ findings and every index.`,
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
 	f.StringVar(&o.failOn, flagFailOn, "", "exit 1 when a finding reaches this severity: warning or critical")
 	f.BoolVar(&o.noIndexes, flagNoIndexes, false, "skip the index health checks")
+	f.DurationVar(&o.minStatsAge, flagMinStatsAge, analyze.DefaultMinStatsAge, "judge index usage (unused-index) only once the statistics are this old (0: at any age)")
 	// --profile NAME is meant to join --file here: a profile's statements
 	// with arguments from profiles.Bound.Args become analyze.Options.Samples.
 	return cmd
@@ -169,10 +172,15 @@ func (a *app) runAnalyze(ctx context.Context, o analyzeOptions) error {
 		return &usageError{err: fmt.Errorf("--%s %s: must be positive", flagInterval, o.interval), cmd: cmdPath}
 	case o.statementTimeout <= 0:
 		return &usageError{err: fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout), cmd: cmdPath}
+	case o.minStatsAge < 0:
+		return &usageError{err: fmt.Errorf("--%s %s: must be 0 (judge at any age) or more, such as 168h for a week", flagMinStatsAge, o.minStatsAge), cmd: cmdPath}
 	}
 	opts := analyze.Options{Sort: key, Top: o.top, Interval: o.interval, Explain: o.explain, Analyze: o.analyze,
 		SkipIndexes: o.noIndexes, StatementTimeout: o.statementTimeout, Progress: func(msg string) { a.say("%s", msg) },
-		OptionName: analyzeFlag}
+		OptionName: analyzeFlag, MinStatsAge: o.minStatsAge}
+	if o.minStatsAge == 0 {
+		opts.MinStatsAge = -1
+	}
 	if o.top == 0 {
 		opts.Top = -1
 	}

@@ -23,6 +23,7 @@ import (
 var analyzeFlags = map[analyze.Option]string{
 	analyze.OptStatementTimeout: flagStatementTimeout,
 	analyze.OptInterval:         flagInterval,
+	analyze.OptMinStatsAge:      flagMinStatsAge,
 }
 
 // indexesFlags are the flags of indexes propose's options.

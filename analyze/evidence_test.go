@@ -1,0 +1,277 @@
+package analyze
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/testdb"
+)
+
+// dropAdvised lists the indexes (schema.name) whose findings advise
+// dropping them.
+func dropAdvised(fs []Finding) map[string][]string {
+	m := map[string][]string{}
+	for _, f := range fs {
+		if f.Index != "" && (strings.Contains(f.Fix, "DROP INDEX") || strings.Contains(f.Fix, "DROP CONSTRAINT")) {
+			m[f.Index] = append(m[f.Index], f.Rule)
+		}
+	}
+	return m
+}
+
+// checkConsistent fails the test on findings of one report that contradict
+// each other or the report: an index advised for dropping twice, or while
+// a plan of the report reads it, or while it backs a constraint or is the
+// only index of a foreign key (whose fk-without-index the drop would
+// cause); a finding on a system catalog.
+func checkConsistent(t *testing.T, dsn string, rep *Report) {
+	t.Helper()
+	drops := dropAdvised(rep.Findings)
+	for ix, rules := range drops {
+		if len(rules) > 1 {
+			t.Errorf("index %s is advised for dropping by %d findings: %v", ix, len(rules), rules)
+		}
+	}
+	for _, s := range rep.Statements {
+		if s.Plan == nil || s.Plan.Plan == nil {
+			continue
+		}
+		s.Plan.Plan.Walk(func(n *Node) bool {
+			if rules, ok := drops[n.Schema+"."+n.IndexName]; ok && n.IndexName != "" && slices.Contains(rules, RuleUnusedIndex) {
+				t.Errorf("index %s is unused by %v, yet the plan of statement #%d reads it", n.IndexName, rules, s.Rank)
+			}
+			return true
+		})
+	}
+	for _, ix := range rep.Indexes {
+		if _, ok := drops[ix.Schema+"."+ix.Name]; ok && ix.Constraint != "" {
+			t.Errorf("index %s backs constraint %s, yet a finding advises dropping it", ix.Name, ix.Constraint)
+		}
+	}
+	// Each foreign key keeps an index leading with its columns once every
+	// advised drop is done, unless fk-without-index already says it has
+	// none.
+	rows, err := testdb.Conn(t, dsn).Query(context.Background(), `SELECT c.conname, n.nspname || '.' || t.relname,
+		ARRAY(SELECT n.nspname || '.' || i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+			WHERE x.indrelid = c.conrelid AND x.indisvalid AND x.indpred IS NULL
+			AND (x.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey AND c.conkey @> (x.indkey::int2[])[0:cardinality(c.conkey) - 1])
+		FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+		WHERE c.contype = 'f' AND n.nspname NOT IN ('pg_catalog', 'information_schema')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fk struct {
+		name, table string
+		indexes     []string
+	}
+	fks, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (fk, error) {
+		var f fk
+		return f, r.Scan(&f.name, &f.table, &f.indexes)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fks {
+		left := slices.DeleteFunc(slices.Clone(f.indexes), func(ix string) bool { _, ok := drops[ix]; return ok })
+		if len(f.indexes) > 0 && len(left) == 0 {
+			t.Errorf("foreign key %s on %s loses its every index %v to the drops advised", f.name, f.table, f.indexes)
+		}
+	}
+	for _, f := range rep.Findings {
+		if systemRelation(f.Table) || strings.Contains(f.Message, "pg_catalog.") || strings.HasPrefix(f.Index, "pg_catalog.") {
+			t.Errorf("a finding names a system catalog: %s %s: %s", f.Rule, f.Table, f.Message)
+		}
+	}
+}
+
+// TestUnusedIndexWaitsForStatistics resets the statistics and analyzes: no
+// index is judged unused until they are a week old (a note says when they
+// will be), and then never one that backs a constraint, one a plan of the
+// report reads, or both of a duplicate pair; the only index of a foreign
+// key is "rarely used", kept, never dropped.
+func TestUnusedIndexWaitsForStatistics(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin,
+		`CREATE TABLE parent (id int PRIMARY KEY, name text)`,
+		`INSERT INTO parent SELECT i, 'p' || i FROM generate_series(1, 100) i`,
+		`CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent, kind int NOT NULL,
+			email text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now())`,
+		`INSERT INTO child SELECT i, 1 + i % 100, i % 7, 'u' || i || '@example.com', now() - i * interval '1 minute'
+			FROM generate_series(1, 20000) i`,
+		`CREATE INDEX child_parent ON child (parent_id)`,
+		`CREATE INDEX child_kind_a ON child (kind)`,
+		`CREATE INDEX child_kind_b ON child (kind)`,
+		`CREATE INDEX child_email_lower ON child (lower(email))`,
+		`CREATE INDEX child_created ON child (created_at)`,
+		`ANALYZE parent, child`,
+	)
+	lookup := `SELECT id, kind FROM child WHERE lower(email) = $1`
+	runWorkload(t, dsn, lookup, 50, func(i int) []any { return []any{fmt.Sprintf("u%d@example.com", i+1)} })
+	// The statistics start again now: every index has had no scans.
+	mustExec(t, admin, `SELECT pg_stat_reset()`)
+
+	conn := safeConn(t, dsn, 30*time.Second)
+	rep, err := Analyze(ctx, conn, Options{Explain: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := rep.Statistics
+	if st == nil || st.IndexUsageJudged || st.SinceWhat != sinceDatabaseReset || st.AgeSeconds > 600 || st.JudgedFrom == nil ||
+		!st.JudgedFrom.Equal(st.Since.Add(DefaultMinStatsAge)) || st.Calls != rep.Totals.Calls {
+		t.Fatalf("statistics after a reset: %+v", st)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == RuleUnusedIndex {
+			t.Errorf("unused-index on statistics %.0f seconds old: %s", st.AgeSeconds, f.Message)
+		}
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "index usage not judged: the statistics are ") && strings.Contains(n, "needs 7 days of them") &&
+			strings.Contains(n, st.JudgedFrom.UTC().Format(timeLayout))
+	}) {
+		t.Errorf("no note says when index usage is judged: %q", rep.Notes)
+	}
+	checkConsistent(t, dsn, rep)
+
+	// Judged at any age: the rules that remain.
+	rep, err = Analyze(ctx, conn, Options{Explain: 10, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Statistics.IndexUsageJudged || slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "index usage not judged") }) {
+		t.Errorf("judged at any age, yet: %+v %q", rep.Statistics, rep.Notes)
+	}
+	by := map[string][]Finding{}
+	for _, f := range rep.Findings {
+		by[f.Index] = append(by[f.Index], f)
+	}
+	one := func(ix, rule string, sev Severity) *Finding {
+		t.Helper()
+		fs := by["public."+ix]
+		if len(fs) != 1 || fs[0].Rule != rule || fs[0].Severity != sev {
+			t.Errorf("%s: findings %+v, want one %s %s", ix, fs, sev, rule)
+			return nil
+		}
+		return &fs[0]
+	}
+	if f := one("child_parent", RuleUnusedIndex, Info); f != nil &&
+		(strings.Contains(f.Fix, "DROP") || !strings.Contains(f.Message, "rarely used") || !strings.Contains(f.Message, "keeps deletes and key updates on public.parent fast")) {
+		t.Errorf("the foreign key's only index: %s / %s", f.Message, f.Fix)
+	}
+	one("child_created", RuleUnusedIndex, Warning)
+	// One of the pair goes (the newer: neither has scans); the other
+	// stays, and is not unused on top.
+	one("child_kind_b", RuleDuplicateIndex, Warning)
+	for _, ix := range []string{"child_kind_a", "child_email_lower", "child_pkey", "child_email_key", "parent_pkey"} {
+		if fs := by["public."+ix]; len(fs) > 0 {
+			t.Errorf("%s: %s %s", ix, fs[0].Rule, fs[0].Message)
+		}
+	}
+	checkConsistent(t, dsn, rep)
+}
+
+// TestNoFindingOnTheServersOwnStatements: a pool's SELECT 1 thousands of
+// times a minute, a monitoring tool's reads of the catalogs and of
+// pg_stat_statements, rank like any statement but draw no finding: nothing
+// there is the application's to index, page or batch.
+func TestNoFindingOnTheServersOwnStatements(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	runWorkload(t, dsn, "SELECT 1", 3000, func(int) []any { return nil })
+	runWorkload(t, dsn, "SELECT c.relname, a.attname FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid WHERE c.relkind = $1", 20,
+		func(int) []any { return []any{"r"} })
+	runWorkload(t, dsn, "SELECT * FROM pg_stat_statements", 20, func(int) []any { return nil })
+	runWorkload(t, dsn, "SELECT table_name FROM information_schema.columns WHERE table_schema = $1", 20, func(int) []any { return []any{"pg_catalog"} })
+	rep, err := Analyze(ctx, safeConn(t, dsn, 30*time.Second), Options{Explain: 10, Analyze: true, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ranked := 0
+	for _, s := range rep.Statements {
+		if s.Query == "SELECT 1" || strings.Contains(s.Query, "pg_class") || strings.Contains(s.Query, "pg_stat_statements") {
+			ranked++
+		}
+	}
+	if ranked < 3 {
+		t.Errorf("the statements are not ranked: %d", ranked)
+	}
+	for _, f := range rep.Findings {
+		t.Errorf("finding on the server's own objects: %s %s: %s (%s)", f.Rule, f.Table, f.Message, f.Query)
+	}
+	checkConsistent(t, dsn, rep)
+}
+
+// TestSmallReportIsNoAlarm is a report of three rows a day, GROUP BY
+// date_trunc('day', …), whose groups the planner estimates in thousands:
+// no no-limit-large-result (three rows are never large, and an estimate of
+// groups is no evidence), and a row misestimate on a few rows in
+// milliseconds is an info that --fail-on critical passes.
+func TestSmallReportIsNoAlarm(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin,
+		`CREATE TABLE payment (id int PRIMARY KEY, amount numeric NOT NULL, payment_date timestamptz NOT NULL)`,
+		`INSERT INTO payment SELECT i, i % 10, timestamptz '2024-05-01' + (i % 3) * interval '1 day' + (i % 1000) * interval '1 second'
+			FROM generate_series(1, 16000) i`,
+		`ANALYZE payment`,
+	)
+	report := `SELECT date_trunc('day', payment_date) AS day, sum(amount) FROM payment GROUP BY 1 ORDER BY 1`
+	for range 5 {
+		mustExec(t, admin, report)
+	}
+	samples, err := SplitSQL("report.sql", report+";")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := safeConn(t, dsn, 30*time.Second)
+	for _, o := range []Options{{Explain: 10, SkipIndexes: true}, {Explain: 10, Analyze: true, Samples: samples, SkipIndexes: true}} {
+		rep, err := Analyze(ctx, conn, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stmt *Statement
+		for i, s := range rep.Statements {
+			if strings.Contains(s.Query, "date_trunc") {
+				stmt = &rep.Statements[i]
+			}
+		}
+		if stmt == nil || stmt.Plan == nil || stmt.RowsPerCall != 3 {
+			t.Fatalf("analyze %v: the report is not ranked with a plan and 3 rows: %+v", o.Analyze, stmt)
+		}
+		if est := stmt.Plan.PlanRows; est < 100 {
+			t.Logf("the planner estimates %.0f groups: the case no longer shows the misestimate", est)
+		}
+		for _, f := range rep.Findings {
+			if f.Rule == RuleNoLimitLargeResult || f.Severity >= Warning {
+				t.Errorf("analyze %v: %s %s on a 3-row report: %s", o.Analyze, f.Severity, f.Rule, f.Message)
+			}
+		}
+	}
+	// The same plan, with no statistics behind it (explain): the estimate
+	// of groups is still no large result.
+	x, err := ExplainAll(ctx, conn, samples, ExplainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range x.Findings {
+		if f.Rule == RuleNoLimitLargeResult {
+			t.Errorf("explain: %s on an estimate of %.0f groups", f.Message, x.Statements[0].PlanRows)
+		}
+	}
+	xa, err := ExplainAll(ctx, conn, samples, ExplainOptions{Analyze: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := CountAtLeast(xa.Findings, Critical); n > 0 {
+		t.Errorf("explain --analyze: %d critical findings on a 3-row report in %.1f ms: %+v", n, xa.Statements[0].ExecutionTime, xa.Findings)
+	}
+}

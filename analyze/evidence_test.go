@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -273,5 +274,68 @@ func TestSmallReportIsNoAlarm(t *testing.T) {
 	}
 	if n := CountAtLeast(xa.Findings, Critical); n > 0 {
 		t.Errorf("explain --analyze: %d critical findings on a 3-row report in %.1f ms: %+v", n, xa.Statements[0].ExecutionTime, xa.Findings)
+	}
+}
+
+// TestSameStatementIsOneRow: one statement sent by two roles, and by a
+// client that binds $1 beside one that writes literals (pg_stat_statements
+// keeps a queryid for each), is one row of the ranking, its calls and time
+// summed, with its parts in JSON.
+func TestSameStatementIsOneRow(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	if strings.Contains(dsn, "://") {
+		t.Skip("the role switch needs a keyword DSN")
+	}
+	admin := testdb.Conn(t, dsn)
+	role := fmt.Sprintf("reporting_%d", time.Now().UnixNano()%1_000_000)
+	mustExec(t, admin, "CREATE TABLE t (id int PRIMARY KEY, v text)", "INSERT INTO t SELECT i, 'v' || i FROM generate_series(1, 100) i",
+		"CREATE ROLE "+role+" LOGIN", "GRANT SELECT ON t TO "+role)
+	t.Cleanup(func() {
+		c := testdb.Conn(t, testdb.DSN())
+		_, _ = c.Exec(context.Background(), "DROP OWNED BY "+role)
+		_, _ = c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+	})
+	q := "SELECT v FROM t WHERE id = $1"
+	runWorkload(t, dsn, q, 30, func(i int) []any { return []any{i + 1} })
+	runWorkload(t, dsn+" user="+role, q, 20, func(i int) []any { return []any{i + 1} })
+	for i := range 10 {
+		mustExec(t, admin, fmt.Sprintf("SELECT v FROM t WHERE id = %d", i+1))
+	}
+	rep, err := Analyze(ctx, safeConn(t, dsn, 30*time.Second), Options{Top: -1, Explain: 5, SkipIndexes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []Statement
+	for _, s := range rep.Statements {
+		if normalizedText(s.Query) == q {
+			rows = append(rows, s)
+		}
+	}
+	if len(rows) != 1 {
+		t.Fatalf("%d rows for one statement", len(rows))
+	}
+	s := rows[0]
+	if s.Calls != 60 || len(s.Parts) != 3 || s.Role != strings.Join(slices.Sorted(slices.Values([]string{"postgres", role})), ", ") || s.Plan == nil {
+		t.Errorf("the statement: calls %d, parts %+v, role %q, plan %v", s.Calls, s.Parts, s.Role, s.Plan != nil)
+	}
+	var calls int64
+	var total float64
+	for _, p := range s.Parts {
+		calls += p.Calls
+		total += p.TotalTime
+		if !s.HasQueryID(p.QueryID) {
+			t.Errorf("part %d is not the statement's", p.QueryID)
+		}
+	}
+	if calls != s.Calls || total < s.TotalTime*0.999 || total > s.TotalTime*1.001 || s.MeanTime*60 < s.TotalTime*0.999 {
+		t.Errorf("parts sum %d calls %.3f ms; the statement %d calls %.3f ms, mean %.3f", calls, total, s.Calls, s.TotalTime, s.MeanTime)
+	}
+	if s.Parts[0].TotalTime < s.Parts[1].TotalTime || s.QueryID != s.Parts[0].QueryID {
+		t.Errorf("parts not most time first, or the statement is not its main part's: %+v", s.Parts)
+	}
+	b, err := json.Marshal(s)
+	if err != nil || !strings.Contains(string(b), `"parts":[{"queryid":`) {
+		t.Errorf("JSON lacks the parts: %s", b)
 	}
 }

@@ -214,6 +214,9 @@ func (a *analysis) rank(ctx context.Context) error {
 			a.windows[s.key()] = srv.window(&s, first.At)
 		}
 	}
+	// One row per statement as users think of it: the same text from
+	// several roles or clients is one statement.
+	a.stmts = Group(a.stmts, a.windows)
 	r.Statements, r.Totals = Rank(a.stmts, opts.Sort, max(opts.Top, 0))
 	if len(a.stmts) == 0 {
 		since := "since its counters were last reset"
@@ -332,7 +335,7 @@ func (a *analysis) explainSamples(ctx context.Context) error {
 		if err == nil && x.Plan.QueryID != 0 {
 			for i := range r.Statements {
 				s := &r.Statements[i]
-				if s.QueryID == x.Plan.QueryID && (s.Plan == nil || !s.Plan.Analyzed || s.Plan.Generic) {
+				if s.HasQueryID(x.Plan.QueryID) && (s.Plan == nil || !s.Plan.Analyzed || s.Plan.Generic) {
 					s.Plan, s.PlanError, matched = x, "", true
 					break
 				}

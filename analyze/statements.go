@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -282,6 +283,14 @@ type Statement struct {
 	// statements (see Report.ShareOf).
 	SharePct float64 `json:"share_pct"`
 
+	// Parts are the pg_stat_statements entries the statement sums when
+	// there are several: the same normalized text sent by other roles,
+	// by a client that binds parameters and one that writes literals, or
+	// with other parameter types, has a queryid of its own, and a user
+	// thinks of one statement. QueryID, Fingerprint and Role are then
+	// those of the part with the most time (Role lists every role).
+	Parts []StatementPart `json:"parts,omitempty"`
+
 	// Plan is the statement's plan, for the statements explained.
 	Plan *Explained `json:"plan,omitempty"`
 	// PlanError says why the statement has no plan (it did not plan, it
@@ -296,6 +305,130 @@ type Statement struct {
 	parsed   *sqlscan.Parsed
 	parseErr error
 	parseRan bool
+}
+
+// StatementPart is one pg_stat_statements entry of a statement that sums
+// several (Statement.Parts).
+type StatementPart struct {
+	QueryID     int64   `json:"queryid"`
+	Fingerprint string  `json:"fingerprint"`
+	Role        string  `json:"role"`
+	Calls       int64   `json:"calls"`
+	TotalTime   float64 `json:"total_time_ms"`
+	MeanTime    float64 `json:"mean_time_ms"`
+	Rows        int64   `json:"rows"`
+}
+
+// HasQueryID reports whether id is the statement's queryid or one of its
+// parts'.
+func (s *Statement) HasQueryID(id int64) bool {
+	if s.QueryID == id {
+		return true
+	}
+	for _, p := range s.Parts {
+		if p.QueryID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizedText is the key statements are grouped by: their text with
+// its white space folded, as pg_stat_statements normalized it.
+func normalizedText(q string) string { return strings.Join(strings.Fields(q), " ") }
+
+// Group sums the statements that share a normalized text into one, with
+// their entries as Parts, most time first; windows (each entry's counting
+// time, by key) gets the widest of a group's under the group's key. The
+// order of first appearance is kept.
+func Group(stmts []Statement, windows map[stmtKey]time.Duration) []Statement {
+	byText := make(map[string]int, len(stmts))
+	groups := make([][]int, 0, len(stmts))
+	for i := range stmts {
+		k := normalizedText(stmts[i].Query)
+		g, ok := byText[k]
+		if !ok {
+			g = len(groups)
+			byText[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	if len(groups) == len(stmts) {
+		return stmts
+	}
+	out := make([]Statement, 0, len(groups))
+	for _, g := range groups {
+		if len(g) == 1 {
+			out = append(out, stmts[g[0]])
+			continue
+		}
+		parts := make([]*Statement, len(g))
+		for i, j := range g {
+			parts[i] = &stmts[j]
+		}
+		sort.SliceStable(parts, func(i, j int) bool { return parts[i].TotalTime > parts[j].TotalTime })
+		out = append(out, merge(parts, windows))
+	}
+	return out
+}
+
+// merge is one statement summing parts (the first has the most time).
+func merge(parts []*Statement, windows map[stmtKey]time.Duration) Statement {
+	m := *parts[0]
+	m.Parts = nil
+	var roles []string
+	var window time.Duration
+	for i, p := range parts {
+		m.Parts = append(m.Parts, StatementPart{QueryID: p.QueryID, Fingerprint: p.Fingerprint, Role: p.Role,
+			Calls: p.Calls, TotalTime: p.TotalTime, MeanTime: p.MeanTime, Rows: p.Rows})
+		if !slices.Contains(roles, p.Role) {
+			roles = append(roles, p.Role)
+		}
+		if windows != nil {
+			window = max(window, windows[p.key()])
+		}
+		if p.since != nil && (m.since == nil || p.since.Before(*m.since)) {
+			m.since = p.since
+		}
+		if i == 0 {
+			continue
+		}
+		m.Calls += p.Calls
+		m.TotalTime += p.TotalTime
+		m.Rows += p.Rows
+		m.SharedBlksHit += p.SharedBlksHit
+		m.SharedBlksRead += p.SharedBlksRead
+		m.LocalBlksRead += p.LocalBlksRead
+		m.TempBlksRead += p.TempBlksRead
+		m.TempBlksWritten += p.TempBlksWritten
+		m.IOReadTime += p.IOReadTime
+		m.IOWriteTime += p.IOWriteTime
+		m.JITTime += p.JITTime
+		m.ParallelWorkersToLaunch = plus(m.ParallelWorkersToLaunch, p.ParallelWorkersToLaunch)
+		m.ParallelWorkersLaunched = plus(m.ParallelWorkersLaunched, p.ParallelWorkersLaunched)
+		m.WALBuffersFull = plus(m.WALBuffersFull, p.WALBuffersFull)
+		m.sumSq += p.sumSq
+	}
+	sort.Strings(roles)
+	m.Role = strings.Join(roles, ", ")
+	if m.Calls > 0 {
+		m.MeanTime = m.TotalTime / float64(m.Calls)
+		m.StddevTime = math.Sqrt(math.Max(m.sumSq/float64(m.Calls)-m.MeanTime*m.MeanTime, 0))
+	}
+	if windows != nil {
+		windows[m.key()] = window
+	}
+	return m
+}
+
+// plus is the sum of two counters the extension may not have.
+func plus(a, b *int64) *int64 {
+	if a == nil || b == nil {
+		return a
+	}
+	s := *a + *b
+	return &s
 }
 
 // classified is what internal/sqlscan says of the statement's text, asked

@@ -57,106 +57,31 @@ type Table struct {
 	Right []int
 	// Note is printed under the table.
 	Note string
-	// Wrap lists columns of free text (reasons, messages) that the text
-	// format wraps at WrapWidth, so a table stays readable in a terminal.
-	// Markdown and JSON never wrap.
-	Wrap []int
+	// Wrap lists columns of free text (reasons, messages): the text
+	// format never wraps them into a narrow cell, but draws the table as
+	// records when they do not fit. Whole lists columns of values that are
+	// no numbers ("-1.2% to +3.4%", "improved"), never cut. Other text
+	// columns (names, identifiers) are elided in the middle when the
+	// table is wider than the terminal (see layout.go). Markdown and JSON
+	// never cut.
+	Wrap  []int
+	Whole []int
+	// Optional lists columns the text format may leave out, last first,
+	// when the table does not fit otherwise; a note under it names them.
+	Optional []int
 }
-
-// WrapWidth is the width (padding included) free-text columns wrap at:
-// with a few narrow columns beside it, a table stays inside a 100-column
-// terminal.
-const WrapWidth = 48
 
 // DefaultWidth is the width text tables are fitted to when the output is not
 // a terminal (a file, a pipe, a CI log) and COLUMNS does not say otherwise.
 const DefaultWidth = 100
 
-// minWrap is the narrowest a wrapped column's text gets.
-const minWrap = 20
-
-// width is how wide text tables may be: Width when set, else COLUMNS, else
+// width is how wide text may be: Width when set, else COLUMNS, else
 // the terminal's width, else DefaultWidth.
 func (r *Renderer) width() int {
 	if r.Width > 0 {
 		return r.Width
 	}
 	return DefaultWidth
-}
-
-// fit chooses where the cells of t wrap, as widths of text per column (0:
-// no wrapping). Wrap columns (free text) wrap at WrapWidth. Then, while the
-// table is wider than limit, the widest column shrinks, free text first and
-// never below its longest word or minWrap: identifiers stay whole, and a
-// table of them may stay wider than limit. Columns aligned right (numbers)
-// keep their width.
-func fit(t Table, cols, limit int) []int {
-	width := make([]int, cols) // text width per column, padding excluded
-	floor := make([]int, cols) // the longest word
-	measure := func(row []string) {
-		for i, c := range row {
-			for _, line := range strings.Split(c, "\n") {
-				width[i] = max(width[i], twwidth.Width(line))
-				for _, w := range strings.Fields(line) {
-					floor[i] = max(floor[i], twwidth.Width(w))
-				}
-			}
-		}
-	}
-	for _, row := range t.Rows {
-		measure(row)
-	}
-	cellWidth := append([]int(nil), width...)
-	measure(t.Header)
-	caps := make([]int, cols)
-	for _, c := range t.Wrap {
-		if c < cols && width[c] > WrapWidth-2 {
-			caps[c], width[c] = WrapWidth-2, WrapWidth-2
-		}
-	}
-	total := cols + 1 // borders
-	for _, w := range width {
-		total += w + 2
-	}
-	fixed := map[int]bool{}
-	for _, c := range t.Right {
-		fixed[c] = true
-	}
-	wrapped := map[int]bool{}
-	for _, c := range t.Wrap {
-		wrapped[c] = true
-	}
-	shrink := func(only map[int]bool, least int) {
-		for total > limit {
-			widest := -1
-			for i, w := range width {
-				if fixed[i] || (only != nil && !only[i]) || w <= max(least, floor[i]) {
-					continue
-				}
-				if widest < 0 || w > width[widest] {
-					widest = i
-				}
-			}
-			if widest < 0 {
-				return
-			}
-			width[widest]--
-			caps[widest] = width[widest]
-			total--
-		}
-	}
-	shrink(wrapped, minWrap)
-	shrink(nil, minWrap)
-	// Last, numbers' headers wrap at their spaces: "index writes/s" over
-	// two lines, above cells as wide as "0.00".
-	for c := range fixed {
-		if c < cols {
-			floor[c] = max(cellWidth[c], floor[c])
-			delete(fixed, c)
-		}
-	}
-	shrink(nil, 1)
-	return caps
 }
 
 // Renderer writes documents in one format.
@@ -210,13 +135,23 @@ func (r *Renderer) JSON(v any) error {
 }
 
 func (r *Renderer) table(t Table) error {
-	md := r.Format == FormatMarkdown
-	if t.Title != "" && !r.Quiet {
-		if md {
-			fmt.Fprintf(r.Out, "### %s\n\n", t.Title)
-		} else {
-			fmt.Fprintln(r.Out, r.Style(Bold, fold(t.Title, r.width())))
+	if r.Format != FormatMarkdown {
+		var b strings.Builder
+		if t.Title != "" && !r.Quiet {
+			b.WriteString(r.Style(Bold, fold(t.Title, r.width())) + "\n")
 		}
+		note := t.Note
+		if left := r.textTable(&b, t); left != "" {
+			note = strings.TrimPrefix(note+"\n"+left, "\n")
+		}
+		if note != "" && !r.Quiet {
+			b.WriteString(r.Style(Dim, fold(note, r.width())) + "\n")
+		}
+		_, err := io.WriteString(r.Out, b.String())
+		return err
+	}
+	if t.Title != "" && !r.Quiet {
+		fmt.Fprintf(r.Out, "### %s\n\n", t.Title)
 	}
 	cols := len(t.Header)
 	for _, row := range t.Rows {
@@ -231,31 +166,15 @@ func (r *Renderer) table(t Table) error {
 			align[c] = tw.AlignRight
 		}
 	}
-	opts := []tablewriter.Option{
+	tbl := tablewriter.NewTable(r.Out,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
-	}
-	if md {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
-	} else {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})))
-	}
-	tbl := tablewriter.NewTable(r.Out, opts...)
-	var caps []int
-	if !md {
-		caps = fit(t, cols, r.width())
-	}
+		tablewriter.WithRenderer(renderer.NewMarkdown()))
 	if len(t.Header) > 0 {
-		header := append([]string(nil), t.Header...)
-		for j := range header {
-			if j < len(caps) && caps[j] > 0 {
-				header[j] = strings.Join(wrap(header[j], caps[j]), "\n")
-			}
-		}
-		tbl.Header(anySlice(header)...)
-	} else if md {
+		tbl.Header(anySlice(t.Header)...)
+	} else {
 		// Markdown tables need a header row: name the columns by number.
 		h := make([]any, cols)
 		for i := range h {
@@ -263,19 +182,10 @@ func (r *Renderer) table(t Table) error {
 		}
 		tbl.Header(h...)
 	}
-	for i, row := range t.Rows {
+	for _, row := range t.Rows {
 		cells := make([]string, len(row))
 		for j, c := range row {
-			if md {
-				c = strings.ReplaceAll(c, "|", `\|`)
-			}
-			if j < len(caps) && caps[j] > 0 {
-				c = strings.Join(wrap(c, caps[j]), "\n")
-			}
-			if i < len(t.Tones) {
-				c = r.Style(t.Tones[i], c)
-			}
-			cells[j] = c
+			cells[j] = strings.ReplaceAll(c, "|", `\|`)
 		}
 		if err := tbl.Append(cells); err != nil {
 			return fmt.Errorf("render: %w", err)
@@ -285,16 +195,19 @@ func (r *Renderer) table(t Table) error {
 		return fmt.Errorf("render: %w", err)
 	}
 	if t.Note != "" && !r.Quiet {
-		if md {
-			fmt.Fprintln(r.Out)
-		}
-		note := t.Note
-		if !md {
-			note = fold(note, r.width())
-		}
-		fmt.Fprintln(r.Out, r.Style(Dim, note))
+		fmt.Fprintln(r.Out)
+		fmt.Fprintln(r.Out, r.Style(Dim, t.Note))
 	}
 	return nil
+}
+
+// Fold wraps the lines of s wider than the text's width at spaces, the
+// others keeping their spacing; in Markdown s comes back as it is.
+func (r *Renderer) Fold(s string) string {
+	if r.Format == FormatMarkdown {
+		return s
+	}
+	return fold(s, r.width())
 }
 
 // fold wraps the lines of s wider than width at spaces; the others keep

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -97,17 +98,33 @@ func TestCount(t *testing.T) {
 	}
 }
 
-func TestWrapKeepsFreeTextNarrow(t *testing.T) {
+// checkWidth fails the test on a line of out wider than width.
+func checkWidth(t *testing.T, out string, width int) {
+	t.Helper()
+	for _, line := range strings.Split(out, "\n") {
+		if n := twwidth.Width(line); n > width {
+			t.Errorf("width %d: a line is %d wide:\n%s\nin:\n%s", width, n, line, out)
+			return
+		}
+	}
+}
+
+func TestWrapOnlyWhatDoesNotFit(t *testing.T) {
 	long := strings.Repeat("because the planner reads the index in order ", 4)
 	tbl := Table{Header: []string{"index", "reason"}, Rows: [][]string{{"t (a, b)", long}}, Wrap: []int{1}}
-	var text, md bytes.Buffer
-	if err := (&Renderer{Out: &text, Format: FormatTable}).Render(nil, tbl); err != nil {
+	var wide, narrow, md bytes.Buffer
+	if err := (&Renderer{Out: &wide, Format: FormatTable, Width: 300}).Render(nil, tbl); err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(strings.TrimSpace(text.String()), "\n") {
-		if n := len([]rune(line)); n > WrapWidth+20 {
-			t.Errorf("line is %d wide, want at most %d:\n%s", n, WrapWidth+20, line)
-		}
+	if !strings.Contains(wide.String(), strings.TrimSpace(long)) {
+		t.Errorf("text that fits was wrapped:\n%s", wide.String())
+	}
+	if err := (&Renderer{Out: &narrow, Format: FormatTable, Width: 60}).Render(nil, tbl); err != nil {
+		t.Fatal(err)
+	}
+	checkWidth(t, narrow.String(), 60)
+	if got := strings.Join(strings.Fields(narrow.String()), " "); !strings.Contains(got, strings.TrimSpace(long)) {
+		t.Errorf("wrapping lost words:\n%s", narrow.String())
 	}
 	if err := (&Renderer{Out: &md, Format: FormatMarkdown}).Render(nil, tbl); err != nil {
 		t.Fatal(err)
@@ -117,42 +134,71 @@ func TestWrapKeepsFreeTextNarrow(t *testing.T) {
 	}
 }
 
+// TestTablesFitTheWidth: at every width a table's lines fit; identifiers
+// keep their start and end around "…", numbers stay whole, and where
+// nothing more can be cut the rows become records.
 func TestTablesFitTheWidth(t *testing.T) {
 	text := strings.Repeat("the planner reads the index in order and skips the sort ", 3)
+	long := "agents_agentexecution (user_id, status, created_at DESC) INCLUDE (id)"
 	tbl := Table{
 		Header: []string{"#", "index", "index writes/s", "reason", "note"},
 		Rows: [][]string{
-			{"1", "agents_agentexecution (user_id, status, created_at DESC) INCLUDE (id)", "0.00", text, text},
-			{"2", "workflows_workflowexecution (started_at)", "12.50", "short", "short"},
+			{"1", long, "0.00", text, "short"},
+			{"2", "workflows_workflowexecution (started_at)", "12345678.50", "short", "short"},
 		},
 		Right: []int{0, 2},
 		Wrap:  []int{3},
 	}
-	for _, width := range []int{80, 100, 160} {
+	for _, width := range []int{40, 60, 80, 100, 160, 300} {
 		var out bytes.Buffer
 		if err := (&Renderer{Out: &out, Format: FormatTable, Width: width}).Render(nil, tbl); err != nil {
 			t.Fatal(err)
 		}
 		s := out.String()
-		for _, line := range strings.Split(strings.TrimSpace(s), "\n") {
-			if n := len([]rune(line)); n > width {
-				t.Errorf("width %d: line is %d wide:\n%s", width, n, s)
-				break
+		checkWidth(t, s, width)
+		if !strings.Contains(s, "12345678.50") {
+			t.Errorf("width %d: a number was cut:\n%s", width, s)
+		}
+		switch {
+		case width >= 300:
+			if !strings.Contains(s, long) || !strings.Contains(s, strings.TrimSpace(text)) {
+				t.Errorf("width %d: the table fits, yet was cut:\n%s", width, s)
+			}
+		case strings.Contains(s, "─"):
+			if !strings.Contains(s, long) && (!strings.Contains(s, "agents_") || !strings.Contains(s, "(id)") || !strings.Contains(s, "…")) {
+				t.Errorf("width %d: the identifier is not elided in its middle:\n%s", width, s)
+			}
+		default:
+			// Records: every value whole, under its row's first cell.
+			if all := strings.Join(strings.Fields(s), " "); !strings.Contains(all, long) || !strings.Contains(all, strings.TrimSpace(text)) {
+				t.Errorf("width %d: records lost a value:\n%s", width, s)
 			}
 		}
-		if !strings.Contains(s, "agents_agentexecution") || !strings.Contains(s, "workflows_workflowexecution") {
-			t.Errorf("width %d: an identifier was broken:\n%s", width, s)
-		}
-		if width == 80 && !strings.Contains(s, "writes/s") {
-			t.Errorf("width %d: header lost:\n%s", width, s)
-		}
 	}
-	// Markdown never wraps.
+	// Markdown never cuts.
 	var md bytes.Buffer
 	if err := (&Renderer{Out: &md, Format: FormatMarkdown, Width: 40}).Render(nil, tbl); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(md.String(), strings.TrimSpace(text)) {
-		t.Errorf("markdown wrapped a cell:\n%s", md.String())
+	if !strings.Contains(md.String(), strings.TrimSpace(text)) || !strings.Contains(md.String(), long) {
+		t.Errorf("markdown cut a cell:\n%s", md.String())
+	}
+}
+
+func TestElideMiddle(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		width int
+		want  string
+	}{
+		{"orders", 10, "orders"},
+		{"agents_agentexecution_user_id_status_idx", 20, "agents_age…tatus_idx"},
+		{"agents_agentexecution_user_id_status_idx", 9, "agen…_idx"},
+		{"日本語のテーブル名", 9, "日本…ル名"},
+		{"abc", 1, "…"},
+	} {
+		if got := ElideMiddle(c.in, c.width); got != c.want || twwidth.Width(got) > max(c.width, 1) {
+			t.Errorf("ElideMiddle(%q, %d) = %q, want %q", c.in, c.width, got, c.want)
+		}
 	}
 }

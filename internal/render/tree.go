@@ -6,8 +6,9 @@ import (
 	"unicode/utf8"
 )
 
-// TreeWidth is the width trees are wrapped to in table format: readable in
-// a 100-column terminal.
+// TreeWidth is the width trees are wrapped to in Markdown's fenced code
+// blocks, which a browser does not wrap: readable in a pull-request
+// comment. In text they follow the terminal's width.
 const TreeWidth = 100
 
 // TreeNode is one entry of a tree: a line of text, detail lines under it,
@@ -24,7 +25,7 @@ type TreeNode struct {
 }
 
 // Tree writes a titled tree: drawn with box-drawing guides and wrapped to
-// TreeWidth in table format, the same inside a fenced code block in
+// the terminal's width in table format, to TreeWidth inside a fenced code block in
 // Markdown (without colour), and nothing in JSON, where the document says
 // it all. In both text formats long literals and lines are shortened
 // (Elide): a node's text is for reading, the JSON keeps every character.
@@ -39,14 +40,18 @@ func (r *Renderer) Tree(title string, root *TreeNode, note string) error {
 		if md {
 			fmt.Fprintf(&b, "### %s\n\n", title)
 		} else {
-			b.WriteString(r.Style(Bold, title) + "\n")
+			b.WriteString(r.Style(Bold, fold(title, r.width())) + "\n")
 		}
 	}
 	if root != nil && (root.Text != "" || len(root.Children) > 0) {
 		if md {
 			b.WriteString("```\n")
 		}
-		r.treeLines(&b, root, "", "", true, md)
+		width := r.width()
+		if md {
+			width = TreeWidth
+		}
+		r.treeLines(&b, root, "", "", true, md, width)
 		if md {
 			b.WriteString("```\n")
 		}
@@ -54,6 +59,9 @@ func (r *Renderer) Tree(title string, root *TreeNode, note string) error {
 	if note != "" && !r.Quiet {
 		if md {
 			b.WriteString("\n")
+		}
+		if !md {
+			note = fold(note, r.width())
 		}
 		b.WriteString(r.Style(Dim, note) + "\n")
 	}
@@ -63,7 +71,7 @@ func (r *Renderer) Tree(title string, root *TreeNode, note string) error {
 
 // treeLines writes n with first as the guide before its text and rest as
 // the guide before its detail lines and children.
-func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string, root, md bool) {
+func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string, root, md bool, width int) {
 	style := func(t Tone, s string) string {
 		if md {
 			return s
@@ -71,7 +79,7 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		return r.Style(t, s)
 	}
 	if n.Text != "" || !root {
-		for i, line := range wrap(Elide(n.Text), max(20, TreeWidth-utf8.RuneCountInString(first))) {
+		for i, line := range wrap(Elide(n.Text), max(minWrap, width-utf8.RuneCountInString(first))) {
 			guide := first
 			if i > 0 {
 				guide = rest + "  "
@@ -88,15 +96,15 @@ func (r *Renderer) treeLines(b *strings.Builder, n *TreeNode, first, rest string
 		dt = Dim
 	}
 	for _, d := range n.Detail {
-		for _, line := range wrap(Elide(d), max(20, TreeWidth-utf8.RuneCountInString(under)-2)) {
+		for _, line := range wrap(Elide(d), max(minWrap, width-utf8.RuneCountInString(under)-2)) {
 			b.WriteString(under + "  " + style(dt, line) + "\n")
 		}
 	}
 	for i, c := range n.Children {
 		if i == len(n.Children)-1 {
-			r.treeLines(b, c, rest+"└─ ", rest+"   ", false, md)
+			r.treeLines(b, c, rest+"└─ ", rest+"   ", false, md, width)
 		} else {
-			r.treeLines(b, c, rest+"├─ ", rest+"│  ", false, md)
+			r.treeLines(b, c, rest+"├─ ", rest+"│  ", false, md, width)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -10,27 +11,32 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
-// Widths, in characters, that statement texts and names are cut to in text
-// and in Markdown (CSV keeps them whole): a tree line or a table cell stays
-// readable in a 100-column terminal, and a comment has room for more.
+// Widths, in characters, that statement texts are cut to in Markdown
+// (CSV and JSON keep them whole; text elides them to the terminal's width
+// in tables and wraps them whole in the details).
 const (
-	queryWidthText, queryWidthMarkdown   = 90, 300
-	indexWidthText, indexWidthMarkdown   = 36, 80
-	tableWidthText, tableWidthMarkdown   = 24, 60
-	findingQueryWidth                    = 200
-	findingMessageWidth, findingFixWidth = 600, 400
-	explainQueryWidth                    = 300
+	queryWidthMarkdown = 300
+	findingQueryWidth  = 200
+	explainQueryWidth  = 300
 )
+
+// Caps of what the text details repeat of a statement: a statement's text
+// past queryMaxLines lines (an IN list of thousands of values written one
+// per line) is in the JSON and CSV.
+const queryMaxLines = 8
 
 // maxIndexRows caps the indexes listed in text and Markdown; CSV and JSON
 // have them all.
 const maxIndexRows = 15
 
-// Analyze lays analyze's report out for format: the ranked statements,
-// each one's text and plan (a tree), the findings (a tree in text, a
-// table in Markdown and CSV) and the indexes. In Markdown, a report over
-// the limit shows fewer findings and statements, two thirds at a time,
-// with a note saying how many were left out (all are in JSON).
+// Analyze lays analyze's report out for format: a header saying what the
+// figures rest on (how old the statistics are, how many calls they
+// cover), the ranked statements (a table of numbers, one line each, then
+// each one's whole text and plan below it), the findings (a table, one
+// line each, then each one's message and fix) and the indexes. In
+// Markdown, a report over the limit shows fewer findings and statements,
+// two thirds at a time, with a note saying how many were left out (all
+// are in JSON).
 func Analyze(rep *analyze.Report, f Format) *Doc {
 	return analyzeDoc(rep, rep, f, len(rep.Findings))
 }
@@ -40,14 +46,17 @@ func Analyze(rep *analyze.Report, f Format) *Doc {
 func analyzeDoc(rep, cut *analyze.Report, f Format, maxFindings int) *Doc {
 	doc := &Doc{JSON: rep}
 	md := f == Markdown
-	doc.Blocks = append(doc.Blocks, statementsTable(cut), &Tree{Title: "Queries", Root: queriesTree(cut, md)})
+	doc.Blocks = append(doc.Blocks, analyzeHeader(cut), statementsTable(cut))
+	if d := statementDetails(cut, md); len(d.Entries) > 0 {
+		doc.Blocks = append(doc.Blocks, d)
+	}
 	findings := cut.Findings
 	more := 0
 	if len(findings) > maxFindings {
 		more = len(findings) - maxFindings
 		findings = findings[:maxFindings]
 	}
-	doc.Blocks = append(doc.Blocks, findingsBlock(findings, more, rankOf(cut), f))
+	doc.Blocks = append(doc.Blocks, findingsBlocks(findings, more, rankOf(cut), f)...)
 	if len(cut.Indexes) > 0 {
 		doc.Blocks = append(doc.Blocks, indexesTable(cut, f))
 	}
@@ -63,6 +72,66 @@ func analyzeDoc(rep, cut *analyze.Report, f Format, maxFindings int) *Doc {
 		}
 	}
 	return doc
+}
+
+// analyzeHeader says what the report rests on: the server, how old its
+// statistics are and how many calls they cover, and the notes on what
+// limited it.
+func analyzeHeader(rep *analyze.Report) *KV {
+	title := "analyze"
+	if srv := rep.Server; srv != nil {
+		title = fmt.Sprintf("analyze: database %s on PostgreSQL %s", srv.Database, srv.Version)
+	}
+	kv := &KV{Title: title}
+	if st := rep.Statistics; st != nil {
+		age := fmt.Sprintf("%s old: since the %s at %s", ageWords(st.Age()), st.SinceWhat, st.Since.UTC().Format(timeLayout))
+		kv.Items = append(kv.Items, Item{Key: "statistics", Value: Cell{Text: age, Value: st.AgeSeconds},
+			Data: []Field{{"statistics age s", st.AgeSeconds}, {"statistics since", st.Since.UTC().Format(time.RFC3339)}, {"statistics since what", st.SinceWhat}}})
+	}
+	covers := fmt.Sprintf("%s calls of %s statements, %s in all", thousands(rep.Totals.Calls), thousands(int64(rep.Totals.Statements)), fmtMs(rep.Totals.TotalTime))
+	if rep.Window.Mode == "interval" {
+		covers += fmt.Sprintf(", during %s", (time.Duration(rep.Window.Seconds * float64(time.Second))).Round(time.Second))
+	}
+	kv.Items = append(kv.Items, Item{Key: "ranking", Value: Str(covers),
+		Data: []Field{{"calls", rep.Totals.Calls}, {"statements", rep.Totals.Statements}, {"total ms", rep.Totals.TotalTime}}})
+	kv.Note = strings.Join(rep.Notes, "\n")
+	return kv
+}
+
+// thousands writes n in full with a comma between groups of three digits.
+func thousands(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// timeLayout is how a moment is written: to the minute, in UTC.
+const timeLayout = "2006-01-02 15:04 UTC"
+
+// ageWords writes an age the way people say it: 3 seconds, 12 minutes,
+// 5 hours, 9 days.
+func ageWords(d time.Duration) string {
+	unit := func(n int, name string) string {
+		if n == 1 {
+			return "1 " + name
+		}
+		return fmt.Sprintf("%d %ss", n, name)
+	}
+	switch {
+	case d >= 48*time.Hour:
+		return unit(int(d.Hours()/24), "day")
+	case d >= 2*time.Hour:
+		return unit(int(d.Hours()), "hour")
+	case d >= 2*time.Minute:
+		return unit(int(d.Minutes()), "minute")
+	}
+	return unit(int(d.Seconds()), "second")
 }
 
 // fmtMs writes milliseconds short: 0.12ms, 45.1ms, 1.23s, 2.1min.
@@ -94,22 +163,31 @@ func perCall(v float64) string {
 // count is a whole number written short (12.3k), in full in CSV.
 func count(n int64) Cell { return Num(n, render.Count(n)) }
 
+// sortTitles say what a ranking is by.
+var sortTitles = map[analyze.SortKey]string{
+	analyze.SortTotal: "total time", analyze.SortMean: "mean time", analyze.SortCalls: "calls",
+	analyze.SortIO: "blocks read or spilled", analyze.SortStddev: "time variation"}
+
+// statementsTable is the ranking: one line of numbers per statement, with
+// a column for every sort key (total, mean, calls, stddev, io), and the
+// statement's text elided to what the line has room for.
 func statementsTable(rep *analyze.Report) *Table {
-	title := "Top statements by " + map[analyze.SortKey]string{
-		analyze.SortTotal: "total time", analyze.SortMean: "mean time", analyze.SortCalls: "calls",
-		analyze.SortIO: "blocks read or spilled", analyze.SortStddev: "time variation"}[rep.Sort]
+	title := "Top statements by " + sortTitles[rep.Sort]
 	if rep.Window.Mode == "interval" {
 		title += fmt.Sprintf(" during %s", (time.Duration(rep.Window.Seconds * float64(time.Second))).Round(time.Second))
 	} else if rep.Window.Since != nil {
-		title += " since " + rep.Window.Since.UTC().Format("2006-01-02 15:04 UTC")
+		title += " since " + rep.Window.Since.UTC().Format(timeLayout)
 	}
 	t := &Table{
 		Title: title,
 		Columns: []Column{{Name: "#", Right: true, CSV: "rank"}, {Name: "source", DataOnly: true},
 			{Name: "calls", Right: true}, {Name: "total", Right: true, CSV: "total ms"}, {Name: "mean", Right: true, CSV: "mean ms"},
-			{Name: "share", Right: true, CSV: "share %"}, {Name: "rows/c", Right: true}, {Name: "hit/c", Right: true}, {Name: "read/c", Right: true},
-			{Name: "hit%", Right: true}, {Name: "temp", Right: true, CSV: "temp blocks"}, {Name: "plan"},
-			{Name: "queryid", DataOnly: true}, {Name: "fingerprint", DataOnly: true}, {Name: "query", DataOnly: true}},
+			{Name: "stddev", Right: true, CSV: "stddev ms"}, {Name: "io", Right: true, CSV: "io blocks"},
+			{Name: "share", Right: true, CSV: "share %"}, {Name: "rows/c", Right: true},
+			{Name: "hit/c", Right: true, DataOnly: true}, {Name: "read/c", Right: true, DataOnly: true},
+			{Name: "hit%", Right: true, DataOnly: true}, {Name: "temp", Right: true, CSV: "temp blocks", DataOnly: true}, {Name: "plan", DataOnly: true},
+			{Name: "query"},
+			{Name: "queryid", DataOnly: true}, {Name: "fingerprint", DataOnly: true}, {Name: "role", DataOnly: true}, {Name: "queryids", DataOnly: true}},
 	}
 	for _, s := range rep.Statements {
 		hit := Dash()
@@ -128,20 +206,23 @@ func statementsTable(rep *analyze.Report) *Table {
 		if s.QueryID != 0 {
 			queryID = Int(s.QueryID)
 		}
+		parts := max(len(s.Parts), 1)
 		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{rank, Str(s.Source),
 			count(s.Calls), Num(s.TotalTime, fmtMs(s.TotalTime)), Num(s.MeanTime, fmtMs(s.MeanTime)),
+			Num(s.StddevTime, fmtMs(s.StddevTime)), count(s.IOBlocks()),
 			Num(s.SharePct, fmt.Sprintf("%.1f%%", s.SharePct)), Num(s.RowsPerCall, perCall(s.RowsPerCall)),
 			Num(s.SharedHitPerCall, perCall(s.SharedHitPerCall)), Num(s.SharedReadPerCall, perCall(s.SharedReadPerCall)),
 			hit, count(s.TempBlksRead + s.TempBlksWritten), Str(planWord(s)),
-			queryID, Str(s.Fingerprint), Str(s.Query)}})
+			Full(folded(s.Query), s.Query),
+			queryID, Str(s.Fingerprint), Str(s.Role), Int(parts)}})
 	}
-	t.Note = fmt.Sprintf("%d statements, %s calls, %s in all; share is of %s.", rep.Totals.Statements, render.Count(rep.Totals.Calls),
-		fmtMs(rep.Totals.TotalTime), strings.ReplaceAll(rep.ShareOf, "_", " "))
-	for _, n := range rep.Notes {
-		t.Note += "\n" + n
-	}
+	t.Note = fmt.Sprintf("share is of %s; io: blocks read from disk or spilled to temporary files.", strings.ReplaceAll(rep.ShareOf, "_", " "))
 	return t
 }
+
+// folded is s with its white space folded into single spaces: a
+// statement's text on a table's line.
+func folded(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func planWord(s analyze.Statement) string {
 	switch {
@@ -159,40 +240,68 @@ func planWord(s analyze.Statement) string {
 	return "estimated"
 }
 
-// queriesTree lists each ranked statement's text with its plan's hot
-// nodes, or why it has no plan.
-func queriesTree(rep *analyze.Report, md bool) *Node {
-	root := &Node{}
-	width := queryWidthText
-	if md {
-		width = queryWidthMarkdown
-	}
+// statementDetails gives each ranked statement its whole text and what
+// the table has no room for: its plan (kind, shape hash, cost, the nodes
+// that take most of it) or why it has none, its figures per call, and the
+// roles and queryids it sums.
+func statementDetails(rep *analyze.Report, md bool) *Details {
+	d := &Details{}
 	for _, s := range rep.Statements {
-		rank := fmt.Sprintf("#%d", s.Rank)
+		head := fmt.Sprintf("#%d", s.Rank)
 		if s.Source != "pg_stat_statements" {
-			rank = s.Source
+			head = s.Source
 		}
-		n := &Node{Text: rank + " " + render.Truncate(s.Query, width), Tone: Bold}
+		e := Entry{Head: head, Tone: Bold}
+		var hot []string
 		switch {
 		case s.Plan != nil:
-			line := fmt.Sprintf("%s plan %s, cost %.0f", planWord(s), s.Plan.ShapeHash[:8], s.Plan.TotalCost)
+			e.Head += fmt.Sprintf(" · %s plan %s, cost %s", planWord(s), s.Plan.ShapeHash[:8], render.Count(int64(s.Plan.TotalCost+0.5)))
 			if s.Plan.Analyzed {
-				line += fmt.Sprintf(", %s", fmtMs(s.Plan.ExecutionTime))
+				e.Head += ", " + fmtMs(s.Plan.ExecutionTime)
 			}
-			if len(s.Plan.Hot) > 0 {
-				var hot []string
-				for _, h := range s.Plan.Hot {
-					hot = append(hot, fmt.Sprintf("%s %.0f%%", h.Label, h.SharePct))
-				}
-				line += "; hot: " + strings.Join(hot, ", ")
+			for _, h := range s.Plan.Hot {
+				hot = append(hot, fmt.Sprintf("%s %.0f%%", h.Label, h.SharePct))
 			}
-			n.Detail = append(n.Detail, line)
 		case s.PlanError != "":
-			n.Detail = append(n.Detail, "no plan: "+s.PlanError)
+			e.Head += " · no plan"
+			e.Tone = Warn
 		}
-		root.Children = append(root.Children, n)
+		query := s.Query
+		if md {
+			query = render.Truncate(query, queryWidthMarkdown)
+		} else if lines := strings.Split(strings.TrimSpace(query), "\n"); len(lines) > queryMaxLines {
+			query = strings.Join(lines[:queryMaxLines], "\n") + fmt.Sprintf("\n… %d more lines (--format json has the whole text)", len(lines)-queryMaxLines)
+		}
+		e.Lines = append(e.Lines, Line{Text: query})
+		if len(hot) > 0 {
+			e.Lines = append(e.Lines, Line{Label: "hot", Text: strings.Join(hot, ", "), Tone: Dim})
+		}
+		if s.Plan == nil && s.PlanError != "" {
+			e.Lines = append(e.Lines, Line{Label: "no plan", Text: s.PlanError, Tone: Warn})
+		}
+		if s.Calls > 0 {
+			fig := fmt.Sprintf("%s rows, %s blocks hit and %s read", perCall(s.RowsPerCall), perCall(s.SharedHitPerCall), perCall(s.SharedReadPerCall))
+			if s.CacheHitPct != nil {
+				fig += fmt.Sprintf(" (%.1f%% hit)", *s.CacheHitPct)
+			}
+			if temp := s.TempBlksRead + s.TempBlksWritten; temp > 0 {
+				fig += fmt.Sprintf(", %s temporary blocks", perCall(float64(temp)/float64(s.Calls)))
+			}
+			e.Lines = append(e.Lines, Line{Label: "per call", Text: fig, Tone: Dim})
+		}
+		if len(s.Parts) > 1 {
+			var parts []string
+			for _, p := range s.Parts {
+				parts = append(parts, fmt.Sprintf("%s by %s (%s calls, %s)", p.Fingerprint, p.Role, render.Count(p.Calls), fmtMs(p.TotalTime)))
+			}
+			e.Lines = append(e.Lines, Line{Label: fmt.Sprintf("%d queryids", len(s.Parts)), Text: strings.Join(parts, "; "), Tone: Dim})
+		}
+		if s.Plan != nil && s.Plan.Note != "" {
+			e.Lines = append(e.Lines, Line{Label: "note", Text: s.Plan.Note, Tone: Dim})
+		}
+		d.Entries = append(d.Entries, e)
 	}
-	return root
+	return d
 }
 
 var severityTone = map[analyze.Severity]Tone{analyze.Critical: Bad, analyze.Warning: Warn, analyze.Info: Plain}
@@ -209,11 +318,13 @@ func rankOf(rep *analyze.Report) map[string]int {
 	return m
 }
 
-// findingsBlock lists findings: a tree with the message and fix under each
-// in text, a table in Markdown and CSV. ranks maps fingerprints to ranked
-// statements (nil for explain, which ranks none); a finding on a statement
-// outside the ranking shows its text. more counts the findings left out.
-func findingsBlock(fs []analyze.Finding, more int, ranks map[string]int, f Format) Block {
+// findingsBlocks lists findings: in text, a table of one line each
+// (severity, rule, where) and then each one's message and fix, wrapped; in
+// Markdown and CSV, one table with every field. ranks maps fingerprints to
+// ranked statements (nil for explain, which ranks none); a finding on a
+// statement outside the ranking shows its text. more counts the findings
+// left out.
+func findingsBlocks(fs []analyze.Finding, more int, ranks map[string]int, f Format) []Block {
 	counts := map[analyze.Severity]int{}
 	for _, x := range fs {
 		counts[x.Severity]++
@@ -224,38 +335,43 @@ func findingsBlock(fs []analyze.Finding, more int, ranks map[string]int, f Forma
 		note = fmt.Sprintf("…and %d more findings, left out to keep this under %d KB: see --format json.", more, MarkdownLimitKB)
 	}
 	if len(fs) == 0 {
-		return &Tree{Title: "Findings: none", Note: note, Data: &Table{Title: "Findings: none", Columns: findingColumns}}
+		t := &Table{Title: "Findings: none", Columns: findingColumns, Note: note}
+		if f == Text {
+			// A title alone (left out with -q).
+			return []Block{&KV{Title: "Findings: none", Note: note}}
+		}
+		return []Block{t}
 	}
 	unranked := func(x analyze.Finding) bool {
 		_, ranked := ranks[x.Fingerprint]
 		return x.Query != "" && !ranked && ranks != nil
 	}
-	t := &Table{Title: title, Columns: findingColumns, Note: note}
+	data := &Table{Title: title, Columns: findingColumns, Note: note}
 	for _, x := range fs {
 		msg := x.Message
 		if unranked(x) {
 			msg = "`" + render.Truncate(x.Query, findingQueryWidth) + "`: " + msg
 		}
-		t.Rows = append(t.Rows, Row{Cells: []Cell{Str(x.Severity.String()), Str(x.Rule), Str(findingWhere(x, ranks)),
-			Full(render.Truncate(msg, findingMessageWidth), x.Message), Full(render.Truncate(x.Fix, findingFixWidth), x.Fix),
-			Str(x.Table), Str(x.Index), Str(x.Fingerprint), Str(x.Query)}})
+		data.Rows = append(data.Rows, Row{Tone: severityTone[x.Severity], Cells: []Cell{Str(x.Severity.String()), Str(x.Rule), Str(findingWhere(x, ranks)),
+			Full(msg, x.Message), Str(x.Fix), Str(x.Table), Str(x.Index), Str(x.Fingerprint), Str(x.Query)}})
 	}
-	if f == Markdown {
-		return t
+	if f != Text {
+		return []Block{data}
 	}
-	root := &Node{}
-	for _, x := range fs {
-		detail := []string{x.Message, "fix: " + x.Fix}
+	// The table a terminal shows: the columns up to where, and the
+	// entries below it carry the rest.
+	table := &Table{Title: title, Columns: findingColumns[:3], Note: note}
+	details := &Details{}
+	for i, x := range fs {
+		table.Rows = append(table.Rows, Row{Tone: data.Rows[i].Tone, Cells: data.Rows[i].Cells[:3]})
+		e := Entry{Head: fmt.Sprintf("%s %s on %s", strings.ToUpper(x.Severity.String()), x.Rule, findingWhere(x, ranks)), Tone: severityTone[x.Severity]}
 		if unranked(x) {
-			detail = append([]string{"query: " + render.Truncate(x.Query, findingQueryWidth)}, detail...)
+			e.Lines = append(e.Lines, Line{Label: "query", Text: folded(x.Query), Tone: Dim})
 		}
-		root.Children = append(root.Children, &Node{
-			Text:   fmt.Sprintf("%s %s on %s", strings.ToUpper(x.Severity.String()), x.Rule, findingWhere(x, ranks)),
-			Tone:   severityTone[x.Severity],
-			Detail: detail,
-		})
+		e.Lines = append(e.Lines, Line{Text: x.Message}, Line{Label: "fix", Text: x.Fix})
+		details.Entries = append(details.Entries, e)
 	}
-	return &Tree{Title: title, Root: root, Note: note, Data: t}
+	return []Block{table, details}
 }
 
 // findingColumns are the findings table's columns.
@@ -301,10 +417,6 @@ func indexesTable(rep *analyze.Report, f Format) *Table {
 	}
 	t := &Table{Title: "Indexes (with findings first, then the largest)",
 		Columns: []Column{{Name: "index"}, {Name: "table"}, {Name: "size", Right: true, CSV: "size bytes"}, {Name: "scans", Right: true}, {Name: "findings"}}}
-	width, twidth := indexWidthText, tableWidthText
-	if f == Markdown {
-		width, twidth = indexWidthMarkdown, tableWidthMarkdown
-	}
 	for i, x := range ix {
 		if i >= maxIndexRows && f != CSV {
 			break
@@ -313,7 +425,7 @@ func indexesTable(rep *analyze.Report, f Format) *Table {
 		if len(x.Findings) > 0 {
 			tone = Warn
 		}
-		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Full(render.Truncate(x.Name, width), x.Name), Full(render.Truncate(x.Table, twidth), x.Table),
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(x.Name), Str(x.Table),
 			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(x.Scans), Str(strings.Join(x.Findings, ", "))}})
 	}
 	t.Note = fmt.Sprintf("%d indexes, %s in all, on %d tables.", len(rep.Indexes), analyze.Bytes(total), len(rep.Tables))

@@ -107,7 +107,7 @@ func runTable(run *bench.Run, after bool) *Table {
 		Columns: []Column{{Name: "statement"}, {Name: "calls", Right: true}, {Name: "failed calls", DataOnly: true},
 			{Name: "p50 ms", Right: true}, {Name: "p95 ms", Right: true}, {Name: "p99 ms", Right: true}, {Name: "mean ms", Right: true},
 			{Name: "rows/call", Right: true}, {Name: "buffers/call", Right: true}, {Name: "buffers from", DataOnly: true},
-			{Name: "plan"}, {Name: "follow-up", DataOnly: true}},
+			{Name: "plan", Optional: true}, {Name: "follow-up", DataOnly: true}},
 	}
 	sources := map[string]int{}
 	for _, s := range run.Statements {
@@ -178,13 +178,13 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 	cols := []Column{{Name: "statement"}, {Name: "targeted", DataOnly: true},
 		{Name: "before p50", Right: true, CSV: "before p50 ms"}, {Name: "after p50", Right: true, CSV: "after p50 ms"},
 		{Name: "change", Right: true, CSV: "change %"},
-		{Name: "95% CI", TextOnly: true}, {Name: "ci low %", DataOnly: true}, {Name: "ci high %", DataOnly: true},
-		{Name: "p", Right: true},
-		{Name: "buffers/call", TextOnly: true}, {Name: "before buffers/call", DataOnly: true}, {Name: "after buffers/call", DataOnly: true},
+		{Name: "95% CI", TextOnly: true, Whole: true, Optional: true}, {Name: "ci low %", DataOnly: true}, {Name: "ci high %", DataOnly: true},
+		{Name: "p", Right: true, Optional: true},
+		{Name: "buffers/call", TextOnly: true, Whole: true, Optional: true}, {Name: "before buffers/call", DataOnly: true}, {Name: "after buffers/call", DataOnly: true},
 		{Name: "buffers change %", DataOnly: true},
-		{Name: "plan"}, {Name: "verdict"}}
+		{Name: "plan", Whole: true}, {Name: "verdict", Whole: true}}
 	if expect != nil {
-		cols = append(cols, Column{Name: fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct), TextOnly: true},
+		cols = append(cols, Column{Name: fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct), TextOnly: true, Whole: true},
 			Column{Name: "vs promise", DataOnly: true})
 	}
 	t := &Table{Title: "Comparison (before → after)", Columns: cols}
@@ -279,7 +279,7 @@ func verdictTone(v bench.Verdict) Tone {
 
 func envDiffTable(ds []bench.Difference) *Table {
 	t := &Table{Title: "Environment differences",
-		Columns: []Column{{Name: "what"}, {Name: "name"}, {Name: "before", Wrap: true}, {Name: "after", Wrap: true}, {Name: "makes inconclusive"}}}
+		Columns: []Column{{Name: "what"}, {Name: "name"}, {Name: "before", Wrap: true}, {Name: "after", Wrap: true}, {Name: "makes inconclusive", Whole: true}}}
 	for _, d := range ds {
 		m := "no"
 		tone := Dim

@@ -26,6 +26,10 @@ func writeCSV(w io.Writer, doc *Doc, quiet bool) error {
 			if b.Data != nil {
 				tables = append(tables, b.Data)
 			}
+		case *Details:
+			if b.Data != nil {
+				tables = append(tables, b.Data)
+			}
 		}
 	}
 	cw := &csvWriter{w: w}

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -57,16 +58,26 @@ func TestCSVOfSandboxResults(t *testing.T) {
 	var ar analyze.Report
 	load(t, "analyze.json", &ar)
 	at := write(Analyze(&ar, CSV))
-	if len(at) != 3 {
-		t.Fatalf("analyze: %d tables, want statements, findings, indexes", len(at))
+	if len(at) != 4 || !slices.ContainsFunc(at[0], func(row []string) bool { return row[0] == "calls" }) {
+		t.Fatalf("analyze: %d tables, want the header (statistics, calls), statements, findings, indexes", len(at))
 	}
+	at = at[1:]
 	if n := numericColumns(t, at[0], "rank", "calls", "total ms", "mean ms", "share %", "rows/c", "hit%", "temp blocks", "queryid"); n == 0 {
 		t.Error("analyze: no numbers in the statements table")
 	}
 	if got, want := at[0][1][3], strconv.FormatFloat(ar.Statements[0].TotalTime, 'f', -1, 64); got != want {
 		t.Errorf("analyze: total ms of #1 is %s, the document says %s", got, want)
 	}
-	if got := at[0][1][len(at[0][1])-1]; got != ar.Statements[0].Query {
+	query := -1
+	for i, h := range at[0][0] {
+		if h == "query" {
+			query = i
+		}
+	}
+	if query < 0 {
+		t.Fatalf("analyze: no query column in %q", at[0][0])
+	}
+	if got := at[0][1][query]; got != ar.Statements[0].Query {
 		t.Errorf("analyze: the query column holds %q, not the whole statement", got)
 	}
 	if len(at[2])-1 != len(ar.Indexes) {

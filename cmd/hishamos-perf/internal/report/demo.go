@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
 )
@@ -17,18 +16,17 @@ import (
 func Demo(rep *demo.Report) *Doc {
 	doc := &Doc{JSON: rep}
 	if len(rep.Findings) > 0 {
+		// One line per finding, then what each found.
 		ft := &Table{Title: fmt.Sprintf("analyze: the worst %d of %d findings after the workload ran once", len(rep.Findings), rep.FindingsTotal),
-			Columns: []Column{{Name: "severity"}, {Name: "rule"}, {Name: "table"}, {Name: "finding"}}, Note: "hishamos-perf analyze shows every finding with its fix"}
+			Columns: []Column{{Name: "severity"}, {Name: "rule"}, {Name: "table"}, {Name: "finding", DataOnly: true}}}
+		what := &Details{Note: "hishamos-perf analyze shows every finding with its fix"}
 		for _, f := range rep.Findings {
-			tone := Plain
-			if f.Severity >= analyze.Critical {
-				tone = Bad
-			} else if f.Severity >= analyze.Warning {
-				tone = Warn
-			}
+			tone := severityTone[f.Severity]
 			ft.Rows = append(ft.Rows, Row{Tone: tone, Cells: []Cell{Str(f.Severity.String()), Str(f.Rule), Str(f.Table), Str(f.Message)}})
+			what.Entries = append(what.Entries, Entry{Head: fmt.Sprintf("%s %s on %s", strings.ToUpper(f.Severity.String()), f.Rule, findingWhere(f, nil)),
+				Tone: tone, Lines: []Line{{Text: f.Message}}})
 		}
-		doc.Blocks = append(doc.Blocks, ft)
+		doc.Blocks = append(doc.Blocks, ft, what)
 	}
 	if sc := rep.Advisor.Seed; sc != nil {
 		cost := func(v float64) Cell { return Num(v, fmt.Sprintf("%.0f", v)) }
@@ -68,8 +66,8 @@ func Demo(rep *demo.Report) *Doc {
 	v := &Table{
 		Title: "Each statement against the promise: drop in median latency, where it falls, and bench's verdict",
 		Columns: []Column{{Name: "statement"}, {Name: "targeted", DataOnly: true},
-			{Name: "seed better", Right: true, CSV: "seed better %"}, {Name: expect, CSV: "seed vs promise"}, {Name: "verdict", CSV: "seed verdict"},
-			{Name: "advisor better", Right: true, CSV: "advisor better %"}, {Name: expect, CSV: "advisor vs promise"}, {Name: "verdict", CSV: "advisor verdict"}},
+			{Name: "seed better", Right: true, CSV: "seed better %"}, {Name: expect, CSV: "seed vs promise", Whole: true}, {Name: "verdict", CSV: "seed verdict", Whole: true},
+			{Name: "advisor better", Right: true, CSV: "advisor better %"}, {Name: expect, CSV: "advisor vs promise", Whole: true}, {Name: "verdict", CSV: "advisor verdict", Whole: true}},
 	}
 	for _, s := range rep.Statements {
 		name := s.Name

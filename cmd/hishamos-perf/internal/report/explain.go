@@ -15,7 +15,8 @@ func Explain(rep *analyze.ExplainReport, f Format) *Doc {
 	doc := &Doc{JSON: rep}
 	numbered := len(rep.Statements) > 1
 	for i, s := range rep.Statements {
-		doc.Blocks = append(doc.Blocks, planTree(s, i+1, numbered, f), findingsBlock(s.Findings, 0, nil, f))
+		doc.Blocks = append(doc.Blocks, planTree(s, i+1, numbered, f))
+		doc.Blocks = append(doc.Blocks, findingsBlocks(s.Findings, 0, nil, f)...)
 	}
 	return doc
 }

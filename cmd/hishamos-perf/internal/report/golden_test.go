@@ -3,26 +3,33 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
 	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
-// The golden files under testdata/golden were written by the command files
-// before their tables moved here: each <name>.json is a command's
+// The golden files under testdata/golden: each <name>.json is a command's
 // --format json document from a sandbox run (latency samples left out), and
-// <case>.table and <case>.markdown (.q with -q) what hishamos-perf printed
-// for that document. TestLayoutAsBeforeTheMove lays the same documents out
-// with the builders and writers of this package: the output users see must
-// not change (issue 20 redesigns it).
+// <case>.table (at the default width), <case>.80 and <case>.120 (text at 80
+// and 120 columns) and <case>.markdown (.q with -q) what hishamos-perf
+// prints for that document. TestLayoutGolden lays the documents out with
+// the builders and writers of this package and compares; -update rewrites
+// the outputs after a change to the layout, to be read in the diff.
+
+// update rewrites the golden outputs.
+var update = flag.Bool("update", false, "rewrite the golden outputs under testdata/golden")
 
 // load decodes testdata/golden/name into v.
 func load(t *testing.T, name string, v any) {
@@ -90,7 +97,7 @@ func manyComparisons(rep bench.Report) *bench.Report {
 	return &rep
 }
 
-func TestLayoutAsBeforeTheMove(t *testing.T) {
+func TestLayoutGolden(t *testing.T) {
 	var ar analyze.Report
 	load(t, "analyze.json", &ar)
 	var pr indexes.Result
@@ -136,24 +143,56 @@ func TestLayoutAsBeforeTheMove(t *testing.T) {
 		if c.quiet {
 			quiet = append(quiet, true)
 		}
+		type variant struct {
+			f     Format
+			width int
+			ext   string
+		}
+		var variants []variant
 		for _, f := range formats {
+			variants = append(variants, variant{f, 0, string(f)})
+			if f == Text && c.formats == nil {
+				variants = append(variants, variant{f, 80, "80"}, variant{f, 120, "120"})
+			}
+		}
+		for _, v := range variants {
 			for _, q := range quiet {
-				name := c.name + "." + string(f)
+				if q && v.width > 0 {
+					continue
+				}
+				name := c.name + "." + v.ext
 				if q {
 					name += ".q"
 				}
 				t.Run(name, func(t *testing.T) {
-					want, err := os.ReadFile(filepath.Join("testdata", "golden", name))
-					if err != nil {
+					path := filepath.Join("testdata", "golden", name)
+					var got bytes.Buffer
+					w := &Writer{Out: &got, Format: v.f, Quiet: q, Width: v.width}
+					if err := w.Write(c.doc(v.f)); err != nil {
 						t.Fatal(err)
 					}
-					var got bytes.Buffer
-					w := &Writer{Out: &got, Format: f, Quiet: q}
-					if err := w.Write(c.doc(f)); err != nil {
-						t.Fatal(err)
+					if *update {
+						if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+					want, err := os.ReadFile(path)
+					if err != nil {
+						t.Fatalf("%v (go test -update writes it)", err)
 					}
 					if diff := cmp.Diff(string(want), got.String()); diff != "" {
-						t.Errorf("%s differs from what the command printed before (-before +now):\n%s", name, diff)
+						t.Errorf("%s differs from its golden file (-golden +now; go test -update rewrites it):\n%s", name, diff)
+					}
+					if v.f == Text {
+						width := v.width
+						if width == 0 {
+							width = render.DefaultWidth
+						}
+						for _, line := range strings.Split(got.String(), "\n") {
+							if n := twwidth.Width(line); n > width {
+								t.Errorf("a line is %d columns wide, over %d:\n%s", n, width, line)
+							}
+						}
 					}
 				})
 			}

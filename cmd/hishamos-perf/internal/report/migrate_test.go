@@ -19,7 +19,7 @@ func TestApplyDryRunQuiet(t *testing.T) {
 	if err := (&Writer{Out: &quiet, Format: Text, Quiet: true}).Write(Apply(res, "sandbox", "Applied", true)); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(quiet.String(), "1: CREATE INDEX CONCURRENTLY a\n┌") {
+	if !strings.HasPrefix(quiet.String(), "1: CREATE INDEX CONCURRENTLY a\nversion ") {
 		t.Errorf("-q dry run:\n%s", quiet.String())
 	}
 	if err := (&Writer{Out: &loud, Format: Text}).Write(Apply(res, "sandbox", "Applied", false)); err != nil {

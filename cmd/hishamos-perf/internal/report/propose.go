@@ -36,10 +36,13 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 	}, Note: strings.Join(res.Notes, "\n")}
 	doc := &Doc{JSON: res, Blocks: []Block{summary}}
 
-	props := &Table{Title: "Proposed indexes", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "index", Wrap: true}, {Name: "size", Right: true, CSV: "size bytes"},
-		{Name: "index writes/s", Right: true}, {Name: "ends HOT", DataOnly: true}, {Name: "statements", Right: true}, {Name: "best", Right: true, CSV: "best %"},
-		{Name: "reason", Wrap: true}, {Name: "name", DataOnly: true}, {Name: "definition", DataOnly: true}}}
+	// One line per proposal (the index, its size and what it costs and
+	// saves), then each proposal's whole definition and reason below.
+	props := &Table{Title: "Proposed indexes", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "index"}, {Name: "size", Right: true, CSV: "size bytes"},
+		{Name: "writes/s", Right: true, CSV: "index writes/s"}, {Name: "ends HOT", DataOnly: true}, {Name: "statements", Right: true}, {Name: "best", Right: true, CSV: "best %"},
+		{Name: "reason", DataOnly: true}, {Name: "name", DataOnly: true}, {Name: "definition", DataOnly: true}}}
 	defs := &Table{Title: "Definitions", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "CREATE INDEX"}}}
+	details := &Details{Data: defs}
 	helped := &Table{Title: "Statements helped", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "statement"}, {Name: "weight", Right: true},
 		{Name: "cost before", Right: true}, {Name: "cost after", Right: true}, {Name: "better", Right: true, CSV: "better %"}, {Name: "fingerprint", DataOnly: true}}}
 	for i, p := range res.Proposals {
@@ -58,13 +61,14 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 		writes := Num(p.WriteOverhead.IndexWritesPerSec, strconv.FormatFloat(p.WriteOverhead.IndexWritesPerSec, 'f', 2, 64))
 		tone := Plain
 		if p.WriteOverhead.EndsHOT {
-			writes.Text += " (ends HOT)"
 			tone = Warn
 		}
 		props.Rows = append(props.Rows, Row{Tone: tone, Cells: []Cell{n, Str(desc), size(p.SizeBytes), writes,
 			{Text: strconv.FormatBool(p.WriteOverhead.EndsHOT), Value: p.WriteOverhead.EndsHOT}, Int(len(p.Statements)), best, Str(p.Reason),
 			Str(p.Name), Str(p.Definition)}})
 		defs.Rows = append(defs.Rows, Row{Cells: []Cell{n, Full(p.Definition+";", p.Definition)}})
+		details.Entries = append(details.Entries, Entry{Head: fmt.Sprintf("#%d %s", i+1, p.Name), Tone: Bold,
+			Lines: []Line{{Text: p.Definition + ";"}, {Text: p.Reason, Tone: Dim}}})
 		for _, s := range p.Statements {
 			helped.Rows = append(helped.Rows, Row{Cells: []Cell{n, Str(s.Name), weight(s.Weight), cost(s.CostBefore), cost(s.CostAfter), pct(s.ImprovementPct), Str(s.Fingerprint)}})
 		}
@@ -74,16 +78,18 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 	}
 	doc.Blocks = append(doc.Blocks, props)
 	if len(res.Proposals) > 0 {
-		doc.Blocks = append(doc.Blocks, defs, helped)
+		doc.Blocks = append(doc.Blocks, details, helped)
 	}
 
 	if len(res.Drops) > 0 {
-		drops := &Table{Title: "Existing indexes to consider dropping (never dropped for you)", Columns: []Column{{Name: "index", Wrap: true}, {Name: "table"},
-			{Name: "kind"}, {Name: "size", Right: true, CSV: "size bytes"}, {Name: "scans", Right: true}, {Name: "reason", Wrap: true}, {Name: "definition", DataOnly: true}}}
+		drops := &Table{Title: "Existing indexes to consider dropping (never dropped for you)", Columns: []Column{{Name: "index"}, {Name: "table"},
+			{Name: "kind"}, {Name: "size", Right: true, CSV: "size bytes"}, {Name: "scans", Right: true}, {Name: "reason", DataOnly: true}, {Name: "definition", DataOnly: true}}}
+		why := &Details{}
 		for _, d := range res.Drops {
 			drops.Rows = append(drops.Rows, Row{Cells: []Cell{Str(d.Index), Str(d.Table), Str(d.Kind), size(d.SizeBytes), Int(d.Scans), Str(d.Reason), Str(d.Definition)}})
+			why.Entries = append(why.Entries, Entry{Head: d.Index + " (" + d.Kind + ")", Lines: []Line{{Text: d.Reason}, {Label: "definition", Text: d.Definition, Tone: Dim}}})
 		}
-		doc.Blocks = append(doc.Blocks, drops)
+		doc.Blocks = append(doc.Blocks, drops, why)
 	}
 
 	if sc := res.Seed; sc != nil {
@@ -95,39 +101,55 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 			{Cells: []Cell{Str("hand-picked (" + sc.Profile + ")"), Int(sc.Seed.Indexes), cost(sc.Seed.Cost), pct(sc.Seed.ImprovementPct), size(sc.Seed.Bytes)}},
 			{Cells: []Cell{Str("advisor"), Int(sc.Advisor.Indexes), cost(sc.Advisor.Cost), pct(sc.Advisor.ImprovementPct), size(sc.Advisor.Bytes)}},
 		}
-		seedIx := &Table{Title: "Hand-picked indexes", Columns: []Column{{Name: "index"}, {Name: "table"}, {Name: "columns", Wrap: true},
-			{Name: "size", Right: true, CSV: "size bytes"}, {Name: "used by", Wrap: true}, {Name: "verdict", Wrap: true}}}
+		seedIx := &Table{Title: "Hand-picked indexes", Columns: []Column{{Name: "index"}, {Name: "table"}, {Name: "columns"},
+			{Name: "size", Right: true, CSV: "size bytes"}, {Name: "used by"}, {Name: "verdict"}, {Name: "reason", DataOnly: true}}}
+		seedWhy := &Details{}
 		for _, ix := range sc.Indexes {
 			verdict, tone := "used", Plain
-			if ix.Redundant || ix.Unused {
-				verdict, tone = ix.Reason, Warn
+			switch {
+			case ix.Redundant:
+				verdict, tone = "redundant", Warn
+			case ix.Unused:
+				verdict, tone = "unused", Warn
 			}
 			seedIx.Rows = append(seedIx.Rows, Row{Tone: tone, Cells: []Cell{Str(ix.Name), Str(ix.Table), Str(strings.Join(ix.Columns, ", ")),
-				size(ix.SizeBytes), Str(strings.Join(ix.UsedBy, ", ")), Str(verdict)}})
+				size(ix.SizeBytes), Str(strings.Join(ix.UsedBy, ", ")), Str(verdict), Str(ix.Reason)}})
+			if ix.Redundant || ix.Unused {
+				seedWhy.Entries = append(seedWhy.Entries, Entry{Head: ix.Name + " (" + verdict + ")", Tone: Warn, Lines: []Line{{Text: ix.Reason}}})
+			}
 		}
 		perStmt := &Table{Title: "Statement costs by index set", Columns: []Column{{Name: "statement"}, {Name: "weight", Right: true},
 			{Name: "existing", Right: true}, {Name: "hand-picked", Right: true}, {Name: "advisor", Right: true}}}
 		for _, s := range sc.Statements {
 			perStmt.Rows = append(perStmt.Rows, Row{Cells: []Cell{Str(s.Name), weight(s.Weight), cost(s.Before), cost(s.Seed), cost(s.Advisor)}})
 		}
-		doc.Blocks = append(doc.Blocks, cmp, seedIx, perStmt)
+		doc.Blocks = append(doc.Blocks, cmp, seedIx)
+		if len(seedWhy.Entries) > 0 {
+			doc.Blocks = append(doc.Blocks, seedWhy)
+		}
+		doc.Blocks = append(doc.Blocks, perStmt)
 	}
 
 	if len(res.Skipped) > 0 {
-		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "reason", Wrap: true}}}
+		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "reason"}}}
+		d := &Details{Title: "Skipped statements", Data: sk}
 		for _, s := range res.Skipped {
 			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Origin), Str(s.Reason)}})
+			d.Entries = append(d.Entries, Entry{Head: s.Origin, Lines: []Line{{Text: s.Reason}}})
 		}
-		doc.Blocks = append(doc.Blocks, sk)
+		doc.Blocks = append(doc.Blocks, d)
 	}
 	if verbose && len(res.Rejected) > 0 {
 		rj := &Table{Title: "Rejected candidates", Columns: []Column{{Name: "candidate"}, {Name: "why"}, {Name: "table", DataOnly: true}, {Name: "definition", DataOnly: true}}}
+		d := &Details{Title: "Rejected candidates", Data: rj}
 		for _, r := range res.Rejected {
 			rj.Rows = append(rj.Rows, Row{Cells: []Cell{Str(r.Index), Str(r.Reason), Str(r.Table), Str(r.Definition)}})
+			d.Entries = append(d.Entries, Entry{Head: r.Index, Lines: []Line{{Text: r.Reason}}})
 		}
-		rj.Note = fmt.Sprintf("%d candidates, %d moves costed, %d plans made, %d served from the cache, %d selection rounds",
+		d.Note = fmt.Sprintf("%d candidates, %d moves costed, %d plans made, %d served from the cache, %d selection rounds",
 			res.Stats.Candidates, res.Stats.Moves, res.Stats.Explains, res.Stats.CacheHits, res.Stats.Rounds)
-		doc.Blocks = append(doc.Blocks, rj)
+		rj.Note = d.Note
+		doc.Blocks = append(doc.Blocks, d)
 	}
 	return doc
 }

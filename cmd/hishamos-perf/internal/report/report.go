@@ -40,7 +40,8 @@ type Doc struct {
 	jsonOnly bool
 }
 
-// Block is one part of a Doc: a *Table, a *KV, a *Tree or a *Para.
+// Block is one part of a Doc: a *Table, a *KV, a *Tree, a *Details or a
+// *Para.
 type Block interface{ block() }
 
 // Tone colours a row or a tree node on a terminal.
@@ -71,9 +72,18 @@ type Column struct {
 	Name string
 	// Right aligns the column right (numbers).
 	Right bool
-	// Wrap marks free text (reasons, messages) that the text format
-	// wraps, so a table stays inside a terminal.
+	// Wrap marks free text (reasons, messages): text never wraps it in a
+	// narrow cell, but lays the table out as records when it does not fit
+	// on its line (render's layout). Better still, give free text a
+	// Details block under a table of one line per row.
 	Wrap bool
+	// Whole marks values that are no numbers but must not be cut
+	// ("-1.2% to +3.4%", "improved"); other text columns (names) are
+	// elided in the middle when a table is wider than the terminal.
+	Whole bool
+	// Optional marks a column text may leave out, the last first, when a
+	// table does not fit the terminal otherwise (a note says which).
+	Optional bool
 	// CSV heads the column in CSV when its values are in a unit the name
 	// does not say ("total ms" for a column that shows "1.23s"); Name when
 	// empty.
@@ -170,6 +180,27 @@ type Tree struct {
 }
 
 func (*Tree) block() {}
+
+// Details are entries read one after another, each a head line and lines
+// indented under it (cargo's diagnostics, gh pr view): the free text a
+// table has no room for, under the table of one line per row that names
+// them. Text wraps them to the terminal's width; Markdown writes a list;
+// CSV writes Data, the same content as a table, when the builder gives
+// one.
+type Details struct {
+	Title   string
+	Entries []Entry
+	Note    string
+	Data    *Table
+}
+
+// Entry is one entry of Details: a head line, and lines under it.
+type Entry = render.Entry
+
+// Line is one line of an Entry: a label ("fix") and its text.
+type Line = render.Line
+
+func (*Details) block() {}
 
 // Para is a paragraph of text, printed as it is in text and Markdown and
 // left out of CSV.

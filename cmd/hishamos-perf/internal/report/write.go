@@ -114,8 +114,10 @@ func (w *Writer) blocks(ctx context.Context, r *render.Renderer, doc *Doc) error
 			err = r.Render(nil, b.render())
 		case *Tree:
 			err = r.Tree(b.Title, b.Root, b.Note)
+		case *Details:
+			err = r.Details(render.Details{Title: b.Title, Entries: b.Entries, Note: b.Note})
 		case *Para:
-			_, err = fmt.Fprintln(r.Out, b.Text)
+			_, err = fmt.Fprintln(r.Out, r.Fold(b.Text))
 		}
 		if err != nil {
 			return err
@@ -139,6 +141,12 @@ func (t *Table) render() render.Table {
 		if c.Wrap {
 			out.Wrap = append(out.Wrap, len(keep))
 		}
+		if c.Whole {
+			out.Whole = append(out.Whole, len(keep))
+		}
+		if c.Optional {
+			out.Optional = append(out.Optional, len(keep))
+		}
 		out.Header = append(out.Header, c.Name)
 		keep = append(keep, i)
 	}
@@ -157,7 +165,9 @@ func (t *Table) render() render.Table {
 
 // render is kv as a table without a header.
 func (kv *KV) render() render.Table {
-	out := render.Table{Title: kv.Title, Note: kv.Note}
+	// Values wrap, never elide: a path or a connection string is read
+	// whole.
+	out := render.Table{Title: kv.Title, Note: kv.Note, Wrap: []int{1}}
 	for _, it := range kv.Items {
 		out.Rows = append(out.Rows, []string{it.Key, it.Value.Text})
 	}

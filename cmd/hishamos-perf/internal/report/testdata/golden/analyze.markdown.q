@@ -1,22 +1,25 @@
-| # | calls | total  | mean   | share | rows/c | hit/c | read/c | hit%  | temp | plan      |
-|--:|------:|-------:|-------:|------:|-------:|------:|-------:|------:|-----:|:----------|
-| 1 |     4 | 66.2ms | 16.6ms | 99.1% |    1.0 |    99 |      0 | 100.0 |    0 | estimated |
-| 2 |     7 | 0.44ms | 0.06ms |  0.7% |    3.0 |   4.0 |      0 | 100.0 |    0 | generic   |
-| 3 |     1 | 0.17ms | 0.17ms |  0.3% |    1.0 |     0 |      0 |     - |    0 | estimated |
+|         |                                         |
+|:--------|:----------------------------------------|
+| ranking | 12 calls of 3 statements, 66.8ms in all |
 
-```
-├─ #1 SELECT (SELECT count(*) FROM "auth_user"), (SELECT count(*) FROM "projects_project"), (SELECT
-│    count(*) FROM "commands_commandcategory"), (SELECT count(*) FROM "agents_agent"), (SELECT
-│    count(*) FROM "commands_commandtemplate"), (SELECT count(*) FROM "agents_agentexecution"),
-│    (SELECT count(*) FROM "w…
-│    estimated plan c38575ef, cost 1759; hot: Index Only Scan using
-│    workflows_workflowstep_agent_id_0e5c9a28 on workflows_workflowstep 48%, Index Only Scan using
-│    agents_agentexecution_agent_id_1f0e9c3b on agents_agentexecution 26%
-├─ #2 SELECT extname || $1 || extversion FROM pg_extension WHERE extname <> $2 ORDER BY 1
-│    generic plan 1ada9107, cost 1; hot: Seq Scan on pg_extension 99%
-└─ #3 SELECT pg_stat_statements_reset(), pg_stat_reset()
-     estimated plan 6e7d50e8, cost 0; hot: Result 100%
-```
+| # | calls | total  | mean   | stddev | io | share | rows/c | query                                                                                                                                                                                                                                                                                                                                                                                                                                 |
+|--:|------:|-------:|-------:|-------:|---:|------:|-------:|:--------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------------|
+| 1 |     4 | 66.2ms | 16.6ms | 4.62ms |  0 | 99.1% |    1.0 | SELECT (SELECT count(*) FROM "auth_user"), (SELECT count(*) FROM "projects_project"), (SELECT count(*) FROM "commands_commandcategory"), (SELECT count(*) FROM "agents_agent"), (SELECT count(*) FROM "commands_commandtemplate"), (SELECT count(*) FROM "agents_agentexecution"), (SELECT count(*) FROM "workflows_workflow"), (SELECT count(*) FROM "workflows_workflowexecution"), (SELECT count(*) FROM "workflows_workflowstep") |
+| 2 |     7 | 0.44ms | 0.06ms | 0.02ms |  0 |  0.7% |    3.0 | SELECT extname \|\| $1 \|\| extversion FROM pg_extension WHERE extname <> $2 ORDER BY 1                                                                                                                                                                                                                                                                                                                                               |
+| 3 |     1 | 0.17ms | 0.17ms | 0.00ms |  0 |  0.3% |    1.0 | SELECT pg_stat_statements_reset(), pg_stat_reset()                                                                                                                                                                                                                                                                                                                                                                                    |
+
+- **#1 · estimated plan c38575ef, cost 1759**  
+  SELECT (SELECT count(*) FROM "auth_user"), (SELECT count(*) FROM "projects_project"), (SELECT count(*) FROM "commands_commandcategory"), (SELECT count(*) FROM "agents_agent"), (SELECT count(*) FROM "commands_commandtemplate"), (SELECT count(*) FROM "agents_agentexecution"), (SELECT count(*) FROM "w…  
+  *hot:* Index Only Scan using workflows_workflowstep_agent_id_0e5c9a28 on workflows_workflowstep 48%, Index Only Scan using agents_agentexecution_agent_id_1f0e9c3b on agents_agentexecution 26%  
+  *per call:* 1.0 rows, 99 blocks hit and 0 read (100.0% hit)
+- **#2 · generic plan 1ada9107, cost 1**  
+  SELECT extname || $1 || extversion FROM pg_extension WHERE extname <> $2 ORDER BY 1  
+  *hot:* Seq Scan on pg_extension 99%  
+  *per call:* 3.0 rows, 4.0 blocks hit and 0 read (100.0% hit)
+- **#3 · estimated plan 6e7d50e8, cost 0**  
+  SELECT pg_stat_statements_reset(), pg_stat_reset()  
+  *hot:* Result 100%  
+  *per call:* 1.0 rows, 0 blocks hit and 0 read
 
 | severity | rule         | where                                                    | finding                                                                                                                  | fix                                                                                                                                                                            |
 |:---------|:-------------|:---------------------------------------------------------|:-------------------------------------------------------------------------------------------------------------------------|:-------------------------------------------------------------------------------------------------------------------------------------------------------------------------------|

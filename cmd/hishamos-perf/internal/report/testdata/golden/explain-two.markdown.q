@@ -10,6 +10,8 @@ Limit · cost 42, 0% self · rows 1 est
            Index Cond: (agents_agentexecution.user_id = 3)
 ```
 
+| severity | rule | where | finding | fix |
+|:---------|:-----|:------|:--------|:----|
 
 ```
 Limit · cost 42, 0% self · rows 1 est
@@ -23,3 +25,5 @@ Limit · cost 42, 0% self · rows 1 est
            Index Cond: (agents_agentexecution.user_id = 3)
 ```
 
+| severity | rule | where | finding | fix |
+|:---------|:-----|:------|:--------|:----|

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -136,6 +138,15 @@ func TestDemoSmallJSON(t *testing.T) {
 	}
 	if seedIx != len(p.Indexes) {
 		t.Errorf("%d of the seed's indexes built, want %d", seedIx, len(p.Indexes))
+	}
+	// The run's own document, as the demo prints it in text: every line
+	// fits 80 and 120 columns.
+	for _, width := range []int{80, 120} {
+		var out bytes.Buffer
+		if err := (&report.Writer{Out: &out, Format: report.Text, Width: width}).Write(report.Demo(&rep)); err != nil {
+			t.Fatal(err)
+		}
+		checkFits(t, "demo", out.String(), width)
 	}
 	checkHTML(t, html, len(rep.Statements))
 }

@@ -343,7 +343,9 @@ func (r *Renderer) textRecords(b *strings.Builder, t Table, cols int) {
 				heads = append(heads, t.Header[c]+" "+row[c])
 				continue
 			}
-			heads = append(heads, row[c])
+			if strings.TrimSpace(row[c]) != "" && row[c] != "-" {
+				heads = append(heads, row[c])
+			}
 		}
 		if len(heads) == 0 && len(under) > 0 {
 			c := under[0]

@@ -146,5 +146,5 @@ command_…s_count   1.098  0.054  -95.1%  changed  improved      -
 --expect 40% · dashboard_active_agents
   result  median 90.1% faster, at worst 35.9% faster at 95% confidence; expected at least 40% faster
 
---max-regression 10% · -
+--max-regression 10%
   result  passed (17 statements checked)

@@ -339,3 +339,79 @@ func TestSameStatementIsOneRow(t *testing.T) {
 		t.Errorf("JSON lacks the parts: %s", b)
 	}
 }
+
+// TestGenericPlanDiffersJudgedBoth: an account that holds 99% of the rows
+// and a thousand that hold one each. The generic plan assumes an average
+// account (a few hundred rows: the account's index, then a sort); the
+// application's calls for the big account get a custom plan that walks
+// the date index backwards and stops at 20. Analyze draws the big account
+// from pg_stats, plans both, says they differ and, with ANALYZE, that the
+// generic plan runs many times slower on those values; a lookup by primary
+// key plans the same either way and draws nothing.
+func TestGenericPlanDiffersJudgedBoth(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin,
+		`CREATE TABLE ev (id bigint PRIMARY KEY, account_id int NOT NULL, payload text NOT NULL, created_at timestamptz NOT NULL)`,
+		`INSERT INTO ev SELECT i, CASE WHEN i % 100 = 0 THEN 1 + i % 997 ELSE 0 END, md5(i::text),
+			timestamptz '2024-01-01' + (i * 7919 % 200000) * interval '1 minute' FROM generate_series(1, 200000) i`,
+		`CREATE INDEX ev_created ON ev (created_at)`,
+		`CREATE INDEX ev_account ON ev (account_id)`,
+		`ANALYZE ev`,
+	)
+	feed := `SELECT id, payload FROM ev WHERE account_id = $1 ORDER BY created_at DESC LIMIT $2`
+	byID := `SELECT payload FROM ev WHERE id = $1`
+	runWorkload(t, dsn, feed, 20, func(i int) []any { return []any{0, 20} })
+	runWorkload(t, dsn, byID, 20, func(i int) []any { return []any{i + 1} })
+	before := testdb.TakeFingerprint(t, dsn)
+	conn := safeConn(t, dsn, 30*time.Second)
+	for _, analyzed := range []bool{false, true} {
+		rep, err := Analyze(ctx, conn, Options{Explain: 10, Analyze: analyzed, SkipIndexes: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fs, ids *Statement
+		for i, s := range rep.Statements {
+			switch s.Query {
+			case feed:
+				fs = &rep.Statements[i]
+			case byID:
+				ids = &rep.Statements[i]
+			}
+		}
+		if fs == nil || fs.Plan == nil || !fs.Plan.Generic || fs.CustomPlan == nil || fs.CustomPlan.ShapeHash == fs.Plan.ShapeHash {
+			t.Fatalf("analyze %v: the feed has no custom plan beside its generic one: %+v\nnote %q", analyzed, fs, fs.Plan.Note)
+		}
+		if !strings.Contains(fs.CustomPlan.Note, "$1 = '0'") || !strings.Contains(fs.CustomPlan.Note, "$2 = '20'") ||
+			!strings.Contains(fs.CustomPlan.Shape, "Backward") || fs.CustomPlan.Analyzed != analyzed {
+			t.Errorf("analyze %v: custom plan %s, note %q", analyzed, fs.CustomPlan.Shape, fs.CustomPlan.Note)
+		}
+		if ids == nil || ids.Plan == nil || ids.CustomPlan != nil {
+			t.Errorf("analyze %v: the lookup by key has a custom plan that differs: %+v", analyzed, ids)
+		}
+		var differs []Finding
+		for _, f := range rep.Findings {
+			if f.Rule == RuleGenericPlanDiffers {
+				differs = append(differs, f)
+			}
+		}
+		if len(differs) != 1 || differs[0].Fingerprint != fs.Fingerprint {
+			t.Fatalf("analyze %v: generic-plan-differs findings %+v", analyzed, differs)
+		}
+		f := differs[0]
+		switch {
+		case !analyzed && f.Severity != Info:
+			t.Errorf("estimates only: %s, want info", f.Severity)
+		case analyzed && (f.Severity != Warning || f.Evidence["generic_ms"] < GenericSlowerFactor*f.Evidence["custom_ms"] || !strings.Contains(f.Fix, "force_custom_plan")):
+			t.Errorf("measured: %s %v: %s / %s", f.Severity, f.Evidence, f.Message, f.Fix)
+		}
+	}
+	if diff := before.Diff(testdb.TakeFingerprint(t, dsn)); len(diff) > 0 {
+		t.Errorf("analyze changed the database: %v", diff)
+	}
+	var prepared int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'hishamos_perf_%'").Scan(&prepared); err != nil || prepared != 0 || conn.PgConn().TxStatus() != 'I' {
+		t.Errorf("left behind: %d prepared statements (%v), tx status %c", prepared, err, conn.PgConn().TxStatus())
+	}
+}

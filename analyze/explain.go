@@ -102,6 +102,9 @@ type Explained struct {
 	Explain json.RawMessage `json:"explain"`
 	// Plan is the parsed tree.
 	Plan *Plan `json:"-"`
+	// genericRun is a generic plan run with a custom plan's values
+	// (customPlans), for judging the two on the same input.
+	genericRun *Plan
 }
 
 // HotNode is a node that takes a large share of a plan's time (or cost,
@@ -378,6 +381,15 @@ func (e *Explainer) typedGeneric(ctx context.Context, sql string, params int, fi
 // nil), plan_cache_mode forced to a generic plan for the transaction, and
 // EXPLAIN EXECUTE with NULLs, which a generic plan never looks at.
 func (e *Explainer) prepared(ctx context.Context, sql string, params int, types []string) (string, error) {
+	return e.preparedWith(ctx, sql, params, types, nil, false)
+}
+
+// preparedWith is prepared, executing the generic plan with values (text,
+// read as each parameter's type) when given, and with EXPLAIN ANALYZE when
+// analyze is set: what a prepared statement's generic plan does for them.
+// Only a read-only statement is analyzed here, in a READ ONLY transaction
+// that is rolled back.
+func (e *Explainer) preparedWith(ctx context.Context, sql string, params int, types []string, values []string, analyze bool) (string, error) {
 	var raw string
 	src := Source{SQL: sql}
 	e.seq++
@@ -400,10 +412,20 @@ func (e *Explainer) prepared(ctx context.Context, sql string, params int, types 
 		if err := e.Q.QueryRow(ctx, Tagged("SELECT cardinality(parameter_types) FROM pg_prepared_statements WHERE name = $1"), name).Scan(&n); err != nil {
 			return fmt.Errorf("analyze: read prepared statement: %w", err)
 		}
-		nulls := strings.TrimSuffix(strings.Repeat("NULL, ", n), ", ")
-		q := Tag + "EXPLAIN (" + explainOptions + ") EXECUTE " + name
+		args := make([]string, n)
+		for i := range args {
+			args[i] = "NULL"
+			if i < len(values) {
+				args[i] = "'" + strings.ReplaceAll(values[i], "'", "''") + "'"
+			}
+		}
+		opts := explainOptions
+		if analyze {
+			opts = "ANALYZE, " + opts
+		}
+		q := Tag + "EXPLAIN (" + opts + ") EXECUTE " + name
 		if n > 0 {
-			q += "(" + nulls + ")"
+			q += "(" + strings.Join(args, ", ") + ")"
 		}
 		var err error
 		raw, err = e.simpleQuery(ctx, q+tagEnd)
@@ -418,6 +440,24 @@ func (e *Explainer) prepared(ctx context.Context, sql string, params int, types 
 		}
 	}
 	return raw, err
+}
+
+// GenericWith plans a read-only statement generically, as a prepared
+// statement's plan cache does after its fifth execution, and executes
+// that plan with values when analyze is set (EXPLAIN ANALYZE EXECUTE in a
+// READ ONLY transaction that is rolled back): how the generic plan fares
+// on the values a custom plan was made for.
+func (e *Explainer) GenericWith(ctx context.Context, sql string, values []string, analyze bool) (*Plan, error) {
+	raw, err := e.preparedWith(ctx, trimSQL(sql), len(values), nil, values, analyze)
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePlan([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("analyze: %w", err)
+	}
+	p.Generic = true
+	return p, nil
 }
 
 // pgConner is a connection that exposes its wire-protocol connection, as
@@ -498,6 +538,9 @@ const (
 	// OptSortIO is a ranking by blocks read or spilled (Options.Sort
 	// SortIO), which finds the statements that scan a table.
 	OptSortIO Option = "a ranking by blocks read"
+	// OptAnalyze is Options.Analyze (and ExplainOptions.Analyze): EXPLAIN
+	// ANALYZE where values are known.
+	OptAnalyze Option = "EXPLAIN ANALYZE"
 	// OptMinStatsAge is Options.MinStatsAge, the age of the statistics
 	// from which index usage is judged.
 	OptMinStatsAge Option = "the statistics age index usage is judged from"

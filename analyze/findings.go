@@ -66,6 +66,10 @@ type Finding struct {
 	Query       string `json:"query,omitempty"`
 	// Node is the plan node the finding is on.
 	Node *NodeRef `json:"node,omitempty"`
+	// Plan says which of a statement's plans the finding is on when it
+	// has two: "custom" for its custom plan for sampled values (the
+	// generic plan's findings leave it empty).
+	Plan string `json:"plan,omitempty"`
 	// Message says what was found, with the numbers, in one line.
 	Message string `json:"message"`
 	// Evidence holds the numbers the rule decided on, by name.
@@ -116,6 +120,7 @@ var Rules = []Rule{
 	{RuleWideRows, Info, "plan", "many rows with every column fetched, where callers use few (Django's only())"},
 	{RuleNPlusOne, Warning, "statement", "one statement run thousands of times a minute returning one row each (Django's select_related)"},
 	{RuleJITHeavy, Warning, "plan/statement", "JIT compilation takes a large share of the statement's time"},
+	{RuleGenericPlanDiffers, Info, "plan", "the generic plan of a $n statement differs from a custom plan for sampled values (a warning when it runs slower for them)"},
 	{RuleUnusedIndex, Warning, "index", "an index with no scans since the statistics were reset"},
 	{RuleDuplicateIndex, Warning, "index", "two indexes with the same columns, expressions, predicate, opclasses and collations"},
 	{RulePrefixIndex, Warning, "index", "an index whose columns lead another index on the same table"},
@@ -138,6 +143,7 @@ const (
 	RuleWideRows            = "wide-rows"
 	RuleNPlusOne            = "n-plus-one"
 	RuleJITHeavy            = "jit-heavy"
+	RuleGenericPlanDiffers  = "generic-plan-differs"
 	RuleUnusedIndex         = "unused-index"
 	RuleDuplicateIndex      = "duplicate-index"
 	RulePrefixIndex         = "prefix-index"

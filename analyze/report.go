@@ -138,7 +138,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	a.r = &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
 		Statements: []Statement{}, Findings: []Finding{}, Indexes: []Index{}, Tables: []Table{}}
 	a.ex = &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
-	for _, step := range []func(context.Context) error{a.rank, a.statistics, a.explainRanked, a.explainSamples, a.evaluate, a.nPlusOne, a.indexHealth} {
+	for _, step := range []func(context.Context) error{a.rank, a.statistics, a.explainRanked, a.explainSamples, a.customPlans, a.evaluate, a.nPlusOne, a.indexHealth} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
@@ -360,6 +360,70 @@ func (a *analysis) explainSamples(ctx context.Context) error {
 	return nil
 }
 
+// customPlans compares each ranked statement's generic plan with a custom
+// plan for values drawn from the statistics of what its parameters are
+// compared with (custom.go), and keeps the custom plan where the shapes
+// differ, for evaluate to judge both. With Analyze, a read-only
+// statement's generic plan is also run with those values, to measure the
+// two on the same input.
+func (a *analysis) customPlans(ctx context.Context) error {
+	for i := range a.r.Statements {
+		s := &a.r.Statements[i]
+		if s.Plan == nil || !s.Plan.Generic || s.Source != "pg_stat_statements" {
+			continue
+		}
+		st, err := s.classified()
+		if err != nil || len(st.Params) == 0 || st.Params[len(st.Params)-1] > customMaxParams {
+			continue
+		}
+		a.say("analyze: a custom plan for statement #%d", s.Rank)
+		// classified keeps no parse tree (a statement of megabytes holds
+		// one of hundreds); the few compared here are parsed again.
+		tree, err := sqlscan.ParseOne(trimSQL(s.Query))
+		if err != nil {
+			continue
+		}
+		args, said, err := sampleValues(ctx, a.q, s, &tree)
+		if err == nil {
+			var x *Explained
+			x, err = a.ex.Explain(ctx, Source{SQL: trimSQL(s.Query), Args: args}, a.opts.Analyze)
+			if err == nil {
+				s.CustomPlan = x
+				x.Fingerprint = s.Fingerprint
+				if len(said) > customNoteValues {
+					said = append(said[:customNoteValues], fmt.Sprintf("and %d more", len(said)-customNoteValues))
+				}
+				x.Note = strings.TrimPrefix(x.Note+"; custom plan for values drawn from the statistics: "+strings.Join(said, ", "), "; ")
+				if a.opts.Analyze && st.ReadOnly && x.Analyzed {
+					values := make([]string, len(args))
+					for i, v := range args {
+						values[i] = fmt.Sprint(v)
+					}
+					if g, gerr := a.ex.GenericWith(ctx, s.Query, values, true); gerr == nil {
+						s.Plan.genericRun = g
+					} else if ctx.Err() != nil {
+						return ctx.Err()
+					}
+				}
+			}
+		}
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			return err
+		case err != nil && connLost(a.q):
+			return lostError(fmt.Sprintf("statement #%d with sampled values", s.Rank), err)
+		case err != nil:
+			// Not a failure of the run: the generic plan stands alone.
+			s.Plan.Note = strings.TrimPrefix(s.Plan.Note+"; no custom plan to compare: "+pgMessage(err), "; ")
+		case s.CustomPlan.ShapeHash == s.Plan.ShapeHash:
+			// The same plan either way: nothing more to judge.
+			s.CustomPlan = nil
+			s.Plan.genericRun = nil
+		}
+	}
+	return nil
+}
+
 // noteDenied says, once, what the role may not explain and what would
 // let it.
 func (a *analysis) noteDenied() {
@@ -393,6 +457,9 @@ func (a *analysis) evaluate(ctx context.Context) error {
 		if s.Plan != nil {
 			relations = append(relations, s.Plan.Plan.Relations()...)
 		}
+		if s.CustomPlan != nil {
+			relations = append(relations, s.CustomPlan.Plan.Relations()...)
+		}
 	}
 	facts, err := tableFacts(ctx, a.q, relations)
 	if err != nil {
@@ -411,6 +478,9 @@ func (a *analysis) evaluate(ctx context.Context) error {
 			sub.Plan = s.Plan.Plan
 		}
 		fs := Evaluate(sub)
+		if s.CustomPlan != nil {
+			fs = append(fs, judgeBoth(s, sub, fs, a.opts.optionName())...)
+		}
 		for j := range fs {
 			if fs[j].Fingerprint == "" {
 				fs[j].Fingerprint, fs[j].Query = s.Fingerprint, s.Query

@@ -293,6 +293,11 @@ type Statement struct {
 
 	// Plan is the statement's plan, for the statements explained.
 	Plan *Explained `json:"plan,omitempty"`
+	// CustomPlan is, for a statement whose Plan is generic, a custom plan
+	// for values drawn from the statistics when its shape differs from
+	// the generic one (custom.go): the plan the application's calls with
+	// literals run. Its Note says the values.
+	CustomPlan *Explained `json:"custom_plan,omitempty"`
 	// PlanError says why the statement has no plan (it did not plan, it
 	// hit statement_timeout, it is a utility statement).
 	PlanError string `json:"plan_error,omitempty"`

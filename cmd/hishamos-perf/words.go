@@ -24,6 +24,7 @@ var analyzeFlags = map[analyze.Option]string{
 	analyze.OptStatementTimeout: flagStatementTimeout,
 	analyze.OptInterval:         flagInterval,
 	analyze.OptMinStatsAge:      flagMinStatsAge,
+	analyze.OptAnalyze:          flagAnalyze,
 }
 
 // indexesFlags are the flags of indexes propose's options.

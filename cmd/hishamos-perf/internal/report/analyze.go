@@ -279,6 +279,23 @@ func statementDetails(rep *analyze.Report, md bool) *Details {
 		if s.Plan == nil && s.PlanError != "" {
 			e.Lines = append(e.Lines, Line{Label: "no plan", Text: s.PlanError, Tone: Warn})
 		}
+		if c := s.CustomPlan; c != nil {
+			line := fmt.Sprintf("%s, cost %s", c.ShapeHash[:8], render.Count(int64(c.TotalCost+0.5)))
+			if c.Analyzed {
+				line += ", " + fmtMs(c.ExecutionTime)
+			}
+			var hot []string
+			for _, h := range c.Hot {
+				hot = append(hot, fmt.Sprintf("%s %.0f%%", h.Label, h.SharePct))
+			}
+			if len(hot) > 0 {
+				line += "; hot: " + strings.Join(hot, ", ")
+			}
+			if c.Note != "" {
+				line += "; " + c.Note
+			}
+			e.Lines = append(e.Lines, Line{Label: "custom plan", Text: line, Tone: Dim})
+		}
 		if s.Calls > 0 {
 			fig := fmt.Sprintf("%s rows, %s blocks hit and %s read", perCall(s.RowsPerCall), perCall(s.SharedHitPerCall), perCall(s.SharedReadPerCall))
 			if s.CacheHitPct != nil {
@@ -392,7 +409,10 @@ func findingWhere(f analyze.Finding, ranks map[string]int) string {
 	} else if f.Fingerprint != "" {
 		parts = append(parts, "query "+f.Fingerprint[:min(8, len(f.Fingerprint))])
 	}
-	if f.Node != nil {
+	switch {
+	case f.Node != nil && f.Plan != "":
+		parts = append(parts, fmt.Sprintf("%s plan node %d", f.Plan, f.Node.ID))
+	case f.Node != nil:
 		parts = append(parts, fmt.Sprintf("node %d", f.Node.ID))
 	}
 	if len(parts) == 0 {

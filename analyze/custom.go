@@ -470,7 +470,7 @@ func judgeBoth(s *Statement, sub Subject, generic []Finding, name func(Option) s
 		out = append(out, f)
 	}
 	ev := map[string]float64{"generic_cost": round1(s.Plan.TotalCost), "custom_cost": round1(c.TotalCost)}
-	msg := fmt.Sprintf("the generic plan (%s) is not what a custom plan for sampled values does (%s)", planScans(s.Plan.Plan), planScans(c.Plan))
+	msg := fmt.Sprintf("the generic plan (%s) is not what a custom plan for sampled values does (%s)", planScans(s.Plan.Plan, c.Plan), planScans(c.Plan, s.Plan.Plan))
 	sev := Info
 	fix := fmt.Sprintf("Both plans are judged here: the custom one runs whenever the application sends literals (as Django does) and for a prepared statement's first five executions, the generic one once the plan cache prefers it; measure the generic plan on the same values with %s.", name(OptAnalyze))
 	if g := s.Plan.genericRun; g != nil && c.Analyzed && g.ExecutionTimeMs > 0 {
@@ -490,17 +490,36 @@ func judgeBoth(s *Statement, sub Subject, generic []Finding, name func(Option) s
 	return out
 }
 
-// planScans names what a plan reads: its scans' labels, at most three.
-func planScans(p *Plan) string {
-	var labels []string
+// accessPaths are how a plan reaches its rows, in depth-first order: each
+// scan of a relation (its method, index and direction) and each join
+// method. Two plans with the same access paths differ only in what they
+// do with the rows (an aggregate's strategy, a sort, a Gather): not a
+// difference worth a finding.
+func accessPaths(p *Plan) []string {
+	var out []string
 	p.Walk(func(n *Node) bool {
-		if n.RelationName != "" && len(labels) < 3 {
-			labels = append(labels, n.Label())
+		if n.RelationName != "" || strings.HasSuffix(n.NodeType, " Join") || n.NodeType == "Nested Loop" {
+			out = append(out, n.Label())
 		}
 		return true
 	})
-	if len(labels) == 0 && p.Root != nil {
+	return out
+}
+
+// planScans names where two plans' access paths part: the first three of
+// each from the first that differs.
+func planScans(p, other *Plan) string {
+	mine, theirs := accessPaths(p), accessPaths(other)
+	i := 0
+	for i < len(mine) && i < len(theirs) && mine[i] == theirs[i] {
+		i++
+	}
+	mine = mine[min(i, len(mine)):]
+	if len(mine) > 3 {
+		mine = mine[:3]
+	}
+	if len(mine) == 0 && p.Root != nil {
 		return p.Root.Label()
 	}
-	return strings.Join(labels, ", ")
+	return strings.Join(mine, ", ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -415,8 +416,9 @@ func (a *analysis) customPlans(ctx context.Context) error {
 		case err != nil:
 			// Not a failure of the run: the generic plan stands alone.
 			s.Plan.Note = strings.TrimPrefix(s.Plan.Note+"; no custom plan to compare: "+pgMessage(err), "; ")
-		case s.CustomPlan.ShapeHash == s.Plan.ShapeHash:
-			// The same plan either way: nothing more to judge.
+		case slices.Equal(accessPaths(s.CustomPlan.Plan), accessPaths(s.Plan.Plan)):
+			// The same access to the rows either way: nothing more to
+			// judge.
 			s.CustomPlan = nil
 			s.Plan.genericRun = nil
 		}

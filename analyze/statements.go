@@ -294,9 +294,10 @@ type Statement struct {
 	// Plan is the statement's plan, for the statements explained.
 	Plan *Explained `json:"plan,omitempty"`
 	// CustomPlan is, for a statement whose Plan is generic, a custom plan
-	// for values drawn from the statistics when its shape differs from
-	// the generic one (custom.go): the plan the application's calls with
-	// literals run. Its Note says the values.
+	// for values drawn from the statistics when it reaches its rows
+	// another way than the generic one (its scans, indexes or joins,
+	// custom.go): the plan the application's calls with literals run. Its
+	// Note says the values.
 	CustomPlan *Explained `json:"custom_plan,omitempty"`
 	// PlanError says why the statement has no plan (it did not plan, it
 	// hit statement_timeout, it is a utility statement).

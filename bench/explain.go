@@ -132,7 +132,9 @@ func (c *client) explain(ctx context.Context, i int, args []any) ([]byte, error)
 	var raw []byte
 	// An unnamed statement, bound with the arguments as the measured calls
 	// are: nothing is left prepared on the server.
-	err = tx.QueryRow(ctx, explainPrefix+s.SQL, append([]any{pgx.QueryExecModeDescribeExec}, args...)...).Scan(&raw)
+	// Tagged as the tool's own: analyze and propose leave it out of the
+	// workload they rank, as they leave out their own EXPLAINs.
+	err = tx.QueryRow(ctx, analyze.Tagged(explainPrefix+s.SQL), append([]any{pgx.QueryExecModeDescribeExec}, args...)...).Scan(&raw)
 	if rerr := tx.Rollback(context.WithoutCancel(ctx)); rerr != nil {
 		// pgx closes a connection whose rollback failed.
 		return nil, fmt.Errorf("roll back: %w", rerr)

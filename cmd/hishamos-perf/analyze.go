@@ -51,38 +51,47 @@ func newAnalyzeCmd(a *app) *cobra.Command {
 		Use:   "analyze",
 		Short: "Rank what costs most in pg_stat_statements, explain it, and check every index",
 		Long: `analyze reads pg_stat_statements for the current database and ranks its
-statements by total time (--sort total|mean|calls|io|stddev), with calls,
-mean time, rows and blocks per call, cache hit ratio, temporary blocks and
-each one's share of the whole. --interval 60s ranks only what ran during the
-next 60 seconds, from two snapshots: pg_stat_statements_reset is never
-called, so other people's monitoring keeps its counters.
+statements by total time (--sort total|mean|calls|io|stddev; each is a
+column), with calls, rows and blocks per call, cache hit ratio, temporary
+blocks and each one's share of the whole. The same text sent by several
+roles or clients is one statement. --interval 60s ranks only what ran during
+the next 60 seconds, from two snapshots: pg_stat_statements_reset is never
+called, so other people's monitoring keeps its counters. The header says how
+old the statistics are and how many calls they cover.
 
 The top statements are explained (EXPLAIN (FORMAT JSON, VERBOSE, SETTINGS,
-BUFFERS)); statements holding $n parameters get generic plans. --analyze
-runs EXPLAIN ANALYZE where values are known: statements without parameters
-and those in --file. Every session is read-only with statement_timeout set;
-EXPLAIN ANALYZE of anything but a plain SELECT runs in a transaction that is
-rolled back: no row changes, but a rollback does not undo nextval(), so the
+BUFFERS)); statements holding $n parameters get generic plans, compared with
+a custom plan for values drawn from the columns' statistics: where they
+differ, both are judged. --analyze runs EXPLAIN ANALYZE where values are
+known: statements without parameters, those in --file, and those drawn
+values. Every session is read-only with statement_timeout set; EXPLAIN
+ANALYZE of anything but a plain SELECT runs in a transaction that is rolled
+back: no row changes, but a rollback does not undo nextval(), so the
 sequence an INSERT draws from may move.
 
 Rules then look at the plans and statistics (seq-scan-large,
 rows-removed-by-filter, row-misestimate, sort-spill, hash-spill,
 lossy-bitmap, heap-fetches, nested-loop-many, no-limit-large-result,
-wide-rows, n-plus-one, jit-heavy) and at every index (unused-index,
-duplicate-index, prefix-index, invalid-index, fk-without-index,
-seq-scan-table). Each finding has a severity, the numbers behind it and a
-fix. --fail-on warning|critical exits 1 when a finding reaches that severity.
+wide-rows, n-plus-one, jit-heavy, generic-plan-differs) and at every index
+(unused-index, duplicate-index, prefix-index, invalid-index,
+fk-without-index, seq-scan-table). Each finding has a severity, the numbers
+behind it and a fix. Index usage is judged only once the statistics are
+--min-stats-age old (a week), never for an index that backs a constraint,
+and an index that serves a foreign key is kept. --fail-on warning|critical
+exits 1 when a finding reaches that severity.
 
 --format json writes the hishamos-perf/analyze/v1 document: statements[],
 findings[] (rule, severity, table, fingerprint, query, evidence, fix) and
 indexes[]; markdown stays under 60 KB for a pull-request comment; csv writes
-the statements (times in ms, with their query id and whole text), the
-findings and every index.`,
+the header's figures, the statements (times in ms, with their query id and
+whole text), the findings and every index. Text follows the terminal's width
+(COLUMNS): a table of numbers per statement and per finding, then each one's
+whole text, plan, message and fix below it.`,
 		Example: `  hishamos-perf analyze
   hishamos-perf analyze --sort mean --top 10
   hishamos-perf analyze --interval 60s --format json > window.json
   hishamos-perf analyze --analyze --file slow-queries.sql
-  hishamos-perf --dsn "$DATABASE_URL" analyze --format markdown --fail-on critical`,
+  hishamos-perf --dsn "$DB" analyze --format markdown --fail-on critical`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runAnalyze(cmd.Context(), o)

@@ -138,8 +138,9 @@ A .sql file's statements take no parameters; a "-- name: x" line above a
 statement names it.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json
-  hishamos-perf bench --baseline before.json --max-regression 10% --junit bench.xml
-  hishamos-perf bench --apply migrations/ --revert --expect 40% --format markdown >> "$GITHUB_STEP_SUMMARY"
+  hishamos-perf bench --baseline base.json --max-regression 10% --junit out.xml
+  hishamos-perf bench --apply migrations/ --revert --expect 40% \
+    --format markdown >> "$GITHUB_STEP_SUMMARY"
   hishamos-perf bench --sql queries.sql --clients 4 --duration 30s
   hishamos-perf bench --format benchstat > new.txt && benchstat old.txt new.txt`,
 		Args: cobra.NoArgs,

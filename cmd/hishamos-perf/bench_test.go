@@ -343,3 +343,37 @@ func TestBenchServerRestart(t *testing.T) {
 		t.Errorf("saved run: complete=%v, lookup %+v", rep.Complete, rep.Statement("lookup"))
 	}
 }
+
+// TestBenchExplainsAreNotRanked: bench's EXPLAIN ANALYZE samples are the
+// tool's own statements, tagged as analyze's are: analyze ranks the
+// workload bench ran, not them.
+func TestBenchExplainsAreNotRanked(t *testing.T) {
+	dsn := seededDB(t)
+	if r := cli(t, "--dsn", dsn, "-q", "bench", "--iterations", "3", "--warmup", "1"); r.code != 0 {
+		t.Fatalf("bench: exit %d\n%s", r.code, r.stderr)
+	}
+	r := cli(t, "--dsn", dsn, "--format", "json", "analyze", "--top", "0", "--explain", "0", "--no-indexes")
+	if r.code != 0 {
+		t.Fatalf("analyze: exit %d\n%s", r.code, r.stderr)
+	}
+	var rep struct {
+		Statements []struct {
+			Query string `json:"query"`
+		} `json:"statements"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatal(err)
+	}
+	workload := 0
+	for _, s := range rep.Statements {
+		if strings.HasPrefix(s.Query, "EXPLAIN (ANALYZE, BUFFERS, VERBOSE") {
+			t.Errorf("bench's own EXPLAIN is ranked: %.100s", s.Query)
+		}
+		if strings.Contains(s.Query, "agents_agentexecution") {
+			workload++
+		}
+	}
+	if workload == 0 {
+		t.Errorf("the workload bench ran is not ranked (%d statements)", len(rep.Statements))
+	}
+}

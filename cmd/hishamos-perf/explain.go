@@ -44,7 +44,7 @@ to their start and end; --format json keeps every character.
 --format json writes the hishamos-perf/explain/v1 document: each statement's
 raw EXPLAIN output under "explain" (paste it into explain.dalibo.com) and its
 findings. SQL the server rejects exits 2 with its message and position.`,
-		Example: `  hishamos-perf explain "SELECT * FROM agents_agentexecution WHERE status = 'failed'"
+		Example: `  hishamos-perf explain "SELECT * FROM agents_agent WHERE status = 'active'"
   hishamos-perf explain --analyze "SELECT * FROM agents_agent WHERE id = 7"
   hishamos-perf explain --file slow.sql --format json > plans.json
   hishamos-perf explain "SELECT * FROM workflows_workflow WHERE user_id = \$1"`,

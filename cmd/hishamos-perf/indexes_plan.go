@@ -100,8 +100,9 @@ environment), else writes public and says so. --emit django writes instead, per 
 migration using AddIndexConcurrently with atomic = False that depends on the
 app's latest migration, for projects whose schema Django owns.`,
 		Example: `  hishamos-perf indexes plan --from-profile hishamos
-  hishamos-perf indexes plan --from proposals.json --dir db/migrations --name add_hot_path_indexes
-  hishamos-perf indexes plan --from-profile hishamos --emit django --django-apps backend/apps`,
+  hishamos-perf indexes plan --from proposals.json --dir db/migrations
+  hishamos-perf indexes plan --from-profile hishamos --emit django \
+    --django-apps backend/apps`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runPlan(cmd.Context(), cmd.CommandPath(), o)

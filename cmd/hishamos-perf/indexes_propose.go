@@ -99,7 +99,7 @@ eleven for hishamos) on the same workload and statistics, beside the
 advisor's, and says which of its indexes are redundant.`,
 		Example: `  hishamos-perf indexes propose --compare-seed
   hishamos-perf indexes propose --workload slow.sql --budget 200MB -v
-  hishamos-perf --dsn "$DATABASE_URL" indexes propose --budget 10% --save proposals.json
+  hishamos-perf --dsn "$DB" indexes propose --budget 10% --save proposals.json
   hishamos-perf indexes plan --from proposals.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -163,7 +163,7 @@ running it again: there is no dirty state to force. On a terminal the build's
 progress is shown from pg_stat_progress_create_index.`,
 		Example: strings.ReplaceAll(`  hishamos-perf CMD --dir migrations
   hishamos-perf CMD --dry-run
-  hishamos-perf --dsn "$DATABASE_URL" CMD 1 --lock-timeout 2s --wait 2m`, "CMD", path),
+  hishamos-perf --dsn "$DB" CMD 1 --lock-timeout 2s --wait 2m`, "CMD", path),
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := countArg(args, cmd.CommandPath())
@@ -317,7 +317,7 @@ valid and as the file says. Drift is an applied index that is now missing,
 INVALID or different; INVALID leftovers of failed builds are listed (apply
 again, or run repair). status changes nothing.`,
 		Example: `  hishamos-perf migrate status
-  hishamos-perf --dsn "$DATABASE_URL" migrate status --dir db/migrations --format json`,
+  hishamos-perf --dsn "$DB" migrate status --dir db/migrations --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runStatus(cmd.Context(), cmd.CommandPath(), dir, schema, engine)
@@ -526,7 +526,7 @@ With --offline it checks the files alone; otherwise it also reads the database
 (tables, their sizes, existing indexes, and the build rate, measured on a
 temporary table). --format github prints GitHub Actions annotations.`,
 		Example: `  hishamos-perf migrate lint
-  hishamos-perf --dsn "$DATABASE_URL" migrate lint --format github --max-build 5m
+  hishamos-perf --dsn "$DB" migrate lint --format github --max-build 5m
   hishamos-perf migrate lint --offline --format json`,
 		Args: cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

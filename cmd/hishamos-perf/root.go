@@ -18,6 +18,7 @@ import (
 	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
@@ -288,5 +289,61 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 	pf.StringVar(&a.sandboxDir, flagSandboxDir, "", "folder of the embedded sandbox (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")
 
 	root.AddCommand(newSandboxCmd(a), newSeedCmd(a), newProfilesCmd(a), newIndexesCmd(a), newMigrateCmd(a), newAnalyzeCmd(a), newExplainCmd(a), newVersionCmd(a), newBenchCmd(a), newDemoCmd(a))
+	// --help's flags wrap their descriptions to the terminal's width, as
+	// the rest of the output does (cobra writes each on one line).
+	width := report.New(a.stdout, report.Text, true, false, a.getenv).Width
+	if width <= 0 {
+		width = render.DefaultWidth
+	}
+	usage := root.UsageTemplate()
+	for _, set := range []string{".LocalFlags", ".InheritedFlags"} {
+		usage = strings.ReplaceAll(usage, set+".FlagUsages", fmt.Sprintf("%s.FlagUsagesWrapped %d", set, width))
+	}
+	root.SetUsageTemplate(usage)
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		var buf strings.Builder
+		c.SetOut(&buf)
+		help(c, args)
+		c.SetOut(a.stdout)
+		fmt.Fprint(a.stdout, foldHelp(buf.String(), width))
+	})
 	return root
+}
+
+// foldHelp wraps the lines of --help wider than width at spaces, each
+// continuation under the text it continues: past a line's indent, or past
+// the last gap of two spaces or more that starts its description (a
+// command's or a rule's list). A line of an example (an indented
+// "hishamos-perf …" command) stays whole, to be copied as it is.
+func foldHelp(s string, width int) string {
+	var out []string
+	for _, line := range strings.Split(s, "\n") {
+		trimmed := strings.TrimLeft(line, " ")
+		if len(line) <= width || strings.HasPrefix(trimmed, "hishamos-perf ") {
+			out = append(out, line)
+			continue
+		}
+		indent := len(line) - len(trimmed)
+		if i := strings.LastIndex(line[:width], "  "); i >= indent {
+			indent = i + 2
+			for indent < len(line) && line[indent] == ' ' {
+				indent++
+			}
+		}
+		if indent > width*2/3 {
+			indent = len(line) - len(trimmed)
+		}
+		rest := line
+		for len(rest) > width {
+			cut := strings.LastIndex(rest[:width+1], " ")
+			if cut <= indent {
+				break
+			}
+			out = append(out, strings.TrimRight(rest[:cut], " "))
+			rest = strings.Repeat(" ", indent) + strings.TrimLeft(rest[cut:], " ")
+		}
+		out = append(out, rest)
+	}
+	return strings.Join(out, "\n")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/spf13/cobra"
 
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
@@ -65,9 +66,9 @@ func checkFits(t *testing.T, what, out string, width int) {
 // 80 and at 120 columns (COLUMNS), and checks that no line of its output is
 // wider: analyze (every sort key, with and without ANALYZE), explain,
 // indexes propose (-v, --compare-seed), plan, apply and the migrate
-// commands, bench (a run, a comparison with its gate, --apply), profiles,
-// seed, sandbox, version; the names in them are the longest PostgreSQL
-// takes. The demo's output is checked by TestDemoSmallJSON, from its own
+// commands, bench (a run, a comparison with its gate, a .sql file),
+// profiles, seed, sandbox, version, and every command's --help; the names
+// in them are the longest PostgreSQL takes. The demo's output is checked by TestDemoSmallJSON, from its own
 // run.
 func TestTextFitsTheWidth(t *testing.T) {
 	dsn := longNamesDB(t)
@@ -118,6 +119,18 @@ SELECT id, cost, created_at FROM agents_agentexecution WHERE platform_used = 'op
 				{"--dsn", bdsn, "bench", "--iterations", "5", "--warmup", "1", "--baseline", base, "--expect", "40%"},
 				{"--dsn", bdsn, "bench", "--sql", bsql, "--iterations", "5", "--warmup", "1"},
 			}
+			// Every command's --help too.
+			var walk func(c *cobra.Command)
+			walk = func(c *cobra.Command) {
+				if c.Hidden || c.Name() == "help" || c.Name() == "completion" {
+					return
+				}
+				steps = append(steps, append(strings.Fields(strings.TrimPrefix(c.CommandPath(), "hishamos-perf")), "--help"))
+				for _, sub := range c.Commands() {
+					walk(sub)
+				}
+			}
+			walk(newRootCmd(&app{getenv: func(string) string { return "" }}))
 			for _, args := range steps {
 				r := cli(t, args...)
 				what := strings.Join(args, " ")

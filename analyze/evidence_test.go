@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/internal/testdb"
+	"github.com/hishamos/hishamos-perf/profiles"
 )
 
 // dropAdvised lists the indexes (schema.name) whose findings advise
@@ -414,4 +416,63 @@ func TestGenericPlanDiffersJudgedBoth(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'hishamos_perf_%'").Scan(&prepared); err != nil || prepared != 0 || conn.PgConn().TxStatus() != 'I' {
 		t.Errorf("left behind: %d prepared statements (%v), tx status %c", prepared, err, conn.PgConn().TxStatus())
 	}
+}
+
+// TestMakeRunWorkloadFreshStatistics is make run's case: the HishamOS data
+// (Django's ForeignKey and _like indexes), its profile's statements run as
+// the application runs them, and statistics reset a moment ago. analyze
+// advises no DROP of an unused index (a note says when it will judge
+// them), names no catalog and contradicts itself nowhere; judged at any
+// age, the foreign keys' only indexes are kept and the rest still agree.
+func TestMakeRunWorkloadFreshStatistics(t *testing.T) {
+	ctx := context.Background()
+	dsn := hishamosDB(t)
+	admin := testdb.Conn(t, dsn)
+	p, err := profiles.Load("hishamos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound, err := profiles.Bind(ctx, admin, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, admin, "SELECT pg_stat_reset()")
+	ran := 0
+	for _, s := range p.Mix(profiles.After) {
+		rng := rand.New(rand.NewPCG(1, uint64(ran)))
+		runWorkload(t, dsn, s.SQL, 10, func(int) []any { return bound.Args(s.Name, rng) })
+		ran++
+	}
+	if ran < 10 {
+		t.Fatalf("the profile ran %d statements", ran)
+	}
+	conn := safeConn(t, dsn, 30*time.Second)
+	rep, err := Analyze(ctx, conn, Options{Explain: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == RuleUnusedIndex {
+			t.Errorf("unused-index on statistics %.0f s old: %s", rep.Statistics.AgeSeconds, f.Message)
+		}
+	}
+	if !slices.ContainsFunc(rep.Notes, func(n string) bool { return strings.HasPrefix(n, "index usage not judged") }) {
+		t.Errorf("no note on index usage: %q", rep.Notes)
+	}
+	checkConsistent(t, dsn, rep)
+
+	rep, err = Analyze(ctx, conn, Options{Explain: 10, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := 0
+	for _, f := range rep.Findings {
+		if f.Rule == RuleUnusedIndex && strings.Contains(f.Message, "rarely used") {
+			kept++
+		}
+	}
+	if kept == 0 {
+		t.Error("no foreign key's index is kept as rarely used: Django indexes every ForeignKey, and the workload reads few of them")
+	}
+	checkConsistent(t, dsn, rep)
 }

@@ -46,7 +46,7 @@ func Analyze(rep *analyze.Report, f Format) *Doc {
 func analyzeDoc(rep, cut *analyze.Report, f Format, maxFindings int) *Doc {
 	doc := &Doc{JSON: rep}
 	md := f == Markdown
-	doc.Blocks = append(doc.Blocks, analyzeHeader(cut), statementsTable(cut))
+	doc.Blocks = append(doc.Blocks, analyzeHeader(cut), statementsTable(cut, md))
 	if d := statementDetails(cut, md); len(d.Entries) > 0 {
 		doc.Blocks = append(doc.Blocks, d)
 	}
@@ -171,7 +171,7 @@ var sortTitles = map[analyze.SortKey]string{
 // statementsTable is the ranking: one line of numbers per statement, with
 // a column for every sort key (total, mean, calls, stddev, io), and the
 // statement's text elided to what the line has room for.
-func statementsTable(rep *analyze.Report) *Table {
+func statementsTable(rep *analyze.Report, md bool) *Table {
 	title := "Top statements by " + sortTitles[rep.Sort]
 	if rep.Window.Mode == "interval" {
 		title += fmt.Sprintf(" during %s", (time.Duration(rep.Window.Seconds * float64(time.Second))).Round(time.Second))
@@ -213,7 +213,7 @@ func statementsTable(rep *analyze.Report) *Table {
 			Num(s.SharePct, fmt.Sprintf("%.1f%%", s.SharePct)), Num(s.RowsPerCall, perCall(s.RowsPerCall)),
 			Num(s.SharedHitPerCall, perCall(s.SharedHitPerCall)), Num(s.SharedReadPerCall, perCall(s.SharedReadPerCall)),
 			hit, count(s.TempBlksRead + s.TempBlksWritten), Str(planWord(s)),
-			Full(folded(s.Query), s.Query),
+			Full(queryCell(s.Query, md), s.Query),
 			queryID, Str(s.Fingerprint), Str(s.Role), Int(parts)}})
 	}
 	t.Note = fmt.Sprintf("share is of %s; io: blocks read from disk or spilled to temporary files.", strings.ReplaceAll(rep.ShareOf, "_", " "))
@@ -223,6 +223,20 @@ func statementsTable(rep *analyze.Report) *Table {
 // folded is s with its white space folded into single spaces: a
 // statement's text on a table's line.
 func folded(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// queryCellMarkdown is how much of a statement the statements table shows
+// in Markdown, where nothing cuts a cell: its details show more.
+const queryCellMarkdown = 120
+
+// queryCell is a statement's text on one line of the statements table: in
+// text its long literals and lines already shortened (the layout elides it
+// to the column), in Markdown its start.
+func queryCell(q string, md bool) string {
+	if md {
+		return render.Truncate(q, queryCellMarkdown)
+	}
+	return render.Elide(folded(q))
+}
 
 func planWord(s analyze.Statement) string {
 	switch {

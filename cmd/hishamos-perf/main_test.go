@@ -74,6 +74,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown profile", []string{"profiles", "show", "nope"}, 2, "no such profile"},
 		{"unknown flag", []string{"seed", "--bogus"}, 2, "unknown flag: --bogus"},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"negative statistics age", []string{"analyze", "--min-stats-age", "-24h"}, 2, "--min-stats-age -24h0m0s: must be 0 (judge at any age) or more"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

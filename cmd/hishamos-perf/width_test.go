@@ -105,7 +105,7 @@ SELECT id, cost, created_at FROM agents_agentexecution WHERE platform_used = 'op
 				{"--dsn", dsn, "explain", "--analyze", "--file", workload},
 				{"--dsn", dsn, "explain", fmt.Sprintf("SELECT * FROM %q WHERE %q = $1", longTable, longColumn)},
 				append([]string{"--dsn", dsn, "indexes", "propose", "--workload", workload, "--save", save, "-v"}, withoutHypoPG()...),
-				append([]string{"--dsn", bdsn, "indexes", "propose", "--compare-seed"}, withoutHypoPG()...),
+				append([]string{"--dsn", bdsn, "indexes", "propose", "--workload", "hishamos", "--compare-seed"}, withoutHypoPG()...),
 				{"--dsn", dsn, "indexes", "plan", "--from", save, "--dir", dir},
 				{"--dsn", dsn, "indexes", "apply", "--dry-run", "--dir", dir},
 				{"--dsn", dsn, "indexes", "apply", "--dir", dir},

@@ -215,7 +215,9 @@ func (r *Renderer) textTable(b *strings.Builder, t Table) string {
 	for _, row := range t.Rows {
 		cols = max(cols, len(row))
 	}
-	if cols == 0 {
+	if cols == 0 || len(t.Rows) == 0 {
+		// A table of nothing is its title and note: a header over no
+		// rows says nothing more.
 		return ""
 	}
 	l := planLayout(t, cols, r.width())

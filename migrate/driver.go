@@ -147,12 +147,14 @@ type driver struct {
 	parts     *fileParts
 	skipParts map[indexdef.Name]string
 	partsDone bool
+	// progress is the partitions done last reported.
+	progress PartitionProgress
 }
 
 // startFile points the driver at the next file.
 func (d *driver) startFile(file string, stmts []Statement) {
 	d.file, d.stmts, d.built, d.skipped = file, stmts, nil, nil
-	d.parts, d.skipParts, d.partsDone = partsOf(stmts), map[indexdef.Name]string{}, false
+	d.parts, d.skipParts, d.partsDone, d.progress = partsOf(stmts), map[indexdef.Name]string{}, false, PartitionProgress{}
 }
 
 var _ migrate.Driver = (*driver)(nil)

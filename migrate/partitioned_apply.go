@@ -258,6 +258,7 @@ func (d *driver) createOnly(ctx context.Context, def *indexdef.Def, stmt string)
 		}
 		if isRoot {
 			if p, err := d.partitionProgress(ctx); err == nil {
+				d.progress = p
 				d.observe(Event{Kind: EventPartitions, Index: def.Name, Partitions: &p,
 					Message: fmt.Sprintf("resuming: %s already have their index", p)})
 			}
@@ -275,6 +276,7 @@ func (d *driver) createOnly(ctx context.Context, def *indexdef.Def, stmt string)
 	}
 	if isRoot {
 		if p, err := d.partitionProgress(ctx); err == nil {
+			d.progress = p
 			d.observe(Event{Kind: EventPartitions, Index: def.Name, Partitions: &p, Message: p.String()})
 		}
 	}
@@ -369,7 +371,9 @@ func (d *driver) attach(ctx context.Context, parent, child indexdef.Name, stmt s
 			return fmt.Errorf("migrate: %s: %w", d.file, err)
 		}
 	}
-	if p, err := d.partitionProgress(ctx); err == nil && d.parts.root != nil {
+	if p, err := d.partitionProgress(ctx); err == nil && d.parts.root != nil && p != d.progress {
+		// A partitioned partition's index attached moves nothing.
+		d.progress = p
 		d.observe(Event{Kind: EventPartitions, Index: d.parts.root.Name, Partitions: &p, Message: p.String()})
 	}
 	return nil

@@ -288,10 +288,19 @@ func TestPartitionedApplyStatusDown(t *testing.T) {
 	if st.Applied != 2 || st.Pending != 0 || len(st.Drift) != 0 || len(st.Leftovers) != 0 {
 		t.Errorf("status: applied %d pending %d drift %+v leftovers %v", st.Applied, st.Pending, st.Drift, st.Leftovers)
 	}
-	for _, f := range st.Files {
-		for _, is := range f.Indexes {
-			if is.State != IndexOK {
-				t.Errorf("status of %s: %s %s", is.Name, is.State, is.Detail)
+	for i, f := range st.Files {
+		if len(f.Indexes) != 1 {
+			t.Fatalf("status of %s: %d indexes, want the partitioned one", f.File, len(f.Indexes))
+		}
+		is := f.Indexes[0]
+		// events: 8 partitions holding rows and November's own index.
+		want, built := []int{8, 4}[i], []int{9, 4}[i]
+		if is.State != IndexOK || is.Partitions == nil || *is.Partitions != (PartitionProgress{Done: want, Total: want}) || len(is.PartitionIndexes) != built {
+			t.Errorf("status of %s: %s %q, partitions %v, %d partition indexes", is.Name, is.State, is.Detail, is.Partitions, len(is.PartitionIndexes))
+		}
+		for _, p := range is.PartitionIndexes {
+			if p.State != IndexOK {
+				t.Errorf("status of %s: %s %s", p.Name, p.State, p.Detail)
 			}
 		}
 	}

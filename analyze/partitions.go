@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -43,6 +44,7 @@ func (s *Subject) partitionScans() []Finding {
 		sc         seqScan
 		partitions []string
 		total      int
+		key        []string
 	}
 	groups := map[string]*group{}
 	var order []*group
@@ -67,7 +69,7 @@ func (s *Subject) partitionScans() []Finding {
 		}
 		g := groups[key]
 		if g == nil {
-			g = &group{root: f.Root, at: at, first: n, total: f.Partitions}
+			g = &group{root: f.Root, at: at, first: n, total: f.Partitions, key: f.PartitionKey}
 			groups[key] = g
 			order = append(order, g)
 		}
@@ -110,14 +112,27 @@ func (s *Subject) partitionScans() []Finding {
 		if node == nil {
 			node = g.first
 		}
+		// By name: monthly partitions read in time order, whatever order
+		// a parallel plan lists them in.
+		sort.Strings(g.partitions)
 		filter := unaliased(g.first.Filter, g.first.Alias)
+		fix := fmt.Sprintf("Index %s on the columns of its filter %s: an index on the partitioned table is built on every partition (`hishamos-perf indexes propose` picks the column order, `indexes plan` writes it partition by partition).",
+			g.root, filter)
+		for _, col := range g.key {
+			if _, through := keyThrough(filter, col); through && len(g.partitions) == g.total {
+				// The filter is on the partition key, which no index
+				// serves through a cast: partition-pruning's fix first.
+				fix = fmt.Sprintf("Write the filter on the partition key %s itself (see partition-pruning): the planner then reads only the partitions that can hold the rows, and an index on %s serves what is left.",
+					col, col)
+				break
+			}
+		}
 		out = append(out, Finding{
 			Rule: RuleSeqScanLarge, Severity: sev, Table: g.root, Node: refOf(node),
 			Message: fmt.Sprintf("%s of %s of %s (%s) %s %s rows to return %s (%s removed by the filter %s)",
 				scans, of, g.root, nameList(g.partitions), verb, num(sc.scanned), num(sc.returned), pct(sc.removed/sc.scanned), filter),
 			Evidence: ev,
-			Fix: fmt.Sprintf("Index %s on the columns of its filter %s: an index on the partitioned table is built on every partition (`hishamos-perf indexes propose` picks the column order, `indexes plan` writes it partition by partition).",
-				g.root, filter),
+			Fix:      fix,
 		})
 	}
 	return out

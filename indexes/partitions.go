@@ -258,6 +258,5 @@ func (p *Proposal) onPartitions(d *indexDef) {
 		p.Partitions = append(p.Partitions, name)
 	}
 	p.Definition = d.ddl(p.Name, false)
-	p.Reason += fmt.Sprintf("; %s is partitioned: the index is costed on each of its %d partitions (a statement pruned to some costs only theirs), its size and write cost summed over them",
-		d.table.display(), len(p.Partitions))
+	p.Reason += fmt.Sprintf("; partitioned: costed on each of its %d partitions, sizes and writes summed", len(p.Partitions))
 }

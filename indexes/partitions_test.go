@@ -170,7 +170,7 @@ func TestProposePartitionedEvents(t *testing.T) {
 			continue
 		}
 		if len(p.Partitions) != want || p.SizeBytes <= 0 || strings.Contains(p.Definition, "CONCURRENTLY") ||
-			!strings.Contains(p.Reason, "partitioned: the index is costed on each of its") {
+			!strings.Contains(p.Reason, fmt.Sprintf("partitioned: costed on each of its %d partitions", want)) {
 			t.Errorf("proposal on %s: %d partitions %v, %d bytes, %q, %q", p.Table, len(p.Partitions), p.Partitions, p.SizeBytes, p.Definition, p.Reason)
 		}
 	}

@@ -297,7 +297,11 @@ func (d *driver) build(ctx context.Context, def *indexdef.Def, stmt string) erro
 			if !same {
 				return &ConflictError{File: d.file, Index: def.Name, Existing: existing.Definition, Why: why}
 			}
-			d.observe(Event{Kind: EventSkip, Index: def.Name, Message: "a valid index with this definition exists: marking the file applied"})
+			msg := "a valid index with this definition exists: marking the file applied"
+			if d.parts.step(def) {
+				msg = "built already, valid and as the file says: kept"
+			}
+			d.observe(Event{Kind: EventSkip, Index: def.Name, Message: msg})
 			d.skipped = append(d.skipped, def.Name)
 			return nil
 		}

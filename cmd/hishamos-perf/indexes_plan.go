@@ -99,7 +99,16 @@ without one (a profile's, an old proposals file's) takes --schema; without
 it, plan looks the table up in the database when a DSN is given (--dsn or the
 environment), else writes public and says so. --emit django writes instead, per Django app, a
 migration using AddIndexConcurrently with atomic = False that depends on the
-app's latest migration, for projects whose schema Django owns.`,
+app's latest migration, for projects whose schema Django owns.
+
+An index on a partitioned table cannot be built CONCURRENTLY. plan reads the
+table's partitions from the database apply will run on (the DSN's, else the
+sandbox when it runs) and writes, in the index's one file, the sequence that
+builds it without blocking writes: CREATE INDEX IF NOT EXISTS … ON ONLY the
+table, then for each partition CREATE INDEX CONCURRENTLY under a stable name
+(<partition>_<columns>_idx) and ALTER INDEX … ATTACH PARTITION, a partitioned
+partition's own ON ONLY index first; the down file is one DROP INDEX. With
+--emit django it is a RunSQL of the same statements, the DROP as reverse SQL.`,
 		Example: `  hishamos-perf indexes plan --from-profile hishamos
   hishamos-perf indexes plan --from proposals.json --dir db/migrations --name add_hot_path_indexes
   hishamos-perf indexes plan --from-profile hishamos --emit django --django-apps backend/apps`,

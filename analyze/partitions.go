@@ -60,12 +60,12 @@ func (s *Subject) partitionScans() []Finding {
 		if !ok {
 			continue
 		}
+		// One group per partitioned table and Append; a scan under no
+		// Append (pruned to one partition) is a group of its own.
 		at := appendOf(n)
-		key := f.Root
+		key := fmt.Sprintf("%s@-%d", f.Root, n.ID)
 		if at != nil {
 			key = fmt.Sprintf("%s@%d", f.Root, at.ID)
-		} else {
-			key = fmt.Sprintf("%s@-%d", f.Root, n.ID)
 		}
 		g := groups[key]
 		if g == nil {

@@ -35,9 +35,6 @@ type partition struct {
 	bytes        int64
 }
 
-// qualified is the partition's name for SQL, schema included, quoted.
-func (p *partition) qualified() string { return pgx.Identifier{p.schema, p.name}.Sanitize() }
-
 // partitioned reports whether the table is a partitioned table.
 func (t *table) partitioned() bool { return t.kind == "p" }
 

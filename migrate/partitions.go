@@ -222,8 +222,13 @@ type Step struct {
 // valid when the last partition's is attached. Every statement is
 // idempotent (IF NOT EXISTS; attaching an attached index does nothing), so
 // the sequence can be run again after an interruption, once an INVALID
-// leftover of the interrupted build is dropped (apply does that).
+// leftover of the interrupted build is dropped (apply does that). A unique
+// index without the partition key, which PostgreSQL refuses, is ErrBadSpec.
 func PartitionedSteps(def *indexdef.Def, tree *Partition) ([]Step, error) {
+	if missing := missingKeyColumns(def, tree); def.Unique && len(missing) > 0 {
+		return nil, fmt.Errorf("%w %s: a UNIQUE index on the partitioned table %s must hold its partition key %s, and lacks %s (PostgreSQL enforces uniqueness partition by partition)",
+			ErrBadSpec, def.Name, def.QualifiedTable(), tree.Key, strings.Join(missing, ", "))
+	}
 	root := *def
 	root.Only = true
 	var steps []Step

@@ -742,6 +742,15 @@ func TestLintPartitioned(t *testing.T) {
 		!strings.Contains(unique[1], `lacks "region"`) {
 		t.Errorf("HP114 findings: %q", unique)
 	}
+	// plan refuses to write such an index.
+	ds := defs(spec{Schema: "public", Table: "events", Columns: []string{"id"}, Unique: true})
+	trees, err := PlanPartitions(ctx, conn, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Plan(ctx, filepath.Join(t.TempDir(), "m"), ds, PlanOptions{Partitions: trees}); !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), `lacks "created_at"`) {
+		t.Errorf("plan of a unique index without the partition key: %v", err)
+	}
 	for _, r := range []Rule{RuleNotConcurrent, RuleConcurrentPartitioned, RuleDuplicate, RuleMissingTable} {
 		if len(by[r.ID]) > 0 {
 			t.Errorf("the planned sequence raises %s: %+v", r.ID, by[r.ID])

@@ -304,7 +304,11 @@ func CheckPending(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema
 		return err
 	}
 	defer restore()
-	return checkUnapplied(ctx, NewRevisions(conn, revisionsSchema), migs, allowOther)
+	rrw := NewRevisions(conn, revisionsSchema)
+	if err := checkUnapplied(ctx, rrw, migs, allowOther); err != nil {
+		return err
+	}
+	return checkPartitionLeftovers(ctx, conn, rrw, migs)
 }
 
 // checkUnapplied checks every statement of the files not yet applied with

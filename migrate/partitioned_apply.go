@@ -648,3 +648,57 @@ func partitionsNotInFile(ctx context.Context, q pg.Querier, m *Migration, parts 
 	walk(tree)
 	return out, nil
 }
+
+// ErrPartitionLeftover marks an INVALID index of a partition that a
+// partitioned index's file not yet applied builds: the leftover of an
+// interrupted build. The atlas CLI would keep it (IF NOT EXISTS) and
+// attach it, and the partitioned index would stay INVALID for good.
+var ErrPartitionLeftover = errors.New("an interrupted build left a partition's index INVALID")
+
+// PartitionLeftoverError names the leftover and the index it would spoil.
+type PartitionLeftoverError struct {
+	File, Index, Partitioned string
+}
+
+// Error says what the atlas CLI would do with it and what to do first.
+func (e *PartitionLeftoverError) Error() string {
+	return fmt.Sprintf("migrate: %s: %v: %s; the atlas CLI would keep it and attach it, leaving %s INVALID for good: run `migrate repair` first (or apply with the native engine, which drops it before building)",
+		e.File, ErrPartitionLeftover, e.Index, e.Partitioned)
+}
+
+// Unwrap lets errors.Is find ErrPartitionLeftover.
+func (e *PartitionLeftoverError) Unwrap() error { return ErrPartitionLeftover }
+
+// checkPartitionLeftovers refuses, before the atlas CLI runs, a pending
+// partitioned index's file whose partitions' indexes include an INVALID
+// leftover: the native apply drops it before building, the atlas CLI
+// would not.
+func checkPartitionLeftovers(ctx context.Context, q pg.Querier, rrw *Revisions, migs []*Migration) error {
+	revs, err := rrw.ReadRevisions(ctx)
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, r := range revs {
+		done[r.Version] = applied(r)
+	}
+	for _, m := range migs {
+		parts := partsOf(m.Statements)
+		if done[m.Version] || parts.root == nil {
+			continue
+		}
+		for _, def := range m.Indexes {
+			if def.Only || !parts.step(def) {
+				continue
+			}
+			ix, err := findIndex(ctx, q, def)
+			if err != nil {
+				return err
+			}
+			if ix != nil && (!ix.Valid || !ix.Ready) {
+				return &PartitionLeftoverError{File: m.File, Index: def.QualifiedName(), Partitioned: parts.root.QualifiedName()}
+			}
+		}
+	}
+	return nil
+}

@@ -466,6 +466,12 @@ func TestPartitionedApplyKilledMidwayThenFinished(t *testing.T) {
 	}
 	mustExec(t, lockTaker, `SELECT pg_advisory_unlock($1)`, LockKey)
 	again := applier(t, dsn)
+	// The atlas CLI would attach the leftover as it is: the check that
+	// stands before it refuses the directory, naming it.
+	if err := CheckPending(ctx, again, d, "", false); !errors.Is(err, ErrPartitionLeftover) ||
+		!strings.Contains(err.Error(), `"public"."events_2026_09_tenant_id_created_at_idx"`) {
+		t.Errorf("CheckPending with a partition's leftover: %v", err)
+	}
 	// repair would drop the interrupted build's leftover, never the
 	// partitioned index part way (that would drop the three built).
 	if rep, err := Repair(ctx, again, d, ApplyOptions{DryRun: true}); err != nil ||

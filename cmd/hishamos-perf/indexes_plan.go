@@ -305,7 +305,7 @@ func (a *app) migrateError(err error, _ string) error {
 		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),
 		errors.Is(err, migrate.ErrTxMode), errors.Is(err, migrate.ErrNoDjangoApp),
 		errors.Is(err, migrate.ErrConcurrentPartitioned), errors.Is(err, migrate.ErrOnlyNotPartitioned),
-		errors.Is(err, migrate.ErrForeignPartition),
+		errors.Is(err, migrate.ErrForeignPartition), errors.Is(err, migrate.ErrPartitionLeftover),
 		errors.Is(err, migrate.ErrNoAtlas):
 		// Bad input, not bad usage: no pointer to --help.
 		return &usageError{err: err}

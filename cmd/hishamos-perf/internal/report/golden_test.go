@@ -110,6 +110,8 @@ func TestLayoutGolden(t *testing.T) {
 		load(t, name+".json", &br)
 		benches[name] = &br
 	}
+	var sr StatusReport
+	load(t, "status-partitions.json", &sr)
 	explained := explainReport(t, "explain.json")
 	analyzed := explainReport(t, "explain-analyze.json")
 
@@ -133,6 +135,10 @@ func TestLayoutGolden(t *testing.T) {
 		{"propose", func(f Format) *Doc { return Propose(&pr, false) }, nil, false},
 		{"propose-v", func(f Format) *Doc { return Propose(&pr, true) }, nil, false},
 		{"demo", func(f Format) *Doc { return Demo(&dr) }, nil, false},
+		// migrate status on the events workload, an apply stopped by a
+		// lock on its fourth partition: each index's state in the
+		// table, what it means whole under it.
+		{"status-partitions", func(f Format) *Doc { return Status(sr.Status, sr.Target) }, nil, false},
 	}
 	for _, c := range cases {
 		formats := c.formats

@@ -35,7 +35,9 @@ func Apply(res *migrate.ApplyResult, target, verb string, quiet bool) *Doc {
 	if res.DryRun {
 		title = "Dry run: would run, in " + res.Dir
 	}
-	t := &Table{Title: title, Columns: []Column{{Name: "version"}, {Name: "file"}, {Name: "status"}, {Name: "indexes"},
+	// The file's name is its version and what it builds: text leaves it
+	// out first, for the indexes' names.
+	t := &Table{Title: title, Columns: []Column{{Name: "version"}, {Name: "file", Optional: true}, {Name: "status"}, {Name: "indexes"},
 		{Name: "took", CSV: "took ms"}}}
 	var steps []string
 	for _, f := range res.Files {
@@ -84,7 +86,8 @@ type StatusReport struct {
 // left over.
 func Status(st *migrate.StatusReport, target string) *Doc {
 	files := &Table{Title: "Migrations in " + st.Dir, Columns: []Column{{Name: "version"}, {Name: "state"}, {Name: "index"},
-		{Name: "in the database"}, {Name: "applied"}}}
+		{Name: "in the database"}, {Name: "applied"}, {Name: "detail", DataOnly: true}}}
+	details := &Details{}
 	for _, f := range st.Files {
 		at := Dash()
 		if f.AppliedAt != nil {
@@ -98,18 +101,20 @@ func Status(st *migrate.StatusReport, target string) *Doc {
 			tone = Bad
 		}
 		if len(f.Indexes) == 0 {
-			files.Rows = append(files.Rows, Row{Tone: tone, Cells: []Cell{Str(f.Version), Str(f.State), Dash(), Dash(), at}})
+			files.Rows = append(files.Rows, Row{Tone: tone, Cells: []Cell{Str(f.Version), Str(f.State), Dash(), Dash(), at, Dash()}})
 		}
 		for _, ix := range f.Indexes {
-			state := ix.State
-			if ix.Detail != "" {
-				state += ": " + ix.Detail
-			}
 			t := tone
 			if ix.State == migrate.IndexInvalid || ix.State == migrate.IndexMissing || ix.State == migrate.IndexDifferent {
 				t = Bad
 			}
-			files.Rows = append(files.Rows, Row{Tone: t, Cells: []Cell{Str(f.Version), Str(f.State), Str(ix.Name), Str(state), at}})
+			files.Rows = append(files.Rows, Row{Tone: t, Cells: []Cell{Str(f.Version), Str(f.State), Str(ix.Name), Str(ix.State), at, Str(ix.Detail)}})
+			if ix.Detail != "" {
+				// Said under the table, whole: a sentence cut to a
+				// column's width says nothing.
+				details.Entries = append(details.Entries, Entry{Head: ix.Name + ": " + ix.State, Tone: t,
+					Lines: []Line{{Text: ix.Detail}}})
+			}
 		}
 	}
 	var notes []string
@@ -131,7 +136,11 @@ func Status(st *migrate.StatusReport, target string) *Doc {
 	}
 	notes = append(notes, st.Problems...)
 	files.Note = strings.Join(notes, "\n")
-	return &Doc{JSON: StatusReport{Schema: schemaStatus, Target: target, Status: st}, Blocks: []Block{files}}
+	doc := &Doc{JSON: StatusReport{Schema: schemaStatus, Target: target, Status: st}, Blocks: []Block{files}}
+	if len(details.Entries) > 0 {
+		doc.Blocks = append(doc.Blocks, details)
+	}
+	return doc
 }
 
 // AtlasStatus lays out what `atlas migrate status` said.

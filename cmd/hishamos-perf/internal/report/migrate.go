@@ -35,9 +35,9 @@ func Apply(res *migrate.ApplyResult, target, verb string, quiet bool) *Doc {
 	if res.DryRun {
 		title = "Dry run: would run, in " + res.Dir
 	}
-	// The file's name is its version and what it builds: text leaves it
-	// out first, for the indexes' names.
-	t := &Table{Title: title, Columns: []Column{{Name: "version"}, {Name: "file", Optional: true}, {Name: "status"}, {Name: "indexes"},
+	// The file's name is its version and what it builds: text has the
+	// version, and its room goes to the indexes' names; CSV has both.
+	t := &Table{Title: title, Columns: []Column{{Name: "version"}, {Name: "file", DataOnly: true}, {Name: "status"}, {Name: "indexes"},
 		{Name: "took", CSV: "took ms"}}}
 	var steps []string
 	for _, f := range res.Files {
@@ -45,7 +45,7 @@ func Apply(res *migrate.ApplyResult, target, verb string, quiet bool) *Doc {
 		if f.Took > 0 {
 			took = Num(float64(f.Took)/float64(time.Millisecond), f.Took.Round(time.Millisecond).String())
 		}
-		t.Rows = append(t.Rows, Row{Cells: []Cell{Str(f.Version), Str(f.File), Str(f.Status), Str(strings.Join(f.Indexes, ", ")), took}})
+		t.Rows = append(t.Rows, Row{Cells: []Cell{Str(f.Version), Str(f.File), Str(f.Status), nameList(f.Indexes), took}})
 		for _, s := range f.Steps {
 			steps = append(steps, fmt.Sprintf("%s: %s", f.Version, s))
 		}
@@ -141,6 +141,17 @@ func Status(st *migrate.StatusReport, target string) *Doc {
 		doc.Blocks = append(doc.Blocks, details)
 	}
 	return doc
+}
+
+// nameList is a cell naming the indexes a file builds: the first and how
+// many more in text (a partitioned index, then each partition's: a list
+// elided in its middle names none of them), every one in CSV and JSON.
+func nameList(names []string) Cell {
+	all := strings.Join(names, ", ")
+	if len(names) < 2 {
+		return Str(all)
+	}
+	return Full(fmt.Sprintf("%s and %d more", names[0], len(names)-1), all)
 }
 
 // AtlasStatus lays out what `atlas migrate status` said.

@@ -210,11 +210,18 @@ const (
 func (r *IndexReport) keepers(fks []foreignKey, used map[string]bool) {
 	byTable := r.byTable()
 	// A plan reads a partition's index, never the partitioned one: that
-	// keeps the partitioned index it belongs to.
+	// keeps the partitioned indexes it belongs to, up to the top one.
+	parent := map[string]string{}
+	for _, ix := range r.Indexes {
+		parent[ix.Schema+"."+ix.Name] = ix.PartitionOf
+	}
 	partitionsRead := map[string]bool{}
 	for _, ix := range r.Indexes {
-		if ix.PartitionOf != "" && used[ix.Schema+"."+ix.Name] {
-			partitionsRead[ix.PartitionOf] = true
+		if !used[ix.Schema+"."+ix.Name] {
+			continue
+		}
+		for p := ix.PartitionOf; p != "" && !partitionsRead[p]; p = parent[p] {
+			partitionsRead[p] = true
 		}
 	}
 	for i := range r.Indexes {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
@@ -173,5 +174,95 @@ func TestIndexHealthPerPartitionedIndex(t *testing.T) {
 	if len(inv) != 1 || inv[0].Index != "public.accounts_email_idx" || inv[0].Evidence["partitions_missing"] != 2 ||
 		!strings.Contains(inv[0].Message, "public.accounts_apac, public.accounts_other") {
 		t.Errorf("invalid-index findings: %+v", inv)
+	}
+}
+
+// A plan reads a partition's index, never the partitioned index: with the
+// scan counters reset a moment ago and index usage judged at any age, a
+// partitioned index that a ranked statement's plan reads through its
+// partitions (by Bitmap Index Scans, which EXPLAIN gives no schema) is
+// kept like any index a plan reads, and none of its partitions' indexes is
+// told about on its own.
+func TestPartitionedIndexReadByAPlanIsKept(t *testing.T) {
+	ctx := context.Background()
+	dsn := eventsDB(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin, `CREATE INDEX events_account_idx ON public.events (account_id)`, `ANALYZE`)
+	runWorkload(t, dsn, `SELECT /*+ every partition */ count(*) FROM events WHERE account_id = $1`, 20,
+		func(i int) []any { return []any{i + 1} })
+	// The workload's backend sends its counters as it exits: reset them
+	// after they have come.
+	waitFor(t, admin, `SELECT coalesce(sum(idx_scan), 0) > 0 FROM pg_stat_user_indexes WHERE indexrelname LIKE 'events_%_account_id_idx'`)
+	mustExec(t, admin, "SELECT pg_stat_reset()")
+	// Ranked by calls: the statement ran 20 times, the database's making
+	// once each.
+	rep, err := Analyze(ctx, safeConn(t, dsn, 30*time.Second), Options{Sort: SortCalls, Explain: 3, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var read []string
+	for _, s := range rep.Statements {
+		if s.Plan != nil && s.Plan.Plan != nil && strings.Contains(s.Query, "every partition") {
+			read = s.Plan.Plan.IndexesUsed()
+		}
+	}
+	if !slices.ContainsFunc(read, func(name string) bool { return strings.HasSuffix(name, "_account_id_idx") }) {
+		t.Fatalf("the statement's plan reads %v, no partition's index of events_account_idx: the case does not hold", read)
+	}
+	for _, ix := range rep.Indexes {
+		if ix.Name == "events_account_idx" && ix.Scans != 0 {
+			t.Fatalf("events_account_idx has %d scans since the reset: the plan is not what keeps it", ix.Scans)
+		}
+	}
+	for _, f := range rep.Findings {
+		if f.Rule == RuleUnusedIndex && strings.Contains(f.Index, "account") {
+			t.Errorf("an index a plan reads is called unused: %s", f.Message)
+		}
+	}
+}
+
+// A plan that reads only November's leaves, two levels under events,
+// keeps November's partitioned index and the one on events above it; an
+// index on events no plan reads is still unused. (The plans' indexes are
+// given as the analysis gathers them: a statement's partition-key
+// constants are parameters in pg_stat_statements, so no ranked plan of
+// analyze's can be made to prune to November.)
+func TestPartitionedIndexKeptUpItsTree(t *testing.T) {
+	ctx := context.Background()
+	dsn := eventsDB(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin, `CREATE INDEX events_tenant_idx ON public.events (tenant_id)`,
+		`CREATE INDEX events_status_idx ON public.events (status)`, `SELECT pg_stat_reset()`)
+	rep, err := ExplainAll(ctx, admin, []Source{{Index: 1,
+		SQL: `SELECT count(*) FROM events WHERE tenant_id = 7 AND created_at >= '2026-11-01' AND created_at < '2026-12-01'`}}, ExplainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	for _, name := range rep.Statements[0].Plan.IndexesUsed() {
+		if !strings.HasPrefix(name, "events_2026_11_") {
+			t.Fatalf("the plan reads %s, not November's leaves alone: the case does not hold", name)
+		}
+		used["public."+name] = true
+	}
+	if len(used) == 0 {
+		t.Fatal("the plan reads no index: the case does not hold")
+	}
+	stats, err := readStatistics(ctx, admin, nil, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ih, err := indexHealth(ctx, admin, healthConfig{name: optionWords, stats: stats, used: used})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var unused []string
+	for _, f := range ih.Findings {
+		if f.Rule == RuleUnusedIndex {
+			unused = append(unused, f.Index)
+		}
+	}
+	if slices.Contains(unused, "public.events_tenant_idx") || slices.Contains(unused, "public.events_2026_11_tenant_id_idx") || !slices.Contains(unused, "public.events_status_idx") {
+		t.Errorf("unused: %v; want events_status_idx, not events_tenant_idx nor November's", unused)
 	}
 }

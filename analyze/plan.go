@@ -457,6 +457,19 @@ func (n *Node) Walk(fn func(n *Node) bool) {
 	}
 }
 
+// indexSchema is the schema of the index a node reads: EXPLAIN names an
+// index without its schema, which is its table's, and gives a Bitmap Index
+// Scan no table at all: that is the Bitmap Heap Scan's above it (through
+// any BitmapAnd or BitmapOr).
+func (n *Node) indexSchema() string {
+	for m := n; m != nil; m = m.Parent {
+		if m.Schema != "" {
+			return m.Schema
+		}
+	}
+	return ""
+}
+
 // TotalRows is the rows the node produced over all its loops when the plan
 // was analyzed, else the planner's estimate for one loop.
 func (n *Node) TotalRows() float64 {

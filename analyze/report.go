@@ -524,20 +524,21 @@ func (a *analysis) indexHealth(ctx context.Context) error {
 	r := a.r
 	if !a.opts.SkipIndexes {
 		a.say("analyze: checking index health")
-		// An index a plan of the report reads is used, whatever its scan
-		// count since a reset says. EXPLAIN names an index without its
-		// schema, which is its table's.
+		// An index a plan of the report reads (its generic plan or its
+		// custom one) is used, whatever its scan count since a reset says.
 		used := map[string]bool{}
 		for _, s := range r.Statements {
-			if s.Plan == nil || s.Plan.Plan == nil {
-				continue
-			}
-			s.Plan.Plan.Walk(func(n *Node) bool {
-				if n.IndexName != "" && n.Schema != "" {
-					used[n.Schema+"."+n.IndexName] = true
+			for _, x := range []*Explained{s.Plan, s.CustomPlan} {
+				if x == nil || x.Plan == nil {
+					continue
 				}
-				return true
-			})
+				x.Plan.Walk(func(n *Node) bool {
+					if schema := n.indexSchema(); n.IndexName != "" && schema != "" {
+						used[schema+"."+n.IndexName] = true
+					}
+					return true
+				})
+			}
 		}
 		ih, err := indexHealth(ctx, a.q, healthConfig{name: a.opts.optionName(), stats: r.Statistics, used: used})
 		if err != nil {

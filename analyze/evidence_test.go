@@ -476,3 +476,47 @@ func TestMakeRunWorkloadFreshStatistics(t *testing.T) {
 	}
 	checkConsistent(t, dsn, rep)
 }
+
+// TestForeignKeyChecksAreNoNPlusOne: PostgreSQL checks a foreign key once
+// per row written (SELECT 1 FROM ONLY parent x WHERE id
+// OPERATOR(pg_catalog.=) $1 FOR KEY SHARE OF x), and pg_stat_statements
+// counts the checks of a deferred key (Django's) as top-level statements,
+// thousands of calls of one row each: no application sends them, so they
+// are no n-plus-one, while the application's own lookup, as often, is.
+func TestForeignKeyChecksAreNoNPlusOne(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin,
+		`CREATE TABLE parent (id int PRIMARY KEY, name text NOT NULL)`,
+		`INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g`,
+		// Django's foreign keys: checked at commit, outside any
+		// statement, which pg_stat_statements counts as top level.
+		`CREATE TABLE child (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)`,
+		`CREATE INDEX child_parent_id_idx ON child (parent_id)`,
+		`INSERT INTO child SELECT g, 1 + g % 50 FROM generate_series(1, 6000) g`,
+		`ANALYZE`)
+	runWorkload(t, dsn, `SELECT name FROM parent WHERE id = $1`, 6000, func(i int) []any { return []any{i%50 + 1} })
+	rep, err := Analyze(ctx, safeConn(t, dsn, 30*time.Second), Options{Sort: SortCalls, Explain: 5, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var check, lookup bool
+	for _, s := range rep.Statements {
+		check = check || strings.HasSuffix(s.Query, "FOR KEY SHARE OF x") && s.Calls >= 6000
+		lookup = lookup || strings.HasPrefix(s.Query, "SELECT name FROM parent") && s.Calls >= 6000
+	}
+	if !check || !lookup {
+		t.Fatalf("the foreign key's check ranked: %v, the application's lookup: %v: the case does not hold", check, lookup)
+	}
+	var flagged []string
+	for _, f := range rep.Findings {
+		if f.Rule == RuleNPlusOne {
+			flagged = append(flagged, f.Query)
+		}
+	}
+	if len(flagged) != 1 || !strings.HasPrefix(flagged[0], "SELECT name FROM parent") {
+		t.Errorf("n-plus-one on %q; want the application's lookup alone", flagged)
+	}
+	checkConsistent(t, dsn, rep)
+}

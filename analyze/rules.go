@@ -806,7 +806,7 @@ func (s *Subject) wideRows() []Finding {
 
 func (s *Subject) nPlusOne() []Finding {
 	st := s.Statement
-	if st == nil || st.Calls == 0 || s.Window <= 0 || !s.query() {
+	if st == nil || st.Calls == 0 || s.Window <= 0 || !s.query() || foreignKeyCheck(st.Query) {
 		return nil
 	}
 	perMinute := float64(st.Calls) / s.Window.Minutes()
@@ -823,6 +823,21 @@ func (s *Subject) nPlusOne() []Finding {
 		},
 		Fix: "Fetch these rows with the query that lists their parents (a JOIN, or Django's select_related/prefetch_related) instead of one query per row.",
 	}}
+}
+
+// foreignKeyCheck reports whether a statement is one of the checks
+// PostgreSQL runs for a foreign key (ri_triggers.c), once per row an
+// INSERT, UPDATE or DELETE writes: SELECT 1 FROM [ONLY] t x WHERE col
+// OPERATOR(pg_catalog.=) $1 … FOR KEY SHARE OF x, or a cascade's DELETE or
+// UPDATE. pg_stat_statements counts them as top-level statements of their
+// own, but no application sends them: they are no N+1 to batch. The
+// operator's spelling, which no ORM writes, marks them.
+func foreignKeyCheck(query string) bool {
+	q := strings.TrimSpace(query)
+	if !strings.Contains(q, "OPERATOR(pg_catalog.") {
+		return false
+	}
+	return strings.HasSuffix(q, " FOR KEY SHARE OF x") || strings.HasPrefix(q, "DELETE FROM ") || strings.HasPrefix(q, "UPDATE ")
 }
 
 func firstTableOf(p *Plan) string {

@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +18,6 @@ import (
 
 // Flag names of indexes propose.
 const (
-	flagWorkload       = "workload"
 	flagBudget         = "budget"
 	flagMaxIndexes     = "max-indexes"
 	flagMaxColumns     = "max-columns"
@@ -30,10 +27,6 @@ const (
 	flagVerbose        = "verbose"
 	flagParamSeed      = "param-seed"
 )
-
-// workloadStatStatements is the --workload value that reads
-// pg_stat_statements.
-const workloadStatStatements = "pg_stat_statements"
 
 // defaultWorkloadProfile is the workload on the sandbox, where
 // pg_stat_statements has seen nothing of an application.
@@ -45,7 +38,7 @@ const defaultProposeTop = 200
 
 // proposeOptions are indexes propose's flags.
 type proposeOptions struct {
-	workload         string
+	workload         workloadFlag
 	budget           string
 	maxIndexes       int
 	maxColumns       int
@@ -107,7 +100,7 @@ advisor's, and says which of its indexes are redundant.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.workload, flagWorkload, "", "pg_stat_statements, a profile name or YAML path, or a .sql file (default: pg_stat_statements with a DSN, the hishamos profile on the sandbox)")
+	addWorkloadFlag(f, &o.workload, "", "the workload: pg_stat_statements, a profile's name or YAML file, or a .sql file ('-' for standard input) (default: pg_stat_statements with a DSN, the hishamos profile on the sandbox)", nil)
 	f.StringVar(&o.budget, flagBudget, "", "cap on the proposed indexes' size: bytes (500MB, 2GB) or a percentage of the tables' size (10%); default no limit")
 	f.IntVar(&o.maxIndexes, flagMaxIndexes, 0, "propose at most this many indexes (0: no limit)")
 	f.IntVar(&o.maxColumns, flagMaxColumns, indexes.DefaultMaxColumns, "key columns per index at most")
@@ -144,17 +137,17 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 	}
 
 	t := pg.Resolve(a.dsn, a.getenv)
-	source := o.workload
-	if source == "" {
-		source = workloadStatStatements
+	if !o.workload.Given() {
+		o.workload.value = workloadStatStatements
 		if t.Sandbox() {
-			source = defaultWorkloadProfile
+			o.workload.value = defaultWorkloadProfile
 		}
 	}
+	source := o.workload.value
 	var w *indexes.Workload
-	switch {
-	case source == workloadStatStatements:
-	case source == "-" || strings.HasSuffix(strings.ToLower(source), ".sql"):
+	switch o.workload.Kind() {
+	case workloadStats:
+	case workloadSQL:
 		var err error
 		if w, err = a.readWorkloadFile(source); err != nil {
 			return usage(fmt.Errorf("--%s: %w", flagWorkload, err))
@@ -232,13 +225,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 
 // readWorkloadFile reads a .sql workload ('-' is standard input).
 func (a *app) readWorkloadFile(path string) (*indexes.Workload, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(a.stdin)
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	b, err := a.readWorkload(path)
 	if err != nil {
 		return nil, err
 	}

@@ -26,7 +26,12 @@ const (
 	flagCompareSeed    = "compare-seed"
 	flagVerbose        = "verbose"
 	flagParamSeed      = "param-seed"
+	flagInteractive    = "interactive"
 )
+
+// defaultInteractiveSave is where --interactive writes the chosen set
+// when --save does not say.
+const defaultInteractiveSave = "proposals.json"
 
 // defaultWorkloadProfile is the workload on the sandbox, where
 // pg_stat_statements has seen nothing of an application.
@@ -50,6 +55,7 @@ type proposeOptions struct {
 	top              int
 	paramSeed        uint64
 	statementTimeout time.Duration
+	interactive      bool
 }
 
 func newIndexesProposeCmd(a *app) *cobra.Command {
@@ -87,11 +93,16 @@ nothing uses are listed as drops, never dropped.
 
 --format json (and --save FILE, whatever the format) writes the
 ` + indexes.Schema + ` document that 'indexes plan --from' reads.
+--interactive, on a terminal, shows the proposals as a checklist once they
+are costed (space ticks, enter keeps the ticked, q leaves with nothing
+written) and saves the chosen set to --save (default proposals.json); in a
+script, 'indexes plan --only/--exclude' chooses by number or name instead.
 --compare-seed costs the profile's hand-picked index set (the seed report's
 eleven for hishamos) on the same workload and statistics, beside the
 advisor's, and says which of its indexes are redundant.`,
 		Example: `  hishamos-perf indexes propose --compare-seed
   hishamos-perf indexes propose --workload slow.sql --budget 200MB -v
+  hishamos-perf indexes propose --interactive --save proposals.json
   hishamos-perf --dsn "$DATABASE_URL" indexes propose --budget 10% --save proposals.json
   hishamos-perf indexes plan --from proposals.json`,
 		Args: cobra.NoArgs,
@@ -112,6 +123,7 @@ advisor's, and says which of its indexes are redundant.`,
 	f.IntVar(&o.top, flagTop, defaultProposeTop, "with pg_stat_statements: the top statements by total time to use (0: all)")
 	f.Uint64Var(&o.paramSeed, flagParamSeed, 1, "random seed of the parameter values drawn for planning")
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
+	f.BoolVar(&o.interactive, flagInteractive, false, "on a terminal: choose the proposals to keep from a checklist, and save them (--save, default "+defaultInteractiveSave+")")
 	return cmd
 }
 
@@ -134,6 +146,12 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		return usage(fmt.Errorf("--%s %g: must be a percentage from 0 to below 100", flagMinImprovement, o.minImprovement))
 	case o.statementTimeout <= 0:
 		return usage(fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout))
+	}
+	// The terminal is checked before the workload is costed: a choice that
+	// cannot be shown must not cost minutes first.
+	tty, err := a.checklistTerminal(o.interactive)
+	if err != nil {
+		return usage(err)
 	}
 
 	t := pg.Resolve(a.dsn, a.getenv)
@@ -179,7 +197,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		}
 	}
 
-	t, err := a.target(ctx, true)
+	t, err = a.target(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -213,6 +231,14 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 			return &dbError{err}
 		}
 		return err
+	}
+	if tty != nil {
+		if res, err = a.chooseProposals(ctx, tty, res); err != nil {
+			return err
+		}
+		if o.save == "" {
+			o.save = defaultInteractiveSave
+		}
 	}
 	if o.save != "" {
 		if err := saveProposals(o.save, res); err != nil {

@@ -76,6 +76,10 @@ const (
 	// state never knows it (it cannot say it, or the model is not the
 	// project's).
 	OpRunSQL = "RunSQL"
+	// OpPlanned is an index a migration of the project creates already:
+	// no new migration builds it again (DjangoIndex.Migration names the
+	// one that does).
+	OpPlanned = "planned already"
 )
 
 // DjangoOptions are what EmitDjango needs besides the indexes.
@@ -135,7 +139,8 @@ type DjangoIndex struct {
 	Source string `json:"source"`
 	Name   string `json:"name"`
 	// Operation is how the migration builds it (Op… constants), in the
-	// migration of app Migration names.
+	// migration Migration names (a file written, or app.migration for
+	// OpPlanned).
 	Operation string `json:"operation"`
 	Migration string `json:"migration"`
 	// Meta is the line to add to the model's Meta.indexes, empty when
@@ -143,6 +148,9 @@ type DjangoIndex struct {
 	// needs imported besides models.
 	Meta    string   `json:"meta,omitempty"`
 	Imports []string `json:"imports,omitempty"`
+	// InMeta is true when the model's Meta.indexes names the index
+	// already: nothing is left to add.
+	InMeta bool `json:"in_meta,omitempty"`
 	// ModelsFile is the models file the patch changes for it; empty
 	// when the patch does not (no project, or Why says).
 	ModelsFile string `json:"models_file,omitempty"`
@@ -270,7 +278,7 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) (*DjangoResult, erro
 	}
 	res := &DjangoResult{}
 	plans := map[string]*djangoAppPlan{}
-	var foreign []*djangoEntry
+	var foreign, planned []*djangoEntry
 	names := map[string]string{}
 	for _, d := range indexes {
 		if err := djangoText(&d); err != nil {
@@ -294,18 +302,29 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) (*DjangoResult, erro
 			return nil, fmt.Errorf("%w: %s and %s would both be named %s in Django", ErrBadSpec, other, def.Describe(), e.out.Name)
 		}
 		names[e.out.Name] = def.Describe()
-		if err := opts.form(e); err != nil {
-			return nil, err
-		}
+		capp, mig, done := opts.Project.Created(e.out.Name)
 		dir, own, err := opts.appDir(app)
 		if err != nil {
 			return nil, err
 		}
 		if !own {
-			e.form = nil
-			e.forward, e.reverse = nil, nil
-			e.out.Operation, e.out.Meta, e.out.Imports = OpRunSQL, "", nil
+			// Another's app: its models and migrations are not the
+			// project's to change.
+			e.out.Operation = OpRunSQL
 			e.out.Why = fmt.Sprintf("app %s is not the project's: its models and migrations are not yours to change, so the host app's migration builds the index with RunSQL and Django's state does not hold it", app)
+		} else if err := opts.form(e, done); err != nil {
+			return nil, err
+		}
+		switch {
+		case done:
+			// Planned before: a second migration would build it twice.
+			// Its Meta line may still be missing: the patch offers it
+			// again where the model lacks it.
+			e.out.Operation, e.out.Migration = OpPlanned, capp+"."+mig
+			e.out.Why = fmt.Sprintf("migration %s.%s creates it already", capp, mig)
+			planned = append(planned, e)
+			continue
+		case !own:
 			foreign = append(foreign, e)
 			continue
 		}
@@ -386,6 +405,7 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) (*DjangoResult, erro
 			res.Notes = append(res.Notes, fmt.Sprintf("%s: app %s and model %s are a guess from the table's name: nothing else knew the table", e.def.Table, e.out.App, e.out.Model))
 		}
 	}
+	entries = append(entries, planned...)
 	if opts.Project != nil {
 		patch, err := djangoPatch(opts.Project, entries)
 		if err != nil {
@@ -516,8 +536,9 @@ func (o *DjangoOptions) hostApp(plans map[string]*djangoAppPlan) (string, error)
 	return "", fmt.Errorf("%w: the project has no app with a migrations folder to build the other apps' indexes in", ErrNoDjangoApp)
 }
 
-// form decides how the migration builds an index and the Meta line.
-func (o *DjangoOptions) form(e *djangoEntry) error {
+// form decides how the migration builds an index and the Meta line; for
+// an index planned already only the Meta line counts.
+func (o *DjangoOptions) form(e *djangoEntry, planned bool) error {
 	field := func(col string) string { return col }
 	if e.model != nil {
 		field = func(col string) string {
@@ -531,7 +552,7 @@ func (o *DjangoOptions) form(e *djangoEntry) error {
 	partitioned := false
 	if o.Database != nil {
 		types = o.Database.Types[e.def.TableName()]
-		partitioned = o.Database.Partitioned[e.def.TableName()]
+		partitioned = o.Database.Partitioned[e.def.TableName()] && !planned
 	}
 	form, err := djangoForm(e.def, field, types)
 	why, noForm := isNoForm(err)

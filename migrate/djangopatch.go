@@ -68,10 +68,20 @@ func djangoPatch(p *DjangoProject, entries []*djangoEntry) (string, error) {
 		var edits []lineEdit
 		needs := map[pyImport]bool{}
 		for _, ca := range byFile[file] {
-			items := make([]string, len(ca.entries))
-			for i, e := range ca.entries {
-				items[i] = e.out.Meta
+			var items []string
+			var adding []*djangoEntry
+			for _, e := range ca.entries {
+				if metaHas(ca.m.cls, e.out.Name) {
+					e.out.InMeta = true
+					continue
+				}
+				items = append(items, e.out.Meta)
+				adding = append(adding, e)
 			}
+			if len(items) == 0 {
+				continue
+			}
+			ca.entries = adding
 			es, why := metaEdits(lines, ca.m.cls, items, eol)
 			if why != "" {
 				for _, e := range ca.entries {
@@ -101,6 +111,20 @@ func djangoPatch(p *DjangoProject, entries []*djangoEntry) (string, error) {
 		out.WriteString(hunks)
 	}
 	return out.String(), nil
+}
+
+// metaHas reports whether a class's Meta.indexes already names an index
+// (a line added before, by the patch or by hand).
+func metaHas(c *djangoClass, name string) bool {
+	if c.Meta == nil || c.Meta.Indexes == nil {
+		return false
+	}
+	for _, it := range c.Meta.Indexes.Items {
+		if strings.Contains(it.Text, pyLiteral(name)) || strings.Contains(it.Text, "'"+name+"'") {
+			return true
+		}
+	}
+	return false
 }
 
 // joinWhy adds a reason to those already said.

@@ -67,6 +67,9 @@ type DjangoProjectApp struct {
 	// migrations depends on (one, unless it needs makemigrations --merge).
 	Names  []string `json:"names,omitempty"`
 	Leaves []string `json:"leaves,omitempty"`
+	// Indexes are the indexes its migrations create, by name, each with
+	// the migration that does.
+	Indexes map[string]string `json:"indexes,omitempty"`
 }
 
 // DjangoProjectModel is one model class with a table of its own.
@@ -179,9 +182,10 @@ type djangoProjectDoc struct {
 		Label      string `json:"label"`
 		Dir        string `json:"dir"`
 		Migrations *struct {
-			Dir    string   `json:"dir"`
-			Names  []string `json:"names"`
-			Leaves []string `json:"leaves"`
+			Dir     string            `json:"dir"`
+			Names   []string          `json:"names"`
+			Leaves  []string          `json:"leaves"`
+			Indexes map[string]string `json:"indexes"`
 		} `json:"migrations"`
 	} `json:"apps"`
 	Classes []*djangoClass      `json:"classes"`
@@ -242,7 +246,7 @@ func projectFromDoc(dir string, doc *djangoProjectDoc) (*DjangoProject, error) {
 		}
 		app := &DjangoProjectApp{Label: a.Label, Dir: a.Dir}
 		if m := a.Migrations; m != nil {
-			app.Migrations, app.Names, app.Leaves = m.Dir, m.Names, m.Leaves
+			app.Migrations, app.Names, app.Leaves, app.Indexes = m.Dir, m.Names, m.Leaves, m.Indexes
 		}
 		p.Apps[a.Label] = app
 	}
@@ -326,6 +330,20 @@ func (p *DjangoProject) table(name string) (*DjangoProjectModel, bool) {
 	}
 	m, ok := p.Models[name]
 	return m, ok
+}
+
+// Created is the app and migration that create an index of that name
+// already, false when none does.
+func (p *DjangoProject) Created(index string) (app, migration string, ok bool) {
+	if p == nil {
+		return "", "", false
+	}
+	for _, l := range p.AppLabels() {
+		if m, found := p.Apps[l].Indexes[index]; found {
+			return l, m, true
+		}
+	}
+	return "", "", false
 }
 
 // ModelOf is the project's model of an app and model name (any case).

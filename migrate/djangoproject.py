@@ -20,6 +20,8 @@ SKIP = {"__pycache__", "node_modules", "site-packages", "dist-packages", "migrat
 FK = {"ForeignKey", "OneToOneField"}
 NO_COLUMN = {"ManyToManyField", "GenericForeignKey", "GenericRelation"}
 MIGRATION_NAME = re.compile(r"^[A-Za-z0-9_]+\.py$")
+# The index a CREATE INDEX in a RunSQL names.
+SQL_INDEX = re.compile(r'CREATE\s+(?:UNIQUE\s+)?INDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"((?:[^"]|"")+)"', re.I)
 
 
 def name_of(node):
@@ -134,8 +136,30 @@ def read_models(path, rel, label, errors):
     return classes, {"file": rel, "imports": imports, "last_import": last_import}
 
 
+def index_names(tree):
+    """The names of the indexes a migration creates: models.Index (or any
+    *Index) name= literals, and the CREATE INDEX statements of RunSQL."""
+    names = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = (name_of(node.func) or "").rsplit(".", 1)[-1]
+        if func.endswith("Index"):
+            for kw in node.keywords:
+                if kw.arg == "name" and isinstance(literal(kw.value), str):
+                    names.append(literal(kw.value))
+        elif func == "RunSQL":
+            for arg in list(node.args) + [kw.value for kw in node.keywords if kw.arg == "sql"]:
+                v = literal(arg)
+                for sql in v if isinstance(v, (list, tuple)) else [v]:
+                    if isinstance(sql, str):
+                        names += [m.replace('""', '"') for m in SQL_INDEX.findall(sql)]
+    return names
+
+
 def read_migrations(mig_dir, rel, label, errors):
     nodes = {}
+    indexes = {}
     for entry in sorted(os.listdir(mig_dir)):
         if entry.startswith(("_", "~")) or not MIGRATION_NAME.match(entry):
             continue
@@ -143,6 +167,8 @@ def read_migrations(mig_dir, rel, label, errors):
         tree, _ = parse(os.path.join(mig_dir, entry), errors)
         deps, replaces = [], []
         if tree is not None:
+            for n in index_names(tree):
+                indexes.setdefault(n, name)
             for node in tree.body:
                 if isinstance(node, ast.ClassDef) and node.name == "Migration":
                     for st in node.body:
@@ -173,7 +199,7 @@ def read_migrations(mig_dir, rel, label, errors):
             if app == label:
                 parents.add(replaced.get(d, d))
     leaves = sorted(n for n in nodes if n not in replaced and n not in parents)
-    return {"dir": rel, "names": sorted(nodes), "leaves": leaves}
+    return {"dir": rel, "names": sorted(nodes), "leaves": leaves, "indexes": indexes}
 
 
 def main(root):

@@ -198,6 +198,25 @@ func TestDjangoProjectEndToEnd(t *testing.T) {
 	if out, err := manage("makemigrations", "--check", "--dry-run"); err != nil {
 		t.Errorf("makemigrations --check with the Meta lines: %v\n%s", err, out)
 	}
+	// Planning again writes nothing new: the project's migrations create
+	// every index, its models name each that Django can.
+	r = cli(t, "--dsn", dsn, "--format", "json", "indexes", "plan", "--from", props, "--exclude", "9", "--emit", "django", "--django-project", dir)
+	var again struct {
+		Django        []migrate.DjangoFile  `json:"django"`
+		DjangoIndexes []migrate.DjangoIndex `json:"django_indexes"`
+		DjangoPatch   string                `json:"django_patch"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &again); r.code != exitOK || err != nil {
+		t.Fatalf("plan again: exit %d, %v\n%s", r.code, err, r.stderr)
+	}
+	if len(again.Django) != 0 || again.DjangoPatch != "" {
+		t.Errorf("plan again wrote %d migrations and a patch of %d bytes, want none", len(again.Django), len(again.DjangoPatch))
+	}
+	for _, ix := range again.DjangoIndexes {
+		if ix.Operation != migrate.OpPlanned || ix.Meta != "" && !ix.InMeta {
+			t.Errorf("plan again: %s is %s (in Meta: %t), want planned already and in Meta", ix.Name, ix.Operation, ix.InMeta)
+		}
+	}
 	sql := mustManage("sqlmigrate", "projects", "0002_add_performance_indexes")
 	if n := strings.Count(sql, "CREATE INDEX CONCURRENTLY"); n != 4 {
 		t.Errorf("sqlmigrate projects 0002 shows %d CREATE INDEX CONCURRENTLY, want 4:\n%s", n, sql)

@@ -65,6 +65,9 @@ func Django(res *migrate.DjangoResult, emit, schemaNote, project, patchFile stri
 		files.Rows = append(files.Rows, Row{Cells: []Cell{Str(f.App), Str(f.Path), Str(strings.Join(deps, ", ")), Str(f.DependencySource), Str(strings.Join(f.Indexes, ", "))}})
 	}
 	files.Note = "each runs with atomic = False: CREATE INDEX CONCURRENTLY cannot run in a transaction"
+	if len(res.Files) == 0 {
+		files.Note = "nothing new to plan: a migration of the project creates every index already"
+	}
 	if schemaNote != "" {
 		files.Note += "\n" + schemaNote
 	}
@@ -88,7 +91,7 @@ func Django(res *migrate.DjangoResult, emit, schemaNote, project, patchFile stri
 	var order []string
 	byModel := map[string][]migrate.DjangoIndex{}
 	for _, ix := range res.Indexes {
-		if ix.Meta == "" {
+		if ix.Meta == "" || ix.InMeta {
 			continue
 		}
 		key := ix.App + "." + ix.Model

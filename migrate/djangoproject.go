@@ -207,8 +207,9 @@ func ReadDjangoProject(ctx context.Context, dir, python string) (*DjangoProject,
 	if python == "" {
 		return nil, ErrNoPython
 	}
-	cmd := exec.CommandContext(ctx, python, "-I", "-S", "-c", djangoProjectReader, dir)
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "PYTHONDONTWRITEBYTECODE=1", "PYTHONIOENCODING=utf-8"}
+	// -I: isolated (no PYTHON* variables, no user site, not the current
+	// folder on the path), -S: no site module, -B: no bytecode written.
+	cmd := exec.CommandContext(ctx, python, "-I", "-S", "-B", "-c", djangoProjectReader, dir)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

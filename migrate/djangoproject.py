@@ -3,7 +3,7 @@
 # the project is imported or run: no settings, no database, no
 # dependencies, only the source text. Prints one JSON document on stdout.
 #
-#   python3 -I -S djangoproject.py PROJECT_DIR
+#   python3 -I -S -B djangoproject.py PROJECT_DIR
 import ast
 import json
 import os

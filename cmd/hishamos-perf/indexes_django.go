@@ -71,13 +71,38 @@ func (a *app) planDjango(ctx context.Context, cmdPath string, specs []indexdef.D
 			return &dbError{err}
 		}
 	}
+	// The patch's file is opened (not yet emptied) before any migration
+	// is written: one that cannot be written must not leave the migrations
+	// without their patch; on a failure a file made here goes again.
+	var patch *os.File
+	made := false
+	if o.djangoPatch != "" {
+		_, statErr := os.Stat(o.djangoPatch)
+		made = statErr != nil
+		f, err := os.OpenFile(o.djangoPatch, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return &usageError{err: fmt.Errorf("--%s: %w", flagDjangoPatch, err)}
+		}
+		patch = f
+		defer patch.Close()
+	}
 	res, err := migrate.EmitDjango(specs, opts)
 	if err != nil {
+		if patch != nil && made {
+			patch.Close()
+			os.Remove(o.djangoPatch)
+		}
 		return a.djangoError(err)
 	}
 	patchFile := ""
-	if o.djangoPatch != "" && res.Patch != "" {
-		if err := os.WriteFile(o.djangoPatch, []byte(res.Patch), 0o644); err != nil {
+	if patch != nil {
+		if err := patch.Truncate(0); err == nil {
+			_, err = patch.WriteString(res.Patch)
+		}
+		if err == nil {
+			err = patch.Close()
+		}
+		if err != nil {
 			return &usageError{err: fmt.Errorf("--%s: %w", flagDjangoPatch, err)}
 		}
 		patchFile = o.djangoPatch

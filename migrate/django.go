@@ -28,10 +28,11 @@ var ErrNoDjangoModel = errors.New("no Django model")
 // cannot follow: none yet, or more than one leaf.
 var ErrDjangoMigrations = errors.New("cannot add a Django migration")
 
-// ErrDjangoPartitioned is returned for an index on a partitioned table
-// when no partitioned sequence is given (DjangoOptions.PartitionSteps):
-// Django's AddIndexConcurrently cannot build it, and a plain CREATE INDEX
-// on the parent would block writes while it builds.
+// ErrDjangoPartitioned is returned for an index on a table the database
+// says is partitioned when its partition tree is not given
+// (DjangoOptions.Partitions): Django's AddIndexConcurrently cannot build
+// it, and a plain CREATE INDEX on the parent would block writes while it
+// builds.
 var ErrDjangoPartitioned = errors.New("an index on a partitioned table needs the partitioned sequence")
 
 // Where a table's app and model came from (DjangoIndex.Source), in the
@@ -100,17 +101,18 @@ type DjangoOptions struct {
 	// party's): empty takes the first of the apps the other indexes go
 	// to, else the project's first app.
 	HostApp string
-	// PartitionSteps writes the statements that build def on a
-	// partitioned table without blocking writes, and their reverse (the
-	// seam for migrate's partitioned sequence); nil refuses such an
-	// index with ErrDjangoPartitioned.
-	PartitionSteps func(def indexdef.Def) (forward, reverse []string, err error)
 	// Name is the migrations' name (0002_<name>.py).
 	Name string
 	// Tool names the program in the files' headers.
 	Tool string
 	// Now is written into the header; zero means now.
 	Now time.Time
+	// Partitions are the partition trees of the partitioned tables among
+	// the indexes' (PlanPartitions reads them): an index on one of them is
+	// built by RunSQL running PartitionedSteps' sequence, with its DROP as
+	// reverse SQL, inside SeparateDatabaseAndState when Django can say the
+	// index (its state gets it with AddIndex).
+	Partitions map[indexdef.Name]*Partition
 }
 
 // DjangoFile is one Django migration EmitDjango wrote.
@@ -221,8 +223,9 @@ type djangoEntry struct {
 	out   *DjangoIndex
 	model *DjangoProjectModel
 	form  *djangoIndex
-	// forward and reverse are a partitioned table's statements.
-	forward, reverse []string
+	// forward and reverse are a partitioned table's statements, notes
+	// the comment lines that say them.
+	forward, reverse, notes []string
 }
 
 // djangoAppPlan is one app's migration on its way to a file.
@@ -254,10 +257,12 @@ type djangoAppPlan struct {
 //
 // Indexes Django can say (columns, "-col" for DESC, expressions such as
 // Upper("email"), a condition=Q(...), include=[...], opclasses, the
-// postgres index classes) are AddIndexConcurrently; on a partitioned table,
-// SeparateDatabaseAndState: AddIndex for the state, PartitionSteps' RunSQL
-// for the database. What Django cannot say is RunSQL with the same CREATE
-// INDEX CONCURRENTLY and its DROP, Django's state never holding it, and so
+// postgres index classes) are AddIndexConcurrently; on a partitioned table
+// (Partitions), SeparateDatabaseAndState: AddIndex for the state, RunSQL of
+// PartitionedSteps' sequence with the DROP as reverse SQL for the database.
+// What Django cannot say is RunSQL with the same CREATE INDEX CONCURRENTLY
+// (on a partitioned table the sequence) and its DROP, Django's state never
+// holding it, and so
 // is an index on a model of an app outside the project (auth.User), built
 // from the host app's migration (HostApp).
 //
@@ -549,10 +554,22 @@ func (o *DjangoOptions) form(e *djangoEntry, planned bool) error {
 		}
 	}
 	var types map[string]string
-	partitioned := false
 	if o.Database != nil {
 		types = o.Database.Types[e.def.TableName()]
-		partitioned = o.Database.Partitioned[e.def.TableName()] && !planned
+	}
+	tree := o.Partitions[e.def.TableName()]
+	if !planned && tree == nil && o.Database != nil && o.Database.Partitioned[e.def.TableName()] {
+		return fmt.Errorf("%w: %s is partitioned, and its partitions were not read", ErrDjangoPartitioned, e.def.QualifiedTable())
+	}
+	partitioned := tree != nil && !planned
+	if partitioned {
+		def := *e.def
+		def.Name = e.out.Name
+		fwd, rev, notes, err := djangoPartitioned(&def, tree)
+		if err != nil {
+			return err
+		}
+		e.forward, e.reverse, e.notes = fwd, rev, notes
 	}
 	form, err := djangoForm(e.def, field, types)
 	why, noForm := isNoForm(err)
@@ -563,23 +580,11 @@ func (o *DjangoOptions) form(e *djangoEntry, planned bool) error {
 	case noForm:
 		e.out.Operation = OpRunSQL
 		e.out.Why = why + ": built with RunSQL, which Django's state does not hold (makemigrations will not touch it)"
-		if partitioned {
-			return fmt.Errorf("%w: %s is partitioned, and %s", ErrDjangoPartitioned, e.def.QualifiedTable(), why)
-		}
 		return nil
 	case partitioned:
-		if o.PartitionSteps == nil {
-			return fmt.Errorf("%w: %s is partitioned, and CREATE INDEX CONCURRENTLY cannot build on it", ErrDjangoPartitioned, e.def.QualifiedTable())
-		}
-		def := *e.def
-		def.Name = e.out.Name
-		fwd, rev, err := o.PartitionSteps(def)
-		if err != nil {
-			return err
-		}
-		e.forward, e.reverse = fwd, rev
 		e.out.Operation = OpSeparate
 		e.out.Why = "a partitioned table: the database gets the partitioned sequence (RunSQL), Django's state the index (AddIndex)"
+		e.notes = append(e.notes, "SeparateDatabaseAndState: Django's state still gets the index (AddIndex), as the model's Meta.indexes line says it.")
 	default:
 		e.out.Operation = OpAddIndexConcurrently
 	}
@@ -688,6 +693,9 @@ func djangoMigrationText(p *djangoAppPlan, deps [][2]string, tool string, now ti
 		}
 		def := *e.def
 		def.Name = e.out.Name
+		for _, line := range e.notes {
+			b.WriteString("        # " + pyEscape(line) + "\n")
+		}
 		switch e.out.Operation {
 		case OpAddIndexConcurrently:
 			fmt.Fprintf(&b, "        AddIndexConcurrently(\n            model_name=%s,\n            index=%s,\n        ),\n", pyLiteral(e.out.Model), e.form.Python())
@@ -705,12 +713,54 @@ func djangoMigrationText(p *djangoAppPlan, deps [][2]string, tool string, now ti
 			b.WriteString("                    ],\n                ),\n            ],\n        ),\n")
 		default:
 			fmt.Fprintf(&b, "        # %s\n", pyEscape(e.out.Why))
-			fmt.Fprintf(&b, "        migrations.RunSQL(\n            sql=%s,\n            reverse_sql=%s,\n        ),\n",
-				pyLiteral(def.CreateSQL(true, true)), pyLiteral(def.DropSQL(true, true)))
+			if e.forward == nil {
+				fmt.Fprintf(&b, "        migrations.RunSQL(\n            sql=%s,\n            reverse_sql=%s,\n        ),\n",
+					pyLiteral(def.CreateSQL(true, true)), pyLiteral(def.DropSQL(true, true)))
+				break
+			}
+			b.WriteString("        migrations.RunSQL(\n            sql=[\n")
+			for _, s := range e.forward {
+				fmt.Fprintf(&b, "                %s,\n", pyLiteral(s))
+			}
+			b.WriteString("            ],\n            reverse_sql=[\n")
+			for _, s := range e.reverse {
+				fmt.Fprintf(&b, "                %s,\n", pyLiteral(s))
+			}
+			b.WriteString("            ],\n        ),\n")
 		}
 	}
 	b.WriteString("    ]\n")
 	return b.String()
+}
+
+// djangoLockTimeout caps each lock wait of a partitioned index's reverse
+// SQL (its DROP cannot run CONCURRENTLY), as apply's lock_timeout does: a
+// DROP queued behind a long transaction would queue every reader of the
+// table behind itself.
+const djangoLockTimeout = DefaultLockTimeout
+
+// djangoPartitioned returns what builds an index on a partitioned table:
+// the sequence of PartitionedSteps (AddIndexConcurrently cannot build it:
+// on a partitioned table PostgreSQL refuses CONCURRENTLY), the DROP of the
+// partitioned index under a lock_timeout as its reverse, and the comment
+// lines the migration says it with.
+func djangoPartitioned(def *indexdef.Def, tree *Partition) (forward, reverse, notes []string, err error) {
+	steps, err := PartitionedSteps(def, tree)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for _, s := range steps {
+		forward = append(forward, s.SQL)
+	}
+	reverse = []string{fmt.Sprintf("SET lock_timeout = '%dms'", djangoLockTimeout.Milliseconds()), def.DropSQL(false, true), "RESET lock_timeout"}
+	notes = []string{
+		partitionedWhy(def, tree),
+		"AddIndexConcurrently cannot do this, so it runs as SQL. Stopped part way, a partition's index may be left",
+		"INVALID: drop it (DROP INDEX CONCURRENTLY) before running the migration again, since IF NOT EXISTS would",
+		"keep it and an INVALID index attached keeps the table's index INVALID. The reverse SQL drops the table's",
+		"index with its partitions', under ACCESS EXCLUSIVE locks that lock_timeout keeps brief.",
+	}
+	return forward, reverse, notes, nil
 }
 
 // djangoText refuses an index whose names or SQL are not UTF-8: the

@@ -37,9 +37,9 @@ func (a *app) python() string {
 // when --django-project is given, the database's django_content_type and
 // django_migrations when a DSN is, then migrate.EmitDjango, and the
 // report with the Meta lines and the patch (to --django-patch, or printed).
-func (a *app) planDjango(ctx context.Context, cmdPath string, specs []indexdef.Def, o planOptions, tool, schemaNote string) error {
+func (a *app) planDjango(ctx context.Context, cmdPath string, specs []indexdef.Def, o planOptions, tool, schemaNote string, trees map[indexdef.Name]*migrate.Partition) error {
 	usage := func(err error) error { return &usageError{err: err, cmd: cmdPath} }
-	opts := migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool, HostApp: o.djangoHostApp}
+	opts := migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool, HostApp: o.djangoHostApp, Partitions: trees}
 	if o.djangoProject != "" {
 		py := a.python()
 		if py == "" {
@@ -115,7 +115,7 @@ func (a *app) planDjango(ctx context.Context, cmdPath string, specs []indexdef.D
 func (a *app) djangoError(err error) error {
 	switch {
 	case errors.Is(err, migrate.ErrNoDjangoApp), errors.Is(err, migrate.ErrNoDjangoModel), errors.Is(err, migrate.ErrDjangoMigrations),
-		errors.Is(err, migrate.ErrDjangoPartitioned), errors.Is(err, migrate.ErrBadSpec):
+		errors.Is(err, migrate.ErrDjangoPartitioned), errors.Is(err, migrate.ErrBadSpec), errors.Is(err, migrate.ErrForeignPartition):
 		return &usageError{err: err}
 	}
 	return err

@@ -260,3 +260,167 @@ func TestDjangoProjectEndToEnd(t *testing.T) {
 		t.Errorf("%d of the indexes left after migrating back (%v)", left, err)
 	}
 }
+
+// djangoEventModel is a model on a partitioned table, added to the django
+// workload's activity app: Django 3.2 cannot create one, so its migration
+// gives the state the model and the database the table's SQL, as a project
+// with a partitioned table does.
+const djangoEventModel = `
+
+
+class Event(models.Model):
+    tenant_id = models.BigIntegerField()
+    kind = models.CharField(max_length=20)
+    at = models.DateTimeField()
+
+    class Meta:
+        db_table = "activity_event"
+`
+
+// djangoEventMigration creates activity_event RANGE-partitioned by at:
+// two partitions and a DEFAULT, some rows in each.
+const djangoEventMigration = `from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('activity', '0001_initial'),
+    ]
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            state_operations=[
+                migrations.CreateModel(
+                    name='Event',
+                    fields=[
+                        ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                        ('tenant_id', models.BigIntegerField()),
+                        ('kind', models.CharField(max_length=20)),
+                        ('at', models.DateTimeField()),
+                    ],
+                    options={
+                        'db_table': 'activity_event',
+                    },
+                ),
+            ],
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        "CREATE TABLE activity_event (id bigserial, tenant_id bigint NOT NULL, kind varchar(20) NOT NULL, at timestamptz NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at)",
+                        "CREATE TABLE activity_event_2026a PARTITION OF activity_event FOR VALUES FROM ('2026-01-01') TO ('2026-07-01')",
+                        "CREATE TABLE activity_event_2026b PARTITION OF activity_event FOR VALUES FROM ('2026-07-01') TO ('2027-01-01')",
+                        "CREATE TABLE activity_event_default PARTITION OF activity_event DEFAULT",
+                        "INSERT INTO activity_event (tenant_id, kind, at) SELECT g % 7, 'k' || g % 3, timestamptz '2025-12-01' + g * interval '1 hour' FROM generate_series(1, 9000) g",
+                    ],
+                    reverse_sql=["DROP TABLE activity_event"],
+                ),
+            ],
+        ),
+    ]
+`
+
+// TestDjangoPartitionedTableEndToEnd: with a real Django (3.2, Debian's),
+// an index on a model whose table is partitioned. plan --emit django
+// writes SeparateDatabaseAndState (AddIndex for Django's state, RunSQL of
+// the partitioned sequence for the database, its DROP as reverse SQL);
+// manage.py migrate builds the index on every partition and attaches
+// them (valid), makemigrations --check wants it removed until the patch's
+// Meta line is in the model and is clean after, and migrating back drops
+// the table's index with its partitions'.
+func TestDjangoPartitionedTableEndToEnd(t *testing.T) {
+	py := djangoPython(t)
+	dsn := testdb.NewDatabase(t)
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := copyTree(t, djangoProjectDir)
+	models, err := os.ReadFile(filepath.Join(dir, "activity", "models.py"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "activity", "models.py"), append(models, djangoEventModel...), 0o644)
+	os.WriteFile(filepath.Join(dir, "activity", "migrations", "0002_event.py"), []byte(djangoEventMigration), 0o644)
+	env := append(os.Environ(), "PGHOST="+cfg.Host, "PGPORT="+strconv.Itoa(int(cfg.Port)), "PGUSER="+cfg.User,
+		"PGPASSWORD="+cfg.Password, "PGDATABASE="+cfg.Database, "PYTHONDONTWRITEBYTECODE=1")
+	manage := func(args ...string) (string, error) {
+		cmd := exec.Command(py, append([]string{"manage.py"}, args...)...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustManage := func(args ...string) string {
+		t.Helper()
+		out, err := manage(args...)
+		if err != nil {
+			t.Fatalf("manage.py %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return out
+	}
+	mustManage("migrate")
+	if out, err := manage("makemigrations", "--check", "--dry-run"); err != nil {
+		t.Fatalf("the project with its partitioned model is not clean to begin with: %v\n%s", err, out)
+	}
+
+	props := filepath.Join(t.TempDir(), "proposals.json")
+	os.WriteFile(props, []byte(`{"schema": "hishamos-perf/indexes/v1", "proposals": [
+ {"index": {"schema": "public", "table": "activity_event", "name": "activity_event_tenant_at_idx", "keys": [{"column": "tenant_id"}, {"column": "at", "desc": true, "nulls_first": true}]}, "reason": "a tenant's recent events"}]}`), 0o644)
+	patchFile := filepath.Join(t.TempDir(), "models.patch")
+	r := cli(t, "--dsn", dsn, "--format", "json", "indexes", "plan", "--from", props, "--emit", "django", "--django-project", dir, "--django-patch", patchFile)
+	if r.code != exitOK {
+		t.Fatalf("indexes plan --emit django: exit %d\n%s", r.code, r.stderr)
+	}
+	var doc struct {
+		Django        []migrate.DjangoFile  `json:"django"`
+		DjangoIndexes []migrate.DjangoIndex `json:"django_indexes"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &doc); err != nil {
+		t.Fatalf("plan's JSON: %v\n%s", err, r.stdout)
+	}
+	if len(doc.Django) != 1 || len(doc.DjangoIndexes) != 1 {
+		t.Fatalf("plan wrote %+v", doc)
+	}
+	ix, f := doc.DjangoIndexes[0], doc.Django[0]
+	if ix.Operation != migrate.OpSeparate || ix.App != "activity" || ix.Class != "Event" || ix.Meta != `models.Index(fields=["tenant_id", "-at"], name="activity_event_tenant_at_idx")` {
+		t.Errorf("index %+v: want SeparateDatabaseAndState on activity.Event with its Meta line", ix)
+	}
+	if f.Dependency != "0002_event" || f.DependencySource != migrate.DependencyProject {
+		t.Errorf("%s depends on %s (%s), want the project's 0002_event", f.Path, f.Dependency, f.DependencySource)
+	}
+	migration := strings.TrimSuffix(filepath.Base(f.Path), ".py")
+
+	// Django runs the sequence, each statement on its own (atomic =
+	// False): ON ONLY the table, each partition CONCURRENTLY, attached.
+	sql := mustManage("sqlmigrate", "activity", migration)
+	if n := strings.Count(sql, "CREATE INDEX CONCURRENTLY"); n != 3 || !strings.Contains(sql, `ON ONLY "public"."activity_event"`) || strings.Count(sql, "ATTACH PARTITION") != 3 {
+		t.Errorf("sqlmigrate activity %s: %d CREATE INDEX CONCURRENTLY, want 3, the ON ONLY index and 3 ATTACH PARTITION:\n%s", migration, n, sql)
+	}
+	mustManage("migrate")
+	ctx := context.Background()
+	conn := testdb.Conn(t, dsn)
+	var valid bool
+	var attached int
+	if err := conn.QueryRow(ctx, `SELECT i.indisvalid, (SELECT count(*) FROM pg_inherits h JOIN pg_index p ON p.indexrelid = h.inhrelid WHERE h.inhparent = i.indexrelid AND p.indisvalid)
+		FROM pg_index i WHERE i.indexrelid = 'public.activity_event_tenant_at_idx'::regclass`).Scan(&valid, &attached); err != nil || !valid || attached != 3 {
+		t.Errorf("after migrate: the table's index valid %t, %d valid partitions' indexes attached (want 3), %v", valid, attached, err)
+	}
+	if out, err := manage("makemigrations", "--check", "--dry-run"); err == nil || !strings.Contains(out, "Remove index") {
+		t.Errorf("makemigrations --check before the Meta line: %v\n%s\nwant it to fail wanting the index removed", err, out)
+	}
+	cmd := exec.Command("git", "apply", patchFile)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("git apply the models' patch: %v\n%s", err, out)
+	}
+	if out, err := manage("makemigrations", "--check", "--dry-run"); err != nil {
+		t.Errorf("makemigrations --check with the Meta line: %v\n%s", err, out)
+	}
+
+	// Back: the reverse SQL drops the table's index and its partitions'.
+	mustManage("migrate", "activity", "0002_event")
+	var left int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_indexes WHERE tablename LIKE 'activity_event%' AND indexname <> ALL (SELECT conname FROM pg_constraint)`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d indexes beside the primary keys left on activity_event after migrating back (%v)", left, err)
+	}
+}

@@ -96,7 +96,8 @@ func (a *app) planDjango(ctx context.Context, cmdPath string, specs []indexdef.D
 	}
 	patchFile := ""
 	if patch != nil {
-		if err := patch.Truncate(0); err == nil {
+		err := patch.Truncate(0)
+		if err == nil {
 			_, err = patch.WriteString(res.Patch)
 		}
 		if err == nil {

@@ -99,7 +99,7 @@ SELECT id, cost, created_at FROM agents_agentexecution WHERE platform_used = 'op
 				{"--dsn", seededTo, "seed", "--yes", "--replace"},
 				{"--dsn", dsn, "analyze"},
 				{"--dsn", dsn, "analyze", "--sort", "io", "--analyze", "--min-stats-age", "0"},
-				{"--dsn", dsn, "analyze", "--sort", "stddev", "--file", samples, "--analyze"},
+				{"--dsn", dsn, "analyze", "--sort", "stddev", "--workload", samples, "--analyze"},
 				{"--dsn", dsn, "analyze", "--sort", "mean", "--top", "0"},
 				{"--dsn", dsn, "analyze", "--sort", "calls", "--interval", "100ms", "--no-indexes"},
 				{"--dsn", dsn, "explain", "--analyze", "--file", workload},

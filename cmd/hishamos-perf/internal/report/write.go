@@ -117,6 +117,16 @@ func (w *Writer) blocks(ctx context.Context, r *render.Renderer, doc *Doc) error
 		case *Details:
 			err = r.Details(render.Details{Title: b.Title, Entries: b.Entries, Note: b.Note})
 		case *Para:
+			if b.Code != "" {
+				// Code (a patch) is printed as it is, to be applied:
+				// fenced in Markdown, never folded in text.
+				if w.Format == Markdown {
+					_, err = fmt.Fprintf(r.Out, "```%s\n%s\n```\n", b.Code, b.Text)
+				} else {
+					_, err = fmt.Fprintln(r.Out, b.Text)
+				}
+				break
+			}
 			_, err = fmt.Fprintln(r.Out, r.Fold(b.Text))
 		}
 		if err != nil {

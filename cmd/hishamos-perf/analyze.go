@@ -92,7 +92,8 @@ whole text, plan, message and fix below it.`,
   hishamos-perf analyze --sort mean --top 10
   hishamos-perf analyze --interval 60s --format json > window.json
   hishamos-perf analyze --analyze --workload slow-queries.sql
-  hishamos-perf --dsn "$DATABASE_URL" analyze --format markdown --fail-on critical`,
+  hishamos-perf --dsn "$DATABASE_URL" analyze --format markdown \
+    --fail-on critical`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.runAnalyze(cmd.Context(), o)

@@ -136,7 +136,8 @@ statement names it. --profile and --sql, the old spellings of --workload,
 still work for one release.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json
-  hishamos-perf bench --baseline before.json --max-regression 10% --junit bench.xml
+  hishamos-perf bench --baseline before.json --max-regression 10% \
+    --junit bench.xml
   hishamos-perf bench --apply migrations/ --revert --expect 40% \
     --format markdown >> "$GITHUB_STEP_SUMMARY"
   hishamos-perf bench --workload queries.sql --clients 4 --duration 30s

@@ -520,3 +520,43 @@ func TestForeignKeyChecksAreNoNPlusOne(t *testing.T) {
 	}
 	checkConsistent(t, dsn, rep)
 }
+
+// TestTypedConstantsAreExplained: pg_stat_statements writes a typed
+// constant (timestamptz '…', interval '…', date '…') as its type name and
+// a parameter, which the server refuses to parse; the statement is
+// explained with the parameter cast, says so, and keeps its text as
+// pg_stat_statements has it.
+func TestTypedConstantsAreExplained(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin,
+		`CREATE TABLE orders (id int PRIMARY KEY, created_at timestamptz NOT NULL, due date NOT NULL)`,
+		`INSERT INTO orders SELECT g, timestamptz '2026-01-01' + g * interval '1 minute', date '2026-01-01' + g % 90 FROM generate_series(1, 1000) g`,
+		`ANALYZE`)
+	const sql = `SELECT /*+ typed */ id FROM orders WHERE created_at >= timestamptz '2026-01-01 00:10' AND created_at < now() - interval '1 day' AND due > date '2026-02-01'`
+	runWorkload(t, dsn, sql, 20, func(int) []any { return nil })
+	rep, err := Analyze(ctx, safeConn(t, dsn, 30*time.Second), Options{Sort: SortCalls, Explain: 3, MinStatsAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range rep.Statements {
+		if !strings.Contains(s.Query, "typed") {
+			continue
+		}
+		found = true
+		if !strings.Contains(s.Query, "timestamptz $") {
+			t.Fatalf("pg_stat_statements keeps %q: the case does not hold", s.Query)
+		}
+		if s.PlanError != "" || s.Plan == nil {
+			t.Fatalf("not explained: %s", s.PlanError)
+		}
+		if !strings.Contains(s.Plan.Query, "::timestamptz") || !strings.Contains(s.Plan.Query, "::interval") || !strings.Contains(s.Plan.Query, "::date") || !strings.Contains(s.Plan.Note, RetypedNote) {
+			t.Errorf("explained as %q, note %q", s.Plan.Query, s.Plan.Note)
+		}
+	}
+	if !found {
+		t.Fatal("the statement is not ranked")
+	}
+}

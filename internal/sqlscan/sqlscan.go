@@ -340,3 +340,46 @@ func Split(sql string) ([]Statement, error) {
 	flush(len(toks), len(sql))
 	return out, nil
 }
+
+// literalTypeKeywords are the type names, lexed as keywords, that a typed
+// constant (interval '1 day', timestamp '2026-01-01') begins with. Other
+// type names (timestamptz, date, jsonb) are plain identifiers.
+var literalTypeKeywords = map[string]bool{
+	"interval": true, "timestamp": true, "time": true, "numeric": true, "decimal": true, "dec": true,
+	"int": true, "integer": true, "bigint": true, "smallint": true, "real": true, "float": true,
+	"boolean": true, "char": true, "character": true, "varchar": true, "bit": true,
+}
+
+// CastTypedParams rewrites each typed constant whose value
+// pg_stat_statements replaced by a parameter (timestamptz $3, interval $2:
+// text the server refuses, since only a string follows a type name, though
+// pg_query, made to read normalized text, takes it) into a cast of that
+// parameter ($3::timestamptz): the same value of the same type, in text
+// the server parses. It reports whether it rewrote anything; a word
+// followed by a parameter is never valid SQL otherwise.
+func CastTypedParams(sql string) (string, bool) {
+	toks, err := Scan(sql)
+	if err != nil {
+		return sql, false
+	}
+	var b strings.Builder
+	last := 0
+	for i := 1; i < len(toks); i++ {
+		t, p := toks[i], toks[i-1]
+		if t.Kind != Param || i >= 2 && toks[i-2].Text == "." {
+			// A qualified type name (pg_catalog.date $1) is left alone.
+			continue
+		}
+		if p.Kind != Ident && p.Kind != QuotedIdent && (p.Kind != Keyword || !literalTypeKeywords[p.Value]) {
+			continue
+		}
+		b.WriteString(sql[last:p.Start])
+		b.WriteString(t.Text + "::" + sql[p.Start:p.End])
+		last = t.End
+	}
+	if last == 0 {
+		return sql, false
+	}
+	b.WriteString(sql[last:])
+	return b.String(), true
+}

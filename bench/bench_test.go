@@ -119,18 +119,21 @@ func TestApplyMeasuresBeforeAndAfter(t *testing.T) {
 		t.Errorf("targeted = %v, want %v", targeted, want)
 	}
 	c := comparison(t, rep, "agent_executions_of_user")
-	if !c.PlanChanged || c.BuffersChangePct == nil || *c.BuffersChangePct >= -bench.DefaultNoisePct || c.Verdict != bench.Improved || c.DecidedBy != "buffers" {
+	if !c.PlanChanged || c.BuffersChangePct == nil || *c.BuffersChangePct >= -bench.DefaultNoisePct || c.Buffers != bench.Down || c.Verdict != bench.Improved || !strings.Contains(c.DecidedBy, "buffers") {
 		t.Errorf("agent_executions_of_user: plan changed %v, buffers %v, verdict %s by %s (%s); want fewer buffers, improved by buffers",
 			c.PlanChanged, c.BuffersChangePct, c.Verdict, c.DecidedBy, c.Reason)
 	}
-	if c.Expectation == "" {
+	if c.Expectation == "" || c.Promise == nil || c.Promise.MinPct != 40 {
 		t.Error("no place against the profile's 40-60% for a targeted statement")
+	}
+	if !slices.Equal(c.TargetedBy, []string{"agent_exec_user_status_cr_idx"}) || c.TargetCheck != "" {
+		t.Errorf("agent_executions_of_user targeted by %v (%s); want its plan's new agent_exec_user_status_cr_idx", c.TargetedBy, c.TargetCheck)
 	}
 	if rep.Gate == nil || rep.Gate.Passed || rep.Gate.ExpectChecked != 2 {
 		t.Fatalf("gate = %+v; want a failed --expect 99%% over the 2 targeted statements", rep.Gate)
 	}
 	for _, f := range rep.Gate.Failures {
-		if f.Gate == bench.GateExpect && f.Statement == "agent_executions_of_user" && strings.Contains(f.Message, "fewer") && strings.Contains(f.Message, "expected at least 99% faster") {
+		if f.Gate == bench.GateExpect && f.Statement == "agent_executions_of_user" && strings.Contains(f.Message, "median") && strings.Contains(f.Message, "expected at least 99% faster") {
 			return
 		}
 	}
@@ -231,7 +234,7 @@ func TestDroppedIndexIsCaught(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := comparison(t, dropped, "agent_executions_of_user")
-	if c.Verdict != bench.Regressed || c.DecidedBy != "buffers" || !c.PlanChanged {
+	if c.Verdict != bench.Regressed || c.Buffers != bench.Up || !strings.Contains(c.DecidedBy, "buffers") || !c.PlanChanged {
 		t.Errorf("after dropping its index: %s by %s, plan changed %v (%s)", c.Verdict, c.DecidedBy, c.PlanChanged, c.Reason)
 	}
 	if dropped.Gate.Passed {

@@ -558,12 +558,15 @@ func plan(ctx context.Context, path string, indexes []indexdef.Def, name, tool, 
 // Table puts every statement's three runs side by side, comparing the seed's
 // and the advisor's runs with the one before.
 func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.ExpectRange) (out []StatementResult, seedDrift, advisorDrift *bench.Drift) {
-	targeted := map[string]bool{}
+	targeted, listed := map[string]bool{}, map[string][]string{}
 	for _, s := range w.Statements {
 		targeted[s.Name] = len(s.Indexes) > 0
+		if len(s.Indexes) > 0 {
+			listed[s.Name] = s.Indexes
+		}
 	}
-	seed := bench.Compare(runs.Before, runs.Seed, o, targeted, expect)
-	adv := bench.Compare(runs.Before, runs.Advisor, o, targeted, expect)
+	seed := bench.Compare(runs.Before, runs.Seed, o, listed, expect)
+	adv := bench.Compare(runs.Before, runs.Advisor, o, listed, expect)
 	find := func(cs []bench.Comparison, name string) *bench.Comparison {
 		for i := range cs {
 			if cs[i].Name == name {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -138,6 +139,57 @@ func TestApplyMeasuresBeforeAndAfter(t *testing.T) {
 		}
 	}
 	t.Errorf("no --expect failure saying by how much agent_executions_of_user fell short: %+v", rep.Gate.Failures)
+}
+
+// TestCPURegressionIsReal checks the construction `make bench-aa` counts
+// detections of (testdata/workloads/cpu-regression), and that a .sql
+// workload's statements are targeted by their plans: with its covering
+// index applied, idle_users_of_long_executions changes plan to a hash
+// anti-join over the new index and reads fewer buffers (while it takes
+// longer, which bench-aa measures: no timing is asserted here); its plan
+// uses the new index, so it is targeted without a profile and --expect
+// holds it, and the controls are neither targeted nor changed.
+func TestCPURegressionIsReal(t *testing.T) {
+	dsn := ownDB(t)
+	text, err := os.ReadFile("../testdata/workloads/cpu-regression/workload.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := bench.FromSQL("workload.sql", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &sqlMigrator{
+		dsn:   dsn,
+		files: []string{"20250101000000_agent_exec_status_user_cover_idx.sql"},
+		up:    []string{"CREATE INDEX agent_exec_status_user_cover_idx ON public.agents_agentexecution (status) INCLUDE (user_id)"},
+		down:  []string{"DROP INDEX agent_exec_status_user_cover_idx"},
+	}
+	expect := 1.0
+	rep, err := bench.Bench(t.Context(), connector(dsn), bench.Config{
+		Workload: w, Options: quick(), Migrator: m, Revert: true,
+		Compare: bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct},
+		Gate:    bench.GateOptions{ExpectPct: &expect},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := comparison(t, rep, "idle_users_of_long_executions")
+	after := rep.Statement(c.Name)
+	if !c.PlanChanged || c.Buffers != bench.Down || !slices.ContainsFunc(after.Plans, func(p string) bool { return strings.Contains(p, "Hash Join[") && strings.Contains(p, "Anti]") }) {
+		t.Errorf("plan changed %v to %v, buffers %v → %v (%s); want a hash anti-join over fewer buffers", c.PlanChanged, after.Plans, *c.BeforeBuffers, *c.AfterBuffers, c.Buffers)
+	}
+	if !c.Targeted || !slices.Equal(c.TargetedBy, []string{"agent_exec_status_user_cover_idx"}) {
+		t.Errorf("targeted %v by %v; want its plan's new index", c.Targeted, c.TargetedBy)
+	}
+	if rep.Gate.ExpectChecked != 1 {
+		t.Errorf("--expect held %d statements; want the targeted one (failures: %+v)", rep.Gate.ExpectChecked, rep.Gate.Failures)
+	}
+	for _, o := range rep.Comparison {
+		if o.Name != c.Name && (o.Targeted || o.PlanChanged || o.Buffers != bench.Steady) {
+			t.Errorf("control %s: targeted %v, plan changed %v, buffers %s", o.Name, o.Targeted, o.PlanChanged, o.Buffers)
+		}
+	}
 }
 
 // TestApplyFailureStopsBeforeTheAfterRun: a migration that fails leaves the

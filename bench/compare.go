@@ -41,6 +41,18 @@ type Drift struct {
 	HighPct   float64 `json:"high_pct"`
 }
 
+// BusyDriftPct is how far the unchanged statements may move between two
+// runs, or spread, before the report says the machine was busy: beyond a
+// fifth, the machine's load changed more than most index changes do, and
+// verdicts on time lean on the drift guard.
+const BusyDriftPct = 20.0
+
+// Busy reports whether the drift says the machine's load changed between
+// the runs (BusyDriftPct).
+func (d *Drift) Busy() bool {
+	return d != nil && (math.Abs(d.MedianPct) > BusyDriftPct || d.HighPct-d.LowPct > BusyDriftPct)
+}
+
 // Outcome is what Compare concludes.
 type Outcome struct {
 	Comparison      []Comparison
@@ -92,7 +104,9 @@ type Outcome struct {
 //     pages cached, but the pages read are what a colder cache or a busier
 //     server pays for;
 //  5. improved when time went down, and buffers did not go up;
-//  6. with time unmoved, buffers decide: up is regressed, down improved;
+//  6. with time unmoved, buffers decide: up is regressed, down improved,
+//     unless a time went up by a change the machine explains (Machine):
+//     fewer pages do not show it is not slower, so that is inconclusive;
 //  7. otherwise inconclusive when a time metric moved with the machine or
 //     had too few samples to ever be significant, else unchanged.
 func Compare(before, after *Run, o CompareOptions, listed map[string][]string, expect *ExpectRange) Outcome {
@@ -486,6 +500,9 @@ func judge(c *Comparison, before, after *StatementRun, lc latencyChange, sc mean
 		set(Improved, names, words+planWords(c, drift))
 	case c.Buffers == Up:
 		set(Regressed, "buffers", bufWords+aside())
+	case c.Buffers == Down && (c.Latency == Machine && c.MedianChangePct > 0 || c.Server == Machine && *c.ServerChangePct > 0):
+		_, words := sayAll(ev, Machine)
+		set(Inconclusive, "buffers", bufWords+", but "+words+": it may be slower over fewer pages, and the machine's noise hides whether it is")
 	case c.Buffers == Down:
 		set(Improved, "buffers", bufWords+aside())
 	case c.Latency == Machine || c.Server == Machine:

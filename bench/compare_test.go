@@ -183,6 +183,30 @@ func TestDriftGuard(t *testing.T) {
 	}
 }
 
+// TestFewerBuffersDoNotHideTheDrift: a statement that reads fewer buffers
+// but got slower by about what the machine moved every unchanged statement
+// is not called improved: it may be slower over fewer pages, and the
+// machine's noise hides whether it is. Faster within the drift with fewer
+// buffers is improved, by buffers.
+func TestFewerBuffersDoNotHideTheDrift(t *testing.T) {
+	judge := func(machine, stmtAfter float64) bench.Comparison {
+		var before, after []bench.StatementRun
+		for i, name := range []string{"c1", "c2", "c3", "c4"} {
+			before = append(before, stmt(name, uint64(i), 1, 10, "p"))
+			after = append(after, stmt(name, uint64(i+10), machine, 10, "p"))
+		}
+		before = append(before, stmt("a", 20, 1, 100, "p1"))
+		after = append(after, stmt("a", 22, stmtAfter, 60, "p2"))
+		return bench.Compare(runOf(env(), before...), runOf(env(), after...), defaults, nil, nil).Comparison[4]
+	}
+	if c := judge(1.6, 1.5); c.Verdict != bench.Inconclusive || c.Latency != bench.Machine || !strings.Contains(c.Reason, "may be slower over fewer pages") {
+		t.Errorf("slower over fewer buffers within the drift: %s (latency %s): %s", c.Verdict, c.Latency, c.Reason)
+	}
+	if c := judge(0.6, 0.62); c.Verdict != bench.Improved || c.DecidedBy != "buffers" || c.Latency != bench.Machine {
+		t.Errorf("faster over fewer buffers within the drift: %s by %s (latency %s): %s", c.Verdict, c.DecidedBy, c.Latency, c.Reason)
+	}
+}
+
 func TestTargetedAndExpectation(t *testing.T) {
 	w := hishamos(t)
 	added := []bench.IndexInfo{

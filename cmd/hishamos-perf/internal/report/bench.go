@@ -309,6 +309,9 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 	if d := rep.ServerDrift; d != nil {
 		notes = append(notes, fmt.Sprintf("server drift: their server time moved %+.1f%% to %+.1f%% (median %+.1f%%)", d.LowPct, d.HighPct, d.MedianPct))
 	}
+	if rep.Drift.Busy() || rep.ServerDrift.Busy() {
+		notes = append(notes, "the machine's load changed between the runs: a change in time within that drift is put down to the machine (inconclusive); measure again on a quieter machine to tell")
+	}
 	for _, c := range rep.Comparison {
 		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed || c.Verdict == bench.Mixed {
 			notes = append(notes, fmt.Sprintf("%s: %s: %s", c.Name, c.Verdict, c.Reason))

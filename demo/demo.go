@@ -29,8 +29,10 @@ import (
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
-// Schema names the JSON layout of `demo --format json`.
-const Schema = "hishamos-perf/demo/v1"
+// Schema names the JSON layout of `demo --format json`. v2 states the
+// verdict in its metric (Verdict.Metric: server time where the sandbox
+// gives it) and adds server time beside latency.
+const Schema = "hishamos-perf/demo/v2"
 
 // The three index sets every statement is measured with.
 const (
@@ -153,41 +155,70 @@ type StatementResult struct {
 	Name string `json:"name"`
 	// Targeted marks a statement the seed's indexes are meant to serve.
 	Targeted bool `json:"targeted"`
-	// P50Ms and BuffersPerCall are per set: before, seed, advisor.
-	BeforeP50Ms    float64  `json:"before_p50_ms"`
-	SeedP50Ms      float64  `json:"seed_p50_ms"`
-	AdvisorP50Ms   float64  `json:"advisor_p50_ms"`
-	BeforeBuffers  *float64 `json:"before_buffers_per_call"`
-	SeedBuffers    *float64 `json:"seed_buffers_per_call"`
-	AdvisorBuffers *float64 `json:"advisor_buffers_per_call"`
+	// P50Ms, ServerMs (the server's mean time per call) and
+	// BuffersPerCall are per set: before, seed, advisor.
+	BeforeP50Ms     float64  `json:"before_p50_ms"`
+	SeedP50Ms       float64  `json:"seed_p50_ms"`
+	AdvisorP50Ms    float64  `json:"advisor_p50_ms"`
+	BeforeServerMs  *float64 `json:"before_server_ms"`
+	SeedServerMs    *float64 `json:"seed_server_ms"`
+	AdvisorServerMs *float64 `json:"advisor_server_ms"`
+	BeforeBuffers   *float64 `json:"before_buffers_per_call"`
+	SeedBuffers     *float64 `json:"seed_buffers_per_call"`
+	AdvisorBuffers  *float64 `json:"advisor_buffers_per_call"`
 	// Seed and Advisor compare each set's run with the run before.
 	Seed    Change `json:"seed"`
 	Advisor Change `json:"advisor"`
 }
 
-// Change is one set's effect on one statement, from the samples.
+// Change is one set's effect on one statement.
 type Change struct {
 	// ImprovementPct is the drop in median latency, in percent (40 is 40%
-	// faster; negative is slower).
-	ImprovementPct float64       `json:"improvement_pct"`
-	CILowPct       *float64      `json:"ci_low_pct"`
-	CIHighPct      *float64      `json:"ci_high_pct"`
-	PValue         float64       `json:"p_value"`
-	Verdict        bench.Verdict `json:"verdict"`
-	Reason         string        `json:"reason,omitempty"`
-	PlanChanged    bool          `json:"plan_changed"`
-	// Placement is below, within or above the promised range.
-	Placement string `json:"placement"`
+	// faster; negative is slower), from the samples; CILowPct and
+	// CIHighPct bound it.
+	ImprovementPct float64  `json:"improvement_pct"`
+	CILowPct       *float64 `json:"ci_low_pct"`
+	CIHighPct      *float64 `json:"ci_high_pct"`
+	PValue         float64  `json:"p_value"`
+	// ServerImprovementPct is the drop in the server's mean time per call,
+	// ServerCILowPct and ServerCIHighPct its bounds; nil when the two runs
+	// do not both have it.
+	ServerImprovementPct *float64      `json:"server_improvement_pct"`
+	ServerCILowPct       *float64      `json:"server_ci_low_pct"`
+	ServerCIHighPct      *float64      `json:"server_ci_high_pct"`
+	Verdict              bench.Verdict `json:"verdict"`
+	Reason               string        `json:"reason,omitempty"`
+	PlanChanged          bool          `json:"plan_changed"`
+	// ClaimPct is the improvement in the verdict's metric (Verdict.Metric),
+	// and Placement where it falls: below, within or above the promised
+	// range.
+	ClaimPct  float64 `json:"claim_pct"`
+	Placement string  `json:"placement"`
 }
 
 // Verdict is the claim's outcome.
 type Verdict struct {
 	// Targeted counts the statements the seed's indexes are meant to serve.
 	Targeted int `json:"targeted"`
+	// SeedIndexes and AdvisorIndexes count each set's indexes.
+	SeedIndexes    int `json:"seed_indexes"`
+	AdvisorIndexes int `json:"advisor_indexes"`
+	// Metric is what the claim is judged on (see ClaimMetric), and
+	// MetricWhy says why in words.
+	Metric    bench.Metric `json:"metric"`
+	MetricWhy string       `json:"metric_why"`
+	// RoundTripPct is the median, over the targeted statements, of the
+	// share of their mean latency before that was not the server's time:
+	// the client's round trip, which no index changes.
+	RoundTripPct *float64 `json:"round_trip_pct,omitempty"`
 	// SeedMedianPct and AdvisorMedianPct are the median, over the targeted
-	// statements, of each set's improvement.
+	// statements, of each set's improvement in Metric.
 	SeedMedianPct    float64 `json:"seed_median_improvement_pct"`
 	AdvisorMedianPct float64 `json:"advisor_median_improvement_pct"`
+	// SeedLatencyMedianPct and AdvisorLatencyMedianPct are the same in
+	// median latency, whatever Metric is, for reference.
+	SeedLatencyMedianPct    float64 `json:"seed_latency_median_improvement_pct"`
+	AdvisorLatencyMedianPct float64 `json:"advisor_latency_median_improvement_pct"`
 	// SeedNetPct and AdvisorNetPct are those medians net of the machine's
 	// drift (NetOfDrift); the placements and the claim are judged on them.
 	SeedNetPct       float64 `json:"seed_net_improvement_pct"`
@@ -199,8 +230,8 @@ type Verdict struct {
 	SeedImproved    int `json:"seed_improved"`
 	AdvisorImproved int `json:"advisor_improved"`
 	// SeedDrift and AdvisorDrift are how the statements whose plan and
-	// buffers did not change moved between the runs: the machine's share of
-	// every change (nil with too few of them).
+	// buffers did not change moved between the runs, in Metric: the
+	// machine's share of every change (nil with too few of them).
 	SeedDrift    *bench.Drift `json:"seed_drift,omitempty"`
 	AdvisorDrift *bench.Drift `json:"advisor_drift,omitempty"`
 	// ClaimHolds is set when the seed's median improvement, net of the
@@ -232,9 +263,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return d.rep, err
 		}
 	}
+	metric, why, roundTrip := ClaimMetric(w, d.rep.Runs)
+	o := cfg.Compare
+	o.Metric = metric
 	var seedDrift, advDrift *bench.Drift
-	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, cfg.Compare, d.rep.Expect)
-	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift)
+	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, o, d.rep.Expect)
+	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift, metric)
+	d.rep.Verdict.MetricWhy, d.rep.Verdict.RoundTripPct = why, roundTrip
 	return d.rep, nil
 }
 
@@ -555,8 +590,60 @@ func plan(ctx context.Context, path string, indexes []indexdef.Def, name, tool, 
 	return dir, files, nil
 }
 
+// RoundTripDominates is the share of the targeted statements' latency,
+// at the median, that is not the server's time, past which the verdict
+// says the round trip is most of what the client times (the tool, the
+// socket, the transaction around each call): no index changes it, and its
+// noise swamps the server's part.
+const RoundTripDominates = 50.0
+
+// ClaimMetric chooses what the seed's claim is judged on. The claim is
+// about the statements ("40–60% faster queries") and the indexes change
+// only the server's part of each call: where every targeted statement has
+// the server's time per call in all three runs from one source, the claim
+// is judged on server time, else on the client's median latency. It says
+// why in words, with roundTrip, the median over the targeted statements of
+// the share of their mean latency before that was not the server's (nil
+// without server time). The choice is made the same way on every run, not
+// from how the figures came out, so repeated runs judge the same metric.
+func ClaimMetric(w *bench.Workload, runs Runs) (m bench.Metric, why string, roundTrip *float64) {
+	var shares []float64
+	all := true
+	for _, s := range w.Statements {
+		if len(s.Indexes) == 0 {
+			continue
+		}
+		var srv [3]*bench.ServerTime
+		for i, r := range []*bench.Run{runs.Before, runs.Seed, runs.Advisor} {
+			if r == nil {
+				continue
+			}
+			if sr := r.Statement(s.Name); sr != nil {
+				srv[i] = sr.Server
+			}
+		}
+		if srv[0] == nil || srv[1] == nil || srv[2] == nil || srv[0].Source != srv[1].Source || srv[0].Source != srv[2].Source {
+			all = false
+			continue
+		}
+		if b := runs.Before.Statement(s.Name); b.MeanMs > 0 {
+			shares = append(shares, 100*max(0, 1-srv[0].MeanMs/b.MeanMs))
+		}
+	}
+	if !all || len(shares) == 0 {
+		return bench.MetricLatency, "median latency: the server's time per call is not known for every targeted statement in every run", nil
+	}
+	rt := round1(bench.Median(shares))
+	why = fmt.Sprintf("the server's time per call (pg_stat_statements): the indexes change only the server's part, and the client's round trip, which they do not change, was %.0f%% of these statements' latency before", rt)
+	if rt > RoundTripDominates {
+		why += " (most of it: its noise would swamp the change)"
+	}
+	return bench.MetricServer, why, &rt
+}
+
 // Table puts every statement's three runs side by side, comparing the seed's
-// and the advisor's runs with the one before.
+// and the advisor's runs with the one before; o.Metric is the claim's
+// metric, and the drifts returned are in it.
 func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.ExpectRange) (out []StatementResult, seedDrift, advisorDrift *bench.Drift) {
 	targeted, listed := map[string]bool{}, map[string][]string{}
 	for _, s := range w.Statements {
@@ -575,6 +662,13 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 		}
 		return nil
 	}
+	serverMs := func(sr *bench.StatementRun) *float64 {
+		if sr.Server == nil {
+			return nil
+		}
+		v := sr.Server.MeanMs
+		return &v
+	}
 	for _, b := range runs.Before.Statements {
 		s, a := runs.Seed.Statement(b.Name), runs.Advisor.Statement(b.Name)
 		cs, ca := find(seed.Comparison, b.Name), find(adv.Comparison, b.Name)
@@ -584,17 +678,24 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 		out = append(out, StatementResult{
 			Name: b.Name, Targeted: targeted[b.Name],
 			BeforeP50Ms: b.P50Ms, SeedP50Ms: s.P50Ms, AdvisorP50Ms: a.P50Ms,
+			BeforeServerMs: serverMs(&b), SeedServerMs: serverMs(s), AdvisorServerMs: serverMs(a),
 			BeforeBuffers: b.BuffersPerCall, SeedBuffers: s.BuffersPerCall, AdvisorBuffers: a.BuffersPerCall,
-			Seed: change(cs, expect), Advisor: change(ca, expect),
+			Seed: change(cs, expect, o.Metric), Advisor: change(ca, expect, o.Metric),
 		})
+	}
+	if o.Metric == bench.MetricServer {
+		return out, seed.ServerDrift, adv.ServerDrift
 	}
 	return out, seed.Drift, adv.Drift
 }
 
-func change(c *bench.Comparison, expect *bench.ExpectRange) Change {
-	return Change{ImprovementPct: c.ImprovementPct(), CILowPct: neg(c.CIHighPct), CIHighPct: neg(c.CILowPct),
+func change(c *bench.Comparison, expect *bench.ExpectRange, m bench.Metric) Change {
+	ch := Change{ImprovementPct: c.ImprovementPct(), CILowPct: neg(c.CIHighPct), CIHighPct: neg(c.CILowPct),
 		PValue: c.PValue, Verdict: c.Verdict, Reason: c.Reason, PlanChanged: c.PlanChanged,
-		Placement: expect.Place(c.ImprovementPct())}
+		ServerImprovementPct: neg(c.ServerChangePct), ServerCILowPct: neg(c.ServerCIHighPct), ServerCIHighPct: neg(c.ServerCILowPct)}
+	ch.ClaimPct, _, _ = c.Improvement(m)
+	ch.Placement = expect.Place(ch.ClaimPct)
+	return ch
 }
 
 // neg turns a bound on the change into one on the improvement.
@@ -606,18 +707,22 @@ func neg(v *float64) *float64 {
 	return &x
 }
 
-// Judge sums the statements up: the median improvement of each set over the
-// statements the seed's indexes target, and where it falls.
-func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, advisorCount int, seedDrift, advisorDrift *bench.Drift) Verdict {
-	var v Verdict
-	var seed, adv []float64
+// Judge sums the statements up: the median improvement of each set, in the
+// claim's metric m, over the statements the seed's indexes target, net of
+// the drift of the statements whose plans and buffers did not change, and
+// where it falls.
+func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, advisorCount int, seedDrift, advisorDrift *bench.Drift, m bench.Metric) Verdict {
+	v := Verdict{SeedIndexes: seedCount, AdvisorIndexes: advisorCount, Metric: m}
+	var seed, adv, seedLat, advLat []float64
 	for _, s := range stmts {
 		if !s.Targeted {
 			continue
 		}
 		v.Targeted++
-		seed = append(seed, s.Seed.ImprovementPct)
-		adv = append(adv, s.Advisor.ImprovementPct)
+		seed = append(seed, s.Seed.ClaimPct)
+		adv = append(adv, s.Advisor.ClaimPct)
+		seedLat = append(seedLat, s.Seed.ImprovementPct)
+		advLat = append(advLat, s.Advisor.ImprovementPct)
 		if s.Seed.Verdict == bench.Improved {
 			v.SeedImproved++
 		}
@@ -626,6 +731,7 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 		}
 	}
 	v.SeedMedianPct, v.AdvisorMedianPct = round1(bench.Median(seed)), round1(bench.Median(adv))
+	v.SeedLatencyMedianPct, v.AdvisorLatencyMedianPct = round1(bench.Median(seedLat)), round1(bench.Median(advLat))
 	v.SeedNetPct, v.AdvisorNetPct = round1(NetOfDrift(v.SeedMedianPct, seedDrift)), round1(NetOfDrift(v.AdvisorMedianPct, advisorDrift))
 	v.SeedPlacement, v.AdvisorPlacement = expect.Place(v.SeedNetPct), expect.Place(v.AdvisorNetPct)
 	promise := "no promised range"
@@ -638,8 +744,12 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 		claim = "the claim holds"
 	}
 	v.SeedDrift, v.AdvisorDrift = seedDrift, advisorDrift
-	v.Line = fmt.Sprintf("%s: over the %d targeted statements the seed's %d indexes cut median latency by %s: %s %s (%d improved); the advisor's %d by %s: %s (%d improved)",
-		claim, v.Targeted, seedCount, netWords(v.SeedMedianPct, v.SeedNetPct, seedDrift), v.SeedPlacement, promise, v.SeedImproved,
+	what := "median latency"
+	if m == bench.MetricServer {
+		what = "the server's median time per call"
+	}
+	v.Line = fmt.Sprintf("%s: over the %d targeted statements the seed's %d indexes cut %s by %s: %s %s (%d improved); the advisor's %d by %s: %s (%d improved)",
+		claim, v.Targeted, seedCount, what, netWords(v.SeedMedianPct, v.SeedNetPct, seedDrift), v.SeedPlacement, promise, v.SeedImproved,
 		advisorCount, netWords(v.AdvisorMedianPct, v.AdvisorNetPct, advisorDrift), v.AdvisorPlacement, v.AdvisorImproved)
 	return v
 }

@@ -84,6 +84,14 @@ func serverCells(st *bench.ServerTime) []Cell {
 	return []Cell{msCell(st.MeanMs), msCell(st.StddevMs), msCell(st.ExecMeanMs), msCell(st.PlanMeanMs), Str(st.Source)}
 }
 
+// optMsCell is a latency in milliseconds, "-" when unknown.
+func optMsCell(v *float64) Cell {
+	if v == nil {
+		return Dash()
+	}
+	return msCell(*v)
+}
+
 // optMs is milliseconds, "-" when unknown.
 func optMs(v *float64) string {
 	if v == nil {

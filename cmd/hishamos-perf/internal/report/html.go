@@ -76,9 +76,13 @@ func DemoPage(rep *demo.Report) *Page {
 			set string
 			c   demo.Change
 		}{{demo.SetSeed, s.Seed}, {demo.SetAdvisor, s.Advisor}} {
-			line := fmt.Sprintf("%s: %+.1f%% latency, %s", c.set, -c.c.ImprovementPct, c.c.Verdict)
+			line := fmt.Sprintf("%s: %+.1f%% latency", c.set, -c.c.ImprovementPct)
+			if c.c.ServerImprovementPct != nil {
+				line += fmt.Sprintf(", %+.1f%% server time", -*c.c.ServerImprovementPct)
+			}
+			line += ", " + string(c.c.Verdict)
 			if rep.Expect != nil {
-				line += fmt.Sprintf(", %s %g–%g%%", c.c.Placement, rep.Expect.MinPct, rep.Expect.MaxPct)
+				line += fmt.Sprintf(", %s %g–%g%% on %s", c.c.Placement, rep.Expect.MinPct, rep.Expect.MaxPct, rep.Verdict.Metric)
 			}
 			st.Changes = append(st.Changes, line)
 		}

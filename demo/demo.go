@@ -2,8 +2,11 @@
 // its own: it loads HishamOS data, runs the profile's workload once so that
 // pg_stat_statements has something real to show, analyzes it, proposes
 // indexes beside the seed's eleven, writes both sets as migrations, and
-// measures the workload three times: with neither set, with the seed's, and
-// with the advisor's. Every number in the report is measured on the run.
+// measures the workload with neither set, with the seed's, and with the
+// advisor's, each set's run between two halves of its run without (so
+// that the machine's load falls on both sides alike), and judges the
+// seed's claim on the server's time per call. Every number in the report
+// is measured on the run.
 //
 // The package never prints: it says what it does through Config.Say and
 // returns a Report; the demo command renders it.
@@ -81,6 +84,9 @@ type Config struct {
 	LoadProgress func(dataset.Progress)
 	// ProposeProgress, when set, hears how the advisor goes.
 	ProposeProgress func(indexes.Progress)
+	// KeepIndexes builds the advisor's set again once it has been measured
+	// (each set is taken down after its run): the command's --keep.
+	KeepIndexes bool
 	// AnalyzeOptionName words an option in analyze's findings
 	// (analyze.Options.OptionName): the command passes its flags' names.
 	AnalyzeOptionName func(analyze.Option) string
@@ -143,11 +149,23 @@ type BuiltIndex struct {
 	SizeBytes  int64  `json:"size_bytes"`
 }
 
-// Runs are the three measurements.
+// Runs are the measurements: the tables as they are, with the seed's set
+// and with the advisor's. Before is the seed's before (its two halves
+// around the seed's run, merged: see demoRun.measure), AdvisorBefore the
+// advisor's (around the advisor's run); nil AdvisorBefore means Before.
 type Runs struct {
-	Before  *bench.Run `json:"before"`
-	Seed    *bench.Run `json:"seed"`
-	Advisor *bench.Run `json:"advisor"`
+	Before        *bench.Run `json:"before"`
+	Seed          *bench.Run `json:"seed"`
+	Advisor       *bench.Run `json:"advisor"`
+	AdvisorBefore *bench.Run `json:"advisor_before,omitempty"`
+}
+
+// advisorBefore is the run the advisor's is compared with.
+func (r Runs) advisorBefore() *bench.Run {
+	if r.AdvisorBefore != nil {
+		return r.AdvisorBefore
+	}
+	return r.Before
 }
 
 // StatementResult is one statement measured with each index set.
@@ -434,41 +452,76 @@ func (d *demoRun) plan(ctx context.Context) error {
 	return nil
 }
 
-// measure runs the workload before any new index, then, through bench's
-// own sequence (apply → ANALYZE → measure, as bench --apply runs it), with
-// the seed's set, taken down again afterwards, and with the advisor's.
+// measure runs the workload on the tables as they are, then, through
+// bench's own sequence (apply → ANALYZE → measure, as bench --apply runs
+// it), with the seed's set, taken down again, then as they are again, then
+// with the advisor's set, taken down, and as they are a third time:
+// before₁ seed before₂ advisor before₃, each "before" half as long as a
+// set's run. The seed is compared with before₁ and before₂ merged, the
+// advisor with before₂ and before₃: each set's run sits between the two
+// halves of its before, so a change in the machine's load while they run
+// (another job starting, or ending) falls on both sides of the comparison
+// alike, and a steady one cancels out. Config.KeepIndexes builds the
+// advisor's set again at the end.
 func (d *demoRun) measure(ctx context.Context) error {
 	how := fmt.Sprintf("%d calls per statement", d.cfg.Bench.Iterations)
+	half := d.cfg.Bench
 	if d.cfg.Bench.Duration > 0 {
 		how = fmt.Sprintf("for %s, every statement in turn", d.cfg.Bench.Duration)
+		half.Duration = d.cfg.Bench.Duration / 2
+	} else {
+		half.Iterations = (d.cfg.Bench.Iterations + 1) / 2
 	}
 	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
 
-	d.say("demo: measuring the workload before any new index (%s)", how)
-	var err error
-	if d.rep.Runs.Before, err = d.measureAsIs(ctx, SetBefore); err != nil {
+	d.say("demo: measuring the workload before any new index (half of it: the other half follows the seed's run)")
+	b1, err := d.measureAsIs(ctx, half, SetBefore+" 1")
+	if err != nil {
 		return err
 	}
 	d.say("demo: building the seed's %d indexes and measuring the workload with them (%s)", len(d.seedDefs), how)
-	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, true); err != nil {
+	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, b1); err != nil {
 		return err
 	}
+	d.say("demo: measuring the workload without them again (the other half of the seed's before)")
+	b2, err := d.measureAsIs(ctx, half, SetBefore+" 2")
+	if err != nil {
+		return err
+	}
+	d.rep.Runs.Before = bench.Merge(b1, b2)
 	if d.advDir == nil {
 		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
-		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, SetAdvisor)
+		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, d.cfg.Bench, SetAdvisor)
+		d.rep.Runs.AdvisorBefore = d.rep.Runs.Before
 		return err
 	}
 	d.say("demo: building the advisor's %d indexes and measuring the workload with them (%s)", len(d.advDefs), how)
-	d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, false)
-	return err
+	if d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, b2); err != nil {
+		return err
+	}
+	d.say("demo: measuring the workload without them again (the other half of the advisor's before)")
+	b3, err := d.measureAsIs(ctx, half, SetBefore+" 3")
+	if err != nil {
+		return err
+	}
+	d.rep.Runs.AdvisorBefore = bench.Merge(b2, b3)
+	if d.cfg.KeepIndexes {
+		t0 := time.Now()
+		d.say("demo: building the advisor's indexes again, to keep them")
+		if _, _, err := (&migrate.Migrator{Directory: d.advDir, Connect: d.rw}).Apply(ctx); err != nil {
+			return fmt.Errorf("demo: build the advisor's indexes again: %w", err)
+		}
+		d.step("apply "+SetAdvisor+" again", t0)
+	}
+	return nil
 }
 
 // measureAsIs measures the workload on the tables as they are, after
-// warming the caches, as the run of set.
-func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, error) {
+// warming the caches, with o, as the run of set.
+func (d *demoRun) measureAsIs(ctx context.Context, o bench.Options, set string) (*bench.Run, error) {
 	t0 := time.Now()
 	d.prewarm(ctx)
-	run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+	run, err := bench.Measure(ctx, d.connector, d.w, o)
 	if run != nil {
 		run.Target = d.cfg.Target
 	}
@@ -479,15 +532,15 @@ func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, erro
 	return run, nil
 }
 
-// measureWith applies dir's migrations, measures the workload with them against
-// the before run (bench.AfterMigrations) and, when revert is set, takes
-// them down again; the indexes built, with their sizes, join the report.
-func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, revert bool) (*bench.Run, error) {
+// measureWith applies dir's migrations, measures the workload with them
+// against before (bench.AfterMigrations) and takes them down again; the
+// indexes built, with their sizes, join the report.
+func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, before *bench.Run) (*bench.Run, error) {
 	t0 := time.Now()
 	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw},
 		reverting: func() { d.say("demo: taking the %s's indexes down", set) }}
-	bc.Migrator, bc.Revert = tm, revert
-	rep, err := bench.AfterMigrations(ctx, d.connector, bc, d.rep.Runs.Before)
+	bc.Migrator, bc.Revert = tm, true
+	rep, err := bench.AfterMigrations(ctx, d.connector, bc, before)
 	if tm.applied > 0 {
 		d.rep.Steps = append(d.rep.Steps, Step{Name: "apply " + set, Ms: ms(tm.applied)})
 	}
@@ -653,7 +706,7 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 		}
 	}
 	seed := bench.Compare(runs.Before, runs.Seed, o, listed, expect)
-	adv := bench.Compare(runs.Before, runs.Advisor, o, listed, expect)
+	adv := bench.Compare(runs.advisorBefore(), runs.Advisor, o, listed, expect)
 	find := func(cs []bench.Comparison, name string) *bench.Comparison {
 		for i := range cs {
 			if cs[i].Name == name {

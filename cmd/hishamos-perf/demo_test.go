@@ -69,7 +69,15 @@ func TestDemoSmallJSON(t *testing.T) {
 	if rep.Expect == nil {
 		t.Fatal("no promised range in the report")
 	}
-	runs := map[string]*bench.Run{demo.SetBefore: rep.Runs.Before, demo.SetSeed: rep.Runs.Seed, demo.SetAdvisor: rep.Runs.Advisor}
+	// Each set's run sits between two halves of its before: the seed's
+	// before is 20 calls and 20, the advisor's likewise.
+	runs := map[string]*bench.Run{demo.SetBefore: rep.Runs.Before, demo.SetSeed: rep.Runs.Seed, demo.SetAdvisor: rep.Runs.Advisor,
+		"advisor's before": rep.Runs.AdvisorBefore}
+	for _, r := range []*bench.Run{rep.Runs.Before, rep.Runs.AdvisorBefore} {
+		if r != nil && r.Settings.Iterations != 40 {
+			t.Errorf("a before run of %d calls a statement; want two halves of 20", r.Settings.Iterations)
+		}
+	}
 	for set, run := range runs {
 		if run == nil {
 			t.Fatalf("no %s run", set)
@@ -95,15 +103,16 @@ func TestDemoSmallJSON(t *testing.T) {
 	targeted := 0
 	for _, s := range rep.Statements {
 		b, sd, ad := rep.Runs.Before.Statement(s.Name), rep.Runs.Seed.Statement(s.Name), rep.Runs.Advisor.Statement(s.Name)
+		ab := rep.Runs.AdvisorBefore.Statement(s.Name)
 		for _, c := range []struct {
-			set   string
-			got   demo.Change
-			after *bench.StatementRun
-		}{{demo.SetSeed, s.Seed, sd}, {demo.SetAdvisor, s.Advisor, ad}} {
-			if want := improvementFromSamples(b.Samples, c.after.Samples); math.Abs(c.got.ImprovementPct-want) > 1e-6 {
+			set           string
+			got           demo.Change
+			before, after *bench.StatementRun
+		}{{demo.SetSeed, s.Seed, b, sd}, {demo.SetAdvisor, s.Advisor, ab, ad}} {
+			if want := improvementFromSamples(c.before.Samples, c.after.Samples); math.Abs(c.got.ImprovementPct-want) > 1e-6 {
 				t.Errorf("%s %s: improvement %.4f%%, the samples say %.4f%%", s.Name, c.set, c.got.ImprovementPct, want)
 			}
-			want := claimImprovement(m, b, c.after)
+			want := claimImprovement(m, c.before, c.after)
 			if math.Abs(c.got.ClaimPct-want) > 1e-6 {
 				t.Errorf("%s %s: improvement in %s %.4f%%, the runs say %.4f%%", s.Name, c.set, m, c.got.ClaimPct, want)
 			}
@@ -114,7 +123,7 @@ func TestDemoSmallJSON(t *testing.T) {
 		if s.Targeted {
 			targeted++
 			seedImp = append(seedImp, claimImprovement(m, b, sd))
-			advImp = append(advImp, claimImprovement(m, b, ad))
+			advImp = append(advImp, claimImprovement(m, ab, ad))
 		}
 	}
 	v := rep.Verdict

@@ -134,7 +134,7 @@ func (k keyed) with(key indexdef.Key, role string) keyed {
 
 // forAccess adds the candidates one statement's use of one table asks for.
 func (g *generator) forAccess(si int, a *access, isSelect bool) {
-	if a.t.kind != "r" && a.t.kind != "m" {
+	if a.t.kind != "r" && a.t.kind != "m" && a.t.kind != "p" {
 		return
 	}
 	eq := uniqueUses(a.eq)

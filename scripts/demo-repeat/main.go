@@ -22,6 +22,7 @@ import (
 	"math"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +42,7 @@ func run() int {
 	runs := flag.Int("runs", 5, "demo runs, one after another")
 	tolerance := flag.Float64("tolerance", defaultTolerance, "how far, in percentage points, each run may be from the median")
 	scale := flag.String("scale", "", "the demo's --scale (default: the demo's own, medium)")
+	keep := flag.String("keep", "", "a folder to keep each run's report in (run-N.json), to see which statements moved the figure")
 	flag.Parse()
 	if *runs < 2 {
 		fmt.Fprintln(os.Stderr, "demo-repeat: -runs must be 2 or more")
@@ -70,6 +72,16 @@ func run() int {
 		if jerr := json.Unmarshal(out.Bytes(), &rep); jerr != nil || rep.Verdict.Line == "" {
 			fmt.Fprintf(os.Stderr, "demo-repeat: run %d printed no verdict (%v): %s\n", i, err, strings.TrimSpace(errOut.String()))
 			return 3
+		}
+		if *keep != "" {
+			if err := os.MkdirAll(*keep, 0o755); err != nil {
+				fmt.Fprintln(os.Stderr, "demo-repeat:", err)
+				return 2
+			}
+			if err := os.WriteFile(filepath.Join(*keep, fmt.Sprintf("run-%d.json", i)), out.Bytes(), 0o644); err != nil {
+				fmt.Fprintln(os.Stderr, "demo-repeat:", err)
+				return 2
+			}
 		}
 		v := rep.Verdict
 		figs, places = append(figs, v.SeedNetPct), append(places, v.SeedPlacement)

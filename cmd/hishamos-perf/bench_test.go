@@ -65,10 +65,10 @@ func TestBenchBadInput(t *testing.T) {
 		{"baseline of another profile", []string{"bench", "--baseline", otherWorkload}, "measured profile shop, and this run measures profile hishamos"},
 		{"baseline of a newer schema", []string{"bench", "--baseline", benchFile(t, "v3.json", `{"schema": "hishamos-perf/bench/v3"}`)}, "reads hishamos-perf/bench/v2"},
 		{"an unknown --metric", []string{"bench", "--metric", "cpu"}, `--metric must be latency, server or buffers, not "cpu"`},
-		{"--expect workload of a file that promises nothing", []string{"bench", "--sql", benchFile(t, "p.sql", "SELECT 1;"), "--baseline", "x.json", "--expect", "workload"},
+		{"--expect workload of a file that promises nothing", []string{"bench", "--workload", benchFile(t, "p.sql", "SELECT 1;"), "--baseline", "x.json", "--expect", "workload"},
 			"promises no improvement (no -- expect: comment in the file); give a percentage"},
-		{"a .sql file's -- expect: that is no percentage", []string{"bench", "--sql", benchFile(t, "e.sql", "-- expect: lots\nSELECT 1;")}, `e.sql:1: -- expect: "lots" is not a percentage`},
-		{"write without --allow-writes", []string{"bench", "--sql", benchFile(t, "w.sql", "DELETE FROM agents_agent;")}, "pass --allow-writes"},
+		{"a .sql file's -- expect: that is no percentage", []string{"bench", "--workload", benchFile(t, "e.sql", "-- expect: lots\nSELECT 1;")}, `e.sql:1: -- expect: "lots" is not a percentage`},
+		{"write without --allow-writes", []string{"bench", "--workload", benchFile(t, "w.sql", "DELETE FROM agents_agent;")}, "pass --allow-writes"},
 		{"expect without a before run", []string{"bench", "--expect", "40%"}, "--expect needs a before run"},
 		{"apply a missing directory", []string{"bench", "--apply", filepath.Join(t.TempDir(), "nope")}, "does not exist"},
 		{"bad percentage", []string{"bench", "--noise", "lots"}, `--noise "lots"`},
@@ -114,7 +114,7 @@ func TestBenchOptionErrorsNameTheFlags(t *testing.T) {
 		{[]string{"--baseline", "x", "--apply", "y"}, "--baseline and --apply are two ways to get a before run: give one"},
 		{[]string{"--revert"}, "--revert only goes with --apply"},
 		{[]string{"--expect", "40%"}, "--expect needs a before run to compare with: add --baseline or --apply"},
-		{[]string{"--sql", benchFile(t, "w.sql", "-- name: w\nDELETE FROM agents_agent;\n")}, "the workload changes data: w; pass --allow-writes to run them, each in a transaction that is rolled back"},
+		{[]string{"--workload", benchFile(t, "w.sql", "-- name: w\nDELETE FROM agents_agent;\n")}, "the workload changes data: w; pass --allow-writes to run them, each in a transaction that is rolled back"},
 	} {
 		r := cli(t, append([]string{"--dsn", "postgres://nobody@127.0.0.1:1/none", "bench"}, tt.args...)...)
 		want := "hishamos-perf: " + tt.want + "\nRun 'hishamos-perf bench --help' for usage.\n"
@@ -310,7 +310,7 @@ func TestBenchServerRestart(t *testing.T) {
 	}
 	start := count()
 	go func() {
-		done <- cli(t, "--dsn", dsn, "bench", "--sql", sqlFile, "--warmup", "0", "--duration", "10m", "--save", saved)
+		done <- cli(t, "--dsn", dsn, "bench", "--workload", sqlFile, "--warmup", "0", "--duration", "10m", "--save", saved)
 	}()
 	for {
 		if count() >= start+200 {

@@ -93,6 +93,7 @@ func TestIndexesProposeBadInput(t *testing.T) {
 		{"unterminated", []string{"--workload", proposeFile(t, "open.sql", "SELECT 'x FROM items;")}, exitUsage, "bad workload"},
 		{"no such profile", []string{"--workload", "no-such-profile"}, exitUsage, "no-such-profile"},
 		{"max columns", []string{"--workload", good, "--max-columns", "0"}, exitUsage, "--max-columns 0"},
+		{"interactive without a terminal", []string{"--workload", good, "--interactive"}, exitUsage, "--interactive needs a terminal on standard input and standard error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

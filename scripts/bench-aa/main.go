@@ -160,7 +160,7 @@ func run() int {
 			i, code, reg, inc, mark(fp, " FALSE POSITIVE", ""), ix, dcode, dreg, mark(ok, "caught", "MISSED"))
 
 		cpuBase := filepath.Join(work, fmt.Sprintf("cpu-%d.json", i))
-		if _, _, err := benchRun("--sql", cpu.workload, "--save", cpuBase); err != nil {
+		if _, _, err := benchRun("--workload", cpu.workload, "--save", cpuBase); err != nil {
 			return fail(err)
 		}
 		if _, err := conn.Exec(ctx, cpu.index); err != nil {
@@ -169,7 +169,7 @@ func run() int {
 		if _, err := conn.Exec(ctx, "ANALYZE "+cpuTable); err != nil {
 			return fail(err)
 		}
-		ccode, crep, cerr := benchRun("--sql", cpu.workload, "--baseline", cpuBase)
+		ccode, crep, cerr := benchRun("--workload", cpu.workload, "--baseline", cpuBase)
 		if _, err := conn.Exec(ctx, cpu.drop); err != nil {
 			return fail(fmt.Errorf("drop the CPU regression's index: %w", err))
 		}

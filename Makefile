@@ -68,11 +68,15 @@ bench-advisor:
 bench-advisor-scale: build
 	$(GO) run ./scripts/bench-advisor-scale -bin $(BIN) $(if $(SIZES),-sizes $(SIZES))
 
-.PHONY: bench-aa bench-harness
+.PHONY: bench-aa bench-harness demo-repeat
 
-## bench-aa: twenty A/A comparisons of an unchanged sandbox (false positives) and twenty dropped indexes (caught), counted
+## bench-aa: twenty A/A comparisons of an unchanged sandbox (false positives), twenty dropped indexes and twenty deliberate CPU regressions (fewer buffers, more time: testdata/workloads/cpu-regression) caught, counted
 bench-aa: build
 	$(GO) run ./scripts/bench-aa -bin $(BIN) -rounds $(or $(ROUNDS),20)
+
+## demo-repeat: the demo RUNS times (default 5) one after another: the seed's net improvement of each, their median and range, each run's load average, and whether every run is within 5 points of the median with one placement (exit 1 if not); SCALE=small for a quicker look, KEEP=dir keeps each run's JSON report
+demo-repeat: build
+	$(GO) run ./scripts/demo-repeat -bin $(BIN) -runs $(or $(RUNS),5) $(if $(SCALE),-scale $(SCALE)) $(if $(KEEP),-keep $(KEEP))
 
 ## bench-harness: bench beside pgbench -M prepared (same clients and threads) on a primary-key lookup, 1 and 4 clients, 5 rounds; the ratio of their median throughputs. pgbench runs the lookup in the pipelined BEGIN READ ONLY … ROLLBACK bench runs every call in; HARNESSFLAGS=-same-transaction=false gives it the bare lookup
 HARNESSFLAGS ?=

@@ -82,7 +82,7 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 	if err := cfg.Gate.Validate(); err != nil {
 		return nil, err
 	}
-	if err := CheckBeforeRun(cfg.Baseline != nil, cfg.Migrator != nil, cfg.Revert, cfg.Gate.ExpectPct != nil); err != nil {
+	if err := CheckBeforeRun(cfg.Baseline != nil, cfg.Migrator != nil, cfg.Revert, cfg.Gate.ExpectPct != nil || cfg.Gate.ExpectStated); err != nil {
 		return nil, err
 	}
 	say := cfg.sayer()

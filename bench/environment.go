@@ -50,6 +50,13 @@ func readEnvironmentIn(ctx context.Context, q pgx.Tx, tables []string) (Environm
 		return env, nil, fmt.Errorf("bench: read settings: %w", err)
 	}
 	env.PgStatStatements = pgssVersion(ctx, q)
+	if env.PgStatStatements != "" {
+		var track *string
+		if err := q.QueryRow(ctx, `SELECT current_setting('pg_stat_statements.track_planning', true)`).Scan(&track); err != nil {
+			return env, nil, fmt.Errorf("bench: read pg_stat_statements.track_planning: %w", err)
+		}
+		env.TrackPlanning = track != nil && *track == "on"
+	}
 
 	// n_live_tup follows every write, but reads 0 until the backend that
 	// loaded a table has flushed its counts; reltuples, from the last

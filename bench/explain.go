@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
 
+	"github.com/aclements/go-moremath/stats"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/analyze"
@@ -29,6 +31,8 @@ type explained struct {
 	relations []string
 	queryID   int64
 	buffers   []float64 // shared hit + read of each sampled call
+	exec      []float64 // Execution Time of each sampled call, ms
+	plan      []float64 // Planning Time of each sampled call, ms
 	errs      []string
 }
 
@@ -48,6 +52,8 @@ func (e *explained) add(p *analyze.Plan) {
 	if p.Root != nil {
 		e.buffers = append(e.buffers, float64(p.Root.Buffers.SharedHit+p.Root.Buffers.SharedRead))
 	}
+	e.exec = append(e.exec, p.ExecutionTimeMs)
+	e.plan = append(e.plan, p.PlanningTimeMs)
 }
 
 // finish sorts what add gathered and computes the plan hash.
@@ -169,14 +175,28 @@ func relationsOf(w *Workload, ex []explained) []string {
 	return rels
 }
 
-// pgssCounts are one queryid's cumulative counters.
+// pgssCounts are one queryid's cumulative counters: calls, shared
+// buffers, and the sums behind the execution and planning times (total,
+// and total of squares, from which the calls between two readings get
+// their mean and variance).
 type pgssCounts struct {
 	calls  int64
 	blocks int64
+	// execSum and execSq are Σ execution time and Σ its square, in ms
+	// and ms²; plans counts the plannings, planSum and planSq as for
+	// execution.
+	execSum, execSq float64
+	plans           int64
+	planSum, planSq float64
 }
 
-// statementCountsSQL reads the counters of the queryids $1.
-const statementCountsSQL = `SELECT queryid, sum(calls)::bigint, sum(shared_blks_hit + shared_blks_read)::bigint
+// statementCountsSQL reads the counters of the queryids $1. The sum of
+// squares is calls × (stddev² + mean²): pg_stat_statements keeps the sum
+// of squared deviations (its stddev is √(that / calls)), so this is exact
+// up to rounding.
+const statementCountsSQL = `SELECT queryid, sum(calls)::bigint, sum(shared_blks_hit + shared_blks_read)::bigint,
+  sum(total_exec_time), sum(calls * (stddev_exec_time ^ 2 + mean_exec_time ^ 2)),
+  sum(plans)::bigint, sum(total_plan_time), sum(plans * (stddev_plan_time ^ 2 + mean_plan_time ^ 2))
 FROM pg_stat_statements(false)
 WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND userid = (SELECT oid FROM pg_roles WHERE rolname = current_user)
@@ -201,16 +221,25 @@ func readStatementCountsOnSession(ctx context.Context, s wire.Session, ids []int
 	}
 	out := map[int64]pgssCounts{}
 	for _, r := range rows {
-		var n [3]int64
-		for j := range n {
-			if j >= len(r) {
-				return nil, fmt.Errorf("read pg_stat_statements: a row of %d columns", len(r))
+		if len(r) != 8 {
+			return nil, fmt.Errorf("read pg_stat_statements: a row of %d columns", len(r))
+		}
+		var id int64
+		var c pgssCounts
+		ints := []*int64{&id, &c.calls, &c.blocks, nil, nil, &c.plans}
+		floats := []*float64{nil, nil, nil, &c.execSum, &c.execSq, nil, &c.planSum, &c.planSq}
+		for j, v := range r {
+			switch {
+			case j < len(ints) && ints[j] != nil:
+				*ints[j], err = strconv.ParseInt(v, 10, 64)
+			default:
+				*floats[j], err = strconv.ParseFloat(v, 64)
 			}
-			if n[j], err = strconv.ParseInt(r[j], 10, 64); err != nil {
+			if err != nil {
 				return nil, fmt.Errorf("read pg_stat_statements: %w", err)
 			}
 		}
-		out[n[0]] = pgssCounts{calls: n[1], blocks: n[2]}
+		out[id] = c
 	}
 	return out, nil
 }
@@ -229,7 +258,7 @@ func readStatementCounts(ctx context.Context, conn Conn, ids []int64) (map[int64
 		for rows.Next() {
 			var id int64
 			var c pgssCounts
-			if err := rows.Scan(&id, &c.calls, &c.blocks); err != nil {
+			if err := rows.Scan(&id, &c.calls, &c.blocks, &c.execSum, &c.execSq, &c.plans, &c.planSum, &c.planSq); err != nil {
 				rows.Close()
 				return err
 			}
@@ -243,9 +272,11 @@ func readStatementCounts(ctx context.Context, conn Conn, ids []int64) (map[int64
 	return out, nil
 }
 
-// fillBuffersFromStatements sets buffers per call from the counters'
-// difference where it can be trusted: its calls are exactly the run's.
-func fillBuffersFromStatements(run *Run, ex []explained, before, after map[int64]pgssCounts) {
+// fillFromStatements sets buffers per call and server time from the
+// counters' difference where it can be trusted: its calls are exactly the
+// run's. planning says whether the server counts planning
+// (pg_stat_statements.track_planning).
+func fillFromStatements(run *Run, ex []explained, before, after map[int64]pgssCounts, planning bool) {
 	if after == nil {
 		return
 	}
@@ -262,7 +293,10 @@ func fillBuffersFromStatements(run *Run, ex []explained, before, after map[int64
 			calls += int64(run.Statements[i].Calls)
 			names[j] = run.Statements[i].Name
 		}
-		d := pgssCounts{calls: after[id].calls - before[id].calls, blocks: after[id].blocks - before[id].blocks}
+		b, a := before[id], after[id]
+		d := pgssCounts{calls: a.calls - b.calls, blocks: a.blocks - b.blocks,
+			execSum: a.execSum - b.execSum, execSq: a.execSq - b.execSq,
+			plans: a.plans - b.plans, planSum: a.planSum - b.planSum, planSq: a.planSq - b.planSq}
 		for _, i := range idx {
 			sr := &run.Statements[i]
 			switch {
@@ -275,14 +309,62 @@ func fillBuffersFromStatements(run *Run, ex []explained, before, after map[int64
 			default:
 				v := float64(d.blocks) / float64(d.calls)
 				sr.BuffersPerCall, sr.BuffersSource, sr.BuffersNote = &v, BuffersFromStatements, ""
+				sr.Server = serverFromSums(d, planning)
 			}
 		}
 	}
 }
 
-// fillBuffersFromExplain gives the statements pg_stat_statements could not
-// serve the mean buffers of their EXPLAIN samples, saying why.
-func fillBuffersFromExplain(run *Run, ex []explained, why error) {
+// serverFromSums is the server time of the calls between two readings of
+// pg_stat_statements (d is their difference): each call's mean and the
+// sample variance from the sums, n − 1 in the denominator. A call that
+// was not planned (a cached plan) planned for 0 ms, so planning's sums
+// are over every call too.
+func serverFromSums(d pgssCounts, planning bool) *ServerTime {
+	n := float64(d.calls)
+	meanVar := func(sum, sq float64) (float64, float64) {
+		m := sum / n
+		if n < 2 {
+			return m, 0
+		}
+		// Rounding in the sums can leave a hair below zero.
+		return m, math.Sqrt(max(0, (sq-sum*sum/n)/(n-1)))
+	}
+	st := &ServerTime{Calls: int(d.calls), Planning: planning, Source: BuffersFromStatements}
+	st.ExecMeanMs, st.ExecStddevMs = meanVar(d.execSum, d.execSq)
+	if planning {
+		st.PlanMeanMs, st.PlanStddevMs = meanVar(d.planSum, d.planSq)
+	}
+	st.MeanMs, st.StddevMs = st.ExecMeanMs+st.PlanMeanMs, st.ExecStddevMs+st.PlanStddevMs
+	return st
+}
+
+// serverFromExplain is the server time of EXPLAIN (ANALYZE)'s sampled
+// calls: Execution Time and Planning Time, their means and sample
+// deviations; nil without a sample.
+func serverFromExplain(e *explained) *ServerTime {
+	n := len(e.exec)
+	if n == 0 {
+		return nil
+	}
+	meanSd := func(xs []float64) (float64, float64) {
+		s := stats.Sample{Xs: xs}
+		if n < 2 {
+			return s.Mean(), 0
+		}
+		return s.Mean(), s.StdDev()
+	}
+	st := &ServerTime{Calls: n, Planning: true, Source: BuffersFromExplain}
+	st.ExecMeanMs, st.ExecStddevMs = meanSd(e.exec)
+	st.PlanMeanMs, st.PlanStddevMs = meanSd(e.plan)
+	st.MeanMs, st.StddevMs = st.ExecMeanMs+st.PlanMeanMs, st.ExecStddevMs+st.PlanStddevMs
+	return st
+}
+
+// fillFromExplain gives the statements pg_stat_statements could not
+// serve the mean buffers and server time of their EXPLAIN samples, saying
+// why in each note.
+func fillFromExplain(run *Run, ex []explained, why error) {
 	for i := range run.Statements {
 		sr := &run.Statements[i]
 		if sr.BuffersPerCall != nil {
@@ -300,6 +382,7 @@ func fillBuffersFromExplain(run *Run, ex []explained, why error) {
 			if len(ex[i].errs) > 0 {
 				sr.BuffersNote = strings.TrimPrefix(sr.BuffersNote+"; ", "; ") + "EXPLAIN failed: " + ex[i].errs[0]
 			}
+			sr.ServerNote = sr.BuffersNote
 			continue
 		}
 		var sum float64
@@ -308,5 +391,6 @@ func fillBuffersFromExplain(run *Run, ex []explained, why error) {
 		}
 		v := sum / float64(len(ex[i].buffers))
 		sr.BuffersPerCall, sr.BuffersSource = &v, BuffersFromExplain
+		sr.Server, sr.ServerNote = serverFromExplain(&ex[i]), sr.BuffersNote
 	}
 }

@@ -77,7 +77,8 @@ func Save(path string, r *Report) error {
 
 // Decode reads a report written by Save or by `bench --format json`. name
 // is used in errors. It refuses anything that is not JSON or not this
-// schema version; every such error wraps ErrBaseline.
+// schema version or SchemaV1 (whose runs read as runs without server
+// time); every such error wraps ErrBaseline.
 func Decode(data []byte, name string) (*Report, error) {
 	var head struct {
 		Schema *string `json:"schema"`
@@ -88,7 +89,7 @@ func Decode(data []byte, name string) (*Report, error) {
 	switch {
 	case head.Schema == nil:
 		return nil, &BaselineError{File: name, Problem: `has no "schema" field, so it is not a bench run`, Remedy: RemedySave}
-	case *head.Schema == Schema:
+	case *head.Schema == Schema, *head.Schema == SchemaV1:
 	case strings.HasPrefix(*head.Schema, schemaPrefix):
 		return nil, fmt.Errorf("bench: %w: %s is schema %s, and this hishamos-perf reads %s: compare it with the version that wrote it, or measure the baseline again", ErrBaseline, name, *head.Schema, Schema)
 	default:

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -142,10 +143,25 @@ type CompareOptions struct {
 	Alpha float64
 	// NoisePct is the smallest change in percent that counts as one.
 	NoisePct float64
+	// Metric is what a statement's improvement is stated in where it is
+	// placed against a promise (Comparison.Expectation); empty is
+	// MetricLatency. The gate's Metric should be the same.
+	Metric Metric
 	// OptionName words an option in the reasons a comparison gives (too
 	// few samples: more Iterations): the command passes the names of its
 	// flags; nil names it in words.
 	OptionName func(Option) string
+}
+
+// metric is Metric, MetricLatency when empty.
+func (o *CompareOptions) metric() Metric { return orLatency(o.Metric) }
+
+// orLatency is m, or MetricLatency when empty.
+func orLatency(m Metric) Metric {
+	if m == "" {
+		return MetricLatency
+	}
+	return m
 }
 
 // Validate checks the options. A refusal is an *OptionError.
@@ -156,6 +172,14 @@ func (o *CompareOptions) Validate() error {
 	if !(o.NoisePct >= 0 && o.NoisePct < 100) {
 		return &OptionError{Option: OptNoise, Value: o.NoisePct, Min: 0.0, Max: 100.0}
 	}
+	return checkMetric(o.Metric)
+}
+
+// checkMetric refuses a metric that is not one of Metrics.
+func checkMetric(m Metric) error {
+	if m != "" && !slices.Contains(Metrics, m) {
+		return &OptionError{Option: OptMetric, Value: m}
+	}
 	return nil
 }
 
@@ -164,9 +188,17 @@ type GateOptions struct {
 	// ExpectPct, when set, is the improvement every targeted statement
 	// must reach, in percent.
 	ExpectPct *float64
+	// ExpectStated holds each statement to the workload's own promise
+	// instead (its `-- expect:` comment, else the file's or the profile's
+	// for a targeted statement); ignored when ExpectPct is set.
+	ExpectStated bool
 	// MaxRegressionPct, when set, is how much slower (or more buffers) a
 	// statement may get, in percent, before the gate fails.
 	MaxRegressionPct *float64
+	// Metric is the time metric the gate holds statements to (latency or
+	// server time; buffers alone with MetricBuffers); empty is
+	// MetricLatency. See Evaluate.
+	Metric Metric
 	// OptionName words an option in the gate's failures (an Expect that
 	// no statement can be held to): the command passes the names of its
 	// flags; nil names it in words.
@@ -189,7 +221,7 @@ func (o *GateOptions) Validate() error {
 	if o.MaxRegressionPct != nil && !(*o.MaxRegressionPct >= 0) {
 		return &OptionError{Option: OptMaxRegression, Value: *o.MaxRegressionPct, Min: 0.0}
 	}
-	return nil
+	return checkMetric(o.Metric)
 }
 
 // CheckBeforeRun checks how a comparison's before run is asked for: from a
@@ -228,6 +260,7 @@ const (
 	OptBaseline      Option = "baseline"
 	OptMigrator      Option = "migrator"
 	OptRevert        Option = "revert"
+	OptMetric        Option = "metric"
 )
 
 // OptionError is an option a check refused (ErrOptions): which, the value
@@ -235,7 +268,7 @@ const (
 type OptionError struct {
 	Option Option
 	// Value is what was given: an int, a float64 (in percent for Noise,
-	// Expect and MaxRegression) or a time.Duration; nil when the option
+	// Expect and MaxRegression), a time.Duration or a Metric; nil when the option
 	// is refused for the company it keeps (With), not for its value.
 	Value any
 	// Min and Max are the limits the value must keep, of Value's type,
@@ -288,6 +321,8 @@ func (e *OptionError) Message(name func(Option) string) string {
 		return fmt.Sprintf("%s and %s are two ways to get a before run: give one", n, with(0))
 	case e.Option == OptRevert:
 		return fmt.Sprintf("%s only goes with %s", n, with(0))
+	case e.Option == OptMetric:
+		return fmt.Sprintf("%s must be %s, %s or %s, not %q", n, MetricLatency, MetricServer, MetricBuffers, e.Value)
 	}
 	return fmt.Sprintf("%s may not be %v", n, e.Value)
 }

@@ -23,7 +23,7 @@ func report(w string) *bench.Report {
 	before.Workload = bench.WorkloadInfo{Name: w, Kind: "profile"}
 	after.Workload = before.Workload
 	m := 10.0
-	out := bench.Compare(before, after, defaults, map[string]bool{"a": true}, nil)
+	out := bench.Compare(before, after, defaults, map[string][]string{"a": {"a_idx"}}, nil)
 	return &bench.Report{Run: *after, Baseline: before, Comparison: out.Comparison,
 		Gate: bench.Evaluate(out.Comparison, bench.GateOptions{MaxRegressionPct: &m}, defaults.Alpha)}
 }
@@ -76,7 +76,7 @@ func TestLoadBaselineRefuses(t *testing.T) {
 		{"not JSON", write("garbage.json", "BenchmarkQuery/a 1 100 ns/op\n"), "is not JSON"},
 		{"truncated", write("trunc.json", `{"schema": "hishamos-perf/bench/v1", "runs": [`), "is not JSON"},
 		{"no schema", write("noschema.json", `{"runs": []}`), `no "schema" field`},
-		{"newer schema", write("v2.json", `{"schema": "hishamos-perf/bench/v2"}`), "schema hishamos-perf/bench/v2, and this hishamos-perf reads hishamos-perf/bench/v1"},
+		{"newer schema", write("v3.json", `{"schema": "hishamos-perf/bench/v3"}`), "schema hishamos-perf/bench/v3, and this hishamos-perf reads hishamos-perf/bench/v2"},
 		{"another tool's file", write("seed.json", `{"schema": "hishamos-perf/seed/v1"}`), "not a bench run"},
 		{"another profile", otherPath, "measured profile shop, and this run measures profile hishamos"},
 		{"missing", filepath.Join(dir, "nope.json"), "no such file"},
@@ -92,6 +92,16 @@ func TestLoadBaselineRefuses(t *testing.T) {
 	}
 	if base, err := bench.LoadBaseline(goodPath, w); err != nil || base.Statement("a") == nil {
 		t.Errorf("good baseline: %v", err)
+	}
+	// A run saved as bench/v1, before server time, is still a baseline.
+	v1 := report("hishamos")
+	v1.Schema, v1.Baseline = bench.SchemaV1, nil
+	v1Path := filepath.Join(dir, "v1.json")
+	if err := bench.Save(v1Path, v1); err != nil {
+		t.Fatal(err)
+	}
+	if base, err := bench.LoadBaseline(v1Path, w); err != nil || base.Schema != bench.SchemaV1 || base.Statement("a").Server != nil {
+		t.Errorf("v1 baseline: %v", err)
 	}
 	noSamples := good.WithoutSamples()
 	nsPath := filepath.Join(dir, "nosamples.json")
@@ -143,6 +153,53 @@ INSERT INTO agents_agent (name) VALUES ('x');
 	}
 }
 
+// TestSQLExpectComments: a .sql file states its promise in `-- expect:`
+// comments: in the comment lines that open the file (a blank line after
+// them) for the whole file, in the lines above a statement for it; a value
+// that is not a percentage or a range is refused with its line.
+func TestSQLExpectComments(t *testing.T) {
+	w := sqlWorkload(t, `-- the workload of the listing page
+-- expect: 30%
+
+-- name: first
+-- expect: 40-60%
+SELECT 1;
+
+SELECT 2;
+-- a note
+-- expect: 75 %
+
+-- name: third
+SELECT 3;
+`)
+	if e := w.Info.Expect; e == nil || e.MinPct != 30 || e.MaxPct != bench.MaxExpectPct || e.Source != "test.sql:2" {
+		t.Errorf("file's promise = %+v; want 30%% from test.sql:2", e)
+	}
+	want := map[string]*bench.ExpectRange{
+		"first": {MinPct: 40, MaxPct: 60, Source: "test.sql:5"},
+		"q2":    nil,
+		"third": {MinPct: 75, MaxPct: bench.MaxExpectPct, Source: "test.sql:10"},
+	}
+	for _, s := range w.Statements {
+		if diff := cmp.Diff(want[s.Name], s.Expect); diff != "" {
+			t.Errorf("%s's promise (-want +got):\n%s", s.Name, diff)
+		}
+	}
+	// A comment block that runs into the first statement is its own.
+	if w := sqlWorkload(t, "-- expect: 20%\nSELECT 1;"); w.Info.Expect != nil || w.Statements[0].Expect == nil || w.Statements[0].Expect.MinPct != 20 {
+		t.Errorf("file %+v, statement %+v; want the statement's own 20%%", w.Info.Expect, w.Statements[0].Expect)
+	}
+	for text, want := range map[string]string{
+		"-- expect: a lot\nSELECT 1;":             `x.sql:1: -- expect: "a lot" is not a percentage`,
+		"SELECT 1;\n-- expect: 60-40%\nSELECT 2;": `x.sql:2: -- expect: "60-40%" must be above 0% and at most 100%`,
+		"-- expect: 0%\n\nSELECT 1;":              `x.sql:1: -- expect: "0%" must be above 0%`,
+	} {
+		if _, err := bench.FromSQL("x.sql", []byte(text)); !errors.Is(err, bench.ErrWorkload) || !strings.Contains(err.Error(), want) {
+			t.Errorf("FromSQL(%q) = %v; want ErrWorkload saying %q", text, err, want)
+		}
+	}
+}
+
 // TestOptionsValidate: each check refuses with an *OptionError (ErrOptions)
 // naming the option, the value given and its limits, or the options it
 // goes with, and words it without a flag: only the command names flags.
@@ -174,6 +231,8 @@ func TestOptionsValidate(t *testing.T) {
 			bench.OptionError{Option: bench.OptExpect, Value: 0.0, Min: 0.0, Max: 100.0}, "expect must be above 0% and below 100%, not 0%"},
 		{"max regression -1%", (&bench.GateOptions{MaxRegressionPct: pct(-1)}).Validate(),
 			bench.OptionError{Option: bench.OptMaxRegression, Value: -1.0, Min: 0.0}, "max regression must be 0% or more, not -1%"},
+		{"metric cpu", (&bench.GateOptions{Metric: "cpu"}).Validate(),
+			bench.OptionError{Option: bench.OptMetric, Value: bench.Metric("cpu")}, `metric must be latency, server or buffers, not "cpu"`},
 		{"baseline and migrations", bench.CheckBeforeRun(true, true, false, false),
 			bench.OptionError{Option: bench.OptBaseline, With: []bench.Option{bench.OptMigrator}}, "baseline and migrator are two ways to get a before run: give one"},
 		{"revert without migrations", bench.CheckBeforeRun(true, false, true, false),

@@ -8,8 +8,15 @@ import (
 )
 
 // Schema names the JSON layout of a saved run and of `bench --format json`.
-// A file with another schema is refused as a baseline.
-const Schema = "hishamos-perf/bench/v1"
+// v2 added server time (StatementRun.Server, the comparison's server_*
+// fields), the mixed verdict, each metric's movement and decided_by as the
+// metrics that decided; a v1 run is still read as a baseline (SchemaV1), its
+// statements without server time. A file with another schema is refused.
+const Schema = "hishamos-perf/bench/v2"
+
+// SchemaV1 is the layout before server time. Its runs mean what a v2 run
+// means, less the server's time per call; its comparisons are not read.
+const SchemaV1 = "hishamos-perf/bench/v1"
 
 // Run is one measurement of a workload: what ran, where, and what each
 // statement cost.
@@ -61,7 +68,9 @@ type WorkloadInfo struct {
 	Expect *ExpectRange `json:"expect,omitempty"`
 }
 
-// ExpectRange is a profile's promised improvement, in percent less time.
+// ExpectRange is a promised improvement, in percent less time: a profile's
+// expect:, or a .sql file's `-- expect:` comment (for the whole file, or
+// for the statement under it).
 type ExpectRange struct {
 	MinPct float64 `json:"min_pct"`
 	MaxPct float64 `json:"max_pct"`
@@ -100,6 +109,9 @@ type StatementRun struct {
 	FollowUp bool `json:"follow_up,omitempty"`
 	// Indexes are the profile's hand-picked indexes meant to serve it.
 	Indexes []string `json:"indexes,omitempty"`
+	// Expect is the statement's own promise (a .sql file's `-- expect:`
+	// comment above it); nil when it has none.
+	Expect *ExpectRange `json:"expect,omitempty"`
 
 	// Calls counts the measured calls that succeeded; Errors those that
 	// failed, and FirstError says how the first one failed.
@@ -130,6 +142,12 @@ type StatementRun struct {
 	// QueryID is the statement's pg_stat_statements queryid, in hex.
 	QueryID string `json:"queryid,omitempty"`
 
+	// Server is the time the server spent on each call, from the same
+	// source as buffers; nil when neither source could give it (and in a
+	// v1 run). ServerNote says why pg_stat_statements did not give it.
+	Server     *ServerTime `json:"server,omitempty"`
+	ServerNote string      `json:"server_note,omitempty"`
+
 	// PlanHash identifies the shape of the plans EXPLAIN gave for the
 	// sampled parameters; Plans lists those shapes once each.
 	PlanHash    string   `json:"plan_hash"`
@@ -143,7 +161,39 @@ type StatementRun struct {
 	Samples []float64 `json:"samples_ms,omitempty"`
 }
 
-// Where buffers per call come from.
+// ServerTime is what the server spent on a statement per call: executing
+// it and, where the server counts planning, planning it. It comes as a
+// mean with a standard deviation, not as samples: pg_stat_statements keeps
+// sums (total, and the sum of squared deviations behind its stddev), and
+// their differences over the measured calls give the calls' mean and
+// variance, but not each call's time. See Compare for how two are judged.
+type ServerTime struct {
+	// MeanMs is execution plus planning per call, in milliseconds.
+	MeanMs float64 `json:"mean_ms"`
+	// StddevMs bounds the standard deviation of a call's server time from
+	// above: execution's and planning's added, as the two's covariance is
+	// not kept (with planning not counted, execution's own).
+	StddevMs float64 `json:"stddev_ms"`
+	// ExecMeanMs and ExecStddevMs are execution alone; PlanMeanMs and
+	// PlanStddevMs planning alone, over every call (a call that reused a
+	// cached plan planned for 0 ms).
+	ExecMeanMs   float64 `json:"exec_mean_ms"`
+	ExecStddevMs float64 `json:"exec_stddev_ms"`
+	PlanMeanMs   float64 `json:"plan_mean_ms"`
+	PlanStddevMs float64 `json:"plan_stddev_ms"`
+	// Calls is how many calls the figures are over: the run's measured
+	// calls, or the EXPLAIN samples'.
+	Calls int `json:"calls"`
+	// Planning reports that planning time is counted: always from
+	// EXPLAIN, and from pg_stat_statements with track_planning on.
+	Planning bool `json:"planning"`
+	// Source is BuffersFromStatements or BuffersFromExplain: server times
+	// from different sources are not compared (EXPLAIN ANALYZE's timing
+	// of every node slows what it times).
+	Source string `json:"source"`
+}
+
+// Where buffers per call and server time come from.
 const (
 	BuffersFromStatements = "pg_stat_statements"
 	BuffersFromExplain    = "explain"
@@ -158,6 +208,9 @@ type Environment struct {
 	// PgStatStatements is the extension's version, empty when it is not
 	// usable.
 	PgStatStatements string `json:"pg_stat_statements,omitempty"`
+	// TrackPlanning is pg_stat_statements.track_planning: whether the
+	// server time it gives counts planning as well as execution.
+	TrackPlanning bool `json:"track_planning,omitempty"`
 	// Settings are the planner-relevant settings (PlanSettings), as SHOW
 	// prints them.
 	Settings map[string]string `json:"settings"`
@@ -212,12 +265,61 @@ func (ix IndexInfo) Def() *indexdef.Def {
 // Verdict is what a comparison concludes about one statement.
 type Verdict string
 
-// The verdicts.
+// The verdicts. See Compare for how each is reached.
 const (
-	Improved     Verdict = "improved"
-	Regressed    Verdict = "regressed"
-	Unchanged    Verdict = "unchanged"
+	// Improved: time or buffers went down, and nothing went up.
+	Improved Verdict = "improved"
+	// Regressed: time went up (whatever buffers did), or buffers went up
+	// with time unmoved.
+	Regressed Verdict = "regressed"
+	// Mixed: time went down while buffers went up, or client latency
+	// and server time went opposite ways.
+	Mixed Verdict = "mixed"
+	// Unchanged: nothing moved beyond the noise.
+	Unchanged Verdict = "unchanged"
+	// Inconclusive: the runs cannot tell (the environment differs, too
+	// few samples, a change the machine explains).
 	Inconclusive Verdict = "inconclusive"
+)
+
+// Metric is one piece of evidence a comparison weighs, and what a gate
+// holds statements to.
+type Metric string
+
+// The metrics.
+const (
+	// MetricLatency is the client's median latency per call: what the
+	// application waits, round trip included.
+	MetricLatency Metric = "latency"
+	// MetricServer is the server's mean time per call (ServerTime): what
+	// an index changes, without the round trip.
+	MetricServer Metric = "server"
+	// MetricBuffers is shared buffers per call: the pages a call touches,
+	// whatever the machine's load.
+	MetricBuffers Metric = "buffers"
+)
+
+// Metrics are the metrics in the order reports name them.
+var Metrics = []Metric{MetricLatency, MetricServer, MetricBuffers}
+
+// Movement is how one metric moved between two runs.
+type Movement string
+
+// The movements.
+const (
+	// Down and Up: significantly (p < alpha; buffers need none) and by
+	// more than the noise.
+	Down Movement = "down"
+	Up   Movement = "up"
+	// Steady: no significant change beyond the noise.
+	Steady Movement = "steady"
+	// Machine: a significant change the machine explains: the plan and
+	// buffers did not change, or the change stays within the drift of the
+	// statements whose plan and buffers did not change.
+	Machine Movement = "machine"
+	// Unknown: not in both runs alike (a source missing or different), or
+	// too few samples for the test to ever be significant.
+	Unknown Movement = "unknown"
 )
 
 // Comparison is one statement measured twice: in the baseline (before) and
@@ -242,19 +344,50 @@ type Comparison struct {
 	BeforeBuffers    *float64 `json:"before_buffers_per_call"`
 	AfterBuffers     *float64 `json:"after_buffers_per_call"`
 	BuffersChangePct *float64 `json:"buffers_change_pct"`
+	// BeforeServerMs and AfterServerMs are the server's mean time per
+	// call; ServerChangePct is after's over before's, minus one, in
+	// percent, ServerCILowPct and ServerCIHighPct bound it at 95%
+	// confidence (Fieller's interval for a ratio of means) and
+	// ServerPValue is Welch's t-test's. All nil when either run lacks
+	// server time, or the two come from different sources or one counts
+	// planning and the other not.
+	BeforeServerMs  *float64 `json:"before_server_ms"`
+	AfterServerMs   *float64 `json:"after_server_ms"`
+	ServerChangePct *float64 `json:"server_change_pct"`
+	ServerCILowPct  *float64 `json:"server_ci_low_pct"`
+	ServerCIHighPct *float64 `json:"server_ci_high_pct"`
+	ServerPValue    *float64 `json:"server_p_value"`
 	// PlanChanged reports a different plan hash.
 	PlanChanged bool `json:"plan_changed"`
-	// Verdict is the conclusion, DecidedBy what decided it (buffers,
-	// latency or environment) and Reason says it in words.
+	// Latency, Server and Buffers say how each metric moved.
+	Latency Movement `json:"latency"`
+	Server  Movement `json:"server"`
+	Buffers Movement `json:"buffers"`
+	// Verdict is the conclusion; DecidedBy the metrics that moved, in
+	// Metrics' order joined by "+" ("latency+server", "buffers"), or what
+	// else decided it ("environment", "sql", "errors"); Reason says it in
+	// words, naming which metric moved which way.
 	Verdict   Verdict `json:"verdict"`
 	DecidedBy string  `json:"decided_by,omitempty"`
 	Reason    string  `json:"reason,omitempty"`
 	// Targeted marks a statement meant to be served by indexes added
-	// between the runs.
-	Targeted bool `json:"targeted,omitempty"`
-	// Expectation places a targeted statement's improvement against the
-	// profile's promise: below, within or above.
+	// between the runs: its after plan uses one (TargetedBy names them),
+	// or the caller listed it (a profile's indexes, when the migrations
+	// built one of them).
+	Targeted   bool     `json:"targeted,omitempty"`
+	TargetedBy []string `json:"targeted_by,omitempty"`
+	// TargetCheck says where the after plan and the profile's list
+	// disagree: the profile expects an index that was built to serve the
+	// statement, and the plan uses another (or none).
+	TargetCheck string `json:"target_check,omitempty"`
+	// Promise is what the statement is placed against: its own promise,
+	// else, when targeted, the workload's; nil for neither.
+	Promise *ExpectRange `json:"promise,omitempty"`
+	// Expectation places the statement's improvement (in the comparison's
+	// Metric) against Promise: below, within or above.
 	Expectation string `json:"expectation,omitempty"`
+	// Metric is what Expectation and the gate measure the improvement in.
+	Metric Metric `json:"metric,omitempty"`
 	// Warnings are benchmath's remarks on the samples (too few for a
 	// confidence interval, and so on).
 	Warnings []string `json:"warnings,omitempty"`
@@ -263,6 +396,36 @@ type Comparison struct {
 // ImprovementPct is the drop in median latency, in percent: the negated
 // change, so 40 means 40% faster.
 func (c *Comparison) ImprovementPct() float64 { return -c.MedianChangePct }
+
+// Improvement is the drop in metric m, in percent (40 is 40% less), and
+// the least it can be at the 95% confidence interval's bound (buffers,
+// which have no interval, give the drop itself); ok is false when the
+// metric is not comparable, worst is nil when its interval is unbounded.
+func (c *Comparison) Improvement(m Metric) (pct float64, worst *float64, ok bool) {
+	neg := func(v *float64) *float64 {
+		if v == nil {
+			return nil
+		}
+		x := -*v
+		return &x
+	}
+	switch m {
+	case MetricServer:
+		if c.ServerChangePct == nil {
+			return 0, nil, false
+		}
+		return -*c.ServerChangePct, neg(c.ServerCIHighPct), true
+	case MetricBuffers:
+		if c.BuffersChangePct == nil {
+			return 0, nil, false
+		}
+		return -*c.BuffersChangePct, neg(c.BuffersChangePct), true
+	}
+	if c.BeforeP50Ms <= 0 || c.AfterP50Ms <= 0 {
+		return 0, nil, false
+	}
+	return -c.MedianChangePct, neg(c.CIHighPct), true
+}
 
 // Difference is one way two runs' environments differ.
 type Difference struct {
@@ -294,8 +457,13 @@ type Migrations struct {
 // Gate is the verdict for CI.
 type Gate struct {
 	Passed bool `json:"passed"`
+	// Metric is what the gate holds statements to (GateOptions.Metric).
+	Metric Metric `json:"metric"`
 	// ExpectPct and MaxRegressionPct are the limits checked; nil when off.
+	// ExpectStated is set when --expect took each statement's promise
+	// (the workload's) instead of one figure.
 	ExpectPct        *float64 `json:"expect_pct,omitempty"`
+	ExpectStated     bool     `json:"expect_stated,omitempty"`
 	MaxRegressionPct *float64 `json:"max_regression_pct,omitempty"`
 	// Checked counts the statements each gate looked at.
 	ExpectChecked     int `json:"expect_checked"`
@@ -332,8 +500,10 @@ type Report struct {
 	// Comparison holds one entry per statement both runs have.
 	Comparison []Comparison `json:"comparison,omitempty"`
 	// Drift is how the statements whose plan and buffers did not change
-	// moved: the machine's part in every latency change.
-	Drift *Drift `json:"drift,omitempty"`
+	// moved: the machine's part in every latency change; ServerDrift the
+	// same for server time.
+	Drift       *Drift `json:"drift,omitempty"`
+	ServerDrift *Drift `json:"server_drift,omitempty"`
 	// Gate is set when a comparison was made.
 	Gate *Gate `json:"gate,omitempty"`
 }

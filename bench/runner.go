@@ -175,7 +175,7 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	run := &Run{Schema: Schema, Workload: w.Info, Settings: o.settings(), Complete: true}
 	run.Statements = make([]StatementRun, len(w.Statements))
 	for i, s := range w.Statements {
-		run.Statements[i] = StatementRun{Name: s.Name, SQLHash: sqlHash(s.SQL), Write: s.Write, FollowUp: !s.Leader, Indexes: s.Indexes}
+		run.Statements[i] = StatementRun{Name: s.Name, SQLHash: sqlHash(s.SQL), Write: s.Write, FollowUp: !s.Leader, Indexes: s.Indexes, Expect: s.Expect}
 	}
 
 	// The server going away before the measured calls is a stopped run
@@ -236,11 +236,11 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		if err != nil {
 			pgssErr = err
 		}
-		fillBuffersFromStatements(run, explained, before, after)
+		fillFromStatements(run, explained, before, after, run.Environment.TrackPlanning)
 	} else if phaseErr != nil {
 		pgssErr = errors.New("the run stopped before pg_stat_statements could be read again")
 	}
-	fillBuffersFromExplain(run, explained, pgssErr)
+	fillFromExplain(run, explained, pgssErr)
 	for i := range run.Statements {
 		e := explained[i]
 		sr := &run.Statements[i]

@@ -45,6 +45,11 @@ func TestMeasureHishamOS(t *testing.T) {
 			if len(s.PlanHash) != 16 || len(s.Plans) == 0 || s.QueryID == "" || len(s.Relations) == 0 {
 				t.Errorf("plan hash %q, %d plans, queryid %q, relations %v", s.PlanHash, len(s.Plans), s.QueryID, s.Relations)
 			}
+			st := s.Server
+			if st == nil || st.Source != bench.BuffersFromStatements || st.Calls != s.Calls || st.ExecMeanMs <= 0 ||
+				st.MeanMs != st.ExecMeanMs+st.PlanMeanMs || st.Planning != run.Environment.TrackPlanning || !st.Planning && st.PlanMeanMs != 0 {
+				t.Errorf("server time %+v (%s); want pg_stat_statements' over the %d calls, planning counted as the server says (%v)", st, s.ServerNote, s.Calls, run.Environment.TrackPlanning)
+			}
 		})
 	}
 	env := run.Environment
@@ -276,8 +281,36 @@ func TestServerRestartStopsTheRun(t *testing.T) {
 	}
 }
 
+// TestServerTimeFromPgStatStatements: the server time pg_stat_statements'
+// sums give is over exactly the measured calls, and it is what the server
+// spent inside each call: a statement that sleeps 2 ms spends at least
+// that much per call there, and no call spends more on the server than
+// the client waited for it, so neither mean can be above the client's.
+func TestServerTimeFromPgStatStatements(t *testing.T) {
+	dsn := sharedDB(t)
+	o := quick()
+	o.Iterations = 20
+	run, err := bench.Measure(t.Context(), connector(dsn), sqlWorkload(t, "-- name: sleep\nSELECT pg_sleep(0.002);\n-- name: count\nSELECT count(*) FROM agents_agent;"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Statements {
+		st := s.Server
+		if st == nil || st.Source != bench.BuffersFromStatements || st.Calls != o.Iterations {
+			t.Fatalf("%s: server time %+v (%s); want pg_stat_statements' over %d calls", s.Name, st, s.ServerNote, o.Iterations)
+		}
+		if st.MeanMs > s.MeanMs || st.ExecStddevMs < 0 || st.StddevMs < st.ExecStddevMs {
+			t.Errorf("%s: server mean %.4f ms (sd %.4f) above the client's mean %.4f ms, or a negative deviation", s.Name, st.MeanMs, st.StddevMs, s.MeanMs)
+		}
+	}
+	if st := run.Statement("sleep").Server; st.ExecMeanMs < 2 {
+		t.Errorf("pg_sleep(0.002) executed in %.4f ms a call on the server", st.ExecMeanMs)
+	}
+}
+
 // TestBuffersWithoutPgStatStatements: where the extension is missing the
-// buffers come from the EXPLAIN sample, and the run says why.
+// buffers and the server time come from the EXPLAIN sample, and the run
+// says why.
 func TestBuffersWithoutPgStatStatements(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
 	exec(t, dsn, `DROP EXTENSION IF EXISTS pg_stat_statements;
@@ -291,6 +324,10 @@ func TestBuffersWithoutPgStatStatements(t *testing.T) {
 	s := run.Statement("lookup")
 	if s.BuffersSource != bench.BuffersFromExplain || s.BuffersPerCall == nil || *s.BuffersPerCall < 2 || !strings.Contains(s.BuffersNote, "not installed") {
 		t.Errorf("buffers %v from %q (%s); want EXPLAIN's, saying pg_stat_statements is not installed", s.BuffersPerCall, s.BuffersSource, s.BuffersNote)
+	}
+	if st := s.Server; st == nil || st.Source != bench.BuffersFromExplain || st.Calls != bench.ExplainSamples || !st.Planning ||
+		st.ExecMeanMs <= 0 || !strings.Contains(s.ServerNote, "not installed") {
+		t.Errorf("server time %+v (%s); want EXPLAIN's %d samples, planning counted, saying pg_stat_statements is not installed", st, s.ServerNote, bench.ExplainSamples)
 	}
 	if run.Environment.PgStatStatements != "" || !slices.Contains(s.IndexesUsed, "t_pkey") {
 		t.Errorf("pg_stat_statements %q, indexes used %v", run.Environment.PgStatStatements, s.IndexesUsed)

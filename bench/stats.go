@@ -99,3 +99,79 @@ func changePct(before, after float64) float64 {
 	}
 	return (after/before - 1) * 100
 }
+
+// meanSummary is a mean with its variance over n calls: what
+// pg_stat_statements' sums give for the measured calls. It is a
+// go-moremath TTestSample.
+type meanSummary struct {
+	n, mean, variance float64
+}
+
+func (m meanSummary) Weight() float64   { return m.n }
+func (m meanSummary) Mean() float64     { return m.mean }
+func (m meanSummary) Variance() float64 { return m.variance }
+
+// serverSummary is a statement's server time as a meanSummary: the
+// variance is StddevMs squared, the upper bound ServerTime keeps, which
+// only makes the test and the interval more cautious.
+func serverSummary(s *ServerTime) meanSummary {
+	return meanSummary{n: float64(s.Calls), mean: s.MeanMs, variance: s.StddevMs * s.StddevMs}
+}
+
+// meanChange is the statistics of one statement's two server times.
+type meanChange struct {
+	// changePct is after's mean over before's minus one, in percent;
+	// lowPct and highPct bound it (nil: unbounded).
+	changePct       float64
+	lowPct, highPct *float64
+	p               float64
+	// detectable is false when either side has fewer than two calls.
+	detectable bool
+}
+
+// compareMeans compares two means known only by their count, mean and
+// variance, as pg_stat_statements gives them. There are no per-call
+// samples, so no rank test: with the hundreds of calls a run makes, each
+// mean is close to normal (the central limit theorem), and Welch's t-test
+// (unequal variances, Welch–Satterthwaite degrees of freedom; go-moremath's
+// TwoSampleWelchTTest) gives the p-value. The interval on the ratio of
+// the means is Fieller's at Confidence with the same t quantile: it holds
+// 1 (no change) exactly when the two-sided test at 1 − Confidence does
+// not reject, and it is unbounded when the before mean is not itself
+// significantly above zero.
+func compareMeans(before, after meanSummary) meanChange {
+	var mc meanChange
+	if before.n < 2 || after.n < 2 || before.mean <= 0 {
+		return mc
+	}
+	mc.detectable = true
+	mc.changePct = (after.mean/before.mean - 1) * 100
+	vb, va := before.variance/before.n, after.variance/after.n
+	if vb+va == 0 {
+		// Identical calls, every one: the means are exact.
+		mc.p = 1
+		if after.mean != before.mean {
+			mc.p = 0
+		}
+		lo, hi := mc.changePct, mc.changePct
+		mc.lowPct, mc.highPct = &lo, &hi
+		return mc
+	}
+	res, err := stats.TwoSampleWelchTTest(after, before, stats.LocationDiffers)
+	if err != nil {
+		mc.detectable = false
+		return mc
+	}
+	mc.p = res.P
+	tq := stats.InvCDF(stats.TDist{V: res.DoF})(1 - (1-Confidence)/2)
+	// (a − ρb)² ≤ t²(va + ρ²vb), a quadratic in the ratio ρ.
+	a, b, t2 := after.mean, before.mean, tq*tq
+	qa, qb, qc := b*b-t2*vb, a*b, a*a-t2*va
+	disc := qb*qb - qa*qc
+	if qa > 0 && disc >= 0 {
+		lo := ((qb-math.Sqrt(disc))/qa - 1) * 100
+		hi := ((qb+math.Sqrt(disc))/qa - 1) * 100
+		mc.lowPct, mc.highPct = &lo, &hi
+	}
+	return mc
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/hishamos/hishamos-perf/analyze"
@@ -34,6 +35,9 @@ type Statement struct {
 	Write bool
 	// Indexes are the profile's hand-picked indexes meant to serve it.
 	Indexes []string
+	// Expect is the statement's own promise: a .sql file's `-- expect:`
+	// comment above it.
+	Expect *ExpectRange
 	// Leader is set for a statement that runs on its own in every round;
 	// a follow-up only runs after its leader.
 	Leader bool
@@ -167,8 +171,12 @@ var badNameChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // FromSQL makes the workload of a .sql file: every statement in it, run
 // as it is. A `-- name: x` comment line above a statement names it; the
-// others are named q1, q2, ... by position. A .sql file has no parameter
-// generators, so a statement with $n placeholders is refused.
+// others are named q1, q2, ... by position. An `-- expect: 40%` (or
+// `40-60%`) comment line promises an improvement: in the comment lines
+// that open the file, ended by a blank line, for every statement an index
+// added between two runs targets (as a profile's expect: does); in the
+// comment lines above a statement, for that statement. A .sql file has no
+// parameter generators, so a statement with $n placeholders is refused.
 func FromSQL(file string, text []byte) (*Workload, error) {
 	srcs, err := analyze.SplitSQL(file, string(text))
 	if err != nil {
@@ -180,6 +188,10 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
 	w := &Workload{Info: WorkloadInfo{Name: name, Kind: "sql", File: file}}
 	lines := strings.Split(string(text), "\n")
+	header := headerLines(lines)
+	if w.Info.Expect, err = expectIn(lines[:header], 0, file); err != nil {
+		return nil, err
+	}
 	seen := map[string]int{}
 	for _, s := range srcs {
 		where := fmt.Sprintf("%s:%d", file, s.Line)
@@ -193,6 +205,9 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 		stmtName := fmt.Sprintf("q%d", s.Index)
 		if n := nameAbove(lines, s.Line); n != "" {
 			stmtName = badNameChars.ReplaceAllString(n, "_")
+		}
+		if st.Expect, err = expectAbove(lines, s.Line, header, file); err != nil {
+			return nil, err
 		}
 		if prev, dup := seen[stmtName]; dup {
 			return nil, fmt.Errorf("bench: %w: %s: a statement is already called %s (statement %d)", ErrWorkload, where, stmtName, prev)
@@ -247,3 +262,73 @@ func (e *ParamsError) Message(see string) string {
 	}
 	return msg
 }
+
+// expectComment is an `-- expect: …` comment line.
+var expectComment = regexp.MustCompile(`^\s*--\s*expect:\s*(.*?)\s*$`)
+
+// expectValue is what an `-- expect:` comment may say: a percentage, or
+// a range of two (40-60%, 40–60%, 40% - 60%).
+var expectValue = regexp.MustCompile(`^(\d+(?:\.\d+)?)\s*%?(?:\s*[-–]\s*(\d+(?:\.\d+)?)\s*%?)?$`)
+
+// headerLines counts the comment lines that open a file when a blank line
+// ends them: its header, whose `-- expect:` holds for the whole file. A
+// comment block that runs into the first statement is that statement's.
+func headerLines(lines []string) int {
+	n := 0
+	for n < len(lines) && strings.HasPrefix(strings.TrimSpace(lines[n]), "--") {
+		n++
+	}
+	if n == 0 || n == len(lines) || strings.TrimSpace(lines[n]) != "" {
+		return 0
+	}
+	return n
+}
+
+// expectAbove reads the `-- expect:` of the statement starting on line
+// (1-based): in the comment and blank lines right above it, back to the
+// previous statement or the file's header (header lines, not searched).
+func expectAbove(lines []string, line, header int, file string) (*ExpectRange, error) {
+	top := line - 1
+	for top > header && top-1 < len(lines) {
+		l := strings.TrimSpace(lines[top-1])
+		if l != "" && !strings.HasPrefix(l, "--") {
+			break
+		}
+		top--
+	}
+	if top >= line-1 {
+		return nil, nil
+	}
+	return expectIn(lines[top:line-1], top, file)
+}
+
+// expectIn reads the last `-- expect:` comment among lines, which start at
+// offset (0-based) in the file; nil when there is none, ErrWorkload when
+// its value is not a percentage or a range of two.
+func expectIn(lines []string, offset int, file string) (*ExpectRange, error) {
+	for i := len(lines) - 1; i >= 0; i-- {
+		m := expectComment.FindStringSubmatch(lines[i])
+		if m == nil {
+			continue
+		}
+		where := fmt.Sprintf("%s:%d", file, offset+i+1)
+		v := expectValue.FindStringSubmatch(m[1])
+		if v == nil {
+			return nil, fmt.Errorf("bench: %w: %s: -- expect: %q is not a percentage such as 40%% or a range such as 40-60%%", ErrWorkload, where, m[1])
+		}
+		lo, _ := strconv.ParseFloat(v[1], 64)
+		hi := MaxExpectPct
+		if v[2] != "" {
+			hi, _ = strconv.ParseFloat(v[2], 64)
+		}
+		if !(lo > 0 && lo <= hi && hi <= MaxExpectPct) {
+			return nil, fmt.Errorf("bench: %w: %s: -- expect: %q must be above 0%% and at most 100%%, the smaller first", ErrWorkload, where, m[1])
+		}
+		return &ExpectRange{MinPct: lo, MaxPct: hi, Source: where}, nil
+	}
+	return nil, nil
+}
+
+// MaxExpectPct is the top of a promise stated as one figure (40% means
+// "at least 40%"): nothing is ever above it.
+const MaxExpectPct = 100.0

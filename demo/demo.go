@@ -2,8 +2,11 @@
 // its own: it loads HishamOS data, runs the profile's workload once so that
 // pg_stat_statements has something real to show, analyzes it, proposes
 // indexes beside the seed's eleven, writes both sets as migrations, and
-// measures the workload three times: with neither set, with the seed's, and
-// with the advisor's. Every number in the report is measured on the run.
+// measures the workload with neither set, with the seed's, and with the
+// advisor's, each set's run between two halves of its run without (so
+// that the machine's load falls on both sides alike), and judges the
+// seed's claim on the server's time per call. Every number in the report
+// is measured on the run.
 //
 // The package never prints: it says what it does through Config.Say and
 // returns a Report; the demo command renders it.
@@ -29,8 +32,10 @@ import (
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
-// Schema names the JSON layout of `demo --format json`.
-const Schema = "hishamos-perf/demo/v1"
+// Schema names the JSON layout of `demo --format json`. v2 states the
+// verdict in its metric (Verdict.Metric: server time where the sandbox
+// gives it) and adds server time beside latency.
+const Schema = "hishamos-perf/demo/v2"
 
 // The three index sets every statement is measured with.
 const (
@@ -79,6 +84,9 @@ type Config struct {
 	LoadProgress func(dataset.Progress)
 	// ProposeProgress, when set, hears how the advisor goes.
 	ProposeProgress func(indexes.Progress)
+	// KeepIndexes builds the advisor's set again once it has been measured
+	// (each set is taken down after its run): the command's --keep.
+	KeepIndexes bool
 	// AnalyzeOptionName words an option in analyze's findings
 	// (analyze.Options.OptionName): the command passes its flags' names.
 	AnalyzeOptionName func(analyze.Option) string
@@ -141,11 +149,23 @@ type BuiltIndex struct {
 	SizeBytes  int64  `json:"size_bytes"`
 }
 
-// Runs are the three measurements.
+// Runs are the measurements: the tables as they are, with the seed's set
+// and with the advisor's. Before is the seed's before (its two halves
+// around the seed's run, merged: see demoRun.measure), AdvisorBefore the
+// advisor's (around the advisor's run); nil AdvisorBefore means Before.
 type Runs struct {
-	Before  *bench.Run `json:"before"`
-	Seed    *bench.Run `json:"seed"`
-	Advisor *bench.Run `json:"advisor"`
+	Before        *bench.Run `json:"before"`
+	Seed          *bench.Run `json:"seed"`
+	Advisor       *bench.Run `json:"advisor"`
+	AdvisorBefore *bench.Run `json:"advisor_before,omitempty"`
+}
+
+// advisorBefore is the run the advisor's is compared with.
+func (r Runs) advisorBefore() *bench.Run {
+	if r.AdvisorBefore != nil {
+		return r.AdvisorBefore
+	}
+	return r.Before
 }
 
 // StatementResult is one statement measured with each index set.
@@ -153,41 +173,70 @@ type StatementResult struct {
 	Name string `json:"name"`
 	// Targeted marks a statement the seed's indexes are meant to serve.
 	Targeted bool `json:"targeted"`
-	// P50Ms and BuffersPerCall are per set: before, seed, advisor.
-	BeforeP50Ms    float64  `json:"before_p50_ms"`
-	SeedP50Ms      float64  `json:"seed_p50_ms"`
-	AdvisorP50Ms   float64  `json:"advisor_p50_ms"`
-	BeforeBuffers  *float64 `json:"before_buffers_per_call"`
-	SeedBuffers    *float64 `json:"seed_buffers_per_call"`
-	AdvisorBuffers *float64 `json:"advisor_buffers_per_call"`
+	// P50Ms, ServerMs (the server's mean time per call) and
+	// BuffersPerCall are per set: before, seed, advisor.
+	BeforeP50Ms     float64  `json:"before_p50_ms"`
+	SeedP50Ms       float64  `json:"seed_p50_ms"`
+	AdvisorP50Ms    float64  `json:"advisor_p50_ms"`
+	BeforeServerMs  *float64 `json:"before_server_ms"`
+	SeedServerMs    *float64 `json:"seed_server_ms"`
+	AdvisorServerMs *float64 `json:"advisor_server_ms"`
+	BeforeBuffers   *float64 `json:"before_buffers_per_call"`
+	SeedBuffers     *float64 `json:"seed_buffers_per_call"`
+	AdvisorBuffers  *float64 `json:"advisor_buffers_per_call"`
 	// Seed and Advisor compare each set's run with the run before.
 	Seed    Change `json:"seed"`
 	Advisor Change `json:"advisor"`
 }
 
-// Change is one set's effect on one statement, from the samples.
+// Change is one set's effect on one statement.
 type Change struct {
 	// ImprovementPct is the drop in median latency, in percent (40 is 40%
-	// faster; negative is slower).
-	ImprovementPct float64       `json:"improvement_pct"`
-	CILowPct       *float64      `json:"ci_low_pct"`
-	CIHighPct      *float64      `json:"ci_high_pct"`
-	PValue         float64       `json:"p_value"`
-	Verdict        bench.Verdict `json:"verdict"`
-	Reason         string        `json:"reason,omitempty"`
-	PlanChanged    bool          `json:"plan_changed"`
-	// Placement is below, within or above the promised range.
-	Placement string `json:"placement"`
+	// faster; negative is slower), from the samples; CILowPct and
+	// CIHighPct bound it.
+	ImprovementPct float64  `json:"improvement_pct"`
+	CILowPct       *float64 `json:"ci_low_pct"`
+	CIHighPct      *float64 `json:"ci_high_pct"`
+	PValue         float64  `json:"p_value"`
+	// ServerImprovementPct is the drop in the server's mean time per call,
+	// ServerCILowPct and ServerCIHighPct its bounds; nil when the two runs
+	// do not both have it.
+	ServerImprovementPct *float64      `json:"server_improvement_pct"`
+	ServerCILowPct       *float64      `json:"server_ci_low_pct"`
+	ServerCIHighPct      *float64      `json:"server_ci_high_pct"`
+	Verdict              bench.Verdict `json:"verdict"`
+	Reason               string        `json:"reason,omitempty"`
+	PlanChanged          bool          `json:"plan_changed"`
+	// ClaimPct is the improvement in the verdict's metric (Verdict.Metric),
+	// and Placement where it falls: below, within or above the promised
+	// range.
+	ClaimPct  float64 `json:"claim_pct"`
+	Placement string  `json:"placement"`
 }
 
 // Verdict is the claim's outcome.
 type Verdict struct {
 	// Targeted counts the statements the seed's indexes are meant to serve.
 	Targeted int `json:"targeted"`
+	// SeedIndexes and AdvisorIndexes count each set's indexes.
+	SeedIndexes    int `json:"seed_indexes"`
+	AdvisorIndexes int `json:"advisor_indexes"`
+	// Metric is what the claim is judged on (see ClaimMetric), and
+	// MetricWhy says why in words.
+	Metric    bench.Metric `json:"metric"`
+	MetricWhy string       `json:"metric_why"`
+	// RoundTripPct is the median, over the targeted statements, of the
+	// share of their mean latency before that was not the server's time:
+	// the client's round trip, which no index changes.
+	RoundTripPct *float64 `json:"round_trip_pct,omitempty"`
 	// SeedMedianPct and AdvisorMedianPct are the median, over the targeted
-	// statements, of each set's improvement.
+	// statements, of each set's improvement in Metric.
 	SeedMedianPct    float64 `json:"seed_median_improvement_pct"`
 	AdvisorMedianPct float64 `json:"advisor_median_improvement_pct"`
+	// SeedLatencyMedianPct and AdvisorLatencyMedianPct are the same in
+	// median latency, whatever Metric is, for reference.
+	SeedLatencyMedianPct    float64 `json:"seed_latency_median_improvement_pct"`
+	AdvisorLatencyMedianPct float64 `json:"advisor_latency_median_improvement_pct"`
 	// SeedNetPct and AdvisorNetPct are those medians net of the machine's
 	// drift (NetOfDrift); the placements and the claim are judged on them.
 	SeedNetPct       float64 `json:"seed_net_improvement_pct"`
@@ -199,8 +248,8 @@ type Verdict struct {
 	SeedImproved    int `json:"seed_improved"`
 	AdvisorImproved int `json:"advisor_improved"`
 	// SeedDrift and AdvisorDrift are how the statements whose plan and
-	// buffers did not change moved between the runs: the machine's share of
-	// every change (nil with too few of them).
+	// buffers did not change moved between the runs, in Metric: the
+	// machine's share of every change (nil with too few of them).
 	SeedDrift    *bench.Drift `json:"seed_drift,omitempty"`
 	AdvisorDrift *bench.Drift `json:"advisor_drift,omitempty"`
 	// ClaimHolds is set when the seed's median improvement, net of the
@@ -232,9 +281,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 			return d.rep, err
 		}
 	}
+	metric, why, roundTrip := ClaimMetric(w, d.rep.Runs)
+	o := cfg.Compare
+	o.Metric = metric
 	var seedDrift, advDrift *bench.Drift
-	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, cfg.Compare, d.rep.Expect)
-	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift)
+	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, o, d.rep.Expect)
+	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift, metric)
+	d.rep.Verdict.MetricWhy, d.rep.Verdict.RoundTripPct = why, roundTrip
 	return d.rep, nil
 }
 
@@ -399,41 +452,76 @@ func (d *demoRun) plan(ctx context.Context) error {
 	return nil
 }
 
-// measure runs the workload before any new index, then, through bench's
-// own sequence (apply → ANALYZE → measure, as bench --apply runs it), with
-// the seed's set, taken down again afterwards, and with the advisor's.
+// measure runs the workload on the tables as they are, then, through
+// bench's own sequence (apply → ANALYZE → measure, as bench --apply runs
+// it), with the seed's set, taken down again, then as they are again, then
+// with the advisor's set, taken down, and as they are a third time:
+// before₁ seed before₂ advisor before₃, each "before" half as long as a
+// set's run. The seed is compared with before₁ and before₂ merged, the
+// advisor with before₂ and before₃: each set's run sits between the two
+// halves of its before, so a change in the machine's load while they run
+// (another job starting, or ending) falls on both sides of the comparison
+// alike, and a steady one cancels out. Config.KeepIndexes builds the
+// advisor's set again at the end.
 func (d *demoRun) measure(ctx context.Context) error {
 	how := fmt.Sprintf("%d calls per statement", d.cfg.Bench.Iterations)
+	half := d.cfg.Bench
 	if d.cfg.Bench.Duration > 0 {
 		how = fmt.Sprintf("for %s, every statement in turn", d.cfg.Bench.Duration)
+		half.Duration = d.cfg.Bench.Duration / 2
+	} else {
+		half.Iterations = (d.cfg.Bench.Iterations + 1) / 2
 	}
 	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
 
-	d.say("demo: measuring the workload before any new index (%s)", how)
-	var err error
-	if d.rep.Runs.Before, err = d.measureAsIs(ctx, SetBefore); err != nil {
+	d.say("demo: measuring the workload before any new index (half of it: the other half follows the seed's run)")
+	b1, err := d.measureAsIs(ctx, half, SetBefore+" 1")
+	if err != nil {
 		return err
 	}
 	d.say("demo: building the seed's %d indexes and measuring the workload with them (%s)", len(d.seedDefs), how)
-	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, true); err != nil {
+	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, b1); err != nil {
 		return err
 	}
+	d.say("demo: measuring the workload without them again (the other half of the seed's before)")
+	b2, err := d.measureAsIs(ctx, half, SetBefore+" 2")
+	if err != nil {
+		return err
+	}
+	d.rep.Runs.Before = bench.Merge(b1, b2)
 	if d.advDir == nil {
 		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
-		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, SetAdvisor)
+		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, d.cfg.Bench, SetAdvisor)
+		d.rep.Runs.AdvisorBefore = d.rep.Runs.Before
 		return err
 	}
 	d.say("demo: building the advisor's %d indexes and measuring the workload with them (%s)", len(d.advDefs), how)
-	d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, false)
-	return err
+	if d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, b2); err != nil {
+		return err
+	}
+	d.say("demo: measuring the workload without them again (the other half of the advisor's before)")
+	b3, err := d.measureAsIs(ctx, half, SetBefore+" 3")
+	if err != nil {
+		return err
+	}
+	d.rep.Runs.AdvisorBefore = bench.Merge(b2, b3)
+	if d.cfg.KeepIndexes {
+		t0 := time.Now()
+		d.say("demo: building the advisor's indexes again, to keep them")
+		if _, _, err := (&migrate.Migrator{Directory: d.advDir, Connect: d.rw}).Apply(ctx); err != nil {
+			return fmt.Errorf("demo: build the advisor's indexes again: %w", err)
+		}
+		d.step("apply "+SetAdvisor+" again", t0)
+	}
+	return nil
 }
 
 // measureAsIs measures the workload on the tables as they are, after
-// warming the caches, as the run of set.
-func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, error) {
+// warming the caches, with o, as the run of set.
+func (d *demoRun) measureAsIs(ctx context.Context, o bench.Options, set string) (*bench.Run, error) {
 	t0 := time.Now()
 	d.prewarm(ctx)
-	run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+	run, err := bench.Measure(ctx, d.connector, d.w, o)
 	if run != nil {
 		run.Target = d.cfg.Target
 	}
@@ -444,15 +532,15 @@ func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, erro
 	return run, nil
 }
 
-// measureWith applies dir's migrations, measures the workload with them against
-// the before run (bench.AfterMigrations) and, when revert is set, takes
-// them down again; the indexes built, with their sizes, join the report.
-func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, revert bool) (*bench.Run, error) {
+// measureWith applies dir's migrations, measures the workload with them
+// against before (bench.AfterMigrations) and takes them down again; the
+// indexes built, with their sizes, join the report.
+func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, before *bench.Run) (*bench.Run, error) {
 	t0 := time.Now()
 	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw},
 		reverting: func() { d.say("demo: taking the %s's indexes down", set) }}
-	bc.Migrator, bc.Revert = tm, revert
-	rep, err := bench.AfterMigrations(ctx, d.connector, bc, d.rep.Runs.Before)
+	bc.Migrator, bc.Revert = tm, true
+	rep, err := bench.AfterMigrations(ctx, d.connector, bc, before)
 	if tm.applied > 0 {
 		d.rep.Steps = append(d.rep.Steps, Step{Name: "apply " + set, Ms: ms(tm.applied)})
 	}
@@ -555,15 +643,70 @@ func plan(ctx context.Context, path string, indexes []indexdef.Def, name, tool, 
 	return dir, files, nil
 }
 
+// RoundTripDominates is the share of the targeted statements' latency,
+// at the median, that is not the server's time, past which the verdict
+// says the round trip is most of what the client times (the tool, the
+// socket, the transaction around each call): no index changes it, and its
+// noise swamps the server's part.
+const RoundTripDominates = 50.0
+
+// ClaimMetric chooses what the seed's claim is judged on. The claim is
+// about the statements ("40–60% faster queries") and the indexes change
+// only the server's part of each call: where every targeted statement has
+// the server's time per call in all three runs from one source, the claim
+// is judged on server time, else on the client's median latency. It says
+// why in words, with roundTrip, the median over the targeted statements of
+// the share of their mean latency before that was not the server's (nil
+// without server time). The choice is made the same way on every run, not
+// from how the figures came out, so repeated runs judge the same metric.
+func ClaimMetric(w *bench.Workload, runs Runs) (m bench.Metric, why string, roundTrip *float64) {
+	var shares []float64
+	all := true
+	for _, s := range w.Statements {
+		if len(s.Indexes) == 0 {
+			continue
+		}
+		var srv [3]*bench.ServerTime
+		for i, r := range []*bench.Run{runs.Before, runs.Seed, runs.Advisor} {
+			if r == nil {
+				continue
+			}
+			if sr := r.Statement(s.Name); sr != nil {
+				srv[i] = sr.Server
+			}
+		}
+		if srv[0] == nil || srv[1] == nil || srv[2] == nil || srv[0].Source != srv[1].Source || srv[0].Source != srv[2].Source {
+			all = false
+			continue
+		}
+		if b := runs.Before.Statement(s.Name); b.MeanMs > 0 {
+			shares = append(shares, 100*max(0, 1-srv[0].MeanMs/b.MeanMs))
+		}
+	}
+	if !all || len(shares) == 0 {
+		return bench.MetricLatency, "median latency: the server's time per call is not known for every targeted statement in every run", nil
+	}
+	rt := round1(bench.Median(shares))
+	why = fmt.Sprintf("the server's time per call (pg_stat_statements): the indexes change only the server's part, and the client's round trip, which they do not change, was %.0f%% of these statements' latency before", rt)
+	if rt > RoundTripDominates {
+		why += " (most of it: its noise would swamp the change)"
+	}
+	return bench.MetricServer, why, &rt
+}
+
 // Table puts every statement's three runs side by side, comparing the seed's
-// and the advisor's runs with the one before.
+// and the advisor's runs with the one before; o.Metric is the claim's
+// metric, and the drifts returned are in it.
 func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.ExpectRange) (out []StatementResult, seedDrift, advisorDrift *bench.Drift) {
-	targeted := map[string]bool{}
+	targeted, listed := map[string]bool{}, map[string][]string{}
 	for _, s := range w.Statements {
 		targeted[s.Name] = len(s.Indexes) > 0
+		if len(s.Indexes) > 0 {
+			listed[s.Name] = s.Indexes
+		}
 	}
-	seed := bench.Compare(runs.Before, runs.Seed, o, targeted, expect)
-	adv := bench.Compare(runs.Before, runs.Advisor, o, targeted, expect)
+	seed := bench.Compare(runs.Before, runs.Seed, o, listed, expect)
+	adv := bench.Compare(runs.advisorBefore(), runs.Advisor, o, listed, expect)
 	find := func(cs []bench.Comparison, name string) *bench.Comparison {
 		for i := range cs {
 			if cs[i].Name == name {
@@ -571,6 +714,13 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 			}
 		}
 		return nil
+	}
+	serverMs := func(sr *bench.StatementRun) *float64 {
+		if sr.Server == nil {
+			return nil
+		}
+		v := sr.Server.MeanMs
+		return &v
 	}
 	for _, b := range runs.Before.Statements {
 		s, a := runs.Seed.Statement(b.Name), runs.Advisor.Statement(b.Name)
@@ -581,17 +731,24 @@ func Table(w *bench.Workload, runs Runs, o bench.CompareOptions, expect *bench.E
 		out = append(out, StatementResult{
 			Name: b.Name, Targeted: targeted[b.Name],
 			BeforeP50Ms: b.P50Ms, SeedP50Ms: s.P50Ms, AdvisorP50Ms: a.P50Ms,
+			BeforeServerMs: serverMs(&b), SeedServerMs: serverMs(s), AdvisorServerMs: serverMs(a),
 			BeforeBuffers: b.BuffersPerCall, SeedBuffers: s.BuffersPerCall, AdvisorBuffers: a.BuffersPerCall,
-			Seed: change(cs, expect), Advisor: change(ca, expect),
+			Seed: change(cs, expect, o.Metric), Advisor: change(ca, expect, o.Metric),
 		})
+	}
+	if o.Metric == bench.MetricServer {
+		return out, seed.ServerDrift, adv.ServerDrift
 	}
 	return out, seed.Drift, adv.Drift
 }
 
-func change(c *bench.Comparison, expect *bench.ExpectRange) Change {
-	return Change{ImprovementPct: c.ImprovementPct(), CILowPct: neg(c.CIHighPct), CIHighPct: neg(c.CILowPct),
+func change(c *bench.Comparison, expect *bench.ExpectRange, m bench.Metric) Change {
+	ch := Change{ImprovementPct: c.ImprovementPct(), CILowPct: neg(c.CIHighPct), CIHighPct: neg(c.CILowPct),
 		PValue: c.PValue, Verdict: c.Verdict, Reason: c.Reason, PlanChanged: c.PlanChanged,
-		Placement: expect.Place(c.ImprovementPct())}
+		ServerImprovementPct: neg(c.ServerChangePct), ServerCILowPct: neg(c.ServerCIHighPct), ServerCIHighPct: neg(c.ServerCILowPct)}
+	ch.ClaimPct, _, _ = c.Improvement(m)
+	ch.Placement = expect.Place(ch.ClaimPct)
+	return ch
 }
 
 // neg turns a bound on the change into one on the improvement.
@@ -603,18 +760,22 @@ func neg(v *float64) *float64 {
 	return &x
 }
 
-// Judge sums the statements up: the median improvement of each set over the
-// statements the seed's indexes target, and where it falls.
-func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, advisorCount int, seedDrift, advisorDrift *bench.Drift) Verdict {
-	var v Verdict
-	var seed, adv []float64
+// Judge sums the statements up: the median improvement of each set, in the
+// claim's metric m, over the statements the seed's indexes target, net of
+// the drift of the statements whose plans and buffers did not change, and
+// where it falls.
+func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, advisorCount int, seedDrift, advisorDrift *bench.Drift, m bench.Metric) Verdict {
+	v := Verdict{SeedIndexes: seedCount, AdvisorIndexes: advisorCount, Metric: m}
+	var seed, adv, seedLat, advLat []float64
 	for _, s := range stmts {
 		if !s.Targeted {
 			continue
 		}
 		v.Targeted++
-		seed = append(seed, s.Seed.ImprovementPct)
-		adv = append(adv, s.Advisor.ImprovementPct)
+		seed = append(seed, s.Seed.ClaimPct)
+		adv = append(adv, s.Advisor.ClaimPct)
+		seedLat = append(seedLat, s.Seed.ImprovementPct)
+		advLat = append(advLat, s.Advisor.ImprovementPct)
 		if s.Seed.Verdict == bench.Improved {
 			v.SeedImproved++
 		}
@@ -623,6 +784,7 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 		}
 	}
 	v.SeedMedianPct, v.AdvisorMedianPct = round1(bench.Median(seed)), round1(bench.Median(adv))
+	v.SeedLatencyMedianPct, v.AdvisorLatencyMedianPct = round1(bench.Median(seedLat)), round1(bench.Median(advLat))
 	v.SeedNetPct, v.AdvisorNetPct = round1(NetOfDrift(v.SeedMedianPct, seedDrift)), round1(NetOfDrift(v.AdvisorMedianPct, advisorDrift))
 	v.SeedPlacement, v.AdvisorPlacement = expect.Place(v.SeedNetPct), expect.Place(v.AdvisorNetPct)
 	promise := "no promised range"
@@ -635,8 +797,12 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 		claim = "the claim holds"
 	}
 	v.SeedDrift, v.AdvisorDrift = seedDrift, advisorDrift
-	v.Line = fmt.Sprintf("%s: over the %d targeted statements the seed's %d indexes cut median latency by %s: %s %s (%d improved); the advisor's %d by %s: %s (%d improved)",
-		claim, v.Targeted, seedCount, netWords(v.SeedMedianPct, v.SeedNetPct, seedDrift), v.SeedPlacement, promise, v.SeedImproved,
+	what := "median latency"
+	if m == bench.MetricServer {
+		what = "the server's median time per call"
+	}
+	v.Line = fmt.Sprintf("%s: over the %d targeted statements the seed's %d indexes cut %s by %s: %s %s (%d improved); the advisor's %d by %s: %s (%d improved)",
+		claim, v.Targeted, seedCount, what, netWords(v.SeedMedianPct, v.SeedNetPct, seedDrift), v.SeedPlacement, promise, v.SeedImproved,
 		advisorCount, netWords(v.AdvisorMedianPct, v.AdvisorNetPct, advisorDrift), v.AdvisorPlacement, v.AdvisorImproved)
 	return v
 }

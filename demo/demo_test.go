@@ -26,8 +26,8 @@ func TestNetOfDrift(t *testing.T) {
 func TestJudge(t *testing.T) {
 	stmt := func(targeted bool, seed, adv float64) StatementResult {
 		return StatementResult{Targeted: targeted,
-			Seed:    Change{ImprovementPct: seed, Verdict: bench.Improved},
-			Advisor: Change{ImprovementPct: adv, Verdict: bench.Unchanged}}
+			Seed:    Change{ImprovementPct: seed, ClaimPct: seed, Verdict: bench.Improved},
+			Advisor: Change{ImprovementPct: adv, ClaimPct: adv, Verdict: bench.Unchanged}}
 	}
 	tests := []struct {
 		name        string
@@ -46,7 +46,7 @@ func TestJudge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			v := Judge(tt.stmts, promise, 11, 9, tt.drift, tt.drift)
+			v := Judge(tt.stmts, promise, 11, 9, tt.drift, tt.drift, bench.MetricLatency)
 			if v.ClaimHolds != tt.holds || v.SeedMedianPct != tt.seed || v.AdvisorMedianPct != tt.adv || v.SeedPlacement != tt.seedPlace {
 				t.Errorf("got holds=%v seed=%v adv=%v place=%q", v.ClaimHolds, v.SeedMedianPct, v.AdvisorMedianPct, v.SeedPlacement)
 			}
@@ -57,5 +57,46 @@ func TestJudge(t *testing.T) {
 				t.Errorf("line %q disagrees with claim_holds %v", v.Line, tt.holds)
 			}
 		})
+	}
+}
+
+// TestJudgeOnServerTime: judged on server time, the medians and the
+// placement are the server's, the latency medians are kept beside them,
+// and the line says which metric the verdict used.
+func TestJudgeOnServerTime(t *testing.T) {
+	stmt := func(latency, server float64) StatementResult {
+		return StatementResult{Targeted: true, Seed: Change{ImprovementPct: latency, ClaimPct: server, Verdict: bench.Improved},
+			Advisor: Change{ImprovementPct: latency, ClaimPct: server, Verdict: bench.Improved}}
+	}
+	v := Judge([]StatementResult{stmt(20, 50), stmt(25, 55), stmt(30, 45)}, promise, 11, 9, nil, nil, bench.MetricServer)
+	if v.Metric != bench.MetricServer || v.SeedMedianPct != 50 || v.SeedLatencyMedianPct != 25 || v.SeedPlacement != Within || !v.ClaimHolds {
+		t.Errorf("verdict %+v; want 50%% on server time (25%% latency), within, holding", v)
+	}
+	if !strings.Contains(v.Line, "cut the server's median time per call by 50.0%") {
+		t.Errorf("line %q does not name server time", v.Line)
+	}
+}
+
+// TestClaimMetric: the claim is judged on server time when every targeted
+// statement has it in all three runs from one source, saying the round
+// trip's share of their latency; else on latency, saying why.
+func TestClaimMetric(t *testing.T) {
+	w := &bench.Workload{Statements: []bench.Statement{{Name: "t", Indexes: []string{"i"}}, {Name: "u"}}}
+	run := func(server *bench.ServerTime) *bench.Run {
+		return &bench.Run{Statements: []bench.StatementRun{{Name: "t", MeanMs: 0.4, Server: server}, {Name: "u", MeanMs: 1}}}
+	}
+	st := &bench.ServerTime{MeanMs: 0.1, Source: bench.BuffersFromStatements}
+	m, why, rt := ClaimMetric(w, Runs{Before: run(st), Seed: run(st), Advisor: run(st)})
+	if m != bench.MetricServer || rt == nil || *rt != 75 || !strings.Contains(why, "was 75% of these statements' latency before (most of it") {
+		t.Errorf("ClaimMetric = %s, %q, %v; want server time, the round trip 75%%", m, why, rt)
+	}
+	explain := &bench.ServerTime{MeanMs: 0.1, Source: bench.BuffersFromExplain}
+	for name, runs := range map[string]Runs{
+		"missing after": {Before: run(st), Seed: run(nil), Advisor: run(st)},
+		"two sources":   {Before: run(st), Seed: run(explain), Advisor: run(st)},
+	} {
+		if m, why, rt := ClaimMetric(w, runs); m != bench.MetricLatency || rt != nil || !strings.Contains(why, "not known for every targeted statement") {
+			t.Errorf("%s: ClaimMetric = %s, %q, %v; want latency", name, m, why, rt)
+		}
 	}
 }

@@ -38,6 +38,7 @@ const (
 	flagNoise         = "noise"
 	flagExpect        = "expect"
 	flagMaxRegression = "max-regression"
+	flagMetric        = "metric"
 	flagSamples       = "samples"
 	flagJUnit         = "junit"
 )
@@ -67,6 +68,7 @@ type benchOptions struct {
 	noise         string
 	expect        string
 	maxRegression string
+	metric        string
 	samples       bool
 	junit         string
 	html          string
@@ -97,19 +99,38 @@ dblink, pg_terminate_backend, advisory locks and the like in the workload,
 but cannot see them inside a user function: run it as a role that cannot do
 what the workload must not.
 
-Buffers per call come from pg_stat_statements (the difference over the
-measured calls, for this database and statement), or from EXPLAIN (ANALYZE,
-BUFFERS) of a few calls where it cannot say.
+Buffers per call and the server's time per call (executing and, where
+pg_stat_statements.track_planning is on, planning) come from
+pg_stat_statements: the difference over the measured calls, for this
+database and statement; or from EXPLAIN (ANALYZE, BUFFERS) of a few calls
+where it cannot say. Every output shows server time beside client latency.
 
-Two runs are compared with benchstat's statistics: the change in median
-latency with a 95% confidence interval and a Mann-Whitney U p-value, the
-change in buffers per call and whether the plan changed. A statement is
-improved or regressed when buffers moved beyond the noise (they do not
-depend on how busy the machine is) or, failing that, when latency moved
-significantly (p < --alpha) and by more than --noise with the plan or
-buffers to show for it; otherwise unchanged or inconclusive. A change in the
-server version, the plan settings or a table's row count (over 10%) makes
-the statements it touches inconclusive.
+Two runs are compared on three pieces of evidence, each on its own: latency
+(the client's median: a Mann-Whitney U test and a 95% confidence interval,
+benchstat's statistics), server time (the mean per call: pg_stat_statements
+keeps sums, not each call, so Welch's t-test on the means and Fieller's 95%
+interval on their ratio) and buffers per call (they do not depend on how
+busy the machine is). A time moves when it changed significantly (p <
+--alpha), by more than --noise, and with the plan or buffers changed and
+beyond the drift of the statements whose plan and buffers did not: else the
+machine moved it. The verdicts:
+  improved      time went down, or buffers did with time unmoved
+  regressed     time went up, whatever buffers did (a hash, a sort or an
+                aggregate can be slower over fewer pages); or buffers went up
+                with time unmoved
+  mixed         time went down while buffers went up (faster while the pages
+                are cached), or latency and server time went opposite ways
+  unchanged     nothing moved beyond the noise
+  inconclusive  the machine explains the change, too few samples, or the
+                server version, a plan setting or a table's row count (over
+                10%) changed
+A note under the comparison names which metric moved which way.
+
+A statement is targeted when its plan after the change uses an index that was
+not defined before (compared by definition, not by name): a .sql file's
+statements and a profile's alike. A profile's own list of indexes per
+statement also targets it, and is checked: the note says when the plan uses
+another index than the one the profile expects.
 
 Modes:
   bench --save run.json            measure, and keep the run (samples and all)
@@ -118,28 +139,37 @@ Modes:
                                    ANALYZE, measure again, compare (--revert
                                    takes the migrations down afterwards)
 
-The gate: --expect 40% makes every statement targeted by the indexes added
-between the runs improve by at least 40% (its median at the confidence
-interval's worst bound, and its buffers); --expect profile takes the
-profile's own promise. --max-regression 10% (the default; "off" to disable)
-fails when a statement regressed with latency or buffers up by more than
-that. A failed gate exits 1 and says which statement failed and by how much.
+The gate holds statements to --metric: latency (the default), server or
+buffers. --expect 40% makes every targeted statement, and every statement
+with a promise of its own, improved with its metric down by at least 40% at
+the confidence interval's worst bound; --expect workload (or profile) holds
+each to what the workload promises: a profile's expect:, a .sql file's
+"-- expect: 40%" (or 40-60%) comment above a statement, or one in the comment
+lines that open the file (a blank line after them) for every targeted
+statement. --max-regression 10% (the default; "off" to disable) fails when a
+regressed or mixed statement's metric went up by more than that, or its
+buffers did (with --metric buffers, buffers alone). A failed gate exits 1 and
+names each statement and metric that failed, with its figures.
 
-Output: --format table, json (schema hishamos-perf/bench/v1; samples with
+Output: --format table, json (schema hishamos-perf/bench/v2; samples with
 --samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY),
 csv (the tables with their numbers raw: milliseconds, percentages, buffers)
-or benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
-writes a JUnit report beside it.
+or benchstat (Go benchmark lines benchstat reads: one per call, with the
+statement's server-ns/op and buffers/op); --junit FILE writes a JUnit report
+beside it. A baseline saved as bench/v1 is still read (without server time).
 
 A .sql file's statements take no parameters; a "-- name: x" line above a
-statement names it. --profile and --sql, the old spellings of --workload,
-still work for one release.`,
+statement names it, a "-- expect: 40%" line promises its improvement.
+--profile and --sql, the old spellings of --workload, still work for one
+release.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json
   hishamos-perf bench --baseline before.json --max-regression 10% \
     --junit bench.xml
   hishamos-perf bench --apply migrations/ --revert --expect 40% \
     --format markdown >> "$GITHUB_STEP_SUMMARY"
+  hishamos-perf bench --workload queries.sql --apply migrations/ --revert \
+    --expect workload --metric server
   hishamos-perf bench --workload queries.sql --clients 4 --duration 30s
   hishamos-perf bench --format benchstat > new.txt && benchstat old.txt new.txt`,
 		Args: cobra.NoArgs,
@@ -164,8 +194,9 @@ still work for one release.`,
 	f.BoolVar(&o.revert, flagRevert, false, "with --apply: take the applied migrations down at the end")
 	f.Float64Var(&o.alpha, flagAlpha, bench.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	f.StringVar(&o.noise, flagNoise, fmt.Sprintf("%g%%", bench.DefaultNoisePct), "smallest change that counts")
-	f.StringVar(&o.expect, flagExpect, "", `improvement every targeted statement must reach (e.g. 40%, or "profile")`)
+	f.StringVar(&o.expect, flagExpect, "", `improvement every targeted statement must reach (e.g. 40%), or "workload" for what the profile or the file promises`)
 	f.StringVar(&o.maxRegression, flagMaxRegression, defaultMaxRegression, `largest regression allowed ("off" to disable)`)
+	f.StringVar(&o.metric, flagMetric, string(bench.MetricLatency), "what the gate holds statements to: latency (the client's median), server (the server's time per call) or buffers")
 	f.BoolVar(&o.samples, flagSamples, false, "include every latency sample in --format json")
 	f.StringVar(&o.junit, flagJUnit, "", "also write a JUnit XML report to this file")
 	f.StringVar(&o.html, flagHTML, "", "also write a self-contained HTML report (charts, plans, indexes, environment) to this file")
@@ -185,6 +216,7 @@ var benchFlags = map[bench.Option]string{
 	bench.OptAlpha: flagAlpha, bench.OptNoise: flagNoise,
 	bench.OptExpect: flagExpect, bench.OptMaxRegression: flagMaxRegression,
 	bench.OptBaseline: flagBaseline, bench.OptMigrator: flagApply, bench.OptRevert: flagRevert,
+	bench.OptMetric: flagMetric,
 }
 
 // benchFlag names a bench option by its flag ("--clients").
@@ -279,20 +311,23 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise, OptionName: benchFlag}
-	cfg.Gate.OptionName = benchFlag
+	metric := bench.Metric(strings.ToLower(strings.TrimSpace(o.metric)))
+	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise, Metric: metric, OptionName: benchFlag}
+	cfg.Gate.OptionName, cfg.Gate.Metric = benchFlag, metric
 	if err := cfg.Compare.Validate(); err != nil {
 		return cfg, benchOptionUsage(err)
 	}
 	switch strings.ToLower(strings.TrimSpace(o.expect)) {
 	case "":
-	case "profile":
-		e := cfg.Workload.Info.Expect
-		if e == nil {
-			return cfg, benchUsage("--%s profile: %s promises no improvement (no expect: in the profile); give a percentage", flagExpect, cfg.Workload.Info.Name)
+	case "workload", "profile":
+		if !promises(cfg.Workload) {
+			where := "no expect: in the profile"
+			if cfg.Workload.Profile == nil {
+				where = "no -- expect: comment in the file"
+			}
+			return cfg, benchUsage("--%s %s: %s promises no improvement (%s); give a percentage", flagExpect, o.expect, cfg.Workload.Info.Name, where)
 		}
-		v := e.MinPct
-		cfg.Gate.ExpectPct = &v
+		cfg.Gate.ExpectStated = true
 	default:
 		v, err := parsePercent(flagExpect, o.expect)
 		if err != nil {
@@ -312,7 +347,7 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	if err := cfg.Gate.Validate(); err != nil {
 		return cfg, benchOptionUsage(err)
 	}
-	if err := bench.CheckBeforeRun(o.baseline != "", o.apply != "", o.revert, cfg.Gate.ExpectPct != nil); err != nil {
+	if err := bench.CheckBeforeRun(o.baseline != "", o.apply != "", o.revert, cfg.Gate.ExpectPct != nil || cfg.Gate.ExpectStated); err != nil {
 		return cfg, benchOptionUsage(err)
 	}
 	if o.baseline != "" {
@@ -324,11 +359,28 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	return cfg, nil
 }
 
+// promises reports whether a workload promises an improvement: a
+// profile's expect:, a .sql file's `-- expect:` comments.
+func promises(w *bench.Workload) bool {
+	if w.Info.Expect != nil {
+		return true
+	}
+	for _, s := range w.Statements {
+		if s.Expect != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *app) runBench(ctx context.Context, o benchOptions) error {
 	a.noteOldSpelling("bench", &o.workload)
 	cfg, err := a.benchConfig(o)
 	if err != nil {
 		return err
+	}
+	if cfg.Workload.Profile == nil && promises(cfg.Workload) && cfg.Gate.ExpectPct == nil && !cfg.Gate.ExpectStated && (o.baseline != "" || o.apply != "") {
+		a.say("bench: %s promises improvements in -- expect: comments; --%s workload holds the statements to them", cfg.Workload.Info.File, flagExpect)
 	}
 	var dir *migrate.Dir
 	if o.apply != "" {

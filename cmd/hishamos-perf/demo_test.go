@@ -22,9 +22,21 @@ func improvementFromSamples(before, after []float64) float64 {
 	return (1 - bench.Median(after)/bench.Median(before)) * 100
 }
 
+// claimImprovement is the drop in the verdict's metric from before to
+// after, in percent, computed here from the runs: the samples' medians,
+// or the server's means per call.
+func claimImprovement(m bench.Metric, before, after *bench.StatementRun) float64 {
+	if m == bench.MetricServer {
+		return (1 - after.Server.MeanMs/before.Server.MeanMs) * 100
+	}
+	return improvementFromSamples(before.Samples, after.Samples)
+}
+
 // TestDemoSmallJSON runs the whole demo at scale small and checks its JSON:
 // every statement of the profile measured three times, each improvement
-// computed from the samples, and the verdict consistent with them.
+// computed from the samples (latency) and the server's means (server time,
+// the verdict's metric on the sandbox), and the verdict consistent with
+// them.
 func TestDemoSmallJSON(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the demo creates a sandbox and loads data: not in -short")
@@ -59,7 +71,15 @@ func TestDemoSmallJSON(t *testing.T) {
 	if rep.Expect == nil {
 		t.Fatal("no promised range in the report")
 	}
-	runs := map[string]*bench.Run{demo.SetBefore: rep.Runs.Before, demo.SetSeed: rep.Runs.Seed, demo.SetAdvisor: rep.Runs.Advisor}
+	// Each set's run sits between two halves of its before: the seed's
+	// before is 20 calls and 20, the advisor's likewise.
+	runs := map[string]*bench.Run{demo.SetBefore: rep.Runs.Before, demo.SetSeed: rep.Runs.Seed, demo.SetAdvisor: rep.Runs.Advisor,
+		"advisor's before": rep.Runs.AdvisorBefore}
+	for _, r := range []*bench.Run{rep.Runs.Before, rep.Runs.AdvisorBefore} {
+		if r != nil && r.Settings.Iterations != 40 {
+			t.Errorf("a before run of %d calls a statement; want two halves of 20", r.Settings.Iterations)
+		}
+	}
 	for set, run := range runs {
 		if run == nil {
 			t.Fatalf("no %s run", set)
@@ -75,18 +95,28 @@ func TestDemoSmallJSON(t *testing.T) {
 		t.Fatalf("%d statements in the table, want every one of the profile's %d", got, want)
 	}
 
+	// The sandbox gives every statement its server time: the claim is
+	// judged on it, and the verdict says so.
+	if rep.Verdict.Metric != bench.MetricServer || !strings.Contains(rep.Verdict.MetricWhy, "round trip") || rep.Verdict.RoundTripPct == nil {
+		t.Errorf("verdict metric %q (%s); want server time, saying the round trip's share", rep.Verdict.Metric, rep.Verdict.MetricWhy)
+	}
+	m := rep.Verdict.Metric
 	var seedImp, advImp []float64
 	targeted := 0
 	for _, s := range rep.Statements {
 		b, sd, ad := rep.Runs.Before.Statement(s.Name), rep.Runs.Seed.Statement(s.Name), rep.Runs.Advisor.Statement(s.Name)
+		ab := rep.Runs.AdvisorBefore.Statement(s.Name)
 		for _, c := range []struct {
-			set   string
-			got   demo.Change
-			after *bench.StatementRun
-		}{{demo.SetSeed, s.Seed, sd}, {demo.SetAdvisor, s.Advisor, ad}} {
-			want := improvementFromSamples(b.Samples, c.after.Samples)
-			if math.Abs(c.got.ImprovementPct-want) > 1e-6 {
+			set           string
+			got           demo.Change
+			before, after *bench.StatementRun
+		}{{demo.SetSeed, s.Seed, b, sd}, {demo.SetAdvisor, s.Advisor, ab, ad}} {
+			if want := improvementFromSamples(c.before.Samples, c.after.Samples); math.Abs(c.got.ImprovementPct-want) > 1e-6 {
 				t.Errorf("%s %s: improvement %.4f%%, the samples say %.4f%%", s.Name, c.set, c.got.ImprovementPct, want)
+			}
+			want := claimImprovement(m, c.before, c.after)
+			if math.Abs(c.got.ClaimPct-want) > 1e-6 {
+				t.Errorf("%s %s: improvement in %s %.4f%%, the runs say %.4f%%", s.Name, c.set, m, c.got.ClaimPct, want)
 			}
 			if place := rep.Expect.Place(want); c.got.Placement != place {
 				t.Errorf("%s %s: placed %q, %.1f%% is %q the promise", s.Name, c.set, c.got.Placement, want, place)
@@ -94,8 +124,8 @@ func TestDemoSmallJSON(t *testing.T) {
 		}
 		if s.Targeted {
 			targeted++
-			seedImp = append(seedImp, improvementFromSamples(b.Samples, sd.Samples))
-			advImp = append(advImp, improvementFromSamples(b.Samples, ad.Samples))
+			seedImp = append(seedImp, claimImprovement(m, b, sd))
+			advImp = append(advImp, claimImprovement(m, ab, ad))
 		}
 	}
 	v := rep.Verdict
@@ -111,7 +141,7 @@ func TestDemoSmallJSON(t *testing.T) {
 	}{{demo.SetSeed, v.SeedMedianPct, v.SeedNetPct, v.SeedPlacement, bench.Median(seedImp), v.SeedDrift},
 		{demo.SetAdvisor, v.AdvisorMedianPct, v.AdvisorNetPct, v.AdvisorPlacement, bench.Median(advImp), v.AdvisorDrift}} {
 		if math.Abs(c.got-c.fromSamples) > 0.05 {
-			t.Errorf("verdict: %s median improvement %.2f%%, the samples say %.2f%%", c.set, c.got, c.fromSamples)
+			t.Errorf("verdict: %s median improvement %.2f%%, the runs say %.2f%%", c.set, c.got, c.fromSamples)
 		}
 		if want := demo.NetOfDrift(c.got, c.drift); math.Abs(c.net-want) > 0.05 {
 			t.Errorf("verdict: %s net improvement %.2f%%, %.2f%% net of drift %+v is %.2f%%", c.set, c.net, c.got, c.drift, want)

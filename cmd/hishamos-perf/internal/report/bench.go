@@ -74,6 +74,32 @@ func buffersCell(v *float64) Cell {
 	return Num(*v, strconv.FormatFloat(*v, 'f', 1, 64))
 }
 
+// serverCells are a statement's server time: the mean shown, and in CSV
+// its deviation, execution and planning means and source; "-" when
+// unknown.
+func serverCells(st *bench.ServerTime) []Cell {
+	if st == nil {
+		return []Cell{Dash(), Dash(), Dash(), Dash(), Dash()}
+	}
+	return []Cell{msCell(st.MeanMs), msCell(st.StddevMs), msCell(st.ExecMeanMs), msCell(st.PlanMeanMs), Str(st.Source)}
+}
+
+// optMsCell is a latency in milliseconds, "-" when unknown.
+func optMsCell(v *float64) Cell {
+	if v == nil {
+		return Dash()
+	}
+	return msCell(*v)
+}
+
+// optMs is milliseconds, "-" when unknown.
+func optMs(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return ms(*v)
+}
+
 // buffers writes buffers per call, "-" when unknown.
 func buffers(v *float64) string { return buffersCell(v).Text }
 
@@ -105,11 +131,15 @@ func runTable(run *bench.Run, after bool) *Table {
 	t := &Table{
 		Title: title,
 		Columns: []Column{{Name: "statement"}, {Name: "calls", Right: true}, {Name: "failed calls", DataOnly: true},
-			{Name: "p50 ms", Right: true}, {Name: "p95 ms", Right: true}, {Name: "p99 ms", Right: true}, {Name: "mean ms", Right: true},
+			{Name: "p50 ms", Right: true}, {Name: "p95 ms", Right: true}, {Name: "p99 ms", Right: true, Optional: true}, {Name: "mean ms", Right: true, Optional: true},
+			{Name: "server ms", Right: true}, {Name: "server sd ms", DataOnly: true}, {Name: "exec ms", DataOnly: true}, {Name: "plan ms", DataOnly: true},
+			{Name: "server from", DataOnly: true},
 			{Name: "rows/call", Right: true}, {Name: "buffers/call", Right: true}, {Name: "buffers from", DataOnly: true},
 			{Name: "plan", Optional: true}, {Name: "follow-up", DataOnly: true}},
 	}
-	sources := map[string]int{}
+	sources, servers := map[string]int{}, map[string]int{}
+	planning := false
+	var noServer []string
 	for _, s := range run.Statements {
 		name := s.Name
 		if s.FollowUp {
@@ -124,12 +154,19 @@ func runTable(run *bench.Run, after bool) *Table {
 		if s.Calls == 0 && s.Errors > 0 {
 			tone = Bad
 		}
-		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Full(name, s.Name), calls, Int(s.Errors),
-			msCell(s.P50Ms), msCell(s.P95Ms), msCell(s.P99Ms), msCell(s.MeanMs),
-			Num(s.RowsPerCall, strconv.FormatFloat(s.RowsPerCall, 'f', 1, 64)), buffersCell(s.BuffersPerCall), Str(s.BuffersSource),
-			Str(s.PlanHash), {Text: strconv.FormatBool(s.FollowUp), Value: s.FollowUp}}})
+		cells := []Cell{Full(name, s.Name), calls, Int(s.Errors), msCell(s.P50Ms), msCell(s.P95Ms), msCell(s.P99Ms), msCell(s.MeanMs)}
+		cells = append(cells, serverCells(s.Server)...)
+		cells = append(cells, Num(s.RowsPerCall, strconv.FormatFloat(s.RowsPerCall, 'f', 1, 64)), buffersCell(s.BuffersPerCall), Str(s.BuffersSource),
+			Str(s.PlanHash), Cell{Text: strconv.FormatBool(s.FollowUp), Value: s.FollowUp})
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: cells})
 		if s.BuffersSource != "" {
 			sources[s.BuffersSource]++
+		}
+		if s.Server != nil {
+			servers[s.Server.Source]++
+			planning = planning || s.Server.Planning
+		} else if s.Calls > 0 {
+			noServer = append(noServer, s.Name)
 		}
 	}
 	env := run.Environment
@@ -143,6 +180,25 @@ func runTable(run *bench.Run, after bool) *Table {
 	}
 	if len(src) > 0 {
 		notes = append(notes, "buffers from "+strings.Join(src, ", "))
+	}
+	var srv []string
+	for _, k := range []string{bench.BuffersFromStatements, bench.BuffersFromExplain} {
+		if servers[k] > 0 {
+			srv = append(srv, fmt.Sprintf("%s (%d)", k, servers[k]))
+		}
+	}
+	if len(srv) > 0 {
+		what := "execution only: pg_stat_statements.track_planning is off"
+		if planning {
+			what = "execution and planning"
+		}
+		notes = append(notes, fmt.Sprintf("server ms: the server's mean time per call (%s), from %s", what, strings.Join(srv, ", ")))
+	}
+	switch {
+	case run.Schema == bench.SchemaV1:
+		notes = append(notes, "no server time: a "+bench.SchemaV1+" run, from before it was recorded")
+	case len(noServer) > 0:
+		notes = append(notes, "no server time for "+strings.Join(noServer, ", "))
 	}
 	for _, s := range run.Statements {
 		if s.Errors > 0 {
@@ -167,25 +223,33 @@ func settingsLine(s map[string]string) string {
 }
 
 func comparisonTable(rep *bench.Report, compact int) *Table {
-	expect := rep.Workload.Expect
-	anyTargeted := false
+	anyTargeted, promised := false, false
+	metric := bench.MetricLatency
 	for _, c := range rep.Comparison {
 		anyTargeted = anyTargeted || c.Targeted
-	}
-	if !anyTargeted {
-		expect = nil
+		promised = promised || c.Promise != nil || c.Expectation != ""
+		if c.Metric != "" {
+			metric = c.Metric
+		}
 	}
 	cols := []Column{{Name: "statement"}, {Name: "targeted", DataOnly: true},
 		{Name: "before p50", Right: true, CSV: "before p50 ms"}, {Name: "after p50", Right: true, CSV: "after p50 ms"},
 		{Name: "change", Right: true, CSV: "change %"},
 		{Name: "95% CI", TextOnly: true, Whole: true, Optional: true}, {Name: "ci low %", DataOnly: true}, {Name: "ci high %", DataOnly: true},
 		{Name: "p", Right: true, Optional: true},
+		{Name: "server ms", TextOnly: true, Whole: true}, {Name: "before server ms", DataOnly: true}, {Name: "after server ms", DataOnly: true},
+		{Name: "server change %", DataOnly: true}, {Name: "server ci low %", DataOnly: true}, {Name: "server ci high %", DataOnly: true},
+		{Name: "server p", DataOnly: true},
 		{Name: "buffers/call", TextOnly: true, Whole: true, Optional: true}, {Name: "before buffers/call", DataOnly: true}, {Name: "after buffers/call", DataOnly: true},
 		{Name: "buffers change %", DataOnly: true},
-		{Name: "plan", Whole: true}, {Name: "verdict", Whole: true}}
-	if expect != nil {
-		cols = append(cols, Column{Name: fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct), TextOnly: true, Whole: true},
-			Column{Name: "vs promise", DataOnly: true})
+		{Name: "plan", Whole: true}, {Name: "latency moved", DataOnly: true}, {Name: "server moved", DataOnly: true}, {Name: "buffers moved", DataOnly: true},
+		{Name: "verdict", Whole: true}, {Name: "decided by", DataOnly: true}}
+	if promised {
+		head := "vs promise"
+		if e := rep.Workload.Expect; e != nil {
+			head = "vs promised " + promiseWords(e)
+		}
+		cols = append(cols, Column{Name: head, TextOnly: true, Whole: true}, Column{Name: "vs promise", DataOnly: true})
 	}
 	t := &Table{Title: "Comparison (before → after)", Columns: cols}
 	left := 0
@@ -201,6 +265,13 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 		ci := "∞"
 		if c.CILowPct != nil && c.CIHighPct != nil {
 			ci = fmt.Sprintf("%s to %s", signedPct(*c.CILowPct), signedPct(*c.CIHighPct))
+		}
+		srv := "-"
+		if c.BeforeServerMs != nil && c.AfterServerMs != nil {
+			srv = fmt.Sprintf("%s → %s", ms(*c.BeforeServerMs), ms(*c.AfterServerMs))
+			if c.ServerChangePct != nil {
+				srv += fmt.Sprintf(" (%+.0f%%)", *c.ServerChangePct)
+			}
 		}
 		buf := "-"
 		if c.BeforeBuffers != nil && c.AfterBuffers != nil {
@@ -221,24 +292,40 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 			msCell(c.BeforeP50Ms), msCell(c.AfterP50Ms), Num(c.MedianChangePct, signedPct(c.MedianChangePct)),
 			Str(ci), {Value: optNum(c.CILowPct)}, {Value: optNum(c.CIHighPct)},
 			Num(c.PValue, pValue(c.PValue)),
+			Str(srv), {Value: optNum(c.BeforeServerMs)}, {Value: optNum(c.AfterServerMs)}, {Value: optNum(c.ServerChangePct)},
+			{Value: optNum(c.ServerCILowPct)}, {Value: optNum(c.ServerCIHighPct)}, {Value: optNum(c.ServerPValue)},
 			Str(buf), {Value: optNum(c.BeforeBuffers)}, {Value: optNum(c.AfterBuffers)}, {Value: optNum(c.BuffersChangePct)},
-			Str(plan), Str(string(c.Verdict))}
-		if expect != nil {
+			Str(plan), Str(string(c.Latency)), Str(string(c.Server)), Str(string(c.Buffers)),
+			Str(string(c.Verdict)), Str(c.DecidedBy)}
+		if promised {
 			row = append(row, Str(expectationCell(&c)), Str(c.Expectation))
 		}
 		t.Rows = append(t.Rows, Row{Cells: row, Tone: verdictTone(c.Verdict)})
 	}
-	notes := []string{"change: after's median over before's, with its 95% confidence interval; p: Mann-Whitney U"}
+	notes := []string{"change: after's median over before's, with its 95% confidence interval; p: Mann-Whitney U; " +
+		"server ms: the server's mean time per call, compared by Welch's t-test; buffers decide only where time did not move, and a slower statement is regressed whatever its buffers"}
 	if anyTargeted {
-		notes[0] += "; * targeted by an index added between the runs"
+		notes[0] += "; * targeted: its plan uses an index added between the runs, or the profile lists one"
+	}
+	if promised {
+		notes = append(notes, fmt.Sprintf("vs promise: the drop in %s against each statement's promise", metricWords(metric)))
 	}
 	if d := rep.Drift; d != nil {
 		notes = append(notes, fmt.Sprintf("drift: the %d statements whose plan and buffers did not change moved %+.1f%% to %+.1f%% (median %+.1f%%): the machine's share of every change",
 			d.Controls, d.LowPct, d.HighPct, d.MedianPct))
 	}
+	if d := rep.ServerDrift; d != nil {
+		notes = append(notes, fmt.Sprintf("server drift: their server time moved %+.1f%% to %+.1f%% (median %+.1f%%)", d.LowPct, d.HighPct, d.MedianPct))
+	}
+	if rep.Drift.Busy() || rep.ServerDrift.Busy() {
+		notes = append(notes, "the machine's load changed between the runs: a change in time within that drift is put down to the machine (inconclusive); measure again on a quieter machine to tell")
+	}
 	for _, c := range rep.Comparison {
-		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed {
-			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.Reason))
+		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed || c.Verdict == bench.Mixed {
+			notes = append(notes, fmt.Sprintf("%s: %s: %s", c.Name, c.Verdict, c.Reason))
+		}
+		if c.TargetCheck != "" {
+			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.TargetCheck))
 		}
 	}
 	if left > 0 {
@@ -259,10 +346,38 @@ func expectationCell(c *bench.Comparison) string {
 	if c.Expectation == "" {
 		return "-"
 	}
-	if c.ImprovementPct() < 0 {
-		return fmt.Sprintf("%.0f%% slower: %s", -c.ImprovementPct(), c.Expectation)
+	pct, _, _ := c.Improvement(c.Metric)
+	less, more := "faster", "slower"
+	if c.Metric == bench.MetricBuffers {
+		less, more = "fewer", "more"
 	}
-	return fmt.Sprintf("%.0f%% faster: %s", c.ImprovementPct(), c.Expectation)
+	cell := fmt.Sprintf("%.0f%% %s: %s", pct, less, c.Expectation)
+	if pct < 0 {
+		cell = fmt.Sprintf("%.0f%% %s: %s", -pct, more, c.Expectation)
+	}
+	if rep := c.Promise; rep != nil && rep.Source != "" {
+		cell += " " + promiseWords(rep)
+	}
+	return cell
+}
+
+// promiseWords writes a promise: "40–60%", or "≥40%" for one figure.
+func promiseWords(e *bench.ExpectRange) string {
+	if e.MaxPct >= bench.MaxExpectPct {
+		return fmt.Sprintf("≥%g%%", e.MinPct)
+	}
+	return fmt.Sprintf("%g–%g%%", e.MinPct, e.MaxPct)
+}
+
+// metricWords names a metric in notes.
+func metricWords(m bench.Metric) string {
+	switch m {
+	case bench.MetricServer:
+		return "server time"
+	case bench.MetricBuffers:
+		return "buffers per call"
+	}
+	return "median latency"
 }
 
 func verdictTone(v bench.Verdict) Tone {
@@ -271,7 +386,7 @@ func verdictTone(v bench.Verdict) Tone {
 		return Good
 	case bench.Regressed:
 		return Bad
-	case bench.Inconclusive:
+	case bench.Inconclusive, bench.Mixed:
 		return Warn
 	}
 	return Plain
@@ -300,7 +415,11 @@ func gateTable(g *bench.Gate) *Table {
 	if !g.Passed {
 		state = "FAILED"
 	}
-	t := &Table{Title: "Gate: " + state, Columns: []Column{{Name: "gate"}, {Name: "statement"}, {Name: "result", Wrap: true}}}
+	on := metricWords(g.Metric)
+	if g.Metric != bench.MetricBuffers {
+		on += " and buffers per call"
+	}
+	t := &Table{Title: fmt.Sprintf("Gate: %s (on %s)", state, on), Columns: []Column{{Name: "gate"}, {Name: "statement"}, {Name: "result", Wrap: true}}}
 	type check struct {
 		name    string
 		limit   *float64

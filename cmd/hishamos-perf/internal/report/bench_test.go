@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -34,7 +35,8 @@ func samples(seed uint64, n int, center float64) []float64 {
 // statementRun is a statement measured 100 times around center.
 func statementRun(name string, seed uint64, center, buffers float64, plan string) bench.StatementRun {
 	return bench.StatementRun{Name: name, SQLHash: "h-" + name, PlanHash: plan, Calls: 100, P50Ms: center,
-		Samples: samples(seed, 100, center), BuffersPerCall: &buffers, BuffersSource: bench.BuffersFromStatements}
+		Samples: samples(seed, 100, center), BuffersPerCall: &buffers, BuffersSource: bench.BuffersFromStatements,
+		Server: &bench.ServerTime{MeanMs: center / 2, StddevMs: center / 20, ExecMeanMs: center / 2, ExecStddevMs: center / 20, Calls: 100, Source: bench.BuffersFromStatements}}
 }
 
 // comparedReport is a synthetic run of statements a and b compared with a
@@ -49,7 +51,7 @@ func comparedReport(maxRegression float64) *bench.Report {
 	}
 	before := run(statementRun("a", 1, 2, 100, "p1"), statementRun("b", 2, 1, 10, "p1"))
 	after := run(statementRun("a", 3, 1, 40, "p2"), statementRun("b", 4, 1, 10, "p1"))
-	out := bench.Compare(before, after, compareOptions, map[string]bool{"a": true}, nil)
+	out := bench.Compare(before, after, compareOptions, map[string][]string{"a": {"a_idx"}}, nil)
 	return &bench.Report{Run: *after, Baseline: before, Comparison: out.Comparison,
 		Gate: bench.Evaluate(out.Comparison, bench.GateOptions{MaxRegressionPct: &maxRegression}, compareOptions.Alpha)}
 }
@@ -63,7 +65,7 @@ func TestBenchmarksReadBack(t *testing.T) {
 	if err := (&Writer{Out: &buf, Format: Benchstat}).Write(Bench(rep, BenchOptions{})); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(buf.String(), "Unit buffers/op assume=exact\n") || !strings.Contains(buf.String(), "\nrun: after\n") {
+	if !strings.HasPrefix(buf.String(), "Unit buffers/op assume=exact\nUnit server-ns/op assume=exact\n") || !strings.Contains(buf.String(), "\nrun: after\n") {
 		t.Fatalf("no unit metadata or run label:\n%.300s", buf.String())
 	}
 	values := map[string][]float64{} // run/name → ms
@@ -77,6 +79,14 @@ func TestBenchmarksReadBack(t *testing.T) {
 		bufs, ok := res.Value("buffers/op")
 		if !ok || bufs <= 0 || res.Iters != 1 || res.GetConfig("workload") != "hishamos" {
 			t.Fatalf("line %s: buffers/op %v, iters %d, workload %q", res.Name, bufs, res.Iters, res.GetConfig("workload"))
+		}
+		run := rep.Baseline
+		if res.GetConfig("run") == "after" {
+			run = &rep.Run
+		}
+		server, ok := res.Value("server-sec/op")
+		if want := run.Statement(strings.TrimPrefix(res.Name.String(), "Query/")).Server.MeanMs / 1e3; !ok || math.Abs(server-want) > 1e-9 {
+			t.Fatalf("line %s: server-sec/op %v, want the statement's mean %v", res.Name, server, want)
 		}
 		key := res.GetConfig("run") + "/" + res.Name.String()
 		values[key] = append(values[key], secs*1e3)
@@ -108,7 +118,7 @@ func TestBenchstatOnlyForBench(t *testing.T) {
 func TestJUnit(t *testing.T) {
 	rep := comparedReport(10)
 	m := 1.0
-	regressed := bench.Comparison{Name: "b", Verdict: bench.Regressed, MedianChangePct: 30, PValue: 1e-9}
+	regressed := bench.Comparison{Name: "b", Verdict: bench.Regressed, MedianChangePct: 30, PValue: 1e-9, Latency: bench.Up}
 	rep.Gate = bench.Evaluate([]bench.Comparison{regressed}, bench.GateOptions{MaxRegressionPct: &m}, compareOptions.Alpha)
 	var b bytes.Buffer
 	if err := JUnit(&b, rep); err != nil {
@@ -138,7 +148,7 @@ func TestJUnit(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	want := []string{"bench.statement:a", "bench.statement:b FAILED", "bench.gate:max-regression 1% FAILED"}
+	want := []string{"bench.statement:a", "bench.statement:b FAILED", "bench.gate:max-regression 1% on latency FAILED"}
 	if diff := cmp.Diff(want, got); diff != "" || doc.Tests != 3 || doc.Failures != 2 {
 		t.Errorf("test cases (-want +got):\n%s\ntests=%d failures=%d", diff, doc.Tests, doc.Failures)
 	}

@@ -15,26 +15,33 @@ type benchRecord = benchfmt.Record
 
 // Units of the Go benchmark lines.
 const (
-	unitNsPerOp      = "ns/op"
-	unitBuffersPerOp = "buffers/op"
+	unitNsPerOp       = "ns/op"
+	unitServerNsPerOp = "server-ns/op"
+	unitBuffersPerOp  = "buffers/op"
 )
 
 // Benchmarks returns a bench report in the Go benchmark format that
 // golang.org/x/perf's benchstat reads: a line per measured call,
 //
-//	BenchmarkQuery/<statement> 1 <ns/op> <buffers/op>
+//	BenchmarkQuery/<statement> 1 <ns/op> <server-ns/op> <buffers/op>
 //
 // under configuration lines naming the workload, the server and the run.
 // Every call is its own line (one iteration), so benchstat sees the very
 // samples bench compared and computes the same medians and U tests.
-// buffers/op is the statement's buffers per call, the same on every line,
-// declared assume=exact. A report with a baseline writes it first under
+// server-ns/op is the statement's mean server time per call and
+// buffers/op its buffers per call, each the same on every line (there
+// are no per-call figures of either) and declared assume=exact: benchstat
+// shows their change without a test; bench's own comparison tests server
+// time (Welch's t-test on the means). A report with a baseline writes it first under
 // `run: before`, then the run under `run: after`: `benchstat -col run`
 // puts them side by side.
 func Benchmarks(rep *bench.Report) []benchfmt.Record {
 	recs := []benchfmt.Record{&benchfmt.UnitMetadata{
 		UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: unitBuffersPerOp, Key: "assume"},
 		OrigUnit:        unitBuffersPerOp, Value: "exact",
+	}, &benchfmt.UnitMetadata{
+		UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: unitServerNsPerOp, Key: "assume"},
+		OrigUnit:        unitServerNsPerOp, Value: "exact",
 	}}
 	if rep.Baseline != nil {
 		recs = append(recs, runBenchmarks(rep.Baseline, "before")...)
@@ -61,6 +68,9 @@ func runBenchmarks(run *bench.Run, label string) []benchfmt.Record {
 				Name:   benchfmt.Name("Query/" + s.Name),
 				Iters:  1,
 				Values: []benchfmt.Value{{Value: math.Round(ms * 1e6), Unit: unitNsPerOp}},
+			}
+			if s.Server != nil {
+				res.Values = append(res.Values, benchfmt.Value{Value: math.Round(s.Server.MeanMs * 1e6), Unit: unitServerNsPerOp})
 			}
 			if s.BuffersPerCall != nil {
 				res.Values = append(res.Values, benchfmt.Value{Value: math.Round(*s.BuffersPerCall*100) / 100, Unit: unitBuffersPerOp})

@@ -50,6 +50,7 @@ type PageSeries struct {
 	Set         string
 	Samples     []float64
 	P50Ms       float64
+	ServerMs    *float64
 	Buffers     *float64
 	Plans       []string
 	IndexesUsed []string
@@ -75,9 +76,13 @@ func DemoPage(rep *demo.Report) *Page {
 			set string
 			c   demo.Change
 		}{{demo.SetSeed, s.Seed}, {demo.SetAdvisor, s.Advisor}} {
-			line := fmt.Sprintf("%s: %+.1f%% latency, %s", c.set, -c.c.ImprovementPct, c.c.Verdict)
+			line := fmt.Sprintf("%s: %+.1f%% latency", c.set, -c.c.ImprovementPct)
+			if c.c.ServerImprovementPct != nil {
+				line += fmt.Sprintf(", %+.1f%% server time", -*c.c.ServerImprovementPct)
+			}
+			line += ", " + string(c.c.Verdict)
 			if rep.Expect != nil {
-				line += fmt.Sprintf(", %s %g–%g%%", c.c.Placement, rep.Expect.MinPct, rep.Expect.MaxPct)
+				line += fmt.Sprintf(", %s %g–%g%% on %s", c.c.Placement, rep.Expect.MinPct, rep.Expect.MaxPct, rep.Verdict.Metric)
 			}
 			st.Changes = append(st.Changes, line)
 		}
@@ -115,11 +120,25 @@ func BenchPage(rep *bench.Report) *Page {
 			st.Runs = append(st.Runs, series(d.Sets[i], r, s.Name))
 		}
 		if c, ok := cmp[s.Name]; ok {
-			line := fmt.Sprintf("after: %+.1f%% median (%s)", c.MedianChangePct, c.Verdict)
+			line := fmt.Sprintf("after: %+.1f%% median", c.MedianChangePct)
+			if c.ServerChangePct != nil {
+				line += fmt.Sprintf(", %+.1f%% server time", *c.ServerChangePct)
+			}
+			line += fmt.Sprintf(" (%s", c.Verdict)
+			if c.DecidedBy != "" {
+				line += " by " + c.DecidedBy
+			}
+			line += ")"
 			if c.Expectation != "" {
 				line += ", " + c.Expectation + " the promise"
 			}
 			st.Changes = append(st.Changes, line)
+			if c.Verdict == bench.Regressed || c.Verdict == bench.Mixed || c.Verdict == bench.Inconclusive {
+				st.Changes = append(st.Changes, c.Reason)
+			}
+			if c.TargetCheck != "" {
+				st.Changes = append(st.Changes, c.TargetCheck)
+			}
 		}
 		d.Statements = append(d.Statements, st)
 	}
@@ -134,15 +153,15 @@ func BenchPage(rep *bench.Report) *Page {
 			d.Verdict = "gate FAILED: " + strings.Join(f, "; ")
 		}
 	}
-	before := map[string]bool{}
+	added := map[string]bool{}
 	if rep.Baseline != nil {
-		for _, ix := range rep.Baseline.Environment.Indexes {
-			before[ix.Name] = true
+		for _, ix := range bench.AddedIndexes(&rep.Baseline.Environment, &rep.Environment) {
+			added[ix.Name] = true
 		}
 	}
 	for _, ix := range rep.Environment.Indexes {
 		set := "existing"
-		if rep.Baseline != nil && !before[ix.Name] {
+		if added[ix.Name] {
 			set = "added"
 		}
 		d.Indexes = append(d.Indexes, PageIndex{Set: set, Name: ix.Name, Table: ix.Table, Definition: ix.Definition, SizeBytes: -1})
@@ -158,6 +177,10 @@ func series(set string, r *bench.Run, name string) PageSeries {
 	}
 	if s := r.Statement(name); s != nil {
 		sr.Samples, sr.P50Ms, sr.Buffers, sr.Plans, sr.IndexesUsed = s.Samples, s.P50Ms, s.BuffersPerCall, s.Plans, s.IndexesUsed
+		if s.Server != nil {
+			v := s.Server.MeanMs
+			sr.ServerMs = &v
+		}
 	}
 	return sr
 }
@@ -274,6 +297,7 @@ func quantile(s []float64, q float64) float64 {
 var pageTemplateSet = template.Must(template.New("report").Funcs(template.FuncMap{
 	"chart": chart,
 	"ms":    func(v float64) string { return fmt.Sprintf("%.3f", v) },
+	"optms": optMs,
 	"buffers": func(v *float64) string {
 		if v == nil {
 			return "-"
@@ -317,10 +341,10 @@ section.statement{margin-bottom:1.5em}code{font-size:.85em}
 {{if .Verdict}}<p class="verdict" id="verdict">{{.Verdict}}</p>{{end}}
 <p class="legend">{{range $i, $s := .Sets}}<span style="background:{{color $i}}"></span>{{$s}}{{end}}</p>
 <h2>Statements</h2>
-<table id="summary"><tr><th>statement</th>{{range .Sets}}<th>{{.}} p50 ms</th>{{end}}{{range .Sets}}<th>{{.}} buffers/call</th>{{end}}<th>change</th></tr>
-{{range .Statements}}<tr><td>{{.Name}}{{if .Targeted}} *{{end}}</td>{{range .Runs}}<td class="num">{{ms .P50Ms}}</td>{{end}}{{range .Runs}}<td class="num">{{buffers .Buffers}}</td>{{end}}<td>{{range .Changes}}{{.}}<br>{{end}}</td></tr>
+<table id="summary"><tr><th>statement</th>{{range .Sets}}<th>{{.}} p50 ms</th>{{end}}{{range .Sets}}<th>{{.}} server ms</th>{{end}}{{range .Sets}}<th>{{.}} buffers/call</th>{{end}}<th>change</th></tr>
+{{range .Statements}}<tr><td>{{.Name}}{{if .Targeted}} *{{end}}</td>{{range .Runs}}<td class="num">{{ms .P50Ms}}</td>{{end}}{{range .Runs}}<td class="num">{{optms .ServerMs}}</td>{{end}}{{range .Runs}}<td class="num">{{buffers .Buffers}}</td>{{end}}<td>{{range .Changes}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
-<p>* targeted by the indexes added.</p>
+<p>* targeted by the indexes added. p50: the client's median latency; server ms: the server's mean time per call (pg_stat_statements).</p>
 {{range .Statements}}<section class="statement">
 <h2>{{.Name}}{{if .Targeted}} *{{end}}</h2>
 {{chart .}}

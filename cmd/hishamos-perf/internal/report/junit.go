@@ -66,6 +66,9 @@ func JUnit(w io.Writer, r *bench.Report) error {
 		}
 		tc := junitCase{Name: s.Name, Classname: "bench.statement", Time: fmt.Sprintf("%.3f", total/1000)}
 		out := fmt.Sprintf("%d calls, %d errors, p50 %.3f ms, p95 %.3f ms", s.Calls, s.Errors, s.P50Ms, s.P95Ms)
+		if s.Server != nil {
+			out += fmt.Sprintf(", server %.3f ms a call (%s)", s.Server.MeanMs, s.Server.Source)
+		}
 		if c := cmps[s.Name]; c != nil {
 			out += fmt.Sprintf("; %s: %s", c.Verdict, c.Reason)
 		}
@@ -87,7 +90,7 @@ func JUnit(w io.Writer, r *bench.Report) error {
 			if gt.limit == nil {
 				continue
 			}
-			tc := junitCase{Name: fmt.Sprintf("%s %s%%", gt.name, trimFloat(*gt.limit)), Classname: "bench.gate", Time: "0"}
+			tc := junitCase{Name: fmt.Sprintf("%s %s%% on %s", gt.name, trimFloat(*gt.limit), g.Metric), Classname: "bench.gate", Time: "0"}
 			var msgs []string
 			for _, f := range g.Failures {
 				if f.Gate == gt.name {

@@ -288,10 +288,7 @@ func (a *analysis) explainRanked(ctx context.Context) error {
 		st, err := s.classified()
 		var x *Explained
 		if err == nil {
-			x, err = a.ex.explain(ctx, Source{SQL: s.explainText()}, st, a.opts.Analyze)
-			if err == nil && s.retyped {
-				x.Note = strings.TrimPrefix(x.Note+"; "+RetypedNote, "; ")
-			}
+			x, err = a.ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, a.opts.Analyze)
 		}
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
@@ -383,14 +380,14 @@ func (a *analysis) customPlans(ctx context.Context) error {
 		a.say("analyze: a custom plan for statement #%d", s.Rank)
 		// classified keeps no parse tree (a statement of megabytes holds
 		// one of hundreds); the few compared here are parsed again.
-		tree, err := sqlscan.ParseOne(s.explainText())
+		tree, err := sqlscan.ParseOne(trimSQL(s.Query))
 		if err != nil {
 			continue
 		}
 		args, said, err := sampleValues(ctx, a.q, s, &tree)
 		if err == nil {
 			var x *Explained
-			x, err = a.ex.Explain(ctx, Source{SQL: s.explainText(), Args: args}, a.opts.Analyze)
+			x, err = a.ex.Explain(ctx, Source{SQL: trimSQL(s.Query), Args: args}, a.opts.Analyze)
 			if err == nil {
 				s.CustomPlan = x
 				x.Fingerprint = s.Fingerprint

@@ -307,14 +307,10 @@ type Statement struct {
 	toplevel bool
 	since    *time.Time
 	sumSq    float64
-	// parsed and parseErr are Query classified, once (see classified);
-	// text is what is explained: Query, or Query with its typed constants'
-	// parameters cast (retyped).
+	// parsed and parseErr are Query classified, once (see classified).
 	parsed   *sqlscan.Parsed
 	parseErr error
 	parseRan bool
-	text     string
-	retyped  bool
 }
 
 // StatementPart is one pg_stat_statements entry of a statement that sums
@@ -447,28 +443,10 @@ func plus(a, b *int64) *int64 {
 func (s *Statement) classified() (*sqlscan.Parsed, error) {
 	if !s.parseRan {
 		s.parseRan = true
-		s.text = trimSQL(s.Query)
-		// pg_stat_statements writes timestamptz '2026-01-01' as
-		// timestamptz $1, which pg_query reads (it is made to read
-		// normalized text) but the server refuses: explain it as
-		// $1::timestamptz.
-		if typed, ok := sqlscan.CastTypedParams(s.text); ok {
-			s.text, s.retyped = typed, true
-		}
-		s.parsed, s.parseErr = classify(Source{SQL: s.text})
+		s.parsed, s.parseErr = classify(Source{SQL: trimSQL(s.Query)})
 	}
 	return s.parsed, s.parseErr
 }
-
-// explainText is the statement's text as it is explained (see classified).
-func (s *Statement) explainText() string {
-	s.classified()
-	return s.text
-}
-
-// RetypedNote is the note of a statement explained with its typed
-// constants' parameters cast.
-const RetypedNote = "explained with each typed constant's parameter cast (timestamptz $1 as $1::timestamptz): pg_stat_statements writes them so, and PostgreSQL parses only the cast"
 
 // explainable reports whether EXPLAIN is worth asking for the statement:
 // it is a statement EXPLAIN takes, or one the parser refuses (the refusal

@@ -98,6 +98,9 @@ type StatementRun struct {
 	Write bool `json:"write,omitempty"`
 	// FollowUp marks a statement that only runs after another one.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// Weight is how often the application sends it against the others
+	// (a .sql file's `-- weight:`); 0 when the workload does not say.
+	Weight float64 `json:"weight,omitempty"`
 	// Indexes are the profile's hand-picked indexes meant to serve it.
 	Indexes []string `json:"indexes,omitempty"`
 
@@ -332,6 +335,9 @@ type Report struct {
 	// Drift is how the statements whose plan and buffers did not change
 	// moved: the machine's part in every latency change.
 	Drift *Drift `json:"drift,omitempty"`
+	// Weighted is the weighted statements' medians summed by weight, when
+	// the workload gives weights.
+	Weighted *WeightedChange `json:"weighted,omitempty"`
 	// Gate is set when a comparison was made.
 	Gate *Gate `json:"gate,omitempty"`
 }

@@ -37,7 +37,7 @@ run: setup build
 # (golang.org/x/tools, x/sync, x/mod …) would join the module graph and could move the product's.
 STATICCHECK ?= $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-## vet: go vet, gofmt and staticcheck; go vet and go build for darwin without cgo (the portable paths: bench on pgconn, the SQL parser's stand-ins) and the stand-ins' test; the architecture check (scripts/archcheck: the layers, presentation, printing and pg_query's cgo calls, with the allowlist of what issue 15's remaining parts remove)
+## vet: go vet, gofmt and staticcheck; go vet and go build for darwin without cgo (the portable paths: bench on pgconn, the SQL parser's stand-ins) and the stand-ins' test; the architecture check (scripts/archcheck: the layers, presentation, printing, flags named by library messages and pg_query's cgo calls, with the allowlist of what issue 15's remaining parts remove)
 vet:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

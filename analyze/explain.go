@@ -487,6 +487,47 @@ func (e *Explainer) beginError(ctx context.Context, err error, mode string) erro
 	return fmt.Errorf("analyze: begin a %s transaction: %w", strings.ToLower(mode), err)
 }
 
+// Option names an option that a message of the package refers to. Its
+// value is the option in words; a command words the message with the flag
+// that sets the option instead (TimeoutError.Message, Options.OptionName),
+// so that no message here names a flag.
+type Option string
+
+// The options messages refer to.
+const (
+	// OptStatementTimeout is the session's statement_timeout
+	// (Options.StatementTimeout, ExplainOptions.StatementTimeout).
+	OptStatementTimeout Option = "the statement timeout"
+	// OptInterval is Options.Interval.
+	OptInterval Option = "an interval"
+	// OptSortIO is a ranking by blocks read or spilled (Options.Sort
+	// SortIO), which finds the statements that scan a table.
+	OptSortIO Option = "a ranking by blocks read"
+)
+
+// optionWords names an option in words: the default wording.
+func optionWords(o Option) string { return string(o) }
+
+// TimeoutError is ErrStatementTimeout: EXPLAIN ran past the session's
+// statement_timeout, Limit when known.
+type TimeoutError struct {
+	Limit time.Duration
+}
+
+func (e *TimeoutError) Error() string { return e.Message(optionWords) }
+
+func (e *TimeoutError) Unwrap() error { return ErrStatementTimeout }
+
+// Message says the statement was cancelled and what to do, naming the
+// option that raises the limit with name.
+func (e *TimeoutError) Message(name func(Option) string) string {
+	limit := ""
+	if e.Limit > 0 {
+		limit = " (" + e.Limit.String() + ")"
+	}
+	return fmt.Sprintf("%v%s: the statement was cancelled; raise %s or explain it without ANALYZE", ErrStatementTimeout, limit, name(OptStatementTimeout))
+}
+
 // explainError classifies a failure: cancellation, statement_timeout, a
 // statement the server rejects (*SQLError, with its position mapped back
 // into the statement past the prefix the tool added), or anything else.
@@ -502,11 +543,7 @@ func (e *Explainer) explainError(ctx context.Context, err error, src Source, pre
 		return fmt.Errorf("analyze: explain: %w", err)
 	}
 	if pgErr.Code == "57014" {
-		limit := ""
-		if e.StatementTimeout > 0 {
-			limit = " (" + e.StatementTimeout.String() + ")"
-		}
-		return fmt.Errorf("%w%s: the statement was cancelled; raise --statement-timeout or explain it without ANALYZE", ErrStatementTimeout, limit)
+		return &TimeoutError{Limit: e.StatementTimeout}
 	}
 	if !badSQLCode(pgErr.Code) {
 		return &serverRefusal{err: err}

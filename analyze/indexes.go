@@ -116,6 +116,11 @@ type foreignKey struct {
 // expression and predicate trees, operator classes, collations, options,
 // INCLUDE columns), never on their definitions' text.
 func IndexHealth(ctx context.Context, q Querier) (*IndexReport, error) {
+	return indexHealth(ctx, q, optionWords)
+}
+
+// indexHealth is IndexHealth, its findings naming options with name.
+func indexHealth(ctx context.Context, q Querier, name func(Option) string) (*IndexReport, error) {
 	r := &IndexReport{}
 	var now, started time.Time
 	err := q.QueryRow(ctx, Tagged(`SELECT (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
@@ -142,7 +147,7 @@ func IndexHealth(ctx context.Context, q Querier) (*IndexReport, error) {
 	r.Findings = append(r.Findings, r.duplicates()...)
 	r.Findings = append(r.Findings, r.unused()...)
 	r.Findings = append(r.Findings, r.foreignKeys(fks)...)
-	r.Findings = append(r.Findings, r.seqScanned()...)
+	r.Findings = append(r.Findings, r.seqScanned(name)...)
 	byName := map[string]*Index{}
 	for i := range r.Indexes {
 		byName[r.Indexes[i].Schema+"."+r.Indexes[i].Name] = &r.Indexes[i]
@@ -495,7 +500,7 @@ func fkIndexed(fk foreignKey, indexes []*Index) bool {
 	return false
 }
 
-func (r *IndexReport) seqScanned() []Finding {
+func (r *IndexReport) seqScanned(name func(Option) string) []Finding {
 	var out []Finding
 	for _, t := range r.Tables {
 		scans := t.SeqScans + t.IndexScans
@@ -515,7 +520,7 @@ func (r *IndexReport) seqScanned() []Finding {
 				"seq_scans": float64(t.SeqScans), "index_scans": float64(t.IndexScans), "seq_share_pct": round1(share * 100),
 				"rows_per_seq_scan": round1(perScan), "table_rows": t.Rows, "size_bytes": float64(t.SizeBytes),
 			},
-			Fix: fmt.Sprintf("Find the statements that scan %s (analyze --sort io, or pg_qualstats) and index the columns they filter on.", t.Name),
+			Fix: fmt.Sprintf("Find the statements that scan %s (%s, or pg_qualstats) and index the columns they filter on.", t.Name, name(OptSortIO)),
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Evidence["seq_scans"] > out[j].Evidence["seq_scans"] })

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // SchemaAnalyze and SchemaExplain version the JSON documents: a change that
@@ -54,6 +55,18 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Progress, when set, hears what Analyze is doing.
 	Progress func(msg string)
+	// OptionName words an option in the report's notes (an Interval to
+	// rank what runs while it runs): the command passes the names of its
+	// flags; nil names it in words.
+	OptionName func(Option) string
+}
+
+// optionName is o.OptionName, or the option in words.
+func (o *Options) optionName() func(Option) string {
+	if o.OptionName != nil {
+		return o.OptionName
+	}
+	return optionWords
 }
 
 // Window is the time the ranked counters cover.
@@ -162,7 +175,8 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if opts.Interval > 0 {
 			since = fmt.Sprintf("during the %s interval", opts.Interval)
 		}
-		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use --interval while it runs)", srv.Database, since))
+		name := opts.optionName()
+		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements holds no statements for database %s %s: run the workload, then analyze again (or use %s while it runs)", srv.Database, since, name(OptInterval)))
 	}
 	if srv.Dealloc > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))
@@ -170,9 +184,20 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 
 	ex := &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
 	failed, explained := 0, 0
-	// deniedErrs are the statements the role may not read a table of: said
-	// once, with the GRANT, not once per statement.
+	// deniedErrs are the reads the role may not read a table of: said once,
+	// with the GRANT, not once per statement. deniedWrites counts the
+	// writes refused: EXPLAIN of an INSERT, UPDATE or DELETE needs that
+	// very privilege on its table, which is no GRANT to suggest to a role
+	// that only watches.
 	var deniedErrs []error
+	deniedWrites := 0
+	refused := func(query string, err error) {
+		if p, perr := sqlscan.ParseOne(query); perr == nil && !p.ReadOnly {
+			deniedWrites++
+			return
+		}
+		deniedErrs = append(deniedErrs, err)
+	}
 	want := 0
 	for i := range r.Statements {
 		if r.Statements[i].explainable() {
@@ -208,7 +233,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 			return nil, lostError(fmt.Sprintf("statement %d", explained), err)
 		case denied(err):
 			s.PlanError = pgMessage(err)
-			deniedErrs = append(deniedErrs, err)
+			refused(s.Query, err)
 		case err != nil:
 			s.PlanError = err.Error()
 			failed++
@@ -252,7 +277,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if denied(err) {
 			st.PlanError = pgMessage(err)
 			st.Plan = nil
-			deniedErrs = append(deniedErrs, err)
+			refused(smp.SQL, err)
 		} else if err != nil {
 			st.PlanError = err.Error()
 			st.Plan = nil
@@ -271,6 +296,14 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 		r.Notes = append(r.Notes, fmt.Sprintf("%s not explained: role %s may read the statistics but not the tables used; run %s to explain them",
 			what, srv.User, strings.Join(r.Grants, " ")))
+	}
+	if deniedWrites > 0 {
+		what := fmt.Sprintf("%d writes were", deniedWrites)
+		if deniedWrites == 1 {
+			what = "1 write was"
+		}
+		r.Notes = append(r.Notes, fmt.Sprintf("%s not explained: EXPLAIN of a write needs the write privilege on its table, which role %s has not; explain them as a role that may write them (the table's owner)",
+			what, srv.User))
 	}
 
 	var relations []string
@@ -329,7 +362,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 
 	if !opts.SkipIndexes {
 		say("analyze: checking index health")
-		ih, err := IndexHealth(ctx, q)
+		ih, err := indexHealth(ctx, q, opts.optionName())
 		if err != nil {
 			return nil, err
 		}

@@ -65,6 +65,9 @@ type Config struct {
 	Target string
 	// Say, when set, is told what happens between the runs.
 	Say func(format string, args ...any)
+	// Prepare, when set, runs before every measured run: the demo warms
+	// the caches with it, so each run starts from the same state.
+	Prepare func(ctx context.Context)
 }
 
 // Bench measures the workload and, given a baseline or a migrator, compares
@@ -82,20 +85,9 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 	if err := CheckBeforeRun(cfg.Baseline != nil, cfg.Migrator != nil, cfg.Revert, cfg.Gate.ExpectPct != nil); err != nil {
 		return nil, err
 	}
-	say := cfg.Say
-	if say == nil {
-		say = func(string, ...any) {}
-	}
-	measure := func() (*Run, error) {
-		run, err := Measure(ctx, connect, cfg.Workload, cfg.Options)
-		if run != nil {
-			run.Target = cfg.Target
-		}
-		return run, err
-	}
-
+	say := cfg.sayer()
 	if cfg.Migrator == nil {
-		run, err := measure()
+		run, err := cfg.measure(ctx, connect)
 		if run == nil {
 			return nil, err
 		}
@@ -116,13 +108,28 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 		say("bench: %s has no pending migration: the two runs will measure the same thing", cfg.Migrator.Dir())
 	}
 	say("bench: measuring before the %d pending migrations of %s", len(pending), cfg.Migrator.Dir())
-	before, err := measure()
+	before, err := cfg.measure(ctx, connect)
 	if before == nil {
 		return nil, err
 	}
 	if err != nil {
 		return &Report{Run: *before}, err
 	}
+	return AfterMigrations(ctx, connect, cfg, before)
+}
+
+// AfterMigrations is the second half of an invocation with a Migrator:
+// it applies the pending migrations, gathers fresh statistics on the
+// workload's tables (ANALYZE), measures the workload again and compares
+// the run with before; cfg.Revert takes the migrations down at the end,
+// whatever happened. Bench calls it once it has measured before; the demo
+// calls it once per index set against one before run. Errors and the
+// report so far come back as Bench returns them.
+func AfterMigrations(ctx context.Context, connect Connector, cfg Config, before *Run) (*Report, error) {
+	if cfg.Migrator == nil || before == nil {
+		return nil, errors.New("bench: AfterMigrations needs a migrator and a before run")
+	}
+	say := cfg.sayer()
 	mig := &Migrations{Dir: cfg.Migrator.Dir()}
 	say("bench: applying the pending migrations of %s", mig.Dir)
 	files, indexes, applyErr := cfg.Migrator.Apply(ctx)
@@ -151,7 +158,7 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 		return &Report{Run: *before, Migrations: mig}, errors.Join(err, revErr)
 	}
 	say("bench: measuring after the migrations")
-	after, err := measure()
+	after, err := cfg.measure(ctx, connect)
 	revErr := revert()
 	if after == nil {
 		return &Report{Run: *before, Migrations: mig}, errors.Join(err, revErr)
@@ -162,6 +169,27 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 	}
 	compare(rep, cfg)
 	return rep, nil
+}
+
+// sayer is cfg.Say, or a function that says nothing.
+func (cfg *Config) sayer() func(string, ...any) {
+	if cfg.Say == nil {
+		return func(string, ...any) {}
+	}
+	return cfg.Say
+}
+
+// measure runs cfg.Prepare, then measures the workload, the run marked
+// with cfg.Target.
+func (cfg *Config) measure(ctx context.Context, connect Connector) (*Run, error) {
+	if cfg.Prepare != nil {
+		cfg.Prepare(ctx)
+	}
+	run, err := Measure(ctx, connect, cfg.Workload, cfg.Options)
+	if run != nil {
+		run.Target = cfg.Target
+	}
+	return run, err
 }
 
 func nonNil(s []string) []string {

@@ -261,7 +261,7 @@ func judge(c *Comparison, before, after *StatementRun, lc latencyChange, matters
 	}
 	switch {
 	case !lc.detectable:
-		set(Inconclusive, "latency", "too few samples for the U test to reach alpha "+trimFloat(o.Alpha)+": raise --iterations")
+		set(Inconclusive, "latency", "too few samples for the U test to reach alpha "+trimFloat(o.Alpha)+": raise "+optionName(o.OptionName)(OptIterations))
 	case lc.p >= o.Alpha:
 		set(Unchanged, "latency", fmt.Sprintf("no significant change in latency (p=%.3g)", lc.p))
 	case math.Abs(c.MedianChangePct) <= noise:

@@ -94,7 +94,7 @@ ORDER BY 2, 1`, tables, regclassNames(tables))
 	array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 	      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 	      WHERE k.ord <= i.indnkeyatts ORDER BY k.ord),
-	i.indisvalid, pg_get_indexdef(i.indexrelid)
+	i.indisvalid, pg_get_indexdef(i.indexrelid), pg_relation_size(i.indexrelid)
 FROM pg_index i
 WHERE i.indrelid IN (SELECT to_regclass(n) FROM unnest($1::text[]) AS t(n))
 ORDER BY 1`, names)
@@ -103,7 +103,7 @@ ORDER BY 1`, names)
 	}
 	for rows.Next() {
 		var ix IndexInfo
-		if err := rows.Scan(&ix.Name, &ix.Table, &ix.Columns, &ix.Valid, &ix.Definition); err != nil {
+		if err := rows.Scan(&ix.Name, &ix.Table, &ix.Columns, &ix.Valid, &ix.Definition, &ix.SizeBytes); err != nil {
 			rows.Close()
 			return env, nil, fmt.Errorf("bench: read indexes: %w", err)
 		}

@@ -83,11 +83,11 @@ func Decode(data []byte, name string) (*Report, error) {
 		Schema *string `json:"schema"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
-		return nil, fmt.Errorf("bench: %w: %s is not JSON (%s): give a file written by `bench --save`", ErrBaseline, name, jsonProblem(data, err))
+		return nil, &BaselineError{File: name, Problem: "is not JSON (" + jsonProblem(data, err) + ")", Remedy: RemedySave}
 	}
 	switch {
 	case head.Schema == nil:
-		return nil, fmt.Errorf("bench: %w: %s has no \"schema\" field, so it is not a bench run: give a file written by `bench --save`", ErrBaseline, name)
+		return nil, &BaselineError{File: name, Problem: `has no "schema" field, so it is not a bench run`, Remedy: RemedySave}
 	case *head.Schema == Schema:
 	case strings.HasPrefix(*head.Schema, schemaPrefix):
 		return nil, fmt.Errorf("bench: %w: %s is schema %s, and this hishamos-perf reads %s: compare it with the version that wrote it, or measure the baseline again", ErrBaseline, name, *head.Schema, Schema)
@@ -146,8 +146,41 @@ func LoadBaseline(path string, w *Workload) (*Run, error) {
 	}
 	for _, s := range base.Statements {
 		if s.Calls > 0 && len(s.Samples) == 0 {
-			return nil, fmt.Errorf("bench: %w: %s has no latency samples (printed without --samples?): save the baseline with --save", ErrBaseline, path)
+			return nil, &BaselineError{File: path, Problem: "has no latency samples", Remedy: RemedySamples}
 		}
 	}
 	return base, nil
+}
+
+// Remedy is how to get a file that can be a baseline, as a BaselineError
+// says it; the command words it with its flags.
+type Remedy string
+
+// The remedies a BaselineError names.
+const (
+	// RemedySave: a file written by Save.
+	RemedySave Remedy = "give a file written by Save"
+	// RemedySamples: a run saved with its samples, as Save keeps them
+	// (JSON printed without them has none).
+	RemedySamples Remedy = "save the baseline with Save, which keeps every sample"
+)
+
+// BaselineError is a file that cannot be a baseline (ErrBaseline): File,
+// what is wrong with it (Problem) and how to get one that can (Remedy).
+type BaselineError struct {
+	File    string
+	Problem string
+	Remedy  Remedy
+}
+
+func (e *BaselineError) Error() string {
+	return e.Message(func(r Remedy) string { return ": " + string(r) })
+}
+
+func (e *BaselineError) Unwrap() error { return ErrBaseline }
+
+// Message says what is wrong with the file, ending with the remedy as
+// tail words it (with its separator).
+func (e *BaselineError) Message(tail func(Remedy) string) string {
+	return fmt.Sprintf("bench: %v: %s %s%s", ErrBaseline, e.File, e.Problem, tail(e.Remedy))
 }

@@ -37,7 +37,7 @@ func Evaluate(cmps []Comparison, o GateOptions, alpha float64) *Gate {
 			}
 		}
 		if g.ExpectChecked == 0 {
-			fail(GateExpect, "", "no statement is targeted by an index added between the runs, so nothing can be held to --expect: check that the migrations built the profile's indexes")
+			fail(GateExpect, "", "no statement is targeted by an index added between the runs, so nothing can be held to "+optionName(o.OptionName)(OptExpect)+": check that the migrations built the profile's indexes")
 		}
 	}
 	if o.MaxRegressionPct != nil {

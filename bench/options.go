@@ -142,6 +142,10 @@ type CompareOptions struct {
 	Alpha float64
 	// NoisePct is the smallest change in percent that counts as one.
 	NoisePct float64
+	// OptionName words an option in the reasons a comparison gives (too
+	// few samples: more Iterations): the command passes the names of its
+	// flags; nil names it in words.
+	OptionName func(Option) string
 }
 
 // Validate checks the options. A refusal is an *OptionError.
@@ -163,6 +167,18 @@ type GateOptions struct {
 	// MaxRegressionPct, when set, is how much slower (or more buffers) a
 	// statement may get, in percent, before the gate fails.
 	MaxRegressionPct *float64
+	// OptionName words an option in the gate's failures (an Expect that
+	// no statement can be held to): the command passes the names of its
+	// flags; nil names it in words.
+	OptionName func(Option) string
+}
+
+// optionName is name, or the option in words when nil.
+func optionName(name func(Option) string) func(Option) string {
+	if name != nil {
+		return name
+	}
+	return func(o Option) string { return string(o) }
 }
 
 // Validate checks the limits. A refusal is an *OptionError.

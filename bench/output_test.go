@@ -1,9 +1,7 @@
 package bench_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,8 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/perf/benchfmt"
-	"golang.org/x/perf/benchmath"
 
 	"github.com/hishamos/hishamos-perf/bench"
 )
@@ -30,87 +26,6 @@ func report(w string) *bench.Report {
 	out := bench.Compare(before, after, defaults, map[string]bool{"a": true}, nil)
 	return &bench.Report{Run: *after, Baseline: before, Comparison: out.Comparison,
 		Gate: bench.Evaluate(out.Comparison, bench.GateOptions{MaxRegressionPct: &m}, defaults.Alpha)}
-}
-
-// TestGoBenchmarksReadBack writes the benchmark lines with benchfmt's
-// writer, reads them back with its reader, and finds every sample, and the
-// same U test p-value bench computed.
-func TestGoBenchmarksReadBack(t *testing.T) {
-	rep := report("hishamos")
-	var buf bytes.Buffer
-	w := benchfmt.NewWriter(&buf)
-	for _, rec := range rep.GoBenchmarks() {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if !strings.HasPrefix(buf.String(), "Unit buffers/op assume=exact\n") || !strings.Contains(buf.String(), "\nrun: after\n") {
-		t.Fatalf("no unit metadata or run label:\n%.300s", buf.String())
-	}
-	values := map[string][]float64{} // run/name → sec/op
-	rd := benchfmt.NewReader(&buf, "bench.txt")
-	for rd.Scan() {
-		res, ok := rd.Result().(*benchfmt.Result)
-		if !ok {
-			continue
-		}
-		secs, _ := res.Value("sec/op")
-		bufs, ok := res.Value("buffers/op")
-		if !ok || bufs <= 0 || res.Iters != 1 || res.GetConfig("workload") != "hishamos" {
-			t.Fatalf("line %s: buffers/op %v, iters %d, workload %q", res.Name, bufs, res.Iters, res.GetConfig("workload"))
-		}
-		key := res.GetConfig("run") + "/" + res.Name.String()
-		values[key] = append(values[key], secs*1e3)
-	}
-	if err := rd.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(values["before/Query/a"]); n != len(rep.Baseline.Statement("a").Samples) {
-		t.Fatalf("read back %d before samples of a, want %d", n, len(rep.Baseline.Statement("a").Samples))
-	}
-	th := &benchmath.Thresholds{CompareAlpha: defaults.Alpha}
-	p := benchmath.AssumeNothing.Compare(benchmath.NewSample(values["before/Query/a"], th), benchmath.NewSample(values["after/Query/a"], th)).P
-	if want := rep.Comparison[0].PValue; p != want {
-		t.Errorf("benchstat's p from the lines = %g, bench's = %g", p, want)
-	}
-}
-
-func TestJUnit(t *testing.T) {
-	rep := report("hishamos")
-	m := 1.0
-	rep.Gate = bench.Evaluate([]bench.Comparison{cmpOf("b", bench.Regressed, 30, 20, 40, ptr(50), false)}, bench.GateOptions{MaxRegressionPct: &m}, defaults.Alpha)
-	b, err := rep.JUnit()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Tests    int `xml:"tests,attr"`
-		Failures int `xml:"failures,attr"`
-		Suites   []struct {
-			Cases []struct {
-				Name      string `xml:"name,attr"`
-				Classname string `xml:"classname,attr"`
-				Failure   *struct {
-					Message string `xml:"message,attr"`
-				} `xml:"failure"`
-			} `xml:"testcase"`
-		} `xml:"testsuite"`
-	}
-	if err := xml.Unmarshal(b, &doc); err != nil {
-		t.Fatalf("%v\n%s", err, b)
-	}
-	var got []string
-	for _, c := range doc.Suites[0].Cases {
-		s := c.Classname + ":" + c.Name
-		if c.Failure != nil {
-			s += " FAILED"
-		}
-		got = append(got, s)
-	}
-	want := []string{"bench.statement:a", "bench.statement:b FAILED", "bench.gate:max-regression 1% FAILED"}
-	if diff := cmp.Diff(want, got); diff != "" || doc.Tests != 3 || doc.Failures != 2 {
-		t.Errorf("test cases (-want +got):\n%s\ntests=%d failures=%d", diff, doc.Tests, doc.Failures)
-	}
 }
 
 func TestSaveDecodeRoundTrip(t *testing.T) {

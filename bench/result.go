@@ -198,6 +198,8 @@ type IndexInfo struct {
 	Valid   bool     `json:"valid"`
 	// Definition is pg_get_indexdef's text.
 	Definition string `json:"definition"`
+	// SizeBytes is the index's size on disk when the run read it.
+	SizeBytes int64 `json:"size_bytes,omitempty"`
 }
 
 // Def is the index's definition, read from Definition by internal/sqlscan;

@@ -172,7 +172,7 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 			return nil, err
 		}
 		if n := len(st.params); n > 0 {
-			return nil, fmt.Errorf("bench: %w: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile (see `hishamos-perf bench --help`)", ErrWorkload, where, st.params[n-1])
+			return nil, &ParamsError{Where: where, Param: st.params[n-1]}
 		}
 		stmtName := fmt.Sprintf("q%d", s.Index)
 		if s.Name != "" {
@@ -211,4 +211,26 @@ func (w *Workload) Writes() []string {
 		}
 	}
 	return out
+}
+
+// ParamsError is a statement of a .sql file that uses a parameter ($Param)
+// at Where (file:line): a file has no generators to draw values from
+// (ErrWorkload).
+type ParamsError struct {
+	Where string
+	Param int
+}
+
+func (e *ParamsError) Error() string { return e.Message("") }
+
+func (e *ParamsError) Unwrap() error { return ErrWorkload }
+
+// Message says which statement uses a parameter and what to do; see, when
+// set, is where the command documents profiles, in parentheses after it.
+func (e *ParamsError) Message(see string) string {
+	msg := fmt.Sprintf("bench: %v: %s: the statement uses $%d, but a .sql file has no generators for parameters: write the values in, or use a profile", ErrWorkload, e.Where, e.Param)
+	if see != "" {
+		msg += " (see " + see + ")"
+	}
+	return msg
 }

@@ -79,6 +79,9 @@ type Config struct {
 	LoadProgress func(dataset.Progress)
 	// ProposeProgress, when set, hears how the advisor goes.
 	ProposeProgress func(indexes.Progress)
+	// AnalyzeOptionName words an option in analyze's findings
+	// (analyze.Options.OptionName): the command passes its flags' names.
+	AnalyzeOptionName func(analyze.Option) string
 }
 
 // Report is the whole demo: the `demo --format json` document.
@@ -217,42 +220,77 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if cfg.Connect == nil || cfg.Profile == nil {
 		return nil, errors.New("demo: a connector and a profile are required")
 	}
-	say := cfg.Say
-	if say == nil {
-		say = func(string, ...any) {}
-	}
-	top := cfg.TopFindings
-	if top <= 0 {
-		top = DefaultTopFindings
-	}
-	p := cfg.Profile
-	start := time.Now()
-	rep := &Report{Schema: Schema, Target: cfg.Target, Scale: cfg.Scale.Name, Profile: p.Name}
-	step := func(name string, t0 time.Time) {
-		rep.Steps = append(rep.Steps, Step{Name: name, Ms: ms(time.Since(t0))})
-	}
-	defer func() { rep.ElapsedMs = ms(time.Since(start)) }()
-
-	w, err := bench.FromProfile(p, profiles.After)
+	d := newRun(cfg)
+	defer func() { d.rep.ElapsedMs = ms(time.Since(d.start)) }()
+	w, err := bench.FromProfile(cfg.Profile, profiles.After)
 	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
+		return d.rep, fmt.Errorf("demo: %w", err)
 	}
-	rep.Expect = w.Info.Expect
-	connector := func(ctx context.Context) (bench.Conn, error) {
-		return cfg.Connect(ctx, pg.DefaultSession)
+	d.w, d.rep.Expect = w, w.Info.Expect
+	for _, step := range []func(context.Context) error{d.load, d.analyze, d.propose, d.plan, d.measure} {
+		if err := step(ctx); err != nil {
+			return d.rep, err
+		}
 	}
-	rw := func(ctx context.Context) (*pgx.Conn, error) {
-		return cfg.Connect(ctx, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
-	}
+	var seedDrift, advDrift *bench.Drift
+	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, cfg.Compare, d.rep.Expect)
+	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift)
+	return d.rep, nil
+}
 
-	// 1. Data.
+// demoRun is one demo as it goes: its configuration, the report it fills
+// and what one step hands the next.
+type demoRun struct {
+	cfg   Config
+	rep   *Report
+	say   func(format string, args ...any)
+	start time.Time
+	w     *bench.Workload
+	// seedDefs and advDefs are the two index sets, schema-qualified;
+	// seedDir and advDir their migration directories (advDir nil when the
+	// advisor proposes nothing).
+	seedDefs, advDefs []indexdef.Def
+	seedDir, advDir   *migrate.Dir
+}
+
+func newRun(cfg Config) *demoRun {
+	d := &demoRun{cfg: cfg, say: cfg.Say, start: time.Now()}
+	if d.say == nil {
+		d.say = func(string, ...any) {}
+	}
+	if d.cfg.TopFindings <= 0 {
+		d.cfg.TopFindings = DefaultTopFindings
+	}
+	d.rep = &Report{Schema: Schema, Target: cfg.Target, Scale: cfg.Scale.Name, Profile: cfg.Profile.Name}
+	return d
+}
+
+// step records how long the step named name took since t0.
+func (d *demoRun) step(name string, t0 time.Time) {
+	d.rep.Steps = append(d.rep.Steps, Step{Name: name, Ms: ms(time.Since(t0))})
+}
+
+// connector opens the read-only sessions bench measures on.
+func (d *demoRun) connector(ctx context.Context) (bench.Conn, error) {
+	return d.cfg.Connect(ctx, pg.DefaultSession)
+}
+
+// rw opens a session that may write, under lock_timeout.
+func (d *demoRun) rw(ctx context.Context) (*pgx.Conn, error) {
+	return d.cfg.Connect(ctx, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
+}
+
+// load loads the HishamOS data and leaves it vacuumed, analyzed and with
+// statistics reset.
+func (d *demoRun) load(ctx context.Context) error {
 	t0 := time.Now()
-	say("demo: loading HishamOS data at scale %s", cfg.Scale.Name)
-	conn, err := rw(ctx)
+	d.say("demo: loading HishamOS data at scale %s", d.cfg.Scale.Name)
+	conn, err := d.rw(ctx)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	rep.Load, err = dataset.Load(ctx, conn, dataset.Options{Scale: cfg.Scale, Seed: cfg.DataSeed, Replace: true, Progress: cfg.LoadProgress})
+	defer conn.Close(context.WithoutCancel(ctx))
+	d.rep.Load, err = dataset.Load(ctx, conn, dataset.Options{Scale: d.cfg.Scale, Seed: d.cfg.DataSeed, Replace: true, Progress: d.cfg.LoadProgress})
 	if err == nil {
 		// A table fresh from COPY has no visibility map and no hint bits:
 		// the first run to read it would pay for setting them, and the
@@ -263,170 +301,223 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		// The loader's COPY and DDL are not the workload.
 		_, err = conn.Exec(ctx, "SELECT pg_stat_statements_reset(), pg_stat_reset()")
 	}
-	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
-		return rep, fmt.Errorf("demo: load: %w", err)
+		return fmt.Errorf("demo: load: %w", err)
 	}
-	say("demo: loaded %d rows in %s", rep.Load.TotalRows, rep.Load.Duration.Round(time.Millisecond))
-	step("load", t0)
+	d.say("demo: loaded %d rows in %s", d.rep.Load.TotalRows, d.rep.Load.Duration.Round(time.Millisecond))
+	d.step("load", t0)
+	return nil
+}
 
-	// 2. The workload once, then analyze.
-	t0 = time.Now()
-	say("demo: running the %s workload once so pg_stat_statements sees the application", p.Name)
-	once := bench.Options{Clients: 1, Warmup: 0, Iterations: 1, Seed: cfg.Bench.Seed}
-	if _, err := bench.Measure(ctx, connector, w, once); err != nil {
-		return rep, fmt.Errorf("demo: workload: %w", err)
+// analyze runs the workload once, so that pg_stat_statements sees the
+// application, and keeps analyze's worst findings.
+func (d *demoRun) analyze(ctx context.Context) error {
+	t0 := time.Now()
+	d.say("demo: running the %s workload once so pg_stat_statements sees the application", d.cfg.Profile.Name)
+	once := bench.Options{Clients: 1, Warmup: 0, Iterations: 1, Seed: d.cfg.Bench.Seed}
+	if _, err := bench.Measure(ctx, d.connector, d.w, once); err != nil {
+		return fmt.Errorf("demo: workload: %w", err)
 	}
-	say("demo: analyzing what it cost")
-	conn, err = cfg.Connect(ctx, pg.DefaultSession)
+	d.say("demo: analyzing what it cost")
+	conn, err := d.cfg.Connect(ctx, pg.DefaultSession)
 	if err != nil {
-		return rep, err
+		return err
 	}
-	ar, err := analyze.Analyze(ctx, conn, analyze.Options{Top: 10, Explain: 10, StatementTimeout: pg.DefaultSession.StatementTimeout})
+	ar, err := analyze.Analyze(ctx, conn, analyze.Options{Top: 10, Explain: 10, StatementTimeout: pg.DefaultSession.StatementTimeout,
+		OptionName: d.cfg.AnalyzeOptionName})
 	conn.Close(context.WithoutCancel(ctx))
 	if err != nil {
-		return rep, fmt.Errorf("demo: analyze: %w", err)
+		return fmt.Errorf("demo: analyze: %w", err)
 	}
 	analyze.SortFindings(ar.Findings)
-	rep.FindingsTotal = len(ar.Findings)
-	rep.Findings = ar.Findings[:min(top, len(ar.Findings))]
-	say("demo: analyze found %d findings", rep.FindingsTotal)
-	step("analyze", t0)
+	d.rep.FindingsTotal = len(ar.Findings)
+	d.rep.Findings = ar.Findings[:min(d.cfg.TopFindings, len(ar.Findings))]
+	d.say("demo: analyze found %d findings", d.rep.FindingsTotal)
+	d.step("analyze", t0)
+	return nil
+}
 
-	// 3. The advisor beside the seed's set.
-	t0 = time.Now()
-	say("demo: proposing indexes for the workload and costing the seed's %d beside them", len(p.Indexes))
-	conn, err = cfg.Connect(ctx, pg.Session{StatementTimeout: pg.DefaultSession.StatementTimeout, LockTimeout: 5 * time.Second})
+// propose runs the advisor beside the profile's hand-picked set, and
+// qualifies that set's tables with the schema the database finds them in.
+func (d *demoRun) propose(ctx context.Context) error {
+	t0 := time.Now()
+	p := d.cfg.Profile
+	d.say("demo: proposing indexes for the workload and costing the seed's %d beside them", len(p.Indexes))
+	conn, err := d.cfg.Connect(ctx, pg.Session{StatementTimeout: pg.DefaultSession.StatementTimeout, LockTimeout: 5 * time.Second})
 	if err != nil {
-		return rep, err
+		return err
 	}
+	defer conn.Close(context.WithoutCancel(ctx))
 	res, err := indexes.Propose(ctx, conn, indexes.FromProfile(p), indexes.Options{
 		MaxColumns: indexes.DefaultMaxColumns, MinImprovement: indexes.DefaultMinImprovement,
-		AllowBuild: true, Seed: 1, Compare: p, Progress: cfg.ProposeProgress,
+		AllowBuild: true, Seed: 1, Compare: p, Progress: d.cfg.ProposeProgress,
 	})
 	if err != nil {
-		conn.Close(context.WithoutCancel(ctx))
-		return rep, fmt.Errorf("demo: propose: %w", err)
+		return fmt.Errorf("demo: propose: %w", err)
 	}
 	// The profile names its tables without a schema: the migrations name
 	// the schema the database finds them in.
-	seedSpecs := make([]indexdef.Def, len(p.Indexes))
+	seed := make([]indexdef.Def, len(p.Indexes))
 	for i, ix := range p.Indexes {
-		if seedSpecs[i], err = ix.Def(); err != nil {
-			conn.Close(context.WithoutCancel(ctx))
-			return rep, fmt.Errorf("demo: profile %s: %w", p.Name, err)
+		if seed[i], err = ix.Def(); err != nil {
+			return fmt.Errorf("demo: profile %s: %w", p.Name, err)
 		}
 	}
-	seedSpecs, err = migrate.QualifyDefs(ctx, conn, seedSpecs)
-	conn.Close(context.WithoutCancel(ctx))
-	if err != nil {
-		return rep, fmt.Errorf("demo: %w", err)
+	if d.seedDefs, err = migrate.QualifyDefs(ctx, conn, seed); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
-	rep.Advisor = AdvisorSummary{Costing: res.Costing, Proposals: res.Proposals, Seed: res.Seed, Summary: res.Workload, Notes: res.Notes}
-	say("demo: the advisor proposes %d indexes (estimated workload cost %.1f%% lower)", len(res.Proposals), res.Workload.ImprovementPct)
-	step("propose", t0)
-
-	// 4. Both sets as migrations.
-	t0 = time.Now()
-	var advSpecs []indexdef.Def
 	for _, pr := range res.Proposals {
 		// The proposal's index, typed as propose made it; its reason
 		// heads the file.
-		d := pr.Index
-		d.Comment = pr.Reason
-		advSpecs = append(advSpecs, d)
+		def := pr.Index
+		def.Comment = pr.Reason
+		d.advDefs = append(d.advDefs, def)
 	}
-	rep.Migrations.Seed = filepath.Join(cfg.MigrationsDir, "seed")
-	rep.Migrations.Advisor = filepath.Join(cfg.MigrationsDir, "advisor")
-	seedDir, files, err := plan(ctx, rep.Migrations.Seed, seedSpecs, "seed_indexes", cfg.Tool, "profile "+p.Name)
-	if err != nil {
-		return rep, err
-	}
-	rep.Migrations.SeedFiles = files
-	var advDir *migrate.Dir
-	if len(advSpecs) > 0 {
-		if advDir, files, err = plan(ctx, rep.Migrations.Advisor, advSpecs, "advisor_indexes", cfg.Tool, "indexes propose"); err != nil {
-			return rep, err
-		}
-		rep.Migrations.AdvisorFiles = files
-	}
-	say("demo: wrote %d seed and %d advisor migrations under %s", len(rep.Migrations.SeedFiles), len(rep.Migrations.AdvisorFiles), cfg.MigrationsDir)
-	step("plan", t0)
-
-	measure := func(set string) (*bench.Run, error) {
-		t0 := time.Now()
-		how := fmt.Sprintf("%d calls per statement", cfg.Bench.Iterations)
-		if cfg.Bench.Duration > 0 {
-			how = fmt.Sprintf("for %s, every statement in turn", cfg.Bench.Duration)
-		}
-		say("demo: measuring the workload %s (%s)", map[string]string{
-			SetBefore: "before any new index", SetSeed: "with the seed's indexes", SetAdvisor: "with the advisor's indexes"}[set], how)
-		if err := prewarm(ctx, rw); err != nil {
-			say("demo: %v; the run starts with whatever the caches hold", err)
-		}
-		run, err := bench.Measure(ctx, connector, w, cfg.Bench)
-		if err == nil && run != nil {
-			run.Target = cfg.Target
-		}
-		step("bench "+set, t0)
-		if err != nil {
-			return run, fmt.Errorf("demo: bench %s: %w", set, err)
-		}
-		return run, nil
-	}
-
-	// 5. Before.
-	if rep.Runs.Before, err = measure(SetBefore); err != nil {
-		return rep, err
-	}
-
-	// 6. The seed's set.
-	t0 = time.Now()
-	say("demo: building the seed's %d indexes", len(seedSpecs))
-	built, err := applyDir(ctx, rw, seedDir, SetSeed)
-	rep.Indexes = append(rep.Indexes, built...)
-	if err != nil {
-		return rep, err
-	}
-	step("apply seed", t0)
-	if rep.Runs.Seed, err = measure(SetSeed); err != nil {
-		return rep, err
-	}
-	t0 = time.Now()
-	say("demo: taking the seed's indexes down")
-	if err := downDir(ctx, rw, seedDir, len(rep.Migrations.SeedFiles)); err != nil {
-		return rep, err
-	}
-	step("revert seed", t0)
-
-	// 7. The advisor's set.
-	if advDir != nil {
-		t0 = time.Now()
-		say("demo: building the advisor's %d indexes", len(advSpecs))
-		built, err := applyDir(ctx, rw, advDir, SetAdvisor)
-		rep.Indexes = append(rep.Indexes, built...)
-		if err != nil {
-			return rep, err
-		}
-		step("apply advisor", t0)
-	} else {
-		say("demo: the advisor proposes nothing: its run measures the tables as they are")
-	}
-	if rep.Runs.Advisor, err = measure(SetAdvisor); err != nil {
-		return rep, err
-	}
-
-	var seedDrift, advDrift *bench.Drift
-	rep.Statements, seedDrift, advDrift = Table(w, rep.Runs, cfg.Compare, rep.Expect)
-	rep.Verdict = Judge(rep.Statements, rep.Expect, len(seedSpecs), len(advSpecs), seedDrift, advDrift)
-	return rep, nil
+	d.rep.Advisor = AdvisorSummary{Costing: res.Costing, Proposals: res.Proposals, Seed: res.Seed, Summary: res.Workload, Notes: res.Notes}
+	d.say("demo: the advisor proposes %d indexes (estimated workload cost %.1f%% lower)", len(res.Proposals), res.Workload.ImprovementPct)
+	d.step("propose", t0)
+	return nil
 }
 
-// prewarm reads every table and index of the public schema into shared
-// buffers, so that each of the three runs starts with the same warm cache:
-// without it the first run reads from the operating system's cache what
-// the later runs find in shared buffers, and looks slower for no fault of
-// its indexes.
+// plan writes both sets as migration directories.
+func (d *demoRun) plan(ctx context.Context) error {
+	t0 := time.Now()
+	m := &d.rep.Migrations
+	m.Seed = filepath.Join(d.cfg.MigrationsDir, "seed")
+	m.Advisor = filepath.Join(d.cfg.MigrationsDir, "advisor")
+	var err error
+	if d.seedDir, m.SeedFiles, err = plan(ctx, m.Seed, d.seedDefs, "seed_indexes", d.cfg.Tool, "profile "+d.cfg.Profile.Name); err != nil {
+		return err
+	}
+	if len(d.advDefs) > 0 {
+		if d.advDir, m.AdvisorFiles, err = plan(ctx, m.Advisor, d.advDefs, "advisor_indexes", d.cfg.Tool, "indexes propose"); err != nil {
+			return err
+		}
+	}
+	d.say("demo: wrote %d seed and %d advisor migrations under %s", len(m.SeedFiles), len(m.AdvisorFiles), d.cfg.MigrationsDir)
+	d.step("plan", t0)
+	return nil
+}
+
+// measure runs the workload before any new index, then, through bench's
+// own sequence (apply → ANALYZE → measure, as bench --apply runs it), with
+// the seed's set, taken down again afterwards, and with the advisor's.
+func (d *demoRun) measure(ctx context.Context) error {
+	how := fmt.Sprintf("%d calls per statement", d.cfg.Bench.Iterations)
+	if d.cfg.Bench.Duration > 0 {
+		how = fmt.Sprintf("for %s, every statement in turn", d.cfg.Bench.Duration)
+	}
+	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
+
+	t0 := time.Now()
+	d.say("demo: measuring the workload before any new index (%s)", how)
+	d.prewarm(ctx)
+	before, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+	if before != nil {
+		before.Target = d.cfg.Target
+	}
+	d.rep.Runs.Before = before
+	d.step("bench "+SetBefore, t0)
+	if err != nil {
+		return fmt.Errorf("demo: bench %s: %w", SetBefore, err)
+	}
+
+	d.say("demo: building the seed's %d indexes and measuring the workload with them (%s)", len(d.seedDefs), how)
+	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, true); err != nil {
+		return err
+	}
+	if d.advDir == nil {
+		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
+		t0 = time.Now()
+		d.prewarm(ctx)
+		run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+		if run != nil {
+			run.Target = d.cfg.Target
+		}
+		d.rep.Runs.Advisor = run
+		d.step("bench "+SetAdvisor, t0)
+		if err != nil {
+			return fmt.Errorf("demo: bench %s: %w", SetAdvisor, err)
+		}
+		return nil
+	}
+	d.say("demo: building the advisor's %d indexes and measuring the workload with them (%s)", len(d.advDefs), how)
+	d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, false)
+	return err
+}
+
+// measureWith applies dir's migrations, measures the workload with them against
+// the before run (bench.AfterMigrations) and, when revert is set, takes
+// them down again; the indexes built, with their sizes, join the report.
+func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, revert bool) (*bench.Run, error) {
+	t0 := time.Now()
+	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw}}
+	bc.Migrator, bc.Revert = tm, revert
+	rep, err := bench.AfterMigrations(ctx, d.connector, bc, d.rep.Runs.Before)
+	if tm.applied > 0 {
+		d.rep.Steps = append(d.rep.Steps, Step{Name: "apply " + set, Ms: ms(tm.applied)})
+	}
+	var run *bench.Run
+	if rep != nil && rep.Baseline != nil {
+		run = &rep.Run
+		d.rep.Indexes = append(d.rep.Indexes, builtIndexes(run, rep.Migrations, set)...)
+	}
+	d.rep.Steps = append(d.rep.Steps, Step{Name: "bench " + set, Ms: ms(time.Since(t0) - tm.applied - tm.reverted)})
+	if tm.reverted > 0 {
+		d.rep.Steps = append(d.rep.Steps, Step{Name: "revert " + set, Ms: ms(tm.reverted)})
+	}
+	if err != nil {
+		return run, fmt.Errorf("demo: %s: %w", set, err)
+	}
+	return run, nil
+}
+
+// timedMigrator is a migrator that times its applies and reverts, so the
+// report's steps say how long the builds took apart from the measuring.
+type timedMigrator struct {
+	*migrate.Migrator
+	applied, reverted time.Duration
+}
+
+func (m *timedMigrator) Apply(ctx context.Context) ([]string, []string, error) {
+	t0 := time.Now()
+	defer func() { m.applied += time.Since(t0) }()
+	return m.Migrator.Apply(ctx)
+}
+
+func (m *timedMigrator) Revert(ctx context.Context, n int) error {
+	t0 := time.Now()
+	defer func() { m.reverted += time.Since(t0) }()
+	return m.Migrator.Revert(ctx, n)
+}
+
+// builtIndexes are the indexes the migrations built, as the run after
+// them found them (definition and size on disk).
+func builtIndexes(run *bench.Run, mig *bench.Migrations, set string) []BuiltIndex {
+	if mig == nil {
+		return nil
+	}
+	built := map[string]bool{}
+	for _, name := range mig.Indexes {
+		built[name] = true
+	}
+	var out []BuiltIndex
+	for _, ix := range run.Environment.Indexes {
+		def := ix.Def()
+		if def == nil || !built[def.Name] {
+			continue
+		}
+		out = append(out, BuiltIndex{Set: set, Name: def.Name, Table: def.Table, Definition: ix.Definition, SizeBytes: ix.SizeBytes})
+	}
+	return out
+}
+
+func (d *demoRun) prewarm(ctx context.Context) {
+	if err := prewarm(ctx, d.rw); err != nil {
+		d.say("demo: %v; the run starts with whatever the caches hold", err)
+	}
+}
+
 func prewarm(ctx context.Context, rw func(context.Context) (*pgx.Conn, error)) error {
 	conn, err := rw(ctx)
 	if err != nil {
@@ -460,56 +551,6 @@ func plan(ctx context.Context, path string, indexes []indexdef.Def, name, tool, 
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	return dir, files, nil
-}
-
-// applyDir applies a directory, ANALYZEs the tables so the planner sees the
-// new indexes with fresh statistics, and returns the indexes with sizes.
-func applyDir(ctx context.Context, rw func(context.Context) (*pgx.Conn, error), dir *migrate.Dir, set string) ([]BuiltIndex, error) {
-	conn, err := rw(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	res, err := migrate.Apply(ctx, conn, dir, migrate.ApplyOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("demo: apply %s: %w", dir.Path, err)
-	}
-	var names []string
-	for _, f := range res.Files {
-		names = append(names, f.Indexes...)
-	}
-	if _, err := conn.Exec(ctx, "ANALYZE"); err != nil {
-		return nil, fmt.Errorf("demo: ANALYZE: %w", err)
-	}
-	rows, err := conn.Query(ctx, `SELECT c.relname, t.relname, pg_get_indexdef(c.oid), pg_relation_size(c.oid)
-		FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_class t ON t.oid = i.indrelid
-		WHERE c.relname = ANY($1) ORDER BY c.relname`, names)
-	if err != nil {
-		return nil, fmt.Errorf("demo: index sizes: %w", err)
-	}
-	var out []BuiltIndex
-	for rows.Next() {
-		b := BuiltIndex{Set: set}
-		if err := rows.Scan(&b.Name, &b.Table, &b.Definition, &b.SizeBytes); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, rows.Err()
-}
-
-// downDir takes n migrations of a directory down.
-func downDir(ctx context.Context, rw func(context.Context) (*pgx.Conn, error), dir *migrate.Dir, n int) error {
-	conn, err := rw(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := migrate.Down(ctx, conn, dir, migrate.ApplyOptions{N: n}); err != nil {
-		return fmt.Errorf("demo: down %s: %w", dir.Path, err)
-	}
-	return nil
 }
 
 // Table puts every statement's three runs side by side, comparing the seed's

@@ -57,6 +57,18 @@ type Options struct {
 	Compare *profiles.Profile
 	// Progress, when set, hears what Propose is doing.
 	Progress func(Progress)
+	// OptionName words an option in the reasons the result gives (a
+	// candidate rejected for MinImprovement or MaxIndexes): the command
+	// passes the names of its flags; nil names the field.
+	OptionName func(Option) string
+}
+
+// optionName is o.OptionName, or the field's name.
+func (o *Options) optionName() func(Option) string {
+	if o.OptionName != nil {
+		return o.OptionName
+	}
+	return optionField
 }
 
 // Progress is a step of Propose.
@@ -536,6 +548,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	res.Notes = append(res.Notes, notes...)
 	res.Stats.Weighed = len(pool)
 	sel := newSelector(e, stmts, pool, gen.pool, limit, opts.MaxIndexes, opts.MinImprovement/100)
+	sel.name = opts.optionName()
 	if res.Workload.TableBytes > 0 {
 		sel.floor = minDensityShare * res.Workload.CostBefore / float64(res.Workload.TableBytes)
 	}

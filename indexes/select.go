@@ -115,7 +115,9 @@ type selector struct {
 	usedBytes  int64
 	maxIndexes int
 	minImp     float64
-	memo       map[string]*evaluated
+	// name words the options the reasons refer to (Options.OptionName).
+	name func(Option) string
+	memo map[string]*evaluated
 	// costed counts the moves evaluated, re-evaluations included.
 	costed   int
 	rounds   int
@@ -125,7 +127,7 @@ type selector struct {
 }
 
 func newSelector(e *engine, stmts []*costed, pool []*cand, known map[string]*cand, limit int64, maxIndexes int, minImp float64) *selector {
-	s := &selector{e: e, stmts: stmts, pool: pool, known: map[string]*cand{}, limit: limit, maxIndexes: maxIndexes, minImp: minImp,
+	s := &selector{e: e, stmts: stmts, pool: pool, known: map[string]*cand{}, limit: limit, maxIndexes: maxIndexes, minImp: minImp, name: optionField,
 		byTable: map[uint32][]*costed{}, byTarget: map[uint32]map[string][]*costed{}, byQual: map[uint32]map[string][]*costed{},
 		byRef: map[uint32]map[string][]*costed{}, rel: map[string][]*costed{},
 		current: make([]float64, len(stmts)), plans: make([]*planCost, len(stmts)), changed: make([]int64, len(stmts)),
@@ -386,7 +388,7 @@ func unionColumns(a, b []string) []string {
 // lead the other's, and folds them into the longer one (with the shorter
 // one's other columns as INCLUDE) when keeping both is not worth it: the
 // shorter one would not pass as an addition on top of the merged index
-// (it saves no statement --min-improvement, or saves less per byte than
+// (it saves no statement MinImprovement, or saves less per byte than
 // the floor). It makes at most one merge and reports whether it did.
 func (s *selector) merge(ctx context.Context) (bool, error) {
 	for _, a := range s.chosen {
@@ -801,7 +803,7 @@ func (s *selector) ineligible(m move, r moveResult) string {
 		return "the planner would not use it"
 	}
 	if r.maxImp < s.minImp {
-		return fmt.Sprintf("saves at most %.1f%% of any statement's cost, below the %.0f%% --min-improvement", r.maxImp*100, s.minImp*100)
+		return fmt.Sprintf("saves at most %.1f%% of any statement's cost, below the %.0f%% %s", r.maxImp*100, s.minImp*100, s.name(OptMinImprovement))
 	}
 	if r.benefit/float64(max(r.bytes, minMoveBytes)) < s.floor {
 		return fmt.Sprintf("saves %.0f cost units for %s: less than a thousandth of what the workload costs per byte of its tables", r.benefit, FormatBytes(max(r.bytes, 0)))
@@ -810,7 +812,7 @@ func (s *selector) ineligible(m move, r moveResult) string {
 		return fmt.Sprintf("its %s would go over the budget (%s of %s used)", FormatBytes(r.bytes), FormatBytes(s.usedBytes), FormatBytes(s.limit))
 	}
 	if m.replace == nil && s.maxIndexes > 0 && len(s.chosen) >= s.maxIndexes {
-		return fmt.Sprintf("--max-indexes %d reached", s.maxIndexes)
+		return fmt.Sprintf("%s %d reached", s.name(OptMaxIndexes), s.maxIndexes)
 	}
 	return ""
 }

@@ -218,10 +218,7 @@ func inspectServer(ctx context.Context, q Querier) (server, error) {
 
 // noHypoPG says HypoPG is missing and what to do.
 func noHypoPG(s server) error {
-	if s.hypopgAvailable {
-		return fmt.Errorf("%w in database %s: it is available on the server; run CREATE EXTENSION hypopg; (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.database)
-	}
-	return fmt.Errorf("%w on the server: install it on the server's machine (Debian and Ubuntu: apt-get install postgresql-%d-hypopg; elsewhere your system's HypoPG package for PostgreSQL %d, or HypoPG built from source with this server's pg_config), then run CREATE EXTENSION hypopg; in database %s (or pass --allow-build to cost with real indexes built in a rolled-back transaction)", ErrNoHypoPG, s.major, s.major, s.database)
+	return &NoHypoPGError{Database: s.database, Available: s.hypopgAvailable, Major: s.major}
 }
 
 // isPgError reports whether err carries a server error.

@@ -22,9 +22,9 @@ const (
 	EngineAtlas = "atlas"
 )
 
-// ErrNoAtlas is returned for --engine atlas when no atlas binary is on
-// PATH.
-var ErrNoAtlas = errors.New("--engine atlas needs the atlas binary on PATH, and there is none (install it from https://atlasgo.io/getting-started, or leave --engine at native, which needs no binary)")
+// ErrNoAtlas is returned for the atlas engine when no atlas binary is on
+// PATH. The command that chose the engine by a flag words it with the flag.
+var ErrNoAtlas = errors.New("the atlas engine needs the atlas binary on PATH, and there is none (install it from https://atlasgo.io/getting-started, or use the native engine, which needs no binary)")
 
 // AtlasEngine runs migrations with the atlas CLI.
 type AtlasEngine struct {

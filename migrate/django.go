@@ -16,7 +16,7 @@ import (
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
-// ErrNoDjangoApp is returned when --emit django cannot find the Django app
+// ErrNoDjangoApp is returned when EmitDjango cannot find the Django app
 // (its migrations folder) a table belongs to.
 var ErrNoDjangoApp = errors.New("django app not found")
 
@@ -103,7 +103,7 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) ([]DjangoFile, error
 			for _, p := range written {
 				os.Remove(p)
 			}
-			return nil, fmt.Errorf("%w: %s: no %s (point --django-apps at the folder holding the apps)", ErrNoDjangoApp, app, dir)
+			return nil, &NoDjangoAppError{App: app, Dir: dir}
 		}
 		latest, number := "", 0
 		for _, e := range entries {

@@ -29,32 +29,44 @@ type Rule struct {
 	ID    string `json:"id"`
 	Name  string `json:"name"`
 	Level Level  `json:"level"`
-	// Doc says what the rule catches and why it matters.
+	// Doc says what the rule catches and why it matters; when Option is
+	// set, it ends where that option's name goes (Text).
 	Doc string `json:"doc"`
+	// Option is the option whose limit the rule holds files to.
+	Option Option `json:"option,omitempty"`
+}
+
+// Text is the rule's Doc with the option it refers to named by name: a
+// command passes the names of its flags.
+func (r Rule) Text(name func(Option) string) string {
+	if r.Option == "" {
+		return r.Doc
+	}
+	return r.Doc + " " + name(r.Option)
 }
 
 // The lint rules.
 var (
-	RuleSum            = Rule{"HP100", "sum-mismatch", LevelError, "the directory does not match atlas.sum: a file was edited, added or removed by hand"}
-	RuleNotConcurrent  = Rule{"HP101", "index-not-concurrent", LevelError, "CREATE INDEX without CONCURRENTLY blocks every write to an existing table until the build ends"}
-	RuleConcurrentInTx = Rule{"HP102", "concurrent-in-transaction", LevelError, "CONCURRENTLY fails inside a transaction: the file needs `-- atlas:txmode none` and no BEGIN"}
-	RuleDropNotConc    = Rule{"HP103", "drop-index-not-concurrent", LevelError, "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table: reads and writes queue behind it"}
-	RuleUniqueDirect   = Rule{"HP104", "unique-constraint-direct", LevelError, "ADD CONSTRAINT ... UNIQUE builds its index under a SHARE lock: build a unique index CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX"}
-	RuleBuildTooLong   = Rule{"HP105", "build-too-long", LevelError, "the table is large enough that the build, at the rate measured on this server, exceeds --max-build"}
-	RuleDuplicate      = Rule{"HP106", "duplicate-index", LevelError, "an index with the same keys already exists: this one costs writes and space and serves nothing new"}
-	RuleCovered        = Rule{"HP107", "covered-index", LevelWarning, "an existing index starts with the same keys and can serve the same lookups"}
-	RuleMissingTable   = Rule{"HP108", "missing-table", LevelError, "the indexed table does not exist in the database"}
-	RuleNotIdempotent  = Rule{"HP109", "not-idempotent", LevelWarning, "without IF [NOT] EXISTS, running the file again after an interruption fails"}
-	RuleMissingDown    = Rule{"HP110", "missing-down", LevelWarning, "the file has no down file in down/: `migrate down` cannot revert it"}
+	RuleSum            = Rule{"HP100", "sum-mismatch", LevelError, "the directory does not match atlas.sum: a file was edited, added or removed by hand", ""}
+	RuleNotConcurrent  = Rule{"HP101", "index-not-concurrent", LevelError, "CREATE INDEX without CONCURRENTLY blocks every write to an existing table until the build ends", ""}
+	RuleConcurrentInTx = Rule{"HP102", "concurrent-in-transaction", LevelError, "CONCURRENTLY fails inside a transaction: the file needs `-- atlas:txmode none` and no BEGIN", ""}
+	RuleDropNotConc    = Rule{"HP103", "drop-index-not-concurrent", LevelError, "DROP INDEX without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on the table: reads and writes queue behind it", ""}
+	RuleUniqueDirect   = Rule{"HP104", "unique-constraint-direct", LevelError, "ADD CONSTRAINT ... UNIQUE builds its index under a SHARE lock: build a unique index CONCURRENTLY, then ADD CONSTRAINT ... UNIQUE USING INDEX", ""}
+	RuleBuildTooLong   = Rule{"HP105", "build-too-long", LevelError, "the table is large enough that the build, at the rate measured on this server, exceeds", OptMaxBuild}
+	RuleDuplicate      = Rule{"HP106", "duplicate-index", LevelError, "an index with the same keys already exists: this one costs writes and space and serves nothing new", ""}
+	RuleCovered        = Rule{"HP107", "covered-index", LevelWarning, "an existing index starts with the same keys and can serve the same lookups", ""}
+	RuleMissingTable   = Rule{"HP108", "missing-table", LevelError, "the indexed table does not exist in the database", ""}
+	RuleNotIdempotent  = Rule{"HP109", "not-idempotent", LevelWarning, "without IF [NOT] EXISTS, running the file again after an interruption fails", ""}
+	RuleMissingDown    = Rule{"HP110", "missing-down", LevelWarning, "the file has no down file in down/: `migrate down` cannot revert it", ""}
 	// RuleOtherDDL is an error because apply refuses the file: a migration
 	// directory of index builds is no place for a DROP TABLE or an UPDATE
 	// that a review of "index changes" would let through.
-	RuleOtherDDL = Rule{"HP111", "not-an-index-statement", LevelError, "apply builds and drops indexes only (CREATE INDEX, DROP INDEX, ALTER INDEX ... ATTACH PARTITION, COMMENT ON INDEX) and refuses a file holding anything else unless other DDL is explicitly allowed"}
+	RuleOtherDDL = Rule{"HP111", "not-an-index-statement", LevelError, "apply builds and drops indexes only (CREATE INDEX, DROP INDEX, ALTER INDEX ... ATTACH PARTITION, COMMENT ON INDEX) and refuses a file holding anything else unless other DDL is explicitly allowed", ""}
 	// RuleUnqualified is an error, not a warning, because apply refuses
 	// the file: with search_path pinned to pg_catalog an unqualified table
 	// finds nothing, and under anyone else's search_path it may find
 	// another schema's table of the same name.
-	RuleUnqualified = Rule{"HP112", "unqualified-name", LevelError, "a table or index named without its schema is found through the session's search_path, so the same file can build on another schema's table of the same name; apply refuses it"}
+	RuleUnqualified = Rule{"HP112", "unqualified-name", LevelError, "a table or index named without its schema is found through the session's search_path, so the same file can build on another schema's table of the same name; apply refuses it", ""}
 )
 
 // Rules lists every rule, in id order.
@@ -96,6 +108,10 @@ type LintOptions struct {
 	All bool
 	// RevisionsSchema holds atlas_schema_revisions.
 	RevisionsSchema string
+	// OptionName words an option in the findings' messages (a build
+	// longer than MaxBuild): the command passes the names of its flags;
+	// nil names the field.
+	OptionName func(Option) string
 }
 
 // LintReport is what Lint found.
@@ -326,8 +342,8 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 	rep.BuildRate = opts.BuildRate
 	est := time.Duration(float64(bytes) / opts.BuildRate * concurrentBuildFactor * float64(time.Second))
 	if est > opts.MaxBuild {
-		rep.add(RuleBuildTooLong, file, line, "%s on %s (%s) would build for about %s at %s/s, more than --max-build %s: build it in a quiet hour, or raise maintenance_work_mem",
-			ix.Name, ix.Table, bytesText(bytes), est.Round(time.Second), bytesText(int64(opts.BuildRate)), opts.MaxBuild)
+		rep.add(RuleBuildTooLong, file, line, "%s on %s (%s) would build for about %s at %s/s, more than %s %s: build it in a quiet hour, or raise maintenance_work_mem",
+			ix.Name, ix.Table, bytesText(bytes), est.Round(time.Second), bytesText(int64(opts.BuildRate)), optionName(opts.OptionName)(OptMaxBuild), opts.MaxBuild)
 	}
 	return nil
 }

@@ -123,7 +123,11 @@ type LockedError struct {
 }
 
 // Error names who holds the lock.
-func (e *LockedError) Error() string {
+func (e *LockedError) Error() string { return e.Message(optionField) }
+
+// Message names who holds the lock and, with name, the option that waits
+// longer for it.
+func (e *LockedError) Message(name func(Option) string) string {
 	who := "a session that ended meanwhile"
 	if len(e.Holders) > 0 {
 		hs := make([]string, len(e.Holders))
@@ -132,7 +136,7 @@ func (e *LockedError) Error() string {
 		}
 		who = strings.Join(hs, "; ")
 	}
-	return fmt.Sprintf("migrate: %v after waiting %s: held by %s (wait for it to finish, or raise --wait)", ErrLocked, e.Waited.Round(time.Millisecond), who)
+	return fmt.Sprintf("migrate: %v after waiting %s: held by %s (wait for it to finish, or raise %s)", ErrLocked, e.Waited.Round(time.Millisecond), who, name(OptWait))
 }
 
 // Unwrap lets errors.Is find ErrLocked.

@@ -145,6 +145,17 @@ func TestAdversarialAnalyzeMonitorRole(t *testing.T) {
 	if len(rep.Grants) != 0 {
 		t.Errorf("after the GRANT it named, analyze still asks for %q", rep.Grants)
 	}
+	// The INSERT that loaded tickets needs INSERT to be explained: no
+	// GRANT a watching role should get, so a note says so instead.
+	writes := 0
+	for _, n := range rep.Notes {
+		if strings.Contains(n, "write was not explained") && strings.Contains(n, role) {
+			writes++
+		}
+	}
+	if writes != 1 {
+		t.Errorf("after the GRANT, notes %q; want one saying the INSERT was not explained and why", rep.Notes)
+	}
 	for _, s := range rep.Statements {
 		if strings.Contains(s.Query, "FROM tickets WHERE status") && s.Plan == nil {
 			t.Errorf("after the GRANT, %q has no plan: %s", s.Query, s.PlanError)

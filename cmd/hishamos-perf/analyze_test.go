@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
@@ -114,7 +114,7 @@ func TestAnalyzeCLI(t *testing.T) {
 
 	// Markdown stays under the limit.
 	r = cli(t, "--dsn", dsn, "--format", "markdown", "analyze", "--top", "0")
-	if r.code != 0 || len(r.stdout) > markdownLimit || !strings.Contains(r.stdout, "### Findings") {
+	if r.code != 0 || len(r.stdout) > report.MarkdownLimit || !strings.Contains(r.stdout, "### Findings") {
 		t.Errorf("markdown: exit %d, %d bytes", r.code, len(r.stdout))
 	}
 }
@@ -190,11 +190,11 @@ func TestAnalyzeMarkdownLimit(t *testing.T) {
 		})
 	}
 	var out bytes.Buffer
-	a := &app{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, format: render.FormatMarkdown}
+	a := &app{stdout: &out, stderr: &bytes.Buffer{}, getenv: func(string) string { return "" }, format: report.Markdown}
 	if err := a.renderAnalyze(rep); err != nil {
 		t.Fatal(err)
 	}
-	if out.Len() > markdownLimit || !strings.Contains(out.String(), "more findings, left out") || !strings.Contains(out.String(), "public.index_0 ") {
+	if out.Len() > report.MarkdownLimit || !strings.Contains(out.String(), "more findings, left out") || !strings.Contains(out.String(), "public.index_0 ") {
 		t.Errorf("%d bytes; tail:\n%s", out.Len(), out.String()[max(0, out.Len()-300):])
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
@@ -30,7 +31,7 @@ type app struct {
 	getenv         func(string) string
 
 	dsn        string
-	format     render.Format
+	format     report.Format
 	noColor    bool
 	quiet      bool
 	sandboxDir string
@@ -61,11 +62,16 @@ func (a *app) privilegeFix(err error) error {
 	return pg.PrivilegeErrorNeed(err, role, a.need)
 }
 
-// renderer writes results to stdout in the chosen format.
-func (a *app) renderer() *render.Renderer {
-	r := render.New(a.stdout, a.format, a.noColor, a.getenv)
-	r.Quiet = a.quiet
-	return r
+// write writes a command's output to stdout in the chosen format.
+func (a *app) write(doc *report.Doc) error {
+	return a.writeContext(context.Background(), doc)
+}
+
+// writeContext is write, stopping between blocks once ctx is done: a long
+// output (the plans of a large file) ends at a signal like the rest of the
+// command.
+func (a *app) writeContext(ctx context.Context, doc *report.Doc) error {
+	return report.New(a.stdout, a.format, a.noColor, a.quiet, a.getenv).WriteContext(ctx, doc)
 }
 
 // progress draws bars on stderr when it is a terminal.

@@ -15,9 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hishamos/hishamos-perf/bench"
-	"github.com/hishamos/hishamos-perf/internal/htmlreport"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -49,9 +48,6 @@ const (
 const (
 	defaultProfile       = "hishamos"
 	defaultMaxRegression = "10%"
-	// benchMarkdownLimit keeps Markdown output under GitHub's 65,536-character
-	// limit for a pull-request comment, with room for a header.
-	benchMarkdownLimit = 60 << 10
 )
 
 // benchOptions are the bench command's flags.
@@ -133,8 +129,9 @@ fails when a statement regressed with latency or buffers up by more than
 that. A failed gate exits 1 and says which statement failed and by how much.
 
 Output: --format table, json (schema hishamos-perf/bench/v1; samples with
---samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY) or
-benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
+--samples), markdown (for a pull-request comment or $GITHUB_STEP_SUMMARY),
+csv (the tables with their numbers raw: milliseconds, percentages, buffers)
+or benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
 writes a JUnit report beside it.
 
 A .sql file's statements take no parameters; a "-- name: x" line above a
@@ -286,7 +283,8 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise}
+	cfg.Compare = bench.CompareOptions{Alpha: o.alpha, NoisePct: noise, OptionName: benchFlag}
+	cfg.Gate.OptionName = benchFlag
 	if err := cfg.Compare.Validate(); err != nil {
 		return cfg, benchOptionUsage(err)
 	}
@@ -350,7 +348,13 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 	}
 	cfg.Target = t.String()
 	if dir != nil {
-		cfg.Migrator = &migrator{a: a, t: t, dir: dir}
+		cfg.Migrator = &migrate.Migrator{
+			Directory: dir,
+			Connect: func(ctx context.Context) (*pgx.Conn, error) {
+				return a.connect(ctx, t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
+			},
+			Options: migrate.ApplyOptions{Observer: a.sayMigrateEvent},
+		}
 	}
 	connect := func(ctx context.Context) (bench.Conn, error) {
 		conn, err := a.connect(ctx, t, pg.DefaultSession)
@@ -381,7 +385,7 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 		return err
 	}
 	if o.html != "" {
-		if err := writeHTML(o.html, htmlreport.FromBench(rep)); err != nil {
+		if err := writeHTML(o.html, report.BenchPage(rep)); err != nil {
 			return err
 		}
 		a.say("bench: wrote %s", o.html)
@@ -473,11 +477,11 @@ func (a *app) writeJUnit(rep *bench.Report, o benchOptions) error {
 	if o.junit == "" {
 		return nil
 	}
-	b, err := rep.JUnit()
-	if err != nil {
+	var b bytes.Buffer
+	if err := report.JUnit(&b, rep); err != nil {
 		return err
 	}
-	if err := os.WriteFile(o.junit, b, 0o644); err != nil {
+	if err := os.WriteFile(o.junit, b.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("bench: --%s: %w", flagJUnit, err)
 	}
 	return nil
@@ -485,381 +489,14 @@ func (a *app) writeJUnit(rep *bench.Report, o benchOptions) error {
 
 // renderBench writes the report in the chosen format.
 func (a *app) renderBench(rep *bench.Report, o benchOptions) error {
-	r := a.renderer()
-	switch a.format {
-	case render.FormatJSON:
-		if o.samples {
-			return r.Render(rep)
-		}
-		return r.Render(rep.WithoutSamples())
-	case render.FormatBenchstat:
-		return r.Render(rep)
-	case render.FormatMarkdown:
-		var buf bytes.Buffer
-		r.Out = &buf
-		for _, compact := range []int{0, 1, 2} {
-			buf.Reset()
-			if err := r.Render(rep, benchTables(rep, compact)...); err != nil {
-				return err
-			}
-			if buf.Len() <= benchMarkdownLimit {
-				break
-			}
-		}
-		_, err := a.stdout.Write(buf.Bytes())
-		return err
-	}
-	return r.Render(rep, benchTables(rep, 0)...)
+	return a.write(report.Bench(rep, report.BenchOptions{Samples: o.samples}))
 }
 
-// benchTables builds the report's tables. compact drops detail to keep
-// Markdown short: 1 leaves out the run table and unchanged statements, 2
-// also every comparison row past the first hundred.
-func benchTables(rep *bench.Report, compact int) []render.Table {
-	var tables []render.Table
-	if rep.Migrations != nil {
-		tables = append(tables, migrationsTable(rep.Migrations))
+// sayMigrateEvent tells, on stderr, what a migration run by another
+// command (bench --apply) is doing.
+func (a *app) sayMigrateEvent(e migrate.Event) {
+	switch e.Kind {
+	case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
+		a.say("migrate: %s", e.Message)
 	}
-	if rep.Baseline == nil || compact == 0 {
-		tables = append(tables, runTable(&rep.Run, rep.Baseline != nil))
-	}
-	if len(rep.EnvironmentDiff) > 0 {
-		tables = append(tables, envDiffTable(rep.EnvironmentDiff))
-	}
-	if rep.Comparison != nil {
-		tables = append(tables, comparisonTable(rep, compact))
-	}
-	if rep.Gate != nil {
-		tables = append(tables, gateTable(rep.Gate))
-	}
-	return tables
-}
-
-func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
-
-func buffers(v *float64) string {
-	if v == nil {
-		return "-"
-	}
-	return strconv.FormatFloat(*v, 'f', 1, 64)
-}
-
-func signedPct(v float64) string { return fmt.Sprintf("%+.1f%%", v) }
-
-func runTable(run *bench.Run, after bool) render.Table {
-	title := fmt.Sprintf("bench %s", run.Workload.Name)
-	if after {
-		title += " (after)"
-	}
-	per := fmt.Sprintf("%d calls each", run.Settings.Iterations)
-	if run.Settings.DurationMs > 0 {
-		per = (time.Duration(run.Settings.DurationMs) * time.Millisecond).String()
-	}
-	clients := fmt.Sprintf("%d client(s)", run.Settings.Clients)
-	if th := run.Settings.Threads; th > 0 && th != run.Settings.Clients {
-		clients += fmt.Sprintf(" on %d thread(s)", th)
-	}
-	title += fmt.Sprintf(": %d statements, %s, %s, seed %d", len(run.Statements), per, clients, run.Settings.Seed)
-	t := render.Table{
-		Title:  title,
-		Header: []string{"statement", "calls", "p50 ms", "p95 ms", "p99 ms", "mean ms", "rows/call", "buffers/call", "plan"},
-		Right:  []int{1, 2, 3, 4, 5, 6, 7},
-	}
-	errs := 0
-	sources := map[string]int{}
-	for _, s := range run.Statements {
-		name := s.Name
-		if s.FollowUp {
-			name = "↳ " + name
-		}
-		row := []string{name, strconv.Itoa(s.Calls), ms(s.P50Ms), ms(s.P95Ms), ms(s.P99Ms), ms(s.MeanMs),
-			strconv.FormatFloat(s.RowsPerCall, 'f', 1, 64), buffers(s.BuffersPerCall), s.PlanHash}
-		tone := render.Plain
-		if s.Errors > 0 {
-			row[1] = fmt.Sprintf("%d (+%d failed)", s.Calls, s.Errors)
-			tone = render.Warn
-			errs++
-		}
-		if s.Calls == 0 && s.Errors > 0 {
-			tone = render.Bad
-		}
-		t.Rows = append(t.Rows, row)
-		t.Tones = append(t.Tones, tone)
-		if s.BuffersSource != "" {
-			sources[s.BuffersSource]++
-		}
-	}
-	env := run.Environment
-	notes := []string{fmt.Sprintf("PostgreSQL %s; %s; %.0f calls/s over %s",
-		env.ServerVersion, settingsLine(env.Settings), run.CallsPerSecond, (time.Duration(run.ElapsedMs) * time.Millisecond).Round(time.Millisecond))}
-	var src []string
-	for _, k := range []string{bench.BuffersFromStatements, bench.BuffersFromExplain} {
-		if sources[k] > 0 {
-			src = append(src, fmt.Sprintf("%s (%d)", k, sources[k]))
-		}
-	}
-	if len(src) > 0 {
-		notes = append(notes, "buffers from "+strings.Join(src, ", "))
-	}
-	for _, s := range run.Statements {
-		if s.Errors > 0 {
-			notes = append(notes, fmt.Sprintf("%s: %d of %d calls failed: %s", s.Name, s.Errors, s.Errors+s.Calls, s.FirstError))
-		}
-	}
-	if !run.Complete {
-		notes = append(notes, "PARTIAL RUN: "+run.Stopped)
-	}
-	t.Note = strings.Join(notes, "\n")
-	return t
-}
-
-func settingsLine(s map[string]string) string {
-	parts := make([]string, 0, len(bench.PlanSettings))
-	for _, k := range bench.PlanSettings {
-		if v, ok := s[k]; ok {
-			parts = append(parts, k+"="+v)
-		}
-	}
-	return strings.Join(parts, " ")
-}
-
-func comparisonTable(rep *bench.Report, compact int) render.Table {
-	expect := rep.Workload.Expect
-	anyTargeted := false
-	for _, c := range rep.Comparison {
-		anyTargeted = anyTargeted || c.Targeted
-	}
-	if !anyTargeted {
-		expect = nil
-	}
-	header := []string{"statement", "before p50", "after p50", "change", "95% CI", "p", "buffers/call", "plan", "verdict"}
-	if expect != nil {
-		header = append(header, fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct))
-	}
-	t := render.Table{Title: "Comparison (before → after)", Header: header, Right: []int{1, 2, 3, 5}}
-	left := 0
-	for _, c := range rep.Comparison {
-		if compact > 0 && c.Verdict == bench.Unchanged {
-			left++
-			continue
-		}
-		if compact > 1 && len(t.Rows) >= 100 {
-			left++
-			continue
-		}
-		ci := "∞"
-		if c.CILowPct != nil && c.CIHighPct != nil {
-			ci = fmt.Sprintf("%s to %s", signedPct(*c.CILowPct), signedPct(*c.CIHighPct))
-		}
-		buf := "-"
-		if c.BeforeBuffers != nil && c.AfterBuffers != nil {
-			buf = fmt.Sprintf("%s → %s", buffers(c.BeforeBuffers), buffers(c.AfterBuffers))
-			if c.BuffersChangePct != nil {
-				buf += fmt.Sprintf(" (%+.0f%%)", *c.BuffersChangePct)
-			}
-		}
-		plan := "same"
-		if c.PlanChanged {
-			plan = "changed"
-		}
-		name := c.Name
-		if c.Targeted {
-			name += " *"
-		}
-		row := []string{name, ms(c.BeforeP50Ms), ms(c.AfterP50Ms), signedPct(c.MedianChangePct), ci, pValue(c.PValue), buf, plan, string(c.Verdict)}
-		if expect != nil {
-			row = append(row, expectationCell(&c))
-		}
-		t.Rows = append(t.Rows, row)
-		t.Tones = append(t.Tones, verdictTone(c.Verdict))
-	}
-	notes := []string{"change: after's median over before's, with its 95% confidence interval; p: Mann-Whitney U"}
-	if anyTargeted {
-		notes[0] += "; * targeted by an index added between the runs"
-	}
-	if d := rep.Drift; d != nil {
-		notes = append(notes, fmt.Sprintf("drift: the %d statements whose plan and buffers did not change moved %+.1f%% to %+.1f%% (median %+.1f%%): the machine's share of every change",
-			d.Controls, d.LowPct, d.HighPct, d.MedianPct))
-	}
-	for _, c := range rep.Comparison {
-		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed {
-			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.Reason))
-		}
-	}
-	if left > 0 {
-		notes = append(notes, fmt.Sprintf("%d statements left out to keep this under %d KB; --format json has them all", left, benchMarkdownLimit>>10))
-	}
-	t.Note = strings.Join(notes, "\n")
-	return t
-}
-
-func pValue(p float64) string {
-	if p < 0.001 {
-		return "<0.001"
-	}
-	return strconv.FormatFloat(p, 'f', 3, 64)
-}
-
-func expectationCell(c *bench.Comparison) string {
-	if c.Expectation == "" {
-		return "-"
-	}
-	if c.ImprovementPct() < 0 {
-		return fmt.Sprintf("%.0f%% slower: %s", -c.ImprovementPct(), c.Expectation)
-	}
-	return fmt.Sprintf("%.0f%% faster: %s", c.ImprovementPct(), c.Expectation)
-}
-
-func verdictTone(v bench.Verdict) render.Tone {
-	switch v {
-	case bench.Improved:
-		return render.Good
-	case bench.Regressed:
-		return render.Bad
-	case bench.Inconclusive:
-		return render.Warn
-	}
-	return render.Plain
-}
-
-func envDiffTable(ds []bench.Difference) render.Table {
-	t := render.Table{Title: "Environment differences", Header: []string{"what", "name", "before", "after", "makes inconclusive"}, Wrap: []int{2, 3}}
-	for _, d := range ds {
-		m := "no"
-		tone := render.Dim
-		if d.Matters {
-			m, tone = "yes", render.Warn
-		}
-		t.Rows = append(t.Rows, []string{d.Kind, d.Name, d.Before, d.After, m})
-		t.Tones = append(t.Tones, tone)
-	}
-	return t
-}
-
-func gateTable(g *bench.Gate) render.Table {
-	state := "passed"
-	if !g.Passed {
-		state = "FAILED"
-	}
-	t := render.Table{Title: "Gate: " + state, Header: []string{"gate", "statement", "result"}, Wrap: []int{2}}
-	type check struct {
-		name    string
-		limit   *float64
-		checked int
-	}
-	for _, c := range []check{{bench.GateExpect, g.ExpectPct, g.ExpectChecked}, {bench.GateMaxRegression, g.MaxRegressionPct, g.RegressionChecked}} {
-		if c.limit == nil {
-			continue
-		}
-		label := fmt.Sprintf("--%s %g%%", c.name, *c.limit)
-		failed := 0
-		for _, f := range g.Failures {
-			if f.Gate != c.name {
-				continue
-			}
-			failed++
-			// The statement has a column of its own.
-			t.Rows = append(t.Rows, []string{label, orDash(f.Statement), strings.TrimPrefix(f.Message, f.Statement+": ")})
-			t.Tones = append(t.Tones, render.Bad)
-		}
-		if failed == 0 {
-			t.Rows = append(t.Rows, []string{label, "-", fmt.Sprintf("passed (%d statements checked)", c.checked)})
-			t.Tones = append(t.Tones, render.Good)
-		}
-	}
-	return t
-}
-
-func migrationsTable(m *bench.Migrations) render.Table {
-	t := render.Table{Title: "Migrations applied from " + m.Dir, Header: []string{"file", "state"}, Wrap: []int{1}}
-	state := "applied"
-	if m.Reverted {
-		state = "applied, then reverted"
-	}
-	for _, f := range m.Applied {
-		t.Rows = append(t.Rows, []string{f, state})
-	}
-	if len(m.Applied) == 0 {
-		t.Rows = append(t.Rows, []string{"-", "nothing was pending"})
-	}
-	if m.Error != "" {
-		t.Rows = append(t.Rows, []string{"-", "FAILED: " + m.Error})
-		t.Tones = make([]render.Tone, len(t.Rows))
-		t.Tones[len(t.Tones)-1] = render.Bad
-	}
-	if len(m.Indexes) > 0 {
-		t.Note = "indexes: " + strings.Join(m.Indexes, ", ")
-	}
-	return t
-}
-
-// migrator runs --apply's migrations with the migrate package, on
-// sessions of their own: not read-only, with lock_timeout, and no
-// statement_timeout so that index builds are not cut short.
-type migrator struct {
-	a   *app
-	t   pg.Target
-	dir *migrate.Dir
-}
-
-func (m *migrator) Dir() string { return m.dir.Path }
-
-func (m *migrator) session(ctx context.Context) (*pgx.Conn, error) {
-	return m.a.connect(ctx, m.t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
-}
-
-func (m *migrator) options() migrate.ApplyOptions {
-	return migrate.ApplyOptions{Observer: func(e migrate.Event) {
-		switch e.Kind {
-		case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
-			m.a.say("migrate: %s", e.Message)
-		}
-	}}
-}
-
-func (m *migrator) Pending(ctx context.Context) ([]string, error) {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	o := m.options()
-	o.DryRun = true
-	res, err := migrate.Apply(ctx, conn, m.dir, o)
-	if err != nil {
-		return nil, err
-	}
-	var files []string
-	for _, f := range res.Files {
-		files = append(files, f.File)
-	}
-	return files, nil
-}
-
-func (m *migrator) Apply(ctx context.Context) (files, indexes []string, err error) {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	res, err := migrate.Apply(ctx, conn, m.dir, m.options())
-	if res != nil {
-		for _, f := range res.Files {
-			files = append(files, f.File)
-			indexes = append(indexes, f.Indexes...)
-		}
-	}
-	return files, indexes, err
-}
-
-func (m *migrator) Revert(ctx context.Context, n int) error {
-	conn, err := m.session(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	o := m.options()
-	o.N = n
-	_, err = migrate.Down(ctx, conn, m.dir, o)
-	return err
 }

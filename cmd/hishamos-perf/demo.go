@@ -11,14 +11,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
-	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/bench"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/demo"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
-	"github.com/hishamos/hishamos-perf/internal/htmlreport"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -165,14 +163,15 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	cfg := demo.Config{
 		Connect: func(ctx context.Context, s pg.Session) (*pgx.Conn, error) { return a.connect(ctx, t, s) },
 		Profile: p, Scale: scale, DataSeed: int64(o.seed), Bench: bo,
-		Compare:       bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct},
+		Compare:       bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct, OptionName: benchFlag},
 		MigrationsDir: migrations, Tool: "hishamos-perf " + toolVersion(), Target: "sandbox " + box.Dir,
 		Say: func(format string, args ...any) {
 			bar.Done()
 			a.say(format, args...)
 		},
-		LoadProgress:    func(pr dataset.Progress) { bar.Update(progressLabel(pr), pr.RowsDone, pr.RowsTotal) },
-		ProposeProgress: func(pr indexes.Progress) { bar.Update(pr.Phase, int64(pr.Done), int64(pr.Total)) },
+		LoadProgress:      func(pr dataset.Progress) { bar.Update(progressLabel(pr), pr.RowsDone, pr.RowsTotal) },
+		AnalyzeOptionName: analyzeFlag,
+		ProposeProgress:   func(pr indexes.Progress) { bar.Update(pr.Phase, int64(pr.Done), int64(pr.Total)) },
 	}
 	rep, err := demo.Run(ctx, cfg)
 	bar.Done()
@@ -181,115 +180,23 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	}
 	a.say("demo: done in %s", time.Since(start).Round(100*time.Millisecond))
 	if o.html != "" {
-		if err := writeHTML(o.html, htmlreport.FromDemo(rep)); err != nil {
+		if err := writeHTML(o.html, report.DemoPage(rep)); err != nil {
 			return err
 		}
 		a.say("demo: wrote %s", o.html)
 	}
-	r := a.renderer()
-	if r.Format == render.FormatJSON {
-		return r.JSON(rep)
-	}
-	return r.Render(rep, demoTables(rep)...)
+	return a.write(report.Demo(rep))
 }
 
 // writeHTML writes an HTML report.
-func writeHTML(path string, doc *htmlreport.Document) error {
+func writeHTML(path string, page *report.Page) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return &usageError{err: fmt.Errorf("--%s: %w", flagHTML, err)}
 	}
-	if err := htmlreport.Write(f, doc); err != nil {
+	if err := report.HTML(f, page); err != nil {
 		f.Close()
 		return err
 	}
 	return f.Close()
-}
-
-func demoTables(rep *demo.Report) []render.Table {
-	var tables []render.Table
-	if len(rep.Findings) > 0 {
-		ft := render.Table{Title: fmt.Sprintf("analyze: the worst %d of %d findings after the workload ran once", len(rep.Findings), rep.FindingsTotal),
-			Header: []string{"severity", "rule", "table", "finding"}, Note: "hishamos-perf analyze shows every finding with its fix"}
-		for _, f := range rep.Findings {
-			ft.Rows = append(ft.Rows, []string{f.Severity.String(), f.Rule, f.Table, f.Message})
-			tone := render.Plain
-			if f.Severity >= analyze.Critical {
-				tone = render.Bad
-			} else if f.Severity >= analyze.Warning {
-				tone = render.Warn
-			}
-			ft.Tones = append(ft.Tones, tone)
-		}
-		tables = append(tables, ft)
-	}
-	if sc := rep.Advisor.Seed; sc != nil {
-		tables = append(tables, render.Table{Title: "indexes propose --compare-seed (planner estimates)",
-			Header: []string{"index set", "indexes", "estimated cost", "better", "size"}, Right: []int{1, 2, 3, 4},
-			Rows: [][]string{
-				{"existing only", "0", fmt.Sprintf("%.0f", sc.Before), "", ""},
-				{"seed report", fmt.Sprint(sc.Seed.Indexes), fmt.Sprintf("%.0f", sc.Seed.Cost), fmt.Sprintf("%.1f%%", sc.Seed.ImprovementPct), indexes.FormatBytes(sc.Seed.Bytes)},
-				{"advisor", fmt.Sprint(sc.Advisor.Indexes), fmt.Sprintf("%.0f", sc.Advisor.Cost), fmt.Sprintf("%.1f%%", sc.Advisor.ImprovementPct), indexes.FormatBytes(sc.Advisor.Bytes)},
-			}})
-	}
-	var seedBytes, advBytes int64
-	var nSeed, nAdv int
-	for _, ix := range rep.Indexes {
-		if ix.Set == demo.SetSeed {
-			seedBytes += ix.SizeBytes
-			nSeed++
-		} else {
-			advBytes += ix.SizeBytes
-			nAdv++
-		}
-	}
-	expect := "promise"
-	if rep.Expect != nil {
-		expect = fmt.Sprintf("vs %g–%g%%", rep.Expect.MinPct, rep.Expect.MaxPct)
-	}
-	t := render.Table{
-		Title: fmt.Sprintf("HishamOS at scale %s: median latency (ms) and shared buffers per call, before / with the seed's %d indexes (%s) / with the advisor's %d (%s)",
-			rep.Scale, nSeed, indexes.FormatBytes(seedBytes), nAdv, indexes.FormatBytes(advBytes)),
-		Header: []string{"statement", "before", "seed", "advisor", "buffers before", "seed", "advisor"},
-		Right:  []int{1, 2, 3, 4, 5, 6},
-	}
-	v := render.Table{
-		Title:  "Each statement against the promise: drop in median latency, where it falls, and bench's verdict",
-		Header: []string{"statement", "seed better", expect, "verdict", "advisor better", expect, "verdict"},
-		Right:  []int{1, 4},
-	}
-	for _, s := range rep.Statements {
-		name := s.Name
-		if s.Targeted {
-			name += " *"
-		}
-		t.Rows = append(t.Rows, []string{name, ms(s.BeforeP50Ms), ms(s.SeedP50Ms), ms(s.AdvisorP50Ms),
-			buffers(s.BeforeBuffers), buffers(s.SeedBuffers), buffers(s.AdvisorBuffers)})
-		v.Rows = append(v.Rows, []string{name,
-			fmt.Sprintf("%.1f%%", s.Seed.ImprovementPct), s.Seed.Placement, string(s.Seed.Verdict),
-			fmt.Sprintf("%.1f%%", s.Advisor.ImprovementPct), s.Advisor.Placement, string(s.Advisor.Verdict)})
-		tone := render.Plain
-		if s.Targeted {
-			switch s.Seed.Placement {
-			case demo.Below:
-				tone = render.Warn
-			default:
-				tone = render.Good
-			}
-		}
-		t.Tones = append(t.Tones, tone)
-		v.Tones = append(v.Tones, tone)
-	}
-	var steps []string
-	for _, st := range rep.Steps {
-		steps = append(steps, fmt.Sprintf("%s %s", st.Name, (time.Duration(st.Ms*float64(time.Millisecond))).Round(100*time.Millisecond)))
-	}
-	t.Note = "* targeted by the seed's indexes"
-	v.Note = "* targeted by the seed's indexes; better: drop in median latency from the samples; the verdict below takes the machine's drift out\n" +
-		"steps: " + strings.Join(steps, ", ") + "\n" +
-		"verdict: " + rep.Verdict.Line
-	tables = append(tables, t)
-	t = v
-	tables = append(tables, t)
-	return tables
 }

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
 // explainOptions are the explain command's flags.
@@ -102,145 +101,8 @@ func (a *app) runExplain(ctx context.Context, o explainOptions, args []string) e
 	if err != nil {
 		return analyzeError(fmt.Errorf("explain: %w", err))
 	}
-	r := a.renderer()
-	if r.Format == render.FormatJSON {
-		if err := r.JSON(rep); err != nil {
-			return err
-		}
-	} else {
-		for i, s := range rep.Statements {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			if i > 0 {
-				fmt.Fprintln(r.Out)
-			}
-			if err := writeExplained(r, s, len(rep.Statements) > 1); err != nil {
-				return err
-			}
-		}
-	}
-	return failOn(cmdPath, gate, rep.Findings)
-}
-
-// writeExplained writes one plan as a tree with its findings under it.
-func writeExplained(r *render.Renderer, s analyze.ExplainedStatement, numbered bool) error {
-	p := s.Plan
-	onNode := map[int]analyze.Severity{}
-	for _, f := range s.Findings {
-		if f.Node != nil {
-			onNode[f.Node.ID] = max(onNode[f.Node.ID], f.Severity)
-		}
-	}
-	var build func(n *analyze.Node) *render.TreeNode
-	build = func(n *analyze.Node) *render.TreeNode {
-		tn := &render.TreeNode{Text: nodeLine(p, n), Detail: nodeDetails(p, n)}
-		share := p.Hot(n)
-		switch {
-		case share >= 0.5 || onNode[n.ID] == analyze.Critical:
-			tn.Tone = render.Bad
-		case share >= analyze.HotShare || onNode[n.ID] == analyze.Warning:
-			tn.Tone = render.Warn
-		}
-		for _, c := range n.Children {
-			tn.Children = append(tn.Children, build(c))
-		}
-		return tn
-	}
-	kind := "Plan"
-	switch {
-	case s.Analyzed:
-		kind = "Plan (EXPLAIN ANALYZE, " + s.Transaction + ", rolled back)"
-	case s.Generic:
-		kind = "Generic plan (no parameter values)"
-	}
-	title := kind
-	if numbered && s.Source != nil {
-		title = fmt.Sprintf("Statement %d: %s", s.Source.Index, kind)
-	}
-	var notes []string
-	if numbered || r.Format == render.FormatMarkdown {
-		notes = append(notes, render.Truncate(s.Query, 300))
-	}
-	summary := fmt.Sprintf("cost %.2f, %s rows estimated", s.TotalCost, render.Count(int64(s.PlanRows)))
-	if s.Analyzed {
-		summary = fmt.Sprintf("%s, %s rows, planning %s, execution %s", summary, render.Count(int64(*s.ActualRows)), fmtMs(s.PlanningTime), fmtMs(s.ExecutionTime))
-	}
-	summary += "; plan " + s.ShapeHash
-	if s.Fingerprint != "" {
-		summary += ", query " + s.Fingerprint
-	}
-	notes = append(notes, summary)
-	if s.Note != "" {
-		notes = append(notes, s.Note)
-	}
-	if err := r.Tree(title, build(p.Root), strings.Join(notes, "\n")); err != nil {
+	if err := a.writeContext(ctx, report.Explain(rep, a.format)); err != nil {
 		return err
 	}
-	fmt.Fprintln(r.Out)
-	return writeFindings(r, s.Findings, 0, nil)
-}
-
-// nodeLine is a plan node in one line: its label, its share of the time
-// (or cost), rows against the estimate and loops.
-func nodeLine(p *analyze.Plan, n *analyze.Node) string {
-	var b strings.Builder
-	b.WriteString(n.Label())
-	share := p.Hot(n) * 100
-	if p.Analyzed {
-		if !n.Executed || n.ActualLoops == 0 {
-			b.WriteString(" · never executed")
-			return b.String()
-		}
-		fmt.Fprintf(&b, " · self %s (%.0f%%) · rows %s of %s est", fmtMs(n.SelfTime), share,
-			render.Count(int64(n.ActualRows+0.5)), render.Count(int64(n.PlanRows+0.5)))
-		if n.ActualLoops > 1 {
-			fmt.Fprintf(&b, " · loops %s", render.Count(int64(n.ActualLoops)))
-		}
-		return b.String()
-	}
-	fmt.Fprintf(&b, " · cost %.0f, %.0f%% self · rows %s est", n.TotalCost, share, render.Count(int64(n.PlanRows+0.5)))
-	return b.String()
-}
-
-// nodeDetails are the conditions and figures EXPLAIN prints under a node.
-func nodeDetails(p *analyze.Plan, n *analyze.Node) []string {
-	var d []string
-	add := func(name, v string) {
-		if v != "" {
-			d = append(d, name+": "+v)
-		}
-	}
-	add("Index Cond", n.IndexCond)
-	add("Recheck Cond", n.RecheckCond)
-	add("Hash Cond", n.HashCond)
-	add("Merge Cond", n.MergeCond)
-	add("Join Filter", n.JoinFilter)
-	add("Filter", n.Filter)
-	if n.RowsRemovedByFilter > 0 {
-		d = append(d, fmt.Sprintf("Rows Removed by Filter: %s", render.Count(int64(n.RowsRemoved()+0.5))))
-	}
-	if len(n.SortKey) > 0 {
-		add("Sort Key", strings.Join(n.SortKey, ", "))
-	}
-	if n.SortMethod != "" {
-		d = append(d, fmt.Sprintf("Sort Method: %s, %s kB (%s)", n.SortMethod, render.Count(n.SortSpaceUsed), strings.ToLower(n.SortSpaceType)))
-	}
-	if n.HashBatches > 0 {
-		d = append(d, fmt.Sprintf("Buckets: %s, Batches: %d, Memory: %s kB", render.Count(n.HashBuckets), n.HashBatches, render.Count(n.PeakMemoryUsage)))
-	}
-	if n.HeapFetches > 0 {
-		d = append(d, fmt.Sprintf("Heap Fetches: %s", render.Count(int64(n.HeapFetches))))
-	}
-	if n.LossyHeapBlocks > 0 {
-		d = append(d, fmt.Sprintf("Heap Blocks: exact=%s lossy=%s", render.Count(int64(n.ExactHeapBlocks)), render.Count(int64(n.LossyHeapBlocks))))
-	}
-	if p.Analyzed && (n.Buffers.SharedHit+n.Buffers.SharedRead+n.Buffers.TempRead+n.Buffers.TempWritten) > 0 {
-		line := fmt.Sprintf("Buffers: shared hit=%s read=%s", render.Count(n.Buffers.SharedHit), render.Count(n.Buffers.SharedRead))
-		if n.Buffers.TempRead+n.Buffers.TempWritten > 0 {
-			line += fmt.Sprintf(", temp read=%s written=%s", render.Count(n.Buffers.TempRead), render.Count(n.Buffers.TempWritten))
-		}
-		d = append(d, line)
-	}
-	return d
+	return failOn(cmdPath, gate, rep.Findings)
 }

@@ -11,10 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -118,14 +118,6 @@ app's latest migration, for projects whose schema Django owns.`,
 	return cmd
 }
 
-// planReport is `indexes plan --format json`.
-type planReport struct {
-	Schema string               `json:"schema"`
-	Emit   string               `json:"emit"`
-	Plan   *migrate.PlanResult  `json:"plan,omitempty"`
-	Django []migrate.DjangoFile `json:"django,omitempty"`
-}
-
 func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error {
 	usage := func(err error) error { return &usageError{err: err, cmd: cmdPath} }
 	if (o.from == "") == (o.fromProfile == "") {
@@ -155,38 +147,13 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 		if err != nil {
 			return usage(err)
 		}
-		t := render.Table{Title: "Django migrations", Header: []string{"app", "file", "depends on", "indexes"}}
-		for _, f := range files {
-			t.Rows = append(t.Rows, []string{f.App, f.Path, f.Dependency, strings.Join(f.Indexes, ", ")})
-		}
-		t.Note = "each runs with atomic = False: AddIndexConcurrently cannot run in a transaction"
-		if schemaNote != "" {
-			t.Note += "\n" + schemaNote
-		}
-		return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Django: files}, t)
+		return a.write(report.Django(files, o.emit, schemaNote))
 	}
 	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool, Source: source})
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
-	t := render.Table{Title: "Planned migrations in " + res.Dir, Header: []string{"version", "index", "table", "file"}}
-	for _, f := range res.Files {
-		t.Rows = append(t.Rows, []string{f.Version, f.Index, f.Table, f.File})
-	}
-	var notes []string
-	if schemaNote != "" {
-		notes = append(notes, schemaNote)
-	}
-	for _, s := range res.Skipped {
-		notes = append(notes, fmt.Sprintf("skipped %s: %s", s.Index, s.Reason))
-	}
-	if len(res.Files) > 0 {
-		notes = append(notes, fmt.Sprintf("%d file(s) and their down files written, atlas.sum updated; next: hishamos-perf indexes apply --dir %s", len(res.Files), res.Dir))
-	} else {
-		notes = append(notes, "nothing new to plan")
-	}
-	t.Note = strings.Join(notes, "\n")
-	return a.renderer().Render(planReport{Schema: "hishamos-perf/plan/v1", Emit: o.emit, Plan: res}, t)
+	return a.write(report.Plan(res, o.emit, schemaNote))
 }
 
 // planIndexes reads the indexes to plan from --from or --from-profile, and

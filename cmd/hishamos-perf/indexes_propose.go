@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -209,7 +208,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 	bar := a.progress()
 	res, err := indexes.Propose(ctx, conn, w, indexes.Options{
 		Budget: budget, MaxIndexes: o.maxIndexes, MaxColumns: o.maxColumns, MinImprovement: o.minImprovement,
-		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare,
+		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare, OptionName: indexesFlag,
 		Progress: func(p indexes.Progress) { bar.Update(p.Phase, int64(p.Done), int64(p.Total)) },
 	})
 	bar.Done()
@@ -228,7 +227,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		}
 		a.say("indexes propose: wrote %d proposals to %s (for indexes plan --from %s)", len(res.Proposals), o.save, o.save)
 	}
-	return a.renderer().Render(res, proposeTables(res, o.verbose)...)
+	return a.write(report.Propose(res, o.verbose))
 }
 
 // readWorkloadFile reads a .sql workload ('-' is standard input).
@@ -253,117 +252,4 @@ func saveProposals(path string, res *indexes.Result) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-// proposeTables lays the result out for a terminal or Markdown.
-func proposeTables(res *indexes.Result, verbose bool) []render.Table {
-	cost := func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }
-	pct := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
-	ws := res.Workload
-	summary := render.Table{Title: "Workload", Rows: [][]string{
-		{"source", ws.Source + " " + ws.Name},
-		{"statements", fmt.Sprintf("%d costed, %d skipped (weighted by %s)", ws.Statements, ws.Skipped, ws.WeightedBy)},
-		{"costing", res.Costing},
-		{"total cost", fmt.Sprintf("%s → %s (%s lower)", cost(ws.CostBefore), cost(ws.CostAfter), pct(ws.ImprovementPct))},
-		{"index size", fmt.Sprintf("%s in %d indexes, budget %s", indexes.FormatBytes(ws.IndexBytes), len(res.Proposals), ws.Budget)},
-	}}
-	if ws.BudgetBytes > 0 {
-		summary.Rows[4][1] += " (" + indexes.FormatBytes(ws.BudgetBytes) + ")"
-	}
-	summary.Note = strings.Join(res.Notes, "\n")
-	tables := []render.Table{summary}
-
-	props := render.Table{Title: "Proposed indexes", Header: []string{"#", "index", "size", "index writes/s", "statements", "best", "reason"}, Right: []int{0, 2, 3, 4, 5}, Wrap: []int{1, 6}}
-	defs := render.Table{Title: "Definitions", Header: []string{"#", "CREATE INDEX"}, Right: []int{0}}
-	helped := render.Table{Title: "Statements helped", Header: []string{"#", "statement", "weight", "cost before", "cost after", "better"}, Right: []int{0, 2, 3, 4, 5}}
-	for i, p := range res.Proposals {
-		n := strconv.Itoa(i + 1)
-		desc := p.Table + " (" + strings.Join(p.Columns, ", ") + ")"
-		if len(p.Include) > 0 {
-			desc += " INCLUDE (" + strings.Join(p.Include, ", ") + ")"
-		}
-		if p.Where != "" {
-			desc += " WHERE " + p.Where
-		}
-		best := ""
-		if len(p.Statements) > 0 {
-			best = pct(p.Statements[0].ImprovementPct)
-		}
-		writes := strconv.FormatFloat(p.WriteOverhead.IndexWritesPerSec, 'f', 2, 64)
-		if p.WriteOverhead.EndsHOT {
-			writes += " (ends HOT)"
-		}
-		props.Rows = append(props.Rows, []string{n, desc, indexes.FormatBytes(p.SizeBytes), writes, strconv.Itoa(len(p.Statements)), best, p.Reason})
-		if p.WriteOverhead.EndsHOT {
-			props.Tones = append(props.Tones, render.Warn)
-		} else {
-			props.Tones = append(props.Tones, render.Plain)
-		}
-		defs.Rows = append(defs.Rows, []string{n, p.Definition + ";"})
-		for _, s := range p.Statements {
-			helped.Rows = append(helped.Rows, []string{n, s.Name, strconv.FormatFloat(s.Weight, 'g', 4, 64), cost(s.CostBefore), cost(s.CostAfter), pct(s.ImprovementPct)})
-		}
-	}
-	if len(res.Proposals) == 0 {
-		props.Note = "nothing to propose: no candidate saves enough of any statement's cost"
-	}
-	tables = append(tables, props)
-	if len(res.Proposals) > 0 {
-		tables = append(tables, defs, helped)
-	}
-
-	if len(res.Drops) > 0 {
-		drops := render.Table{Title: "Existing indexes to consider dropping (never dropped for you)", Header: []string{"index", "table", "kind", "size", "scans", "reason"}, Right: []int{3, 4}, Wrap: []int{0, 5}}
-		for _, d := range res.Drops {
-			drops.Rows = append(drops.Rows, []string{d.Index, d.Table, d.Kind, indexes.FormatBytes(d.SizeBytes), strconv.FormatInt(d.Scans, 10), d.Reason})
-		}
-		tables = append(tables, drops)
-	}
-
-	if sc := res.Seed; sc != nil {
-		cmp := render.Table{Title: "Hand-picked set (" + sc.Profile + ") and advisor, same workload and statistics",
-			Header: []string{"index set", "indexes", "total cost", "better", "index size"}, Right: []int{1, 2, 3, 4}}
-		cmp.Rows = [][]string{
-			{"existing only", "0", cost(sc.Before), "", ""},
-			{"hand-picked (" + sc.Profile + ")", strconv.Itoa(sc.Seed.Indexes), cost(sc.Seed.Cost), pct(sc.Seed.ImprovementPct), indexes.FormatBytes(sc.Seed.Bytes)},
-			{"advisor", strconv.Itoa(sc.Advisor.Indexes), cost(sc.Advisor.Cost), pct(sc.Advisor.ImprovementPct), indexes.FormatBytes(sc.Advisor.Bytes)},
-		}
-		seedIx := render.Table{Title: "Hand-picked indexes", Header: []string{"index", "table", "columns", "size", "used by", "verdict"}, Right: []int{3}, Wrap: []int{2, 4, 5}}
-		for _, ix := range sc.Indexes {
-			verdict := "used"
-			switch {
-			case ix.Redundant || ix.Unused:
-				verdict = ix.Reason
-			}
-			seedIx.Rows = append(seedIx.Rows, []string{ix.Name, ix.Table, strings.Join(ix.Columns, ", "), indexes.FormatBytes(ix.SizeBytes), strings.Join(ix.UsedBy, ", "), verdict})
-			if ix.Redundant || ix.Unused {
-				seedIx.Tones = append(seedIx.Tones, render.Warn)
-			} else {
-				seedIx.Tones = append(seedIx.Tones, render.Plain)
-			}
-		}
-		perStmt := render.Table{Title: "Statement costs by index set", Header: []string{"statement", "weight", "existing", "hand-picked", "advisor"}, Right: []int{1, 2, 3, 4}}
-		for _, s := range sc.Statements {
-			perStmt.Rows = append(perStmt.Rows, []string{s.Name, strconv.FormatFloat(s.Weight, 'g', 4, 64), cost(s.Before), cost(s.Seed), cost(s.Advisor)})
-		}
-		tables = append(tables, cmp, seedIx, perStmt)
-	}
-
-	if len(res.Skipped) > 0 {
-		sk := render.Table{Title: "Skipped statements", Header: []string{"statement", "reason"}, Wrap: []int{1}}
-		for _, s := range res.Skipped {
-			sk.Rows = append(sk.Rows, []string{s.Origin, s.Reason})
-		}
-		tables = append(tables, sk)
-	}
-	if verbose && len(res.Rejected) > 0 {
-		rj := render.Table{Title: "Rejected candidates", Header: []string{"candidate", "why"}}
-		for _, r := range res.Rejected {
-			rj.Rows = append(rj.Rows, []string{r.Index, r.Reason})
-		}
-		rj.Note = fmt.Sprintf("%d candidates, %d moves costed, %d plans made, %d served from the cache, %d selection rounds",
-			res.Stats.Candidates, res.Stats.Moves, res.Stats.Explains, res.Stats.CacheHits, res.Stats.Rounds)
-		tables = append(tables, rj)
-	}
-	return tables
 }

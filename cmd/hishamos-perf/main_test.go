@@ -9,11 +9,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
+
+// The JSON documents the tests read, as the report package writes them.
+type (
+	sandboxReport = report.SandboxReport
+	seedReport    = report.SeedReport
+)
 
 // result is one run of the CLI.
 type result struct {

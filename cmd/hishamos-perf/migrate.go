@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/migrate"
@@ -179,13 +179,6 @@ progress is shown from pg_stat_progress_create_index.`,
 	return cmd
 }
 
-// applyReport is `apply --format json` and `down --format json`.
-type applyReport struct {
-	Schema string               `json:"schema"`
-	Target string               `json:"target"`
-	Result *migrate.ApplyResult `json:"result"`
-}
-
 // session opens the pinned connection apply, down and repair run on.
 func (a *app) session(ctx context.Context, lockTimeout time.Duration) (*pgx.Conn, pg.Target, error) {
 	t, err := a.target(ctx, true)
@@ -281,33 +274,7 @@ func (a *app) runMigrations(ctx context.Context, cmdPath string, dir *migrate.Di
 }
 
 func (a *app) renderApply(t pg.Target, res *migrate.ApplyResult, verb string) error {
-	title := verb + " in " + res.Dir
-	if res.DryRun {
-		title = "Dry run: would run, in " + res.Dir
-	}
-	tbl := render.Table{Title: title, Header: []string{"version", "file", "status", "indexes", "took"}}
-	var steps []string
-	for _, f := range res.Files {
-		took := "-"
-		if f.Took > 0 {
-			took = f.Took.Round(time.Millisecond).String()
-		}
-		tbl.Rows = append(tbl.Rows, []string{f.Version, f.File, f.Status, strings.Join(f.Indexes, ", "), took})
-		for _, s := range f.Steps {
-			steps = append(steps, fmt.Sprintf("%s: %s", f.Version, s))
-		}
-	}
-	switch {
-	case len(res.Files) == 0:
-		tbl.Note = "nothing to do: no pending files"
-	case res.DryRun:
-		tbl.Note = "statements:\n" + strings.Join(steps, "\n")
-	}
-	if res.DryRun && a.format != render.FormatJSON && len(steps) > 0 && a.quiet {
-		// -q drops notes; a dry run's statements are its result.
-		fmt.Fprintln(a.stdout, strings.Join(steps, "\n"))
-	}
-	return a.renderer().Render(applyReport{Schema: "hishamos-perf/migrate-apply/v1", Target: t.String(), Result: res}, tbl)
+	return a.write(report.Apply(res, t.String(), verb, a.quiet))
 }
 
 func (a *app) runAtlasApply(ctx context.Context, cmdPath string, dir *migrate.Dir, o applyOptions) error {
@@ -334,12 +301,7 @@ func (a *app) runAtlasApply(ctx context.Context, cmdPath string, dir *migrate.Di
 	if err != nil {
 		return &dbError{err}
 	}
-	tbl := render.Table{Title: "Applied by atlas (" + e.Binary + ")", Header: []string{"file", "version"}}
-	for _, f := range res.Applied {
-		tbl.Rows = append(tbl.Rows, []string{f.Name, f.Version})
-	}
-	tbl.Note = fmt.Sprintf("current %s, target %s", orDash(res.Current), orDash(res.Target))
-	return a.renderer().Render(res, tbl)
+	return a.write(report.AtlasApply(res, e.Binary))
 }
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -368,13 +330,6 @@ again, or run repair). status changes nothing.`,
 	return cmd
 }
 
-// statusReport is `migrate status --format json`.
-type statusReport struct {
-	Schema string                `json:"schema"`
-	Target string                `json:"target"`
-	Status *migrate.StatusReport `json:"status"`
-}
-
 func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine string) error {
 	dir, err := readDir(dirPath)
 	if err != nil {
@@ -393,8 +348,7 @@ func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine st
 		if err != nil {
 			return &dbError{err}
 		}
-		return a.renderer().Render(res, render.Table{Title: "atlas migrate status", Header: []string{"status", "current", "next", "pending"},
-			Rows: [][]string{{res.Status, orDash(res.Current), orDash(res.Next), strconv.Itoa(len(res.Pending))}}})
+		return a.write(report.AtlasStatus(res))
 	} else if engine != migrate.EngineNative && engine != "" {
 		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
 	}
@@ -411,56 +365,7 @@ func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine st
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
-	files := render.Table{Title: "Migrations in " + st.Dir, Header: []string{"version", "state", "index", "in the database", "applied"}}
-	for _, f := range st.Files {
-		at := "-"
-		if f.AppliedAt != nil {
-			at = f.AppliedAt.Local().Format("2006-01-02 15:04:05")
-		}
-		tone := render.Plain
-		switch f.State {
-		case migrate.StatePending:
-			tone = render.Warn
-		case migrate.StatePartial:
-			tone = render.Bad
-		}
-		if len(f.Indexes) == 0 {
-			files.Rows = append(files.Rows, []string{f.Version, f.State, "-", "-", at})
-			files.Tones = append(files.Tones, tone)
-		}
-		for _, ix := range f.Indexes {
-			state := ix.State
-			if ix.Detail != "" {
-				state += ": " + ix.Detail
-			}
-			t := tone
-			if ix.State == migrate.IndexInvalid || ix.State == migrate.IndexMissing || ix.State == migrate.IndexDifferent {
-				t = render.Bad
-			}
-			files.Rows = append(files.Rows, []string{f.Version, f.State, ix.Name, state, at})
-			files.Tones = append(files.Tones, t)
-		}
-	}
-	var notes []string
-	notes = append(notes, fmt.Sprintf("%d applied, %d pending, current %s, next %s", st.Applied, st.Pending, orDash(st.Current), orDash(st.Next)))
-	if len(st.Drift) > 0 {
-		var d []string
-		for _, ix := range st.Drift {
-			d = append(d, ix.Name+" "+ix.State)
-		}
-		notes = append(notes, "drift: "+strings.Join(d, ", "))
-	} else {
-		notes = append(notes, "no drift")
-	}
-	if len(st.Leftovers) > 0 {
-		notes = append(notes, "INVALID leftovers (apply again, or migrate repair): "+strings.Join(st.Leftovers, ", "))
-	}
-	if len(st.Unknown) > 0 {
-		notes = append(notes, "applied versions with no file here: "+strings.Join(st.Unknown, ", "))
-	}
-	notes = append(notes, st.Problems...)
-	files.Note = strings.Join(notes, "\n")
-	return a.renderer().Render(statusReport{Schema: "hishamos-perf/migrate-status/v1", Target: t.String(), Status: st}, files)
+	return a.write(report.Status(st, t.String()))
 }
 
 func newValidateCmd(a *app) *cobra.Command {
@@ -491,15 +396,7 @@ by hand is named and refused (exit code 2). It needs no database.`,
 					downs++
 				}
 			}
-			doc := struct {
-				Schema    string `json:"schema"`
-				Dir       string `json:"dir"`
-				Valid     bool   `json:"valid"`
-				Files     int    `json:"files"`
-				DownFiles int    `json:"down_files"`
-			}{"hishamos-perf/migrate-validate/v1", dir.Path, true, len(migs), downs}
-			return a.renderer().Render(doc, render.Table{Title: "Validate " + dir.Path, Header: []string{"files", "down files", "atlas.sum"},
-				Rows: [][]string{{strconv.Itoa(len(migs)), strconv.Itoa(downs), "matches"}}})
+			return a.write(report.Validate(dir.Path, len(migs), downs))
 		},
 	}
 	cmd.Flags().StringVar(&dirPath, flagDir, defaultMigrationsDir, "migration directory")
@@ -564,13 +461,7 @@ refuse a directory whose files no longer match.`,
 			if err != nil {
 				return err
 			}
-			doc := struct {
-				Schema string             `json:"schema"`
-				Dir    string             `json:"dir"`
-				Hash   migrate.HashResult `json:"hash"`
-			}{"hishamos-perf/migrate-hash/v1", dir.Path, res}
-			return a.renderer().Render(doc, render.Table{Title: "atlas.sum rewritten in " + dir.Path, Header: []string{"files", "down files"},
-				Rows: [][]string{{strconv.Itoa(res.Files), strconv.Itoa(res.DownFiles)}}})
+			return a.write(report.Hash(dir.Path, res))
 		},
 	}
 	cmd.Flags().StringVar(&dirPath, flagDir, defaultMigrationsDir, "migration directory")
@@ -606,21 +497,7 @@ building it; repair is for cleaning up without applying.`,
 			if err != nil {
 				return a.migrateError(err, cmd.CommandPath())
 			}
-			verb := "dropped"
-			if res.DryRun {
-				verb = "would drop"
-			}
-			tbl := render.Table{Title: "Repair " + res.Dir, Header: []string{"INVALID index", "action"}}
-			for _, n := range res.Dropped {
-				tbl.Rows = append(tbl.Rows, []string{n, verb})
-			}
-			tbl.Note = fmt.Sprintf("%d index(es) checked, %d INVALID", res.Checked, len(res.Dropped))
-			doc := struct {
-				Schema string                `json:"schema"`
-				Target string                `json:"target"`
-				Result *migrate.RepairResult `json:"result"`
-			}{"hishamos-perf/migrate-repair/v1", t.String(), res}
-			return a.renderer().Render(doc, tbl)
+			return a.write(report.Repair(res, t.String()))
 		},
 	}
 	addApplyFlags(cmd, &o, false)
@@ -655,10 +532,10 @@ temporary table). --format github prints GitHub Actions annotations.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			format, _ := cmd.Flags().GetString(flagFormat)
 			if format == formatGitHub {
-				o.github, a.format = true, render.FormatTable
+				o.github, a.format = true, report.Text
 				return nil
 			}
-			f, err := render.ParseFormat(format)
+			f, err := report.ParseFormat(format)
 			if err != nil {
 				return &usageError{err: fmt.Errorf("--%s: %w (or %s for lint)", flagFormat, err, formatGitHub), cmd: cmd.CommandPath()}
 			}
@@ -684,15 +561,9 @@ temporary table). --format github prints GitHub Actions annotations.`,
 func lintRulesText() string {
 	var b strings.Builder
 	for _, r := range migrate.Rules {
-		fmt.Fprintf(&b, "  %s %-27s %-7s %s\n", r.ID, r.Name, r.Level, r.Doc)
+		fmt.Fprintf(&b, "  %s %-27s %-7s %s\n", r.ID, r.Name, r.Level, r.Text(migrateFlag))
 	}
 	return b.String()
-}
-
-// lintReport is `migrate lint --format json`.
-type lintReport struct {
-	Schema string              `json:"schema"`
-	Lint   *migrate.LintReport `json:"lint"`
 }
 
 func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error {
@@ -714,7 +585,7 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		if err != nil {
 			return &dbError{err}
 		}
-		return a.renderer().JSON(res)
+		return a.write(report.AtlasLint(res))
 	default:
 		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
 	}
@@ -729,31 +600,17 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		}
 		defer conn.Close(context.Background())
 	}
-	rep, err := migrate.Lint(ctx, conn, dir, migrate.LintOptions{MaxBuild: o.maxBuild, BuildRate: o.buildRate * 1e6, All: o.all || o.offline, RevisionsSchema: o.schema})
+	rep, err := migrate.Lint(ctx, conn, dir, migrate.LintOptions{MaxBuild: o.maxBuild, BuildRate: o.buildRate * 1e6, All: o.all || o.offline, RevisionsSchema: o.schema,
+		OptionName: migrateFlag})
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
 	if o.github {
-		writeGitHubAnnotations(a.stdout, rep)
+		if err := report.GitHubAnnotations(a.stdout, rep); err != nil {
+			return err
+		}
 	} else {
-		tbl := render.Table{Title: "Lint " + rep.Dir, Header: []string{"rule", "level", "file", "line", "finding"}, Right: []int{3}}
-		for _, f := range rep.Findings {
-			line := "-"
-			if f.Line > 0 {
-				line = strconv.Itoa(f.Line)
-			}
-			tone := render.Warn
-			if f.Level == migrate.LevelError {
-				tone = render.Bad
-			}
-			tbl.Rows = append(tbl.Rows, []string{f.Rule + " " + f.Name, string(f.Level), f.File, line, f.Message})
-			tbl.Tones = append(tbl.Tones, tone)
-		}
-		tbl.Note = fmt.Sprintf("%d file(s) linted: %d error(s), %d warning(s)", len(rep.Files), rep.Errors, rep.Warnings)
-		if rep.BuildRate > 0 {
-			tbl.Note += fmt.Sprintf("; build rate %.1f MB/s", rep.BuildRate/1e6)
-		}
-		if err := a.renderer().Render(lintReport{Schema: "hishamos-perf/migrate-lint/v1", Lint: rep}, tbl); err != nil {
+		if err := a.write(report.Lint(rep)); err != nil {
 			return err
 		}
 	}
@@ -761,23 +618,4 @@ func (a *app) runLint(ctx context.Context, cmdPath string, o lintOptions) error 
 		return &gateError{fmt.Errorf("lint: %d error-level finding(s) in %s", rep.Errors, rep.Dir)}
 	}
 	return nil
-}
-
-// writeGitHubAnnotations prints findings as GitHub Actions workflow
-// commands (::error file=...,line=...,title=...::message).
-func writeGitHubAnnotations(w io.Writer, rep *migrate.LintReport) {
-	data := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
-	prop := strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
-	for _, f := range rep.Findings {
-		level := "warning"
-		if f.Level == migrate.LevelError {
-			level = "error"
-		}
-		props := "file=" + prop.Replace(f.File)
-		if f.Line > 0 {
-			props += fmt.Sprintf(",line=%d", f.Line)
-		}
-		props += ",title=" + prop.Replace(f.Rule+" "+f.Name)
-		fmt.Fprintf(w, "::%s %s::%s\n", level, props, data.Replace(f.Message))
-	}
 }

@@ -4,11 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hishamos/hishamos-perf/internal/render"
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
 
@@ -37,14 +36,7 @@ a path to your own YAML works wherever a profile name does.`,
 				if err != nil {
 					return err
 				}
-				t := render.Table{Title: "Built-in profiles", Header: []string{"name", "dataset", "statements", "indexes", "description"}, Right: []int{2, 3}}
-				for _, s := range list {
-					t.Rows = append(t.Rows, []string{s.Name, s.Dataset, fmt.Sprint(s.Statements), fmt.Sprint(s.Indexes), firstSentence(s.Description)})
-				}
-				return a.renderer().Render(struct {
-					Schema   string             `json:"schema"`
-					Profiles []profiles.Summary `json:"profiles"`
-				}{"hishamos-perf/profiles/v1", list}, t)
+				return a.write(report.Profiles(list))
 			},
 		},
 		&cobra.Command{
@@ -58,7 +50,7 @@ a path to your own YAML works wherever a profile name does.`,
 				if err != nil {
 					return err
 				}
-				return a.renderer().Render(p, profileTables(p)...)
+				return a.write(report.Profile(p))
 			},
 		},
 		&cobra.Command{
@@ -112,74 +104,3 @@ func displayFile(p *profiles.Profile) string {
 	}
 	return p.Name
 }
-
-// profileTables shows a profile as three tables: statements, indexes and
-// what the profile expects.
-func profileTables(p *profiles.Profile) []render.Table {
-	stmts := render.Table{
-		Title:  fmt.Sprintf("Profile %s: %s", p.Name, firstSentence(p.Description)),
-		Header: []string{"statement", "weight", "parameters", "indexes", "pair"},
-		Right:  []int{1},
-	}
-	for _, s := range p.Statements {
-		var params []string
-		for i, prm := range s.Params {
-			params = append(params, fmt.Sprintf("$%d %s", i+1, describeParam(prm)))
-		}
-		pair := ""
-		if s.Pair != "" {
-			pair = fmt.Sprintf("%s of %s", s.Variant, s.Pair)
-		}
-		stmts.Rows = append(stmts.Rows, []string{s.Name, fmt.Sprint(s.Weight), strings.Join(params, "; "), strings.Join(s.Indexes, ", "), pair})
-	}
-	idx := render.Table{Title: "Hand-picked indexes", Header: []string{"name", "table", "columns", "targets"}}
-	for _, i := range p.Indexes {
-		idx.Rows = append(idx.Rows, []string{i.Name, i.Table, strings.Join(i.Columns, ", "), strings.Join(p.Targets(i.Name), ", ")})
-	}
-	tables := []render.Table{stmts, idx}
-	if p.Expect != nil {
-		tables[1].Note = fmt.Sprintf("expected: %g–%g%% faster on the targeted statements (%s)", p.Expect.MinPercent, p.Expect.MaxPercent, p.Expect.Source)
-	}
-	return tables
-}
-
-func describeParam(p profiles.Param) string {
-	switch p.Kind {
-	case profiles.Sample:
-		if p.Skew != "" {
-			return fmt.Sprintf("sample %s (%s)", p.From, p.Skew)
-		}
-		return "sample " + p.From
-	case profiles.Recent:
-		return fmt.Sprintf("recent %s - %s", p.From, p.Window)
-	case profiles.Choice:
-		vals := make([]string, len(p.Values))
-		for i, v := range p.Values {
-			vals[i] = fmt.Sprint(v)
-		}
-		return "choice " + strings.Join(vals, "|")
-	case profiles.IntRange:
-		if p.Min != nil && p.Max != nil {
-			return fmt.Sprintf("int_range %d..%d", *p.Min, *p.Max)
-		}
-	case profiles.Const:
-		return fmt.Sprintf("const %v", p.Value)
-	}
-	return string(p.Kind)
-}
-
-// firstSentence keeps a description to its first sentence, for one table row.
-func firstSentence(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if i := strings.Index(s, ". "); i >= 0 {
-		s = s[:i+1]
-	}
-	if r := []rune(s); len(r) > maxDescription {
-		s = string(r[:maxDescription-1]) + "…"
-	}
-	return s
-}
-
-// maxDescription keeps a description cell inside a 100-column terminal next
-// to the other columns of `profiles list`.
-const maxDescription = 60

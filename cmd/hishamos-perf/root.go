@@ -15,9 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 	"github.com/hishamos/hishamos-perf/migrate"
 )
@@ -103,7 +103,7 @@ func (a *app) run(args []string) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if ctx.Err() != nil && err != nil {
 		// Whatever the command made of the cancelled context, the signal
 		// is what stopped it.
@@ -124,7 +124,7 @@ func (a *app) run(args []string) int {
 	}
 	err = a.privilegeFix(err)
 	code := exitCode(err)
-	msg := pg.RedactText(err.Error(), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+	msg := pg.RedactText(a.words(cmd, err), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
 	fmt.Fprintln(stderr, "hishamos-perf: "+oneLine(msg))
 	var ue *usageError
 	if errors.As(err, &ue) && ue.cmd != "" {
@@ -225,7 +225,7 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.As(err, &de):
 		return exitDatabase
-	case errors.Is(err, pg.ErrBadDSN), errors.Is(err, render.ErrFormat),
+	case errors.Is(err, pg.ErrBadDSN), errors.Is(err, report.ErrFormat),
 		errors.Is(err, dataset.ErrUnknownScale), errors.Is(err, dataset.ErrNotEmpty),
 		errors.Is(err, sandbox.ErrDir), errors.Is(err, sandbox.ErrVersion):
 		return exitUsage
@@ -268,7 +268,7 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			f, err := render.ParseFormat(format)
+			f, err := report.ParseFormat(format)
 			if err != nil {
 				return &usageError{err: fmt.Errorf("--%s: %w", flagFormat, err), cmd: cmd.CommandPath()}
 			}
@@ -281,7 +281,7 @@ machine's binaries and loaded with HishamOS-shaped data.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.dsn, flagDSN, "", "PostgreSQL connection string (default: $HISHAMOS_PERF_DSN, $DATABASE_URL, PG* variables, else the embedded sandbox)")
-	pf.StringVar(&format, flagFormat, string(render.FormatTable), "output format: table, json or markdown")
+	pf.StringVar(&format, flagFormat, string(report.Text), "output format: table, json, markdown or csv (every table, numbers raw); bench also benchstat")
 	pf.BoolVar(&a.noColor, flagNoColor, false, "no colours (also when NO_COLOR is set or output is not a terminal)")
 	pf.BoolVarP(&a.quiet, flagQuiet, "q", false, "print only the results: no progress, titles or notes")
 	pf.StringVar(&a.sandboxDir, flagSandboxDir, "", "folder of the embedded sandbox (default: $HISHAMOS_PERF_SANDBOX_DIR, else under the user cache folder)")

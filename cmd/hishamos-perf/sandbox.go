@@ -3,13 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
 
@@ -144,13 +143,6 @@ its Unix socket, where the account that owns the sandbox needs no password.`,
 	return cmd
 }
 
-// sandboxReport is `sandbox status --format json`.
-type sandboxReport struct {
-	Schema  string               `json:"schema"`
-	Sandbox sandbox.Status       `json:"sandbox"`
-	Tables  []dataset.TableCount `json:"tables,omitempty"`
-}
-
 // showSandbox prints the sandbox's status and, when it runs, the HishamOS
 // row counts.
 func (a *app) showSandbox(ctx context.Context, box *sandbox.Sandbox) error {
@@ -158,35 +150,7 @@ func (a *app) showSandbox(ctx context.Context, box *sandbox.Sandbox) error {
 	if err != nil {
 		return &dbError{err}
 	}
-	report := sandboxReport{Schema: "hishamos-perf/sandbox/v1", Sandbox: status}
-	state := "not created"
-	switch {
-	case status.Running:
-		state = fmt.Sprintf("running (pid %d)", status.PID)
-	case status.Created:
-		state = "stopped"
-	}
-	info := render.Table{
-		Title: "Sandbox",
-
-		Rows: [][]string{
-			{"state", state},
-			{"folder", status.Dir},
-		},
-	}
-	if status.Created {
-		info.Rows = append(info.Rows,
-			[]string{"server", "PostgreSQL " + status.Version},
-			[]string{"binaries", status.Binaries.Origin() + ": " + status.Binaries.BinDir},
-			[]string{"socket", status.Socket},
-			[]string{"port", fmt.Sprintf("127.0.0.1:%d", status.Port)},
-			[]string{"data", orDash(status.Seeded)},
-		)
-	}
-	if status.Running {
-		info.Rows = append(info.Rows, []string{"extensions", strings.Join(status.Extensions, ", ")})
-	}
-	tables := []render.Table{info}
+	var counts []dataset.TableCount
 	if status.Running {
 		st, err := box.LoadState()
 		if err != nil {
@@ -197,31 +161,9 @@ func (a *app) showSandbox(ctx context.Context, box *sandbox.Sandbox) error {
 			return err
 		}
 		defer conn.Close(context.Background())
-		counts, err := dataset.RowCounts(ctx, conn)
-		if err != nil {
+		if counts, err = dataset.RowCounts(ctx, conn); err != nil {
 			return &dbError{err}
 		}
-		report.Tables = counts
-		tables = append(tables, rowCountsTable(counts))
 	}
-	return a.renderer().Render(report, tables...)
-}
-
-// rowCountsTable shows the HishamOS tables' row counts with a total.
-func rowCountsTable(counts []dataset.TableCount) render.Table {
-	t := render.Table{Title: "HishamOS tables", Header: []string{"table", "rows"}, Right: []int{1}}
-	var total int64
-	for _, c := range counts {
-		t.Rows = append(t.Rows, []string{c.Table, fmt.Sprint(c.Rows)})
-		total += c.Rows
-	}
-	t.Rows = append(t.Rows, []string{"total", fmt.Sprint(total)})
-	return t
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return a.write(report.Sandbox(status, counts))
 }

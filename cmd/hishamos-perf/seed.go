@@ -9,9 +9,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/pg"
-	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
 // seedOptions are the seed command's flags.
@@ -52,13 +52,6 @@ on a database that is not the sandbox it also asks for --yes.`,
 	f.BoolVar(&o.replace, flagReplace, false, "drop and reload HishamOS tables that already hold rows")
 	f.BoolVar(&o.yes, flagYes, false, "confirm loading into a database that is not the sandbox")
 	return cmd
-}
-
-// seedReport is `seed --format json`.
-type seedReport struct {
-	Schema string         `json:"schema"`
-	Target string         `json:"target"`
-	Result dataset.Result `json:"result"`
 }
 
 func (a *app) runSeed(ctx context.Context, o seedOptions) error {
@@ -111,9 +104,7 @@ func (a *app) runSeed(ctx context.Context, o seedOptions) error {
 			return err
 		}
 	}
-	counts := rowCountsTable(res.Tables)
-	counts.Note = fmt.Sprintf("%d rows in %s: %s rows/s", res.TotalRows, res.Duration.Round(time.Millisecond), render.Count(int64(res.RowsPerSecond)))
-	return a.renderer().Render(seedReport{Schema: "hishamos-perf/seed/v1", Target: t.String(), Result: res}, counts)
+	return a.write(report.Seed(res, t.String()))
 }
 
 // progressLabel says what a load is doing: the table being copied, or the

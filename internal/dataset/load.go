@@ -182,15 +182,55 @@ func (l *loader) load(ctx context.Context) (Result, error) {
 				missing = append(missing, t.name)
 			}
 		}
-		return Result{}, fmt.Errorf("dataset: the HishamOS schema is incomplete (missing %s); use --replace to recreate it",
-			strings.Join(missing, ", "))
+		return Result{}, &IncompleteError{Missing: missing}
 	}
 	return l.loadInPlace(ctx)
 }
 
 func notEmpty(table string) error {
-	return fmt.Errorf("dataset: table %s already holds rows; use --replace to drop the HishamOS tables and load them again: %w",
-		table, ErrNotEmpty)
+	return &NotEmptyError{Table: table}
+}
+
+// Option names an option of Options that a message of the package refers
+// to. Its value is the field's name; a command words the message with the
+// flag that sets the option instead (NotEmptyError.Message,
+// IncompleteError.Message), so that no message here names a flag.
+type Option string
+
+// OptReplace is Options.Replace.
+const OptReplace Option = "Replace"
+
+// optionField names an option by its field: the default wording.
+func optionField(o Option) string { return string(o) }
+
+// NotEmptyError is ErrNotEmpty: Table already holds rows, and only a load
+// that replaces the tables (OptReplace) may go on.
+type NotEmptyError struct {
+	Table string
+}
+
+func (e *NotEmptyError) Error() string { return e.Message(optionField) }
+
+func (e *NotEmptyError) Unwrap() error { return ErrNotEmpty }
+
+// Message says which table holds rows, naming the option that replaces
+// the tables with name.
+func (e *NotEmptyError) Message(name func(Option) string) string {
+	return fmt.Sprintf("dataset: table %s already holds rows; use %s to drop the HishamOS tables and load them again: %v", e.Table, name(OptReplace), ErrNotEmpty)
+}
+
+// IncompleteError is a HishamOS schema some of whose tables (Missing) are
+// not there: only a load that replaces them (OptReplace) may go on.
+type IncompleteError struct {
+	Missing []string
+}
+
+func (e *IncompleteError) Error() string { return e.Message(optionField) }
+
+// Message names the missing tables and, with name, the option that
+// recreates the schema.
+func (e *IncompleteError) Message(name func(Option) string) string {
+	return fmt.Sprintf("dataset: the HishamOS schema is incomplete (missing %s); use %s to recreate it", strings.Join(e.Missing, ", "), name(OptReplace))
 }
 
 // inspect returns the HishamOS tables that exist in the target schema, and

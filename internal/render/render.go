@@ -1,11 +1,12 @@
-// Package render is the one place hishamos-perf output is written: tables
-// for a terminal (tablewriter, lipgloss colours), JSON for programs and
-// Markdown for pull-request comments.
+// Package render is the low-level writer under hishamos-perf's presentation
+// home (cmd/hishamos-perf/internal/report): tables for a terminal
+// (tablewriter, lipgloss colours) and for Markdown, trees, progress bars,
+// wrapping and eliding. It imports nothing of the project; report decides
+// what is shown, render how it is drawn.
 package render
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,38 +21,16 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 )
 
-// Format is an output format.
+// Format is how a Renderer draws: text tables and trees, Markdown, or
+// JSON. The formats --format accepts are report's (report.Formats).
 type Format string
 
-// The output formats.
+// The formats a Renderer draws.
 const (
 	FormatTable    Format = "table"
 	FormatJSON     Format = "json"
 	FormatMarkdown Format = "markdown"
-	// FormatBenchstat is Go benchmark lines (see benchstat.go); only
-	// documents that implement Benchmarks have it.
-	FormatBenchstat Format = "benchstat"
 )
-
-// Formats lists the formats --format accepts.
-var Formats = []Format{FormatTable, FormatJSON, FormatMarkdown, FormatBenchstat}
-
-// ErrFormat is returned for an unknown --format.
-var ErrFormat = errors.New("unknown format")
-
-// ParseFormat checks a --format value.
-func ParseFormat(s string) (Format, error) {
-	for _, f := range Formats {
-		if string(f) == s {
-			return f, nil
-		}
-	}
-	names := make([]string, len(Formats))
-	for i, f := range Formats {
-		names[i] = string(f)
-	}
-	return "", fmt.Errorf("%w %q: use one of %s", ErrFormat, s, strings.Join(names, ", "))
-}
 
 // Tone colours a cell or a line on a terminal.
 type Tone int
@@ -206,14 +185,10 @@ func New(out io.Writer, format Format, noColor bool, getenv func(string) string)
 	return &Renderer{Out: out, Format: format, Color: color, Width: terminalWidth(out, getenv)}
 }
 
-// Render writes doc as JSON or, when it implements Benchmarks, as Go
-// benchmark lines; or the tables as text or Markdown.
+// Render writes doc as JSON, or the tables as text or Markdown.
 func (r *Renderer) Render(doc any, tables ...Table) error {
-	switch r.Format {
-	case FormatJSON:
+	if r.Format == FormatJSON {
 		return r.JSON(doc)
-	case FormatBenchstat:
-		return r.benchstat(doc)
 	}
 	for i, t := range tables {
 		if i > 0 {

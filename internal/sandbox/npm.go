@@ -148,7 +148,7 @@ func Install(ctx context.Context, major int, cacheDir string) (Binaries, error) 
 		return Binaries{}, fmt.Errorf("sandbox: unpack %s: %w", spec, err)
 	}
 	if _, ok := probe(filepath.Join(pkg, "native", "bin")); !ok {
-		return Binaries{}, fmt.Errorf("sandbox: %s does not run here (its native/bin/postgres --version fails)", spec)
+		return Binaries{}, fmt.Errorf("sandbox: %s does not run here (its native/bin/postgres cannot even report its version)", spec)
 	}
 	_ = os.RemoveAll(dest)
 	if err := os.Rename(pkg, dest); err != nil {
@@ -316,7 +316,7 @@ func serverCanReach(dir string) error {
 			(sys.Uid == acct.uid && fi.Mode()&0o100 != 0) ||
 			(sys.Gid == acct.gid && fi.Mode()&0o010 != 0)
 		if !reachable {
-			return fmt.Errorf("%w: the %s account that runs the server as root cannot enter %s", ErrDir, serviceAccount, d)
+			return &DirError{Problem: fmt.Sprintf("the %s account that runs the server as root cannot enter %s", serviceAccount, d), Fix: FixOutside}
 		}
 		if d == "/" {
 			return nil

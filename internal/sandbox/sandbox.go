@@ -108,7 +108,7 @@ type Status struct {
 	Initialized bool `json:"initialized"`
 }
 
-// DefaultDir is the sandbox folder when --dir is not given: under the user
+// DefaultDir is the sandbox folder when none is given: under the user
 // cache folder, or /var/tmp/hishamos-perf/sandbox for root, because the
 // postgres account that runs the server for root cannot enter /root.
 func DefaultDir() (string, error) {
@@ -117,7 +117,7 @@ func DefaultDir() (string, error) {
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
-		return "", fmt.Errorf("sandbox: no cache folder (%w): pass --dir", err)
+		return "", &NoCacheDirError{Err: err}
 	}
 	return filepath.Join(cache, "hishamos-perf", "sandbox"), nil
 }
@@ -578,14 +578,14 @@ func (s *Sandbox) prepareDir() (created bool, err error) {
 	}
 	s.Dir = abs
 	if len(s.socketDir())+len("/.s.PGSQL.65535") > maxSocketPath {
-		return false, fmt.Errorf("%w: %s is too long for a Unix socket path (at most %d bytes with the socket name): choose a shorter --dir", ErrDir, s.Dir, maxSocketPath)
+		return false, &DirError{Problem: fmt.Sprintf("%s is too long for a Unix socket path (at most %d bytes with the socket name)", s.Dir, maxSocketPath), Fix: FixShorter}
 	}
 	if _, err := os.Stat(s.Dir); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(s.Dir), 0o755); err != nil {
-			return false, fmt.Errorf("%w: cannot create %s: %v (choose another --dir)", ErrDir, s.Dir, unwrapPath(err))
+			return false, &DirError{Problem: fmt.Sprintf("cannot create %s: %v", s.Dir, unwrapPath(err)), Fix: FixAnother}
 		}
 		if err := os.Mkdir(s.Dir, 0o700); err != nil {
-			return false, fmt.Errorf("%w: cannot create %s: %v (choose another --dir)", ErrDir, s.Dir, unwrapPath(err))
+			return false, &DirError{Problem: fmt.Sprintf("cannot create %s: %v", s.Dir, unwrapPath(err)), Fix: FixAnother}
 		}
 		created = true
 	}
@@ -597,7 +597,7 @@ func (s *Sandbox) prepareDir() (created bool, err error) {
 	}
 	probe := filepath.Join(s.Dir, ".write-test")
 	if err := os.WriteFile(probe, nil, 0o600); err != nil {
-		return fail(fmt.Errorf("%w: %s is not writable: %v (choose another --dir)", ErrDir, s.Dir, unwrapPath(err)))
+		return fail(&DirError{Problem: fmt.Sprintf("%s is not writable: %v", s.Dir, unwrapPath(err)), Fix: FixAnother})
 	}
 	os.Remove(probe)
 	acct, ok, err := runAs()
@@ -608,7 +608,7 @@ func (s *Sandbox) prepareDir() (created bool, err error) {
 		return created, nil
 	}
 	if err := serverCanReach(filepath.Dir(s.Dir)); err != nil {
-		return fail(fmt.Errorf("%w: choose a --dir outside it, such as /var/tmp/hishamos-perf/sandbox", err))
+		return fail(err)
 	}
 	if err := os.Chown(s.Dir, int(acct.uid), int(acct.gid)); err != nil {
 		return fail(fmt.Errorf("%w: hand %s to the %s account: %v", ErrDir, s.Dir, serviceAccount, err))

@@ -15,6 +15,12 @@
 //   - layer: no package under an internal/ directory outside cmd/ (the
 //     module's internal/, bench/internal/...) imports a domain package or
 //     cmd/...: nothing low imports what is above it;
+//   - flag: no string of a domain package or of a package in an
+//     internal/ directory outside cmd/ names a command-line flag in its
+//     text ("raise --wait"): which flag sets an option is the command's
+//     to say, through the typed error or the option name the package
+//     gives it (cmd/hishamos-perf/words.go); a string that is a flag
+//     itself ("--no-sync", an argument to initdb) is not text;
 //   - cgo: no package but internal/sqlscan calls a function of pg_query
 //     that exists only with cgo (its Parse, Scan, Fingerprint, Normalize,
 //     Deparse … as its own build constraints say) or imports a pg_query
@@ -44,8 +50,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -77,6 +85,10 @@ var formatImports = []string{
 	"html/template", "text/template", "text/tabwriter", "encoding/xml", "encoding/csv",
 	"golang.org/x/perf/benchfmt",
 }
+
+// flagInText finds a command-line flag inside a string's text: "--" and a
+// letter after a space, a parenthesis, a quote or a backtick.
+var flagInText = regexp.MustCompile("[\\s(`'\"](--[a-z][a-z0-9-]*)")
 
 // printCalls are the selectors and builtins that print.
 var printCalls = []string{"os.Stdout", "os.Stderr", "fmt.Print", "fmt.Printf", "fmt.Println", "print", "println"}
@@ -407,10 +419,12 @@ func forbiddenDep(rel string) bool {
 
 // checkSource applies the rules on the source to every .go file in p's
 // directory, whatever its build constraints: print (non-test files of a
-// domain package) and cgo (every file of every package but sqlscan).
+// domain package), flag (non-test files of a domain or low package) and
+// cgo (every file of every package but sqlscan).
 func (t *Tree) checkSource(p Package) ([]Violation, error) {
 	name := t.rel(p.ImportPath)
 	domainPkg := t.isDomain(p.ImportPath)
+	flags := domainPkg || t.isLow(p.ImportPath)
 	if name == sqlscanPkg && !domainPkg {
 		return nil, nil
 	}
@@ -460,6 +474,17 @@ func (t *Tree) checkSource(p Package) ([]Violation, error) {
 			case *ast.CallExpr:
 				if id, ok := n.Fun.(*ast.Ident); ok && domainPkg && !test && slices.Contains(printCalls, id.Name) {
 					vs = append(vs, Violation{Key: fmt.Sprintf("print: %s calls %s: return what to say instead", file, id.Name), Where: at(n)})
+				}
+			case *ast.BasicLit:
+				if !flags || test || n.Kind != token.STRING {
+					return true
+				}
+				text, err := strconv.Unquote(n.Value)
+				if err != nil {
+					return true
+				}
+				for _, m := range flagInText.FindAllStringSubmatch(text, -1) {
+					vs = append(vs, Violation{Key: fmt.Sprintf("flag: %s names %s in a message: return a typed error or take an option's name, and let the command word it", file, m[1]), Where: at(n)})
 				}
 			}
 			return true

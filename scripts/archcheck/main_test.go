@@ -27,8 +27,8 @@ func writePkg(t *testing.T, root, rel string, p Package, files map[string]string
 
 // TestCheckFindsEveryRule: a made-up module breaking each rule once (and
 // keeping each where it may: sqlscan calling pg_query, indexes using its
-// types, cmd importing a domain package, a test printing) gives exactly
-// those violations.
+// types, cmd importing a domain package, a test printing, a flag passed to
+// another program and a SQL comment) gives exactly those violations.
 func TestCheckFindsEveryRule(t *testing.T) {
 	root := t.TempDir()
 	const m = "example.com/m/"
@@ -43,6 +43,7 @@ func TestCheckFindsEveryRule(t *testing.T) {
 			Deps:    []string{"encoding/xml", "github.com/charmbracelet/lipgloss", m + "internal/render", m + "internal/pg"},
 		}, map[string]string{
 			"junit.go":      "package bench\n\nimport (\n\t\"fmt\"\n\t\"os\"\n)\n\nfunc f() { fmt.Println(); _ = os.Stdout }\n",
+			"errors.go":     "package bench\n\nvar msg = \"too few samples: raise --iterations\"\nvar args = []string{\"--no-sync\", \"-- a SQL comment\"}\n",
 			"bench_test.go": "package bench\n\nimport \"fmt\"\n\nfunc g() { fmt.Println() }\n",
 		}),
 		writePkg(t, root, "bench/internal/w", Package{Imports: []string{m + "cmd/tool"}}, map[string]string{"w.go": "package w\n"}),
@@ -69,6 +70,7 @@ func TestCheckFindsEveryRule(t *testing.T) {
 		"cgo: indexes/parse.go calls pg_query.Parse: call it through internal/sqlscan",
 		"deps: bench depends on github.com/charmbracelet/lipgloss",
 		"deps: bench depends on internal/render",
+		"flag: bench/errors.go names --iterations in a message: return a typed error or take an option's name, and let the command word it",
 		"format: bench imports encoding/xml",
 		"layer: bench/internal/w imports cmd/tool",
 		"layer: internal/x imports analyze",

@@ -88,9 +88,9 @@ func run() int {
 	parallel := flag.Int("parallel", 1, "fuzzing workers per target")
 	format := flag.String("format", "table", "table, json or markdown")
 	flag.Parse()
-	f, err := render.ParseFormat(*format)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "reliability:", err)
+	f := render.Format(*format)
+	if f != render.FormatTable && f != render.FormatJSON && f != render.FormatMarkdown {
+		fmt.Fprintf(os.Stderr, "reliability: unknown format %q: use table, json or markdown\n", *format)
 		return 2
 	}
 	start := time.Now()

@@ -116,9 +116,9 @@ func main() {
 		}
 		return
 	}
-	f, err := render.ParseFormat(*format)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "test-versions:", err)
+	f := render.Format(*format)
+	if f != render.FormatTable && f != render.FormatJSON && f != render.FormatMarkdown {
+		fmt.Fprintf(os.Stderr, "test-versions: unknown format %q: use table, json or markdown\n", *format)
 		os.Exit(2)
 	}
 	if err := os.MkdirAll(*logs, 0o755); err != nil {

@@ -1,9 +1,13 @@
-package bench
+package report
 
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
+	"strconv"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/bench"
 )
 
 // junitSuites is the JUnit XML layout CI systems read (the Ant schema
@@ -38,10 +42,10 @@ type junitFailure struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit returns the report as JUnit XML: a test case per statement (failed
-// when it failed every call or a gate failed on it; its verdict in
+// JUnit writes a bench report as JUnit XML: a test case per statement
+// (failed when it failed every call or a gate failed on it; its verdict in
 // system-out) and one per gate (failed with every failure it found).
-func (r *Report) JUnit() ([]byte, error) {
+func JUnit(w io.Writer, r *bench.Report) error {
 	suite := junitSuite{Name: "hishamos-perf bench " + r.Workload.Name, Time: fmt.Sprintf("%.3f", r.ElapsedMs/1000)}
 	failed := map[string][]string{}
 	if r.Gate != nil {
@@ -51,7 +55,7 @@ func (r *Report) JUnit() ([]byte, error) {
 			}
 		}
 	}
-	cmps := map[string]*Comparison{}
+	cmps := map[string]*bench.Comparison{}
 	for i := range r.Comparison {
 		cmps[r.Comparison[i].Name] = &r.Comparison[i]
 	}
@@ -78,7 +82,7 @@ func (r *Report) JUnit() ([]byte, error) {
 		gates := []struct {
 			name  string
 			limit *float64
-		}{{GateExpect, g.ExpectPct}, {GateMaxRegression, g.MaxRegressionPct}}
+		}{{bench.GateExpect, g.ExpectPct}, {bench.GateMaxRegression, g.MaxRegressionPct}}
 		for _, gt := range gates {
 			if gt.limit == nil {
 				continue
@@ -105,7 +109,17 @@ func (r *Report) JUnit() ([]byte, error) {
 	doc := junitSuites{Name: "hishamos-perf", Tests: suite.Tests, Failures: suite.Failures, Suites: []junitSuite{suite}}
 	b, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("bench: junit: %w", err)
+		return fmt.Errorf("report: junit: %w", err)
 	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
+
+// trimFloat writes v with at most four decimals and no trailing zeros:
+// 40, 2.5, 0.01.
+func trimFloat(v float64) string {
+	return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', 4, 64), "0"), ".")
 }

@@ -1,11 +1,17 @@
-package bench
+package report
 
 import (
 	"fmt"
+	"io"
 	"math"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/hishamos/hishamos-perf/bench"
 )
+
+// benchRecord is one line (or configuration) of Go benchmark output.
+type benchRecord = benchfmt.Record
 
 // Units of the Go benchmark lines.
 const (
@@ -13,7 +19,7 @@ const (
 	unitBuffersPerOp = "buffers/op"
 )
 
-// GoBenchmarks returns the report in the Go benchmark format that
+// Benchmarks returns a bench report in the Go benchmark format that
 // golang.org/x/perf's benchstat reads: a line per measured call,
 //
 //	BenchmarkQuery/<statement> 1 <ns/op> <buffers/op>
@@ -25,19 +31,19 @@ const (
 // declared assume=exact. A report with a baseline writes it first under
 // `run: before`, then the run under `run: after`: `benchstat -col run`
 // puts them side by side.
-func (r *Report) GoBenchmarks() []benchfmt.Record {
+func Benchmarks(rep *bench.Report) []benchfmt.Record {
 	recs := []benchfmt.Record{&benchfmt.UnitMetadata{
 		UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: unitBuffersPerOp, Key: "assume"},
 		OrigUnit:        unitBuffersPerOp, Value: "exact",
 	}}
-	if r.Baseline != nil {
-		recs = append(recs, r.Baseline.goBenchmarks("before")...)
-		return append(recs, r.Run.goBenchmarks("after")...)
+	if rep.Baseline != nil {
+		recs = append(recs, runBenchmarks(rep.Baseline, "before")...)
+		return append(recs, runBenchmarks(&rep.Run, "after")...)
 	}
-	return append(recs, r.Run.goBenchmarks("")...)
+	return append(recs, runBenchmarks(&rep.Run, "")...)
 }
 
-func (run *Run) goBenchmarks(label string) []benchfmt.Record {
+func runBenchmarks(run *bench.Run, label string) []benchfmt.Record {
 	cfg := []benchfmt.Config{
 		{Key: "workload", Value: []byte(run.Workload.Name), File: true},
 		{Key: "pg-version", Value: []byte(run.Environment.ServerVersion), File: true},
@@ -63,4 +69,16 @@ func (run *Run) goBenchmarks(label string) []benchfmt.Record {
 		}
 	}
 	return recs
+}
+
+// writeBenchmarks writes records with benchfmt's writer, so the output is
+// exactly what benchstat parses.
+func writeBenchmarks(w io.Writer, recs []benchfmt.Record) error {
+	bw := benchfmt.NewWriter(w)
+	for _, rec := range recs {
+		if err := bw.Write(rec); err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+	}
+	return nil
 }

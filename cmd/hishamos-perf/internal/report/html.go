@@ -1,8 +1,9 @@
-// Package htmlreport writes a bench or demo run as one self-contained HTML
-// file: latency charts drawn here as inline SVG, the plans of each run side
-// by side, the indexes with their sizes and the environment. Nothing is
-// loaded from anywhere: no scripts, fonts, styles or images outside the file.
-package htmlreport
+package report
+
+// The HTML report (bench --html, demo --html) is one self-contained file:
+// latency charts drawn here as inline SVG, the plans of each run side by
+// side, the indexes with their sizes and the environment. Nothing is loaded
+// from anywhere: no scripts, fonts, styles or images outside the file.
 
 import (
 	"fmt"
@@ -18,34 +19,34 @@ import (
 	"github.com/hishamos/hishamos-perf/indexes"
 )
 
-// Document is what the report shows.
-type Document struct {
+// Page is what the HTML report shows.
+type Page struct {
 	Title     string
 	Generated time.Time
 	// Verdict is one line at the top.
 	Verdict string
 	// Sets name the runs, in order (before, seed, advisor; or before, after).
 	Sets       []string
-	Statements []Statement
-	Indexes    []Index
+	Statements []PageStatement
+	Indexes    []PageIndex
 	// Environment is the server and settings of the last run.
 	Environment [][2]string
 	Tables      []bench.TableInfo
 	Notes       []string
 }
 
-// Statement is one statement across the runs.
-type Statement struct {
+// PageStatement is one statement across the runs.
+type PageStatement struct {
 	Name     string
 	Targeted bool
-	// Runs are per set, in Document.Sets order; a missing run has no calls.
-	Runs []Series
+	// Runs are per set, in Page.Sets order; a missing run has no calls.
+	Runs []PageSeries
 	// Changes describe each later run against the first, one line each.
 	Changes []string
 }
 
-// Series is one statement in one run.
-type Series struct {
+// PageSeries is one statement in one run.
+type PageSeries struct {
 	Set         string
 	Samples     []float64
 	P50Ms       float64
@@ -54,19 +55,19 @@ type Series struct {
 	IndexesUsed []string
 }
 
-// Index is one index and its size; SizeBytes < 0 is unknown.
-type Index struct {
+// PageIndex is one index and its size; SizeBytes < 0 is unknown.
+type PageIndex struct {
 	Set, Name, Table, Definition string
 	SizeBytes                    int64
 }
 
-// FromDemo lays a demo report out.
-func FromDemo(rep *demo.Report) *Document {
-	d := &Document{Title: "hishamos-perf demo: HishamOS at scale " + rep.Scale, Generated: time.Now().UTC(),
+// DemoPage lays a demo report out for the HTML page.
+func DemoPage(rep *demo.Report) *Page {
+	d := &Page{Title: "hishamos-perf demo: HishamOS at scale " + rep.Scale, Generated: time.Now().UTC(),
 		Verdict: rep.Verdict.Line, Sets: []string{demo.SetBefore, demo.SetSeed, demo.SetAdvisor}}
 	runs := []*bench.Run{rep.Runs.Before, rep.Runs.Seed, rep.Runs.Advisor}
 	for _, s := range rep.Statements {
-		st := Statement{Name: s.Name, Targeted: s.Targeted}
+		st := PageStatement{Name: s.Name, Targeted: s.Targeted}
 		for i, r := range runs {
 			st.Runs = append(st.Runs, series(d.Sets[i], r, s.Name))
 		}
@@ -83,7 +84,7 @@ func FromDemo(rep *demo.Report) *Document {
 		d.Statements = append(d.Statements, st)
 	}
 	for _, ix := range rep.Indexes {
-		d.Indexes = append(d.Indexes, Index{Set: ix.Set, Name: ix.Name, Table: ix.Table, Definition: ix.Definition, SizeBytes: ix.SizeBytes})
+		d.Indexes = append(d.Indexes, PageIndex{Set: ix.Set, Name: ix.Name, Table: ix.Table, Definition: ix.Definition, SizeBytes: ix.SizeBytes})
 	}
 	if r := rep.Runs.Advisor; r != nil {
 		d.Environment, d.Tables = environment(r)
@@ -94,9 +95,10 @@ func FromDemo(rep *demo.Report) *Document {
 	return d
 }
 
-// FromBench lays a bench report out: one run, or a baseline and a run.
-func FromBench(rep *bench.Report) *Document {
-	d := &Document{Title: "hishamos-perf bench: " + rep.Workload.Name, Generated: time.Now().UTC()}
+// BenchPage lays a bench report out for the HTML page: one run, or a
+// baseline and a run.
+func BenchPage(rep *bench.Report) *Page {
+	d := &Page{Title: "hishamos-perf bench: " + rep.Workload.Name, Generated: time.Now().UTC()}
 	runs := []*bench.Run{&rep.Run}
 	d.Sets = []string{"run"}
 	if rep.Baseline != nil {
@@ -108,7 +110,7 @@ func FromBench(rep *bench.Report) *Document {
 		cmp[c.Name] = c
 	}
 	for _, s := range rep.Statements {
-		st := Statement{Name: s.Name, Targeted: cmp[s.Name].Targeted}
+		st := PageStatement{Name: s.Name, Targeted: cmp[s.Name].Targeted}
 		for i, r := range runs {
 			st.Runs = append(st.Runs, series(d.Sets[i], r, s.Name))
 		}
@@ -143,14 +145,14 @@ func FromBench(rep *bench.Report) *Document {
 		if rep.Baseline != nil && !before[ix.Name] {
 			set = "added"
 		}
-		d.Indexes = append(d.Indexes, Index{Set: set, Name: ix.Name, Table: ix.Table, Definition: ix.Definition, SizeBytes: -1})
+		d.Indexes = append(d.Indexes, PageIndex{Set: set, Name: ix.Name, Table: ix.Table, Definition: ix.Definition, SizeBytes: -1})
 	}
 	d.Environment, d.Tables = environment(&rep.Run)
 	return d
 }
 
-func series(set string, r *bench.Run, name string) Series {
-	sr := Series{Set: set}
+func series(set string, r *bench.Run, name string) PageSeries {
+	sr := PageSeries{Set: set}
 	if r == nil {
 		return sr
 	}
@@ -186,10 +188,10 @@ const (
 // setColors are the runs' colours, in order.
 var setColors = []string{"#8c8c8c", "#d9822b", "#2b7bd9", "#3a9d5d"}
 
-// Chart draws one statement's latency distributions, one row per run: a
+// chart draws one statement's latency distributions, one row per run: a
 // box from the 25th to the 75th percentile, whiskers to the 5th and 95th,
 // the median as a bar, and every sample as a faint dot.
-func Chart(st Statement) template.HTML {
+func chart(st PageStatement) template.HTML {
 	var all []float64
 	for _, r := range st.Runs {
 		all = append(all, r.Samples...)
@@ -235,14 +237,14 @@ func Chart(st Statement) template.HTML {
 	for k := 0; k <= 4; k++ {
 		v := hi * float64(k) / 4
 		fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.1f" y2="%.1f" stroke="#444"/><text x="%.1f" y="%.1f" font-size="11" text-anchor="middle">%s</text>`,
-			x(v), x(v), ay, ay+4, x(v), ay+16, fmtMs(v))
+			x(v), x(v), ay, ay+4, x(v), ay+16, axisMs(v))
 	}
 	fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-size="11" text-anchor="end">ms</text>`, leftPad-6, ay+16)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
-func fmtMs(v float64) string {
+func axisMs(v float64) string {
 	switch {
 	case v >= 100:
 		return fmt.Sprintf("%.0f", v)
@@ -269,8 +271,8 @@ func quantile(s []float64, q float64) float64 {
 	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"chart": Chart,
+var pageTemplateSet = template.Must(template.New("report").Funcs(template.FuncMap{
+	"chart": chart,
 	"ms":    func(v float64) string { return fmt.Sprintf("%.3f", v) },
 	"buffers": func(v *float64) string {
 		if v == nil {
@@ -288,9 +290,9 @@ var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"when":  func(t time.Time) string { return t.Format("2006-01-02 15:04:05 UTC") },
 }).Parse(pageTemplate))
 
-// Write writes the document as one HTML file.
-func Write(w io.Writer, d *Document) error {
-	if err := page.Execute(w, d); err != nil {
+// HTML writes the page as one HTML file.
+func HTML(w io.Writer, d *Page) error {
+	if err := pageTemplateSet.Execute(w, d); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	return nil

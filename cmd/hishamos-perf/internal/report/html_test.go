@@ -1,4 +1,4 @@
-package htmlreport
+package report
 
 import (
 	"bytes"
@@ -10,27 +10,27 @@ import (
 	"time"
 )
 
-func doc() *Document {
+func samplePage() *Page {
 	buf := 42.0
-	return &Document{
+	return &Page{
 		Title: "t <script>", Generated: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Verdict: "the claim holds",
 		Sets: []string{"before", "after"},
-		Statements: []Statement{{
+		Statements: []PageStatement{{
 			Name: "popular_commands", Targeted: true,
-			Runs: []Series{
+			Runs: []PageSeries{
 				{Set: "before", Samples: []float64{1, 1.2, 0.9, 1.1, 5}, P50Ms: 1.1, Buffers: &buf, Plans: []string{"Seq Scan"}},
 				{Set: "after", Samples: []float64{0.3, 0.4, 0.35}, P50Ms: 0.35, Plans: []string{"Index Scan"}, IndexesUsed: []string{"ix"}},
 			},
 			Changes: []string{"after: -68.2% median (improved)"},
-		}, {Name: "empty", Runs: []Series{{Set: "before"}, {Set: "after"}}}},
-		Indexes:     []Index{{Set: "added", Name: "ix", Table: "t", Definition: "CREATE INDEX ix ON t (a)", SizeBytes: 8192}},
+		}, {Name: "empty", Runs: []PageSeries{{Set: "before"}, {Set: "after"}}}},
+		Indexes:     []PageIndex{{Set: "added", Name: "ix", Table: "t", Definition: "CREATE INDEX ix ON t (a)", SizeBytes: 8192}},
 		Environment: [][2]string{{"PostgreSQL", "15.18"}},
 	}
 }
 
-func TestWriteIsSelfContained(t *testing.T) {
+func TestHTMLIsSelfContained(t *testing.T) {
 	var b bytes.Buffer
-	if err := Write(&b, doc()); err != nil {
+	if err := HTML(&b, samplePage()); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -47,9 +47,9 @@ func TestWriteIsSelfContained(t *testing.T) {
 	}
 }
 
-// TestRendersInChromium opens the page in a real headless Chromium and
+// TestHTMLRendersInChromium opens the page in a real headless Chromium and
 // checks the charts are in the rendered DOM and nothing failed to load.
-func TestRendersInChromium(t *testing.T) {
+func TestHTMLRendersInChromium(t *testing.T) {
 	const browser = "/usr/bin/chromium"
 	if _, err := os.Stat(browser); err != nil {
 		t.Skipf("%s is not installed (make setup installs it)", browser)
@@ -57,7 +57,7 @@ func TestRendersInChromium(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.html")
 	var b bytes.Buffer
-	if err := Write(&b, doc()); err != nil {
+	if err := HTML(&b, samplePage()); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {

@@ -1,0 +1,357 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hishamos/hishamos-perf/bench"
+)
+
+// BenchOptions say what bench's output holds besides the report.
+type BenchOptions struct {
+	// Samples keeps every latency sample in --format json.
+	Samples bool
+}
+
+// benchCompactLevels are the ways a bench document gets shorter for
+// Markdown: 1 leaves out the run table and unchanged statements, 2 also
+// every comparison row past the first maxComparisonRows.
+const benchCompactLevels = 2
+
+// maxComparisonRows is how many comparison rows the shortest Markdown
+// keeps: a hundred statements still read as a table in a comment.
+const maxComparisonRows = 100
+
+// Bench lays a bench report out: the migrations --apply ran, the run (left
+// out of a short Markdown once there is a comparison), the environment's
+// differences, the comparison and the gate.
+func Bench(rep *bench.Report, o BenchOptions) *Doc {
+	doc := benchDoc(rep, o, 0)
+	doc.benchmarks = func() []benchRecord { return Benchmarks(rep) }
+	return doc
+}
+
+// benchDoc is the document at one level of compactness.
+func benchDoc(rep *bench.Report, o BenchOptions, compact int) *Doc {
+	doc := &Doc{JSON: rep}
+	if !o.Samples {
+		doc.JSON = rep.WithoutSamples()
+	}
+	if rep.Migrations != nil {
+		doc.Blocks = append(doc.Blocks, migrationsTable(rep.Migrations))
+	}
+	if rep.Baseline == nil || compact == 0 {
+		doc.Blocks = append(doc.Blocks, runTable(&rep.Run, rep.Baseline != nil))
+	}
+	if len(rep.EnvironmentDiff) > 0 {
+		doc.Blocks = append(doc.Blocks, envDiffTable(rep.EnvironmentDiff))
+	}
+	if rep.Comparison != nil {
+		doc.Blocks = append(doc.Blocks, comparisonTable(rep, compact))
+	}
+	if rep.Gate != nil {
+		doc.Blocks = append(doc.Blocks, gateTable(rep.Gate))
+	}
+	if compact < benchCompactLevels {
+		doc.Shorter = func() (*Doc, bool) { return benchDoc(rep, o, compact+1), true }
+	}
+	return doc
+}
+
+// ms writes milliseconds as bench's tables do: three decimals.
+func ms(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
+
+// msCell is a latency in milliseconds.
+func msCell(v float64) Cell { return Num(v, ms(v)) }
+
+// buffersCell is buffers per call, "-" when unknown.
+func buffersCell(v *float64) Cell {
+	if v == nil {
+		return Dash()
+	}
+	return Num(*v, strconv.FormatFloat(*v, 'f', 1, 64))
+}
+
+// buffers writes buffers per call, "-" when unknown.
+func buffers(v *float64) string { return buffersCell(v).Text }
+
+// signedPct writes a change in percent with its sign.
+func signedPct(v float64) string { return fmt.Sprintf("%+.1f%%", v) }
+
+// optNum is v's value, or None.
+func optNum(v *float64) any {
+	if v == nil {
+		return None
+	}
+	return *v
+}
+
+func runTable(run *bench.Run, after bool) *Table {
+	title := fmt.Sprintf("bench %s", run.Workload.Name)
+	if after {
+		title += " (after)"
+	}
+	per := fmt.Sprintf("%d calls each", run.Settings.Iterations)
+	if run.Settings.DurationMs > 0 {
+		per = (time.Duration(run.Settings.DurationMs) * time.Millisecond).String()
+	}
+	clients := fmt.Sprintf("%d client(s)", run.Settings.Clients)
+	if th := run.Settings.Threads; th > 0 && th != run.Settings.Clients {
+		clients += fmt.Sprintf(" on %d thread(s)", th)
+	}
+	title += fmt.Sprintf(": %d statements, %s, %s, seed %d", len(run.Statements), per, clients, run.Settings.Seed)
+	t := &Table{
+		Title: title,
+		Columns: []Column{{Name: "statement"}, {Name: "calls", Right: true}, {Name: "failed calls", DataOnly: true},
+			{Name: "p50 ms", Right: true}, {Name: "p95 ms", Right: true}, {Name: "p99 ms", Right: true}, {Name: "mean ms", Right: true},
+			{Name: "rows/call", Right: true}, {Name: "buffers/call", Right: true}, {Name: "buffers from", DataOnly: true},
+			{Name: "plan"}, {Name: "follow-up", DataOnly: true}},
+	}
+	sources := map[string]int{}
+	for _, s := range run.Statements {
+		name := s.Name
+		if s.FollowUp {
+			name = "↳ " + name
+		}
+		calls := Int(s.Calls)
+		tone := Plain
+		if s.Errors > 0 {
+			calls.Text = fmt.Sprintf("%d (+%d failed)", s.Calls, s.Errors)
+			tone = Warn
+		}
+		if s.Calls == 0 && s.Errors > 0 {
+			tone = Bad
+		}
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Full(name, s.Name), calls, Int(s.Errors),
+			msCell(s.P50Ms), msCell(s.P95Ms), msCell(s.P99Ms), msCell(s.MeanMs),
+			Num(s.RowsPerCall, strconv.FormatFloat(s.RowsPerCall, 'f', 1, 64)), buffersCell(s.BuffersPerCall), Str(s.BuffersSource),
+			Str(s.PlanHash), {Text: strconv.FormatBool(s.FollowUp), Value: s.FollowUp}}})
+		if s.BuffersSource != "" {
+			sources[s.BuffersSource]++
+		}
+	}
+	env := run.Environment
+	notes := []string{fmt.Sprintf("PostgreSQL %s; %s; %.0f calls/s over %s",
+		env.ServerVersion, settingsLine(env.Settings), run.CallsPerSecond, (time.Duration(run.ElapsedMs) * time.Millisecond).Round(time.Millisecond))}
+	var src []string
+	for _, k := range []string{bench.BuffersFromStatements, bench.BuffersFromExplain} {
+		if sources[k] > 0 {
+			src = append(src, fmt.Sprintf("%s (%d)", k, sources[k]))
+		}
+	}
+	if len(src) > 0 {
+		notes = append(notes, "buffers from "+strings.Join(src, ", "))
+	}
+	for _, s := range run.Statements {
+		if s.Errors > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %d of %d calls failed: %s", s.Name, s.Errors, s.Errors+s.Calls, s.FirstError))
+		}
+	}
+	if !run.Complete {
+		notes = append(notes, "PARTIAL RUN: "+run.Stopped)
+	}
+	t.Note = strings.Join(notes, "\n")
+	return t
+}
+
+func settingsLine(s map[string]string) string {
+	parts := make([]string, 0, len(bench.PlanSettings))
+	for _, k := range bench.PlanSettings {
+		if v, ok := s[k]; ok {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func comparisonTable(rep *bench.Report, compact int) *Table {
+	expect := rep.Workload.Expect
+	anyTargeted := false
+	for _, c := range rep.Comparison {
+		anyTargeted = anyTargeted || c.Targeted
+	}
+	if !anyTargeted {
+		expect = nil
+	}
+	cols := []Column{{Name: "statement"}, {Name: "targeted", DataOnly: true},
+		{Name: "before p50", Right: true, CSV: "before p50 ms"}, {Name: "after p50", Right: true, CSV: "after p50 ms"},
+		{Name: "change", Right: true, CSV: "change %"},
+		{Name: "95% CI", TextOnly: true}, {Name: "ci low %", DataOnly: true}, {Name: "ci high %", DataOnly: true},
+		{Name: "p", Right: true},
+		{Name: "buffers/call", TextOnly: true}, {Name: "before buffers/call", DataOnly: true}, {Name: "after buffers/call", DataOnly: true},
+		{Name: "buffers change %", DataOnly: true},
+		{Name: "plan"}, {Name: "verdict"}}
+	if expect != nil {
+		cols = append(cols, Column{Name: fmt.Sprintf("vs promised %g–%g%%", expect.MinPct, expect.MaxPct), TextOnly: true},
+			Column{Name: "vs promise", DataOnly: true})
+	}
+	t := &Table{Title: "Comparison (before → after)", Columns: cols}
+	left := 0
+	for _, c := range rep.Comparison {
+		if compact > 0 && c.Verdict == bench.Unchanged {
+			left++
+			continue
+		}
+		if compact > 1 && len(t.Rows) >= maxComparisonRows {
+			left++
+			continue
+		}
+		ci := "∞"
+		if c.CILowPct != nil && c.CIHighPct != nil {
+			ci = fmt.Sprintf("%s to %s", signedPct(*c.CILowPct), signedPct(*c.CIHighPct))
+		}
+		buf := "-"
+		if c.BeforeBuffers != nil && c.AfterBuffers != nil {
+			buf = fmt.Sprintf("%s → %s", buffers(c.BeforeBuffers), buffers(c.AfterBuffers))
+			if c.BuffersChangePct != nil {
+				buf += fmt.Sprintf(" (%+.0f%%)", *c.BuffersChangePct)
+			}
+		}
+		plan := "same"
+		if c.PlanChanged {
+			plan = "changed"
+		}
+		name := c.Name
+		if c.Targeted {
+			name += " *"
+		}
+		row := []Cell{Full(name, c.Name), {Text: strconv.FormatBool(c.Targeted), Value: c.Targeted},
+			msCell(c.BeforeP50Ms), msCell(c.AfterP50Ms), Num(c.MedianChangePct, signedPct(c.MedianChangePct)),
+			Str(ci), {Value: optNum(c.CILowPct)}, {Value: optNum(c.CIHighPct)},
+			Num(c.PValue, pValue(c.PValue)),
+			Str(buf), {Value: optNum(c.BeforeBuffers)}, {Value: optNum(c.AfterBuffers)}, {Value: optNum(c.BuffersChangePct)},
+			Str(plan), Str(string(c.Verdict))}
+		if expect != nil {
+			row = append(row, Str(expectationCell(&c)), Str(c.Expectation))
+		}
+		t.Rows = append(t.Rows, Row{Cells: row, Tone: verdictTone(c.Verdict)})
+	}
+	notes := []string{"change: after's median over before's, with its 95% confidence interval; p: Mann-Whitney U"}
+	if anyTargeted {
+		notes[0] += "; * targeted by an index added between the runs"
+	}
+	if d := rep.Drift; d != nil {
+		notes = append(notes, fmt.Sprintf("drift: the %d statements whose plan and buffers did not change moved %+.1f%% to %+.1f%% (median %+.1f%%): the machine's share of every change",
+			d.Controls, d.LowPct, d.HighPct, d.MedianPct))
+	}
+	for _, c := range rep.Comparison {
+		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed {
+			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.Reason))
+		}
+	}
+	if left > 0 {
+		notes = append(notes, fmt.Sprintf("%d statements left out to keep this under %d KB; --format json has them all", left, MarkdownLimitKB))
+	}
+	t.Note = strings.Join(notes, "\n")
+	return t
+}
+
+func pValue(p float64) string {
+	if p < 0.001 {
+		return "<0.001"
+	}
+	return strconv.FormatFloat(p, 'f', 3, 64)
+}
+
+func expectationCell(c *bench.Comparison) string {
+	if c.Expectation == "" {
+		return "-"
+	}
+	if c.ImprovementPct() < 0 {
+		return fmt.Sprintf("%.0f%% slower: %s", -c.ImprovementPct(), c.Expectation)
+	}
+	return fmt.Sprintf("%.0f%% faster: %s", c.ImprovementPct(), c.Expectation)
+}
+
+func verdictTone(v bench.Verdict) Tone {
+	switch v {
+	case bench.Improved:
+		return Good
+	case bench.Regressed:
+		return Bad
+	case bench.Inconclusive:
+		return Warn
+	}
+	return Plain
+}
+
+func envDiffTable(ds []bench.Difference) *Table {
+	t := &Table{Title: "Environment differences",
+		Columns: []Column{{Name: "what"}, {Name: "name"}, {Name: "before", Wrap: true}, {Name: "after", Wrap: true}, {Name: "makes inconclusive"}}}
+	for _, d := range ds {
+		m := "no"
+		tone := Dim
+		if d.Matters {
+			m, tone = "yes", Warn
+		}
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(d.Kind), Str(d.Name), Str(d.Before), Str(d.After), Str(m)}})
+	}
+	return t
+}
+
+// gateFlag is how the gate table names a gate: by the flag that set it
+// (bench.GateExpect is --expect).
+func gateFlag(gate string) string { return "--" + gate }
+
+func gateTable(g *bench.Gate) *Table {
+	state := "passed"
+	if !g.Passed {
+		state = "FAILED"
+	}
+	t := &Table{Title: "Gate: " + state, Columns: []Column{{Name: "gate"}, {Name: "statement"}, {Name: "result", Wrap: true}}}
+	type check struct {
+		name    string
+		limit   *float64
+		checked int
+	}
+	for _, c := range []check{{bench.GateExpect, g.ExpectPct, g.ExpectChecked}, {bench.GateMaxRegression, g.MaxRegressionPct, g.RegressionChecked}} {
+		if c.limit == nil {
+			continue
+		}
+		label := fmt.Sprintf("%s %g%%", gateFlag(c.name), *c.limit)
+		failed := 0
+		for _, f := range g.Failures {
+			if f.Gate != c.name {
+				continue
+			}
+			failed++
+			// The statement has a column of its own.
+			t.Rows = append(t.Rows, Row{Tone: Bad, Cells: []Cell{Str(label), orDash(f.Statement), Str(strings.TrimPrefix(f.Message, f.Statement+": "))}})
+		}
+		if failed == 0 {
+			t.Rows = append(t.Rows, Row{Tone: Good, Cells: []Cell{Str(label), Dash(), Str(fmt.Sprintf("passed (%d statements checked)", c.checked))}})
+		}
+	}
+	return t
+}
+
+func migrationsTable(m *bench.Migrations) *Table {
+	t := &Table{Title: "Migrations applied from " + m.Dir, Columns: []Column{{Name: "file"}, {Name: "state", Wrap: true}}}
+	state := "applied"
+	if m.Reverted {
+		state = "applied, then reverted"
+	}
+	for _, f := range m.Applied {
+		t.Rows = append(t.Rows, Row{Cells: []Cell{Str(f), Str(state)}})
+	}
+	if len(m.Applied) == 0 {
+		t.Rows = append(t.Rows, Row{Cells: []Cell{Dash(), Str("nothing was pending")}})
+	}
+	if m.Error != "" {
+		t.Rows = append(t.Rows, Row{Tone: Bad, Cells: []Cell{Dash(), Str("FAILED: " + m.Error)}})
+	}
+	if len(m.Indexes) > 0 {
+		t.Note = "indexes: " + strings.Join(m.Indexes, ", ")
+	}
+	return t
+}
+
+// orDash is a cell of s, or "-" (no value) when s is empty.
+func orDash(s string) Cell {
+	if s == "" {
+		return Dash()
+	}
+	return Str(s)
+}

@@ -1,0 +1,45 @@
+package report
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"ariga.io/atlas-go-sdk/atlasexec"
+
+	"github.com/hishamos/hishamos-perf/migrate"
+)
+
+// TestApplyDryRunQuiet: a dry run's statements are its result, so -q,
+// which drops the note listing them, prints them right above the table.
+func TestApplyDryRunQuiet(t *testing.T) {
+	res := &migrate.ApplyResult{Dir: "m", DryRun: true, Files: []migrate.FileResult{
+		{File: "1_a.sql", Version: "1", Status: "would-apply", Steps: []string{"CREATE INDEX CONCURRENTLY a"}}}}
+	var quiet, loud bytes.Buffer
+	if err := (&Writer{Out: &quiet, Format: Text, Quiet: true}).Write(Apply(res, "sandbox", "Applied", true)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(quiet.String(), "1: CREATE INDEX CONCURRENTLY a\n┌") {
+		t.Errorf("-q dry run:\n%s", quiet.String())
+	}
+	if err := (&Writer{Out: &loud, Format: Text}).Write(Apply(res, "sandbox", "Applied", false)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(loud.String(), "Dry run: would run, in m\n") || !strings.HasSuffix(loud.String(), "statements:\n1: CREATE INDEX CONCURRENTLY a\n") {
+		t.Errorf("dry run:\n%s", loud.String())
+	}
+}
+
+// TestAtlasLintIsJSON: atlas's lint report is written as JSON whatever the
+// format: it is atlas's document, with no table of ours.
+func TestAtlasLintIsJSON(t *testing.T) {
+	for _, f := range []Format{Text, Markdown, CSV} {
+		var buf bytes.Buffer
+		if err := (&Writer{Out: &buf, Format: f}).Write(AtlasLint(&atlasexec.SummaryReport{URL: "file://m"})); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(buf.String(), "{\n") || !strings.Contains(buf.String(), `"URL": "file://m"`) {
+			t.Errorf("%s: %s", f, buf.String())
+		}
+	}
+}

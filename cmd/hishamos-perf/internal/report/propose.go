@@ -1,0 +1,133 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hishamos/hishamos-perf/indexes"
+)
+
+// Propose lays indexes propose's result out: the workload's summary, the
+// proposed indexes with their definitions and the statements they help,
+// the existing indexes worth dropping, the hand-picked set beside the
+// advisor's (--compare-seed), the skipped statements and, verbose, the
+// rejected candidates.
+func Propose(res *indexes.Result, verbose bool) *Doc {
+	cost := func(v float64) Cell { return Num(v, strconv.FormatFloat(v, 'f', 2, 64)) }
+	pctText := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" }
+	pct := func(v float64) Cell { return Num(v, pctText(v)) }
+	size := func(b int64) Cell { return Num(b, indexes.FormatBytes(b)) }
+	weight := func(v float64) Cell { return Num(v, strconv.FormatFloat(v, 'g', 4, 64)) }
+	ws := res.Workload
+	budget := fmt.Sprintf("%s in %d indexes, budget %s", indexes.FormatBytes(ws.IndexBytes), len(res.Proposals), ws.Budget)
+	if ws.BudgetBytes > 0 {
+		budget += " (" + indexes.FormatBytes(ws.BudgetBytes) + ")"
+	}
+	summary := &KV{Title: "Workload", Items: []Item{
+		{Key: "source", Value: Str(ws.Source + " " + ws.Name), Data: []Field{{"source", ws.Source}, {"name", ws.Name}}},
+		{Key: "statements", Value: Str(fmt.Sprintf("%d costed, %d skipped (weighted by %s)", ws.Statements, ws.Skipped, ws.WeightedBy)),
+			Data: []Field{{"statements", ws.Statements}, {"skipped", ws.Skipped}, {"weighted by", ws.WeightedBy}}},
+		{Key: "costing", Value: Str(res.Costing)},
+		{Key: "total cost", Value: Str(fmt.Sprintf("%s → %s (%s lower)", cost(ws.CostBefore).Text, cost(ws.CostAfter).Text, pctText(ws.ImprovementPct))),
+			Data: []Field{{"cost before", ws.CostBefore}, {"cost after", ws.CostAfter}, {"improvement %", ws.ImprovementPct}}},
+		{Key: "index size", Value: Str(budget),
+			Data: []Field{{"index bytes", ws.IndexBytes}, {"indexes", len(res.Proposals)}, {"budget", ws.Budget}, {"budget bytes", ws.BudgetBytes}}},
+	}, Note: strings.Join(res.Notes, "\n")}
+	doc := &Doc{JSON: res, Blocks: []Block{summary}}
+
+	props := &Table{Title: "Proposed indexes", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "index", Wrap: true}, {Name: "size", Right: true, CSV: "size bytes"},
+		{Name: "index writes/s", Right: true}, {Name: "ends HOT", DataOnly: true}, {Name: "statements", Right: true}, {Name: "best", Right: true, CSV: "best %"},
+		{Name: "reason", Wrap: true}, {Name: "name", DataOnly: true}, {Name: "definition", DataOnly: true}}}
+	defs := &Table{Title: "Definitions", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "CREATE INDEX"}}}
+	helped := &Table{Title: "Statements helped", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "statement"}, {Name: "weight", Right: true},
+		{Name: "cost before", Right: true}, {Name: "cost after", Right: true}, {Name: "better", Right: true, CSV: "better %"}, {Name: "fingerprint", DataOnly: true}}}
+	for i, p := range res.Proposals {
+		n := Int(i + 1)
+		desc := p.Table + " (" + strings.Join(p.Columns, ", ") + ")"
+		if len(p.Include) > 0 {
+			desc += " INCLUDE (" + strings.Join(p.Include, ", ") + ")"
+		}
+		if p.Where != "" {
+			desc += " WHERE " + p.Where
+		}
+		best := Blank()
+		if len(p.Statements) > 0 {
+			best = pct(p.Statements[0].ImprovementPct)
+		}
+		writes := Num(p.WriteOverhead.IndexWritesPerSec, strconv.FormatFloat(p.WriteOverhead.IndexWritesPerSec, 'f', 2, 64))
+		tone := Plain
+		if p.WriteOverhead.EndsHOT {
+			writes.Text += " (ends HOT)"
+			tone = Warn
+		}
+		props.Rows = append(props.Rows, Row{Tone: tone, Cells: []Cell{n, Str(desc), size(p.SizeBytes), writes,
+			{Text: strconv.FormatBool(p.WriteOverhead.EndsHOT), Value: p.WriteOverhead.EndsHOT}, Int(len(p.Statements)), best, Str(p.Reason),
+			Str(p.Name), Str(p.Definition)}})
+		defs.Rows = append(defs.Rows, Row{Cells: []Cell{n, Full(p.Definition+";", p.Definition)}})
+		for _, s := range p.Statements {
+			helped.Rows = append(helped.Rows, Row{Cells: []Cell{n, Str(s.Name), weight(s.Weight), cost(s.CostBefore), cost(s.CostAfter), pct(s.ImprovementPct), Str(s.Fingerprint)}})
+		}
+	}
+	if len(res.Proposals) == 0 {
+		props.Note = "nothing to propose: no candidate saves enough of any statement's cost"
+	}
+	doc.Blocks = append(doc.Blocks, props)
+	if len(res.Proposals) > 0 {
+		doc.Blocks = append(doc.Blocks, defs, helped)
+	}
+
+	if len(res.Drops) > 0 {
+		drops := &Table{Title: "Existing indexes to consider dropping (never dropped for you)", Columns: []Column{{Name: "index", Wrap: true}, {Name: "table"},
+			{Name: "kind"}, {Name: "size", Right: true, CSV: "size bytes"}, {Name: "scans", Right: true}, {Name: "reason", Wrap: true}, {Name: "definition", DataOnly: true}}}
+		for _, d := range res.Drops {
+			drops.Rows = append(drops.Rows, Row{Cells: []Cell{Str(d.Index), Str(d.Table), Str(d.Kind), size(d.SizeBytes), Int(d.Scans), Str(d.Reason), Str(d.Definition)}})
+		}
+		doc.Blocks = append(doc.Blocks, drops)
+	}
+
+	if sc := res.Seed; sc != nil {
+		cmp := &Table{Title: "Hand-picked set (" + sc.Profile + ") and advisor, same workload and statistics",
+			Columns: []Column{{Name: "index set"}, {Name: "indexes", Right: true}, {Name: "total cost", Right: true}, {Name: "better", Right: true, CSV: "better %"},
+				{Name: "index size", Right: true, CSV: "index bytes"}}}
+		cmp.Rows = []Row{
+			{Cells: []Cell{Str("existing only"), Int(0), cost(sc.Before), Blank(), Blank()}},
+			{Cells: []Cell{Str("hand-picked (" + sc.Profile + ")"), Int(sc.Seed.Indexes), cost(sc.Seed.Cost), pct(sc.Seed.ImprovementPct), size(sc.Seed.Bytes)}},
+			{Cells: []Cell{Str("advisor"), Int(sc.Advisor.Indexes), cost(sc.Advisor.Cost), pct(sc.Advisor.ImprovementPct), size(sc.Advisor.Bytes)}},
+		}
+		seedIx := &Table{Title: "Hand-picked indexes", Columns: []Column{{Name: "index"}, {Name: "table"}, {Name: "columns", Wrap: true},
+			{Name: "size", Right: true, CSV: "size bytes"}, {Name: "used by", Wrap: true}, {Name: "verdict", Wrap: true}}}
+		for _, ix := range sc.Indexes {
+			verdict, tone := "used", Plain
+			if ix.Redundant || ix.Unused {
+				verdict, tone = ix.Reason, Warn
+			}
+			seedIx.Rows = append(seedIx.Rows, Row{Tone: tone, Cells: []Cell{Str(ix.Name), Str(ix.Table), Str(strings.Join(ix.Columns, ", ")),
+				size(ix.SizeBytes), Str(strings.Join(ix.UsedBy, ", ")), Str(verdict)}})
+		}
+		perStmt := &Table{Title: "Statement costs by index set", Columns: []Column{{Name: "statement"}, {Name: "weight", Right: true},
+			{Name: "existing", Right: true}, {Name: "hand-picked", Right: true}, {Name: "advisor", Right: true}}}
+		for _, s := range sc.Statements {
+			perStmt.Rows = append(perStmt.Rows, Row{Cells: []Cell{Str(s.Name), weight(s.Weight), cost(s.Before), cost(s.Seed), cost(s.Advisor)}})
+		}
+		doc.Blocks = append(doc.Blocks, cmp, seedIx, perStmt)
+	}
+
+	if len(res.Skipped) > 0 {
+		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "reason", Wrap: true}}}
+		for _, s := range res.Skipped {
+			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Origin), Str(s.Reason)}})
+		}
+		doc.Blocks = append(doc.Blocks, sk)
+	}
+	if verbose && len(res.Rejected) > 0 {
+		rj := &Table{Title: "Rejected candidates", Columns: []Column{{Name: "candidate"}, {Name: "why"}, {Name: "table", DataOnly: true}, {Name: "definition", DataOnly: true}}}
+		for _, r := range res.Rejected {
+			rj.Rows = append(rj.Rows, Row{Cells: []Cell{Str(r.Index), Str(r.Reason), Str(r.Table), Str(r.Definition)}})
+		}
+		rj.Note = fmt.Sprintf("%d candidates, %d moves costed, %d plans made, %d served from the cache, %d selection rounds",
+			res.Stats.Candidates, res.Stats.Moves, res.Stats.Explains, res.Stats.CacheHits, res.Stats.Rounds)
+		doc.Blocks = append(doc.Blocks, rj)
+	}
+	return doc
+}

@@ -135,7 +135,10 @@ or benchstat (Go benchmark lines benchstat reads: one per call); --junit FILE
 writes a JUnit report beside it.
 
 A .sql file's statements take no parameters; a "-- name: x" line above a
-statement names it.`,
+statement names it, and a "-- weight: n" line says how many times the
+application sends it against the others (per 1,000 requests, say): a
+comparison then also sums the medians by weight, the workload as the
+application sends it.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json
   hishamos-perf bench --baseline before.json --max-regression 10% --junit bench.xml

@@ -236,6 +236,10 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 		notes = append(notes, fmt.Sprintf("drift: the %d statements whose plan and buffers did not change moved %+.1f%% to %+.1f%% (median %+.1f%%): the machine's share of every change",
 			d.Controls, d.LowPct, d.HighPct, d.MedianPct))
 	}
+	if w := rep.Weighted; w != nil {
+		notes = append(notes, fmt.Sprintf("weighted: the %d statements' medians summed by their -- weight: %.2f ms -> %.2f ms (%+.1f%%), the workload as the application sends it",
+			w.Statements, w.BeforeMs, w.AfterMs, w.ChangePct))
+	}
 	for _, c := range rep.Comparison {
 		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed {
 			notes = append(notes, fmt.Sprintf("%s: %s", c.Name, c.Reason))

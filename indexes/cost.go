@@ -80,11 +80,16 @@ type engine struct {
 	explains, hits, cachedPlans, peak int
 	// user is the session's role, once privilege needed it.
 	user string
+	// factors are, by statement and expression, the real over the
+	// planner's selectivity of the statement's predicate on an expression
+	// (exprFactor).
+	factors map[*costed]map[string]float64
 }
 
 func newEngine(q Querier, w whatIf) *engine {
 	return &engine{q: q, w: w, cache: map[*costed]map[string]*planCost{}, live: map[string]*live{},
-		names: map[string]string{}, nums: map[string]int{}, sizes: map[string]int64{}, failed: map[string]string{}}
+		names: map[string]string{}, nums: map[string]int{}, sizes: map[string]int64{}, failed: map[string]string{},
+		factors: map[*costed]map[string]float64{}}
 }
 
 // cacheKey names the set's indexes that could serve the statement, in a
@@ -123,8 +128,11 @@ func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCos
 	if err := e.materialize(ctx, set); err != nil {
 		return nil, err
 	}
-	p, err := e.explain(ctx, s)
+	p, plan, err := e.explain(ctx, s)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.correct(ctx, s, set, p, plan); err != nil {
 		return nil, err
 	}
 	e.remember(s, key, p)
@@ -255,16 +263,16 @@ func (e *engine) record(defs []*indexDef, ms []made) {
 }
 
 // explain plans the statement as things stand.
-func (e *engine) explain(ctx context.Context, s *costed) (*planCost, error) {
+func (e *engine) explain(ctx context.Context, s *costed) (*planCost, *analyze.Plan, error) {
 	e.explains++
 	var raw []byte
 	err := e.w.guard(ctx, func() error { return e.q.QueryRow(ctx, s.sql, s.args...).Scan(&raw) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plan, err := analyze.ParsePlan(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := &planCost{cost: plan.Root.TotalCost}
 	for _, name := range plan.IndexesUsed() {
@@ -274,7 +282,7 @@ func (e *engine) explain(ctx context.Context, s *costed) (*planCost, error) {
 			p.used = append(p.used, existingPrefix+name)
 		}
 	}
-	return p, nil
+	return p, plan, nil
 }
 
 // cleanup removes every what-if index.

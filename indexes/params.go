@@ -54,12 +54,15 @@ type preparer interface {
 	Deallocate(ctx context.Context, name string) error
 }
 
-// sampleArgs draws a value for every $n of the statement from the
-// statistics of the column it is compared with: a most common value drawn
-// by its frequency for an equality, a histogram bound for a range. A
+// sampleArgs draws a value for every $n of the statement: one of the
+// constants pg_qualstats saw it run with, by how often (qs, when the
+// workload is pg_stat_statements and the extension is installed), else
+// from the statistics of the column it is compared with: a most common
+// value drawn by its frequency for an equality, a histogram bound for a
+// range. A
 // parameter compared with nothing known gets a value of its type. Values
 // are text; the server reads them as the parameter's type.
-func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, error) {
+func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64, qs *qualStats) ([]any, error) {
 	n := s.st.q.maxParam
 	if n == 0 {
 		return nil, nil
@@ -82,6 +85,13 @@ func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, 
 	var types []uint32
 	for i := 1; i <= n; i++ {
 		pu, ok := s.r.params[i]
+		if ok && pu.limit == "" {
+			// What the statement really ran with, by how often.
+			if v := qualValue(qs, s.st.QueryID, pu, rng); v != "" {
+				args[i-1] = v
+				continue
+			}
+		}
 		switch {
 		case ok && pu.limit == "limit":
 			args[i-1] = defaultLimit
@@ -101,7 +111,7 @@ func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, 
 		}
 		if types == nil {
 			var err error
-			if types, err = paramTypes(ctx, q, s.st.Query); err != nil {
+			if types, err = paramTypes(ctx, q, s.st.q.plan); err != nil {
 				return nil, err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -137,8 +138,11 @@ type Proposal struct {
 	Name string `json:"name"`
 	// Index is the proposed index; its Comment is left empty (Reason says
 	// why) and filled by ReadProposals.
-	Index         indexdef.Def    `json:"index"`
-	SizeBytes     int64           `json:"size_bytes"`
+	Index     indexdef.Def `json:"index"`
+	SizeBytes int64        `json:"size_bytes"`
+	// Marginal is the index's own saving, added last to the other
+	// proposals.
+	Marginal      Marginal        `json:"marginal"`
 	WriteOverhead WriteOverhead   `json:"write_overhead"`
 	Statements    []StatementCost `json:"statements"`
 	Reason        string          `json:"reason"`
@@ -153,6 +157,22 @@ type StatementCost struct {
 	CostBefore     float64 `json:"cost_before"`
 	CostAfter      float64 `json:"cost_after"`
 	ImprovementPct float64 `json:"improvement_pct"`
+	// CostWithout and MarginalPct, in a proposal's statements, are the
+	// statement's cost with every other proposal but not this one, and
+	// the share of it this one saves: the proposal's own credit, not the
+	// set's.
+	CostWithout float64 `json:"cost_without,omitempty"`
+	MarginalPct float64 `json:"marginal_pct,omitempty"`
+}
+
+// Marginal is what a proposal saves added last to the others: the
+// workload's weighted cost without it, every other proposal in place,
+// minus its cost with all of them.
+type Marginal struct {
+	// Cost is in the workload's weighted cost units, WorkloadPct the share
+	// of the workload's cost with the existing indexes alone.
+	Cost        float64 `json:"cost"`
+	WorkloadPct float64 `json:"workload_pct"`
 }
 
 // WriteOverhead is what an index costs the table's writes, from
@@ -215,6 +235,8 @@ type SetCost struct {
 	Cost           float64 `json:"cost"`
 	Bytes          int64   `json:"bytes"`
 	ImprovementPct float64 `json:"improvement_pct"`
+	// Statements are each statement's cost under the set (CostSets).
+	Statements []StatementCost `json:"statements,omitempty"`
 }
 
 // SeedIndex is one index of the hand-picked set.
@@ -274,6 +296,8 @@ type session struct {
 	cat   *catalog
 	e     *engine
 	stmts []*costed
+	// qs is pg_qualstats' constants of the statements, nil without it.
+	qs *qualStats
 }
 
 // openSession prepares w for costing on q, filling res's workload summary
@@ -320,6 +344,17 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	if s.cat, err = loadCatalog(ctx, q, refs); err != nil {
 		return s, err
 	}
+	if w.Source == SourceStatStatements {
+		// The constants the statements ran with: pg_stat_statements
+		// keeps none.
+		if s.qs, err = readQualStats(ctx, q, w); err != nil {
+			if ctx.Err() != nil {
+				return s, ctx.Err()
+			}
+			res.Notes = append(res.Notes, "pg_qualstats could not be read ("+err.Error()+"): parameters are drawn from pg_stats and no partial index is proposed")
+			s.qs = nil
+		}
+	}
 
 	// Statements, resolved and with parameter values.
 	var bound *profiles.Bound
@@ -356,29 +391,34 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 				fix = "run " + strings.TrimSuffix(f, ";")
 			}
 		}
-		res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
-			Reason: "this role may not read it: " + pe.Message + " (" + fix + ")"})
+		res.Skipped = append(res.Skipped, c.st.skipped("this role may not read it: "+pe.Message+" ("+fix+")"))
 		return nil
 	}
 	var stmts []*costed
+	var fixed []string
 	for i := range w.Statements {
 		st := &w.Statements[i]
 		skip := func(why string) {
-			res.Skipped = append(res.Skipped, Skipped{Origin: st.Origin, Fingerprint: st.Fingerprint, Query: st.Query, Reason: why})
+			res.Skipped = append(res.Skipped, st.skipped(why))
 		}
 		r := resolve(st.q, s.cat)
 		if r.missing != "" {
 			skip(fmt.Sprintf("table %s does not exist", sqlscan.QuoteName(r.missing)))
 			continue
 		}
-		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.Query), weight: st.Weight}
+		if why := systemOnly(r); why != "" {
+			skip(why)
+			continue
+		}
+		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.q.plan), weight: st.Weight}
+		fixed = append(fixed, markFixed(c, w.Source, s.qs)...)
 		switch {
 		case st.Args != nil:
 			c.args = st.Args
 		case bound != nil && st.Name != "":
 			c.args = bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
 		case st.q.hasParams():
-			args, err := sampleArgs(ctx, q, c, opts.Seed)
+			args, err := sampleArgs(ctx, q, c, opts.Seed, s.qs)
 			if err != nil {
 				if ctx.Err() != nil {
 					return s, ctx.Err()
@@ -421,8 +461,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			if pe.Hint != "" {
 				msg += " (hint: " + pe.Hint + ")"
 			}
-			res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
-				Reason: "does not plan: " + msg + " (SQLSTATE " + pe.Code + ")"})
+			res.Skipped = append(res.Skipped, c.st.skipped("does not plan: "+msg+" (SQLSTATE "+pe.Code+")"))
 			continue
 		}
 		c.before, c.usedBefore = p.cost, p.used
@@ -452,6 +491,13 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	}
 	res.Workload.Statements = len(s.stmts)
 	res.Workload.Skipped = len(res.Skipped)
+	if s.qs != nil {
+		note := fmt.Sprintf("pg_qualstats: the constants of %d predicates of %d statements, drawn for their parameters by how often each ran", s.qs.predicates, s.qs.statements)
+		if len(fixed) > 0 {
+			note += "; fixed in the application (one value in " + strconv.Itoa(int(fixedConstantShare*100)) + "% of the executions), so a partial index may be on them: " + describeFixed(fixed)
+		}
+		res.Notes = append(res.Notes, note)
+	}
 	if len(s.stmts) == 0 {
 		if denied != nil {
 			// Nothing left because of privileges: that is the error.
@@ -460,6 +506,24 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
 	}
 	return s, nil
+}
+
+// systemOnly says why a statement that reads only system objects (the
+// catalogs an administration query or a psql \d reads, an extension's
+// tables) is not the workload's: they are never indexed here. Empty when
+// it reads a table of the user's.
+func systemOnly(r *resolved) string {
+	var names []string
+	for _, t := range r.tables {
+		if t.system == "" {
+			return ""
+		}
+		names = append(names, t.display()+" ("+t.system+")")
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "it reads only system objects, which are never indexed here: " + strings.Join(names, ", ")
 }
 
 // close removes every what-if index.
@@ -514,14 +578,9 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	}
 	opts = s.opts
 	e, stmts, cat := s.e, s.stmts, s.cat
-	var all []*resolved
-	for _, c := range stmts {
-		all = append(all, c.r)
-	}
 
 	// Candidates.
 	gen := newGenerator(opts.MaxColumns)
-	gen.findPartials(all)
 	for _, c := range stmts {
 		for _, a := range c.r.accesses {
 			gen.forAccess(c.idx, a, c.st.q.command == "SELECT")
@@ -552,6 +611,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	if res.Workload.TableBytes > 0 {
 		sel.floor = minDensityShare * res.Workload.CostBefore / float64(res.Workload.TableBytes)
 	}
+	sel.before = res.Workload.CostBefore
 	sel.progress = func(done, total int) { progress(fmt.Sprintf("cost candidates (round %d)", sel.rounds), done, total) }
 	for {
 		if err := sel.run(ctx); err != nil {
@@ -565,7 +625,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 			break
 		}
 	}
-	final, err := sel.prune(ctx)
+	final, margs, err := sel.material(ctx)
 	if err != nil {
 		return res, fmt.Errorf("indexes: cost candidates: %w", err)
 	}
@@ -588,7 +648,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	})
 	names := map[string]bool{}
 	for _, ch := range sel.chosen {
-		p := proposal(ch, stmts, final)
+		p := proposal(ch, stmts, final, margs[ch], res.Workload.CostBefore)
 		if names[p.Name] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
@@ -653,8 +713,10 @@ func statementCost(c *costed, after float64) StatementCost {
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
-// proposal describes a chosen index.
-func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
+// proposal describes a chosen index, with its own marginal saving: what
+// the workload and each statement it serves cost without it, every other
+// proposal in place.
+func proposal(ch *cand, stmts []*costed, final map[int]*planCost, m *marginal, before float64) Proposal {
 	p := Proposal{
 		Schema: ch.def.table.schema, Table: ch.def.table.display(), Columns: ch.def.columns(), Include: ch.def.includes(), Where: ch.def.where,
 		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
@@ -662,16 +724,29 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
 	p.Definition = ch.def.ddl(p.Name, true)
 	p.Index = ch.def.toDef(p.Name)
 	var best *StatementCost
+	if m != nil {
+		p.Marginal = Marginal{Cost: round2(m.saved)}
+		if before > 0 {
+			p.Marginal.WorkloadPct = math.Round(m.saved/before*10000) / 100
+		}
+	}
 	for _, c := range stmts {
 		if !final[c.idx].uses(ch.id) {
 			continue
 		}
 		sc := statementCost(c, final[c.idx].cost)
+		sc.CostWithout = sc.CostBefore
+		if m != nil {
+			if w, ok := m.without[c.idx]; ok {
+				sc.CostWithout = round2(w)
+			}
+		}
+		sc.MarginalPct = improvement(sc.CostWithout, sc.CostAfter)
 		p.Statements = append(p.Statements, sc)
 	}
 	sort.SliceStable(p.Statements, func(i, j int) bool {
 		a, b := p.Statements[i], p.Statements[j]
-		return a.Weight*(a.CostBefore-a.CostAfter) > b.Weight*(b.CostBefore-b.CostAfter)
+		return a.Weight*(a.CostWithout-a.CostAfter) > b.Weight*(b.CostWithout-b.CostAfter)
 	})
 	if len(p.Statements) > 0 {
 		best = &p.Statements[0]
@@ -727,11 +802,11 @@ func reason(ch *cand, best *StatementCost, helped int, wo WriteOverhead) string 
 		parts = append(parts, "INCLUDE for an index-only scan")
 	}
 	if ch.def.where != "" {
-		parts = append(parts, "partial: every statement filters WHERE "+ch.def.where)
+		parts = append(parts, "partial: WHERE "+ch.def.where+", a constant of the application's")
 	}
 	s := strings.Join(parts, "; ")
 	if best != nil {
-		s += fmt.Sprintf(" — helps %d statement(s), most %s (%.1f%% cheaper)", helped, best.Name, best.ImprovementPct)
+		s += fmt.Sprintf(" — helps %d statement(s), most %s (%.1f%% cheaper than with the other proposals alone)", helped, best.Name, best.MarginalPct)
 	}
 	if wo.EndsHOT {
 		s += "; WARNING: indexes updated column(s) " + strings.Join(wo.UpdatedColumns, ", ") + ", ending HOT updates"
@@ -802,6 +877,11 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 	out := []Drop{}
 	for _, oid := range oids {
 		t := cat.byOID[oid]
+		if t.system != "" {
+			// Not the user's: its indexes are the server's or the
+			// extension's business.
+			continue
+		}
 		listed := map[*existing]bool{}
 		add := func(e *existing, kind, why string) {
 			if listed[e] {

@@ -114,9 +114,9 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 	}
 
 	if len(res.Skipped) > 0 {
-		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "reason", Wrap: true}}}
+		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement", Wrap: true}, {Name: "from"}, {Name: "reason", Wrap: true}}}
 		for _, s := range res.Skipped {
-			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Origin), Str(s.Reason)}})
+			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Text), Str(s.Origin), Str(s.Reason)}})
 		}
 		doc.Blocks = append(doc.Blocks, sk)
 	}

@@ -224,6 +224,10 @@ func (g *generator) add(si int, a *access, l keyed, include []string, where stri
 		c.reject = "existing index " + e.name + " already serves it"
 		return
 	}
+	if e := permutationOf(&def, l.roles, a.t.indexes); e != nil {
+		c.reject = "existing index " + e.name + " has the same key columns in another order, and the statement compares each of them with =: it serves the same lookups"
+		return
+	}
 	if frac, ok := g.selective(a, c); !ok {
 		c.reject = fmt.Sprintf("not selective: its predicates keep about %.0f%% of the rows and it gives no order the statement needs", frac*100)
 	}
@@ -251,6 +255,54 @@ func servedBy(def *indexDef, existing []*existing) *existing {
 			}
 		}
 		if ok {
+			return e
+		}
+	}
+	return nil
+}
+
+// permutationOf returns an existing valid btree index whose leading keys
+// are def's keys in another order, when every key of def is compared with
+// = (roles): an index on (store_id, film_id) finds the rows of
+// film_id = 1 AND store_id = 2 as (film_id, store_id) would. INCLUDE must
+// be covered and the predicate the same.
+func permutationOf(def *indexDef, roles []string, existing []*existing) *existing {
+	if len(def.keys) < 2 {
+		return nil
+	}
+	want := map[string]bool{}
+	for i, k := range def.keys {
+		if i >= len(roles) || roles[i] != "=" || k.Opclass != "" {
+			return nil
+		}
+		want[target(k)] = true
+	}
+	for _, e := range existing {
+		if !e.valid || e.special || e.def.where != def.where || len(e.def.keys) < len(def.keys) {
+			continue
+		}
+		have := map[string]bool{}
+		for _, k := range e.def.keys[:len(def.keys)] {
+			have[target(k)] = true
+		}
+		same := len(have) == len(want)
+		for t := range want {
+			same = same && have[t]
+		}
+		if !same {
+			continue
+		}
+		covered := map[string]bool{}
+		for _, k := range e.def.keys {
+			covered[k.Column] = true
+		}
+		for _, c := range e.def.include {
+			covered[c] = true
+		}
+		for _, c := range def.include {
+			same = same && covered[c]
+		}
+		if same {
 			return e
 		}
 	}

@@ -32,6 +32,9 @@ type planCost struct {
 	// used are the ids of the what-if indexes the plan reads and, prefixed
 	// with existingPrefix, the names of existing ones.
 	used []string
+	// rows are, by what-if index id, the most rows one scan of it is
+	// estimated to return.
+	rows map[string]float64
 }
 
 // existingPrefix marks an existing index's name in planCost.used.
@@ -282,6 +285,15 @@ func (e *engine) explain(ctx context.Context, s *costed) (*planCost, *analyze.Pl
 			p.used = append(p.used, existingPrefix+name)
 		}
 	}
+	plan.Walk(func(n *analyze.Node) bool {
+		if id, ok := e.names[n.IndexName]; ok && n.IndexName != "" {
+			if p.rows == nil {
+				p.rows = map[string]float64{}
+			}
+			p.rows[id] = max(p.rows[id], n.PlanRows)
+		}
+		return true
+	})
 	return p, plan, nil
 }
 

@@ -170,11 +170,35 @@ func formatCost(v float64) string {
 	return fmt.Sprintf("%.2f", v)
 }
 
+// fewRows is how many rows a lookup of an existing index may keep for an
+// index extending it to be judged as an extension (minExtensionShare):
+// a page of a list (DRF's and the admin's page sizes are 20 to 100; 20 is
+// Django's paginator's least), whose heap pages are all the extension can
+// save. An existing index whose lookup keeps more (a workflow's hundreds
+// of executions) leaves a real scan for its extension to save.
+const fewRows = 20
+
 // extends returns the existing index whose keys lead c's (with the same
-// predicate), nil when there is none.
+// predicate) and whose lookup keeps at most fewRows rows, by pg_stats;
+// nil when there is none.
 func extends(c *cand) *existing {
-	for _, e := range c.def.table.indexes {
-		if e.valid && !e.special && e.def.where == c.def.where && indexdef.KeyPrefix(e.def.keys, c.def.keys) {
+	t := c.def.table
+	for _, e := range t.indexes {
+		if !e.valid || e.special || e.def.where != c.def.where || !indexdef.KeyPrefix(e.def.keys, c.def.keys) {
+			continue
+		}
+		rows := max(t.rows, 1)
+		if e.unique || e.primary {
+			rows = 1
+		}
+		for _, k := range e.def.keys {
+			sel := defaultEqSelectivity
+			if col := t.columns[k.Column]; col != nil && k.Expr == "" {
+				sel = col.eqSelectivity(t.rows)
+			}
+			rows *= sel
+		}
+		if e.unique || e.primary || rows <= fewRows {
 			return e
 		}
 	}
@@ -190,17 +214,36 @@ func (s *selector) keysOnly(c *cand) *cand {
 	return s.candFor(indexDef{table: c.def.table, keys: c.def.keys, where: c.def.where}, c.roles, -1)
 }
 
+// fewRowScans reports whether every plan of plans that reads the index
+// id reads at most fewRows rows in a scan of it: lookups, whose heap pages
+// are all an index-only scan saves.
+func fewRowScans(id string, plans []*planCost) bool {
+	for _, p := range plans {
+		if r, ok := p.rows[id]; ok && r > fewRows {
+			return false
+		}
+	}
+	return true
+}
+
 // extensionWhy says why a chosen index that only extends another
 // (minExtensionShare) does not pay: what it saves over an existing index
-// it extends (all of its marginal saving, saved), or what its INCLUDE
-// columns save over its keys-only twin in the final set; empty when it
-// pays or extends nothing.
+// it extends (all of its marginal saving, saved), or, when its scans are
+// lookups of a few rows, what its INCLUDE columns save over its keys-only
+// twin in the final set; empty when it pays or extends nothing.
 func (s *selector) extensionWhy(ctx context.Context, ch *cand, saved float64, final map[int]*planCost) (string, error) {
 	if e := extends(ch); e != nil {
 		return s.extensionShort(saved, e), nil
 	}
 	base := s.keysOnly(ch)
 	if base == nil {
+		return "", nil
+	}
+	var plans []*planCost
+	for _, p := range final {
+		plans = append(plans, p)
+	}
+	if !fewRowScans(ch.id, plans) {
 		return "", nil
 	}
 	set := []*indexDef{&base.def}
@@ -227,9 +270,9 @@ func (s *selector) extensionShort(part float64, e *existing) string {
 	if part >= minExtensionShare*s.before {
 		return ""
 	}
-	what := "its INCLUDE columns save"
+	what := "its scans are lookups of a few rows, and its INCLUDE columns save"
 	if e != nil {
-		what = "it extends existing index " + e.name + ", and saves over it"
+		what = "it extends existing index " + e.name + ", whose lookup already keeps a few rows, and saves over it"
 	}
 	return fmt.Sprintf("%s %s of the workload's cost of %s with the existing indexes (%.2f%%), below the %.1f%% an extension of an index must save",
 		what, formatCost(part), formatCost(s.before), part/max(s.before, 1e-9)*100, minExtensionShare*100)

@@ -760,12 +760,17 @@ func (s *selector) run(ctx context.Context) error {
 			}
 			continue
 		}
-		why := s.ineligible(m, ev.r)
-		if why == "" {
+		// An extension of an index is judged as one first: that is the
+		// reason it does not pay, whatever else it falls short of.
+		var why string
+		if ev.r.benefit > 0 && s.e.failed[m.add.id] == "" {
 			var err error
 			if why, err = s.extensionMove(ctx, m, ev.r); err != nil {
 				return err
 			}
+		}
+		if why == "" {
+			why = s.ineligible(m, ev.r)
 		}
 		if why != "" {
 			if m.replace == nil || m.add.reject == "" {
@@ -810,6 +815,20 @@ func (s *selector) extensionMove(ctx context.Context, m move, r moveResult) (str
 		return s.extensionShort(r.benefit, e), nil
 	}
 	if len(m.add.def.include) == 0 {
+		return "", nil
+	}
+	// Only lookups of a few rows: an index-only scan of many rows (an
+	// aggregate, a range read whole) pays by the general rules.
+	set := s.set(&m)
+	var plans []*planCost
+	for _, st := range s.relevant(&m.add.def) {
+		p, err := s.e.plan(ctx, st, set)
+		if err != nil {
+			return "", fmt.Errorf("plan %s: %w", st.st.Label(), err)
+		}
+		plans = append(plans, p)
+	}
+	if !fewRowScans(m.add.id, plans) {
 		return "", nil
 	}
 	part := r.benefit

@@ -117,41 +117,78 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	if opts.Top == 0 {
 		opts.Top = DefaultTop
 	}
-	say := func(format string, args ...any) {
-		if opts.Progress != nil {
-			opts.Progress(fmt.Sprintf(format, args...))
-		}
-	}
+	a := &analysis{q: q, opts: opts, windows: map[stmtKey]time.Duration{}}
 	srv, err := Inspect(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
+	a.srv = srv
+	a.r = &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
 		Statements: []Statement{}, Findings: []Finding{}, Indexes: []Index{}, Tables: []Table{}}
-	first, err := ReadStatements(ctx, q, srv)
-	if err != nil {
-		return nil, err
+	a.ex = &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
+	for _, step := range []func(context.Context) error{a.rank, a.explainRanked, a.explainSamples, a.evaluate, a.nPlusOne, a.indexHealth} {
+		if err := step(ctx); err != nil {
+			return nil, err
+		}
 	}
-	stmts := first.Statements
-	windows := map[stmtKey]time.Duration{}
+	a.noteDenied()
+	SortFindings(a.r.Findings)
+	return a.r, nil
+}
+
+// analysis is one Analyze as it goes: what each step hands the next.
+type analysis struct {
+	q    Querier
+	opts Options
+	srv  *Server
+	r    *Report
+	ex   *Explainer
+	// stmts are every statement of pg_stat_statements (the ranked ones
+	// are in r.Statements), windows the time each one's figures cover.
+	stmts   []Statement
+	windows map[stmtKey]time.Duration
+	// deniedErrs are the reads the role may not read a table of: said
+	// once, with the GRANT, not once per statement. deniedWrites counts
+	// the writes refused: EXPLAIN of an INSERT, UPDATE or DELETE needs
+	// that very privilege on its table, which is no GRANT to suggest to a
+	// role that only watches.
+	deniedErrs   []error
+	deniedWrites int
+}
+
+func (a *analysis) say(format string, args ...any) {
+	if a.opts.Progress != nil {
+		a.opts.Progress(fmt.Sprintf(format, args...))
+	}
+}
+
+// rank reads pg_stat_statements (twice, an interval apart, with Interval)
+// and ranks its statements.
+func (a *analysis) rank(ctx context.Context) error {
+	r, srv, opts := a.r, a.srv, a.opts
+	first, err := ReadStatements(ctx, a.q, srv)
+	if err != nil {
+		return err
+	}
+	a.stmts = first.Statements
 	if opts.Interval > 0 {
-		say("analyze: waiting %s for the second snapshot of pg_stat_statements", opts.Interval)
+		a.say("analyze: waiting %s for the second snapshot of pg_stat_statements", opts.Interval)
 		t := time.NewTimer(opts.Interval)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return ctx.Err()
 		case <-t.C:
 		}
-		second, err := ReadStatements(ctx, q, srv)
+		second, err := ReadStatements(ctx, a.q, srv)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		stmts, r.Window.Restarted = Delta(first, second)
+		a.stmts, r.Window.Restarted = Delta(first, second)
 		since := first.At
 		r.Window = Window{Mode: "interval", Since: &since, Until: second.At, Seconds: second.At.Sub(first.At).Seconds(), Restarted: r.Window.Restarted}
-		for _, s := range stmts {
-			windows[s.key()] = second.At.Sub(first.At)
+		for _, s := range a.stmts {
+			a.windows[s.key()] = second.At.Sub(first.At)
 		}
 		if r.Window.Restarted > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%d statements restarted their counters during the interval (evicted or reset): their figures cover only part of it", r.Window.Restarted))
@@ -161,16 +198,12 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if srv.StatsReset != nil {
 			r.Window.Seconds = first.At.Sub(*srv.StatsReset).Seconds()
 		}
-		for _, s := range stmts {
-			windows[s.key()] = srv.window(&s, first.At)
+		for _, s := range a.stmts {
+			a.windows[s.key()] = srv.window(&s, first.At)
 		}
 	}
-	top := opts.Top
-	if top < 0 {
-		top = 0
-	}
-	r.Statements, r.Totals = Rank(stmts, opts.Sort, top)
-	if len(stmts) == 0 {
+	r.Statements, r.Totals = Rank(a.stmts, opts.Sort, max(opts.Top, 0))
+	if len(a.stmts) == 0 {
 		since := "since its counters were last reset"
 		if opts.Interval > 0 {
 			since = fmt.Sprintf("during the %s interval", opts.Interval)
@@ -181,33 +214,32 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	if srv.Dealloc > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("pg_stat_statements evicted statements %d times for lack of room: raise pg_stat_statements.max so rankings miss nothing", srv.Dealloc))
 	}
+	return nil
+}
 
-	ex := &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
-	failed, explained := 0, 0
-	// deniedErrs are the reads the role may not read a table of: said once,
-	// with the GRANT, not once per statement. deniedWrites counts the
-	// writes refused: EXPLAIN of an INSERT, UPDATE or DELETE needs that
-	// very privilege on its table, which is no GRANT to suggest to a role
-	// that only watches.
-	var deniedErrs []error
-	deniedWrites := 0
-	refused := func(query string, err error) {
-		if p, perr := sqlscan.ParseOne(query); perr == nil && !p.ReadOnly {
-			deniedWrites++
-			return
-		}
-		deniedErrs = append(deniedErrs, err)
+// refused records a statement the role may not explain.
+func (a *analysis) refused(query string, err error) {
+	if p, perr := sqlscan.ParseOne(query); perr == nil && !p.ReadOnly {
+		a.deniedWrites++
+		return
 	}
-	want := 0
+	a.deniedErrs = append(a.deniedErrs, err)
+}
+
+// explainRanked explains the top Explain statements of the ranking
+// (generic plans for $n statements).
+func (a *analysis) explainRanked(ctx context.Context) error {
+	r := a.r
+	failed, explained, want := 0, 0, 0
 	for i := range r.Statements {
 		if r.Statements[i].explainable() {
 			want++
 		}
 	}
-	want = min(want, opts.Explain)
+	want = min(want, a.opts.Explain)
 	for i := range r.Statements {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		s := &r.Statements[i]
 		// Utility statements (COPY, VACUUM, DDL) cannot be explained and
@@ -216,24 +248,24 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 			s.PlanError = ErrNotExplainable.Error()
 			continue
 		}
-		if explained >= opts.Explain {
+		if explained >= a.opts.Explain {
 			continue
 		}
 		explained++
-		say("analyze: explaining statement %d of %d", explained, want)
+		a.say("analyze: explaining statement %d of %d", explained, want)
 		st, err := s.classified()
 		var x *Explained
 		if err == nil {
-			x, err = ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, opts.Analyze)
+			x, err = a.ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, a.opts.Analyze)
 		}
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
-			return nil, err
-		case err != nil && connLost(q):
-			return nil, lostError(fmt.Sprintf("statement %d", explained), err)
+			return err
+		case err != nil && connLost(a.q):
+			return lostError(fmt.Sprintf("statement %d", explained), err)
 		case denied(err):
 			s.PlanError = pgMessage(err)
-			refused(s.Query, err)
+			a.refused(s.Query, err)
 		case err != nil:
 			s.PlanError = err.Error()
 			failed++
@@ -248,17 +280,25 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	if failed > 0 {
 		r.Notes = append(r.Notes, fmt.Sprintf("%d statements could not be planned: see plan_error on their rows", failed))
 	}
-	for _, smp := range opts.Samples {
+	return nil
+}
+
+// explainSamples explains the statements of Samples (real values), each
+// taking the place of its ranked statement's plan when their query ids
+// match, else a row of its own.
+func (a *analysis) explainSamples(ctx context.Context) error {
+	r := a.r
+	for _, smp := range a.opts.Samples {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		say("analyze: explaining %s", sampleName(smp))
-		x, err := ex.Explain(ctx, smp, opts.Analyze)
+		a.say("analyze: explaining %s", sampleName(smp))
+		x, err := a.ex.Explain(ctx, smp, a.opts.Analyze)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-			return nil, err
+			return err
 		}
-		if err != nil && connLost(q) {
-			return nil, lostError(sampleName(smp), err)
+		if err != nil && connLost(a.q) {
+			return lostError(sampleName(smp), err)
 		}
 		matched := false
 		if err == nil && x.Plan.QueryID != 0 {
@@ -277,7 +317,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		if denied(err) {
 			st.PlanError = pgMessage(err)
 			st.Plan = nil
-			refused(smp.SQL, err)
+			a.refused(smp.SQL, err)
 		} else if err != nil {
 			st.PlanError = err.Error()
 			st.Plan = nil
@@ -286,42 +326,53 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 		r.Statements = append(r.Statements, st)
 	}
-	if len(deniedErrs) > 0 {
+	return nil
+}
+
+// noteDenied says, once, what the role may not explain and what would
+// let it.
+func (a *analysis) noteDenied() {
+	r, srv := a.r, a.srv
+	if len(a.deniedErrs) > 0 {
 		// Not a failure of the run: the ranking, the other plans and the
 		// index health stand; these statements are rows without a plan.
-		r.Grants = pg.FixForAll(deniedErrs, srv.User, pg.Need{Relation: "SELECT"})
-		what := fmt.Sprintf("%d statements were", len(deniedErrs))
-		if len(deniedErrs) == 1 {
+		r.Grants = pg.FixForAll(a.deniedErrs, srv.User, pg.Need{Relation: "SELECT"})
+		what := fmt.Sprintf("%d statements were", len(a.deniedErrs))
+		if len(a.deniedErrs) == 1 {
 			what = "1 statement was"
 		}
 		r.Notes = append(r.Notes, fmt.Sprintf("%s not explained: role %s may read the statistics but not the tables used; run %s to explain them",
 			what, srv.User, strings.Join(r.Grants, " ")))
 	}
-	if deniedWrites > 0 {
-		what := fmt.Sprintf("%d writes were", deniedWrites)
-		if deniedWrites == 1 {
+	if a.deniedWrites > 0 {
+		what := fmt.Sprintf("%d writes were", a.deniedWrites)
+		if a.deniedWrites == 1 {
 			what = "1 write was"
 		}
 		r.Notes = append(r.Notes, fmt.Sprintf("%s not explained: EXPLAIN of a write needs the write privilege on its table, which role %s has not; explain them as a role that may write them (the table's owner)",
 			what, srv.User))
 	}
+}
 
+// evaluate runs the rules on every ranked statement and its plan.
+func (a *analysis) evaluate(ctx context.Context) error {
+	r := a.r
 	var relations []string
 	for _, s := range r.Statements {
 		if s.Plan != nil {
 			relations = append(relations, s.Plan.Plan.Relations()...)
 		}
 	}
-	facts, err := tableFacts(ctx, q, relations)
+	facts, err := tableFacts(ctx, a.q, relations)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i := range r.Statements {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
 		s := &r.Statements[i]
-		sub := Subject{Statement: s, Tables: facts, Window: windows[s.key()]}
+		sub := Subject{Statement: s, Tables: facts, Window: a.windows[s.key()]}
 		if s.Source != "pg_stat_statements" {
 			sub.Statement = nil
 		}
@@ -336,35 +387,43 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 		}
 		r.Findings = append(r.Findings, fs...)
 	}
+	return nil
+}
 
-	// N+1 lookups are cheap one by one and rarely rank by time: look for
-	// them among every statement, not only the ranked ones.
+// nPlusOne looks for N+1 lookups among every statement, not only the
+// ranked ones: they are cheap one by one and rarely rank by time.
+func (a *analysis) nPlusOne(ctx context.Context) error {
 	ranked := map[stmtKey]bool{}
-	for _, s := range r.Statements {
+	for _, s := range a.r.Statements {
 		if s.Source == "pg_stat_statements" {
 			ranked[s.key()] = true
 		}
 	}
-	for i := range stmts {
+	for i := range a.stmts {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return err
 		}
-		s := &stmts[i]
+		s := &a.stmts[i]
 		if ranked[s.key()] {
 			continue
 		}
-		sub := Subject{Statement: s, Window: windows[s.key()]}
+		sub := Subject{Statement: s, Window: a.windows[s.key()]}
 		for _, f := range sub.nPlusOne() {
 			f.Fingerprint, f.Query = s.Fingerprint, s.Query
-			r.Findings = append(r.Findings, f)
+			a.r.Findings = append(a.r.Findings, f)
 		}
 	}
+	return nil
+}
 
-	if !opts.SkipIndexes {
-		say("analyze: checking index health")
-		ih, err := indexHealth(ctx, q, opts.optionName())
+// indexHealth checks every index of the database, unless SkipIndexes.
+func (a *analysis) indexHealth(ctx context.Context) error {
+	r := a.r
+	if !a.opts.SkipIndexes {
+		a.say("analyze: checking index health")
+		ih, err := indexHealth(ctx, a.q, a.opts.optionName())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.Indexes, r.Tables = ih.Indexes, ih.Tables
 		r.Findings = append(r.Findings, ih.Findings...)
@@ -375,8 +434,7 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	if r.Tables == nil {
 		r.Tables = []Table{}
 	}
-	SortFindings(r.Findings)
-	return r, nil
+	return nil
 }
 
 // connLost reports whether q is a connection the server has closed (a

@@ -409,41 +409,39 @@ func (d *demoRun) measure(ctx context.Context) error {
 	}
 	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
 
-	t0 := time.Now()
 	d.say("demo: measuring the workload before any new index (%s)", how)
-	d.prewarm(ctx)
-	before, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
-	if before != nil {
-		before.Target = d.cfg.Target
+	var err error
+	if d.rep.Runs.Before, err = d.measureAsIs(ctx, SetBefore); err != nil {
+		return err
 	}
-	d.rep.Runs.Before = before
-	d.step("bench "+SetBefore, t0)
-	if err != nil {
-		return fmt.Errorf("demo: bench %s: %w", SetBefore, err)
-	}
-
 	d.say("demo: building the seed's %d indexes and measuring the workload with them (%s)", len(d.seedDefs), how)
 	if d.rep.Runs.Seed, err = d.measureWith(ctx, bc, d.seedDir, SetSeed, true); err != nil {
 		return err
 	}
 	if d.advDir == nil {
 		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
-		t0 = time.Now()
-		d.prewarm(ctx)
-		run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
-		if run != nil {
-			run.Target = d.cfg.Target
-		}
-		d.rep.Runs.Advisor = run
-		d.step("bench "+SetAdvisor, t0)
-		if err != nil {
-			return fmt.Errorf("demo: bench %s: %w", SetAdvisor, err)
-		}
-		return nil
+		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, SetAdvisor)
+		return err
 	}
 	d.say("demo: building the advisor's %d indexes and measuring the workload with them (%s)", len(d.advDefs), how)
 	d.rep.Runs.Advisor, err = d.measureWith(ctx, bc, d.advDir, SetAdvisor, false)
 	return err
+}
+
+// measureAsIs measures the workload on the tables as they are, after
+// warming the caches, as the run of set.
+func (d *demoRun) measureAsIs(ctx context.Context, set string) (*bench.Run, error) {
+	t0 := time.Now()
+	d.prewarm(ctx)
+	run, err := bench.Measure(ctx, d.connector, d.w, d.cfg.Bench)
+	if run != nil {
+		run.Target = d.cfg.Target
+	}
+	d.step("bench "+set, t0)
+	if err != nil {
+		return run, fmt.Errorf("demo: bench %s: %w", set, err)
+	}
+	return run, nil
 }
 
 // measureWith applies dir's migrations, measures the workload with them against
@@ -451,7 +449,8 @@ func (d *demoRun) measure(ctx context.Context) error {
 // them down again; the indexes built, with their sizes, join the report.
 func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate.Dir, set string, revert bool) (*bench.Run, error) {
 	t0 := time.Now()
-	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw}}
+	tm := &timedMigrator{Migrator: &migrate.Migrator{Directory: dir, Connect: d.rw},
+		reverting: func() { d.say("demo: taking the %s's indexes down", set) }}
 	bc.Migrator, bc.Revert = tm, revert
 	rep, err := bench.AfterMigrations(ctx, d.connector, bc, d.rep.Runs.Before)
 	if tm.applied > 0 {
@@ -477,6 +476,8 @@ func (d *demoRun) measureWith(ctx context.Context, bc bench.Config, dir *migrate
 type timedMigrator struct {
 	*migrate.Migrator
 	applied, reverted time.Duration
+	// reverting says that the set's indexes are being taken down.
+	reverting func()
 }
 
 func (m *timedMigrator) Apply(ctx context.Context) ([]string, []string, error) {
@@ -486,6 +487,7 @@ func (m *timedMigrator) Apply(ctx context.Context) ([]string, []string, error) {
 }
 
 func (m *timedMigrator) Revert(ctx context.Context, n int) error {
+	m.reverting()
 	t0 := time.Now()
 	defer func() { m.reverted += time.Since(t0) }()
 	return m.Migrator.Revert(ctx, n)

@@ -7,7 +7,7 @@
 // and, where the machine lets the suite mount a tmpfs, a tablespace on a
 // tiny one fills up under an index build.
 //
-// After each fault the suite checks what DESIGN.md promises: the documented
+// After each fault the suite checks what the README promises: the documented
 // exit code, one clear line on stderr (no Go stack trace, no password), the
 // HishamOS tables' row counts and checksums as they were, no INVALID or
 // unready index, no session of the tool left on the server, no half-made

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Exit codes as DESIGN.md fixes them.
+// Exit codes as root.go decides them (docs/architecture.md, the README).
 const (
 	exitOK       = 0
 	exitDatabase = 3

@@ -561,10 +561,21 @@ func (d *driver) cleanupLost(def *indexdef.Def) (left string, found bool) {
 	if _, err := pinSearchPath(ctx, conn); err != nil {
 		return def.Name, true
 	}
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, LockKey).Scan(&locked); err != nil || !locked {
-		// Another applier took over: it drops leftovers before building.
-		return def.Name, true
+	// The lost session held the migration lock, and a killed backend
+	// gives it up only as it exits, which may take a moment after the
+	// connection is gone: try again until then. Still held after that,
+	// another applier took over, and it drops leftovers before building.
+	for deadline := time.Now().Add(lostCleanupWait); ; {
+		var locked bool
+		if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, LockKey).Scan(&locked); err != nil {
+			return def.Name, true
+		}
+		if locked {
+			break
+		}
+		if time.Now().After(deadline) || sleep(ctx, 100*time.Millisecond) != nil {
+			return def.Name, true
+		}
 	}
 	defer conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, LockKey)
 	ix, err := findIndex(ctx, conn, def)

@@ -167,7 +167,7 @@ func TestFormatCSVEveryCommand(t *testing.T) {
 	t.Run("indexes propose, plan and the migrate commands", func(t *testing.T) {
 		workload := proposeFile(t, "w.sql", "SELECT id FROM items WHERE account_id = $1 ORDER BY created_at DESC LIMIT 10;\n")
 		save := filepath.Join(t.TempDir(), "proposals.json")
-		out := csvRun(t, "--dsn", dsn, "indexes", "propose", "--workload", workload, "--save", save)
+		out := csvRun(t, append([]string{"--dsn", dsn, "indexes", "propose", "--workload", workload, "--save", save}, withoutHypoPG()...)...)
 		numbers(t, "propose", out["Proposed indexes"], "proposal", "size bytes", "statements", "best %")
 		fields := map[string]string{}
 		for _, row := range out["Workload"][1:] {

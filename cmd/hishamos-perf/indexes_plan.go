@@ -270,7 +270,7 @@ func (a *app) migrateError(err error, _ string) error {
 	if errors.As(err, &pgErr) && fileAtFault(pgErr.Code) {
 		// The server ran the file and found it does not fit the database
 		// (a UNIQUE index over duplicates, a column that does not exist):
-		// bad input, as DESIGN.md counts SQL. A full disk, a lost or
+		// bad input, as the README counts SQL. A full disk, a lost or
 		// killed session, a lock or a missing privilege is the
 		// database's (exit code 3).
 		return &usageError{err: err}

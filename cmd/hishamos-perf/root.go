@@ -22,9 +22,10 @@ import (
 	"github.com/hishamos/hishamos-perf/migrate"
 )
 
-// Exit codes, as DESIGN.md fixes them. A run a signal stopped exits
-// 128 + the signal's number, as a shell reports a process the signal killed:
-// 130 for SIGINT (Ctrl-C), 143 for SIGTERM (kill, systemd, Kubernetes).
+// Exit codes, as docs/architecture.md and the README list them. A run a
+// signal stopped exits 128 + the signal's number, as a shell reports a
+// process the signal killed: 130 for SIGINT (Ctrl-C), 143 for SIGTERM
+// (kill, systemd, Kubernetes).
 const (
 	exitOK          = 0
 	exitGate        = 1

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -297,5 +298,5 @@ func qualValue(qs *qualStats, queryID int64, pu paramUse, rng *rand.Rand) string
 // fixed.
 func describeFixed(fixed []string) string {
 	sort.Strings(fixed)
-	return strings.Join(fixed, ", ")
+	return strings.Join(slices.Compact(fixed), ", ")
 }

@@ -667,7 +667,11 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		res.Rejected = append(res.Rejected, Rejected{Table: c.def.table.display(), Index: c.def.describe(),
 			Definition: c.def.ddl("", false), Reason: c.reject})
 	}
-	res.Drops = drops(cat, stmts, final, sel.chosen)
+	var keptNote string
+	res.Drops, keptNote = drops(cat, stmts, final, sel.chosen)
+	if keptNote != "" {
+		res.Notes = append(res.Notes, keptNote)
+	}
 
 	if opts.Compare != nil {
 		progress("cost the hand-picked set", 0, 1)
@@ -859,7 +863,13 @@ func writeOverhead(d *indexDef) WriteOverhead {
 }
 
 // drops lists the existing indexes the workload does not need.
-func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) []Drop {
+//
+// Never a system catalog's or an extension's index, an index that backs a
+// constraint (primary key, unique, exclusion), or one a foreign key's
+// lookups read: those unused by the workload are named in the note
+// instead.
+func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) (out []Drop, note string) {
+	var kept []string
 	used := map[string]bool{}
 	for _, c := range stmts {
 		for _, u := range c.usedBefore {
@@ -874,7 +884,7 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 		oids = append(oids, oid)
 	}
 	sort.Slice(oids, func(i, j int) bool { return cat.byOID[oids[i]].name < cat.byOID[oids[j]].name })
-	out := []Drop{}
+	out = []Drop{}
 	for _, oid := range oids {
 		t := cat.byOID[oid]
 		if t.system != "" {
@@ -925,13 +935,23 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 		}
 		for _, a := range t.indexes {
-			if !droppable(a) || a.fk != "" || a.scans > 0 || used[existingPrefix+a.name] {
+			if !a.valid || a.scans > 0 || used[existingPrefix+a.name] || listed[a] {
 				continue
 			}
-			add(a, "unused", "no statement of the workload uses it, before or after the proposals, and the server counts no scan of it since its statistics were reset")
+			switch {
+			case a.primary || a.unique || a.constraint:
+				kept = append(kept, a.name+" (it backs a constraint)")
+			case a.fk != "":
+				kept = append(kept, a.name+" (the lookups of foreign key "+a.fk+" read it on each delete or key update of the rows it references)")
+			default:
+				add(a, "unused", "no statement of the workload uses it, before or after the proposals, and the server counts no scan of it since its statistics were reset")
+			}
 		}
 	}
-	return out
+	if len(kept) > 0 {
+		note = "not listed as unused though no statement of the workload reads them, since dropping them would break what they do: " + strings.Join(kept, "; ")
+	}
+	return out, note
 }
 
 // compareSeed costs a profile's hand-picked index set on the same

@@ -482,3 +482,51 @@ SELECT id, total FROM orders WHERE customer_id = 42 AND total > 100 ORDER BY cre
 		t.Errorf("no partial index WHERE status = 'pending':%s", describe(res))
 	}
 }
+
+// TestDropsNeverBreakWhatIndexesDo: the drop list names an unused plain
+// index and a duplicate, but never an index that backs a constraint or
+// that a foreign key's lookups read, which the notes name instead, and
+// never an index a proposal's plans read.
+func TestDropsNeverBreakWhatIndexesDo(t *testing.T) {
+	ctx := context.Background()
+	conn, _ := shopDB(t)
+	if _, err := conn.Exec(ctx, `
+ALTER TABLE order_items ADD CONSTRAINT order_items_order_fk FOREIGN KEY (order_id) REFERENCES orders (id) NOT VALID;
+CREATE INDEX order_items_order_fk_idx ON order_items (order_id);
+ALTER TABLE orders ADD CONSTRAINT orders_total_created UNIQUE (total, created_at);
+CREATE INDEX orders_total_idx ON orders (total);
+CREATE INDEX orders_status_idx ON orders (status);
+CREATE INDEX orders_status_again ON orders (status);
+ANALYZE orders, order_items;`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := indexes.ParseSQL("drops.sql", `
+SELECT id, total FROM orders WHERE customer_id = 42 ORDER BY created_at DESC LIMIT 20;
+SELECT quantity FROM order_items WHERE product_id = 77;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped := map[string]string{}
+	for _, d := range res.Drops {
+		dropped[d.Index] = d.Kind
+	}
+	for _, name := range []string{"order_items_order_fk_idx", "orders_total_created", "orders_pkey", "order_items_pkey"} {
+		if kind, ok := dropped[name]; ok {
+			t.Errorf("%s listed as %s: it backs a constraint or a foreign key's lookups", name, kind)
+		}
+	}
+	if dropped["orders_total_idx"] != "redundant" {
+		t.Errorf("orders_total_idx: %q, want redundant (the unique constraint's index starts with total)", dropped["orders_total_idx"])
+	}
+	if dropped["orders_status_again"] != "duplicate" && dropped["orders_status_idx"] != "duplicate" {
+		t.Errorf("neither status index is listed as a duplicate: %v", dropped)
+	}
+	note := strings.Join(res.Notes, "\n")
+	if !strings.Contains(note, "order_items_order_fk_idx (the lookups of foreign key order_items_order_fk") {
+		t.Errorf("the foreign key's index is not named as kept: %q", res.Notes)
+	}
+}

@@ -22,7 +22,10 @@ import (
 // <case>.table and <case>.markdown (.q with -q) what hishamos-perf printed
 // for that document. TestLayoutAsBeforeTheMove lays the same documents out
 // with the builders and writers of this package: the output users see must
-// not change (issue 20 redesigns it).
+// not change (issue 20 redesigns it). propose's were captured again from
+// a sandbox run when issue 16 gave each proposal its own saving (the
+// workload without it, the others in place) and each statement its cost
+// without the proposal.
 
 // load decodes testdata/golden/name into v.
 func load(t *testing.T, name string, v any) {

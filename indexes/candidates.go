@@ -169,7 +169,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			for n := 1; n <= len(l.keys); n++ {
 				g.add(si, a, keyed{keys: l.keys[:n], roles: l.roles[:n]}, nil, w)
 			}
-			if inc := includeFor(a, l.keys, isSelect); len(inc) > 0 {
+			if inc := includeFor(a, l.keys, w, isSelect); len(inc) > 0 {
 				g.add(si, a, l, inc, w)
 			}
 		}
@@ -178,12 +178,21 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 
 // includeFor returns the columns that, added as INCLUDE, let the
 // statement read the table from the index alone; nil when there are none,
-// too many, or too wide ones.
-func includeFor(a *access, keys []indexdef.Key, isSelect bool) []string {
+// too many, or too wide ones. A column a partial index's predicate (where)
+// fixes by one of the access's constants needs no copy: an index-only scan
+// of a partial index does not read the columns its predicate settles.
+func includeFor(a *access, keys []indexdef.Key, where string, isSelect bool) []string {
 	if !isSelect || a.star {
 		return nil
 	}
 	inKeys := map[string]bool{}
+	if where != "" {
+		for _, u := range a.eq {
+			if u.fixed && strings.Contains(where, u.konst) {
+				inKeys[u.col] = true
+			}
+		}
+	}
 	for _, k := range keys {
 		if k.Column == "" {
 			return nil

@@ -605,7 +605,7 @@ func (s *selector) includeWidenings(ch *cand) []*cand {
 			if a.t != ch.def.table {
 				continue
 			}
-			more := includeFor(a, ch.def.keys, true)
+			more := includeFor(a, ch.def.keys, ch.def.where, true)
 			inc := unionColumns(ch.def.include, more)
 			if len(more) == 0 || len(inc) == len(ch.def.include) || len(inc) > maxIncludeColumns {
 				continue

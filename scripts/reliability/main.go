@@ -47,7 +47,7 @@ var categories = []category{
 		"./cmd/hishamos-perf": `^(TestBadInput|TestBenchBadInput|TestMigrateBadInput|TestIndexesProposeBadInput|TestProfileErrorsNameFileAndLine)$`,
 		"./profiles":          `^(TestParseErrors|TestBindErrors)$`,
 		"./indexes":           `^(TestEmptyWorkload|TestMissingTable|TestNoHypoPG|TestReadOnlySession|TestCandidateTheServerRefuses|TestParseSQLBadStatementOthersGoOn)$`,
-		"./analyze":           `^(TestParsePlanErrors|TestAnalyzePlanErrorsStayOnTheirRow)$`,
+		"./analyze":           `^(TestParsePlanErrors|TestAnalyzePlanErrorsStayOnTheirRow|TestSplitSQLAnnotations)$`,
 		"./bench":             `^(TestBadStatementIsBadInput|TestMeasureRefusesBadOptionsFirst)$`,
 		"./internal/pg":       `^TestParseConfigBadDSN$`,
 		"./internal/dataset":  `^TestLoadRejectsBadScale$`,

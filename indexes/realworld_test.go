@@ -530,3 +530,27 @@ SELECT quantity FROM order_items WHERE product_id = 77;`)
 		t.Errorf("the foreign key's index is not named as kept: %q", res.Notes)
 	}
 }
+
+// TestParametersTypedFromTheirContext: placeholders the server cannot
+// type on its own ($2 * $3, generate_series($4, $5), as pg_stat_statements
+// stores a generated statement) are given types, from the column they are
+// compared with or, for the others, one at a time, and the statement is
+// planned rather than skipped; LIMIT, OFFSET, IN lists, = ANY and a CASE's
+// results plan as they are.
+func TestParametersTypedFromTheirContext(t *testing.T) {
+	ctx := context.Background()
+	conn, _ := shopDB(t)
+	w, err := indexes.ParseSQL("params.sql", `
+SELECT total FROM orders WHERE customer_id IN (SELECT $1 + floor(($2 * $3) * random())::bigint FROM generate_series($4, $5));
+SELECT id, CASE WHEN status = $1 THEN $2 ELSE $3 END FROM orders WHERE customer_id IN ($4, $5, $6) AND id = ANY($7) ORDER BY created_at LIMIT $8 OFFSET $9;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) > 0 || res.Workload.Statements != 2 {
+		t.Errorf("%d statements costed, want 2:%s", res.Workload.Statements, describe(res))
+	}
+}

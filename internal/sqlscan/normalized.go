@@ -125,3 +125,33 @@ func explainedAt(text string) int {
 // key must have for the planner to match a statement's expression with it.
 // Empty when the deparser refuses the node.
 func DeparseExpr(n *pg_query.Node) string { return deparseExpr(n) }
+
+// CastParams writes each placeholder $n of sql that types names as a cast
+// to that type ($2 becomes $2::bigint), where the server cannot tell a
+// parameter's type from its context (a CASE's results, $1 IS NULL,
+// generate_series($1, $2), $1 * $2): a caller that knows it from
+// elsewhere (the column it is compared with, LIMIT) says so. A
+// placeholder already cast (followed by ::) is left as it is, and so is
+// every other byte of the text.
+func CastParams(sql string, types map[int]string) (string, error) {
+	if len(types) == 0 {
+		return sql, nil
+	}
+	toks, err := Scan(sql)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	done := 0
+	for i, t := range toks {
+		typ, ok := types[t.ParamNumber()]
+		if t.Kind != Param || !ok || typ == "" || (i+1 < len(toks) && toks[i+1].Text == "::") {
+			continue
+		}
+		b.WriteString(sql[done:t.End])
+		b.WriteString("::" + typ)
+		done = t.End
+	}
+	b.WriteString(sql[done:])
+	return b.String(), nil
+}

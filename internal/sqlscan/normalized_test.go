@@ -93,3 +93,15 @@ func countNL(s string) int {
 	}
 	return n
 }
+
+// TestCastParams: the placeholders given a type are cast, those already
+// cast and those not given one are left, and nothing else changes.
+func TestCastParams(t *testing.T) {
+	got, err := CastParams("SELECT $1 * $2, $3::date, '$1', $10 -- $2\n FROM t LIMIT $4", map[int]string{1: "bigint", 2: "numeric", 3: "text", 4: "bigint"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "SELECT $1::bigint * $2::numeric, $3::date, '$1', $10 -- $2\n FROM t LIMIT $4::bigint"; got != want {
+		t.Errorf("CastParams\n got %q\nwant %q", got, want)
+	}
+}

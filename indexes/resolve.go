@@ -41,14 +41,6 @@ func (u use) key() indexdef.Key {
 	return indexdef.Key{Column: u.col, Opclass: u.opclass}
 }
 
-// name is the use in a sentence: the column or the expression.
-func (u use) name() string {
-	if u.expr != "" {
-		return u.expr
-	}
-	return u.col
-}
-
 // patternOpclass is the operator class a LIKE prefix needs in a collation
 // other than C, where a plain B-tree's order is not the bytes' order: it
 // serves text and varchar alike (varchar is binary-compatible with text).

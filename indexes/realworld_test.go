@@ -227,8 +227,8 @@ SELECT id FROM orders WHERE customer_id = 7 ORDER BY created_at DESC LIMIT 20;`)
 // UPPER("t"."email"::text) = UPPER(...); the advisor proposes the index on
 // exactly that expression (cast included), costed with the expression's
 // real selectivity (one row, where a what-if index without statistics
-// looks like a hundred); icontains (LIKE '%x%') gets no B-tree index;
-// istartswith on the username gets an expression key.
+// looks like a hundred), and the planner uses it once built;
+// icontains (LIKE '%x%') gets no B-tree index.
 func TestDjangoCaseInsensitiveLookups(t *testing.T) {
 	ctx := context.Background()
 	dsn := testdb.NewDatabase(t)

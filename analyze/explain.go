@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -612,8 +613,19 @@ func tableFacts(ctx context.Context, q Querier, relations []string) (map[string]
 			names = append(names, r)
 		}
 	}
+	// A table of a partition tree carries its root, the root's partitions
+	// holding rows and the partition key columns of every level, for the
+	// partition rules.
 	rows, err := q.Query(ctx, Tagged(`SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8,
-	(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int
+	(SELECT count(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)::int,
+	coalesce((SELECT rn.nspname || '.' || r.relname FROM pg_class r JOIN pg_namespace rn ON rn.oid = r.relnamespace
+		WHERE r.oid = pg_partition_root(c.oid)), ''),
+	coalesce((SELECT count(*) FROM pg_partition_tree(pg_partition_root(c.oid)) t JOIN pg_class l ON l.oid = t.relid
+		WHERE l.relkind IN ('r', 'f')), 0)::int,
+	coalesce(array(SELECT a.attname::text FROM pg_partition_tree(pg_partition_root(c.oid)) t
+		JOIN pg_partitioned_table pt ON pt.partrelid = t.relid CROSS JOIN LATERAL unnest(pt.partattrs::int2[]) WITH ORDINALITY k(attnum, i)
+		JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = k.attnum
+		ORDER BY t.level, t.relid, k.i), '{}')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`), names)
 	if err != nil {
@@ -625,9 +637,10 @@ WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p', 'm', 'f')`), names)
 	for rows.Next() {
 		var schema, name string
 		var f TableFacts
-		if err := rows.Scan(&schema, &name, &f.Rows, &f.Columns); err != nil {
+		if err := rows.Scan(&schema, &name, &f.Rows, &f.Columns, &f.Root, &f.Partitions, &f.PartitionKey); err != nil {
 			return nil, fmt.Errorf("analyze: read table facts: %w", err)
 		}
+		f.PartitionKey = slices.Compact(f.PartitionKey)
 		out[schema+"."+name] = f
 		bare[name]++
 		if bare[name] == 1 {

@@ -104,7 +104,8 @@ type Rule struct {
 
 // Rules lists every rule analyze runs, in the order they run.
 var Rules = []Rule{
-	{RuleSeqScanLarge, Warning, "plan", "a sequential scan on a large table that filters out most of its rows"},
+	{RuleSeqScanLarge, Warning, "plan", "a sequential scan on a large table (or on partitions of one, named) that filters out most of its rows"},
+	{RulePartitionPruning, Warning, "plan", "a statement that scans every partition although it filters on the partition key, through a function or a cast"},
 	{RuleRowsRemovedByFilter, Warning, "plan", "an index or join reads many rows that its filter then throws away"},
 	{RuleRowMisestimate, Warning, "plan", "actual rows differ from the planner's estimate by 10x or more"},
 	{RuleSortSpill, Warning, "plan", "a sort that did not fit in work_mem and spilled to disk"},
@@ -127,6 +128,7 @@ var Rules = []Rule{
 // Rule ids. They are part of the JSON schema: never rename one.
 const (
 	RuleSeqScanLarge        = "seq-scan-large"
+	RulePartitionPruning    = "partition-pruning"
 	RuleRowsRemovedByFilter = "rows-removed-by-filter"
 	RuleRowMisestimate      = "row-misestimate"
 	RuleSortSpill           = "sort-spill"

@@ -64,7 +64,16 @@ var planFixtures = []string{
 	`CREATE TABLE vm (id bigint, k int) WITH (autovacuum_enabled = false)`,
 	`INSERT INTO vm SELECT i, i FROM generate_series(1, 50000) i`,
 	`CREATE INDEX vm_k ON vm (k)`,
-	`ANALYZE events, accounts, wide, vm`,
+	// pevents is events RANGE-partitioned by month, for the partition
+	// rules.
+	`CREATE TABLE pevents (id bigint NOT NULL, account_id int NOT NULL, created_at timestamptz NOT NULL) PARTITION BY RANGE (created_at)`,
+	`CREATE TABLE pevents_2024_01 PARTITION OF pevents FOR VALUES FROM ('2024-01-01') TO ('2024-02-01')`,
+	`CREATE TABLE pevents_2024_02 PARTITION OF pevents FOR VALUES FROM ('2024-02-01') TO ('2024-03-01')`,
+	`CREATE TABLE pevents_2024_03 PARTITION OF pevents FOR VALUES FROM ('2024-03-01') TO ('2024-04-01')`,
+	`CREATE TABLE pevents_2024_04 PARTITION OF pevents FOR VALUES FROM ('2024-04-01') TO ('2024-05-01')`,
+	`CREATE TABLE pevents_default PARTITION OF pevents DEFAULT`,
+	`INSERT INTO pevents SELECT id, account_id, created_at FROM events`,
+	`ANALYZE events, accounts, wide, vm, pevents`,
 }
 
 var planCases = []planCase{
@@ -97,6 +106,12 @@ var planCases = []planCase{
 		query: "SELECT id FROM events WHERE id > 100"},
 	{name: "wide-rows", fires: []string{RuleWideRows},
 		query: "SELECT * FROM wide WHERE id <= 500"},
+	{name: "seq-scan-large-partitions", fires: []string{RuleSeqScanLarge},
+		settings: []string{"max_parallel_workers_per_gather = 0"},
+		query:    "SELECT id, created_at FROM pevents WHERE account_id = 3"},
+	{name: "partition-pruning", fires: []string{RulePartitionPruning},
+		settings: []string{"max_parallel_workers_per_gather = 0"},
+		query:    "SELECT count(*) FROM pevents WHERE created_at::date = date '2024-02-01'"},
 	{name: "jit-heavy", fires: []string{RuleJITHeavy}, jit: true,
 		settings: []string{"jit = on", "jit_above_cost = 0", "jit_optimize_above_cost = 0", "jit_inline_above_cost = 0", "max_parallel_workers_per_gather = 0"},
 		query:    "SELECT sum(id), avg(length(name)) FROM accounts"},
@@ -285,7 +300,8 @@ func TestRulesSilentOnHealthy(t *testing.T) {
 	if got := s.misestimates(p.Root, map[*Node]bool{}); len(got) > 0 {
 		t.Errorf("row-misestimate fired: %+v", got)
 	}
-	for name, got := range map[string][]Finding{"wide-rows": s.wideRows(), "no-limit": s.noLimit(), "n-plus-one": s.nPlusOne(), "jit": s.jitHeavy()} {
+	for name, got := range map[string][]Finding{"wide-rows": s.wideRows(), "no-limit": s.noLimit(), "n-plus-one": s.nPlusOne(), "jit": s.jitHeavy(),
+		"seq-scan-large (partitions)": s.partitionScans(), "partition-pruning": s.pruning()} {
 		if len(got) > 0 {
 			t.Errorf("%s fired: %+v", name, got)
 		}

@@ -53,6 +53,18 @@ type Index struct {
 	TuplesRead int64 `json:"tuples_read"`
 	// Findings lists the ids of the index health rules that fired on it.
 	Findings []string `json:"findings,omitempty"`
+	// Partitioned is set for an index on a partitioned table. Its size,
+	// scans and tuples read are its partitions' indexes' summed (the
+	// partitioned index itself holds nothing and is never scanned), and
+	// TableSizeBytes its partitions'.
+	Partitioned bool `json:"partitioned,omitempty"`
+	// Partitions is how many partitions' indexes a partitioned index has,
+	// PartitionsUsed how many of them were scanned.
+	Partitions     int `json:"partitions,omitempty"`
+	PartitionsUsed int `json:"partitions_used,omitempty"`
+	// PartitionOf names the partitioned index this index is a partition
+	// of (schema.name): its health is told there, once for all partitions.
+	PartitionOf string `json:"partition_of,omitempty"`
 
 	oid        uint32
 	keys       []int16
@@ -64,6 +76,9 @@ type Index struct {
 	nkey       int
 	building   bool
 	exclusion  bool
+	// missing lists, for an INVALID partitioned index, the partitions
+	// holding rows without a valid index attached to it.
+	missing []string
 }
 
 // QualifiedTable is schema.table.
@@ -136,6 +151,13 @@ func indexHealth(ctx context.Context, q Querier, name func(Option) string) (*Ind
 	if r.Indexes, err = readIndexes(ctx, q); err != nil {
 		return nil, err
 	}
+	for i := range r.Indexes {
+		if ix := &r.Indexes[i]; ix.Partitioned && !ix.Valid {
+			if ix.missing, err = missingPartitions(ctx, q, ix.oid); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if r.Tables, err = readTables(ctx, q); err != nil {
 		return nil, err
 	}
@@ -179,13 +201,25 @@ func readIndexes(ctx context.Context, q Querier) ([]Index, error) {
 	coalesce(s.idx_scan, 0), coalesce(s.idx_tup_read, 0),
 	coalesce((SELECT c.conname FROM pg_constraint c WHERE c.conindid = x.indexrelid AND c.conrelid = x.indrelid
 		AND c.contype IN ('p', 'u', 'x') LIMIT 1), ''),
-	EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid)
+	EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = x.indexrelid),
+	ic.relkind = 'I',
+	coalesce((SELECT pn.nspname || '.' || pc.relname FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+		JOIN pg_namespace pn ON pn.oid = pc.relnamespace WHERE i.inhrelid = x.indexrelid), ''),
+	coalesce(leaf.scans, 0), coalesce(leaf.tuples, 0), coalesce(leaf.bytes, 0), coalesce(leaf.table_bytes, 0),
+	coalesce(leaf.n, 0)::int, coalesce(leaf.used, 0)::int
 FROM pg_index x
 JOIN pg_class ic ON ic.oid = x.indexrelid
 JOIN pg_class t ON t.oid = x.indrelid
 JOIN pg_namespace n ON n.oid = t.relnamespace
 JOIN pg_am am ON am.oid = ic.relam
 LEFT JOIN pg_stat_user_indexes s ON s.indexrelid = x.indexrelid
+LEFT JOIN LATERAL (SELECT sum(ls.idx_scan) AS scans, sum(ls.idx_tup_read) AS tuples,
+		sum(pg_relation_size(lt.relid)) AS bytes, sum(pg_relation_size(lx.indrelid)) AS table_bytes,
+		count(*) AS n, count(*) FILTER (WHERE ls.idx_scan > 0) AS used
+	FROM pg_partition_tree(x.indexrelid) lt
+	JOIN pg_index lx ON lx.indexrelid = lt.relid
+	LEFT JOIN pg_stat_user_indexes ls ON ls.indexrelid = lt.relid
+	WHERE lt.isleaf AND ic.relkind = 'I') leaf ON true
 WHERE t.relkind IN ('r', 'm', 'p') AND `+userSchemas+`
 ORDER BY n.nspname, t.relname, ic.relname`))
 	if err != nil {
@@ -196,18 +230,49 @@ ORDER BY n.nspname, t.relname, ic.relname`))
 	for rows.Next() {
 		var ix Index
 		var cols []string
+		var leafScans, leafTuples, leafBytes, leafTable int64
 		if err := rows.Scan(&ix.oid, &ix.Schema, &ix.Table, &ix.Name, &ix.Method,
 			&ix.Unique, &ix.Primary, &ix.Valid, &ix.exclusion, &ix.nkey,
 			&ix.keys, &ix.classes, &ix.collations, &ix.options, &ix.exprs, &ix.pred, &ix.Predicate,
 			&ix.Definition, &cols, &ix.SizeBytes, &ix.TableSizeBytes, &ix.Scans, &ix.TuplesRead,
-			&ix.Constraint, &ix.building); err != nil {
+			&ix.Constraint, &ix.building, &ix.Partitioned, &ix.PartitionOf,
+			&leafScans, &leafTuples, &leafBytes, &leafTable, &ix.Partitions, &ix.PartitionsUsed); err != nil {
 			return nil, fmt.Errorf("analyze: read indexes: %w", err)
+		}
+		if ix.Partitioned {
+			ix.Scans, ix.TuplesRead, ix.SizeBytes, ix.TableSizeBytes = leafScans, leafTuples, leafBytes, leafTable
 		}
 		ix.Columns = cols[:min(ix.nkey, len(cols))]
 		if len(cols) > ix.nkey {
 			ix.Include = cols[ix.nkey:]
 		}
 		out = append(out, ix)
+	}
+	return out, rows.Err()
+}
+
+// missingPartitions lists the partitions holding rows of a partitioned
+// index's table (at every level) that have no valid index attached to it,
+// directly or through a partitioned partition's index.
+func missingPartitions(ctx context.Context, q Querier, index uint32) ([]string, error) {
+	rows, err := q.Query(ctx, Tagged(`SELECT n.nspname || '.' || c.relname
+FROM pg_partition_tree((SELECT indrelid FROM pg_index WHERE indexrelid = $1)) t
+JOIN pg_class c ON c.oid = t.relid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'f') AND NOT EXISTS (SELECT FROM pg_partition_tree($1::oid::regclass) it
+	JOIN pg_index x ON x.indexrelid = it.relid WHERE x.indrelid = c.oid AND x.indisvalid)
+ORDER BY 1`), index)
+	if err != nil {
+		return nil, fmt.Errorf("analyze: read the partitions of an index: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("analyze: read the partitions of an index: %w", err)
+		}
+		out = append(out, name)
 	}
 	return out, rows.Err()
 }
@@ -275,7 +340,20 @@ ORDER BY n.nspname, t.relname, c.conname`))
 func (r *IndexReport) invalid() []Finding {
 	var out []Finding
 	for _, ix := range r.Indexes {
-		if ix.Valid {
+		if ix.Valid || ix.PartitionOf != "" {
+			// A partition's index INVALID leaves its partitioned index
+			// INVALID: told there.
+			continue
+		}
+		if ix.Partitioned {
+			out = append(out, Finding{
+				Rule: RuleInvalidIndex, Severity: Critical, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
+				Message: fmt.Sprintf("index %s on the partitioned table %s is INVALID: %d of its table's partitions have no valid index attached (%s); the others' indexes serve their own partitions, but the index is not complete",
+					ix.Name, ix.Table, len(ix.missing), nameList(ix.missing)),
+				Evidence: map[string]float64{"partitions_missing": float64(len(ix.missing)), "partitions_indexed": float64(ix.Partitions), "size_bytes": float64(ix.SizeBytes)},
+				Fix: fmt.Sprintf("Finish it: build each missing partition's index CONCURRENTLY and ALTER INDEX %s ATTACH PARTITION it (`hishamos-perf indexes apply` does, and resumes a planned migration left part way); or DROP INDEX %s, which cannot run CONCURRENTLY (brief ACCESS EXCLUSIVE locks on the table and its partitions).",
+					ix.qname(), ix.qname()),
+			})
 			continue
 		}
 		if ix.building {
@@ -318,14 +396,19 @@ func includeSet(ix *Index) []int16 {
 // comparable reports whether two indexes can stand in for each other at
 // all: same table and method, same predicate, both valid.
 func comparable(a, b *Index) bool {
+	// Two partitions' indexes of two partitioned indexes are told about on
+	// those.
 	return a.oid != b.oid && a.Schema == b.Schema && a.Table == b.Table && a.Method == b.Method &&
-		a.pred == b.pred && a.Valid && b.Valid
+		a.pred == b.pred && a.Valid && b.Valid && (a.PartitionOf == "" || b.PartitionOf == "")
 }
 
 // keeper says which of two equal indexes to keep: the primary key, else the
 // one backing a constraint, else the unique one, else the more used, else the older.
 func keeper(a, b *Index) bool {
 	switch {
+	case (a.PartitionOf != "") != (b.PartitionOf != ""):
+		// A partition's index cannot be dropped alone.
+		return a.PartitionOf != ""
 	case a.Primary != b.Primary:
 		return a.Primary
 	case (a.Constraint != "") != (b.Constraint != ""):
@@ -343,6 +426,17 @@ func keeper(a, b *Index) bool {
 func dropFix(ix *Index) string {
 	if ix.Constraint != "" {
 		return fmt.Sprintf("ALTER TABLE %s.%s DROP CONSTRAINT %s;", quoteIdent(ix.Schema), quoteIdent(ix.Table), quoteIdent(ix.Constraint))
+	}
+	return dropIndex(ix)
+}
+
+// dropIndex is the statement that drops an index: CONCURRENTLY, but for a
+// partitioned index, which PostgreSQL cannot drop so; its drop takes brief
+// ACCESS EXCLUSIVE locks on the table and every partition, to be run under
+// a lock_timeout.
+func dropIndex(ix *Index) string {
+	if ix.Partitioned {
+		return fmt.Sprintf("SET lock_timeout = '5s'; DROP INDEX %s; (a partitioned index cannot be dropped CONCURRENTLY: the drop locks %s and its partitions for a moment)", ix.qname(), ix.Table)
 	}
 	return fmt.Sprintf("DROP INDEX CONCURRENTLY %s;", ix.qname())
 }
@@ -376,7 +470,7 @@ func (r *IndexReport) duplicates() []Finding {
 	// Prefix-covered: a plain b-tree whose key columns lead another's.
 	for i := range r.Indexes {
 		a := &r.Indexes[i]
-		if dropped[a.oid] || a.Method != "btree" || a.Unique || a.Constraint != "" || a.exprs != "" || !a.Valid {
+		if dropped[a.oid] || a.Method != "btree" || a.Unique || a.Constraint != "" || a.exprs != "" || !a.Valid || a.PartitionOf != "" {
 			continue
 		}
 		for j := range r.Indexes {
@@ -396,7 +490,7 @@ func (r *IndexReport) duplicates() []Finding {
 				Message: fmt.Sprintf("index %s on (%s) is a prefix of %s on (%s), which serves the same lookups; %s could go",
 					a.Name, strings.Join(a.Columns, ", "), b.Name, strings.Join(b.Columns, ", "), Bytes(a.SizeBytes)),
 				Evidence: map[string]float64{"size_bytes": float64(a.SizeBytes), "scans": float64(a.Scans), "covering_scans": float64(b.Scans)},
-				Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; once a check of its queries shows %s serves them as well.", a.qname(), b.Name),
+				Fix:      fmt.Sprintf("%s once a check of its queries shows %s serves them as well.", dropIndex(a), b.Name),
 			})
 			break
 		}
@@ -423,18 +517,26 @@ func (r *IndexReport) unused() []Finding {
 		since = fmt.Sprintf("in at least %s (statistics never reset; the server has been up that long)", ageText(r.StatsAge))
 	}
 	for _, ix := range r.Indexes {
-		if ix.Scans > 0 || ix.Unique || ix.Primary || ix.Constraint != "" || !ix.Valid || ix.exclusion {
+		// A partition's index is judged with its partitioned index: one
+		// used on some partitions only is used.
+		if ix.Scans > 0 || ix.Unique || ix.Primary || ix.Constraint != "" || !ix.Valid || ix.exclusion || ix.PartitionOf != "" {
 			continue
 		}
 		sev := Warning
 		if r.StatsAge < UnusedIndexMinAge {
 			sev = Info
 		}
+		msg := fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, Bytes(ix.SizeBytes), since)
+		ev := map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)}
+		if ix.Partitioned {
+			msg = fmt.Sprintf("index %s on the partitioned table %s (%s over its %d partitions) has had no scans on any of them %s", ix.Name, ix.Table, Bytes(ix.SizeBytes), ix.Partitions, since)
+			ev["partitions"] = float64(ix.Partitions)
+		}
 		out = append(out, Finding{
 			Rule: RuleUnusedIndex, Severity: sev, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
-			Message:  fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, Bytes(ix.SizeBytes), since),
-			Evidence: map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)},
-			Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; after checking that no replica reads it (their statistics are their own) and no rare job needs it.", ix.qname()),
+			Message:  msg,
+			Evidence: ev,
+			Fix:      fmt.Sprintf("%s after checking that no replica reads it (their statistics are their own) and no rare job needs it.", dropIndex(&ix)),
 		})
 	}
 	return out

@@ -129,6 +129,9 @@ type Node struct {
 
 	WorkersPlanned  int `json:"workers_planned,omitempty"`
 	WorkersLaunched int `json:"workers_launched,omitempty"`
+	// SubplansRemoved is how many partitions an Append or Merge Append
+	// pruned at run time (a parameter's value known only then).
+	SubplansRemoved float64 `json:"subplans_removed,omitempty"`
 
 	Buffers Buffers `json:"buffers"`
 
@@ -297,6 +300,7 @@ type rawNode struct {
 	DiskUsage          int64      `json:"Disk Usage"`
 	WorkersPlanned     int        `json:"Workers Planned"`
 	WorkersLaunched    int        `json:"Workers Launched"`
+	SubplansRemoved    float64    `json:"Subplans Removed"`
 	Plans              []*rawNode `json:"Plans"`
 }
 
@@ -386,7 +390,7 @@ func (p *Plan) build(r *rawNode, parent *Node, depth int) *Node {
 		HashBuckets: r.HashBuckets, OriginalHashBuckets: r.OrigHashBuckets,
 		HashBatches: r.HashBatches, OriginalHashBatches: r.OrigHashBatches,
 		PeakMemoryUsage: r.PeakMemoryUsage, HashAggBatches: r.HashAggBatches, DiskUsage: r.DiskUsage,
-		WorkersPlanned: r.WorkersPlanned, WorkersLaunched: r.WorkersLaunched,
+		WorkersPlanned: r.WorkersPlanned, WorkersLaunched: r.WorkersLaunched, SubplansRemoved: r.SubplansRemoved,
 		Buffers: r.rawBuffers.buffers(),
 	}
 	if r.ActualLoops != nil {

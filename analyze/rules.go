@@ -99,6 +99,16 @@ const (
 type TableFacts struct {
 	Rows    float64 `json:"rows"`
 	Columns int     `json:"columns"`
+	// Root is, for a partition, the partitioned table at the top of its
+	// tree (schema.name); for that partitioned table, itself; empty for a
+	// table that is not partitioned.
+	Root string `json:"root,omitempty"`
+	// Partitions is, for a table of a partition tree, how many partitions
+	// of its root hold rows (at every level).
+	Partitions int `json:"partitions,omitempty"`
+	// PartitionKey lists the partition key columns of every level of the
+	// tree, the root's first.
+	PartitionKey []string `json:"partition_key,omitempty"`
 }
 
 // Subject is what the rules look at: a plan, a statement's statistics, or
@@ -161,6 +171,8 @@ func Evaluate(s Subject) []Finding {
 	var out []Finding
 	if s.Plan != nil && s.Plan.Root != nil {
 		misestimated := map[*Node]bool{}
+		out = append(out, s.partitionScans()...)
+		out = append(out, s.pruning()...)
 		for _, n := range s.Plan.Nodes() {
 			out = append(out, s.seqScanLarge(n)...)
 			out = append(out, s.rowsRemoved(n)...)
@@ -215,32 +227,15 @@ func (s *Subject) seqScanLarge(n *Node) []Finding {
 	if !isSeqScan(n) || n.Filter == "" {
 		return nil
 	}
-	var returned, removed, scanned, tableRows float64
-	estimated := !n.Executed
-	if n.Executed {
-		if n.ActualLoops == 0 {
-			return nil
-		}
-		returned, removed = n.TotalRows(), n.RowsRemoved()
-		scanned = returned + removed
-		// A small table scanned once per outer row is nested-loop-many's
-		// business: judge the rows one execution of the scan reads.
-		if execs := n.ActualLoops / launchedProcs(n); execs > 1 && scanned/execs < SeqScanLargeRows {
-			return nil
-		}
-	} else {
-		f, ok := s.facts(n)
-		if !ok || f.Rows <= 0 {
-			return nil
-		}
-		tableRows = f.Rows
-		scanned = f.Rows
-		returned = math.Min(n.PlanRows*gatherProcs(n), scanned)
-		removed = scanned - returned
-	}
-	if scanned < SeqScanLargeRows || removed/scanned < SeqScanFilteredFraction {
+	if f, ok := s.facts(n); ok && f.Root != "" {
+		// A partition's scan is judged with its siblings' (partitionScans).
 		return nil
 	}
+	sc, ok := s.seqScanned(n)
+	if !ok || sc.scanned < SeqScanLargeRows || sc.removed/sc.scanned < SeqScanFilteredFraction {
+		return nil
+	}
+	scanned, returned, removed, estimated := sc.scanned, sc.returned, sc.removed, sc.estimated
 	sev := Warning
 	if scanned >= SeqScanCriticalRows {
 		sev = Critical
@@ -257,7 +252,7 @@ func (s *Subject) seqScanLarge(n *Node) []Finding {
 		ev["loops"] = n.ActualLoops
 		ev["self_time_ms"] = round3(n.SelfTime)
 	} else {
-		ev["table_rows"] = tableRows
+		ev["table_rows"] = sc.tableRows
 	}
 	return []Finding{{
 		Rule: RuleSeqScanLarge, Severity: sev, Table: n.Table(), Node: refOf(n),
@@ -267,6 +262,43 @@ func (s *Subject) seqScanLarge(n *Node) []Finding {
 		Fix: fmt.Sprintf("Index %s on the columns of its filter %s (`hishamos-perf indexes propose` picks the column order).",
 			n.RelationName, n.Filter),
 	}}
+}
+
+// seqScan is what one sequential scan with a filter reads, returns and
+// throws away: measured with ANALYZE, estimated from the table's rows
+// without.
+type seqScan struct {
+	scanned, returned, removed, tableRows float64
+	estimated                             bool
+}
+
+// seqScanned measures a sequential scan's rows; false when there is
+// nothing to judge (never run, or no row estimate for its table).
+func (s *Subject) seqScanned(n *Node) (seqScan, bool) {
+	var sc seqScan
+	sc.estimated = !n.Executed
+	if n.Executed {
+		if n.ActualLoops == 0 {
+			return sc, false
+		}
+		sc.returned, sc.removed = n.TotalRows(), n.RowsRemoved()
+		sc.scanned = sc.returned + sc.removed
+		// A small table scanned once per outer row is nested-loop-many's
+		// business: judge the rows one execution of the scan reads.
+		if execs := n.ActualLoops / launchedProcs(n); execs > 1 && sc.scanned/execs < SeqScanLargeRows {
+			return sc, false
+		}
+	} else {
+		f, ok := s.facts(n)
+		if !ok || f.Rows <= 0 {
+			return sc, false
+		}
+		sc.tableRows = f.Rows
+		sc.scanned = f.Rows
+		sc.returned = math.Min(n.PlanRows*gatherProcs(n), sc.scanned)
+		sc.removed = sc.scanned - sc.returned
+	}
+	return sc, sc.scanned > 0
 }
 
 func (s *Subject) rowsRemoved(n *Node) []Finding {

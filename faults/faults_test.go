@@ -66,6 +66,7 @@ func TestFaults(t *testing.T) {
 		{"terminate-backend-apply", terminateBackendApply},
 		{"terminate-backend-seed", terminateBackendSeed},
 		{"lock-during-apply", lockDuringApply},
+		{"server-restart-between-partitions", serverRestartBetweenPartitions},
 		{"statement-timeout-explain-analyze", statementTimeoutExplain},
 		{"statement-timeout-analyze", statementTimeoutAnalyze},
 		{"disk-full-tablespace", diskFullApply},

@@ -88,7 +88,7 @@ func (k keyed) with(key indexdef.Key, role string) keyed {
 
 // forAccess adds the candidates one statement's use of one table asks for.
 func (g *generator) forAccess(si int, a *access, isSelect bool) {
-	if a.t.kind != "r" && a.t.kind != "m" || a.t.system != "" {
+	if a.t.kind != "r" && a.t.kind != "m" && a.t.kind != "p" || a.t.system != "" {
 		return
 	}
 	eq := uniqueUses(a.eq)

@@ -19,12 +19,16 @@ type table struct {
 	oid    uint32
 	schema string
 	name   string
-	// kind is pg_class.relkind: only 'r' (a plain table) gets candidates.
+	// kind is pg_class.relkind: 'r' (a plain table), 'm' (a materialized
+	// view) and 'p' (a partitioned table) get candidates.
 	kind string
 	// system says why the table is not the user's to index, empty when it
 	// is: a system catalog (pg_catalog, information_schema, TOAST) or an
 	// extension's table. It gets no candidate and no drop.
 	system string
+	// partitions are a partitioned table's partitions holding rows
+	// (partitions.go).
+	partitions []partition
 	// rows is pg_class.reltuples (-1 before the first ANALYZE on PG 14+).
 	rows float64
 	// bytes is pg_table_size: heap and TOAST.
@@ -158,6 +162,9 @@ type writeStats struct {
 type catalog struct {
 	tables map[string]*table // by relRef key
 	byOID  map[uint32]*table
+	// partIndex names, for each index of a partition of a partitioned
+	// table, the partitioned table's index it is part of.
+	partIndex map[string]string
 }
 
 // relKey is how a statement's table reference is looked up.
@@ -189,7 +196,7 @@ func (c *catalog) tableByRef(r relRef) *table { return c.tables[relKey(r)] }
 // statistics, their indexes and their write counters. A name that resolves
 // to nothing is simply absent from the result.
 func loadCatalog(ctx context.Context, q Querier, refs []relRef) (*catalog, error) {
-	c := &catalog{tables: map[string]*table{}, byOID: map[uint32]*table{}}
+	c := &catalog{tables: map[string]*table{}, byOID: map[uint32]*table{}, partIndex: map[string]string{}}
 	seen := map[string]bool{}
 	var names, keys []string
 	for _, r := range refs {
@@ -251,6 +258,9 @@ JOIN pg_namespace ns ON ns.oid = c.relnamespace`), names, keys)
 	if err := c.readWrites(ctx, q, oids); err != nil {
 		return nil, err
 	}
+	if err := c.readPartitions(ctx, q, oids); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -266,7 +276,8 @@ func (c *catalog) readColumns(ctx context.Context, q Querier, oids []uint32) err
 FROM pg_attribute a
 JOIN pg_class c ON c.oid = a.attrelid
 JOIN pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname AND NOT s.inherited
+LEFT JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+  AND s.inherited = (c.relkind = 'p')
 WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attrelid, a.attnum`), oids)
 	if err != nil {

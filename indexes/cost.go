@@ -87,6 +87,9 @@ type engine struct {
 	// planner's selectivity of the statement's predicate on an expression
 	// (exprFactor).
 	factors map[*costed]map[string]float64
+	// partIndex names the partitioned index a partition's existing index
+	// is part of: a plan reading it uses the partitioned index.
+	partIndex map[string]string
 }
 
 func newEngine(q Querier, w whatIf) *engine {
@@ -212,7 +215,9 @@ func (e *engine) materialize(ctx context.Context, set []*indexDef) error {
 		if _, ok := want[id]; !ok {
 			gone = append(gone, l.made)
 			delete(e.live, id)
-			delete(e.names, l.made.name)
+			for _, n := range l.made.names() {
+				delete(e.names, n)
+			}
 		}
 	}
 	if err := e.w.drop(ctx, gone); err != nil {
@@ -260,7 +265,9 @@ func (e *engine) record(defs []*indexDef, ms []made) {
 		}
 		d := defs[i]
 		e.live[d.id()] = &live{def: d, made: m}
-		e.names[m.name] = d.id()
+		for _, n := range m.names() {
+			e.names[n] = d.id()
+		}
 		e.sizes[d.id()] = m.bytes
 	}
 }
@@ -281,6 +288,8 @@ func (e *engine) explain(ctx context.Context, s *costed) (*planCost, *analyze.Pl
 	for _, name := range plan.IndexesUsed() {
 		if id, ok := e.names[name]; ok {
 			p.used = append(p.used, id)
+		} else if parent, ok := e.partIndex[name]; ok {
+			p.used = append(p.used, existingPrefix+parent)
 		} else {
 			p.used = append(p.used, existingPrefix+name)
 		}

@@ -146,6 +146,10 @@ type Proposal struct {
 	WriteOverhead WriteOverhead   `json:"write_overhead"`
 	Statements    []StatementCost `json:"statements"`
 	Reason        string          `json:"reason"`
+	// Partitions names the partitions an index on a partitioned table is
+	// built on (its size and write overhead are theirs summed); empty for
+	// a plain table.
+	Partitions []string `json:"partitions,omitempty"`
 }
 
 // StatementCost is a statement's estimated cost before and after.
@@ -355,6 +359,8 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			s.qs = nil
 		}
 	}
+	s.e.partIndex = s.cat.partIndex
+	res.Notes = append(res.Notes, s.cat.partitionNotes()...)
 
 	// Statements, resolved and with parameter values.
 	var bound *profiles.Bound
@@ -757,6 +763,7 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost, m *marginal, b
 	}
 	p.WriteOverhead = writeOverhead(&ch.def)
 	p.Reason = reason(ch, best, len(p.Statements), p.WriteOverhead)
+	p.onPartitions(&ch.def)
 	return p
 }
 

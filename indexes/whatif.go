@@ -42,6 +42,9 @@ type made struct {
 	name  string
 	oid   uint32
 	bytes int64
+	// parts are, for an index on a partitioned table, the other
+	// partitions' indexes made with it (partitions.go); bytes counts them.
+	parts []made
 }
 
 // whatIf makes indexes exist for the planner and unmakes them.
@@ -67,21 +70,54 @@ func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 		return nil, nil
 	}
 	b := &pgx.Batch{}
+	ddls := map[*indexDef][]string{}
 	for _, d := range defs {
-		b.Queue(analyze.Tagged("SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h"), d.ddl("", false))
+		ddls[d] = []string{d.ddl("", false)}
+		if d.table.partitioned() {
+			ddls[d] = d.partitionDDLs()
+		}
+		for _, ddl := range ddls[d] {
+			b.Queue(analyze.Tagged("SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h"), ddl)
+		}
 	}
 	res := h.q.SendBatch(ctx, b)
 	out := make([]made, 0, len(defs))
 	var firstErr error
 	for _, d := range defs {
+		i := 0
+		next := func() (made, error) {
+			var m made
+			err := res.QueryRow().Scan(&m.oid, &m.name, &m.bytes)
+			if err != nil {
+				err = fmt.Errorf("hypopg_create_index(%s): %w", ddls[d][i], err)
+			}
+			i++
+			return m, err
+		}
 		var m made
-		if err := res.QueryRow().Scan(&m.oid, &m.name, &m.bytes); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("hypopg_create_index(%s): %w", d.ddl("", false), err)
+		var err error
+		if d.table.partitioned() {
+			m, err = hypoParts(d, next)
+		} else {
+			m, err = next()
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
 		}
 		out = append(out, m)
 	}
 	if err := res.Close(); err != nil && firstErr == nil {
 		firstErr = err
+	}
+	for i := range out {
+		if out[i].name == "" && len(out[i].parts) > 0 {
+			// A partitioned index not made on every partition: none of
+			// it may stay for the planner to use.
+			if err := h.drop(ctx, out[i].parts); err != nil && firstErr == nil {
+				firstErr = err
+			}
+			out[i].parts = nil
+		}
 	}
 	return out, firstErr
 }
@@ -93,6 +129,9 @@ func (h *hypoPG) drop(ctx context.Context, ms []made) error {
 	b := &pgx.Batch{}
 	for _, m := range ms {
 		b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), m.oid)
+		for _, p := range m.parts {
+			b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), p.oid)
+		}
 	}
 	return h.q.SendBatch(ctx, b).Close()
 }
@@ -137,7 +176,21 @@ func (b *builder) create(ctx context.Context, defs []*indexDef) ([]made, error) 
 				return fmt.Errorf("%s: %w", d.ddl(name, false), err)
 			}
 			qualified := pgx.Identifier{d.table.schema, name}.Sanitize()
-			return b.q.QueryRow(ctx, analyze.Tagged("SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass"), qualified).Scan(&m.oid, &m.bytes)
+			if d.table.partitioned() {
+				// PostgreSQL built it on every partition: those are
+				// what plans read.
+				parts, err := builtParts(ctx, b.q, d.table.schema, name)
+				m.parts, m.bytes = parts.parts, parts.bytes
+				if err != nil {
+					return err
+				}
+			}
+			var bytes int64
+			if err := b.q.QueryRow(ctx, analyze.Tagged("SELECT oid, pg_relation_size(oid) FROM pg_class WHERE oid = $1::regclass"), qualified).Scan(&m.oid, &bytes); err != nil {
+				return err
+			}
+			m.bytes += bytes
+			return nil
 		})
 		if err != nil {
 			return out, err

@@ -46,6 +46,9 @@ type Event struct {
 	Holder *Holder `json:"holder,omitempty"`
 	// Progress is set for progress events.
 	Progress *BuildProgress `json:"progress,omitempty"`
+	// Partitions is set for a partitioned index's progress: partitions
+	// with their index attached, of all.
+	Partitions *PartitionProgress `json:"partitions,omitempty"`
 }
 
 // ApplyOptions configure Apply, Down and Repair. Zero values take the
@@ -249,12 +252,26 @@ func Apply(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*A
 			res.Files = append(res.Files, fr)
 			continue
 		}
-		drv.file, drv.stmts, drv.built, drv.skipped = f.Name(), m.Statements, nil, nil
+		drv.startFile(f.Name(), m.Statements)
 		if o.Observer != nil {
 			o.Observer(Event{Kind: EventFile, File: f.Name(), Message: "applying " + f.Name()})
 		}
 		start := time.Now()
+		partitioned := drv.parts.root != nil && m.TxMode == TxModeNone
+		if partitioned {
+			// The revision is written once the partitioned index is
+			// valid, not statement by statement: an interrupted file is
+			// pending, and runs again from its first statement, each of
+			// which skips what is done.
+			rrw.hold(m.Version)
+		}
 		err := executeFile(ctx, conn, ex, drv, f, m.TxMode)
+		if err == nil && partitioned {
+			if err = drv.finish(ctx); err == nil {
+				err = rrw.release(ctx)
+			}
+		}
+		rrw.hold("")
 		fr.Took = time.Since(start)
 		if err != nil {
 			return res, err
@@ -287,11 +304,15 @@ func CheckPending(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema
 		return err
 	}
 	defer restore()
-	return checkUnapplied(ctx, NewRevisions(conn, revisionsSchema), migs, allowOther)
+	rrw := NewRevisions(conn, revisionsSchema)
+	if err := checkUnapplied(ctx, rrw, migs, allowOther); err != nil {
+		return err
+	}
+	return checkPartitionLeftovers(ctx, conn, rrw, migs)
 }
 
 // checkUnapplied checks every statement of the files not yet applied with
-// checkStatement, before the migration lock is taken or the revisions
+// checkStatement and checkPartitioned, before the migration lock is taken or the revisions
 // table made: a refused file leaves the database as it was. It checks
 // every file without a complete revision, a superset of what the executor
 // will find pending.
@@ -311,6 +332,11 @@ func checkUnapplied(ctx context.Context, rrw *Revisions, migs []*Migration, allo
 		for _, s := range m.Statements {
 			if err := checkStatement(m.File, s, allowOther); err != nil {
 				return err
+			}
+			if p, err := s.Parsed(); err == nil {
+				if err := checkPartitioned(ctx, rrw.q, m, s, p, allowOther); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -373,6 +399,7 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 	created := map[string]bool{}
 	for _, f := range pending {
 		m := byName[f.Name()]
+		parts := partsOf(m.Statements)
 		for _, s := range m.Statements {
 			p, err := s.Parsed()
 			if err != nil {
@@ -386,7 +413,9 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 					return fmt.Errorf("migrate: %s line %d: %w: head the file with `-- atlas:txmode none`", m.File, s.Line, ErrTxMode)
 				}
 				t := p.Index.QualifiedTable()
-				if created[t] {
+				if created[t] || parts.step(p.Index) {
+					// A partition dropped since the file was planned is
+					// skipped when its step comes.
 					continue
 				}
 				ok, err := tableExists(ctx, q, t)
@@ -396,6 +425,7 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 				if !ok {
 					return &MissingTableError{File: m.File, Index: p.Index.Name, Table: t}
 				}
+
 			case p.Kind == sqlscan.KindDropIndex && p.Concurrently && m.TxMode != TxModeNone:
 				return fmt.Errorf("migrate: %s line %d: %w: head the file with `-- atlas:txmode none`", m.File, s.Line, ErrTxMode)
 			}
@@ -407,7 +437,23 @@ func preflight(ctx context.Context, q pg.Querier, pending []migrate.File, byName
 // dryRunSteps says what each statement of a file would do.
 func dryRunSteps(ctx context.Context, conn *pgx.Conn, m *Migration) ([]string, error) {
 	var steps []string
+	parts := partsOf(m.Statements)
 	for _, s := range m.Statements {
+		if p, err := s.Parsed(); err == nil && p.Index != nil && parts.step(p.Index) {
+			in, exists, err := inTree(ctx, conn, parts.root.QualifiedTable(), p.Index.QualifiedTable())
+			if err != nil {
+				return nil, err
+			}
+			if !in {
+				why := "detached"
+				if !exists {
+					why = "dropped"
+				}
+				steps = append(steps, fmt.Sprintf("-- skipped: %s is no longer a partition of %s (%s since the file was planned), with its ATTACH",
+					p.Index.QualifiedTable(), parts.root.QualifiedTable(), why))
+				continue
+			}
+		}
 		if p, err := s.Parsed(); err == nil && p.Index != nil && p.Concurrently {
 			def := p.Index
 			ix, err := findIndex(ctx, conn, def)
@@ -431,6 +477,15 @@ func dryRunSteps(ctx context.Context, conn *pgx.Conn, m *Migration) ([]string, e
 			}
 		}
 		steps = append(steps, s.SQL)
+	}
+	if parts.root != nil {
+		added, err := partitionsNotInFile(ctx, conn, m, parts)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range added {
+			steps = append(steps, "-- partition "+t+" is not in the file (added since it was planned): its index would be built and attached too")
+		}
 	}
 	return steps, nil
 }
@@ -499,12 +554,24 @@ func Down(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*Ap
 		if o.DryRun {
 			fr.Status = "would-revert"
 			for _, s := range m.Down {
+				if p, err := s.Parsed(); err == nil && p.Kind == sqlscan.KindDropIndex && !p.Concurrently {
+					for _, n := range p.DropIndexes {
+						tables, _, err := dropLocks(ctx, conn, n.String())
+						if err != nil {
+							return nil, err
+						}
+						if len(tables) > 0 {
+							fr.Steps = append(fr.Steps, fmt.Sprintf("-- takes an ACCESS EXCLUSIVE lock on %s, each for a moment, every wait capped by lock_timeout %s",
+								describeLocks(tables), o.LockTimeout))
+						}
+					}
+				}
 				fr.Steps = append(fr.Steps, s.SQL)
 			}
 			res.Files = append(res.Files, fr)
 			continue
 		}
-		drv.file, drv.stmts = DownDir+"/"+m.File, m.Down
+		drv.startFile(DownDir+"/"+m.File, m.Down)
 		if o.Observer != nil {
 			o.Observer(Event{Kind: EventFile, File: drv.file, Message: "reverting " + m.File})
 		}
@@ -548,6 +615,12 @@ func Repair(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*
 	drv := &driver{conn: conn, opts: &o}
 	for _, m := range migs {
 		for _, def := range m.Indexes {
+			if def.Only {
+				// An INVALID index ON ONLY a partitioned table is a
+				// sequence part way, which apply finishes; dropping it
+				// would drop every partition's index attached to it.
+				continue
+			}
 			res.Checked++
 			if ok, err := tableExists(ctx, conn, def.QualifiedTable()); err != nil || !ok {
 				if err != nil {

@@ -30,6 +30,11 @@ type DjangoOptions struct {
 	Tool string
 	// Now is written into the header; zero means now.
 	Now time.Time
+	// Partitions are the partition trees of the partitioned tables among
+	// the indexes' (PlanPartitions reads them): an index on one of them is
+	// written as RunSQL running PartitionedSteps' sequence, with its DROP
+	// as reverse SQL.
+	Partitions map[indexdef.Name]*Partition
 }
 
 // DjangoFile is one Django migration EmitDjango wrote.
@@ -143,6 +148,17 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) ([]DjangoFile, error
 					b.WriteString("        # " + pyEscape(strings.TrimSpace(line)) + "\n")
 				}
 			}
+			if tree := opts.Partitions[e.def.TableName()]; tree != nil {
+				def := *e.def
+				def.Name = ixName
+				if err := djangoPartitioned(&b, &def, tree); err != nil {
+					for _, p := range written {
+						os.Remove(p)
+					}
+					return nil, err
+				}
+				continue
+			}
 			if fields, ok := djangoFields(e.def); ok {
 				fmt.Fprintf(&b, "        AddIndexConcurrently(\n            model_name=%s,\n            index=models.Index(fields=[%s]", pyLiteral(e.model), strings.Join(fields, ", "))
 				if len(e.def.Include) > 0 {
@@ -168,6 +184,42 @@ func EmitDjango(indexes []indexdef.Def, opts DjangoOptions) ([]DjangoFile, error
 		out = append(out, df)
 	}
 	return out, nil
+}
+
+// djangoLockTimeout caps each lock wait of a partitioned index's reverse
+// SQL (its DROP cannot run CONCURRENTLY), as apply's lock_timeout does: a
+// DROP queued behind a long transaction would queue every reader of the
+// table behind itself.
+const djangoLockTimeout = DefaultLockTimeout
+
+// djangoPartitioned writes an index on a partitioned table as RunSQL: the
+// sequence of PartitionedSteps (AddIndexConcurrently cannot build it: on
+// a partitioned table PostgreSQL refuses CONCURRENTLY), and the DROP of
+// the partitioned index as reverse SQL under a lock_timeout.
+func djangoPartitioned(b *strings.Builder, def *indexdef.Def, tree *Partition) error {
+	steps, err := PartitionedSteps(def, tree)
+	if err != nil {
+		return err
+	}
+	for _, line := range []string{
+		partitionedWhy(def, tree),
+		"AddIndexConcurrently cannot do this, so it runs as SQL. Stopped part way, a partition's index may be left",
+		"INVALID: drop it (DROP INDEX CONCURRENTLY) before running the migration again, since IF NOT EXISTS would",
+		"keep it and an INVALID index attached keeps the table's index INVALID. The reverse SQL drops the table's",
+		"index with its partitions', under ACCESS EXCLUSIVE locks that lock_timeout keeps brief.",
+	} {
+		b.WriteString("        # " + pyEscape(line) + "\n")
+	}
+	b.WriteString("        migrations.RunSQL(\n            sql=[\n")
+	for _, s := range steps {
+		b.WriteString("                " + pyLiteral(s.SQL) + ",\n")
+	}
+	b.WriteString("            ],\n            reverse_sql=[\n")
+	for _, s := range []string{fmt.Sprintf("SET lock_timeout = '%dms'", djangoLockTimeout.Milliseconds()), def.DropSQL(false, true), "RESET lock_timeout"} {
+		b.WriteString("                " + pyLiteral(s) + ",\n")
+	}
+	b.WriteString("            ],\n        ),\n")
+	return nil
 }
 
 // djangoFields returns the index's fields as models.Index takes them

@@ -44,10 +44,33 @@
 // before anything runs, every statement of every file not yet applied is
 // read with PostgreSQL's own parser (internal/sqlscan), and a file holding anything
 // but CREATE INDEX, DROP INDEX, ALTER INDEX … ATTACH PARTITION or COMMENT ON
-// INDEX, or a CREATE INDEX without CONCURRENTLY, is refused unless
-// ApplyOptions.AllowOtherDDL says otherwise. Every table and index name must
+// INDEX, or a CREATE INDEX without CONCURRENTLY (but ON ONLY a partitioned
+// table, which builds nothing), is refused unless ApplyOptions.AllowOtherDDL
+// says otherwise. Every table and index name must
 // carry its schema: the session's search_path is pinned to pg_catalog
 // (PinnedSearchPath), so that the search_path of a DSN, a role or a database
 // never decides which table an index is built on. Plan writes only such
 // statements, and refuses an index whose table has no schema.
+//
+// # Partitioned tables
+//
+// PostgreSQL cannot build an index on a partitioned table CONCURRENTLY.
+// Given the table's partition tree (PlanPartitions), Plan writes the index's
+// file as the sequence that can (PartitionedSteps): the index made ON ONLY
+// the table, INVALID and taken under a brief SHARE lock on it alone; then
+// for each partition its index built CONCURRENTLY under a stable name and
+// attached with ALTER INDEX … ATTACH PARTITION; a partitioned partition
+// gets its own ON ONLY index first and is attached once its partitions
+// are. The down file is one DROP INDEX, which drops every partition's
+// index with it and cannot run CONCURRENTLY: down says which ACCESS
+// EXCLUSIVE locks it takes and waits for each under lock_timeout with
+// retries. Apply runs the sequence a step at a time (partitioned_apply.go):
+// partitions done/total as it goes, a partition detached or dropped since
+// the plan skipped, one added since built and attached too, an INVALID
+// index never attached, and the file's revision written only once the
+// table's index is valid, so that an interrupted file is pending and the
+// next apply keeps what is built, drops the leftover of the interrupted
+// build and goes on. Status calls such a file partly applied; lint flags
+// CONCURRENTLY on a partitioned table and a unique index without the
+// partition key.
 package migrate

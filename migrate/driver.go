@@ -57,21 +57,33 @@ type LockTimeoutError struct {
 	// not be dropped (its DROP waits for the same holders); empty when
 	// nothing is left.
 	Leftover string
-	Err      error
+	// Parent is set when Table is a partition of a partitioned index's
+	// sequence: the partitioned table, and Done how far its index is (the
+	// partitions built before keep their index).
+	Parent string
+	Done   *PartitionProgress
+	Err    error
 }
 
 // Error names the first holder and says whether anything is left.
 func (e *LockTimeoutError) Error() string {
-	msg := fmt.Sprintf("migrate: %s: gave up on %s after %d attempts: %v", e.File, e.Table, e.Attempts, errText(e.Err))
+	what := e.Table
+	if e.Parent != "" {
+		what = "partition " + e.Table + " of " + e.Parent
+	}
+	msg := fmt.Sprintf("migrate: %s: gave up on %s after %d attempts: %v", e.File, what, e.Attempts, errText(e.Err))
 	if len(e.Holders) > 0 {
 		msg += "; blocked by " + e.Holders[0].String()
 		if len(e.Holders) > 1 {
 			msg += fmt.Sprintf(" (and %d more)", len(e.Holders)-1)
 		}
 	}
-	if e.Leftover != "" {
+	switch {
+	case e.Leftover != "":
 		msg += fmt.Sprintf("; INVALID index %s is left, its drop waits for the same sessions: run apply again once they are done (it drops the leftover first), or `migrate repair`", e.Leftover)
-	} else {
+	case e.Done != nil:
+		msg += fmt.Sprintf("; nothing was left half-built, and %s of %s have their index, kept: run apply again once that session is done, it goes on from there", e.Done, e.Parent)
+	default:
 		msg += "; nothing was changed"
 	}
 	return msg
@@ -128,6 +140,21 @@ type driver struct {
 	built   []string
 	skipped []string
 	dropped []string
+	// parts is the file's partitioned sequence (root nil for a file that
+	// has none); skipParts the partition steps not run, with why, and
+	// partsDone is set when the partitioned index was there, valid, before
+	// the file ran.
+	parts     *fileParts
+	skipParts map[indexdef.Name]string
+	partsDone bool
+	// progress is the partitions done last reported.
+	progress PartitionProgress
+}
+
+// startFile points the driver at the next file.
+func (d *driver) startFile(file string, stmts []Statement) {
+	d.file, d.stmts, d.built, d.skipped = file, stmts, nil, nil
+	d.parts, d.skipParts, d.partsDone, d.progress = partsOf(stmts), map[indexdef.Name]string{}, false, PartitionProgress{}
 }
 
 var _ migrate.Driver = (*driver)(nil)
@@ -156,14 +183,22 @@ func (d *driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 		return nil, fmt.Errorf("migrate: %s: %w", d.file, err)
 	}
 	switch {
+	case p.Index != nil && p.Index.Only && !d.inTx:
+		return result{}, d.createOnly(ctx, p.Index, query)
+	case p.Index != nil && p.Concurrently && !d.inTx && d.parts.step(p.Index):
+		return result{}, d.buildPartition(ctx, p.Index, query)
 	case p.Index != nil && p.Concurrently && !d.inTx:
 		return result{}, d.build(ctx, p.Index, query)
+	case p.Kind == sqlscan.KindAttachPartition && len(p.Relations) == 2 && !d.inTx:
+		return result{}, d.attach(ctx, p.Relations[0], p.Relations[1], query)
 	case p.Kind == sqlscan.KindDropIndex && p.Concurrently && !d.inTx:
 		names := make([]string, len(p.DropIndexes))
 		for i, n := range p.DropIndexes {
 			names[i] = n.String()
 		}
 		return result{}, d.drop(ctx, query, names)
+	case p.Kind == sqlscan.KindDropIndex && !d.inTx:
+		return result{}, d.dropBlocking(ctx, query, p.DropIndexes)
 	}
 	tag, err := d.execRetry(ctx, query, "")
 	return result{n: tag.RowsAffected()}, err
@@ -262,7 +297,11 @@ func (d *driver) build(ctx context.Context, def *indexdef.Def, stmt string) erro
 			if !same {
 				return &ConflictError{File: d.file, Index: def.Name, Existing: existing.Definition, Why: why}
 			}
-			d.observe(Event{Kind: EventSkip, Index: def.Name, Message: "a valid index with this definition exists: marking the file applied"})
+			msg := "a valid index with this definition exists: marking the file applied"
+			if d.parts.step(def) {
+				msg = "built already, valid and as the file says: kept"
+			}
+			d.observe(Event{Kind: EventSkip, Index: def.Name, Message: msg})
 			d.skipped = append(d.skipped, def.Name)
 			return nil
 		}

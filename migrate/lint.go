@@ -67,11 +67,20 @@ var (
 	// finds nothing, and under anyone else's search_path it may find
 	// another schema's table of the same name.
 	RuleUnqualified = Rule{"HP112", "unqualified-name", LevelError, "a table or index named without its schema is found through the session's search_path, so the same file can build on another schema's table of the same name; apply refuses it", ""}
+	// RuleConcurrentPartitioned is an error because PostgreSQL refuses
+	// the statement, and only once the deploy runs it: the file passes
+	// every static check.
+	RuleConcurrentPartitioned = Rule{"HP113", "concurrent-on-partitioned", LevelError, "PostgreSQL cannot build an index on a partitioned table CONCURRENTLY: index it ON ONLY the table, then CONCURRENTLY on each partition, attaching each (indexes plan writes this sequence)", ""}
+	// RulePartitionKeyUnique is an error because PostgreSQL refuses the
+	// index: uniqueness is enforced per partition, so it holds across the
+	// table only when the partition key is part of the key.
+	RulePartitionKeyUnique = Rule{"HP114", "unique-without-partition-key", LevelError, "a unique index on a partitioned table must hold every column of the partition key (PostgreSQL enforces uniqueness partition by partition)", ""}
 )
 
 // Rules lists every rule, in id order.
 var Rules = []Rule{RuleSum, RuleNotConcurrent, RuleConcurrentInTx, RuleDropNotConc, RuleUniqueDirect,
-	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown, RuleOtherDDL, RuleUnqualified}
+	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown, RuleOtherDDL, RuleUnqualified,
+	RuleConcurrentPartitioned, RulePartitionKeyUnique}
 
 // Finding is one problem lint found.
 type Finding struct {
@@ -237,7 +246,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 				ix := p.Index
 				table := ix.QualifiedTable()
 				switch {
-				case !p.Concurrently && !created[table]:
+				case !p.Concurrently && !ix.Only && !created[table]:
 					rep.add(RuleNotConcurrent, file, s.Line, "CREATE INDEX %s on %s without CONCURRENTLY blocks writes for the whole build", ix.Name, ix.Table)
 				case p.Concurrently && (m.TxMode != TxModeNone || inTx):
 					rep.add(RuleConcurrentInTx, file, s.Line, "CREATE INDEX CONCURRENTLY %s %s", ix.Name, txWhy(m, inTx))
@@ -257,7 +266,7 @@ func Lint(ctx context.Context, conn *pgx.Conn, dir *Dir, opts LintOptions) (*Lin
 				if conn == nil || created[table] || unqualified {
 					continue
 				}
-				if err := lintAgainstDB(ctx, conn, rep, file, s.Line, ix, existing, &opts); err != nil {
+				if err := lintAgainstDB(ctx, conn, rep, file, s.Line, p, existing, &opts); err != nil {
 					return nil, err
 				}
 			}
@@ -299,15 +308,23 @@ func txWhy(m *Migration, inTx bool) string {
 
 // lintAgainstDB checks one index against the database's tables and
 // indexes.
-func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *indexdef.Def, existing map[string][]*CatalogIndex, opts *LintOptions) error {
+func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, p *sqlscan.Parsed, existing map[string][]*CatalogIndex, opts *LintOptions) error {
+	ix := p.Index
 	table := ix.QualifiedTable()
-	ok, err := tableExists(ctx, conn, table)
+	kind, err := relKind(ctx, conn, table)
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if kind == "" {
 		rep.add(RuleMissingTable, file, line, "table %s of index %s does not exist", table, ix.Name)
 		return nil
+	}
+	if kind == "p" {
+		if err := lintPartitioned(ctx, conn, rep, file, line, p); err != nil {
+			return err
+		}
+	} else if ix.Only && !p.Concurrently {
+		rep.add(RuleNotConcurrent, file, line, "CREATE INDEX %s ON ONLY %s: the table is not partitioned, so ONLY changes nothing and the index is built without CONCURRENTLY, blocking writes for the whole build", ix.Name, table)
 	}
 	if _, ok := existing[table]; !ok {
 		list, err := tableIndexes(ctx, conn, table)
@@ -329,7 +346,11 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 		}
 	}
 	var bytes int64
-	if err := conn.QueryRow(ctx, `SELECT pg_table_size(to_regclass($1))`, table).Scan(&bytes); err != nil {
+	// An index on a partitioned table, ON ONLY it aside, is built on every
+	// partition: its size is theirs.
+	if err := conn.QueryRow(ctx, `SELECT CASE WHEN $2 THEN pg_table_size(to_regclass($1))
+		ELSE (SELECT coalesce(sum(pg_table_size(relid)), 0)::bigint FROM pg_partition_tree(to_regclass($1))) END`,
+		table, kind != "p" || ix.Only).Scan(&bytes); err != nil {
 		return fmt.Errorf("migrate: size of %s: %w", table, err)
 	}
 	if opts.BuildRate <= 0 {
@@ -392,4 +413,51 @@ func bytesText(n int64) string {
 		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
 	}
 	return fmt.Sprintf("%d B", n)
+}
+
+// lintPartitioned checks an index on a partitioned table: it cannot be
+// built CONCURRENTLY (HP113), and a unique one must hold the partition key
+// (HP114). Its build time is its partitions', which the sequence's own
+// statements are checked for.
+func lintPartitioned(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, p *sqlscan.Parsed) error {
+	ix := p.Index
+	table := ix.QualifiedTable()
+	if p.Concurrently {
+		rep.add(RuleConcurrentPartitioned, file, line, "CREATE INDEX CONCURRENTLY %s on %s, which is partitioned: PostgreSQL refuses it; write CREATE INDEX %s ON ONLY %s, then for each partition CREATE INDEX CONCURRENTLY and ALTER INDEX %s ATTACH PARTITION (indexes plan writes this sequence)",
+			ix.Name, table, ix.Name, table, ix.QualifiedName())
+	}
+	if !ix.Unique {
+		return nil
+	}
+	tree, err := ReadPartitions(ctx, conn, ix.TableName())
+	if err != nil || tree == nil {
+		return err
+	}
+	if missing := missingKeyColumns(ix, tree); len(missing) > 0 {
+		rep.add(RulePartitionKeyUnique, file, line, "UNIQUE index %s on %s lacks %s of its partition key %s: PostgreSQL refuses it, since it enforces uniqueness partition by partition; add the key's columns to the index",
+			ix.Name, table, strings.Join(missing, ", "), tree.Key)
+	}
+	return nil
+}
+
+// missingKeyColumns lists the columns of the table's partition key that a
+// unique index lacks as plain key columns; an expression in the partition
+// key cannot be in a unique index at all, and is listed as the key.
+func missingKeyColumns(ix *indexdef.Def, tree *Partition) []string {
+	have := map[string]bool{}
+	for _, k := range ix.Keys {
+		if k.Column != "" && k.Expr == "" {
+			have[k.Column] = true
+		}
+	}
+	var missing []string
+	for _, c := range tree.KeyColumns {
+		switch {
+		case c == "":
+			missing = append(missing, "the expression")
+		case !have[c]:
+			missing = append(missing, indexdef.QuoteIdent(c))
+		}
+	}
+	return missing
 }

@@ -29,6 +29,12 @@ type PlanOptions struct {
 	// Source says where the indexes come from (a proposals file, a
 	// profile); the files' headers name it.
 	Source string
+	// Partitions are the partition trees of the partitioned tables among
+	// the indexes' (PlanPartitions reads them). An index on one of them is
+	// planned as PartitionedSteps' sequence; an index on a table missing
+	// here is planned as on a plain table, which apply refuses for a
+	// partitioned one (ErrConcurrentPartitioned).
+	Partitions map[indexdef.Name]*Partition
 }
 
 // PlannedFile is one index written as a migration.
@@ -40,6 +46,9 @@ type PlannedFile struct {
 	Table    string `json:"table"`
 	Up       string `json:"up"`
 	Down     string `json:"down"`
+	// Partitions is how many partitions holding rows the index is built
+	// on, for an index on a partitioned table; 0 for a plain table.
+	Partitions int `json:"partitions,omitempty"`
 }
 
 // SkippedSpec is an index plan did not write, and why.
@@ -139,6 +148,17 @@ func Plan(ctx context.Context, path string, indexes []indexdef.Def, opts PlanOpt
 		file := fmt.Sprintf("%s_%s_%s.sql", next[i], name, fileSafe(def.Name))
 		upText := fileText(opts, &def, up, "")
 		downText := fileText(opts, &def, down, file)
+		parts := 0
+		if tree := opts.Partitions[def.TableName()]; tree != nil {
+			steps, err := PartitionedSteps(&def, tree)
+			if err != nil {
+				cleanup()
+				return nil, err
+			}
+			up, down, parts = joinSteps(steps), def.DropSQL(false, true), len(tree.Leaves())
+			upText = partitionedFileText(opts, &def, tree, steps)
+			downText = partitionedDownText(&def, file)
+		}
 		for _, w := range []struct{ path, text string }{
 			{filepath.Join(path, file), upText},
 			{filepath.Join(path, DownDir, file), downText},
@@ -150,7 +170,7 @@ func Plan(ctx context.Context, path string, indexes []indexdef.Def, opts PlanOpt
 			written = append(written, w.path)
 		}
 		res.Files = append(res.Files, PlannedFile{Version: next[i], File: file, DownFile: filepath.Join(DownDir, file),
-			Index: def.Name, Table: def.Table, Up: up, Down: down})
+			Index: def.Name, Table: def.Table, Up: up, Down: down, Partitions: parts})
 	}
 	if len(res.Files) > 0 {
 		if _, err := d.Hash(); err != nil {
@@ -165,32 +185,80 @@ func Plan(ctx context.Context, path string, indexes []indexdef.Def, opts PlanOpt
 // reads directives only from the file's detached header), the comments and
 // the statement.
 func fileText(opts PlanOptions, def *indexdef.Def, stmt, reverts string) string {
-	tool := opts.Tool
 	var b strings.Builder
 	b.WriteString("-- atlas:txmode none\n\n")
 	if reverts != "" {
 		fmt.Fprintf(&b, "-- Reverts %s: drops index %s without blocking writes.\n", oneLine(reverts), oneLine(def.Name))
 	} else {
 		fmt.Fprintf(&b, "-- Index %s on %s, built without blocking writes.\n", oneLine(def.Name), oneLine(def.Table))
-		for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(def.Comment, "\r", "")), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				b.WriteString("-- " + line + "\n")
-			}
-		}
-		if opts.Source != "" || tool != "" {
-			who := tool
-			if who == "" {
-				who = "hishamos-perf"
-			}
-			if opts.Source != "" {
-				fmt.Fprintf(&b, "-- Planned by %s from %s.\n", oneLine(who), oneLine(opts.Source))
-			} else {
-				fmt.Fprintf(&b, "-- Planned by %s.\n", oneLine(who))
-			}
-		}
+		fileHeader(&b, opts, def, "")
 	}
 	b.WriteString(stmt + ";\n")
 	return b.String()
+}
+
+// fileHeader writes an up file's comments after its first line: the
+// index's Comment, why (for a partitioned table), and who planned it from
+// what.
+func fileHeader(b *strings.Builder, opts PlanOptions, def *indexdef.Def, why string) {
+	for _, line := range strings.Split(strings.TrimSpace(strings.ReplaceAll(def.Comment, "\r", "")), "\n") {
+		if line = strings.TrimSpace(line); line != "" {
+			b.WriteString("-- " + oneLine(line) + "\n")
+		}
+	}
+	if why != "" {
+		b.WriteString("-- " + why + "\n")
+	}
+	if opts.Source != "" || opts.Tool != "" {
+		who := opts.Tool
+		if who == "" {
+			who = "hishamos-perf"
+		}
+		if opts.Source != "" {
+			fmt.Fprintf(b, "-- Planned by %s from %s.\n", oneLine(who), oneLine(opts.Source))
+		} else {
+			fmt.Fprintf(b, "-- Planned by %s.\n", oneLine(who))
+		}
+	}
+}
+
+// partitionedFileText is the up file of an index on a partitioned table:
+// PartitionedSteps' statements, each headed by what it is for.
+func partitionedFileText(opts PlanOptions, def *indexdef.Def, tree *Partition, steps []Step) string {
+	var b strings.Builder
+	b.WriteString("-- atlas:txmode none\n\n")
+	fmt.Fprintf(&b, "-- Index %s on %s and its partitions, built without blocking writes.\n", oneLine(def.Name), oneLine(def.Table))
+	fileHeader(&b, opts, def, partitionedWhy(def, tree))
+	for _, s := range steps {
+		if s.Note != "" {
+			b.WriteString("\n-- " + oneLine(s.Note) + "\n")
+		}
+		b.WriteString(s.SQL + ";\n")
+	}
+	return b.String()
+}
+
+// partitionedDownText is the down file of an index on a partitioned table:
+// one DROP INDEX, which drops the partitions' indexes with it, and cannot
+// run CONCURRENTLY.
+func partitionedDownText(def *indexdef.Def, reverts string) string {
+	var b strings.Builder
+	b.WriteString("-- atlas:txmode none\n\n")
+	fmt.Fprintf(&b, "-- Reverts %s: drops index %s of the partitioned table %s, and with it the index of every partition.\n",
+		oneLine(reverts), oneLine(def.Name), oneLine(def.Table))
+	b.WriteString("-- PostgreSQL cannot drop a partitioned index CONCURRENTLY: the drop takes an ACCESS EXCLUSIVE lock on\n")
+	b.WriteString("-- the table and on each partition, each for a moment; down waits for each under lock_timeout and retries.\n")
+	b.WriteString(def.DropSQL(false, true) + ";\n")
+	return b.String()
+}
+
+// joinSteps is a sequence's statements as one text, one per line.
+func joinSteps(steps []Step) string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.SQL + ";"
+	}
+	return strings.Join(out, "\n")
 }
 
 // oneLine keeps a name inside the "--" comment it is written in: a line

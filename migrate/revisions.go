@@ -52,6 +52,29 @@ type Revisions struct {
 	// tx reports the session's transaction status ('E' in a failed
 	// transaction, where nothing can be written); nil means always idle.
 	tx func() byte
+	// held is the version whose revision is kept back until release:
+	// written only when the whole file is done, and then only once
+	// release is called (a partitioned index's file, which is done when
+	// its index is valid). kept is the complete revision kept back.
+	held string
+	kept *migrate.Revision
+}
+
+// hold keeps the revision of version back until release (see held); ""
+// holds none and forgets what was kept.
+func (r *Revisions) hold(version string) {
+	r.held, r.kept = version, nil
+}
+
+// release writes the revision kept back by hold, when its file ran to the
+// end.
+func (r *Revisions) release(ctx context.Context) error {
+	rev := r.kept
+	r.held, r.kept = "", nil
+	if rev == nil {
+		return fmt.Errorf("migrate: the file ran, but no complete revision was made for it")
+	}
+	return r.WriteRevision(ctx, rev)
 }
 
 var _ migrate.RevisionReadWriter = (*Revisions)(nil)
@@ -202,6 +225,13 @@ func scanRevision(rows pgx.Rows) (*migrate.Revision, error) {
 // WriteRevision implements migrate.RevisionReadWriter, keeping only
 // revisions with a statement done (see Revisions).
 func (r *Revisions) WriteRevision(ctx context.Context, rev *migrate.Revision) error {
+	if r.held != "" && rev.Version == r.held {
+		if rev.Applied >= rev.Total && rev.Error == "" {
+			c := *rev
+			r.kept = &c
+		}
+		return nil
+	}
 	if rev.Applied == 0 && !rev.Type.Has(migrate.RevisionTypeBaseline) && !rev.Type.Has(migrate.RevisionTypeResolved) {
 		return nil
 	}

@@ -86,6 +86,14 @@ const (
 	// schema: apply refuses such a file (see PinnedSearchPath), and which
 	// table it means is not knowable.
 	IndexUnqualified = "unqualified"
+	// IndexPartial is an index on a partitioned table that is there but
+	// not valid yet: some partitions have no index attached (an apply
+	// interrupted part way, which the next apply finishes).
+	IndexPartial = "partial"
+	// IndexNotPartition is a partition's index of a partitioned sequence
+	// whose table is no longer a partition of the partitioned table
+	// (detached or dropped since): no longer part of the index.
+	IndexNotPartition = "not-a-partition"
 )
 
 // IndexStatus is one index of a file, compared with the database.
@@ -96,6 +104,12 @@ type IndexStatus struct {
 	State  string `json:"state"`
 	Detail string `json:"detail,omitempty"`
 	Bytes  int64  `json:"bytes,omitempty"`
+	// Partitions is set for an index on a partitioned table that is
+	// there: of its partitions holding rows, how many have their index.
+	Partitions *PartitionProgress `json:"partitions,omitempty"`
+	// PartitionIndexes are its partitions' indexes that the file builds,
+	// each compared with the database.
+	PartitionIndexes []IndexStatus `json:"partition_indexes,omitempty"`
 }
 
 // FileStatus is one file of the directory against the revisions table.
@@ -166,16 +180,33 @@ func Status(ctx context.Context, conn *pgx.Conn, dir *Dir, revisionsSchema strin
 			at := r.ExecutedAt
 			fs.AppliedAt, fs.Took, fs.Note = &at, r.ExecutionTime, revisionNote(r)
 		}
+		parts := partsOf(m.Statements)
+		root := -1
 		for _, def := range m.Indexes {
 			is, err := indexStatus(ctx, conn, def, fs.State == StateApplied)
 			if err != nil {
 				return nil, err
 			}
-			fs.Indexes = append(fs.Indexes, is)
+			if err := partitionStatus(ctx, conn, parts, def, &is, fs.State == StateApplied); err != nil {
+				return nil, err
+			}
+			switch {
+			case parts.root != nil && def.IndexName() == parts.root.IndexName():
+				root = len(fs.Indexes)
+				fs.Indexes = append(fs.Indexes, is)
+			case root >= 0:
+				// A partition's index is told under the partitioned one.
+				fs.Indexes[root].PartitionIndexes = append(fs.Indexes[root].PartitionIndexes, is)
+			default:
+				fs.Indexes = append(fs.Indexes, is)
+			}
 			if is.State == IndexInvalid {
 				rep.Leftovers = append(rep.Leftovers, is.Name)
 			}
-			if fs.State == StateApplied && is.State != IndexOK {
+			if is.State == IndexPartial && fs.State == StatePending {
+				fs.State, fs.Note = StatePartial, "partly applied: "+is.Detail
+			}
+			if fs.State == StateApplied && is.State != IndexOK && is.State != IndexNotPartition {
 				rep.Drift = append(rep.Drift, is)
 			}
 		}
@@ -258,4 +289,59 @@ func indexStatus(ctx context.Context, conn *pgx.Conn, def *indexdef.Def, wasAppl
 		}
 	}
 	return is, nil
+}
+
+// partitionStatus corrects an index's status for its part in a
+// partitioned sequence: the partitioned index INVALID is partly applied
+// (how many partitions have theirs), not a failed build's leftover; a
+// partition's index whose table left the partitioned table is no longer
+// part of it.
+func partitionStatus(ctx context.Context, conn *pgx.Conn, parts *fileParts, def *indexdef.Def, is *IndexStatus, wasApplied bool) error {
+	if parts.root == nil || def.Schema == "" || is.State == IndexNoTable && !parts.step(def) {
+		return nil
+	}
+	if def.IndexName() == parts.root.IndexName() {
+		if is.State != IndexInvalid && is.State != IndexOK && is.State != IndexPresent {
+			return nil
+		}
+		p, err := readPartitionProgress(ctx, conn, parts)
+		if err != nil {
+			return err
+		}
+		is.Partitions = &p
+		if is.State != IndexInvalid {
+			if is.Detail == "" {
+				is.Detail = fmt.Sprintf("on %s", p)
+			}
+			return nil
+		}
+		is.State, is.Detail = IndexPartial, fmt.Sprintf("%s have their index; apply again to build the rest", p)
+		if wasApplied {
+			is.Detail = fmt.Sprintf("%s have their index: not valid although applied", p)
+		}
+		return nil
+	}
+	if !parts.step(def) {
+		return nil
+	}
+	in, exists, err := inTree(ctx, conn, parts.root.QualifiedTable(), def.QualifiedTable())
+	if err != nil {
+		return err
+	}
+	if !in {
+		why := "detached from"
+		if !exists {
+			why = "dropped from"
+		}
+		is.State, is.Detail = IndexNotPartition, fmt.Sprintf("its table was %s %s since", why, parts.root.QualifiedTable())
+		return nil
+	}
+	if is.State == IndexPresent {
+		is.Detail = "built already: apply keeps it and attaches it"
+	}
+	if def.Only && is.State == IndexInvalid {
+		// A partitioned partition's index, part way like the root's.
+		is.State, is.Detail = IndexPartial, "some of its partitions have no index attached yet"
+	}
+	return nil
 }

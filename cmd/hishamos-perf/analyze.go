@@ -64,11 +64,13 @@ rolled back: no row changes, but a rollback does not undo nextval(), so the
 sequence an INSERT draws from may move.
 
 Rules then look at the plans and statistics (seq-scan-large,
-rows-removed-by-filter, row-misestimate, sort-spill, hash-spill,
-lossy-bitmap, heap-fetches, nested-loop-many, no-limit-large-result,
-wide-rows, n-plus-one, jit-heavy) and at every index (unused-index,
-duplicate-index, prefix-index, invalid-index, fk-without-index,
-seq-scan-table). Each finding has a severity, the numbers behind it and a
+partition-pruning, rows-removed-by-filter, row-misestimate, sort-spill,
+hash-spill, lossy-bitmap, heap-fetches, nested-loop-many,
+no-limit-large-result, wide-rows, n-plus-one, jit-heavy) and at every index
+(unused-index, duplicate-index, prefix-index, invalid-index,
+fk-without-index, seq-scan-table). On a partitioned table the scans of its
+partitions are judged together and named, and an index on it is judged
+once, over all its partitions' indexes. Each finding has a severity, the numbers behind it and a
 fix. --fail-on warning|critical exits 1 when a finding reaches that severity.
 
 --format json writes the hishamos-perf/analyze/v1 document: statements[],

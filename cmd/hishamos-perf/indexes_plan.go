@@ -15,6 +15,7 @@ import (
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
 	"github.com/hishamos/hishamos-perf/migrate"
 	"github.com/hishamos/hishamos-perf/profiles"
 )
@@ -98,7 +99,16 @@ without one (a profile's, an old proposals file's) takes --schema; without
 it, plan looks the table up in the database when a DSN is given (--dsn or the
 environment), else writes public and says so. --emit django writes instead, per Django app, a
 migration using AddIndexConcurrently with atomic = False that depends on the
-app's latest migration, for projects whose schema Django owns.`,
+app's latest migration, for projects whose schema Django owns.
+
+An index on a partitioned table cannot be built CONCURRENTLY. plan reads the
+table's partitions from the database apply will run on (the DSN's, else the
+sandbox when it runs) and writes, in the index's one file, the sequence that
+builds it without blocking writes: CREATE INDEX IF NOT EXISTS … ON ONLY the
+table, then for each partition CREATE INDEX CONCURRENTLY under a stable name
+(<partition>_<columns>_idx) and ALTER INDEX … ATTACH PARTITION, a partitioned
+partition's own ON ONLY index first; the down file is one DROP INDEX. With
+--emit django it is a RunSQL of the same statements, the DROP as reverse SQL.`,
 		Example: `  hishamos-perf indexes plan --from-profile hishamos
   hishamos-perf indexes plan --from proposals.json --dir db/migrations --name add_hot_path_indexes
   hishamos-perf indexes plan --from-profile hishamos --emit django --django-apps backend/apps`,
@@ -141,15 +151,19 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
+	trees, err := a.planPartitions(ctx, specs)
+	if err != nil {
+		return a.migrateError(err, cmdPath)
+	}
 	tool := "hishamos-perf " + toolVersion()
 	if o.emit == emitDjango {
-		files, err := migrate.EmitDjango(specs, migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool})
+		files, err := migrate.EmitDjango(specs, migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool, Partitions: trees})
 		if err != nil {
 			return usage(err)
 		}
 		return a.write(report.Django(files, o.emit, schemaNote))
 	}
-	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool, Source: source})
+	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool, Source: source, Partitions: trees})
 	if err != nil {
 		return a.migrateError(err, cmdPath)
 	}
@@ -235,6 +249,34 @@ func (a *app) qualifyIndexes(ctx context.Context, specs []indexdef.Def, schema s
 	return out, fmt.Sprintf("tables given without a schema (%s) are written in the schema the database finds them in", tables), nil
 }
 
+// planPartitions reads the partition trees of the partitioned tables among
+// the indexes' from the database apply will build them on: the DSN's, else
+// the sandbox when it runs (plan starts none). Without one, an index is
+// planned as on a plain table, which apply refuses for a partitioned one.
+func (a *app) planPartitions(ctx context.Context, specs []indexdef.Def) (map[indexdef.Name]*migrate.Partition, error) {
+	t := pg.Resolve(a.dsn, a.getenv)
+	if t.Sandbox() {
+		box, err := a.box()
+		if err != nil {
+			return nil, nil
+		}
+		if st, err := box.Status(ctx); err != nil || !st.Running {
+			return nil, nil
+		}
+		st, err := box.LoadState()
+		if err != nil {
+			return nil, nil
+		}
+		t.DSN = box.DSN(st, sandbox.Database)
+	}
+	conn, err := a.connect(ctx, t, pg.DefaultSession)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.Background())
+	return migrate.PlanPartitions(ctx, conn, specs)
+}
+
 // migrateError sorts the migrate package's errors into exit codes: bad
 // input (a directory, a file, a proposal) is 2, a lock the database would
 // not give is 3.
@@ -250,7 +292,7 @@ func (a *app) migrateError(err error, _ string) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &le), errors.As(err, &lte):
+	case errors.As(err, &le), errors.As(err, &lte), errors.As(err, new(*migrate.IncompleteError)):
 		return &dbError{err}
 	case errors.As(err, &re) && (errors.Is(err, migrate.ErrOtherDDL) || errors.Is(err, migrate.ErrBlockingIndex)):
 		// The package does not name flags; the command does.
@@ -262,6 +304,8 @@ func (a *app) migrateError(err error, _ string) error {
 		errors.Is(err, indexes.ErrBadProposals), errors.Is(err, migrate.ErrBadSpec),
 		errors.Is(err, migrate.ErrDownPastFirst), errors.Is(err, migrate.ErrNoDownFile),
 		errors.Is(err, migrate.ErrTxMode), errors.Is(err, migrate.ErrNoDjangoApp),
+		errors.Is(err, migrate.ErrConcurrentPartitioned), errors.Is(err, migrate.ErrOnlyNotPartitioned),
+		errors.Is(err, migrate.ErrForeignPartition), errors.Is(err, migrate.ErrPartitionLeftover),
 		errors.Is(err, migrate.ErrNoAtlas):
 		// Bad input, not bad usage: no pointer to --help.
 		return &usageError{err: err}

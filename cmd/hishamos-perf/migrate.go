@@ -160,7 +160,18 @@ lets the first two through. Two files with the same version are refused too.
 
 Interrupted (Ctrl-C, a lost connection, a restarted server), it is finished by
 running it again: there is no dirty state to force. On a terminal the build's
-progress is shown from pg_stat_progress_create_index.`,
+progress is shown from pg_stat_progress_create_index.
+
+An index on a partitioned table (the sequence indexes plan writes: ON ONLY the
+table, then each partition's index CONCURRENTLY and ATTACH PARTITION) is built
+one partition at a time, partitions done/total as it goes, and its version is
+recorded only once the table's index is valid: killed part way, the file stays
+pending (status says partly applied) and the next apply keeps the partitions
+built, drops the INVALID leftover of the one interrupted and goes on. A
+partition detached or dropped since the plan is skipped, one added since gets
+its index too, and a lock on one partition stops apply with that partition
+named. A CREATE INDEX CONCURRENTLY on a partitioned table, which PostgreSQL
+refuses, is refused before anything runs.`,
 		Example: strings.ReplaceAll(`  hishamos-perf CMD --dir migrations
   hishamos-perf CMD --dry-run
   hishamos-perf --dsn "$DATABASE_URL" CMD 1 --lock-timeout 2s --wait 2m`, "CMD", path),
@@ -413,7 +424,14 @@ last N applied versions, newest first, under the same lock, timeouts and
 retries as apply, and deletes each revision once its index is gone. Asking for
 more versions than are applied is refused before anything runs, and so is a
 down file holding what apply would refuse (anything but index statements, or a
-name without its schema).`,
+name without its schema).
+
+An index on a partitioned table cannot be dropped CONCURRENTLY: its down file
+is one DROP INDEX, which drops every partition's index with it under an ACCESS
+EXCLUSIVE lock on the table and each partition, each for a moment. down says
+which locks it takes (--dry-run too), waits for each at most --lock-timeout
+and retries, so that it never queues readers and writers behind a long
+transaction for longer.`,
 		Example: `  hishamos-perf migrate down
   hishamos-perf migrate down 3 --dry-run`,
 		Args: cobra.MaximumNArgs(1),

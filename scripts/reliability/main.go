@@ -42,6 +42,9 @@ type category struct {
 var categories = []category{
 	{"faults injected", map[string]string{
 		"./faults": `^TestFaults$`,
+		// Issue 17's faults of a partitioned index's apply, each on the
+		// real server with the database's fingerprint compared.
+		"./migrate": `^(TestPartitionedApplyKilledMidwayThenFinished|TestPartitionedApplyPartitionDetachedMeanwhile|TestPartitionedApplyLockHeldOnOnePartition|TestPartitionedParentWithNoPartitions)$`,
 	}},
 	{"bad inputs", map[string]string{
 		"./cmd/hishamos-perf": `^(TestBadInput|TestBenchBadInput|TestMigrateBadInput|TestIndexesProposeBadInput|TestProfileErrorsNameFileAndLine)$`,

@@ -30,6 +30,11 @@ func Plan(res *migrate.PlanResult, emit, schemaNote string) *Doc {
 	if schemaNote != "" {
 		notes = append(notes, schemaNote)
 	}
+	for _, f := range res.Files {
+		if f.Partitions > 0 {
+			notes = append(notes, fmt.Sprintf("%s: %s is partitioned: made ON ONLY it, built CONCURRENTLY on each of its %d partitions and attached", f.Index, f.Table, f.Partitions))
+		}
+	}
 	for _, s := range res.Skipped {
 		notes = append(notes, fmt.Sprintf("skipped %s: %s", s.Index, s.Reason))
 	}

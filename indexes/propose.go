@@ -306,30 +306,63 @@ type session struct {
 
 // openSession prepares w for costing on q, filling res's workload summary
 // and skipped statements. The caller must close it, whatever happens.
+//
+// It runs in steps, each a method of one opening: choose how indexes are
+// costed, read the tables, bind the profile's parameters, resolve the
+// statements and give them values, plan them with the existing indexes,
+// and sum up the workload.
 func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res *Result) (*session, error) {
 	if opts.MaxColumns <= 0 {
 		opts.MaxColumns = DefaultMaxColumns
 	}
-	s := &session{q: q, opts: opts}
+	o := &opening{s: &session{q: q, opts: opts}, w: w, res: res}
 	res.Schema, res.Proposals, res.Drops = Schema, []Proposal{}, []Drop{}
 	res.Skipped = append([]Skipped(nil), w.Skipped...)
 	res.Workload = Summary{Source: w.Source, Name: w.Name, WeightedBy: w.WeightedBy, Budget: opts.Budget.String()}
 	if len(w.Statements) == 0 {
-		return s, emptyWorkload(w)
+		return o.s, emptyWorkload(w)
 	}
+	for _, step := range []func(context.Context) error{o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
+		if err := step(ctx); err != nil {
+			return o.s, err
+		}
+	}
+	return o.s, o.summarize()
+}
 
+// opening is one openSession as it goes: what each step hands the next.
+type opening struct {
+	s   *session
+	w   *Workload
+	res *Result
+	// bound is the profile's parameter generators, nil without a profile
+	// or when they cannot read this database.
+	bound *profiles.Bound
+	// stmts are the statements resolved and given values, before they are
+	// planned; the ones that plan go on to s.stmts.
+	stmts []*costed
+	// fixed describes the predicates pg_qualstats saw with one constant.
+	fixed []string
+	// denied is the first statement the role may not read a table of.
+	denied error
+}
+
+// chooseCosting picks how what-if indexes are made: HypoPG's hypothetical
+// indexes, or real ones in a rolled-back transaction when allowed.
+func (o *opening) chooseCosting(ctx context.Context) error {
+	s, q, opts, res := o.s, o.s.q, o.s.opts, o.res
 	srv, err := inspectServer(ctx, q)
 	if err != nil {
-		return s, err
+		return err
 	}
 	var wi whatIf
 	switch {
 	case srv.hypopg:
 		wi = &hypoPG{q: q}
 	case !opts.AllowBuild:
-		return s, noHypoPG(srv)
+		return noHypoPG(srv)
 	case srv.readOnly || srv.inRecovery:
-		return s, fmt.Errorf("%w: HypoPG is missing and building real indexes needs a writable primary (transaction_read_only=%v, in recovery=%v)",
+		return fmt.Errorf("%w: HypoPG is missing and building real indexes needs a writable primary (transaction_read_only=%v, in recovery=%v)",
 			ErrReadOnly, srv.readOnly, srv.inRecovery)
 	default:
 		wi = &builder{q: q}
@@ -337,23 +370,29 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	}
 	res.Costing = wi.method()
 	s.e = newEngine(q, wi)
+	return nil
+}
 
-	// Tables.
+// loadTables reads the tables the statements name, their partitions, and
+// for pg_stat_statements the constants pg_qualstats saw them run with.
+func (o *opening) loadTables(ctx context.Context) error {
+	s, w, res := o.s, o.w, o.res
 	var refs []relRef
 	for i := range w.Statements {
 		for _, b := range w.Statements[i].q.blocks {
 			refs = append(refs, b.rels...)
 		}
 	}
-	if s.cat, err = loadCatalog(ctx, q, refs); err != nil {
-		return s, err
+	var err error
+	if s.cat, err = loadCatalog(ctx, s.q, refs); err != nil {
+		return err
 	}
 	if w.Source == SourceStatStatements {
 		// The constants the statements ran with: pg_stat_statements
 		// keeps none.
-		if s.qs, err = readQualStats(ctx, q, w); err != nil {
+		if s.qs, err = readQualStats(ctx, s.q, w); err != nil {
 			if ctx.Err() != nil {
-				return s, ctx.Err()
+				return ctx.Err()
 			}
 			res.Notes = append(res.Notes, "pg_qualstats could not be read ("+err.Error()+"): parameters are drawn from pg_stats and no partial index is proposed")
 			s.qs = nil
@@ -361,51 +400,65 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	}
 	s.e.partIndex = s.cat.partIndex
 	res.Notes = append(res.Notes, s.cat.partitionNotes()...)
+	return nil
+}
 
-	// Statements, resolved and with parameter values.
-	var bound *profiles.Bound
-	if p := w.Profile(); p != nil {
-		if bound, err = profiles.Bind(ctx, q, p); err != nil {
-			pe, ok := isPgError(err)
-			if !ok || (pe.Code != pgUndefinedTable && pe.Code != pgUndefinedColumn) {
-				return s, fmt.Errorf("indexes: %w", err)
-			}
-			// The profile is for another schema: its statements on missing
-			// tables are skipped below, the others drawn from pg_stats.
-			bound = nil
-			res.Notes = append(res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
-		}
-	}
-	// deny handles a statement the role may not read a table of. Not the
-	// statement's fault: where the user named the statements, costing the
-	// rest would leave that table out unseen, so it is the error. But
-	// pg_stat_statements holds every role's statements, other applications'
-	// among them: those are left out with the GRANT that would let the role
-	// cost them.
-	var denied error // the first statement the role may not read for
-	deny := func(c *costed, pe *pgconn.PgError, err error) error {
-		err = fmt.Errorf("indexes: %s: %w", c.st.Label(), s.e.privilege(ctx, err, "SELECT"))
-		if w.Source != SourceStatStatements {
-			return err
-		}
-		if denied == nil {
-			denied = err
-		}
-		fix := "grant the role SELECT on the table"
-		if role, rerr := s.e.role(ctx); rerr == nil {
-			if f, ok := pg.FixFor(pe, role, "SELECT"); ok {
-				fix = "run " + strings.TrimSuffix(f, ";")
-			}
-		}
-		res.Skipped = append(res.Skipped, c.st.skipped("this role may not read it: "+pe.Message+" ("+fix+")"))
+// bindProfile readies a profile's parameter generators on this database;
+// a profile written for another schema leaves them out with a note.
+func (o *opening) bindProfile(ctx context.Context) error {
+	p := o.w.Profile()
+	if p == nil {
 		return nil
 	}
-	var stmts []*costed
-	var fixed []string
+	bound, err := profiles.Bind(ctx, o.s.q, p)
+	if err != nil {
+		pe, ok := isPgError(err)
+		if !ok || (pe.Code != pgUndefinedTable && pe.Code != pgUndefinedColumn) {
+			return fmt.Errorf("indexes: %w", err)
+		}
+		// The profile is for another schema: its statements on missing
+		// tables are skipped later, the others drawn from pg_stats.
+		o.res.Notes = append(o.res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
+		return nil
+	}
+	o.bound = bound
+	return nil
+}
+
+// deny handles a statement the role may not read a table of. Not the
+// statement's fault: where the user named the statements, costing the
+// rest would leave that table out unseen, so it is the error. But
+// pg_stat_statements holds every role's statements, other applications'
+// among them: those are left out with the GRANT that would let the role
+// cost them.
+func (o *opening) deny(ctx context.Context, c *costed, pe *pgconn.PgError, err error) error {
+	s := o.s
+	err = fmt.Errorf("indexes: %s: %w", c.st.Label(), s.e.privilege(ctx, err, "SELECT"))
+	if o.w.Source != SourceStatStatements {
+		return err
+	}
+	if o.denied == nil {
+		o.denied = err
+	}
+	fix := "grant the role SELECT on the table"
+	if role, rerr := s.e.role(ctx); rerr == nil {
+		if f, ok := pg.FixFor(pe, role, "SELECT"); ok {
+			fix = "run " + strings.TrimSuffix(f, ";")
+		}
+	}
+	o.res.Skipped = append(o.res.Skipped, c.st.skipped("this role may not read it: "+pe.Message+" ("+fix+")"))
+	return nil
+}
+
+// resolveStatements resolves each statement's tables and gives it
+// parameter values (its own, the profile's, or drawn from pg_stats and
+// pg_qualstats), skipping, with the reason, those that cannot be.
+func (o *opening) resolveStatements(ctx context.Context) error {
+	s, w, opts := o.s, o.w, o.s.opts
 	for i := range w.Statements {
 		st := &w.Statements[i]
 		skip := func(why string) {
-			res.Skipped = append(res.Skipped, st.skipped(why))
+			o.res.Skipped = append(o.res.Skipped, st.skipped(why))
 		}
 		r := resolve(st.q, s.cat)
 		if r.missing != "" {
@@ -416,22 +469,22 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			skip(why)
 			continue
 		}
-		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.q.plan), weight: st.Weight}
-		fixed = append(fixed, markFixed(c, w.Source, s.qs)...)
+		c := &costed{st: st, idx: len(o.stmts), r: r, sql: explainSQL(st.q.plan), weight: st.Weight}
+		o.fixed = append(o.fixed, markFixed(c, w.Source, s.qs)...)
 		switch {
 		case st.Args != nil:
 			c.args = st.Args
-		case bound != nil && st.Name != "":
-			c.args = bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
+		case o.bound != nil && st.Name != "":
+			c.args = o.bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
 		case st.q.hasParams():
-			args, err := sampleArgs(ctx, q, c, opts.Seed, s.qs)
+			args, err := sampleArgs(ctx, s.q, c, opts.Seed, s.qs)
 			if err != nil {
 				if ctx.Err() != nil {
-					return s, ctx.Err()
+					return ctx.Err()
 				}
 				if pe, ok := isPgError(err); ok && pe.Code == "42501" {
-					if err := deny(c, pe, err); err != nil {
-						return s, err
+					if err := o.deny(ctx, c, pe, err); err != nil {
+						return err
 					}
 					continue
 				}
@@ -440,26 +493,33 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			}
 			c.args = args
 		}
-		stmts = append(stmts, c)
+		o.stmts = append(o.stmts, c)
 	}
+	return nil
+}
 
-	// Costs with the existing indexes.
-	for i, c := range stmts {
+// planStatements plans each statement with the existing indexes: its
+// cost before, the indexes it uses, and with pg_stat_statements' total
+// time its weight. A statement that does not plan is skipped with the
+// server's reason.
+func (o *opening) planStatements(ctx context.Context) error {
+	s, opts := o.s, o.s.opts
+	for i, c := range o.stmts {
 		if opts.Progress != nil {
-			opts.Progress(Progress{Phase: "plan statements", Done: i, Total: len(stmts)})
+			opts.Progress(Progress{Phase: "plan statements", Done: i, Total: len(o.stmts)})
 		}
 		p, perr := s.e.plan(ctx, c, nil)
 		if perr != nil {
 			if ctx.Err() != nil {
-				return s, ctx.Err()
+				return ctx.Err()
 			}
 			pe, ok := isPgError(perr)
 			if !ok {
-				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
+				return fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
 			}
 			if pe.Code == "42501" {
-				if err := deny(c, pe, perr); err != nil {
-					return s, err
+				if err := o.deny(ctx, c, pe, perr); err != nil {
+					return err
 				}
 				continue
 			}
@@ -467,17 +527,25 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			if pe.Hint != "" {
 				msg += " (hint: " + pe.Hint + ")"
 			}
-			res.Skipped = append(res.Skipped, c.st.skipped("does not plan: "+msg+" (SQLSTATE "+pe.Code+")"))
+			o.res.Skipped = append(o.res.Skipped, c.st.skipped("does not plan: "+msg+" (SQLSTATE "+pe.Code+")"))
 			continue
 		}
 		c.before, c.usedBefore = p.cost, p.used
-		if w.WeightedBy == WeightTotalTime && c.st.TotalTimeMs > 0 && p.cost > 0 {
+		if o.w.WeightedBy == WeightTotalTime && c.st.TotalTimeMs > 0 && p.cost > 0 {
 			c.weight = c.st.TotalTimeMs / p.cost
 		}
 		c.idx = len(s.stmts)
 		s.stmts = append(s.stmts, c)
 	}
-	// Start the cache afresh with the statements that stay.
+	return nil
+}
+
+// summarize starts the plan cache afresh with the statements that stay,
+// sums the workload's cost, table bytes and updated columns, and notes
+// what pg_qualstats gave. A workload left with no statement is the error:
+// the role's privileges when they left it so.
+func (o *opening) summarize() error {
+	s, res := o.s, o.res
 	s.e.cache, s.e.cachedPlans = map[*costed]map[string]*planCost{}, 0
 	tableSeen := map[uint32]bool{}
 	for _, c := range s.stmts {
@@ -499,19 +567,19 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	res.Workload.Skipped = len(res.Skipped)
 	if s.qs != nil {
 		note := fmt.Sprintf("pg_qualstats: the constants of %d predicates of %d statements, drawn for their parameters by how often each ran", s.qs.predicates, s.qs.statements)
-		if len(fixed) > 0 {
-			note += "; fixed in the application (one value in " + strconv.Itoa(int(fixedConstantShare*100)) + "% of the executions), so a partial index may be on them: " + describeFixed(fixed)
+		if len(o.fixed) > 0 {
+			note += "; fixed in the application (one value in " + strconv.Itoa(int(fixedConstantShare*100)) + "% of the executions), so a partial index may be on them: " + describeFixed(o.fixed)
 		}
 		res.Notes = append(res.Notes, note)
 	}
 	if len(s.stmts) == 0 {
-		if denied != nil {
+		if o.denied != nil {
 			// Nothing left because of privileges: that is the error.
-			return s, denied
+			return o.denied
 		}
-		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
+		return emptyWorkload(&Workload{Skipped: res.Skipped})
 	}
-	return s, nil
+	return nil
 }
 
 // systemOnly says why a statement that reads only system objects (the

@@ -105,7 +105,7 @@ const toolConnected = `SELECT EXISTS (SELECT FROM pg_stat_activity WHERE applica
 
 func serverRestartAnalyze(t *testing.T, o *outcome, before snapshot) {
 	file := writeFile(t, "slow.sql", slowSQL)
-	run := startTool(runLimit, "-q", "analyze", "--analyze", "--explain", "0", "--file", file)
+	run := startTool(runLimit, "-q", "analyze", "--analyze", "--explain", "0", "--workload", file)
 	if waitFor(t, run, injectWithin, toolBusy, "%pg_sleep%") {
 		restart(t)
 		o.injected = true
@@ -116,7 +116,7 @@ func serverRestartAnalyze(t *testing.T, o *outcome, before snapshot) {
 
 func terminateBackendAnalyze(t *testing.T, o *outcome, before snapshot) {
 	file := writeFile(t, "slow.sql", slowSQL)
-	run := startTool(runLimit, "-q", "analyze", "--analyze", "--explain", "0", "--file", file)
+	run := startTool(runLimit, "-q", "analyze", "--analyze", "--explain", "0", "--workload", file)
 	if waitFor(t, run, injectWithin, toolBusy, "%pg_sleep%") {
 		o.injected = terminateTool(t) > 0
 	}
@@ -322,7 +322,7 @@ func statementTimeoutExplain(t *testing.T, o *outcome, before snapshot) {
 func statementTimeoutAnalyze(t *testing.T, o *outcome, before snapshot) {
 	file := writeFile(t, "heavy.sql", heavySQL)
 	run := startTool(runLimit, "-q", "--format", "json", "analyze", "--analyze", "--explain", "0", "--no-indexes",
-		"--file", file, "--statement-timeout", "1s")
+		"--workload", file, "--statement-timeout", "1s")
 	o.injected = waitFor(t, run, injectWithin, toolBusy, "%workflows_workflowstep%")
 	res := run.wait()
 	// analyze is a report: a statement that timed out is one row of it,

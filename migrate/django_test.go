@@ -30,20 +30,50 @@ const payload = "__import__('os').mkdir('" + marker + "')"
 
 // djangoStub is a django package with the names a generated migration
 // imports, each recording what it was given so the test can read back
-// every string the file holds.
+// every string the file holds: any name of django.db.models (beside Index,
+// Q and F) and of django.db.models.functions is a recorder of its call.
 var djangoStub = map[string]string{
 	"django/__init__.py":                    "",
 	"django/db/__init__.py":                 "",
-	"django/db/models/__init__.py":          "class Index:\n    def __init__(self, fields=(), name=None, include=None):\n        self.kw = dict(fields=list(fields), name=name, include=list(include or []))\n",
-	"django/db/migrations/__init__.py":      "class Migration:\n    pass\n\n\nclass RunSQL:\n    def __init__(self, sql, reverse_sql=None):\n        self.kw = dict(kind='RunSQL', sql=sql, reverse_sql=reverse_sql)\n",
+	"django/db/models/__init__.py":          stubRecorder + "\n\nclass Index:\n    def __init__(self, *expressions, fields=(), name=None, include=None, condition=None, opclasses=()):\n        self.kw = dict(expressions=list(expressions), fields=list(fields), name=name, include=list(include or []), condition=condition, opclasses=list(opclasses))\n",
+	"django/db/models/functions.py":         stubRecorder,
+	"django/db/migrations/__init__.py":      "class Migration:\n    pass\n\n\nclass RunSQL:\n    def __init__(self, sql, reverse_sql=None):\n        self.kw = dict(kind='RunSQL', sql=sql, reverse_sql=reverse_sql)\n\n\nclass AddIndex:\n    def __init__(self, model_name, index):\n        self.kw = dict(kind='AddIndex', model_name=model_name, index=index.kw)\n\n\nclass SeparateDatabaseAndState:\n    def __init__(self, state_operations=(), database_operations=()):\n        self.kw = dict(kind='SeparateDatabaseAndState', state=[o.kw for o in state_operations], database=[o.kw for o in database_operations])\n",
 	"django/contrib/__init__.py":            "",
 	"django/contrib/postgres/__init__.py":   "",
 	"django/contrib/postgres/operations.py": "class AddIndexConcurrently:\n    def __init__(self, model_name, index):\n        self.kw = dict(kind='AddIndexConcurrently', model_name=model_name, index=index.kw)\n",
+	"django/contrib/postgres/indexes.py":    stubRecorder,
 	"load_migration.py":                     loadMigration,
 }
 
+// stubRecorder is a module whose every name is a recorder: calling it (or
+// a method of what it returns, or &, | and ~ on it) records the call.
+const stubRecorder = `class Call:
+    def __init__(self, kind, *args, **kw):
+        self.kw = dict(kind=kind, args=list(args), kw=kw)
+
+    def __and__(self, other):
+        return Call("&", self, other)
+
+    def __or__(self, other):
+        return Call("|", self, other)
+
+    def __invert__(self):
+        return Call("~", self)
+
+    def desc(self, **kw):
+        return Call("desc", self, **kw)
+
+    def asc(self, **kw):
+        return Call("asc", self, **kw)
+
+
+def __getattr__(name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    return lambda *args, **kw: Call(name, *args, **kw)`
+
 // loadMigration imports each migration named on its command line, as
-// `manage.py migrate` would, from a working folder of its own (the next
+// ` + "`manage.py migrate`" + ` would, from a working folder of its own (the next
 // argument), and prints what their Migration classes hold as a JSON list.
 const loadMigration = `import importlib.util, json, os, sys
 out = []
@@ -56,24 +86,40 @@ for i in range(0, len(args), 2):
     m = mod.Migration
     out.append({"atomic": m.atomic, "dependencies": [list(d) for d in m.dependencies],
                 "operations": [op.kw for op in m.operations]})
-print(json.dumps(out))
+print(json.dumps(out, default=lambda o: o.kw))
 `
+
+// call is a recorded call of the stub: its kind (the name called), its
+// arguments and keyword arguments.
+type call struct {
+	Kind string                     `json:"kind"`
+	Args []json.RawMessage          `json:"args"`
+	Kw   map[string]json.RawMessage `json:"kw"`
+}
 
 // loaded is what load_migration.py prints.
 type loaded struct {
 	Atomic       bool       `json:"atomic"`
 	Dependencies [][]string `json:"dependencies"`
-	Operations   []struct {
-		Kind       string  `json:"kind"`
-		ModelName  string  `json:"model_name"`
-		SQL        sqlList `json:"sql"`
-		ReverseSQL sqlList `json:"reverse_sql"`
-		Index      struct {
-			Fields  []string `json:"fields"`
-			Name    string   `json:"name"`
-			Include []string `json:"include"`
-		} `json:"index"`
-	} `json:"operations"`
+	Operations   []loadedOp `json:"operations"`
+}
+
+// loadedOp is one operation of a loaded migration; a
+// SeparateDatabaseAndState holds its state and database operations.
+type loadedOp struct {
+	Kind       string  `json:"kind"`
+	ModelName  string  `json:"model_name"`
+	SQL        sqlList `json:"sql"`
+	ReverseSQL sqlList `json:"reverse_sql"`
+	Index      struct {
+		Expressions []call   `json:"expressions"`
+		Fields      []string `json:"fields"`
+		Name        string   `json:"name"`
+		Include     []string `json:"include"`
+		Condition   *call    `json:"condition"`
+	} `json:"index"`
+	State    []loadedOp `json:"state"`
+	Database []loadedOp `json:"database"`
 }
 
 // sqlList is RunSQL's sql or reverse_sql: one statement, or a list of
@@ -202,6 +248,7 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 		i       int
 		brk     string
 		hostile string
+		value   string
 		where   spec
 		file    DjangoFile
 	}
@@ -218,25 +265,30 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 		}
 		hostile = strings.ReplaceAll(hostile, "\x00", "")
 		literal := strings.ReplaceAll(strings.ReplaceAll(hostile, `"`, ""), "'", "''")
+		value := "a" + strings.ReplaceAll(hostile, `"`, "")
 		specs := []spec{
 			// A reason, and a column and INCLUDE name: AddIndexConcurrently.
 			{Table: "commands_commandtemplate", Columns: []string{indexdef.QuoteIdent(hostile), "created_at DESC"}, Include: []string{indexdef.QuoteIdent(hostile + "i")},
 				// In the operations list the injected line is one more
 				// element, evaluated when the file is imported.
 				Comment: "helps 2 statements" + brk + payload + "," + brk + "#\nsecond line" + brk},
-			// An index name and a model (the table after its app).
-			{Table: "commands_" + hostile, Name: strings.ReplaceAll("ix"+brk+payload, "\x00", ""), Columns: []string{"status"}},
-			// A predicate and a schema: RunSQL.
-			{Schema: strings.ReplaceAll("s"+brk+"x", "\x00", ""), Table: "agents_agent", Columns: []string{"lower(name)"},
+			// An index name (short enough for Django to keep) and a
+			// model (the table after its app).
+			{Table: "commands_" + hostile, Name: strings.ReplaceAll("i"+brk+`"#`, "\x00", ""), Columns: []string{"status"}},
+			// A predicate and a schema in SQL: RunSQL (an operator
+			// class on an expression, which Django 3.2 cannot say).
+			{Schema: strings.ReplaceAll("s"+brk+"x", "\x00", ""), Table: "agents_agent", Columns: []string{"lower(name) text_pattern_ops"},
 				Where: "status = 'a" + literal + "'"},
+			// The predicate as a Q, a constant as a Value.
+			{Table: "agents_agent", Columns: []string{"coalesce(name, 'a" + literal + "')"}, Where: "status = 'a" + literal + "'"},
 		}
 		apps := djangoApps(t, "commands", "agents")
-		files, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Tool: "hishamos-perf" + brk + payload, Name: "hostile"})
+		res, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Tool: "hishamos-perf" + brk + payload, Name: "hostile"})
 		if err != nil {
 			t.Fatalf("breaker %d %q: %v", i, brk, err)
 		}
-		for _, f := range files {
-			gens = append(gens, generated{i: i, brk: brk, hostile: hostile, where: specs[2], file: f})
+		for _, f := range res.Files {
+			gens = append(gens, generated{i: i, brk: brk, hostile: hostile, value: value, where: specs[2], file: f})
 			paths = append(paths, f.Path)
 			src, _ := os.ReadFile(f.Path)
 			for _, term := range pyLineTerminators[3:] {
@@ -249,21 +301,39 @@ func TestAdversarialDjangoHostileText(t *testing.T) {
 			}
 		}
 	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		json.Unmarshal(raw, &s)
+		return s
+	}
 	for k, l := range importMigrations(t, py, paths) {
-		i, brk, hostile, f := gens[k].i, gens[k].brk, gens[k].hostile, gens[k].file
+		i, brk, hostile, value, f := gens[k].i, gens[k].brk, gens[k].hostile, gens[k].value, gens[k].file
 		if l.Atomic || len(l.Dependencies) != 1 || l.Dependencies[0][0] != f.App || l.Dependencies[0][1] != "0001_initial" {
 			t.Errorf("breaker %d %q: %s: atomic %t, dependencies %v", i, brk, f.Path, l.Atomic, l.Dependencies)
 		}
 		for j, op := range l.Operations {
 			switch op.Kind {
 			case "AddIndexConcurrently":
-				if op.ModelName == "commandtemplate" {
+				switch op.ModelName {
+				case "commandtemplate":
 					want := []string{hostile, "-created_at"}
 					if diff := cmp.Diff(want, op.Index.Fields); diff != "" || len(op.Index.Include) != 1 || op.Index.Include[0] != hostile+"i" {
 						t.Errorf("breaker %d %q: fields or INCLUDE changed on the way (-want +got):\n%s include %q", i, brk, diff, op.Index.Include)
 					}
-				} else if op.ModelName != hostile {
-					t.Errorf("breaker %d %q: model_name %q, want %q", i, brk, op.ModelName, hostile)
+				case "agent":
+					c, x := op.Index.Condition, op.Index.Expressions
+					if c == nil || c.Kind != "Q" || str(c.Kw["status"]) != value {
+						t.Errorf("breaker %d %q: condition changed on the way: %+v, want Q(status=%q)", i, brk, c, value)
+					}
+					var v call
+					if len(x) != 1 || x[0].Kind != "Coalesce" || len(x[0].Args) != 2 || str(x[0].Args[0]) != "name" ||
+						json.Unmarshal(x[0].Args[1], &v) != nil || v.Kind != "Value" || len(v.Args) != 1 || str(v.Args[0]) != value {
+						t.Errorf("breaker %d %q: expression changed on the way: %+v", i, brk, x)
+					}
+				default:
+					if op.ModelName != hostile {
+						t.Errorf("breaker %d %q: model_name %q, want %q", i, brk, op.ModelName, hostile)
+					}
 				}
 				if op.Index.Name != f.Indexes[j] {
 					t.Errorf("breaker %d %q: index name %q, want %q", i, brk, op.Index.Name, f.Indexes[j])
@@ -318,10 +388,11 @@ func TestAdversarialDjangoRefusesWhatPythonCannotSay(t *testing.T) {
 		}
 	}
 	// Binary junk in a reason is shown escaped, not refused.
-	files, err := EmitDjango(defs(spec{Table: "commands_t", Columns: []string{"a"}, Comment: "why\xff\r" + payload}), DjangoOptions{AppsDir: apps, Name: "junk"})
+	res, err := EmitDjango(defs(spec{Table: "commands_t", Columns: []string{"a"}, Comment: "why\xff\r" + payload}), DjangoOptions{AppsDir: apps, Name: "junk"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	files := res.Files
 	src, _ := os.ReadFile(files[0].Path)
 	if !strings.Contains(string(src), `# why\udcff\r`+payload) {
 		t.Errorf("the reason is not shown escaped on its comment line:\n%s", src)

@@ -218,12 +218,15 @@ func TestEmitDjango(t *testing.T) {
 		seedSpecs[0],
 		{Table: "agents_agentexecution", Columns: []string{"user_id", "created_at DESC"}, Comment: "a user's recent executions"},
 		{Table: "agents_agent", Columns: []string{"lower(name)"}},
+		{Table: "agents_agent", Columns: []string{"lower(name) text_pattern_ops"}, Name: "agent_name_pattern_idx"},
 	}
-	files, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Now: planTime})
+	res, err := EmitDjango(defs(specs...), DjangoOptions{AppsDir: apps, Now: planTime})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 2 || files[0].App != "agents" || files[0].Dependency != "0001_initial" || files[1].Dependency != "0002_auto_20250101_1200" {
+	files := res.Files
+	if len(files) != 2 || files[0].App != "agents" || files[0].Dependency != "0001_initial" || files[1].Dependency != "0002_auto_20250101_1200" ||
+		files[0].DependencySource != DependencyFolder {
 		t.Fatalf("EmitDjango = %+v", files)
 	}
 	if !strings.HasSuffix(files[1].Path, filepath.Join("commands", "migrations", "0003_add_performance_indexes.py")) {
@@ -233,23 +236,28 @@ func TestEmitDjango(t *testing.T) {
 	got := string(b)
 	for _, want := range []string{
 		"from django.contrib.postgres.operations import AddIndexConcurrently",
+		"from django.db.models.functions import Lower",
 		"    atomic = False",
 		`("agents", "0001_initial"),`,
 		`model_name="agentexecution",`,
-		`index=models.Index(fields=["user_id", "-created_at"], name="agents_agentexecu_5554cacd_idx")`,
+		// Django's own name for an unnamed index of these columns.
+		`index=models.Index(fields=["user_id", "-created_at"], name="agents_agen_user_id_f7e09d_idx")`,
 		"# a user's recent executions",
+		`index=models.Index(Lower("name"), name="agents_agent_lower_name_idx")`,
 		`migrations.RunSQL(`,
-		`sql="CREATE INDEX CONCURRENTLY IF NOT EXISTS \"agents_agent_lower_name_idx\" ON \"agents_agent\" ((lower(name)))"`, // an expression in parentheses, as plan writes one
+		// An operator class on an expression: Django 3.2 cannot say it.
+		`sql="CREATE INDEX CONCURRENTLY IF NOT EXISTS \"agent_name_pattern_idx\" ON \"agents_agent\" ((lower(name)) text_pattern_ops)"`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("agents migration lacks %q:\n%s", want, got)
 		}
 	}
-	for _, f := range files {
-		for _, ix := range f.Indexes {
-			if len(ix) > DjangoMaxIndexName {
-				t.Errorf("Django index name %q is longer than %d", ix, DjangoMaxIndexName)
-			}
+	for _, ix := range res.Indexes {
+		if len(ix.Name) > DjangoMaxIndexName {
+			t.Errorf("Django index name %q is longer than %d", ix.Name, DjangoMaxIndexName)
+		}
+		if ix.Source != SourcePrefix {
+			t.Errorf("%s: source %q, want %q (nothing else was given)", ix.Table, ix.Source, SourcePrefix)
 		}
 	}
 	if _, err := EmitDjango(defs(spec{Table: "workflows_workflow", Columns: []string{"a"}}), DjangoOptions{AppsDir: apps}); !errors.Is(err, ErrNoDjangoApp) {

@@ -16,6 +16,8 @@ const (
 	OptMaxBuild Option = "MaxBuild"
 	// OptAppsDir is DjangoOptions.AppsDir.
 	OptAppsDir Option = "AppsDir"
+	// OptProject is DjangoOptions.Project: the project's folder.
+	OptProject Option = "Project"
 )
 
 // optionField names an option by its field: the default wording.

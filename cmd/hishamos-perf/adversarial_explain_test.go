@@ -36,11 +36,11 @@ func TestAdversarialNULByteInSQL(t *testing.T) {
 	}{
 		{"explain --file", []string{"explain", "--file", sqlFile}, "", fileLine},
 		{"explain --file -", []string{"explain", "--file", "-"}, "SELECT 1;\n\nSELECT \x00 2", "-: bad SQL: a NUL byte on line 3"},
-		{"analyze --file", []string{"analyze", "--file", sqlFile}, "", fileLine},
-		{"bench --sql", []string{"bench", "--sql", sqlFile}, "", fileLine},
+		{"analyze --workload", []string{"analyze", "--workload", sqlFile}, "", fileLine},
+		{"bench --workload", []string{"bench", "--workload", sqlFile}, "", fileLine},
 		{"indexes propose --workload file.sql", []string{"indexes", "propose", "--workload", sqlFile}, "", fileLine},
 		{"indexes propose --workload profile", []string{"indexes", "propose", "--workload", profile}, "", profileLine},
-		{"bench --profile", []string{"bench", "--profile", profile}, "", profileLine},
+		{"bench --workload profile", []string{"bench", "--workload", profile}, "", profileLine},
 		{"profiles validate", []string{"profiles", "validate", profile}, "", profileLine},
 	} {
 		t.Run(c.name, func(t *testing.T) {

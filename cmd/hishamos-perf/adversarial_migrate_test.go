@@ -115,7 +115,7 @@ func TestAdversarialApplyRunsIndexStatementsOnly(t *testing.T) {
 			for _, args := range [][]string{
 				{"indexes", "apply", "--dir", dir},
 				{"migrate", "apply", "--dir", dir, "--dry-run"},
-				{"bench", "--sql", sqlFile, "--iterations", "3", "--warmup", "0", "--apply", dir},
+				{"bench", "--workload", sqlFile, "--iterations", "3", "--warmup", "0", "--apply", dir},
 			} {
 				r := cli(t, append([]string{"--dsn", dsn}, args...)...)
 				want := []string{c.file, c.refusal}

@@ -116,7 +116,7 @@ SELECT lo_create(0);`, false, exitUsage, "churn failed all", ""},
 				if err := os.WriteFile(file, []byte(tc.sql+"\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				args := []string{"--dsn", path.dsn, "-q", "bench", "--sql", file, "--iterations", "21"}
+				args := []string{"--dsn", path.dsn, "-q", "bench", "--workload", file, "--iterations", "21"}
 				if tc.allowWrites {
 					args = append(args, "--allow-writes")
 				}
@@ -169,7 +169,7 @@ func TestAdversarialStandby(t *testing.T) {
 	reads := benchFile(t, "reads.sql", "-- name: read\nSELECT note FROM victim WHERE id = 7;")
 	before := testdb.TakeFingerprint(t, dsn)
 
-	r := cli(t, "--dsn", onStandby, "-q", "bench", "--allow-writes", "--sql", writes, "--iterations", "3")
+	r := cli(t, "--dsn", onStandby, "-q", "bench", "--allow-writes", "--workload", writes, "--iterations", "3")
 	if r.code != exitDatabase {
 		t.Errorf("bench --allow-writes on a standby: exit %d, want %d; stderr %q", r.code, exitDatabase, r.stderr)
 	}
@@ -181,7 +181,7 @@ func TestAdversarialStandby(t *testing.T) {
 	}
 	saysInOneLine(t, r, "the server is a read-only hot standby")
 
-	r = cli(t, "--dsn", onStandby, "-q", "bench", "--allow-writes", "--sql", reads, "--iterations", "3")
+	r = cli(t, "--dsn", onStandby, "-q", "bench", "--allow-writes", "--workload", reads, "--iterations", "3")
 	if r.code != exitOK {
 		t.Errorf("bench of reads on a standby: exit %d; stderr %q", r.code, r.stderr)
 	}
@@ -211,7 +211,7 @@ func TestAdversarialLockedTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	reads := benchFile(t, "reads.sql", "-- name: read\nSELECT note FROM victim WHERE id = 7;")
-	r := cli(t, "--dsn", dsn, "-q", "bench", "--sql", reads, "--iterations", "3")
+	r := cli(t, "--dsn", dsn, "-q", "bench", "--workload", reads, "--iterations", "3")
 	tx.Rollback(ctx)
 	if r.code != exitDatabase {
 		t.Errorf("bench on a locked table: exit %d, want %d; stderr %q", r.code, exitDatabase, r.stderr)
@@ -224,7 +224,7 @@ func TestAdversarialLockedTable(t *testing.T) {
 	}
 
 	every := benchFile(t, "every.sql", "-- name: locked\nSELECT lock_timeout_now();\n-- name: fine\nSELECT 1;")
-	r = cli(t, "--dsn", dsn, "-q", "bench", "--sql", every, "--iterations", "3")
+	r = cli(t, "--dsn", dsn, "-q", "bench", "--workload", every, "--iterations", "3")
 	if r.code != exitDatabase {
 		t.Errorf("every call failing on lock_not_available: exit %d, want %d; stderr %q", r.code, exitDatabase, r.stderr)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -37,7 +35,7 @@ type analyzeOptions struct {
 	interval         time.Duration
 	explain          int
 	analyze          bool
-	file             string
+	workload         workloadFlag
 	statementTimeout time.Duration
 	failOn           string
 	noIndexes        bool
@@ -58,10 +56,10 @@ called, so other people's monitoring keeps its counters.
 The top statements are explained (EXPLAIN (FORMAT JSON, VERBOSE, SETTINGS,
 BUFFERS)); statements holding $n parameters get generic plans. --analyze
 runs EXPLAIN ANALYZE where values are known: statements without parameters
-and those in --file. Every session is read-only with statement_timeout set;
-EXPLAIN ANALYZE of anything but a plain SELECT runs in a transaction that is
-rolled back: no row changes, but a rollback does not undo nextval(), so the
-sequence an INSERT draws from may move.
+and those of a --workload .sql file. Every session is read-only with
+statement_timeout set; EXPLAIN ANALYZE of anything but a plain SELECT runs in
+a transaction that is rolled back: no row changes, but a rollback does not
+undo nextval(), so the sequence an INSERT draws from may move.
 
 Rules then look at the plans and statistics (seq-scan-large,
 partition-pruning, rows-removed-by-filter, row-misestimate, sort-spill,
@@ -81,7 +79,7 @@ findings and every index.`,
 		Example: `  hishamos-perf analyze
   hishamos-perf analyze --sort mean --top 10
   hishamos-perf analyze --interval 60s --format json > window.json
-  hishamos-perf analyze --analyze --file slow-queries.sql
+  hishamos-perf analyze --analyze --workload slow-queries.sql
   hishamos-perf --dsn "$DATABASE_URL" analyze --format markdown --fail-on critical`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -93,13 +91,14 @@ findings and every index.`,
 	f.IntVar(&o.top, flagTop, analyze.DefaultTop, "how many statements to show (0: all)")
 	f.DurationVar(&o.interval, flagInterval, 0, "rank what runs during this interval (two snapshots, no reset) instead of the cumulative counters")
 	f.IntVar(&o.explain, flagExplain, analyze.DefaultExplain, "how many of the top statements to explain (0: none)")
-	f.BoolVar(&o.analyze, flagAnalyze, false, "EXPLAIN ANALYZE where values are known (statements without $n, and --file); writes run in a transaction that is rolled back")
-	f.StringVar(&o.file, flagFile, "", "a .sql file of statements with real values, explained and matched to the ranked statements by query id")
+	f.BoolVar(&o.analyze, flagAnalyze, false, "EXPLAIN ANALYZE where values are known (statements without $n, and a --workload .sql file's); writes run in a transaction that is rolled back")
+	addWorkloadFlag(f, &o.workload, workloadStatStatements, "the workload: pg_stat_statements (always ranked), or a .sql file of statements with real values ('-' for standard input), explained and matched to the ranked statements by query id",
+		map[string]workloadKind{flagFile: workloadSQL})
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
 	f.StringVar(&o.failOn, flagFailOn, "", "exit 1 when a finding reaches this severity: warning or critical")
 	f.BoolVar(&o.noIndexes, flagNoIndexes, false, "skip the index health checks")
-	// --profile NAME is meant to join --file here: a profile's statements
-	// with arguments from profiles.Bound.Args become analyze.Options.Samples.
+	// A profile is meant to join the .sql file here: its statements with
+	// arguments from profiles.Bound.Args become analyze.Options.Samples.
 	return cmd
 }
 
@@ -117,22 +116,22 @@ func parseFailOn(cmdPath, s string) (analyze.Severity, error) {
 
 // readSQLFile reads and splits a .sql file ("-" reads standard input).
 func (a *app) readSQLFile(cmdPath, path string) ([]analyze.Source, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(a.stdin)
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	return a.readSQLStatements(cmdPath, flagFile, path)
+}
+
+// readSQLStatements reads and splits a .sql file ("-" reads standard
+// input) that flag names.
+func (a *app) readSQLStatements(cmdPath, flag, path string) ([]analyze.Source, error) {
+	b, err := a.readWorkload(path)
 	if err != nil {
-		return nil, &usageError{err: fmt.Errorf("--%s: %w", flagFile, err), cmd: cmdPath}
+		return nil, &usageError{err: fmt.Errorf("--%s: %w", flag, err), cmd: cmdPath}
 	}
 	stmts, err := analyze.SplitSQL(path, string(b))
 	if err != nil {
-		return nil, &usageError{err: fmt.Errorf("--%s: %w", flagFile, err), cmd: cmdPath}
+		return nil, &usageError{err: fmt.Errorf("--%s: %w", flag, err), cmd: cmdPath}
 	}
 	if len(stmts) == 0 {
-		return nil, &usageError{err: fmt.Errorf("--%s %s: no SQL statements in it", flagFile, path), cmd: cmdPath}
+		return nil, &usageError{err: fmt.Errorf("--%s %s: no SQL statements in it", flag, path), cmd: cmdPath}
 	}
 	return stmts, nil
 }
@@ -178,10 +177,15 @@ func (a *app) runAnalyze(ctx context.Context, o analyzeOptions) error {
 	if o.top == 0 {
 		opts.Top = -1
 	}
-	if o.file != "" {
-		if opts.Samples, err = a.readSQLFile(cmdPath, o.file); err != nil {
+	a.noteOldSpelling("analyze", &o.workload)
+	switch o.workload.Kind() {
+	case workloadStats:
+	case workloadSQL:
+		if opts.Samples, err = a.readSQLStatements(cmdPath, flagWorkload, o.workload.value); err != nil {
 			return err
 		}
+	default:
+		return &usageError{err: workloadKindError(&o.workload, "pg_stat_statements, which it always ranks, and a .sql file of statements with values to explain beside it"), cmd: cmdPath}
 	}
 	t, err := a.target(ctx, true)
 	if err != nil {

@@ -23,8 +23,6 @@ import (
 
 // Flag names of bench (flagSeed is shared with seed).
 const (
-	flagProfile       = "profile"
-	flagSQL           = "sql"
 	flagVariant       = "variant"
 	flagClients       = "clients"
 	flagThreads       = "threads"
@@ -52,8 +50,7 @@ const (
 
 // benchOptions are the bench command's flags.
 type benchOptions struct {
-	profile       string
-	sqlFile       string
+	workload      workloadFlag
 	variant       string
 	clients       int
 	threads       int
@@ -80,12 +77,12 @@ func newBenchCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure a workload's statements, compare two runs, and gate CI on the difference",
-		Long: `bench runs the statements of a profile (--profile, default hishamos) or of a
-.sql file (--sql) and measures each: every call's latency, its quantiles, rows
-and shared buffers per call, and the shape of its plan. Each statement is
-prepared once per connection and called with arguments drawn from the
-profile's generators, the same ones for the same --seed; statements are
-interleaved in a shuffled order so that a busy machine slows all of them
+		Long: `bench runs the statements of a workload (--workload: a profile, default
+hishamos, or a .sql file) and measures each: every call's latency, its
+quantiles, rows and shared buffers per call, and the shape of its plan. Each
+statement is prepared once per connection and called with arguments drawn
+from the profile's generators, the same ones for the same --seed; statements
+are interleaved in a shuffled order so that a busy machine slows all of them
 alike.
 
 Nothing bench runs can commit: every call, and every EXPLAIN sample, runs in
@@ -138,25 +135,22 @@ A .sql file's statements take no parameters; a "-- name: x" line above a
 statement names it, and a "-- weight: n" line says how many times the
 application sends it against the others (per 1,000 requests, say): a
 comparison then also sums the medians by weight, the workload as the
-application sends it.`,
+application sends it. --profile and --sql, the old spellings of --workload,
+still work for one release.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json
   hishamos-perf bench --baseline before.json --max-regression 10% --junit bench.xml
   hishamos-perf bench --apply migrations/ --revert --expect 40% --format markdown >> "$GITHUB_STEP_SUMMARY"
-  hishamos-perf bench --sql queries.sql --clients 4 --duration 30s
+  hishamos-perf bench --workload queries.sql --clients 4 --duration 30s
   hishamos-perf bench --format benchstat > new.txt && benchstat old.txt new.txt`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o.profile = strings.TrimSpace(o.profile)
-			if !cmd.Flags().Changed(flagProfile) && o.sqlFile != "" {
-				o.profile = ""
-			}
 			return a.runBench(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.profile, flagProfile, defaultProfile, "built-in profile name or path to a profile YAML file")
-	f.StringVar(&o.sqlFile, flagSQL, "", "measure the statements of this .sql file instead of a profile")
+	addWorkloadFlag(f, &o.workload, defaultProfile, "the workload: a profile's name or YAML file, or a .sql file ('-' for standard input)",
+		map[string]workloadKind{flagProfile: workloadProfile, flagSQL: workloadSQL})
 	f.StringVar(&o.variant, flagVariant, string(profiles.After), "which half of the profile's before/after pairs runs: before or after")
 	f.IntVar(&o.clients, flagClients, bench.DefaultClients, "connections running statements at once")
 	f.IntVar(&o.threads, flagThreads, 0, "OS threads the connections are spread over, each waiting on its share at once as pgbench -j does (0: one per CPU, at most one per connection)")
@@ -252,21 +246,21 @@ func parsePercent(flag, s string) (float64, error) {
 func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 	var cfg bench.Config
 	var err error
-	switch {
-	case o.sqlFile != "" && o.profile != "":
-		return cfg, benchUsage("--%s and --%s both name a workload: give one", flagProfile, flagSQL)
-	case o.sqlFile != "":
-		text, rerr := os.ReadFile(o.sqlFile)
+	switch o.workload.Kind() {
+	case workloadStats:
+		return cfg, benchUsage("%w", workloadKindError(&o.workload, "a profile or a .sql file: pg_stat_statements' statements have no values to call them with"))
+	case workloadSQL:
+		text, rerr := a.readWorkload(o.workload.value)
 		if rerr != nil {
-			return cfg, badInput(fmt.Errorf("--%s: %w", flagSQL, rerr))
+			return cfg, badInput(fmt.Errorf("--%s: %w", flagWorkload, rerr))
 		}
-		if cfg.Workload, err = bench.FromSQL(o.sqlFile, text); err != nil {
+		if cfg.Workload, err = bench.FromSQL(o.workload.value, text); err != nil {
 			return cfg, badInput(err)
 		}
 	default:
-		p, perr := profiles.Load(o.profile)
+		p, perr := profiles.Load(strings.TrimSpace(o.workload.value))
 		if perr != nil {
-			return cfg, badInput(fmt.Errorf("--%s: %w", flagProfile, perr))
+			return cfg, badInput(fmt.Errorf("--%s: %w", flagWorkload, perr))
 		}
 		if cfg.Workload, err = bench.FromProfile(p, profiles.Variant(o.variant)); err != nil {
 			return cfg, benchUsage("%w", err)
@@ -332,6 +326,7 @@ func (a *app) benchConfig(o benchOptions) (bench.Config, error) {
 }
 
 func (a *app) runBench(ctx context.Context, o benchOptions) error {
+	a.noteOldSpelling("bench", &o.workload)
 	cfg, err := a.benchConfig(o)
 	if err != nil {
 		return err

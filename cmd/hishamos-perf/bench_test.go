@@ -64,7 +64,7 @@ func TestBenchBadInput(t *testing.T) {
 		{"baseline not JSON", []string{"bench", "--baseline", benchFile(t, "b.json", "BenchmarkQuery/a 1 100 ns/op\n")}, "is not JSON"},
 		{"baseline of another profile", []string{"bench", "--baseline", otherWorkload}, "measured profile shop, and this run measures profile hishamos"},
 		{"baseline of a newer schema", []string{"bench", "--baseline", benchFile(t, "v2.json", `{"schema": "hishamos-perf/bench/v2"}`)}, "reads hishamos-perf/bench/v1"},
-		{"write without --allow-writes", []string{"bench", "--sql", benchFile(t, "w.sql", "DELETE FROM agents_agent;")}, "pass --allow-writes"},
+		{"write without --allow-writes", []string{"bench", "--workload", benchFile(t, "w.sql", "DELETE FROM agents_agent;")}, "pass --allow-writes"},
 		{"expect without a before run", []string{"bench", "--expect", "40%"}, "--expect needs a before run"},
 		{"apply a missing directory", []string{"bench", "--apply", filepath.Join(t.TempDir(), "nope")}, "does not exist"},
 		{"bad percentage", []string{"bench", "--noise", "lots"}, `--noise "lots"`},
@@ -110,7 +110,7 @@ func TestBenchOptionErrorsNameTheFlags(t *testing.T) {
 		{[]string{"--baseline", "x", "--apply", "y"}, "--baseline and --apply are two ways to get a before run: give one"},
 		{[]string{"--revert"}, "--revert only goes with --apply"},
 		{[]string{"--expect", "40%"}, "--expect needs a before run to compare with: add --baseline or --apply"},
-		{[]string{"--sql", benchFile(t, "w.sql", "-- name: w\nDELETE FROM agents_agent;\n")}, "the workload changes data: w; pass --allow-writes to run them, each in a transaction that is rolled back"},
+		{[]string{"--workload", benchFile(t, "w.sql", "-- name: w\nDELETE FROM agents_agent;\n")}, "the workload changes data: w; pass --allow-writes to run them, each in a transaction that is rolled back"},
 	} {
 		r := cli(t, append([]string{"--dsn", "postgres://nobody@127.0.0.1:1/none", "bench"}, tt.args...)...)
 		want := "hishamos-perf: " + tt.want + "\nRun 'hishamos-perf bench --help' for usage.\n"
@@ -306,7 +306,7 @@ func TestBenchServerRestart(t *testing.T) {
 	}
 	start := count()
 	go func() {
-		done <- cli(t, "--dsn", dsn, "bench", "--sql", sqlFile, "--warmup", "0", "--duration", "10m", "--save", saved)
+		done <- cli(t, "--dsn", dsn, "bench", "--workload", sqlFile, "--warmup", "0", "--duration", "10m", "--save", saved)
 	}()
 	for {
 		if count() >= start+200 {

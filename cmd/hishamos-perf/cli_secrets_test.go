@@ -172,10 +172,10 @@ func TestPasswordsNeverPrinted(t *testing.T) {
 	}
 	successes := []success{
 		{"analyze, password in a URL DSN", nil, []string{"--dsn", d.url(d.password), "--format", "json", "analyze", "--top", "5", "--explain", "2"}, ""},
-		{"analyze, password in PGPASSWORD", d.pgEnv(d.password), []string{"analyze", "--top", "5", "--analyze", "--file", workload}, ""},
+		{"analyze, password in PGPASSWORD", d.pgEnv(d.password), []string{"analyze", "--top", "5", "--analyze", "--workload", workload}, ""},
 		{"analyze, password in .pgpass", d.pgpassEnv(t, d.password), []string{"--format", "markdown", "analyze", "--top", "5"}, ""},
-		{"bench --save, password in a keyword DSN", nil, []string{"--dsn", d.keywords(d.password), "--format", "json", "bench", "--sql", workload, "--iterations", "3", "--save", filepath.Join(dir, "bench-dsn.json")}, filepath.Join(dir, "bench-dsn.json")},
-		{"bench --save, password in PGPASSWORD", d.pgEnv(d.password), []string{"bench", "--sql", workload, "--iterations", "3", "--save", filepath.Join(dir, "bench-env.json")}, filepath.Join(dir, "bench-env.json")},
+		{"bench --save, password in a keyword DSN", nil, []string{"--dsn", d.keywords(d.password), "--format", "json", "bench", "--workload", workload, "--iterations", "3", "--save", filepath.Join(dir, "bench-dsn.json")}, filepath.Join(dir, "bench-dsn.json")},
+		{"bench --save, password in PGPASSWORD", d.pgEnv(d.password), []string{"bench", "--workload", workload, "--iterations", "3", "--save", filepath.Join(dir, "bench-env.json")}, filepath.Join(dir, "bench-env.json")},
 	}
 	if hypopg {
 		successes = append(successes,

@@ -28,6 +28,13 @@ const (
 	flagEmit        = "emit"
 	flagDjangoApps  = "django-apps"
 	flagSchema      = "schema"
+	flagOnly        = "only"
+	flagExclude     = "exclude"
+	// Django's flags: the project to read, the app that builds other
+	// apps' indexes, and the file the models.py patch goes to.
+	flagDjangoProject = "django-project"
+	flagDjangoHostApp = "django-host-app"
+	flagDjangoPatch   = "django-patch"
 )
 
 // defaultPlanSchema is the schema plan writes for a table given without one
@@ -69,6 +76,12 @@ type planOptions struct {
 	dir, name         string
 	emit, djangoApps  string
 	schema            string
+	choice            indexes.Choice
+	djangoProject     string
+	djangoHostApp     string
+	djangoPatch       string
+	// djangoAppsGiven is whether --django-apps was given.
+	djangoAppsGiven bool
 }
 
 func newIndexesPlanCmd(a *app) *cobra.Command {
@@ -97,9 +110,31 @@ Every statement names its table with its schema, so that no search_path can
 send an index to another schema's table of the same name. A table given
 without one (a profile's, an old proposals file's) takes --schema; without
 it, plan looks the table up in the database when a DSN is given (--dsn or the
-environment), else writes public and says so. --emit django writes instead, per Django app, a
-migration using AddIndexConcurrently with atomic = False that depends on the
-app's latest migration, for projects whose schema Django owns.
+environment), else writes public and says so.
+
+--only 1,3 and --exclude 2 keep some of the indexes: numbers as 'indexes
+propose' printed them (ranges such as 2-4 too), or index names.
+
+--emit django writes instead, per Django app, a migration using
+AddIndexConcurrently with atomic = False, and prints the models.Index line
+each model's Meta.indexes needs (without it, makemigrations --check wants to
+remove the index again). A table's app and model come from
+django_content_type in the database (with a DSN), else from the project's
+models and their db_table (--django-project DIR, read with Python's ast:
+nothing of the project runs), else from an app django_migrations knows,
+and only last from the table's name prefix; the output says which decided.
+The dependency is the app's one leaf migration in the project, else its
+latest applied in django_migrations, else its folder's highest number.
+With --django-project the Meta lines come as a patch to the models files
+(printed, or written to --django-patch FILE for git apply): never applied
+for you. Expressions (Upper("email")), partial indexes (condition=Q(...)),
+INCLUDE, DESC and operator classes take their Django forms; what Django
+cannot say is RunSQL with its reverse, outside Django's state, as are
+indexes on models of apps outside the project (auth.User), built from the
+migration of --django-host-app (default: the first app the others go to).
+Index names fit Django's 30 characters: the index's own when it fits, else
+Django's own shape (the name Django gives an unnamed index of the same
+columns).
 
 An index on a partitioned table cannot be built CONCURRENTLY. plan reads the
 table's partitions from the database apply will run on (the DSN's, else the
@@ -108,12 +143,16 @@ builds it without blocking writes: CREATE INDEX IF NOT EXISTS … ON ONLY the
 table, then for each partition CREATE INDEX CONCURRENTLY under a stable name
 (<partition>_<columns>_idx) and ALTER INDEX … ATTACH PARTITION, a partitioned
 partition's own ON ONLY index first; the down file is one DROP INDEX. With
---emit django it is a RunSQL of the same statements, the DROP as reverse SQL.`,
+--emit django it is a RunSQL of the same statements, the DROP as reverse SQL,
+inside a SeparateDatabaseAndState whose AddIndex gives Django's state the
+index its Meta line names (RunSQL alone when Django cannot say the index).`,
 		Example: `  hishamos-perf indexes plan --from-profile hishamos
   hishamos-perf indexes plan --from proposals.json --dir db/migrations --name add_hot_path_indexes
-  hishamos-perf indexes plan --from-profile hishamos --emit django --django-apps backend/apps`,
+  hishamos-perf indexes plan --from proposals.json --only 1,3 --exclude wf_step_exec_order_idx
+  hishamos-perf --dsn "$DATABASE_URL" indexes plan --from proposals.json --emit django --django-project .`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.djangoAppsGiven = cmd.Flags().Changed(flagDjangoApps)
 			return a.runPlan(cmd.Context(), cmd.CommandPath(), o)
 		},
 	}
@@ -123,7 +162,12 @@ partition's own ON ONLY index first; the down file is one DROP INDEX. With
 	f.StringVar(&o.dir, flagDir, defaultMigrationsDir, "migration directory (created when missing)")
 	f.StringVar(&o.name, flagName, migrate.DefaultName, "migration name, part of every file name")
 	f.StringVar(&o.emit, flagEmit, emitAtlas, "what to write: atlas (a versioned migration directory) or django (Django migrations)")
-	f.StringVar(&o.djangoApps, flagDjangoApps, ".", "with --emit django: the folder holding the Django apps (<app>/migrations/)")
+	f.StringVar(&o.djangoApps, flagDjangoApps, ".", "with --emit django and no --django-project: the folder holding the Django apps (<app>/migrations/)")
+	f.StringVar(&o.djangoProject, flagDjangoProject, "", "with --emit django: the Django project's folder, whose models, apps and migrations are read (with python3's ast; nothing of it runs)")
+	f.StringVar(&o.djangoHostApp, flagDjangoHostApp, "", "with --django-project: the app whose migration builds the indexes of models outside the project (default: the first app the others go to)")
+	f.StringVar(&o.djangoPatch, flagDjangoPatch, "", "with --django-project: write the models files' patch (the Meta.indexes lines) to this file instead of printing it")
+	f.StringSliceVar(&o.choice.Only, flagOnly, nil, "plan only these indexes: numbers as propose printed them (1,3 or 2-4) or index names")
+	f.StringSliceVar(&o.choice.Exclude, flagExclude, nil, "leave these indexes out: numbers as propose printed them or index names")
 	f.StringVar(&o.schema, flagSchema, "", "schema of the tables given without one (default: looked up in the database when a DSN is given, else public)")
 	return cmd
 }
@@ -136,9 +180,30 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	if o.emit != emitAtlas && o.emit != emitDjango {
 		return usage(fmt.Errorf("--%s %q: use %s or %s", flagEmit, o.emit, emitAtlas, emitDjango))
 	}
+	if o.emit != emitDjango {
+		for flag, v := range map[string]string{flagDjangoProject: o.djangoProject, flagDjangoHostApp: o.djangoHostApp, flagDjangoPatch: o.djangoPatch} {
+			if v != "" {
+				return usage(fmt.Errorf("--%s goes with --%s %s", flag, flagEmit, emitDjango))
+			}
+		}
+	}
+	if o.djangoProject == "" && (o.djangoHostApp != "" || o.djangoPatch != "") {
+		return usage(fmt.Errorf("--%s and --%s go with --%s", flagDjangoHostApp, flagDjangoPatch, flagDjangoProject))
+	}
+	if o.djangoProject != "" && o.djangoAppsGiven {
+		return usage(fmt.Errorf("give the Django apps with one of --%s or --%s", flagDjangoProject, flagDjangoApps))
+	}
 	specs, source, err := a.planIndexes(o)
 	if err != nil {
 		return usage(err)
+	}
+	if !o.choice.Empty() {
+		chosen, nums, err := indexes.Choose(specs, o.choice)
+		if err != nil {
+			return usage(fmt.Errorf("--%s/--%s: %w", flagOnly, flagExclude, err))
+		}
+		a.say("indexes plan: %d of the %d indexes of %s (%s)", len(chosen), len(specs), source, joinInts(nums))
+		specs = chosen
 	}
 	for _, d := range specs {
 		// An index that cannot be planned is refused before a database
@@ -157,11 +222,7 @@ func (a *app) runPlan(ctx context.Context, cmdPath string, o planOptions) error 
 	}
 	tool := "hishamos-perf " + toolVersion()
 	if o.emit == emitDjango {
-		files, err := migrate.EmitDjango(specs, migrate.DjangoOptions{AppsDir: o.djangoApps, Name: o.name, Tool: tool, Partitions: trees})
-		if err != nil {
-			return usage(err)
-		}
-		return a.write(report.Django(files, o.emit, schemaNote))
+		return a.planDjango(ctx, cmdPath, specs, o, tool, schemaNote, trees)
 	}
 	res, err := migrate.Plan(ctx, o.dir, specs, migrate.PlanOptions{Name: o.name, Tool: tool, Source: source, Partitions: trees})
 	if err != nil {

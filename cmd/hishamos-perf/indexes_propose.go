@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -20,7 +18,6 @@ import (
 
 // Flag names of indexes propose.
 const (
-	flagWorkload       = "workload"
 	flagBudget         = "budget"
 	flagMaxIndexes     = "max-indexes"
 	flagMaxColumns     = "max-columns"
@@ -29,11 +26,12 @@ const (
 	flagCompareSeed    = "compare-seed"
 	flagVerbose        = "verbose"
 	flagParamSeed      = "param-seed"
+	flagInteractive    = "interactive"
 )
 
-// workloadStatStatements is the --workload value that reads
-// pg_stat_statements.
-const workloadStatStatements = "pg_stat_statements"
+// defaultInteractiveSave is where --interactive writes the chosen set
+// when --save does not say.
+const defaultInteractiveSave = "proposals.json"
 
 // defaultWorkloadProfile is the workload on the sandbox, where
 // pg_stat_statements has seen nothing of an application.
@@ -45,7 +43,7 @@ const defaultProposeTop = 200
 
 // proposeOptions are indexes propose's flags.
 type proposeOptions struct {
-	workload         string
+	workload         workloadFlag
 	budget           string
 	maxIndexes       int
 	maxColumns       int
@@ -57,6 +55,7 @@ type proposeOptions struct {
 	top              int
 	paramSeed        uint64
 	statementTimeout time.Duration
+	interactive      bool
 }
 
 func newIndexesProposeCmd(a *app) *cobra.Command {
@@ -114,11 +113,16 @@ constraint or a foreign key's lookups.
 
 --format json (and --save FILE, whatever the format) writes the
 ` + indexes.Schema + ` document that 'indexes plan --from' reads.
+--interactive, on a terminal, shows the proposals as a checklist once they
+are costed (space ticks, enter keeps the ticked, q leaves with nothing
+written) and saves the chosen set to --save (default proposals.json); in a
+script, 'indexes plan --only/--exclude' chooses by number or name instead.
 --compare-seed costs the profile's hand-picked index set (the seed report's
 eleven for hishamos) on the same workload and statistics, beside the
 advisor's, and says which of its indexes are redundant.`,
 		Example: `  hishamos-perf indexes propose --compare-seed
   hishamos-perf indexes propose --workload slow.sql --budget 200MB -v
+  hishamos-perf indexes propose --interactive --save proposals.json
   hishamos-perf --dsn "$DATABASE_URL" indexes propose --budget 10% --save proposals.json
   hishamos-perf indexes plan --from proposals.json`,
 		Args: cobra.NoArgs,
@@ -127,7 +131,7 @@ advisor's, and says which of its indexes are redundant.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.workload, flagWorkload, "", "pg_stat_statements, a profile name or YAML path, or a .sql file (default: pg_stat_statements with a DSN, the hishamos profile on the sandbox)")
+	addWorkloadFlag(f, &o.workload, "", "the workload: pg_stat_statements, a profile's name or YAML file, or a .sql file ('-' for standard input) (default: pg_stat_statements with a DSN, the hishamos profile on the sandbox)", nil)
 	f.StringVar(&o.budget, flagBudget, "", "cap on the proposed indexes' size: bytes (500MB, 2GB) or a percentage of the tables' size (10%); default no limit")
 	f.IntVar(&o.maxIndexes, flagMaxIndexes, 0, "propose at most this many indexes (0: no limit)")
 	f.IntVar(&o.maxColumns, flagMaxColumns, indexes.DefaultMaxColumns, "key columns per index at most")
@@ -139,6 +143,7 @@ advisor's, and says which of its indexes are redundant.`,
 	f.IntVar(&o.top, flagTop, defaultProposeTop, "with pg_stat_statements: the top statements by total time to use (0: all)")
 	f.Uint64Var(&o.paramSeed, flagParamSeed, 1, "random seed of the parameter values drawn for planning")
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
+	f.BoolVar(&o.interactive, flagInteractive, false, "on a terminal: choose the proposals to keep from a checklist, and save them (--save, default "+defaultInteractiveSave+")")
 	return cmd
 }
 
@@ -162,19 +167,25 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 	case o.statementTimeout <= 0:
 		return usage(fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout))
 	}
+	// The terminal is checked before the workload is costed: a choice that
+	// cannot be shown must not cost minutes first.
+	tty, err := a.checklistTerminal(o.interactive)
+	if err != nil {
+		return usage(err)
+	}
 
 	t := pg.Resolve(a.dsn, a.getenv)
-	source := o.workload
-	if source == "" {
-		source = workloadStatStatements
+	if !o.workload.Given() {
+		o.workload.value = workloadStatStatements
 		if t.Sandbox() {
-			source = defaultWorkloadProfile
+			o.workload.value = defaultWorkloadProfile
 		}
 	}
+	source := o.workload.value
 	var w *indexes.Workload
-	switch {
-	case source == workloadStatStatements:
-	case source == "-" || strings.HasSuffix(strings.ToLower(source), ".sql"):
+	switch o.workload.Kind() {
+	case workloadStats:
+	case workloadSQL:
 		var err error
 		if w, err = a.readWorkloadFile(source); err != nil {
 			return usage(fmt.Errorf("--%s: %w", flagWorkload, err))
@@ -206,7 +217,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		}
 	}
 
-	t, err := a.target(ctx, true)
+	t, err = a.target(ctx, true)
 	if err != nil {
 		return err
 	}
@@ -241,6 +252,14 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		}
 		return err
 	}
+	if tty != nil {
+		if res, err = a.chooseProposals(ctx, tty, res); err != nil {
+			return err
+		}
+		if o.save == "" {
+			o.save = defaultInteractiveSave
+		}
+	}
 	if o.save != "" {
 		if err := saveProposals(o.save, res); err != nil {
 			return usage(fmt.Errorf("--%s: %w", flagSave, err))
@@ -252,13 +271,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 
 // readWorkloadFile reads a .sql workload ('-' is standard input).
 func (a *app) readWorkloadFile(path string) (*indexes.Workload, error) {
-	var b []byte
-	var err error
-	if path == "-" {
-		b, err = io.ReadAll(a.stdin)
-	} else {
-		b, err = os.ReadFile(path)
-	}
+	b, err := a.readWorkload(path)
 	if err != nil {
 		return nil, err
 	}

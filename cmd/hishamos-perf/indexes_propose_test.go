@@ -99,6 +99,7 @@ func TestIndexesProposeBadInput(t *testing.T) {
 			exitUsage, `minus.sql:3: -- weight: "-3" is not a number of 0 or more`},
 		{"every weight 0", []string{"--workload", proposeFile(t, "never.sql", "-- weight: 0\nSELECT id FROM items WHERE account_id = 1;\n")},
 			exitUsage, "empty workload: all 1 statements were skipped (1 its -- weight: is 0: the application does not send it)"},
+		{"interactive without a terminal", []string{"--workload", good, "--interactive"}, exitUsage, "--interactive needs a terminal on standard input and standard error"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -96,6 +96,29 @@ func TestMigrateBadInput(t *testing.T) {
 	badJSON := filepath.Join(root, "p.json")
 	os.WriteFile(badJSON, []byte(`{"schema":"hishamos-perf/indexes/v1","proposals":[{"table":"t"}]}`), 0o644)
 	down := filepath.Join(root, "django")
+	// A Django project whose app has two leaf migrations, and one with no
+	// model of the profile's tables.
+	leaves := filepath.Join(root, "leaves")
+	for name, text := range map[string]string{
+		"agents/__init__.py": "", "agents/models.py": "from django.db import models\n\n\nclass Agent(models.Model):\n    status = models.CharField(max_length=9)\n",
+		"agents/migrations/__init__.py": "", "agents/migrations/0001_initial.py": "class Migration:\n    dependencies = []\n",
+		"agents/migrations/0002_a.py": "class Migration:\n    dependencies = [('agents', '0001_initial')]\n",
+		"agents/migrations/0002_b.py": "class Migration:\n    dependencies = [('agents', '0001_initial')]\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(leaves, name)), 0o755)
+		os.WriteFile(filepath.Join(leaves, name), []byte(text), 0o644)
+	}
+	// A project plan could write into, were its patch's folder there.
+	good := filepath.Join(root, "good")
+	for name, text := range map[string]string{
+		"agents/__init__.py": "", "agents/models.py": "from django.db import models\n\n\nclass Agent(models.Model):\n    status = models.CharField(max_length=9)\n",
+		"agents/migrations/__init__.py": "", "agents/migrations/0001_initial.py": "class Migration:\n    dependencies = []\n",
+	} {
+		os.MkdirAll(filepath.Dir(filepath.Join(good, name)), 0o755)
+		os.WriteFile(filepath.Join(good, name), []byte(text), 0o644)
+	}
+	agentOnly := filepath.Join(root, "agent.json")
+	os.WriteFile(agentOnly, []byte(`{"schema":"hishamos-perf/indexes/v1","proposals":[{"index":{"schema":"public","table":"agents_agent","keys":[{"column":"status"}]}}]}`), 0o644)
 
 	tests := []struct {
 		name string
@@ -110,6 +133,14 @@ func TestMigrateBadInput(t *testing.T) {
 		{"bad proposals", []string{"indexes", "plan", "--from", badJSON, "--dir", dir}, 2, "bad proposals file"},
 		{"unknown profile", []string{"indexes", "plan", "--from-profile", "nope", "--dir", dir}, 2, "nope"},
 		{"django without apps", []string{"indexes", "plan", "--from-profile", "hishamos", "--emit", "django", "--django-apps", down}, 2, "django app not found"},
+		{"choice out of range", []string{"indexes", "plan", "--from-profile", "hishamos", "--dir", dir, "--only", "12"}, 2, "only 12: there are 11 (1 to 11)"},
+		{"django project not a folder", []string{"indexes", "plan", "--from-profile", "hishamos", "--emit", "django", "--django-project", filepath.Join(root, "nope")}, 2, "--django-project: cannot read the Django project"},
+		{"django project without --emit django", []string{"indexes", "plan", "--from-profile", "hishamos", "--dir", dir, "--django-project", leaves}, 2, "--django-project goes with --emit django"},
+		{"django project and apps", []string{"indexes", "plan", "--from-profile", "hishamos", "--emit", "django", "--django-project", leaves, "--django-apps", down}, 2, "one of --django-project or --django-apps"},
+		{"django patch without a project", []string{"indexes", "plan", "--from-profile", "hishamos", "--emit", "django", "--django-patch", filepath.Join(root, "p.patch")}, 2, "go with --django-project"},
+		{"django app with two leaves", []string{"indexes", "plan", "--from", agentOnly, "--emit", "django", "--django-project", leaves}, 2, "its migrations have 2 leaves (0002_a, 0002_b): run manage.py makemigrations --merge agents first"},
+		{"django table no model has", []string{"indexes", "plan", "--from-profile", "hishamos", "--emit", "django", "--django-project", leaves}, 2, "no Django model for table"},
+		{"django patch nowhere", []string{"indexes", "plan", "--from", agentOnly, "--emit", "django", "--django-project", good, "--django-patch", filepath.Join(root, "none", "p.patch")}, 2, "--django-patch: open " + filepath.Join(root, "none", "p.patch")},
 		{"no atlas binary", []string{"migrate", "status", "--engine", "atlas", "--dir", dir}, 2, "needs the atlas binary on PATH"},
 		{"github format elsewhere", []string{"--format", "github", "migrate", "validate", "--dir", dir}, 2, `unknown format "github"`},
 		{"bad N", []string{"migrate", "down", "zero", "--dir", dir}, 2, "N must be a positive number"},
@@ -124,6 +155,9 @@ func TestMigrateBadInput(t *testing.T) {
 				t.Errorf("exit %d, want %d; stderr does not say %q?\n%s", r.code, tt.code, tt.want, r.stderr)
 			}
 		})
+	}
+	if entries, _ := os.ReadDir(filepath.Join(good, "agents", "migrations")); len(entries) != 2 {
+		t.Errorf("a refused plan wrote into the Django project: %d files in its migrations", len(entries))
 	}
 	os.WriteFile(tampered, b, 0o644)
 	if r := cli(t, "migrate", "validate", "--dir", dir, "-q"); r.code != 0 {

@@ -104,7 +104,7 @@ SELECT id FROM "we""ird;tbl" WHERE "sp ace;col" = 'v7' AND "Ref;Item" > 5;
 `)
 
 	// analyze: index health names the odd indexes, and its fixes run.
-	r := cli(t, "--dsn", dsn, "--format", "json", "analyze", "--top", "5", "--explain", "2", "--analyze", "--file", workload)
+	r := cli(t, "--dsn", dsn, "--format", "json", "analyze", "--top", "5", "--explain", "2", "--analyze", "--workload", workload)
 	if r.code != exitOK {
 		t.Fatalf("analyze: exit %d: %s", r.code, r.stderr)
 	}
@@ -161,7 +161,7 @@ indexes:
     table: 'we"ird;tbl'
     columns: ['"sp ace;col"', '"Mixed Case" DESC']
 `)
-	if r := cli(t, "--dsn", dsn, "-q", "bench", "--profile", profile, "--iterations", "3"); r.code != exitOK {
+	if r := cli(t, "--dsn", dsn, "-q", "bench", "--workload", profile, "--iterations", "3"); r.code != exitOK {
 		t.Errorf("bench --profile: exit %d: %s", r.code, r.stderr)
 	}
 	// An index column is an index element: a name needing quotes has to

@@ -109,9 +109,9 @@ func TestWorkloadCannotWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			runs := [][]string{
-				{"bench", "--sql", sqlFile, "--iterations", "2"},
-				{"bench", "--profile", profile, "--iterations", "2"},
-				{"analyze", "--top", "0", "--no-indexes", "--analyze", "--file", sqlFile},
+				{"bench", "--workload", sqlFile, "--iterations", "2"},
+				{"bench", "--workload", profile, "--iterations", "2"},
+				{"analyze", "--top", "0", "--no-indexes", "--analyze", "--workload", sqlFile},
 				{"explain", "--analyze", stmt},
 			}
 			for _, args := range runs {

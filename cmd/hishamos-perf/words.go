@@ -37,6 +37,7 @@ var migrateFlags = map[migrate.Option]string{
 	migrate.OptWait:     flagWait,
 	migrate.OptMaxBuild: flagMaxBuild,
 	migrate.OptAppsDir:  flagDjangoApps,
+	migrate.OptProject:  flagDjangoProject,
 }
 
 // datasetFlags are the flags of seed's options.
@@ -121,6 +122,8 @@ func (a *app) words(cmd *cobra.Command, err error) string {
 		he  *indexes.NoHypoPGError
 		le  *migrate.LockedError
 		de  *migrate.NoDjangoAppError
+		dme *migrate.NoDjangoModelError
+		dle *migrate.DjangoLeavesError
 		be  *bench.BaselineError
 		pe  *bench.ParamsError
 		ne  *dataset.NotEmptyError
@@ -139,6 +142,12 @@ func (a *app) words(cmd *cobra.Command, err error) string {
 	}
 	if errors.As(err, &de) {
 		reword(de, de.Message(migrateFlag))
+	}
+	if errors.As(err, &dme) {
+		reword(dme, dme.Message(migrateFlag))
+	}
+	if errors.As(err, &dle) {
+		reword(dle, dle.Message("manage.py makemigrations --merge "+dle.App))
 	}
 	if errors.Is(err, migrate.ErrNoAtlas) {
 		reword(migrate.ErrNoAtlas, noAtlasWords)

@@ -75,6 +75,10 @@ func nameList(parts []*pg_query.Node) string {
 	return strings.Join(names, ".")
 }
 
+// DeparseExpr writes an expression node of a tree ParseTree gave as
+// PostgreSQL's deparser does; "" when the deparser refuses it.
+func DeparseExpr(n *pg_query.Node) string { return deparseExpr(n) }
+
 // deparseExpr writes an expression as PostgreSQL's deparser does, as the
 // one target of a SELECT with the SELECT taken off.
 func deparseExpr(n *pg_query.Node) string {

@@ -120,12 +120,6 @@ func explainedAt(text string) int {
 	return toks[i].Start
 }
 
-// DeparseExpr writes an expression of a parse tree as PostgreSQL's
-// deparser does (`upper((email)::text)`): the text an expression index's
-// key must have for the planner to match a statement's expression with it.
-// Empty when the deparser refuses the node.
-func DeparseExpr(n *pg_query.Node) string { return deparseExpr(n) }
-
 // CastParams writes each placeholder $n of sql that types names as a cast
 // to that type ($2 becomes $2::bigint), where the server cannot tell a
 // parameter's type from its context (a CASE's results, $1 IS NULL,

@@ -165,7 +165,7 @@ statements:
 		return measured{rate, cpuPerCall(cmd.ProcessState, calls)}, err
 	}
 	runBench := func(clients int) (measured, error) {
-		out, ps, err := cli("--format", "json", "bench", "--profile", profile, "--clients", strconv.Itoa(clients), "--threads", strconv.Itoa(bench.DefaultThreads(clients)),
+		out, ps, err := cli("--format", "json", "bench", "--workload", profile, "--clients", strconv.Itoa(clients), "--threads", strconv.Itoa(bench.DefaultThreads(clients)),
 			"--duration", duration.String(), "--max-regression", "off")
 		if err != nil {
 			return measured{}, err

@@ -47,9 +47,9 @@ var categories = []category{
 		"./migrate": `^(TestPartitionedApplyKilledMidwayThenFinished|TestPartitionedApplyPartitionDetachedMeanwhile|TestPartitionedApplyLockHeldOnOnePartition|TestPartitionedParentWithNoPartitions)$`,
 	}},
 	{"bad inputs", map[string]string{
-		"./cmd/hishamos-perf": `^(TestBadInput|TestBenchBadInput|TestMigrateBadInput|TestIndexesProposeBadInput|TestProfileErrorsNameFileAndLine)$`,
+		"./cmd/hishamos-perf": `^(TestBadInput|TestBenchBadInput|TestMigrateBadInput|TestIndexesProposeBadInput|TestProfileErrorsNameFileAndLine|TestWorkloadFlagRefusesWhatACommandCannotUse|TestWorkloadFlagReadsTheSameEverywhere)$`,
 		"./profiles":          `^(TestParseErrors|TestBindErrors)$`,
-		"./indexes":           `^(TestEmptyWorkload|TestMissingTable|TestNoHypoPG|TestReadOnlySession|TestCandidateTheServerRefuses|TestParseSQLBadStatementOthersGoOn)$`,
+		"./indexes":           `^(TestEmptyWorkload|TestMissingTable|TestNoHypoPG|TestReadOnlySession|TestCandidateTheServerRefuses|TestParseSQLBadStatementOthersGoOn|TestChooseByNumberRangeAndName)$`,
 		"./analyze":           `^(TestParsePlanErrors|TestAnalyzePlanErrorsStayOnTheirRow|TestSplitSQLAnnotations)$`,
 		"./bench":             `^(TestBadStatementIsBadInput|TestMeasureRefusesBadOptionsFirst)$`,
 		"./internal/pg":       `^TestParseConfigBadDSN$`,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
 // Propose lays indexes propose's result out: the workload's summary, the
@@ -136,4 +137,27 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 		doc.Blocks = append(doc.Blocks, rj)
 	}
 	return doc
+}
+
+// ProposalChecklist is the checklist indexes propose --interactive shows:
+// one line per proposal, numbered as the table numbers them, with its
+// size and best improvement, its reason under the cursor; every one
+// ticked to start with.
+func ProposalChecklist(res *indexes.Result) *render.Checklist {
+	cl := &render.Checklist{Title: fmt.Sprintf("Keep which of the %d proposed indexes? (%s)", len(res.Proposals), indexes.FormatBytes(res.Workload.IndexBytes))}
+	for i, p := range res.Proposals {
+		desc := p.Table + " (" + strings.Join(p.Columns, ", ") + ")"
+		if len(p.Include) > 0 {
+			desc += " INCLUDE (" + strings.Join(p.Include, ", ") + ")"
+		}
+		if p.Where != "" {
+			desc += " WHERE " + p.Where
+		}
+		label := fmt.Sprintf("%2d  %s  %s", i+1, desc, indexes.FormatBytes(p.SizeBytes))
+		if len(p.Statements) > 0 {
+			label += fmt.Sprintf("  best %.1f%%", p.Statements[0].ImprovementPct)
+		}
+		cl.Items = append(cl.Items, render.ChecklistItem{Label: label, Detail: p.Reason, On: true})
+	}
+	return cl
 }

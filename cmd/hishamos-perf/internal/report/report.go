@@ -178,6 +178,9 @@ type Para struct {
 	// Tight leaves out the blank line between the paragraph and the
 	// block after it.
 	Tight bool
+	// Code, when set, is the language of text that Markdown fences as
+	// code ("diff"); text prints it as it is.
+	Code string
 }
 
 func (*Para) block() {}

@@ -115,6 +115,10 @@ func (w *Writer) blocks(ctx context.Context, r *render.Renderer, doc *Doc) error
 		case *Tree:
 			err = r.Tree(b.Title, b.Root, b.Note)
 		case *Para:
+			if b.Code != "" && w.Format == Markdown {
+				_, err = fmt.Fprintf(r.Out, "```%s\n%s\n```\n", b.Code, b.Text)
+				break
+			}
 			_, err = fmt.Fprintln(r.Out, b.Text)
 		}
 		if err != nil {

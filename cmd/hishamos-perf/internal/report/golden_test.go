@@ -25,7 +25,10 @@ import (
 // with the builders and writers of this package: the output users see must
 // not change (issue 20 redesigns it), but where a change means to: bench
 // shows server time beside latency since issue 18 (-update rewrites the
-// files; the bench documents are bench/v1, which still lay out).
+// files; the bench documents are bench/v1, which still lay out), and
+// propose's were captured again from a sandbox run when issue 16 gave each
+// proposal its own saving (the workload without it, the others in place)
+// and each statement its cost without the proposal.
 
 // update rewrites the golden files with what the builders print now, for
 // a change that means to change the output (bench's server time column).

@@ -271,7 +271,7 @@ func sampleValues(ctx context.Context, q Querier, s *Statement, st *sqlscan.Pars
 		if !ok {
 			if types == nil {
 				var err error
-				if types, err = paramTypes(ctx, q, trimSQL(s.Query)); err != nil {
+				if types, err = paramTypes(ctx, q, s.planText()); err != nil {
 					return nil, nil, err
 				}
 			}

@@ -192,11 +192,16 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 	if !st.Explainable {
 		return nil, ErrNotExplainable
 	}
+	if st.PlanText != st.Text {
+		// A statement as pg_stat_statements normalized it: its typed
+		// literals (`date $1`) as casts the server plans.
+		sql = st.PlanText
+	}
 	params := 0
 	if len(st.Params) > 0 {
 		params = st.Params[len(st.Params)-1]
 	}
-	x := &Explained{Query: sql, Transaction: "read only"}
+	x := &Explained{Query: src.SQL, Transaction: "read only"}
 	if src.File != "" || src.Index > 0 {
 		s := src
 		x.Source = &s

@@ -3,6 +3,9 @@ package analyze
 import (
 	"errors"
 	"fmt"
+	"math"
+	"regexp"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -19,6 +22,13 @@ type Source struct {
 	Line int    `json:"line,omitempty"`
 	// Index numbers the statements of a file from 1.
 	Index int `json:"index"`
+	// Name and Weight are what `-- name: x` and `-- weight: n` comment
+	// lines right above the statement in its file say: its name, and how
+	// many times the application sends it (per 1,000 requests, or any
+	// other unit: weights only count against one another). Weight is nil
+	// when no comment gives it.
+	Name   string   `json:"name,omitempty"`
+	Weight *float64 `json:"weight,omitempty"`
 	// Args are values for the statement's $n parameters, when a profile
 	// supplies them; a statement from a file carries its values as
 	// literals.
@@ -37,9 +47,37 @@ type badSQLText struct{ msg string }
 func (e *badSQLText) Error() string        { return e.msg }
 func (e *badSQLText) Is(target error) bool { return target == ErrSQLText }
 
+// ErrAnnotation is a `-- weight:` comment that does not give a weight.
+var ErrAnnotation = errors.New("bad annotation")
+
+// annotation is a `-- key: value` comment line.
+var annotation = regexp.MustCompile(`^\s*--\s*([a-z_]+):\s*(.*?)\s*$`)
+
+// annotationsAbove reads the `-- key: value` comment lines right above a
+// statement starting on line (1-based): up through the comment and blank
+// lines before it, the nearest line of a key counting.
+func annotationsAbove(lines []string, line int) map[string]string {
+	out := map[string]string{}
+	for i := line - 2; i >= 0 && i < len(lines); i-- {
+		l := strings.TrimSpace(lines[i])
+		if l != "" && !strings.HasPrefix(l, "--") {
+			break
+		}
+		if m := annotation.FindStringSubmatch(l); m != nil {
+			if _, ok := out[m[1]]; !ok {
+				out[m[1]] = m[2]
+			}
+		}
+	}
+	return out
+}
+
 // SplitSQL splits text into statements at semicolons outside strings,
 // quoted names, dollar quotes and comments. Statements holding nothing but
 // comments are dropped. file names the source in errors and in each Source.
+// The `-- name:` and `-- weight:` comments above a statement give its Name
+// and Weight; a weight that is not a number of 0 or more is an
+// ErrAnnotation.
 func SplitSQL(file, text string) ([]Source, error) {
 	stmts, err := sqlscan.Split(text)
 	if err != nil {
@@ -50,8 +88,23 @@ func SplitSQL(file, text string) ([]Source, error) {
 		return nil, err
 	}
 	out := make([]Source, 0, len(stmts))
+	lines := strings.Split(text, "\n")
 	for _, s := range stmts {
-		out = append(out, Source{SQL: s.Text, File: file, Line: s.Line, Index: len(out) + 1})
+		src := Source{SQL: s.Text, File: file, Line: s.Line, Index: len(out) + 1}
+		notes := annotationsAbove(lines, s.Line)
+		src.Name = notes["name"]
+		if v, ok := notes["weight"]; ok {
+			w, err := strconv.ParseFloat(v, 64)
+			if err != nil || math.IsNaN(w) || math.IsInf(w, 0) || w < 0 {
+				where := fmt.Sprintf("line %d", s.Line)
+				if file != "" {
+					where = file + ":" + strconv.Itoa(s.Line)
+				}
+				return nil, fmt.Errorf("%w: %s: -- weight: %q is not a number of 0 or more (how many times the application sends the statement, against the others' weights)", ErrAnnotation, where, v)
+			}
+			src.Weight = &w
+		}
+		out = append(out, src)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -59,6 +60,46 @@ func TestSplitSQLRefused(t *testing.T) {
 		_, err := SplitSQL("", in)
 		if !errors.Is(err, ErrSQLText) || err.Error() != want {
 			t.Errorf("SplitSQL(%q) = %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestSplitSQLAnnotations: the `-- name:` and `-- weight:` comments right
+// above a statement name and weigh it (the nearest line of each counting,
+// through blank and comment lines, never past another statement); a
+// weight that is not a number of 0 or more is refused with its line.
+func TestSplitSQLAnnotations(t *testing.T) {
+	in := `-- name: login
+-- weight: 250
+SELECT 1;
+
+-- weight: 8
+-- a note between
+
+-- name: pending
+SELECT 2; -- name: not_this_one
+SELECT 3;
+-- weight: 0.5
+-- name: rare
+SELECT 4`
+	got, err := SplitSQL("w.sql", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := func(v float64) *float64 { return &v }
+	want := []Source{
+		{SQL: "SELECT 1", File: "w.sql", Line: 3, Index: 1, Name: "login", Weight: w(250)},
+		{SQL: "SELECT 2", File: "w.sql", Line: 9, Index: 2, Name: "pending", Weight: w(8)},
+		{SQL: "SELECT 3", File: "w.sql", Line: 10, Index: 3},
+		{SQL: "SELECT 4", File: "w.sql", Line: 13, Index: 4, Name: "rare", Weight: w(0.5)},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SplitSQL (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"-1", "often", "NaN", "Inf", ""} {
+		_, err := SplitSQL("w.sql", "SELECT 1;\n-- weight: "+bad+"\nSELECT 2")
+		if !errors.Is(err, ErrAnnotation) || !strings.Contains(err.Error(), "w.sql:3: -- weight: ") {
+			t.Errorf("weight %q: %v, want ErrAnnotation at w.sql:3", bad, err)
 		}
 	}
 }

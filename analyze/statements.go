@@ -448,6 +448,16 @@ func (s *Statement) classified() (*sqlscan.Parsed, error) {
 	return s.parsed, s.parseErr
 }
 
+// planText is the statement's text as the server plans it: its typed
+// literals (timestamptz $1, which pg_stat_statements writes and the server
+// refuses) as casts (sqlscan's PlanText).
+func (s *Statement) planText() string {
+	if st, err := s.classified(); err == nil && st.PlanText != "" {
+		return st.PlanText
+	}
+	return trimSQL(s.Query)
+}
+
 // explainable reports whether EXPLAIN is worth asking for the statement:
 // it is a statement EXPLAIN takes, or one the parser refuses (the refusal
 // is its plan error).

@@ -203,7 +203,7 @@ func nonNil(s []string) []string {
 func compare(rep *Report, cfg Config) {
 	targeted := Targeted(cfg.Workload, AddedIndexes(&rep.Baseline.Environment, &rep.Environment))
 	out := Compare(rep.Baseline, &rep.Run, cfg.Compare, targeted, rep.Workload.Expect)
-	rep.Comparison, rep.EnvironmentDiff, rep.Drift = out.Comparison, out.EnvironmentDiff, out.Drift
+	rep.Comparison, rep.EnvironmentDiff, rep.Drift, rep.ServerDrift, rep.Weighted = out.Comparison, out.EnvironmentDiff, out.Drift, out.ServerDrift, out.Weighted
 	rep.Gate = Evaluate(rep.Comparison, cfg.Gate, cfg.Compare.Alpha)
 }
 

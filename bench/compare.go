@@ -61,6 +61,43 @@ type Outcome struct {
 	// controls.
 	Drift       *Drift
 	ServerDrift *Drift
+	// Weighted is nil unless the statements carry weights.
+	Weighted *WeightedChange
+}
+
+// WeightedChange is the workload's median latency as the application
+// sends it: each statement's median weighted by how often it is sent (a
+// .sql file's `-- weight:` comments), before and after.
+type WeightedChange struct {
+	// Statements counts the weighted statements both runs measured.
+	Statements int `json:"statements"`
+	// BeforeMs and AfterMs are Σ weight × median latency, in milliseconds
+	// per weight unit (per 1,000 requests when the weights count them).
+	BeforeMs float64 `json:"before_ms"`
+	AfterMs  float64 `json:"after_ms"`
+	// ChangePct is AfterMs over BeforeMs, minus one, in percent: negative
+	// is faster.
+	ChangePct float64 `json:"change_pct"`
+}
+
+// weighted sums the weighted medians of the statements both runs
+// measured and weigh alike; nil when none carries a weight.
+func weighted(cs []Comparison, before, after *Run) *WeightedChange {
+	w := &WeightedChange{}
+	for _, c := range cs {
+		a, b := after.Statement(c.Name), before.Statement(c.Name)
+		if a == nil || b == nil || a.Weight <= 0 || a.Weight != b.Weight || a.Calls == 0 || b.Calls == 0 {
+			continue
+		}
+		w.Statements++
+		w.BeforeMs += a.Weight * b.P50Ms
+		w.AfterMs += a.Weight * a.P50Ms
+	}
+	if w.Statements == 0 || w.BeforeMs <= 0 {
+		return nil
+	}
+	w.ChangePct = finite(changePct(w.BeforeMs, w.AfterMs))
+	return w
 }
 
 // Compare puts every statement the two runs share beside itself, in the
@@ -181,6 +218,7 @@ func Compare(before, after *Run, o CompareOptions, listed map[string][]string, e
 		}
 		out.Comparison = append(out.Comparison, p.c)
 	}
+	out.Weighted = weighted(out.Comparison, before, after)
 	return out
 }
 

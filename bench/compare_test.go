@@ -344,3 +344,23 @@ func TestPromisesPlaced(t *testing.T) {
 		t.Errorf("neither: promise %+v, placed %q", c.Promise, c.Expectation)
 	}
 }
+
+// TestWeightedChange: with weights (a .sql file's `-- weight:`), the
+// comparison sums each statement's median by its weight, so a statement
+// the application sends 250 times counts 250 times; without them there is
+// no weighted figure.
+func TestWeightedChange(t *testing.T) {
+	heavy, light := stmt("heavy", 1, 2, 10, "p"), stmt("light", 2, 10, 10, "p")
+	heavy.Weight, light.Weight = 250, 1
+	heavyAfter, lightAfter := stmt("heavy", 3, 1, 5, "p2"), stmt("light", 4, 20, 20, "p2")
+	heavyAfter.Weight, lightAfter.Weight = 250, 1
+	out := bench.Compare(runOf(env(), heavy, light), runOf(env(), heavyAfter, lightAfter), defaults, nil, nil)
+	w := out.Weighted
+	if w == nil || w.Statements != 2 || w.BeforeMs != 250*2+10 || w.AfterMs != 250*1+20 || w.ChangePct > -47 || w.ChangePct < -47.1 {
+		t.Fatalf("weighted = %+v; want 2 statements, 510 -> 270 ms (-47%%)", w)
+	}
+	out = bench.Compare(runOf(env(), stmt("a", 1, 1, 1, "p")), runOf(env(), stmt("a", 2, 1, 1, "p")), defaults, nil, nil)
+	if out.Weighted != nil {
+		t.Errorf("weighted without weights = %+v, want nil", out.Weighted)
+	}
+}

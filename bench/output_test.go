@@ -127,6 +127,7 @@ func TestFromSQL(t *testing.T) {
 	w := sqlWorkload(t, `-- the first one has no name
 SELECT 1;
 -- name: by id
+-- weight: 170
 SELECT name FROM agents_agent WHERE id = 3;
 INSERT INTO agents_agent (name) VALUES ('x');
 `)
@@ -140,12 +141,16 @@ INSERT INTO agents_agent (name) VALUES ('x');
 	if diff := cmp.Diff([]string{"q3"}, w.Writes()); diff != "" {
 		t.Errorf("writes (-want +got):\n%s", diff)
 	}
+	if got := []float64{w.Statements[0].Weight, w.Statements[1].Weight}; got[0] != 0 || got[1] != 170 {
+		t.Errorf("weights %v, want [0 170] (none given, then -- weight: 170)", got)
+	}
 	for text, want := range map[string]string{
 		"SELECT $1;":            "uses $1",
 		"SET work_mem = '1GB';": "only queries and DML",
 		"-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;": "already called a",
-		"-- nothing\n":          "holds no SQL statement",
-		"SELECT 'unterminated;": "unterminated",
+		"-- nothing\n":               "holds no SQL statement",
+		"SELECT 'unterminated;":      "unterminated",
+		"-- weight: lots\nSELECT 1;": "x.sql:2: -- weight: \"lots\" is not a number",
 	} {
 		if _, err := bench.FromSQL("x.sql", []byte(text)); !errors.Is(err, bench.ErrWorkload) || !strings.Contains(err.Error(), want) {
 			t.Errorf("FromSQL(%q) = %v; want ErrWorkload saying %q", text, err, want)

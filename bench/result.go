@@ -107,6 +107,9 @@ type StatementRun struct {
 	Write bool `json:"write,omitempty"`
 	// FollowUp marks a statement that only runs after another one.
 	FollowUp bool `json:"follow_up,omitempty"`
+	// Weight is how often the application sends it against the others
+	// (a .sql file's `-- weight:`); 0 when the workload does not say.
+	Weight float64 `json:"weight,omitempty"`
 	// Indexes are the profile's hand-picked indexes meant to serve it.
 	Indexes []string `json:"indexes,omitempty"`
 	// Expect is the statement's own promise (a .sql file's `-- expect:`
@@ -504,6 +507,9 @@ type Report struct {
 	// same for server time.
 	Drift       *Drift `json:"drift,omitempty"`
 	ServerDrift *Drift `json:"server_drift,omitempty"`
+	// Weighted is the weighted statements' medians summed by weight, when
+	// the workload gives weights.
+	Weighted *WeightedChange `json:"weighted,omitempty"`
 	// Gate is set when a comparison was made.
 	Gate *Gate `json:"gate,omitempty"`
 }

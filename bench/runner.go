@@ -175,7 +175,7 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 	run := &Run{Schema: Schema, Workload: w.Info, Settings: o.settings(), Complete: true}
 	run.Statements = make([]StatementRun, len(w.Statements))
 	for i, s := range w.Statements {
-		run.Statements[i] = StatementRun{Name: s.Name, SQLHash: sqlHash(s.SQL), Write: s.Write, FollowUp: !s.Leader, Indexes: s.Indexes, Expect: s.Expect}
+		run.Statements[i] = StatementRun{Name: s.Name, SQLHash: sqlHash(s.SQL), Weight: s.Weight, Write: s.Write, FollowUp: !s.Leader, Indexes: s.Indexes, Expect: s.Expect}
 	}
 
 	// The server going away before the measured calls is a stopped run

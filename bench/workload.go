@@ -38,6 +38,10 @@ type Statement struct {
 	// Expect is the statement's own promise: a .sql file's `-- expect:`
 	// comment above it.
 	Expect *ExpectRange
+	// Weight is how many times the application sends the statement
+	// against the others (a .sql file's `-- weight:` comment; a profile's
+	// mix weight); 0 when nothing says.
+	Weight float64
 	// Leader is set for a statement that runs on its own in every round;
 	// a follow-up only runs after its leader.
 	Leader bool
@@ -146,25 +150,6 @@ func check(s *Statement, where string) error {
 	return nil
 }
 
-// nameComment is a `-- name: x` line naming the statement under it.
-var nameComment = regexp.MustCompile(`^\s*--\s*name:\s*(.+?)\s*$`)
-
-// nameAbove returns the name a `-- name:` comment gives the statement
-// starting on line (1-based), looking up through the comment and blank
-// lines right above it.
-func nameAbove(lines []string, line int) string {
-	for i := line - 2; i >= 0 && i < len(lines); i-- {
-		l := strings.TrimSpace(lines[i])
-		if m := nameComment.FindStringSubmatch(l); m != nil {
-			return m[1]
-		}
-		if l != "" && !strings.HasPrefix(l, "--") {
-			return ""
-		}
-	}
-	return ""
-}
-
 // badNameChars are replaced in statement names: names become benchmark
 // names (BenchmarkQuery/<name>), where spaces and slashes would split them.
 var badNameChars = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
@@ -203,8 +188,11 @@ func FromSQL(file string, text []byte) (*Workload, error) {
 			return nil, &ParamsError{Where: where, Param: st.params[n-1]}
 		}
 		stmtName := fmt.Sprintf("q%d", s.Index)
-		if n := nameAbove(lines, s.Line); n != "" {
-			stmtName = badNameChars.ReplaceAllString(n, "_")
+		if s.Name != "" {
+			stmtName = badNameChars.ReplaceAllString(s.Name, "_")
+		}
+		if s.Weight != nil {
+			st.Weight = *s.Weight
 		}
 		if st.Expect, err = expectAbove(lines, s.Line, header, file); err != nil {
 			return nil, err

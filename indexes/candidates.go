@@ -18,9 +18,19 @@ const (
 	// (seq_page_cost 1), so past roughly a quarter to a third of the rows
 	// the planner will not use it.
 	maxUsefulFraction = 0.3
-	// defaultRangeSelectivity is the planner's DEFAULT_INEQ_SEL (1/3), used
-	// for a range predicate whose value is not known here.
-	defaultRangeSelectivity = 1.0 / 3
+	// rangeSelectivity is what a range predicate on one side is taken to
+	// keep: the tenth of the rows the values drawn for a range keep
+	// (lowerBoundQuantile), as "since last week" keeps the newest rows;
+	// the planner, given the values, decides. (Its DEFAULT_INEQ_SEL, a
+	// third, would leave out every one-sided range before costing.)
+	rangeSelectivity = 1 - lowerBoundQuantile
+	// boundedRangeSelectivity is the planner's DEFAULT_RANGE_INEQ_SEL
+	// (0.005), for a column bounded on both sides (a week of orders).
+	boundedRangeSelectivity = 0.005
+	// defaultMatchSelectivity is the planner's DEFAULT_MATCH_SEL (0.005),
+	// for a LIKE whose prefix's share is not known here: a prefix is a
+	// narrow range.
+	defaultMatchSelectivity = 0.005
 	// maxIncludeColumns caps INCLUDE: a covering index of more columns is
 	// close to a second copy of the table.
 	maxIncludeColumns = 3
@@ -28,9 +38,9 @@ const (
 	// worth copying into an index for an index-only scan.
 	maxIncludeWidth = 64
 	// lowCardinality is the most distinct values a column may have for a
-	// constant predicate on it to become a partial index's WHERE: few
-	// values means each is a large share of the table that the partial
-	// index leaves out.
+	// constant predicate on it to become a partial index's WHERE: a
+	// status, a kind, a flag, whose values the application's code names
+	// (an id or an email is the request's).
 	lowCardinality = 10
 )
 
@@ -55,66 +65,10 @@ type generator struct {
 	maxCols int
 	pool    map[string]*cand
 	order   []*cand
-	// partial maps table oid and column to the constant predicate every
-	// statement of the workload puts on it, when there is one and the column
-	// has few values.
-	partial map[uint32]map[string]string
 }
 
 func newGenerator(maxCols int) *generator {
-	return &generator{maxCols: maxCols, pool: map[string]*cand{}, partial: map[uint32]map[string]string{}}
-}
-
-// findPartials records the columns whose predicate is the same constant in
-// every statement that filters on them.
-func (g *generator) findPartials(all []*resolved) {
-	konst := map[uint32]map[string]string{}
-	mixed := map[uint32]map[string]bool{}
-	note := func(t *table, col, k string) {
-		if konst[t.oid] == nil {
-			konst[t.oid], mixed[t.oid] = map[string]string{}, map[string]bool{}
-		}
-		if old, ok := konst[t.oid][col]; ok && old != k {
-			mixed[t.oid][col] = true
-		}
-		konst[t.oid][col] = k
-	}
-	for _, r := range all {
-		for _, a := range r.accesses {
-			for _, u := range a.eq {
-				if u.fn != "" {
-					continue
-				}
-				note(a.t, u.col, u.konst)
-			}
-			for _, u := range append(append([]use(nil), a.in...), a.ranges...) {
-				note(a.t, u.col, "")
-			}
-		}
-	}
-	for oid, cols := range konst {
-		for col, k := range cols {
-			if k == "" || mixed[oid][col] {
-				continue
-			}
-			var t *table
-			for _, r := range all {
-				for _, a := range r.accesses {
-					if a.t.oid == oid {
-						t = a.t
-					}
-				}
-			}
-			c := t.columns[col]
-			if c == nil || (c.typ != "boolean" && (c.distinct(t.rows) == 0 || c.distinct(t.rows) > lowCardinality)) {
-				continue
-			}
-			if g.partial[oid] == nil {
-				g.partial[oid] = map[string]string{}
-			}
-			g.partial[oid][col] = k
-		}
-	}
+	return &generator{maxCols: maxCols, pool: map[string]*cand{}}
 }
 
 // keyed is a key list with what each key does.
@@ -134,7 +88,7 @@ func (k keyed) with(key indexdef.Key, role string) keyed {
 
 // forAccess adds the candidates one statement's use of one table asks for.
 func (g *generator) forAccess(si int, a *access, isSelect bool) {
-	if a.t.kind != "r" && a.t.kind != "m" && a.t.kind != "p" {
+	if a.t.kind != "r" && a.t.kind != "m" && a.t.kind != "p" || a.t.system != "" {
 		return
 	}
 	eq := uniqueUses(a.eq)
@@ -151,8 +105,8 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 	var rest []use
 	var where []string
 	for _, u := range eq {
-		if k, ok := g.partial[a.t.oid][u.col]; ok && u.fn == "" && u.konst == k {
-			where = append(where, k)
+		if u.fixed {
+			where = append(where, u.konst)
 			continue
 		}
 		rest = append(rest, u)
@@ -215,7 +169,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			for n := 1; n <= len(l.keys); n++ {
 				g.add(si, a, keyed{keys: l.keys[:n], roles: l.roles[:n]}, nil, w)
 			}
-			if inc := includeFor(a, l.keys, isSelect); len(inc) > 0 {
+			if inc := includeFor(a, l.keys, w, isSelect); len(inc) > 0 {
 				g.add(si, a, l, inc, w)
 			}
 		}
@@ -224,12 +178,21 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 
 // includeFor returns the columns that, added as INCLUDE, let the
 // statement read the table from the index alone; nil when there are none,
-// too many, or too wide ones.
-func includeFor(a *access, keys []indexdef.Key, isSelect bool) []string {
+// too many, or too wide ones. A column a partial index's predicate (where)
+// fixes by one of the access's constants needs no copy: an index-only scan
+// of a partial index does not read the columns its predicate settles.
+func includeFor(a *access, keys []indexdef.Key, where string, isSelect bool) []string {
 	if !isSelect || a.star {
 		return nil
 	}
 	inKeys := map[string]bool{}
+	if where != "" {
+		for _, u := range a.eq {
+			if u.fixed && strings.Contains(where, u.konst) {
+				inKeys[u.col] = true
+			}
+		}
+	}
 	for _, k := range keys {
 		if k.Column == "" {
 			return nil
@@ -270,6 +233,10 @@ func (g *generator) add(si int, a *access, l keyed, include []string, where stri
 		c.reject = "existing index " + e.name + " already serves it"
 		return
 	}
+	if e := permutationOf(&def, l.roles, a.t.indexes); e != nil {
+		c.reject = "existing index " + e.name + " has the same key columns in another order, and the statement compares each of them with =: it serves the same lookups"
+		return
+	}
 	if frac, ok := g.selective(a, c); !ok {
 		c.reject = fmt.Sprintf("not selective: its predicates keep about %.0f%% of the rows and it gives no order the statement needs", frac*100)
 	}
@@ -303,6 +270,54 @@ func servedBy(def *indexDef, existing []*existing) *existing {
 	return nil
 }
 
+// permutationOf returns an existing valid btree index whose leading keys
+// are def's keys in another order, when every key of def is compared with
+// = (roles): an index on (store_id, film_id) finds the rows of
+// film_id = 1 AND store_id = 2 as (film_id, store_id) would. INCLUDE must
+// be covered and the predicate the same.
+func permutationOf(def *indexDef, roles []string, existing []*existing) *existing {
+	if len(def.keys) < 2 {
+		return nil
+	}
+	want := map[string]bool{}
+	for i, k := range def.keys {
+		if i >= len(roles) || roles[i] != "=" || k.Opclass != "" {
+			return nil
+		}
+		want[target(k)] = true
+	}
+	for _, e := range existing {
+		if !e.valid || e.special || e.def.where != def.where || len(e.def.keys) < len(def.keys) {
+			continue
+		}
+		have := map[string]bool{}
+		for _, k := range e.def.keys[:len(def.keys)] {
+			have[target(k)] = true
+		}
+		same := len(have) == len(want)
+		for t := range want {
+			same = same && have[t]
+		}
+		if !same {
+			continue
+		}
+		covered := map[string]bool{}
+		for _, k := range e.def.keys {
+			covered[k.Column] = true
+		}
+		for _, c := range e.def.include {
+			covered[c] = true
+		}
+		for _, c := range def.include {
+			same = same && covered[c]
+		}
+		if same {
+			return e
+		}
+	}
+	return nil
+}
+
 // selective reports whether a candidate can pay for itself on the access
 // that asked for it: its leading equality and range keys keep few enough
 // rows, or it gives the ORDER BY a LIMIT needs, or it covers every column
@@ -314,11 +329,25 @@ func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
 		eqs[target(u.key())] = u
 	}
 	for _, u := range a.in {
-		eqs[target(u.key())] = use{col: u.col, fn: u.fn, op: "IN"}
+		eqs[target(u.key())] = use{col: u.col, expr: u.expr, op: "IN"}
 	}
-	ranges := map[string]bool{}
+	ranges := map[string]float64{}
+	sides := map[string]int{}
 	for _, u := range a.ranges {
-		ranges[target(u.key())] = true
+		t := target(u.key())
+		switch u.op {
+		case ">", ">=":
+			sides[t] |= 1
+		case "<", "<=":
+			sides[t] |= 2
+		}
+		ranges[t] = rangeSelectivity
+		if sides[t] == 3 {
+			ranges[t] = boundedRangeSelectivity
+		}
+		if u.pattern {
+			ranges[t] = defaultMatchSelectivity
+		}
 	}
 	joins := map[string]bool{}
 	for _, u := range a.joins {
@@ -348,16 +377,16 @@ func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
 			lead++
 			continue
 		}
-		if ranges[t] {
-			frac *= defaultRangeSelectivity
+		if sel, ok := ranges[t]; ok {
+			frac *= sel
 		}
 		break
 	}
 	if c.def.where != "" {
 		for _, u := range a.eq {
-			if strings.Contains(c.def.where, u.konst) && u.konst != "" {
-				if col := a.t.columns[u.col]; col != nil {
-					frac *= col.eqSelectivity(a.t.rows)
+			if u.fixed && strings.Contains(c.def.where, u.konst) {
+				if share := valueShare(a.t.columns[u.col], a.t.rows, u.lit); share >= 0 {
+					frac *= share
 				}
 			}
 		}

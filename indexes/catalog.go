@@ -22,6 +22,10 @@ type table struct {
 	// kind is pg_class.relkind: 'r' (a plain table), 'm' (a materialized
 	// view) and 'p' (a partitioned table) get candidates.
 	kind string
+	// system says why the table is not the user's to index, empty when it
+	// is: a system catalog (pg_catalog, information_schema, TOAST) or an
+	// extension's table. It gets no candidate and no drop.
+	system string
 	// partitions are a partitioned table's partitions holding rows
 	// (partitions.go).
 	partitions []partition
@@ -56,6 +60,10 @@ type column struct {
 	// stats are nil when pg_stats has no row (never analysed, or no
 	// privilege).
 	stats *colStats
+	// collateC is set when the column's collation orders strings by their
+	// bytes (C, POSIX, the builtin provider), in which a plain B-tree
+	// serves LIKE 'prefix%'.
+	collateC bool
 }
 
 // colStats is a column's pg_stats row.
@@ -207,7 +215,10 @@ func loadCatalog(ctx context.Context, q Querier, refs []relRef) (*catalog, error
 	if len(names) == 0 {
 		return c, nil
 	}
-	rows, err := q.Query(ctx, analyze.Tagged(`SELECT n.k, c.oid, ns.nspname, c.relname, c.relkind::text, c.reltuples::float8, pg_table_size(c.oid)
+	rows, err := q.Query(ctx, analyze.Tagged(`SELECT n.k, c.oid, ns.nspname, c.relname, c.relkind::text, c.reltuples::float8, pg_table_size(c.oid),
+  CASE WHEN ns.nspname IN ('pg_catalog', 'information_schema') OR ns.nspname LIKE 'pg\_toast%' THEN 'a system catalog'
+    ELSE coalesce((SELECT 'owned by extension ' || e.extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+      WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e' LIMIT 1), '') END
 FROM unnest($1::text[], $2::text[]) AS n(name, k)
 JOIN pg_class c ON c.oid = to_regclass(n.name)
 JOIN pg_namespace ns ON ns.oid = c.relnamespace`), names, keys)
@@ -217,7 +228,7 @@ JOIN pg_namespace ns ON ns.oid = c.relnamespace`), names, keys)
 	for rows.Next() {
 		var k string
 		t := &table{columns: map[string]*column{}, updated: map[string]float64{}}
-		if err := rows.Scan(&k, &t.oid, &t.schema, &t.name, &t.kind, &t.rows, &t.bytes); err != nil {
+		if err := rows.Scan(&k, &t.oid, &t.schema, &t.name, &t.kind, &t.rows, &t.bytes, &t.system); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("indexes: read tables: %w", err)
 		}
@@ -255,6 +266,11 @@ JOIN pg_namespace ns ON ns.oid = c.relnamespace`), names, keys)
 
 func (c *catalog) readColumns(ctx context.Context, q Querier, oids []uint32) error {
 	rows, err := q.Query(ctx, analyze.Tagged(`SELECT a.attrelid, a.attname, format_type(a.atttypid, a.atttypmod),
+  coalesce(CASE WHEN a.attcollation = 0 THEN false
+    WHEN a.attcollation = 100 THEN (SELECT (coalesce(to_jsonb(d) ->> 'datlocprovider', 'c') = 'c' AND d.datcollate IN ('C', 'POSIX'))
+        OR to_jsonb(d) ->> 'datlocprovider' = 'b' FROM pg_database d WHERE d.datname = current_database())
+    ELSE (SELECT (co.collprovider = 'c' AND co.collcollate IN ('C', 'POSIX')) OR co.collprovider = 'b' OR co.oid = 950
+      FROM pg_collation co WHERE co.oid = a.attcollation) END, false),
   s.null_frac::float8, s.avg_width, s.n_distinct::float8,
   s.most_common_vals::text::text[], s.most_common_freqs::float8[], s.histogram_bounds::text::text[], s.correlation::float8
 FROM pg_attribute a
@@ -277,7 +293,7 @@ ORDER BY a.attrelid, a.attnum`), oids)
 			mcv, hist          []string
 			mcf                []float64
 		)
-		if err := rows.Scan(&oid, &col.name, &col.typ, &nullFrac, &width, &nd, &mcv, &mcf, &hist, &corr); err != nil {
+		if err := rows.Scan(&oid, &col.name, &col.typ, &col.collateC, &nullFrac, &width, &nd, &mcv, &mcf, &hist, &corr); err != nil {
 			return fmt.Errorf("indexes: read columns: %w", err)
 		}
 		if nd != nil {
@@ -355,7 +371,13 @@ ORDER BY i.indrelid, ic.relname`), oids)
 			}
 			key := indexdef.Key{Column: name}
 			if name == "" {
-				key.Expr = strings.TrimSuffix(strings.TrimPrefix(elems[k], "("), ")")
+				// As the advisor's own keys write it (sqlscan's deparse),
+				// so that a candidate repeating it is seen to.
+				if pk, err := sqlscan.ParseKey(elems[k]); err == nil && pk.Expr != "" {
+					key.Expr = pk.Expr
+				} else {
+					key.Expr = strings.TrimSuffix(strings.TrimPrefix(elems[k], "("), ")")
+				}
 			}
 			// indoption bit 0 is INDOPTION_DESC, bit 1
 			// INDOPTION_NULLS_FIRST.

@@ -32,6 +32,9 @@ type planCost struct {
 	// used are the ids of the what-if indexes the plan reads and, prefixed
 	// with existingPrefix, the names of existing ones.
 	used []string
+	// rows are, by what-if index id, the most rows one scan of it is
+	// estimated to return.
+	rows map[string]float64
 }
 
 // existingPrefix marks an existing index's name in planCost.used.
@@ -80,6 +83,10 @@ type engine struct {
 	explains, hits, cachedPlans, peak int
 	// user is the session's role, once privilege needed it.
 	user string
+	// factors are, by statement and expression, the real over the
+	// planner's selectivity of the statement's predicate on an expression
+	// (exprFactor).
+	factors map[*costed]map[string]float64
 	// partIndex names the partitioned index a partition's existing index
 	// is part of: a plan reading it uses the partitioned index.
 	partIndex map[string]string
@@ -87,7 +94,8 @@ type engine struct {
 
 func newEngine(q Querier, w whatIf) *engine {
 	return &engine{q: q, w: w, cache: map[*costed]map[string]*planCost{}, live: map[string]*live{},
-		names: map[string]string{}, nums: map[string]int{}, sizes: map[string]int64{}, failed: map[string]string{}}
+		names: map[string]string{}, nums: map[string]int{}, sizes: map[string]int64{}, failed: map[string]string{},
+		factors: map[*costed]map[string]float64{}}
 }
 
 // cacheKey names the set's indexes that could serve the statement, in a
@@ -126,8 +134,11 @@ func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCos
 	if err := e.materialize(ctx, set); err != nil {
 		return nil, err
 	}
-	p, err := e.explain(ctx, s)
+	p, plan, err := e.explain(ctx, s)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.correct(ctx, s, set, p, plan); err != nil {
 		return nil, err
 	}
 	e.remember(s, key, p)
@@ -262,16 +273,16 @@ func (e *engine) record(defs []*indexDef, ms []made) {
 }
 
 // explain plans the statement as things stand.
-func (e *engine) explain(ctx context.Context, s *costed) (*planCost, error) {
+func (e *engine) explain(ctx context.Context, s *costed) (*planCost, *analyze.Plan, error) {
 	e.explains++
 	var raw []byte
 	err := e.w.guard(ctx, func() error { return e.q.QueryRow(ctx, s.sql, s.args...).Scan(&raw) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	plan, err := analyze.ParsePlan(raw)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	p := &planCost{cost: plan.Root.TotalCost}
 	for _, name := range plan.IndexesUsed() {
@@ -283,7 +294,16 @@ func (e *engine) explain(ctx context.Context, s *costed) (*planCost, error) {
 			p.used = append(p.used, existingPrefix+name)
 		}
 	}
-	return p, nil
+	plan.Walk(func(n *analyze.Node) bool {
+		if id, ok := e.names[n.IndexName]; ok && n.IndexName != "" {
+			if p.rows == nil {
+				p.rows = map[string]float64{}
+			}
+			p.rows[id] = max(p.rows[id], n.PlanRows)
+		}
+		return true
+	})
+	return p, plan, nil
 }
 
 // cleanup removes every what-if index.

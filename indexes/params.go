@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
 	"strings"
 
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
 // Where in a column's histogram a range parameter is drawn: a lower bound
@@ -54,12 +56,15 @@ type preparer interface {
 	Deallocate(ctx context.Context, name string) error
 }
 
-// sampleArgs draws a value for every $n of the statement from the
-// statistics of the column it is compared with: a most common value drawn
-// by its frequency for an equality, a histogram bound for a range. A
+// sampleArgs draws a value for every $n of the statement: one of the
+// constants pg_qualstats saw it run with, by how often (qs, when the
+// workload is pg_stat_statements and the extension is installed), else
+// from the statistics of the column it is compared with: a most common
+// value drawn by its frequency for an equality, a histogram bound for a
+// range. A
 // parameter compared with nothing known gets a value of its type. Values
 // are text; the server reads them as the parameter's type.
-func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, error) {
+func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64, qs *qualStats) ([]any, error) {
 	n := s.st.q.maxParam
 	if n == 0 {
 		return nil, nil
@@ -82,6 +87,13 @@ func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, 
 	var types []uint32
 	for i := 1; i <= n; i++ {
 		pu, ok := s.r.params[i]
+		if ok && pu.limit == "" {
+			// What the statement really ran with, by how often.
+			if v := qualValue(qs, s.st.QueryID, pu, rng); v != "" {
+				args[i-1] = v
+				continue
+			}
+		}
 		switch {
 		case ok && pu.limit == "limit":
 			args[i-1] = defaultLimit
@@ -101,7 +113,7 @@ func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64) ([]any, 
 		}
 		if types == nil {
 			var err error
-			if types, err = paramTypes(ctx, q, s.st.Query); err != nil {
+			if types, err = typeParams(ctx, q, s); err != nil {
 				return nil, err
 			}
 		}
@@ -191,6 +203,101 @@ func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng 
 		return nil, fmt.Errorf("read a value of %s.%s: %w", pu.t.name, pu.col, err)
 	}
 	return v, nil
+}
+
+// untypedParameter reports whether err is the server failing to choose a
+// parameter's type: ambiguous_function (42725: "operator is not unique:
+// unknown * unknown", generate_series($1, $2)) or indeterminate_datatype
+// (42P18: $1 IS NULL).
+func untypedParameter(err error) bool {
+	pe, ok := isPgError(err)
+	return ok && (pe.Code == "42725" || pe.Code == "42P18")
+}
+
+// fallbackTypes are what typeParams gives the parameters nothing types,
+// all of them at once, in turn: analyze's order (integers first, then
+// numeric, a timestamp, text).
+var fallbackTypes = []string{"bigint", "numeric", "timestamptz", "text"}
+
+// typeParams asks the server for the statement's parameter types. Where it
+// cannot choose them, each parameter is given a type from its context (the
+// column it is compared with, an array of it for = ANY, bigint for LIMIT
+// and OFFSET), then the others one of fallbackTypes, until the server
+// takes the statement: that text, with its casts (sqlscan.CastParams), is
+// then the statement's EXPLAIN. The server's first refusal comes back when
+// nothing fits.
+func typeParams(ctx context.Context, q Querier, s *costed) ([]uint32, error) {
+	types, first := paramTypes(ctx, q, s.st.q.plan)
+	if first == nil || !untypedParameter(first) {
+		return types, first
+	}
+	known := map[int]string{}
+	for n, pu := range s.r.params {
+		switch {
+		case pu.limit != "":
+			known[n] = "bigint"
+		case pu.t != nil && pu.t.columns[pu.col] != nil:
+			known[n] = pu.t.columns[pu.col].typ
+			if pu.array {
+				known[n] += "[]"
+			}
+		}
+	}
+	try := func(given map[int]string) ([]uint32, string, error) {
+		text, err := sqlscan.CastParams(s.st.q.plan, given)
+		if err != nil {
+			return nil, "", err
+		}
+		types, err := paramTypes(ctx, q, text)
+		return types, text, err
+	}
+	done := func(types []uint32, text string) ([]uint32, error) {
+		s.sql = explainSQL(text)
+		return types, nil
+	}
+	// The context's types, then every other parameter as one type.
+	for _, fill := range append([]string{""}, fallbackTypes...) {
+		given := maps.Clone(known)
+		for n := 1; n <= s.st.q.maxParam && fill != ""; n++ {
+			if _, ok := given[n]; !ok {
+				given[n] = fill
+			}
+		}
+		types, text, err := try(given)
+		if err == nil {
+			return done(types, text)
+		}
+		if _, ok := isPgError(err); !ok {
+			return nil, err
+		}
+	}
+	// One parameter at a time, keeping a type that moves the failure on to
+	// another parameter the server cannot type.
+	given := maps.Clone(known)
+	_, _, cur := try(given)
+	for n := 1; n <= s.st.q.maxParam; n++ {
+		if _, ok := known[n]; ok {
+			continue
+		}
+		for _, typ := range fallbackTypes {
+			given[n] = typ
+			types, text, err := try(given)
+			if err == nil {
+				return done(types, text)
+			}
+			pe, ok := isPgError(err)
+			if !ok {
+				return nil, err
+			}
+			if ce, _ := isPgError(cur); untypedParameter(err) && (ce == nil || pe.Message != ce.Message || pe.Position != ce.Position) {
+				// Typing $n got past that failure to the next one.
+				cur = err
+				break
+			}
+			delete(given, n)
+		}
+	}
+	return nil, first
 }
 
 // paramTypes asks the server for a statement's parameter types.

@@ -42,8 +42,23 @@ const (
 type pred struct {
 	kind predKind
 	col  colRef
-	// fn is "lower" or "upper" for an expression predicate (lower(col) = x).
-	fn string
+	// expr is, for a predicate on an expression of the column
+	// (UPPER("t"."email"::text) = x, date_trunc('day', at) >= x), the
+	// expression as an index key writes it: deparsed, the column
+	// unqualified, so the planner matches the index with the statement.
+	// relabel marks a mere cast to a string type (Django's "t"."c"::text),
+	// which is the column itself when the column is of a string type.
+	expr    string
+	relabel bool
+	// pattern marks col LIKE 'prefix%': a range an index serves in the
+	// collation's byte order only (the C collation, else a
+	// text_pattern_ops key).
+	pattern bool
+	// cond is, for a predicate on an expression, the whole condition as
+	// the statement writes it: the real selectivity of the expression,
+	// which the planner cannot know without the index's statistics, is
+	// measured with it (see exprs.go).
+	cond *pg_query.Node
 	// op is the comparison (=, <, <=, >, >=), as if the column were on the
 	// left.
 	op string
@@ -53,7 +68,10 @@ type pred struct {
 	array  bool
 	// konst is the constant predicate's SQL when the predicate compares with
 	// a literal (or is a bare boolean column): a partial index's WHERE.
-	konst string
+	// lit is the literal as text and litKind what it is ("string",
+	// "bool", "number"): only a rare string or boolean value written in a
+	// file's statement is taken for a constant of the application.
+	konst, lit, litKind string
 	// other is the other column of a join predicate.
 	other colRef
 }
@@ -90,7 +108,12 @@ type block struct {
 type query struct {
 	// command is SELECT, UPDATE or DELETE.
 	command string
-	blocks  []*block
+	// text is the statement's text: an EXPLAIN's is the statement it
+	// explains, which explained says it was. plan is the text the server
+	// plans (sqlscan's PlanText: normalized typed literals as casts).
+	text, plan string
+	explained  bool
+	blocks     []*block
 	// target is the table an UPDATE or DELETE writes; set are the columns
 	// an UPDATE assigns.
 	target *relRef
@@ -144,12 +167,19 @@ func (q *query) relationNames() string {
 // internal/sqlscan parsed and classified it into (the statement is never
 // parsed twice). Text the lexer or parser refuses is sqlscan's error; more
 // or fewer than one statement is a *sqlscan.CountError.
+//
+// An EXPLAIN (developers run them, and pg_stat_statements keeps them) is
+// the statement it explains: the advisor reads, plans and counts that.
 func parseQuery(sql string) (*query, error) {
 	p, err := sqlscan.ParseOne(sql)
 	if err != nil {
 		return nil, err
 	}
 	q := &query{limitParams: map[int]string{}, ctes: map[string]bool{}}
+	if p.Kind == sqlscan.KindExplain && p.Inner != nil {
+		p, q.explained = *p.Inner, true
+	}
+	q.text, q.plan = p.Text, p.PlanText
 	node := p.Tree.Stmt
 	switch {
 	case node.GetSelectStmt() != nil:
@@ -359,7 +389,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		case pg_query.BoolExprType_NOT_EXPR:
 			if len(be.Args) == 1 {
 				if ref, ok := plainColumn(be.Args[0]); ok {
-					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
+					b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name), lit: "false", litKind: litBool})
 					b.refs = append(b.refs, ref)
 					return
 				}
@@ -368,7 +398,7 @@ func (q *query) where(b *block, n *pg_query.Node) {
 	case n.GetColumnRef() != nil:
 		if ref, ok := plainColumn(n); ok {
 			// A bare boolean column: WHERE "is_active".
-			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
+			b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name), lit: "true", litKind: litBool})
 			b.refs = append(b.refs, ref)
 			return
 		}
@@ -377,11 +407,11 @@ func (q *query) where(b *block, n *pg_query.Node) {
 		if ref, ok := plainColumn(bt.Arg); ok {
 			switch bt.Booltesttype {
 			case pg_query.BoolTestType_IS_TRUE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: indexdef.QuoteIdent(ref.name), lit: "true", litKind: litBool})
 				b.refs = append(b.refs, ref)
 				return
 			case pg_query.BoolTestType_IS_FALSE:
-				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name)})
+				b.preds = append(b.preds, pred{kind: predEq, col: ref, op: "=", konst: "NOT " + indexdef.QuoteIdent(ref.name), lit: "false", litKind: litBool})
 				b.refs = append(b.refs, ref)
 				return
 			}
@@ -425,7 +455,7 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 		rc, rfn, rok := columnSide(e.Rexpr)
 		switch {
 		case lok && rok:
-			if op != "=" || lfn != "" || rfn != "" {
+			if op != "=" || lfn.expr != "" || rfn.expr != "" {
 				return false
 			}
 			b.preds = append(b.preds, pred{kind: predJoin, col: lc, other: rc, op: "="},
@@ -433,9 +463,9 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 			b.refs = append(b.refs, lc, rc)
 			return true
 		case lok:
-			return q.compare(b, lc, lfn, op, e.Rexpr)
+			return q.compare(b, lc, lfn, op, e.Rexpr, e)
 		case rok:
-			return q.compare(b, rc, rfn, flipOp(op), e.Lexpr)
+			return q.compare(b, rc, rfn, flipOp(op), e.Lexpr, e)
 		}
 	case pg_query.A_Expr_Kind_AEXPR_IN:
 		if op != "=" {
@@ -446,7 +476,7 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 		if !ok || list == nil {
 			return false
 		}
-		p := pred{kind: predIn, col: ref, fn: fn, op: "="}
+		p := pred{kind: predIn, col: ref, expr: fn.expr, relabel: fn.relabel, op: "=", cond: condOf(fn, e)}
 		for _, item := range list.Items {
 			if !isValue(item) {
 				return false
@@ -463,7 +493,7 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 		if !ok || op != "=" || !isValue(e.Rexpr) {
 			return false
 		}
-		p := pred{kind: predIn, col: ref, fn: fn, op: "=", array: true}
+		p := pred{kind: predIn, col: ref, expr: fn.expr, relabel: fn.relabel, op: "=", array: true, cond: condOf(fn, e)}
 		if n := paramOf(e.Rexpr); n > 0 {
 			p.params = []int{n}
 		}
@@ -476,7 +506,9 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 		if !ok || list == nil || len(list.Items) != 2 || !isValue(list.Items[0]) || !isValue(list.Items[1]) {
 			return false
 		}
-		lo, hi := pred{kind: predRange, col: ref, fn: fn, op: ">="}, pred{kind: predRange, col: ref, fn: fn, op: "<="}
+		lo := pred{kind: predRange, col: ref, expr: fn.expr, relabel: fn.relabel, op: ">=", cond: condOf(fn, e)}
+		hi := lo
+		hi.op = "<="
 		if n := paramOf(list.Items[0]); n > 0 {
 			lo.params = []int{n}
 		}
@@ -486,23 +518,72 @@ func (q *query) aExpr(b *block, e *pg_query.A_Expr) bool {
 		b.preds = append(b.preds, lo, hi)
 		b.refs = append(b.refs, ref)
 		return true
+	case pg_query.A_Expr_Kind_AEXPR_LIKE:
+		// col LIKE 'abc%': a range of the prefix, in byte order.
+		ref, fn, ok := columnSide(e.Lexpr)
+		if !ok || op != "~~" || likePrefix(e.Rexpr) == "" {
+			return false
+		}
+		b.preds = append(b.preds, pred{kind: predRange, col: ref, expr: fn.expr, relabel: fn.relabel, op: ">=", pattern: true, cond: condOf(fn, e)})
+		b.refs = append(b.refs, ref)
+		return true
 	}
 	return false
 }
 
+// condOf is the condition of a predicate on an expression, nil for a
+// column's.
+func condOf(fn side, e *pg_query.A_Expr) *pg_query.Node {
+	if fn.expr == "" {
+		return nil
+	}
+	return &pg_query.Node{Node: &pg_query.Node_AExpr{AExpr: e}}
+}
+
+// likePrefix is the fixed start of a LIKE pattern written as a literal
+// (or a function of one, UPPER('abc%')): what comes before its first
+// wildcard; empty when it starts with one or is not a literal.
+func likePrefix(n *pg_query.Node) string {
+	if fc := n.GetFuncCall(); fc != nil && len(fc.Args) == 1 {
+		n = fc.Args[0]
+	}
+	if tc := n.GetTypeCast(); tc != nil {
+		n = tc.Arg
+	}
+	c := n.GetAConst()
+	if c == nil || c.GetSval() == nil {
+		return ""
+	}
+	pat := c.GetSval().Sval
+	var b strings.Builder
+	for i := 0; i < len(pat); i++ {
+		switch pat[i] {
+		case '%', '_':
+			return b.String()
+		case '\\':
+			if i+1 < len(pat) {
+				i++
+			}
+		}
+		b.WriteByte(pat[i])
+	}
+	return b.String()
+}
+
 // compare keeps col op value.
-func (q *query) compare(b *block, ref colRef, fn, op string, value *pg_query.Node) bool {
+func (q *query) compare(b *block, ref colRef, fn side, op string, value *pg_query.Node, e *pg_query.A_Expr) bool {
 	if !isValue(value) {
 		return false
 	}
-	p := pred{col: ref, fn: fn, op: op, kind: predRange}
+	p := pred{col: ref, expr: fn.expr, relabel: fn.relabel, op: op, kind: predRange, cond: condOf(fn, e)}
 	if op == "=" {
 		p.kind = predEq
 	}
 	if n := paramOf(value); n > 0 {
 		p.params = []int{n}
-	} else if lit, ok := literalSQL(value); ok && op == "=" && fn == "" {
+	} else if lit, ok := literalSQL(value); ok && op == "=" && (fn.expr == "" || fn.relabel) {
 		p.konst = indexdef.QuoteIdent(ref.name) + " = " + lit
+		p.lit, p.litKind = literalValue(value)
 	}
 	b.preds = append(b.preds, p)
 	b.refs = append(b.refs, ref)
@@ -538,26 +619,93 @@ func operName(names []*pg_query.Node) string {
 	return names[len(names)-1].GetString_().GetSval()
 }
 
-// columnSide reads a comparison side that an index key can match: a column,
-// a column cast to another type, or lower()/upper() of a column.
-func columnSide(n *pg_query.Node) (colRef, string, bool) {
+// side is what a comparison side is besides its column: nothing for the
+// column itself, else the expression an index key must be (see pred).
+type side struct {
+	expr    string
+	relabel bool
+}
+
+// stringTypes are the types a cast to which Django and others write on a
+// string column ("t"."c"::text): binary-compatible, the planner reads the
+// column through it.
+var stringTypes = map[string]bool{"text": true, "varchar": true}
+
+// columnSide reads a comparison side that an index key can match: a
+// column, or an expression of one column (a cast, lower()/upper(), any
+// function or operator of it and of constants: UPPER("t"."email"::text),
+// date_trunc('day', at), (data->>'k')), whose key is the expression as
+// written, so that the planner matches an index on it with the statement.
+// Whether the server can index the expression (its functions must be
+// IMMUTABLE) is the server's to say.
+func columnSide(n *pg_query.Node) (colRef, side, bool) {
 	if n == nil {
-		return colRef{}, "", false
+		return colRef{}, side{}, false
 	}
-	if tc := n.GetTypeCast(); tc != nil {
-		n = tc.Arg
+	if ref, ok := plainColumn(n); ok {
+		return ref, side{}, true
 	}
-	if fc := n.GetFuncCall(); fc != nil && len(fc.Args) == 1 && !fc.AggStar && fc.AggFilter == nil && fc.Over == nil {
-		fn := strings.ToLower(operName(fc.Funcname))
-		if fn == "lower" || fn == "upper" {
-			if ref, ok := plainColumn(fc.Args[0]); ok {
-				return ref, fn, true
+	ref, ok := oneColumn(n)
+	if !ok {
+		return colRef{}, side{}, false
+	}
+	expr := keyExpr(n)
+	if expr == "" {
+		return colRef{}, side{}, false
+	}
+	sd := side{expr: expr}
+	if tc := n.GetTypeCast(); tc != nil && tc.TypeName != nil && len(tc.TypeName.Names) > 0 && len(tc.TypeName.Typmods) == 0 {
+		if _, plain := plainColumn(tc.Arg); plain && stringTypes[tc.TypeName.Names[len(tc.TypeName.Names)-1].GetString_().GetSval()] {
+			sd.relabel = true
+		}
+	}
+	return ref, sd, true
+}
+
+// oneColumn reports whether an expression reads exactly one column (once
+// or more) and nothing that varies while an index is scanned or that an
+// index cannot hold: no parameter, subquery, aggregate, window or *.
+func oneColumn(n *pg_query.Node) (colRef, bool) {
+	var ref colRef
+	found, ok := false, true
+	sqlscan.Walk(n, func(m proto.Message) bool {
+		if !ok {
+			return false
+		}
+		switch v := m.(type) {
+		case *pg_query.ColumnRef:
+			r, star := columnRef(v)
+			switch {
+			case star:
+				ok = false
+			case found && (r.name != ref.name || strings.Join(r.qual, ".") != strings.Join(ref.qual, ".")):
+				ok = false
+			}
+			ref, found = r, true
+			return false
+		case *pg_query.ParamRef, *pg_query.SubLink:
+			ok = false
+		case *pg_query.FuncCall:
+			if v.AggStar || v.AggFilter != nil || v.Over != nil || v.AggDistinct || len(v.AggOrder) > 0 {
+				ok = false
 			}
 		}
-		return colRef{}, "", false
-	}
-	ref, ok := plainColumn(n)
-	return ref, "", ok
+		return ok
+	})
+	return ref, ok && found
+}
+
+// keyExpr is an expression of one column as an index key writes it: the
+// column unqualified, deparsed as PostgreSQL's deparser writes it.
+func keyExpr(n *pg_query.Node) string {
+	c := proto.Clone(n).(*pg_query.Node)
+	sqlscan.Walk(c, func(m proto.Message) bool {
+		if cr, ok := m.(*pg_query.ColumnRef); ok && len(cr.Fields) > 1 {
+			cr.Fields = cr.Fields[len(cr.Fields)-1:]
+		}
+		return true
+	})
+	return sqlscan.DeparseExpr(c)
 }
 
 // plainColumn reads a column reference (not t.*).
@@ -640,6 +788,34 @@ func paramOf(n *pg_query.Node) int {
 		return int(p.Number)
 	}
 	return 0
+}
+
+// Kinds of literal (pred.litKind).
+const (
+	litString = "string"
+	litBool   = "bool"
+	litNumber = "number"
+)
+
+// literalValue is a literal's value as text and what kind it is.
+func literalValue(n *pg_query.Node) (string, string) {
+	if tc := n.GetTypeCast(); tc != nil {
+		n = tc.Arg
+	}
+	c := n.GetAConst()
+	switch {
+	case c == nil:
+		return "", ""
+	case c.GetSval() != nil:
+		return c.GetSval().Sval, litString
+	case c.GetBoolval() != nil:
+		return strconv.FormatBool(c.GetBoolval().Boolval), litBool
+	case c.GetIval() != nil:
+		return strconv.FormatInt(int64(c.GetIval().Ival), 10), litNumber
+	case c.GetFval() != nil:
+		return c.GetFval().Fval, litNumber
+	}
+	return "", ""
 }
 
 // literalSQL writes a plain literal (a number, a string, true or false)

@@ -25,8 +25,14 @@ func describeQuery(q *query) []string {
 		}
 		for _, pr := range b.preds {
 			s := p + kinds[pr.kind] + " " + name(pr.col) + " " + pr.op
-			if pr.fn != "" {
-				s += " fn=" + pr.fn
+			if pr.expr != "" {
+				s += " expr=" + pr.expr
+			}
+			if pr.relabel {
+				s += " relabel"
+			}
+			if pr.pattern {
+				s += " pattern"
 			}
 			for _, n := range pr.params {
 				s += " $" + itoa(n)
@@ -90,8 +96,24 @@ func TestParseQuery(t *testing.T) {
 				"block0 range m <= $2",
 				"block0 in c =",
 				"block0 in d = $3",
-				"block0 eq email = fn=lower $4",
+				"block0 eq email = expr=lower(email) $4",
 				`block0 eq e = const="e" IS NULL`,
+			},
+		},
+		{
+			name: "expressions users write: Django's iexact and istartswith, casts, date_trunc, icontains",
+			sql: `SELECT "u"."id" FROM "auth_user" "u" WHERE UPPER("u"."email"::text) = UPPER('Ann@X.example')
+				AND "u"."username"::text = 'ann' AND "u"."joined"::date = $1 AND date_trunc('day', "u"."joined") >= $2
+				AND UPPER("u"."username"::text) LIKE UPPER('ann%') AND "u"."name" LIKE 'Le\_e%' AND "u"."bio" LIKE '%x%'
+				AND UPPER("u"."city"::text) LIKE UPPER('%rio%') AND lower(u.a || u.b) = 'x' AND abs(u.n - $3) < 1`,
+			want: []string{
+				"block0 rel .auth_user as u",
+				"block0 eq u.email = expr=upper(email::text)",
+				`block0 eq u.username = expr=username::text relabel const="username" = 'ann'`,
+				"block0 eq u.joined = expr=joined::date $1",
+				"block0 range u.joined >= expr=date_trunc('day', joined) $2",
+				"block0 range u.username >= expr=upper(username::text) pattern",
+				"block0 range u.name >= pattern",
 			},
 		},
 		{

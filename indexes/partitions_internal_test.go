@@ -66,11 +66,11 @@ SELECT id, kind FROM events WHERE tenant_id = 7;`)
 				if e.failed[d.id()] != "" {
 					t.Fatalf("%s failed: %s", d.describe(), e.failed[d.id()])
 				}
-				pruned, err := e.explain(ctx, s.stmts[0])
+				pruned, _, err := e.explain(ctx, s.stmts[0])
 				if err != nil {
 					t.Fatal(err)
 				}
-				all, err = e.explain(ctx, s.stmts[1])
+				all, _, err = e.explain(ctx, s.stmts[1])
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -137,8 +138,11 @@ type Proposal struct {
 	Name string `json:"name"`
 	// Index is the proposed index; its Comment is left empty (Reason says
 	// why) and filled by ReadProposals.
-	Index         indexdef.Def    `json:"index"`
-	SizeBytes     int64           `json:"size_bytes"`
+	Index     indexdef.Def `json:"index"`
+	SizeBytes int64        `json:"size_bytes"`
+	// Marginal is the index's own saving, added last to the other
+	// proposals.
+	Marginal      Marginal        `json:"marginal"`
 	WriteOverhead WriteOverhead   `json:"write_overhead"`
 	Statements    []StatementCost `json:"statements"`
 	Reason        string          `json:"reason"`
@@ -157,6 +161,22 @@ type StatementCost struct {
 	CostBefore     float64 `json:"cost_before"`
 	CostAfter      float64 `json:"cost_after"`
 	ImprovementPct float64 `json:"improvement_pct"`
+	// CostWithout and MarginalPct, in a proposal's statements, are the
+	// statement's cost with every other proposal but not this one, and
+	// the share of it this one saves: the proposal's own credit, not the
+	// set's.
+	CostWithout float64 `json:"cost_without,omitempty"`
+	MarginalPct float64 `json:"marginal_pct,omitempty"`
+}
+
+// Marginal is what a proposal saves added last to the others: the
+// workload's weighted cost without it, every other proposal in place,
+// minus its cost with all of them.
+type Marginal struct {
+	// Cost is in the workload's weighted cost units, WorkloadPct the share
+	// of the workload's cost with the existing indexes alone.
+	Cost        float64 `json:"cost"`
+	WorkloadPct float64 `json:"workload_pct"`
 }
 
 // WriteOverhead is what an index costs the table's writes, from
@@ -219,6 +239,8 @@ type SetCost struct {
 	Cost           float64 `json:"cost"`
 	Bytes          int64   `json:"bytes"`
 	ImprovementPct float64 `json:"improvement_pct"`
+	// Statements are each statement's cost under the set (CostSets).
+	Statements []StatementCost `json:"statements,omitempty"`
 }
 
 // SeedIndex is one index of the hand-picked set.
@@ -278,34 +300,69 @@ type session struct {
 	cat   *catalog
 	e     *engine
 	stmts []*costed
+	// qs is pg_qualstats' constants of the statements, nil without it.
+	qs *qualStats
 }
 
 // openSession prepares w for costing on q, filling res's workload summary
 // and skipped statements. The caller must close it, whatever happens.
+//
+// It runs in steps, each a method of one opening: choose how indexes are
+// costed, read the tables, bind the profile's parameters, resolve the
+// statements and give them values, plan them with the existing indexes,
+// and sum up the workload.
 func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res *Result) (*session, error) {
 	if opts.MaxColumns <= 0 {
 		opts.MaxColumns = DefaultMaxColumns
 	}
-	s := &session{q: q, opts: opts}
+	o := &opening{s: &session{q: q, opts: opts}, w: w, res: res}
 	res.Schema, res.Proposals, res.Drops = Schema, []Proposal{}, []Drop{}
 	res.Skipped = append([]Skipped(nil), w.Skipped...)
 	res.Workload = Summary{Source: w.Source, Name: w.Name, WeightedBy: w.WeightedBy, Budget: opts.Budget.String()}
 	if len(w.Statements) == 0 {
-		return s, emptyWorkload(w)
+		return o.s, emptyWorkload(w)
 	}
+	for _, step := range []func(context.Context) error{o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
+		if err := step(ctx); err != nil {
+			return o.s, err
+		}
+	}
+	return o.s, o.summarize()
+}
 
+// opening is one openSession as it goes: what each step hands the next.
+type opening struct {
+	s   *session
+	w   *Workload
+	res *Result
+	// bound is the profile's parameter generators, nil without a profile
+	// or when they cannot read this database.
+	bound *profiles.Bound
+	// stmts are the statements resolved and given values, before they are
+	// planned; the ones that plan go on to s.stmts.
+	stmts []*costed
+	// fixed describes the predicates pg_qualstats saw with one constant.
+	fixed []string
+	// denied is the first statement the role may not read a table of.
+	denied error
+}
+
+// chooseCosting picks how what-if indexes are made: HypoPG's hypothetical
+// indexes, or real ones in a rolled-back transaction when allowed.
+func (o *opening) chooseCosting(ctx context.Context) error {
+	s, q, opts, res := o.s, o.s.q, o.s.opts, o.res
 	srv, err := inspectServer(ctx, q)
 	if err != nil {
-		return s, err
+		return err
 	}
 	var wi whatIf
 	switch {
 	case srv.hypopg:
 		wi = &hypoPG{q: q}
 	case !opts.AllowBuild:
-		return s, noHypoPG(srv)
+		return noHypoPG(srv)
 	case srv.readOnly || srv.inRecovery:
-		return s, fmt.Errorf("%w: HypoPG is missing and building real indexes needs a writable primary (transaction_read_only=%v, in recovery=%v)",
+		return fmt.Errorf("%w: HypoPG is missing and building real indexes needs a writable primary (transaction_read_only=%v, in recovery=%v)",
 			ErrReadOnly, srv.readOnly, srv.inRecovery)
 	default:
 		wi = &builder{q: q}
@@ -313,85 +370,121 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	}
 	res.Costing = wi.method()
 	s.e = newEngine(q, wi)
+	return nil
+}
 
-	// Tables.
+// loadTables reads the tables the statements name, their partitions, and
+// for pg_stat_statements the constants pg_qualstats saw them run with.
+func (o *opening) loadTables(ctx context.Context) error {
+	s, w, res := o.s, o.w, o.res
 	var refs []relRef
 	for i := range w.Statements {
 		for _, b := range w.Statements[i].q.blocks {
 			refs = append(refs, b.rels...)
 		}
 	}
-	if s.cat, err = loadCatalog(ctx, q, refs); err != nil {
-		return s, err
+	var err error
+	if s.cat, err = loadCatalog(ctx, s.q, refs); err != nil {
+		return err
+	}
+	if w.Source == SourceStatStatements {
+		// The constants the statements ran with: pg_stat_statements
+		// keeps none.
+		if s.qs, err = readQualStats(ctx, s.q, w); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			res.Notes = append(res.Notes, "pg_qualstats could not be read ("+err.Error()+"): parameters are drawn from pg_stats and no partial index is proposed")
+			s.qs = nil
+		}
 	}
 	s.e.partIndex = s.cat.partIndex
 	res.Notes = append(res.Notes, s.cat.partitionNotes()...)
+	return nil
+}
 
-	// Statements, resolved and with parameter values.
-	var bound *profiles.Bound
-	if p := w.Profile(); p != nil {
-		if bound, err = profiles.Bind(ctx, q, p); err != nil {
-			pe, ok := isPgError(err)
-			if !ok || (pe.Code != pgUndefinedTable && pe.Code != pgUndefinedColumn) {
-				return s, fmt.Errorf("indexes: %w", err)
-			}
-			// The profile is for another schema: its statements on missing
-			// tables are skipped below, the others drawn from pg_stats.
-			bound = nil
-			res.Notes = append(res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
-		}
-	}
-	// deny handles a statement the role may not read a table of. Not the
-	// statement's fault: where the user named the statements, costing the
-	// rest would leave that table out unseen, so it is the error. But
-	// pg_stat_statements holds every role's statements, other applications'
-	// among them: those are left out with the GRANT that would let the role
-	// cost them.
-	var denied error // the first statement the role may not read for
-	deny := func(c *costed, pe *pgconn.PgError, err error) error {
-		err = fmt.Errorf("indexes: %s: %w", c.st.Label(), s.e.privilege(ctx, err, "SELECT"))
-		if w.Source != SourceStatStatements {
-			return err
-		}
-		if denied == nil {
-			denied = err
-		}
-		fix := "grant the role SELECT on the table"
-		if role, rerr := s.e.role(ctx); rerr == nil {
-			if f, ok := pg.FixFor(pe, role, "SELECT"); ok {
-				fix = "run " + strings.TrimSuffix(f, ";")
-			}
-		}
-		res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
-			Reason: "this role may not read it: " + pe.Message + " (" + fix + ")"})
+// bindProfile readies a profile's parameter generators on this database;
+// a profile written for another schema leaves them out with a note.
+func (o *opening) bindProfile(ctx context.Context) error {
+	p := o.w.Profile()
+	if p == nil {
 		return nil
 	}
-	var stmts []*costed
+	bound, err := profiles.Bind(ctx, o.s.q, p)
+	if err != nil {
+		pe, ok := isPgError(err)
+		if !ok || (pe.Code != pgUndefinedTable && pe.Code != pgUndefinedColumn) {
+			return fmt.Errorf("indexes: %w", err)
+		}
+		// The profile is for another schema: its statements on missing
+		// tables are skipped later, the others drawn from pg_stats.
+		o.res.Notes = append(o.res.Notes, "the profile's parameter generators cannot read this database ("+pe.Message+"): parameters are drawn from pg_stats instead")
+		return nil
+	}
+	o.bound = bound
+	return nil
+}
+
+// deny handles a statement the role may not read a table of. Not the
+// statement's fault: where the user named the statements, costing the
+// rest would leave that table out unseen, so it is the error. But
+// pg_stat_statements holds every role's statements, other applications'
+// among them: those are left out with the GRANT that would let the role
+// cost them.
+func (o *opening) deny(ctx context.Context, c *costed, pe *pgconn.PgError, err error) error {
+	s := o.s
+	err = fmt.Errorf("indexes: %s: %w", c.st.Label(), s.e.privilege(ctx, err, "SELECT"))
+	if o.w.Source != SourceStatStatements {
+		return err
+	}
+	if o.denied == nil {
+		o.denied = err
+	}
+	fix := "grant the role SELECT on the table"
+	if role, rerr := s.e.role(ctx); rerr == nil {
+		if f, ok := pg.FixFor(pe, role, "SELECT"); ok {
+			fix = "run " + strings.TrimSuffix(f, ";")
+		}
+	}
+	o.res.Skipped = append(o.res.Skipped, c.st.skipped("this role may not read it: "+pe.Message+" ("+fix+")"))
+	return nil
+}
+
+// resolveStatements resolves each statement's tables and gives it
+// parameter values (its own, the profile's, or drawn from pg_stats and
+// pg_qualstats), skipping, with the reason, those that cannot be.
+func (o *opening) resolveStatements(ctx context.Context) error {
+	s, w, opts := o.s, o.w, o.s.opts
 	for i := range w.Statements {
 		st := &w.Statements[i]
 		skip := func(why string) {
-			res.Skipped = append(res.Skipped, Skipped{Origin: st.Origin, Fingerprint: st.Fingerprint, Query: st.Query, Reason: why})
+			o.res.Skipped = append(o.res.Skipped, st.skipped(why))
 		}
 		r := resolve(st.q, s.cat)
 		if r.missing != "" {
 			skip(fmt.Sprintf("table %s does not exist", sqlscan.QuoteName(r.missing)))
 			continue
 		}
-		c := &costed{st: st, idx: len(stmts), r: r, sql: explainSQL(st.Query), weight: st.Weight}
+		if why := systemOnly(r); why != "" {
+			skip(why)
+			continue
+		}
+		c := &costed{st: st, idx: len(o.stmts), r: r, sql: explainSQL(st.q.plan), weight: st.Weight}
+		o.fixed = append(o.fixed, markFixed(c, w.Source, s.qs)...)
 		switch {
 		case st.Args != nil:
 			c.args = st.Args
-		case bound != nil && st.Name != "":
-			c.args = bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
+		case o.bound != nil && st.Name != "":
+			c.args = o.bound.Args(st.Name, rngFor(opts.Seed, st.Fingerprint))
 		case st.q.hasParams():
-			args, err := sampleArgs(ctx, q, c, opts.Seed)
+			args, err := sampleArgs(ctx, s.q, c, opts.Seed, s.qs)
 			if err != nil {
 				if ctx.Err() != nil {
-					return s, ctx.Err()
+					return ctx.Err()
 				}
 				if pe, ok := isPgError(err); ok && pe.Code == "42501" {
-					if err := deny(c, pe, err); err != nil {
-						return s, err
+					if err := o.deny(ctx, c, pe, err); err != nil {
+						return err
 					}
 					continue
 				}
@@ -400,26 +493,33 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			}
 			c.args = args
 		}
-		stmts = append(stmts, c)
+		o.stmts = append(o.stmts, c)
 	}
+	return nil
+}
 
-	// Costs with the existing indexes.
-	for i, c := range stmts {
+// planStatements plans each statement with the existing indexes: its
+// cost before, the indexes it uses, and with pg_stat_statements' total
+// time its weight. A statement that does not plan is skipped with the
+// server's reason.
+func (o *opening) planStatements(ctx context.Context) error {
+	s, opts := o.s, o.s.opts
+	for i, c := range o.stmts {
 		if opts.Progress != nil {
-			opts.Progress(Progress{Phase: "plan statements", Done: i, Total: len(stmts)})
+			opts.Progress(Progress{Phase: "plan statements", Done: i, Total: len(o.stmts)})
 		}
 		p, perr := s.e.plan(ctx, c, nil)
 		if perr != nil {
 			if ctx.Err() != nil {
-				return s, ctx.Err()
+				return ctx.Err()
 			}
 			pe, ok := isPgError(perr)
 			if !ok {
-				return s, fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
+				return fmt.Errorf("indexes: plan %s: %w", c.st.Label(), perr)
 			}
 			if pe.Code == "42501" {
-				if err := deny(c, pe, perr); err != nil {
-					return s, err
+				if err := o.deny(ctx, c, pe, perr); err != nil {
+					return err
 				}
 				continue
 			}
@@ -427,18 +527,25 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 			if pe.Hint != "" {
 				msg += " (hint: " + pe.Hint + ")"
 			}
-			res.Skipped = append(res.Skipped, Skipped{Origin: c.st.Origin, Fingerprint: c.st.Fingerprint, Query: c.st.Query,
-				Reason: "does not plan: " + msg + " (SQLSTATE " + pe.Code + ")"})
+			o.res.Skipped = append(o.res.Skipped, c.st.skipped("does not plan: "+msg+" (SQLSTATE "+pe.Code+")"))
 			continue
 		}
 		c.before, c.usedBefore = p.cost, p.used
-		if w.WeightedBy == WeightTotalTime && c.st.TotalTimeMs > 0 && p.cost > 0 {
+		if o.w.WeightedBy == WeightTotalTime && c.st.TotalTimeMs > 0 && p.cost > 0 {
 			c.weight = c.st.TotalTimeMs / p.cost
 		}
 		c.idx = len(s.stmts)
 		s.stmts = append(s.stmts, c)
 	}
-	// Start the cache afresh with the statements that stay.
+	return nil
+}
+
+// summarize starts the plan cache afresh with the statements that stay,
+// sums the workload's cost, table bytes and updated columns, and notes
+// what pg_qualstats gave. A workload left with no statement is the error:
+// the role's privileges when they left it so.
+func (o *opening) summarize() error {
+	s, res := o.s, o.res
 	s.e.cache, s.e.cachedPlans = map[*costed]map[string]*planCost{}, 0
 	tableSeen := map[uint32]bool{}
 	for _, c := range s.stmts {
@@ -458,14 +565,39 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	}
 	res.Workload.Statements = len(s.stmts)
 	res.Workload.Skipped = len(res.Skipped)
-	if len(s.stmts) == 0 {
-		if denied != nil {
-			// Nothing left because of privileges: that is the error.
-			return s, denied
+	if s.qs != nil {
+		note := fmt.Sprintf("pg_qualstats: the constants of %d predicates of %d statements, drawn for their parameters by how often each ran", s.qs.predicates, s.qs.statements)
+		if len(o.fixed) > 0 {
+			note += "; fixed in the application (one value in " + strconv.Itoa(int(fixedConstantShare*100)) + "% of the executions), so a partial index may be on them: " + describeFixed(o.fixed)
 		}
-		return s, emptyWorkload(&Workload{Skipped: res.Skipped})
+		res.Notes = append(res.Notes, note)
 	}
-	return s, nil
+	if len(s.stmts) == 0 {
+		if o.denied != nil {
+			// Nothing left because of privileges: that is the error.
+			return o.denied
+		}
+		return emptyWorkload(&Workload{Skipped: res.Skipped})
+	}
+	return nil
+}
+
+// systemOnly says why a statement that reads only system objects (the
+// catalogs an administration query or a psql \d reads, an extension's
+// tables) is not the workload's: they are never indexed here. Empty when
+// it reads a table of the user's.
+func systemOnly(r *resolved) string {
+	var names []string
+	for _, t := range r.tables {
+		if t.system == "" {
+			return ""
+		}
+		names = append(names, t.display()+" ("+t.system+")")
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return "it reads only system objects, which are never indexed here: " + strings.Join(names, ", ")
 }
 
 // close removes every what-if index.
@@ -520,14 +652,9 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	}
 	opts = s.opts
 	e, stmts, cat := s.e, s.stmts, s.cat
-	var all []*resolved
-	for _, c := range stmts {
-		all = append(all, c.r)
-	}
 
 	// Candidates.
 	gen := newGenerator(opts.MaxColumns)
-	gen.findPartials(all)
 	for _, c := range stmts {
 		for _, a := range c.r.accesses {
 			gen.forAccess(c.idx, a, c.st.q.command == "SELECT")
@@ -558,6 +685,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	if res.Workload.TableBytes > 0 {
 		sel.floor = minDensityShare * res.Workload.CostBefore / float64(res.Workload.TableBytes)
 	}
+	sel.before = res.Workload.CostBefore
 	sel.progress = func(done, total int) { progress(fmt.Sprintf("cost candidates (round %d)", sel.rounds), done, total) }
 	for {
 		if err := sel.run(ctx); err != nil {
@@ -571,7 +699,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 			break
 		}
 	}
-	final, err := sel.prune(ctx)
+	final, margs, err := sel.material(ctx)
 	if err != nil {
 		return res, fmt.Errorf("indexes: cost candidates: %w", err)
 	}
@@ -594,7 +722,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	})
 	names := map[string]bool{}
 	for _, ch := range sel.chosen {
-		p := proposal(ch, stmts, final)
+		p := proposal(ch, stmts, final, margs[ch], res.Workload.CostBefore)
 		if names[p.Name] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
@@ -613,7 +741,11 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 		res.Rejected = append(res.Rejected, Rejected{Table: c.def.table.display(), Index: c.def.describe(),
 			Definition: c.def.ddl("", false), Reason: c.reject})
 	}
-	res.Drops = drops(cat, stmts, final, sel.chosen)
+	var keptNote string
+	res.Drops, keptNote = drops(cat, stmts, final, sel.chosen)
+	if keptNote != "" {
+		res.Notes = append(res.Notes, keptNote)
+	}
 
 	if opts.Compare != nil {
 		progress("cost the hand-picked set", 0, 1)
@@ -659,8 +791,10 @@ func statementCost(c *costed, after float64) StatementCost {
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
-// proposal describes a chosen index.
-func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
+// proposal describes a chosen index, with its own marginal saving: what
+// the workload and each statement it serves cost without it, every other
+// proposal in place.
+func proposal(ch *cand, stmts []*costed, final map[int]*planCost, m *marginal, before float64) Proposal {
 	p := Proposal{
 		Schema: ch.def.table.schema, Table: ch.def.table.display(), Columns: ch.def.columns(), Include: ch.def.includes(), Where: ch.def.where,
 		Name: ch.def.name(), SizeBytes: ch.bytes, Statements: []StatementCost{},
@@ -668,16 +802,29 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost) Proposal {
 	p.Definition = ch.def.ddl(p.Name, true)
 	p.Index = ch.def.toDef(p.Name)
 	var best *StatementCost
+	if m != nil {
+		p.Marginal = Marginal{Cost: round2(m.saved)}
+		if before > 0 {
+			p.Marginal.WorkloadPct = math.Round(m.saved/before*10000) / 100
+		}
+	}
 	for _, c := range stmts {
 		if !final[c.idx].uses(ch.id) {
 			continue
 		}
 		sc := statementCost(c, final[c.idx].cost)
+		sc.CostWithout = sc.CostBefore
+		if m != nil {
+			if w, ok := m.without[c.idx]; ok {
+				sc.CostWithout = round2(w)
+			}
+		}
+		sc.MarginalPct = improvement(sc.CostWithout, sc.CostAfter)
 		p.Statements = append(p.Statements, sc)
 	}
 	sort.SliceStable(p.Statements, func(i, j int) bool {
 		a, b := p.Statements[i], p.Statements[j]
-		return a.Weight*(a.CostBefore-a.CostAfter) > b.Weight*(b.CostBefore-b.CostAfter)
+		return a.Weight*(a.CostWithout-a.CostAfter) > b.Weight*(b.CostWithout-b.CostAfter)
 	})
 	if len(p.Statements) > 0 {
 		best = &p.Statements[0]
@@ -734,11 +881,11 @@ func reason(ch *cand, best *StatementCost, helped int, wo WriteOverhead) string 
 		parts = append(parts, "INCLUDE for an index-only scan")
 	}
 	if ch.def.where != "" {
-		parts = append(parts, "partial: every statement filters WHERE "+ch.def.where)
+		parts = append(parts, "partial: WHERE "+ch.def.where+", a constant of the application's")
 	}
 	s := strings.Join(parts, "; ")
 	if best != nil {
-		s += fmt.Sprintf(" — helps %d statement(s), most %s (%.1f%% cheaper)", helped, best.Name, best.ImprovementPct)
+		s += fmt.Sprintf(" — helps %d statement(s), most %s (%.1f%% cheaper than with the other proposals alone)", helped, best.Name, best.MarginalPct)
 	}
 	if wo.EndsHOT {
 		s += "; WARNING: indexes updated column(s) " + strings.Join(wo.UpdatedColumns, ", ") + ", ending HOT updates"
@@ -791,7 +938,14 @@ func writeOverhead(d *indexDef) WriteOverhead {
 }
 
 // drops lists the existing indexes the workload does not need.
-func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) []Drop {
+//
+// Never a system catalog's or an extension's index, an index that backs a
+// constraint (primary key, unique, exclusion), or one a foreign key's
+// lookups read: those of the foreign keys the workload does not use are
+// named in the note instead, so that nobody drops them by hand thinking
+// them forgotten.
+func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) (out []Drop, note string) {
+	var kept []string
 	used := map[string]bool{}
 	for _, c := range stmts {
 		for _, u := range c.usedBefore {
@@ -806,9 +960,14 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 		oids = append(oids, oid)
 	}
 	sort.Slice(oids, func(i, j int) bool { return cat.byOID[oids[i]].name < cat.byOID[oids[j]].name })
-	out := []Drop{}
+	out = []Drop{}
 	for _, oid := range oids {
 		t := cat.byOID[oid]
+		if t.system != "" {
+			// Not the user's: its indexes are the server's or the
+			// extension's business.
+			continue
+		}
 		listed := map[*existing]bool{}
 		add := func(e *existing, kind, why string) {
 			if listed[e] {
@@ -852,13 +1011,23 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 		}
 		for _, a := range t.indexes {
-			if !droppable(a) || a.fk != "" || a.scans > 0 || used[existingPrefix+a.name] {
+			if !a.valid || a.scans > 0 || used[existingPrefix+a.name] || listed[a] {
 				continue
 			}
-			add(a, "unused", "no statement of the workload uses it, before or after the proposals, and the server counts no scan of it since its statistics were reset")
+			switch {
+			case a.primary || a.unique || a.constraint:
+				// Backs a constraint: never a drop, plainly.
+			case a.fk != "":
+				kept = append(kept, a.name+" (the lookups of foreign key "+a.fk+" read it on each delete or key update of the rows it references)")
+			default:
+				add(a, "unused", "no statement of the workload uses it, before or after the proposals, and the server counts no scan of it since its statistics were reset")
+			}
 		}
 	}
-	return out
+	if len(kept) > 0 {
+		note = "not listed as unused though no statement of the workload reads them: " + strings.Join(kept, "; ")
+	}
+	return out, note
 }
 
 // compareSeed costs a profile's hand-picked index set on the same

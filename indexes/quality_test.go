@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/hishamos/hishamos-perf/indexes"
+	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
@@ -49,8 +50,19 @@ func TestQualitySingleTable(t *testing.T) {
 	if len(res.Skipped) > 0 {
 		t.Fatalf("skipped statements: %+v", res.Skipped)
 	}
+	defs := func(specs []indexes.IndexSpec) []indexdef.Def {
+		var out []indexdef.Def
+		for _, sp := range specs {
+			d, err := sp.Def()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, d)
+		}
+		return out
+	}
 	before, costs, err := indexes.CostSets(ctx, conn, readWorkload(t, "single_table/workload.sql"),
-		[][]indexes.IndexSpec{sets.Best, sets.SingleColumn}, defaultOptions())
+		[][]indexdef.Def{defs(sets.Best), defs(sets.SingleColumn)}, defaultOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,25 +4,52 @@ import (
 	"sort"
 	"strings"
 
+	pg_query "github.com/pganalyze/pg_query_go/v6"
+
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 )
 
-// use is one column (or lower()/upper() of one) a predicate compares.
+// use is one column (or an expression of one) a predicate compares.
 type use struct {
 	col string
-	fn  string
+	// expr is the key's expression, empty for the column itself.
+	expr string
+	// opclass is the key's operator class: text_pattern_ops for a LIKE
+	// prefix on a column whose collation is not C.
+	opclass string
 	// konst is the predicate's SQL when it compares with a constant: a
-	// candidate for a partial index's WHERE.
-	konst string
-	op    string
+	// candidate for a partial index's WHERE; lit and litKind are the
+	// constant (pred.lit). fixed says the constant is the application's:
+	// a profile's literal, a rare string or boolean value of a file's
+	// statement, or pg_qualstats' one constant of a normalized statement.
+	konst, lit, litKind string
+	fixed               bool
+	op                  string
+	// params are the $n the predicate compares with.
+	params []int
+	// cond is a predicate on an expression as the statement writes it
+	// (pred.cond); pattern marks a LIKE prefix.
+	cond    *pg_query.Node
+	pattern bool
 }
 
 // key is the use as an index key.
 func (u use) key() indexdef.Key {
-	if u.fn != "" {
-		return indexdef.Key{Expr: u.fn + "(" + indexdef.QuoteIdent(u.col) + ")"}
+	if u.expr != "" {
+		return indexdef.Key{Expr: u.expr, Opclass: u.opclass}
 	}
-	return indexdef.Key{Column: u.col}
+	return indexdef.Key{Column: u.col, Opclass: u.opclass}
+}
+
+// patternOpclass is the operator class a LIKE prefix needs in a collation
+// other than C, where a plain B-tree's order is not the bytes' order: it
+// serves text and varchar alike (varchar is binary-compatible with text).
+const patternOpclass = "text_pattern_ops"
+
+// stringColumn reports whether a column's type is one a cast to text or
+// varchar reads as it is.
+func stringColumn(c *column) bool {
+	return c != nil && (c.typ == "text" || strings.HasPrefix(c.typ, "character varying"))
 }
 
 // access is what one statement asks of one table.
@@ -197,7 +224,14 @@ func resolve(q *query, c *catalog) *resolved {
 				continue
 			}
 			a := get(t)
-			u := use{col: p.col.name, fn: p.fn, konst: p.konst, op: p.op}
+			u := use{col: p.col.name, expr: p.expr, konst: p.konst, lit: p.lit, litKind: p.litKind, op: p.op, params: p.params, cond: p.cond, pattern: p.pattern}
+			col := t.columns[p.col.name]
+			if p.relabel && stringColumn(col) {
+				u.expr, u.cond = "", nil
+			}
+			if p.pattern && (col == nil || !col.collateC) {
+				u.opclass = patternOpclass
+			}
 			switch p.kind {
 			case predEq:
 				a.eq = append(a.eq, u)
@@ -270,7 +304,7 @@ func uniqueUses(us []use) []use {
 	seen := map[string]bool{}
 	var out []use
 	for _, u := range us {
-		k := u.fn + "(" + u.col + ")"
+		k := u.expr + "(" + u.col + ")" + u.opclass
 		if seen[k] {
 			continue
 		}
@@ -308,6 +342,6 @@ func sortBySelectivity(t *table, us []use) {
 		if ci != cj {
 			return ci > cj
 		}
-		return strings.Compare(us[i].fn+us[i].col, us[j].fn+us[j].col) < 0
+		return strings.Compare(us[i].expr+us[i].col, us[j].expr+us[j].col) < 0
 	})
 }

@@ -75,7 +75,7 @@ SELECT id FROM wide_orders WHERE state = $1 AND priority <> $2 AND region_id = $
 		t.Fatal(err)
 	}
 	for _, st := range s.stmts {
-		p, err := e.explain(ctx, st)
+		p, _, err := e.explain(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ SELECT id FROM wide_orders WHERE state = $1 AND priority <> $2 AND region_id = $
 		if err := e.materialize(ctx, others); err != nil {
 			t.Fatal(err)
 		}
-		p, err := e.explain(ctx, st)
+		p, _, err := e.explain(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +110,7 @@ SELECT id FROM wide_orders WHERE state = $1 AND priority <> $2 AND region_id = $
 		if err := e.materialize(ctx, mine); err != nil {
 			t.Fatal(err)
 		}
-		p, err = e.explain(ctx, st)
+		p, _, err = e.explain(ctx, st)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -124,6 +124,8 @@ type selector struct {
 	progress func(done, total int)
 	// floor is the least benefit per byte a move must bring.
 	floor float64
+	// before is the workload's cost with the existing indexes alone.
+	before float64
 }
 
 func newSelector(e *engine, stmts []*costed, pool []*cand, known map[string]*cand, limit int64, maxIndexes int, minImp float64) *selector {
@@ -603,7 +605,7 @@ func (s *selector) includeWidenings(ch *cand) []*cand {
 			if a.t != ch.def.table {
 				continue
 			}
-			more := includeFor(a, ch.def.keys, true)
+			more := includeFor(a, ch.def.keys, ch.def.where, true)
 			inc := unionColumns(ch.def.include, more)
 			if len(more) == 0 || len(inc) == len(ch.def.include) || len(inc) > maxIncludeColumns {
 				continue
@@ -758,7 +760,19 @@ func (s *selector) run(ctx context.Context) error {
 			}
 			continue
 		}
-		if why := s.ineligible(m, ev.r); why != "" {
+		// An extension of an index is judged as one first: that is the
+		// reason it does not pay, whatever else it falls short of.
+		var why string
+		if ev.r.benefit > 0 && s.e.failed[m.add.id] == "" {
+			var err error
+			if why, err = s.extensionMove(ctx, m, ev.r); err != nil {
+				return err
+			}
+		}
+		if why == "" {
+			why = s.ineligible(m, ev.r)
+		}
+		if why != "" {
 			if m.replace == nil || m.add.reject == "" {
 				m.add.reject = why
 			}
@@ -791,6 +805,52 @@ func (s *selector) run(ctx context.Context) error {
 	return nil
 }
 
+// extensionMove says why a move that only extends an index does not pay
+// (minExtensionShare), empty when it does or extends none: a candidate
+// whose keys an existing index's lead saves all its benefit over it; a
+// widening by INCLUDE saves its benefit; a candidate with INCLUDE, its
+// benefit over its keys-only twin's.
+func (s *selector) extensionMove(ctx context.Context, m move, r moveResult) (string, error) {
+	if e := extends(m.add); e != nil {
+		return s.extensionShort(r.benefit, e), nil
+	}
+	if len(m.add.def.include) == 0 {
+		return "", nil
+	}
+	// Only lookups of a few rows: an index-only scan of many rows (an
+	// aggregate, a range read whole) pays by the general rules.
+	set := s.set(&m)
+	var plans []*planCost
+	for _, st := range s.relevant(&m.add.def) {
+		p, err := s.e.plan(ctx, st, set)
+		if err != nil {
+			return "", fmt.Errorf("plan %s: %w", st.st.Label(), err)
+		}
+		plans = append(plans, p)
+	}
+	if !fewRowScans(m.add.id, plans) {
+		return "", nil
+	}
+	part := r.benefit
+	switch {
+	case m.replace != nil && indexdef.SameKeys(m.add.def.keys, m.replace.def.keys):
+		if len(m.add.def.include) == len(m.replace.def.include) {
+			return "", nil
+		}
+	case m.replace != nil:
+		return "", nil
+	default:
+		if base := s.keysOnly(m.add); base != nil && !s.isChosen()[base] && !s.coveredByChosen(base) {
+			ev, err := s.evaluate(ctx, move{add: base})
+			if err != nil {
+				return "", err
+			}
+			part -= max(ev.r.benefit, 0)
+		}
+	}
+	return s.extensionShort(part, nil), nil
+}
+
 // ineligible says why a move may not be made; empty when it may.
 func (s *selector) ineligible(m move, r moveResult) string {
 	if why := s.e.failed[m.add.id]; why != "" {
@@ -805,6 +865,14 @@ func (s *selector) ineligible(m move, r moveResult) string {
 	if r.maxImp < s.minImp {
 		return fmt.Sprintf("saves at most %.1f%% of any statement's cost, below the %.0f%% %s", r.maxImp*100, s.minImp*100, s.name(OptMinImprovement))
 	}
+	if total := s.total(); r.benefit < minMaterialShare*total {
+		how := "added to the chosen indexes"
+		if m.replace != nil {
+			how = "over the index it widens"
+		}
+		return s.immaterial(r.benefit, r.maxImp, total, how)
+	}
+
 	if r.benefit/float64(max(r.bytes, minMoveBytes)) < s.floor {
 		return fmt.Sprintf("saves %.0f cost units for %s: less than a thousandth of what the workload costs per byte of its tables", r.benefit, FormatBytes(max(r.bytes, 0)))
 	}

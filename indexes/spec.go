@@ -21,20 +21,26 @@ type IndexSpec struct {
 	Include []string `json:"include,omitempty"`
 }
 
-// def turns the spec into a definition on t.
-func (sp IndexSpec) def(t *table) (*indexDef, error) {
-	if len(sp.Columns) == 0 {
-		return nil, fmt.Errorf("index on %s has no columns", sp.Table)
+// Def is the spec as the one typed definition, its columns read by
+// internal/sqlscan.
+func (sp IndexSpec) Def() (indexdef.Def, error) {
+	d := indexdef.Def{Include: sp.Include}
+	name, err := sqlscan.ParseName(sp.Table)
+	if err != nil {
+		return d, fmt.Errorf("table %q: %w", sp.Table, err)
 	}
-	keys := make([]indexdef.Key, 0, len(sp.Columns))
+	d.Schema, d.Table = name.Schema, name.Name
+	if len(sp.Columns) == 0 {
+		return d, fmt.Errorf("index on %s has no columns", sp.Table)
+	}
 	for _, c := range sp.Columns {
 		k, err := sqlscan.ParseKey(c)
 		if err != nil {
-			return nil, fmt.Errorf("index on %s: column %q: %w", sp.Table, c, err)
+			return d, fmt.Errorf("index on %s: column %q: %w", sp.Table, c, err)
 		}
-		keys = append(keys, k)
+		d.Keys = append(d.Keys, k)
 	}
-	return defOn(t, keys, sp.Include)
+	return d, nil
 }
 
 // defOn is an index of the given keys and INCLUDE columns on t, each
@@ -57,11 +63,16 @@ func defOn(t *table, keys []indexdef.Key, include []string) (*indexDef, error) {
 }
 
 // CostSets plans the workload under each index set in turn, each on top of
-// the existing indexes, with the same parameter values and statistics, and
-// returns each set's total estimated cost (Σ weight × cost) and size. It
-// needs what Propose needs (HypoPG, or AllowBuild) and leaves nothing
-// behind.
-func CostSets(ctx context.Context, q Querier, w *Workload, sets [][]IndexSpec, opts Options) (before float64, costs []SetCost, err error) {
+// the existing indexes, with the same parameter values, statistics and
+// weights as Propose given the same options, and returns the workload's
+// cost with the existing indexes alone and each set's total estimated cost
+// (Σ weight × cost), size and statements' costs: a hand-written set beside
+// the advisor's. An index is a Def (a proposal's Index, a CREATE INDEX read
+// by internal/sqlscan, IndexSpec.Def) on a table of the workload, a btree
+// (its key columns, expressions, operator classes, INCLUDE and predicate
+// are costed; its name is not). It needs what Propose needs (HypoPG, or
+// AllowBuild) and leaves nothing behind.
+func CostSets(ctx context.Context, q Querier, w *Workload, sets [][]indexdef.Def, opts Options) (before float64, costs []SetCost, err error) {
 	res := &Result{}
 	s, err := openSession(ctx, q, w, opts, res)
 	defer func() {
@@ -72,21 +83,29 @@ func CostSets(ctx context.Context, q Querier, w *Workload, sets [][]IndexSpec, o
 	if err != nil {
 		return 0, nil, err
 	}
-	for i, specs := range sets {
+	for i, defs := range sets {
 		var set []*indexDef
 		sc := SetCost{}
-		for _, sp := range specs {
-			t := s.cat.find(sp.Table)
-			if t == nil {
-				return 0, nil, fmt.Errorf("indexes: set %d: no statement of the workload reads table %s", i+1, sp.Table)
+		for _, def := range defs {
+			table := def.Table
+			if def.Schema != "" {
+				table = def.Schema + "." + def.Table
 			}
-			d, err := sp.def(t)
+			t := s.cat.find(table)
+			if t == nil {
+				return 0, nil, fmt.Errorf("indexes: set %d: no statement of the workload reads table %s", i+1, table)
+			}
+			if m := def.AccessMethod(); m != indexdef.DefaultMethod {
+				return 0, nil, fmt.Errorf("indexes: set %d: index on %s is %s; only btree indexes are costed", i+1, table, m)
+			}
+			d, err := defOn(t, def.Keys, def.Include)
 			if err != nil {
 				return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
 			}
+			d.where = def.Where
 			set = append(set, d)
 		}
-		total, _, _, err := s.costSet(ctx, set)
+		total, plans, _, err := s.costSet(ctx, set)
 		if err != nil {
 			return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
 		}
@@ -96,6 +115,9 @@ func CostSets(ctx context.Context, q Querier, w *Workload, sets [][]IndexSpec, o
 				return 0, nil, fmt.Errorf("indexes: set %d: %w", i+1, err)
 			}
 			sc.Bytes += b
+		}
+		for _, c := range s.stmts {
+			sc.Statements = append(sc.Statements, statementCost(c, plans[c.idx].cost))
 		}
 		sc.Indexes, sc.Cost = len(set), round2(total)
 		sc.ImprovementPct = improvement(res.Workload.CostBefore, total)

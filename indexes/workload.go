@@ -54,9 +54,14 @@ type Statement struct {
 	// Weight is how much the statement counts: its cost is multiplied by
 	// it. Statements of a file weigh 1 each (more when repeated).
 	Weight float64 `json:"weight"`
-	// Calls and TotalTimeMs are pg_stat_statements' figures.
+	// Calls and TotalTimeMs are pg_stat_statements' figures, and QueryID
+	// its queryid (pg_qualstats keys its predicates by it).
 	Calls       int64   `json:"calls,omitempty"`
 	TotalTimeMs float64 `json:"total_time_ms,omitempty"`
+	QueryID     int64   `json:"queryid,omitempty"`
+	// Explained is set for a statement that came wrapped in an EXPLAIN:
+	// Query is the statement it explained, which is what counts.
+	Explained bool `json:"explained,omitempty"`
 	// Args are values for the statement's $n parameters, $1 first; nil
 	// means Propose draws them from pg_stats.
 	Args []any `json:"-"`
@@ -98,7 +103,11 @@ type Skipped struct {
 	Origin      string `json:"origin"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	Query       string `json:"query,omitempty"`
-	Reason      string `json:"reason"`
+	// Text is the statement's text on one line, cut to labelLength: how
+	// a list of skipped statements names it (a queryid alone says
+	// nothing).
+	Text   string `json:"text"`
+	Reason string `json:"reason"`
 	// ParseError is set for a statement that does not parse.
 	ParseError *ParseError `json:"parse_error,omitempty"`
 }
@@ -136,6 +145,17 @@ func (w *Workload) ParseErrors() []*ParseError {
 	return out
 }
 
+// skipped is the statement left out, with why.
+func (s *Statement) skipped(why string) Skipped {
+	return Skipped{Origin: s.Origin, Fingerprint: s.Fingerprint, Query: s.Query, Text: snippet(s.Query, labelLength), Reason: why}
+}
+
+// skip records a statement left out, with why.
+func (w *Workload) skip(sk Skipped) {
+	sk.Text = snippet(sk.Query, labelLength)
+	w.Skipped = append(w.Skipped, sk)
+}
+
 // add parses one statement and adds it, or records why not.
 func (w *Workload) add(s Statement, file string, number, line int) {
 	s.Query = strings.TrimSpace(s.Query)
@@ -152,24 +172,27 @@ func (w *Workload) add(s Statement, file string, number, line int) {
 		case errors.As(err, &le):
 			pe.Message, pe.Position = le.Msg, le.Offset+1
 		}
-		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Query: s.Query, Reason: "does not parse: " + pe.Message, ParseError: pe})
+		w.skip(Skipped{Origin: s.Origin, Query: s.Query, Reason: "does not parse: " + pe.Message, ParseError: pe})
 		return
+	}
+	if q.explained {
+		s.Query, s.Explained = q.text, true
 	}
 	fp, err := sqlscan.Fingerprint(s.Query)
 	if err != nil {
-		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Query: s.Query, Reason: "no fingerprint: " + err.Error()})
+		w.skip(Skipped{Origin: s.Origin, Query: s.Query, Reason: "no fingerprint: " + err.Error()})
 		return
 	}
 	s.Fingerprint = fp
 	switch q.command {
 	case "SELECT", "UPDATE", "DELETE":
 	default:
-		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Fingerprint: fp, Query: s.Query,
+		w.skip(Skipped{Origin: s.Origin, Fingerprint: fp, Query: s.Query,
 			Reason: q.command + ": only SELECT, UPDATE and DELETE with a WHERE clause are indexed for"})
 		return
 	}
 	if why := q.skipReason(); why != "" {
-		w.Skipped = append(w.Skipped, Skipped{Origin: s.Origin, Fingerprint: fp, Query: s.Query, Reason: why})
+		w.skip(Skipped{Origin: s.Origin, Fingerprint: fp, Query: s.Query, Reason: why})
 		return
 	}
 	s.q = q
@@ -178,9 +201,17 @@ func (w *Workload) add(s Statement, file string, number, line int) {
 	// advisor keeps statements on different tables apart.
 	key := fp + "\x00" + q.relationNames()
 	if i, ok := w.byPrint[key]; ok {
-		w.Statements[i].Weight += s.Weight
-		w.Statements[i].Calls += s.Calls
-		w.Statements[i].TotalTimeMs += s.TotalTimeMs
+		m := &w.Statements[i]
+		m.Weight += s.Weight
+		m.Calls += s.Calls
+		m.TotalTimeMs += s.TotalTimeMs
+		if m.Explained && !s.Explained {
+			// The application's own text and queryid stand for both.
+			m.Query, m.Origin, m.QueryID, m.Explained, m.q = s.Query, s.Origin, s.QueryID, false, q
+			if m.Name == "" {
+				m.Name = s.Name
+			}
+		}
 		return
 	}
 	w.byPrint[key] = len(w.Statements)
@@ -188,11 +219,14 @@ func (w *Workload) add(s Statement, file string, number, line int) {
 }
 
 // ParseSQL reads a workload from SQL text: statements separated by
-// semicolons, with literals or $n parameters, each weighing 1. file names
-// the text in origins and errors. A statement that does not parse is
-// skipped with a *ParseError (file, statement number, line, the parser's
-// message) and the others go on; only text that cannot be split (an
-// unterminated quote or comment) is an error.
+// semicolons, with literals or $n parameters. A `-- weight: n` comment line
+// above a statement weighs it (how many times the application sends it,
+// against the others: per 1,000 requests, say), 1 without one; weight 0
+// leaves it out; a `-- name: x` line names it. file names the text in
+// origins and errors. A statement that does not parse is skipped with a
+// *ParseError (file, statement number, line, the parser's message) and the
+// others go on; only text that cannot be split (an unterminated quote or
+// comment) or a weight that is not a number is an error.
 func ParseSQL(file, text string) (*Workload, error) {
 	srcs, err := analyze.SplitSQL(file, text)
 	if err != nil {
@@ -204,7 +238,15 @@ func ParseSQL(file, text string) (*Workload, error) {
 		if file != "" {
 			origin = file + ":" + strconv.Itoa(src.Line)
 		}
-		w.add(Statement{Query: src.SQL, Origin: origin, Weight: 1}, file, src.Index, src.Line)
+		s := Statement{Query: src.SQL, Name: src.Name, Origin: origin, Weight: 1}
+		if src.Weight != nil {
+			s.Weight = *src.Weight
+		}
+		if s.Weight == 0 {
+			w.skip(Skipped{Origin: origin, Query: strings.TrimSpace(src.SQL), Reason: "its -- weight: is 0: the application does not send it"})
+			continue
+		}
+		w.add(s, file, src.Index, src.Line)
 	}
 	return w, nil
 }
@@ -261,7 +303,7 @@ func FromStatStatements(ctx context.Context, q analyze.Querier, top int) (*Workl
 	w.WeightedBy = WeightTotalTime
 	for i, s := range stmts {
 		w.add(Statement{Query: s.Query, Origin: "pg_stat_statements queryid " + strconv.FormatInt(s.QueryID, 10),
-			Weight: float64(s.Calls), Calls: s.Calls, TotalTimeMs: s.TotalTime}, "", i+1, 0)
+			Weight: float64(s.Calls), Calls: s.Calls, TotalTimeMs: s.TotalTime, QueryID: s.QueryID}, "", i+1, 0)
 	}
 	return w, nil
 }

@@ -159,8 +159,10 @@ statement's server-ns/op and buffers/op); --junit FILE writes a JUnit report
 beside it. A baseline saved as bench/v1 is still read (without server time).
 
 A .sql file's statements take no parameters; a "-- name: x" line above a
-statement names it, a "-- expect: 40%" line promises its improvement.
---profile and --sql, the old spellings of --workload, still work for one
+statement names it, a "-- expect: 40%" line promises its improvement, and a
+"-- weight: n" line says how many times the application sends it against the
+others (per 1,000 requests, say): a comparison then also sums the medians by
+weight, the workload as the application sends it. --profile and --sql, the old spellings of --workload, still work for one
 release.`,
 		Example: `  hishamos-perf bench
   hishamos-perf bench --iterations 300 --save before.json

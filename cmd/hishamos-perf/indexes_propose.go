@@ -69,27 +69,47 @@ planner's own cost estimates, without building anything.
 The workload (--workload) is pg_stat_statements (the default with a DSN;
 statements weighted by total time), a profile name or YAML path (the default
 on the sandbox: hishamos), or a .sql file of statements separated by ';' with
-literals or $n parameters ('-' reads standard input). Statements are parsed
-with PostgreSQL's own parser and grouped by fingerprint; what an index cannot
-serve is skipped with its reason, as is a statement that does not parse (file,
-statement number and the parser's message) or names a missing table.
+literals or $n parameters ('-' reads standard input). In a .sql file a
+"-- weight: n" line above a statement says how many times the application
+sends it against the others (per 1,000 requests, say; 1 without one, 0 leaves
+it out) and "-- name: x" names it. Statements are parsed with PostgreSQL's own
+parser and grouped by fingerprint; an EXPLAIN counts as the statement it
+explains; the typed literals pg_stat_statements normalizes (timestamptz $1,
+interval $2) are planned as casts. What an index cannot serve is skipped with
+its reason and its text, as is a statement that does not parse (file,
+statement number and the parser's message), names a missing table or reads
+only system catalogs.
 
 Candidates come from each statement's parse tree: equality columns first (most
 selective first, from pg_stats), then IN, range, ORDER BY (with directions) or
 GROUP BY columns, up to --max-columns; INCLUDE columns where they make an
-index-only scan; partial indexes for a constant predicate on a low-cardinality
-column that the whole workload repeats; lower()/upper() expression indexes.
+index-only scan; expression indexes on exactly the expression a statement
+writes (UPPER("t"."email"::text), date_trunc('day', at)), costed with its real
+selectivity (a sampled count), with text_pattern_ops for LIKE 'abc%' where the
+collation is not C; partial indexes only on a constant of the application's: a
+profile's literal, a .sql file's string or boolean value that at most 5% of the
+rows hold on a column of a few values, or, from pg_stat_statements, the one
+constant pg_qualstats saw a predicate run with (its constants are also the
+parameter values drawn). No candidate on a system catalog or an extension's
+table, nor one an existing index already serves (its keys in another order
+included, for equalities).
 
 Every candidate is costed with HypoPG hypothetical indexes on one connection
 (reset whatever happens), each statement planned with EXPLAIN (FORMAT JSON) and
-parameter values drawn from pg_stats or the profile's generators. Selection is
-greedy over the whole workload by cost saved × weight per byte of index, adding
-an index or widening a chosen one a column at a time, under --budget and
---max-indexes; an index must cut some statement's cost by --min-improvement.
+parameter values drawn from pg_stats, pg_qualstats or the profile's generators.
+Selection is greedy over the whole workload by cost saved × weight per byte of
+index, adding an index or widening a chosen one a column at a time, under
+--budget and --max-indexes. A proposal, added last to the others, must cut some
+statement's cost by --min-improvement and the workload's by 1%; one that only
+extends an index (INCLUDE on lookups of a few rows, key columns after an
+existing index that finds a page of rows, a primary key copied with INCLUDE)
+must save 0.5% of the workload's cost before. Each proposal shows its own
+saving: the workload without it, every other proposal in place.
 Without HypoPG, propose says so; on the sandbox or with --allow-build it costs
 with real indexes built one at a time in a transaction that is rolled back.
 Existing indexes that duplicate others, that a proposal makes redundant or that
-nothing uses are listed as drops, never dropped.
+nothing uses are listed as drops, never dropped; never one that backs a
+constraint or a foreign key's lookups.
 
 --format json (and --save FILE, whatever the format) writes the
 ` + indexes.Schema + ` document that 'indexes plan --from' reads.

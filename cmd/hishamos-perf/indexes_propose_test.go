@@ -93,6 +93,12 @@ func TestIndexesProposeBadInput(t *testing.T) {
 		{"unterminated", []string{"--workload", proposeFile(t, "open.sql", "SELECT 'x FROM items;")}, exitUsage, "bad workload"},
 		{"no such profile", []string{"--workload", "no-such-profile"}, exitUsage, "no-such-profile"},
 		{"max columns", []string{"--workload", good, "--max-columns", "0"}, exitUsage, "--max-columns 0"},
+		{"weight not a number", []string{"--workload", proposeFile(t, "often.sql", "-- weight: often\nSELECT id FROM items WHERE account_id = 1;\n")},
+			exitUsage, `often.sql:2: -- weight: "often" is not a number of 0 or more`},
+		{"negative weight", []string{"--workload", proposeFile(t, "minus.sql", "SELECT 1;\n-- weight: -3\nSELECT id FROM items WHERE account_id = 1;\n")},
+			exitUsage, `minus.sql:3: -- weight: "-3" is not a number of 0 or more`},
+		{"every weight 0", []string{"--workload", proposeFile(t, "never.sql", "-- weight: 0\nSELECT id FROM items WHERE account_id = 1;\n")},
+			exitUsage, "empty workload: all 1 statements were skipped (1 its -- weight: is 0: the application does not send it)"},
 		{"interactive without a terminal", []string{"--workload", good, "--interactive"}, exitUsage, "--interactive needs a terminal on standard input and standard error"},
 	}
 	for _, tc := range tests {
@@ -100,6 +106,9 @@ func TestIndexesProposeBadInput(t *testing.T) {
 			r := cli(t, append([]string{"--dsn", dsn, "indexes", "propose"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", r.code, tc.code, r.stderr, tc.want)
+			}
+			if strings.Contains(r.stderr, "goroutine ") || r.stdout != "" {
+				t.Errorf("a stack trace or output for bad input:\nstdout %q\nstderr %q", r.stdout, r.stderr)
 			}
 		})
 	}

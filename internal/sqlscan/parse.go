@@ -105,7 +105,19 @@ type Parsed struct {
 	// Limit is set when a LIMIT or FETCH FIRST appears anywhere in it (in
 	// a subquery too).
 	Limit bool
-	// Inner is EXPLAIN's statement, and ExplainAnalyze says whether
+	// PlanText is Text as the server can plan it. pg_stat_statements
+	// keeps a typed literal's type and replaces its string
+	// (`timestamptz '2026-06-01'` is stored as `timestamptz $3`,
+	// `interval '7 days'` as `interval $2`, `date '2026-11-24'` as
+	// `date $1`): pg_query's grammar reads that, PostgreSQL's refuses a
+	// placeholder where it wants a string constant. PlanText writes each
+	// such literal as the cast both read alike (`$3::timestamptz`,
+	// `$2::interval day`), every form the grammar has (any type name,
+	// qualified or quoted, with modifiers, WITH TIME ZONE, INTERVAL and its
+	// fields) and nothing else. It is Text when there is none.
+	PlanText string
+	// Inner is EXPLAIN's statement (its own Text, Start and Line: the
+	// statement after EXPLAIN's options), and ExplainAnalyze says whether
 	// EXPLAIN runs it.
 	Inner          *Parsed
 	ExplainAnalyze bool
@@ -286,6 +298,10 @@ func classify(p *Parsed, n *pg_query.Node, sql string) error {
 		p.ExplainAnalyze = explainAnalyze(x.Options)
 		if x.Query != nil {
 			inner := &Parsed{Text: p.Text, Start: p.Start, Line: p.Line, Tree: &pg_query.RawStmt{Stmt: x.Query}}
+			if at := explainedAt(p.Text); at > 0 {
+				inner.Start, inner.Text = p.Start+at, p.Text[at:]
+				inner.Line = p.Line + strings.Count(p.Text[:at], "\n")
+			}
 			if err := classify(inner, x.Query, sql); err != nil {
 				return err
 			}
@@ -356,6 +372,7 @@ func classify(p *Parsed, n *pg_query.Node, sql string) error {
 	w.nestedWrites = p.Kind != KindExplain
 	w.walk(n)
 	p.ReadOnly = readKinds[p.Kind] && len(p.Writes) == 0
+	p.PlanText = planText(p, w.typed)
 	if w.junk != nil {
 		return w.junk
 	}
@@ -673,6 +690,8 @@ type walker struct {
 	// junk found in it.
 	sql  string
 	junk *Error
+	// typed are the normalized typed literals (`date $1`) found.
+	typed []typedLiteral
 }
 
 // identByte reports whether b continues an identifier: a letter, a digit,
@@ -769,6 +788,7 @@ func (w *walker) visit(n *pg_query.Node) {
 			w.visit(a)
 		}
 	case *pg_query.Node_TypeCast:
+		w.typedLiteral(v.TypeCast)
 		w.visit(v.TypeCast.Arg)
 	case *pg_query.Node_ResTarget:
 		w.visit(v.ResTarget.Val)

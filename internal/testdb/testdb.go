@@ -168,10 +168,18 @@ func Conn(t testing.TB, dsn string) *pgx.Conn {
 // returns its DSN; the database is dropped when the test ends.
 func NewDatabase(t testing.TB) string {
 	t.Helper()
+	return NewDatabaseWith(t, "")
+}
+
+// NewDatabaseWith is NewDatabase with CREATE DATABASE's options as the
+// test writes them: "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE
+// 'C.UTF-8'" for a database whose collation is not C.
+func NewDatabaseWith(t testing.TB, options string) string {
+	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("test_%d_%d", os.Getpid(), counter.Add(1))
 	admin := Conn(t, DSN())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()+" "+options); err != nil {
 		t.Fatalf("testdb: create database: %v", err)
 	}
 	t.Cleanup(func() {

@@ -50,7 +50,7 @@ var categories = []category{
 		"./cmd/hishamos-perf": `^(TestBadInput|TestBenchBadInput|TestMigrateBadInput|TestIndexesProposeBadInput|TestProfileErrorsNameFileAndLine|TestWorkloadFlagRefusesWhatACommandCannotUse|TestWorkloadFlagReadsTheSameEverywhere)$`,
 		"./profiles":          `^(TestParseErrors|TestBindErrors)$`,
 		"./indexes":           `^(TestEmptyWorkload|TestMissingTable|TestNoHypoPG|TestReadOnlySession|TestCandidateTheServerRefuses|TestParseSQLBadStatementOthersGoOn|TestChooseByNumberRangeAndName)$`,
-		"./analyze":           `^(TestParsePlanErrors|TestAnalyzePlanErrorsStayOnTheirRow)$`,
+		"./analyze":           `^(TestParsePlanErrors|TestAnalyzePlanErrorsStayOnTheirRow|TestSplitSQLAnnotations)$`,
 		"./bench":             `^(TestBadStatementIsBadInput|TestMeasureRefusesBadOptionsFirst)$`,
 		"./internal/pg":       `^TestParseConfigBadDSN$`,
 		"./internal/dataset":  `^TestLoadRejectsBadScale$`,

@@ -320,6 +320,10 @@ func comparisonTable(rep *bench.Report, compact int) *Table {
 	if rep.Drift.Busy() || rep.ServerDrift.Busy() {
 		notes = append(notes, "the machine's load changed between the runs: a change in time within that drift is put down to the machine (inconclusive); measure again on a quieter machine to tell")
 	}
+	if w := rep.Weighted; w != nil {
+		notes = append(notes, fmt.Sprintf("weighted: the %d statements' medians summed by their -- weight: %.2f ms -> %.2f ms (%+.1f%%), the workload as the application sends it",
+			w.Statements, w.BeforeMs, w.AfterMs, w.ChangePct))
+	}
 	for _, c := range rep.Comparison {
 		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed || c.Verdict == bench.Mixed {
 			notes = append(notes, fmt.Sprintf("%s: %s: %s", c.Name, c.Verdict, c.Reason))

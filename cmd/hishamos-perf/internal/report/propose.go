@@ -10,7 +10,9 @@ import (
 )
 
 // Propose lays indexes propose's result out: the workload's summary, the
-// proposed indexes with their definitions and the statements they help,
+// proposed indexes with their own saving (the workload without each, the
+// others in place), their definitions and the statements they help (the
+// statement's cost before, without the index, with every proposal),
 // the existing indexes worth dropping, the hand-picked set beside the
 // advisor's (--compare-seed), the skipped statements and, verbose, the
 // rejected candidates.
@@ -40,12 +42,14 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 	// One line per proposal (the index, its size and what it costs and
 	// saves), then each proposal's whole definition and reason below.
 	props := &Table{Title: "Proposed indexes", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "index"}, {Name: "size", Right: true, CSV: "size bytes"},
-		{Name: "writes/s", Right: true, CSV: "index writes/s"}, {Name: "ends HOT", DataOnly: true}, {Name: "statements", Right: true}, {Name: "best", Right: true, CSV: "best %"},
+		{Name: "writes/s", Right: true, CSV: "index writes/s"}, {Name: "ends HOT", DataOnly: true}, {Name: "statements", Right: true},
+		{Name: "own saving", Right: true, CSV: "own saving %"}, {Name: "own saving cost", DataOnly: true}, {Name: "best", Right: true, CSV: "best %"},
 		{Name: "reason", DataOnly: true}, {Name: "name", DataOnly: true}, {Name: "definition", DataOnly: true}}}
 	defs := &Table{Title: "Definitions", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "CREATE INDEX"}}}
 	details := &Details{Data: defs}
 	helped := &Table{Title: "Statements helped", Columns: []Column{{Name: "#", Right: true, CSV: "proposal"}, {Name: "statement"}, {Name: "weight", Right: true},
-		{Name: "cost before", Right: true}, {Name: "cost after", Right: true}, {Name: "better", Right: true, CSV: "better %"}, {Name: "fingerprint", DataOnly: true}}}
+		{Name: "cost before", Right: true}, {Name: "without it", Right: true, CSV: "cost without it"}, {Name: "cost after", Right: true},
+		{Name: "better", Right: true, CSV: "better %"}, {Name: "its own", Right: true, CSV: "its own %"}, {Name: "fingerprint", DataOnly: true}}}
 	for i, p := range res.Proposals {
 		n := Int(i + 1)
 		desc := p.Table + " (" + strings.Join(p.Columns, ", ") + ")"
@@ -57,7 +61,7 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 		}
 		best := Blank()
 		if len(p.Statements) > 0 {
-			best = pct(p.Statements[0].ImprovementPct)
+			best = pct(p.Statements[0].MarginalPct)
 		}
 		writes := Num(p.WriteOverhead.IndexWritesPerSec, strconv.FormatFloat(p.WriteOverhead.IndexWritesPerSec, 'f', 2, 64))
 		tone := Plain
@@ -65,13 +69,15 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 			tone = Warn
 		}
 		props.Rows = append(props.Rows, Row{Tone: tone, Cells: []Cell{n, Str(desc), size(p.SizeBytes), writes,
-			{Text: strconv.FormatBool(p.WriteOverhead.EndsHOT), Value: p.WriteOverhead.EndsHOT}, Int(len(p.Statements)), best, Str(p.Reason),
+			{Text: strconv.FormatBool(p.WriteOverhead.EndsHOT), Value: p.WriteOverhead.EndsHOT}, Int(len(p.Statements)),
+			Num(p.Marginal.WorkloadPct, strconv.FormatFloat(p.Marginal.WorkloadPct, 'f', 2, 64)+"%"), Num(p.Marginal.Cost, ""), best, Str(p.Reason),
 			Str(p.Name), Str(p.Definition)}})
 		defs.Rows = append(defs.Rows, Row{Cells: []Cell{n, Full(p.Definition+";", p.Definition)}})
 		details.Entries = append(details.Entries, Entry{Head: fmt.Sprintf("#%d %s", i+1, p.Name), Tone: Bold,
 			Lines: []Line{{Text: p.Definition + ";"}, {Text: p.Reason, Tone: Dim}}})
 		for _, s := range p.Statements {
-			helped.Rows = append(helped.Rows, Row{Cells: []Cell{n, Str(s.Name), weight(s.Weight), cost(s.CostBefore), cost(s.CostAfter), pct(s.ImprovementPct), Str(s.Fingerprint)}})
+			helped.Rows = append(helped.Rows, Row{Cells: []Cell{n, Str(s.Name), weight(s.Weight), cost(s.CostBefore), cost(s.CostWithout), cost(s.CostAfter),
+				pct(s.ImprovementPct), pct(s.MarginalPct), Str(s.Fingerprint)}})
 		}
 	}
 	if len(res.Proposals) == 0 {
@@ -132,11 +138,11 @@ func Propose(res *indexes.Result, verbose bool) *Doc {
 	}
 
 	if len(res.Skipped) > 0 {
-		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "reason"}}}
+		sk := &Table{Title: "Skipped statements", Columns: []Column{{Name: "statement"}, {Name: "from"}, {Name: "reason"}}}
 		d := &Details{Title: "Skipped statements", Data: sk}
 		for _, s := range res.Skipped {
-			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Origin), Str(s.Reason)}})
-			d.Entries = append(d.Entries, Entry{Head: s.Origin, Lines: []Line{{Text: s.Reason}}})
+			sk.Rows = append(sk.Rows, Row{Cells: []Cell{Str(s.Text), Str(s.Origin), Str(s.Reason)}})
+			d.Entries = append(d.Entries, Entry{Head: s.Origin, Lines: []Line{{Text: s.Text}, {Text: s.Reason, Tone: Dim}}})
 		}
 		doc.Blocks = append(doc.Blocks, d)
 	}

@@ -178,7 +178,7 @@ func checkPartitioned(ctx context.Context, q pg.Querier, m *Migration, s Stateme
 // inTree reports whether table is root or one of its partitions, at any
 // level, and whether it exists at all.
 func inTree(ctx context.Context, q pg.Querier, root, table string) (in, exists bool, err error) {
-	err = q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_partition_tree(to_regclass($1)) WHERE relid = to_regclass($2)),
+	err = q.QueryRow(ctx, `SELECT EXISTS (SELECT FROM `+partitionTree("c.oid = to_regclass($1)")+` t WHERE t.relid = to_regclass($2)),
 		to_regclass($2) IS NOT NULL`, root, table).Scan(&in, &exists)
 	if err != nil {
 		return false, false, fmt.Errorf("migrate: look up partition %s of %s: %w", table, root, err)
@@ -423,8 +423,8 @@ func readPartitionProgress(ctx context.Context, q pg.Querier, parts *fileParts) 
 		only = append(only, n.String())
 	}
 	err := q.QueryRow(ctx, `SELECT
-		(SELECT count(*) FROM pg_partition_tree(to_regclass($1)) t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind IN ('r', 'f')),
-		(SELECT count(DISTINCT t.relid) FROM unnest($2::text[]) o(name), pg_partition_tree(to_regclass(o.name)) t
+		(SELECT count(*) FROM `+partitionTree("c.oid = to_regclass($1)")+` t JOIN pg_class c ON c.oid = t.relid WHERE c.relkind IN ('r', 'f')),
+		(SELECT count(DISTINCT t.relid) FROM `+partitionTree("c.oid IN (SELECT to_regclass(o.name) FROM unnest($2::text[]) o(name))")+` t
 			JOIN pg_index x ON x.indexrelid = t.relid JOIN pg_class c ON c.oid = t.relid
 			WHERE c.relkind = 'i' AND x.indisvalid AND t.level > 0)`,
 		root.QualifiedTable(), only).Scan(&p.Total, &p.Done)
@@ -570,7 +570,7 @@ func (d *driver) complete(ctx context.Context, parent *indexdef.Def, table index
 // index does not exist.
 func dropLocks(ctx context.Context, q pg.Querier, index string) (tables []string, partitioned bool, err error) {
 	err = q.QueryRow(ctx, `SELECT coalesce((SELECT relkind = 'I' FROM pg_class WHERE oid = to_regclass($1)), false),
-		coalesce(array(SELECT x.indrelid::regclass::text FROM pg_partition_tree(to_regclass($1)) t
+		coalesce(array(SELECT x.indrelid::regclass::text FROM `+partitionTree("c.oid = to_regclass($1)")+` t
 			JOIN pg_index x ON x.indexrelid = t.relid ORDER BY t.level, x.indrelid::regclass::text), '{}')`, index).Scan(&partitioned, &tables)
 	if err != nil {
 		return nil, false, fmt.Errorf("migrate: look up index %s: %w", index, err)

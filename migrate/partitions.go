@@ -75,16 +75,34 @@ func (e *ForeignPartitionError) Error() string {
 // Unwrap lets errors.Is find ErrForeignPartition.
 func (e *ForeignPartitionError) Unwrap() error { return ErrForeignPartition }
 
-// partitionTreeQuery lists a partitioned table's tree (pg_partition_tree,
-// PostgreSQL 12 and later) with what Plan needs of each table.
-const partitionTreeQuery = `SELECT n.nspname::text, c.relname::text, coalesce(pn.nspname::text, ''), coalesce(p.relname::text, ''),
+// partitionTree is a FROM item that lists the partition trees of the
+// relations pg_class c matches in where (a partitioned table or index, or
+// a partition): its columns root, relid, parentrelid and level are those
+// of pg_partition_tree, which it replaces because pg_partition_tree takes
+// an ACCESS SHARE lock on every partition. A session holding ACCESS
+// EXCLUSIVE on one partition would make apply's look-ups wait on it and
+// fail with a bare lock timeout before the statement that builds on that
+// partition could name it and its holder; pg_inherits is read without
+// locking any table.
+func partitionTree(where string) string {
+	return `(WITH RECURSIVE tree(root, relid, parentrelid, level) AS (
+		SELECT c.oid, c.oid, (SELECT i.inhparent FROM pg_inherits i WHERE i.inhrelid = c.oid AND c.relispartition), 0
+		FROM pg_class c WHERE (` + where + `) AND (c.relkind IN ('p', 'I') OR c.relispartition)
+		UNION ALL
+		SELECT tree.root, i.inhrelid, i.inhparent, tree.level + 1 FROM pg_inherits i JOIN tree ON i.inhparent = tree.relid)
+	SELECT root, relid, parentrelid, level FROM tree)`
+}
+
+// partitionTreeQuery lists a partitioned table's tree with what Plan needs
+// of each table.
+var partitionTreeQuery = `SELECT n.nspname::text, c.relname::text, coalesce(pn.nspname::text, ''), coalesce(p.relname::text, ''),
 	c.relkind::text, coalesce(pg_get_expr(c.relpartbound, c.oid), ''),
 	CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) ELSE '' END,
 	CASE WHEN c.relkind = 'p' THEN array(SELECT coalesce(a.attname::text, '')
 		FROM unnest(pt.partattrs::int2[]) WITH ORDINALITY k(attnum, i)
 		LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum AND k.attnum <> 0 ORDER BY k.i)
 	ELSE '{}'::text[] END
-FROM pg_partition_tree(to_regclass($1)) t
+FROM ` + partitionTree("c.oid = to_regclass($1)") + ` t
 JOIN pg_class c ON c.oid = t.relid
 JOIN pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_class p ON p.oid = t.parentrelid

@@ -109,3 +109,85 @@ func TestQualStatsSelectivityOrdersKeys(t *testing.T) {
 	}
 	t.Log(p.Definition, " — ", p.Reason)
 }
+
+// TestQualStatsSelectivityBroadPredicateLeadsNoIndex: state = 1 holds 70%
+// of the rows and is what the application always sends with a range on
+// ts. pg_stats alone leads with state (an equality before the range);
+// pg_qualstats counted state = 1 keeping 70% of the rows it filtered, so
+// no candidate leads with it: ts leads, state follows inside the index.
+func TestQualStatsSelectivityBroadPredicateLeadsNoIndex(t *testing.T) {
+	testdb.NeedExtension(t, "pg_qualstats")
+	ctx := context.Background()
+	conn, _ := newDB(t)
+	for _, sql := range []string{
+		`CREATE TABLE events (id int PRIMARY KEY, state int NOT NULL, ts int NOT NULL, note text NOT NULL)`,
+		`INSERT INTO events SELECT i, CASE WHEN i % 10 < 7 THEN 1 ELSE 2 + i % 5 END, (i * 7919) % 60000, repeat('x', 40) FROM generate_series(0, 59999) i`,
+		`CREATE INDEX events_ts ON events (ts)`,
+		`ANALYZE events`,
+		`SELECT pg_stat_statements_reset(), pg_qualstats_reset()`,
+		"SET pg_qualstats.sample_rate = 1",
+		"SET plan_cache_mode = force_custom_plan",
+		"SET enable_seqscan = off",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const app = `SELECT id, note FROM events WHERE state = $1 AND ts > $2`
+	for i := range 30 {
+		rows, err := conn.Query(ctx, app, 1, 57000+i*10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+	}
+	for _, set := range []string{"RESET pg_qualstats.sample_rate", "RESET plan_cache_mode", "RESET enable_seqscan"} {
+		if _, err := conn.Exec(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leads := func() (string, *indexes.Result) {
+		t.Helper()
+		w, err := indexes.FromStatStatements(ctx, conn, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var led []string
+		for _, p := range res.Proposals {
+			if p.Table == "events" {
+				led = append(led, p.Columns[0])
+			}
+		}
+		for _, r := range res.Rejected {
+			if r.Table == "events" {
+				first := strings.TrimPrefix(r.Index, "events (")
+				if i := strings.IndexAny(first, ",)"); i >= 0 {
+					first = first[:i]
+				}
+				led = append(led, first)
+			}
+		}
+		return strings.Join(led, " "), res
+	}
+	got, res := leads()
+	if strings.Contains(" "+got+" ", " state ") || !strings.Contains(got, "ts") {
+		t.Errorf("state = 1 kept 70%% of the rows: want ts and never state leading the candidates, got %q:%s", got, describe(res))
+	}
+	for _, p := range res.Proposals {
+		if p.Table == "events" && !strings.Contains(p.Reason, "pg_qualstats: state = … keeps 70% of rows") {
+			t.Errorf("the reason does not say what pg_qualstats measured: %s", p.Reason)
+		}
+	}
+	t.Log("with pg_qualstats, leading keys:", got, describe(res))
+	if _, err := conn.Exec(ctx, "SELECT pg_qualstats_reset()"); err != nil {
+		t.Fatal(err)
+	}
+	if got, res = leads(); !strings.Contains(" "+got+" ", " state ") {
+		t.Errorf("without pg_qualstats' counts, pg_stats' order leads with the equality; got %q:%s", got, describe(res))
+	}
+	t.Log("without, leading keys:", got, describe(res))
+}

@@ -204,7 +204,7 @@ func TestTerminatedBackendIsLostToTheClient(t *testing.T) {
 			if _, _, _, err := c.call(ctx, 0, nil); err == nil || !c.lost(err) {
 				t.Errorf("a call after the termination: %v; want the connection lost", err)
 			}
-			if _, err := c.one(ctx, 0, nil); err == nil {
+			if _, err := c.one(ctx, 0, nil, false, nil, nil); err == nil {
 				t.Error("one counted the call as the statement's error instead of stopping the run")
 			}
 		})

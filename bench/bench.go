@@ -92,8 +92,12 @@ func Bench(ctx context.Context, connect Connector, cfg Config) (*Report, error) 
 			return nil, err
 		}
 		rep := &Report{Run: *run}
-		if err != nil || cfg.Baseline == nil {
+		if err != nil {
 			return rep, err
+		}
+		rep.RequestComparison = CompareRequests(run, run, cfg.Compare)
+		if cfg.Baseline == nil {
+			return rep, nil
 		}
 		rep.Baseline = cfg.Baseline
 		compare(rep, cfg)
@@ -203,6 +207,11 @@ func nonNil(s []string) []string {
 func compare(rep *Report, cfg Config) {
 	targeted := Targeted(cfg.Workload, AddedIndexes(&rep.Baseline.Environment, &rep.Environment))
 	out := Compare(rep.Baseline, &rep.Run, cfg.Compare, targeted, rep.Workload.Expect)
+	// A run of both halves compares its own pairs; else the baseline's
+	// before halves meet the run's after halves.
+	if rep.RequestComparison = CompareRequests(&rep.Run, &rep.Run, cfg.Compare); rep.RequestComparison == nil {
+		rep.RequestComparison = CompareRequests(rep.Baseline, &rep.Run, cfg.Compare)
+	}
 	rep.Comparison, rep.EnvironmentDiff, rep.Drift, rep.ServerDrift, rep.Weighted = out.Comparison, out.EnvironmentDiff, out.Drift, out.ServerDrift, out.Weighted
 	rep.Gate = Evaluate(rep.Comparison, cfg.Gate, cfg.Compare.Alpha)
 }

@@ -27,12 +27,28 @@ func (r *Report) Encode(w io.Writer) error {
 func (r *Report) WithoutSamples() *Report {
 	c := *r
 	c.Statements = stripSamples(r.Statements)
+	c.Requests = stripRequestSamples(r.Requests)
 	if r.Baseline != nil {
 		b := *r.Baseline
 		b.Statements = stripSamples(b.Statements)
+		b.Requests = stripRequestSamples(b.Requests)
 		c.Baseline = &b
 	}
 	return &c
+}
+
+// stripRequestSamples drops each request's samples: its latencies and
+// its per-request counts, whose means the request keeps.
+func stripRequestSamples(in []RequestRun) []RequestRun {
+	if in == nil {
+		return nil
+	}
+	out := make([]RequestRun, len(in))
+	for i, r := range in {
+		r.Samples, r.Queries, r.Rows, r.LeaderRows, r.Bytes = nil, nil, nil, nil, nil
+		out[i] = r
+	}
+	return out
 }
 
 func stripSamples(in []StatementRun) []StatementRun {

@@ -42,6 +42,10 @@ type Run struct {
 	Environment Environment `json:"environment"`
 	// Statements holds one entry per statement, in workload order.
 	Statements []StatementRun `json:"runs"`
+	// Requests are the run's requests measured whole: each leading
+	// statement with follow-ups or a before/after pair, with the calls
+	// it led (Statement.Request). Absent before bench/v2 added it.
+	Requests []RequestRun `json:"requests,omitempty"`
 }
 
 // Statement returns the run of the statement called name, or nil.
@@ -162,6 +166,75 @@ type StatementRun struct {
 	// started, in milliseconds. Always in a saved file; in JSON output
 	// only when asked for.
 	Samples []float64 `json:"samples_ms,omitempty"`
+}
+
+// RequestRun is what one request cost in a run: its leading statement
+// and the follow-ups it issued, as the application sends them one after
+// the other on one connection. Every figure is a mean over the samples
+// it keeps, one per request, in the order they started.
+type RequestRun struct {
+	// Name is the leading statement's.
+	Name string `json:"name"`
+	// Pair and Variant place it in its profile's before/after pair.
+	Pair    string `json:"pair,omitempty"`
+	Variant string `json:"variant,omitempty"`
+	// Statements are the leader and its follow-ups, with how many times
+	// each ran per request (a per-row follow-up: once per row the leader
+	// returned with a non-NULL argument).
+	Statements []RequestStatement `json:"statements"`
+	// Calls counts the requests that completed; Errors those in which a
+	// statement failed (not sampled).
+	Calls  int `json:"calls"`
+	Errors int `json:"errors,omitempty"`
+	// Latency quantiles, mean and spread of a whole request, in
+	// milliseconds: from sending the leader to the end of the last
+	// follow-up's reply, the client's work between them included.
+	P50Ms    float64 `json:"p50_ms"`
+	P90Ms    float64 `json:"p90_ms"`
+	P99Ms    float64 `json:"p99_ms"`
+	MeanMs   float64 `json:"mean_ms"`
+	StddevMs float64 `json:"stddev_ms"`
+	// QueriesPerRequest, RowsPerRequest and BytesPerRequest are the
+	// means of Queries, Rows and Bytes. BytesPerRequest is nil when the
+	// connection does not count what it reads (see Bytes).
+	QueriesPerRequest float64  `json:"queries_per_request"`
+	RowsPerRequest    float64  `json:"rows_per_request"`
+	BytesPerRequest   *float64 `json:"bytes_per_request"`
+	// ServerMs is the server's time per request: each statement's mean
+	// server time (StatementRun.Server) times its runs per request,
+	// summed. pg_stat_statements keeps sums per statement, not per call,
+	// so it is a mean, with no samples and no test of its own; nil when
+	// a statement of the request has no server time.
+	ServerMs *float64 `json:"server_ms,omitempty"`
+
+	// Samples are each request's latency, in milliseconds; Queries,
+	// Rows and Bytes its statements run, rows received and bytes read
+	// from the server, counted on the socket (below TLS): every reply's
+	// bytes, those of the BEGIN and ROLLBACK each call runs in included
+	// (about 60 a call). LeaderRows are the leader's rows alone.
+	Samples    []float64 `json:"samples_ms,omitempty"`
+	Queries    []int     `json:"queries,omitempty"`
+	Rows       []int64   `json:"rows,omitempty"`
+	LeaderRows []int64   `json:"leader_rows,omitempty"`
+	Bytes      []int64   `json:"bytes,omitempty"`
+}
+
+// RequestStatement is a statement of a request and how often it ran in
+// one.
+type RequestStatement struct {
+	Name       string  `json:"name"`
+	PerRow     bool    `json:"per_row,omitempty"`
+	PerRequest float64 `json:"per_request"`
+}
+
+// Request returns the run's request led by name, or nil.
+func (r *Run) Request(name string) *RequestRun {
+	for i := range r.Requests {
+		if r.Requests[i].Name == name {
+			return &r.Requests[i]
+		}
+	}
+	return nil
 }
 
 // ServerTime is what the server spent on a statement per call: executing
@@ -510,6 +583,10 @@ type Report struct {
 	// Weighted is the weighted statements' medians summed by weight, when
 	// the workload gives weights.
 	Weighted *WeightedChange `json:"weighted,omitempty"`
+	// RequestComparison compares the halves of each before/after pair measured as
+	// requests (CompareRequests): the run's own with Both, else the
+	// baseline's before half with the run's after half.
+	RequestComparison []RequestComparison `json:"request_comparison,omitempty"`
 	// Gate is set when a comparison was made.
 	Gate *Gate `json:"gate,omitempty"`
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -106,6 +107,20 @@ type runner struct {
 	o     Options
 	bound *profiles.Bound
 	seeds []uint64
+	// rowArgs, per statement and per follow-up of it (Then), maps each
+	// of the follow-up's parameters to the leader's result column whose
+	// value it takes, row by row, or -1 for a generator's draw; nil for
+	// a follow-up that does not run per row. keepRows marks the leaders
+	// whose rows are kept for that (wire.Session.CallRows).
+	rowArgs  [][][]int
+	keepRows []bool
+}
+
+// requestSample is one request: its latency and what it received.
+type requestSample struct {
+	at, d              time.Duration
+	queries            int
+	rows, leader, recv int64
 }
 
 // client is one connection and what it measured.
@@ -124,7 +139,12 @@ type client struct {
 	session wire.Session
 	names   []string
 
-	// Per statement, during the measured phase.
+	// Per statement, during the measured phase; reqs and reqErrs per
+	// leading statement of a request, runs per statement of its
+	// follow-ups across its requests.
+	reqs     [][]requestSample
+	reqErrs  []int
+	reqRuns  [][]int64
 	samples  [][]sample
 	rows     []int64
 	errs     []int
@@ -241,6 +261,7 @@ func Measure(ctx context.Context, connect Connector, w *Workload, o Options) (*R
 		pgssErr = errors.New("the run stopped before pg_stat_statements could be read again")
 	}
 	fillFromExplain(run, explained, pgssErr)
+	requestServer(run)
 	for i := range run.Statements {
 		e := explained[i]
 		sr := &run.Statements[i]
@@ -399,6 +420,7 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 		}
 	}
 	c.paramOIDs = make([][]uint32, len(r.w.Statements))
+	var fields [][]pgconn.FieldDescription
 	for i, s := range r.w.Statements {
 		sd, err := conn.Prepare(ctx, preparedName(i), s.SQL)
 		if err != nil {
@@ -414,6 +436,12 @@ func (r *runner) open(ctx context.Context, connect Connector, first bool) (*clie
 		}
 		c.paramOIDs[i] = sd.ParamOIDs
 		c.names = append(c.names, preparedName(i))
+		fields = append(fields, sd.Fields)
+	}
+	if first {
+		if err := r.mapRowArgs(ctx, conn, fields); err != nil {
+			return fail(err)
+		}
 	}
 	return c, nil
 }
@@ -494,36 +522,12 @@ func (c *client) seed(i int, stream uint64, k int) {
 func (c *client) startRecording(n int, start time.Time) {
 	c.record, c.start = true, start
 	c.samples = make([][]sample, n)
+	c.reqs = make([][]requestSample, n)
+	c.reqErrs = make([]int, n)
+	c.reqRuns = make([][]int64, n)
 	c.rows = make([]int64, n)
 	c.errs = make([]int, n)
 	c.firstErr = make([]error, n)
-}
-
-// call runs statement i once and times it: from sending it to having read
-// the end of its reply. It runs on the client's session (wire.Session.Call)
-// inside a transaction of its own that is always rolled back, READ ONLY
-// for a read and READ WRITE for a write (one that Options.AllowWrites let
-// through): BEGIN, the statement and ROLLBACK go in one round trip, and
-// the time is that round trip's, BEGIN and ROLLBACK included (the server
-// sends one reply for the three; on PostgreSQL 15 they add a few
-// microseconds). So no call can commit, whatever it contains: a write, a
-// writing function, a set_config or SET of the session's settings, a
-// large object, a notification. A sequence's nextval and setval are not
-// transactional: READ ONLY refuses them, and under AllowWrites what a
-// write takes or sets stays. After the call the session must be idle
-// again: a failed statement leaves its transaction block failed, and one
-// more ROLLBACK (not timed) ends it; a session that cannot be brought back
-// stops the run (wire.ErrLeftInTransaction).
-//
-// The arguments are encoded beforehand, as text, outside the timing. ctx
-// carries no cancellation (a cancellable one costs a watcher per call);
-// phase shuts the sessions down instead.
-func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
-	params, err := c.encode(i, args)
-	if err != nil {
-		return 0, time.Now(), 0, err
-	}
-	return c.session.Call(ctx, c.r.w.Statements[i].Write, c.names[i], params)
 }
 
 // takeOver gives the client's connection to a session for the phases,
@@ -572,13 +576,71 @@ func (c *client) encode(i int, args []any) ([][]byte, error) {
 	return c.params, nil
 }
 
-// one runs statement i with args, records it, and returns its rows, or an
-// error that stops the run.
-func (c *client) one(ctx context.Context, i int, args []any) (int64, error) {
-	rows, start, d, err := c.call(ctx, i, args)
+// result is what one call gave: its rows (kept, or counted), when it
+// started and how long it took; failed marks a statement's error, which
+// one has recorded and which does not stop the run.
+type result struct {
+	rows   int64
+	kept   [][][]byte
+	start  time.Time
+	d      time.Duration
+	failed bool
+}
+
+// A call runs a statement once and times it: from sending it to having read
+// the end of its reply. It runs on the client's session (wire.Session.Call)
+// inside a transaction of its own that is always rolled back, READ ONLY
+// for a read and READ WRITE for a write (one that Options.AllowWrites let
+// through): BEGIN, the statement and ROLLBACK go in one round trip, and
+// the time is that round trip's, BEGIN and ROLLBACK included (the server
+// sends one reply for the three; on PostgreSQL 15 they add a few
+// microseconds). So no call can commit, whatever it contains: a write, a
+// writing function, a set_config or SET of the session's settings, a
+// large object, a notification. A sequence's nextval and setval are not
+// transactional: READ ONLY refuses them, and under AllowWrites what a
+// write takes or sets stays. After the call the session must be idle
+// again: a failed statement leaves its transaction block failed, and one
+// more ROLLBACK (not timed) ends it; a session that cannot be brought back
+// stops the run (wire.ErrLeftInTransaction).
+//
+// The arguments are encoded beforehand, as text, outside the timing. ctx
+// carries no cancellation (a cancellable one costs a watcher per call);
+// phase shuts the sessions down instead.
+//
+// call is that call, unrecorded, for statement i with args.
+func (c *client) call(ctx context.Context, i int, args []any) (rows int64, start time.Time, d time.Duration, err error) {
+	params, err := c.encode(i, args)
+	if err != nil {
+		return 0, time.Now(), 0, err
+	}
+	return c.session.Call(ctx, c.r.w.Statements[i].Write, c.names[i], params)
+}
+
+// one runs statement i with args, records it, and returns what it gave,
+// or an error that stops the run. With keep the rows come back too; with
+// row, the parameters row names (rowArgs) take that row's values.
+func (c *client) one(ctx context.Context, i int, args []any, keep bool, row [][]byte, cols []int) (result, error) {
+	var res result
+	params, err := c.encode(i, args)
+	if err == nil {
+		for j, col := range cols {
+			if col >= 0 {
+				params[j] = row[col]
+			}
+		}
+		write := c.r.w.Statements[i].Write
+		if keep {
+			res.kept, res.start, res.d, err = c.session.CallRows(ctx, write, c.names[i], params)
+			res.rows = int64(len(res.kept))
+		} else {
+			res.rows, res.start, res.d, err = c.session.Call(ctx, write, c.names[i], params)
+		}
+	} else {
+		res.start = time.Now()
+	}
 	if err != nil {
 		if ctx.Err() != nil || c.lost(err) {
-			return 0, err
+			return res, err
 		}
 		if c.record {
 			if c.errs[i] == 0 {
@@ -586,30 +648,149 @@ func (c *client) one(ctx context.Context, i int, args []any) (int64, error) {
 			}
 			c.errs[i]++
 		}
-		return 0, nil
+		res.failed, res.rows = true, 0
+		return res, nil
 	}
 	if c.record {
-		c.samples[i] = append(c.samples[i], sample{at: start.Sub(c.start), d: d})
-		c.rows[i] += rows
+		c.samples[i] = append(c.samples[i], sample{at: res.start.Sub(c.start), d: res.d})
+		c.rows[i] += res.rows
 	}
-	return rows, nil
+	return res, nil
 }
 
-// slot runs call k of leading statement i and its follow-ups.
+// slot runs call k of leading statement i and its follow-ups: a request.
+// A per-row follow-up runs once per row the leader returned, with that
+// row's values as the arguments rowArgs maps, and not at all for a row
+// whose mapped value is NULL (Django does not look a NULL foreign key
+// up). While recording, a request (Statement.Request) is sampled whole.
 func (c *client) slot(ctx context.Context, i, k int, stream uint64) error {
 	c.seed(i, stream, k)
-	rows, err := c.one(ctx, i, c.args(i))
+	s := &c.r.w.Statements[i]
+	req := c.record && s.Request()
+	var from int64
+	if req {
+		from = c.session.Received()
+	}
+	lead, err := c.one(ctx, i, c.args(i), c.r.keepRows[i], nil, nil)
 	if err != nil {
 		return err
 	}
-	for _, f := range c.r.w.Statements[i].Then {
-		n := int64(1)
-		if f.PerRow {
-			n = rows
+	failed := lead.failed
+	queries, rows := 1, lead.rows
+	end := lead.start.Add(lead.d)
+	var runs []int64
+	if req {
+		runs = c.reqRuns[i]
+		if runs == nil {
+			runs = make([]int64, len(s.Then))
+			c.reqRuns[i] = runs
 		}
-		for range n {
-			if _, err := c.one(ctx, f.Statement, c.args(f.Statement)); err != nil {
+	}
+	for fi, f := range s.Then {
+		cols := c.r.rowArgs[i][fi]
+		var n int64 = 1
+		if f.PerRow {
+			n = lead.rows
+		}
+		for r := range n {
+			var row [][]byte
+			if cols != nil {
+				row = lead.kept[r]
+				if nullIn(row, cols) {
+					continue
+				}
+			}
+			res, err := c.one(ctx, f.Statement, c.args(f.Statement), false, row, cols)
+			if err != nil {
 				return err
+			}
+			failed = failed || res.failed
+			queries++
+			rows += res.rows
+			end = res.start.Add(res.d)
+			if req {
+				runs[fi]++
+			}
+		}
+	}
+	if !req {
+		return nil
+	}
+	if failed {
+		c.reqErrs[i]++
+		return nil
+	}
+	recv := int64(-1)
+	if from >= 0 {
+		recv = c.session.Received() - from
+	}
+	c.reqs[i] = append(c.reqs[i], requestSample{at: lead.start.Sub(c.start), d: end.Sub(lead.start), queries: queries, rows: rows, leader: lead.rows, recv: recv})
+	return nil
+}
+
+// nullIn reports whether a value row gives a follow-up's parameters is
+// NULL.
+func nullIn(row [][]byte, cols []int) bool {
+	for _, col := range cols {
+		if col >= 0 && row[col] == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// mapRowArgs maps the parameters of every per-row follow-up to the
+// leader's result columns (rowArgs): a parameter whose generator reads
+// table.column (Param.From) takes the value of the leader's column of that
+// name from that table, as a lazy foreign key takes the row's id. fields
+// are each statement's result columns, as Prepare described them. A
+// parameter no column of the leader matches keeps its generator.
+func (r *runner) mapRowArgs(ctx context.Context, conn Conn, fields [][]pgconn.FieldDescription) error {
+	r.rowArgs = make([][][]int, len(r.w.Statements))
+	r.keepRows = make([]bool, len(r.w.Statements))
+	if r.w.Profile == nil {
+		return nil
+	}
+	oids := map[string]uint32{}
+	for i, s := range r.w.Statements {
+		r.rowArgs[i] = make([][]int, len(s.Then))
+		for fi, f := range s.Then {
+			if !f.PerRow {
+				continue
+			}
+			ps := r.w.Profile.Statement(r.w.Statements[f.Statement].Name)
+			if ps == nil {
+				continue
+			}
+			cols := make([]int, len(ps.Params))
+			mapped := false
+			for j, prm := range ps.Params {
+				cols[j] = -1
+				dot := strings.LastIndexByte(prm.From, '.')
+				if dot < 0 {
+					continue
+				}
+				table, column := prm.From[:dot], prm.From[dot+1:]
+				oid, ok := oids[table]
+				if !ok {
+					err := inReadOnlyTx(ctx, conn, func(tx pgx.Tx) error {
+						return tx.QueryRow(ctx, "SELECT coalesce(to_regclass($1)::oid, 0)", pgx.Identifier(strings.Split(table, ".")).Sanitize()).Scan(&oid)
+					})
+					if err != nil {
+						return fmt.Errorf("bench: look up %s, which %s's $%d reads: %w", table, ps.Name, j+1, err)
+					}
+					oids[table] = oid
+				}
+				for fc, fd := range fields[i] {
+					if fd.Name == column && fd.TableOID == oid && oid != 0 {
+						cols[j], mapped = fc, true
+						break
+					}
+				}
+			}
+			if mapped {
+				r.rowArgs[i][fi] = cols
+				r.keepRows[i] = true
 			}
 		}
 	}
@@ -721,7 +902,92 @@ func (r *runner) collect(run *Run, clients []*client) []error {
 		}
 		summarize(sr)
 	}
+	run.Requests = r.collectRequests(clients)
 	return first
+}
+
+// collectRequests merges the clients' request samples, one RequestRun per
+// leading statement of a request, in workload order.
+func (r *runner) collectRequests(clients []*client) []RequestRun {
+	var out []RequestRun
+	for i, s := range r.w.Statements {
+		if !s.Request() {
+			continue
+		}
+		rr := RequestRun{Name: s.Name, Pair: s.Pair, Variant: s.Variant}
+		var all []requestSample
+		runs := make([]int64, len(s.Then))
+		for _, c := range clients {
+			if c.reqs == nil {
+				continue
+			}
+			all = append(all, c.reqs[i]...)
+			rr.Errors += c.reqErrs[i]
+			for fi, n := range c.reqRuns[i] {
+				runs[fi] += n
+			}
+		}
+		slices.SortFunc(all, func(a, b requestSample) int { return cmp.Compare(a.at, b.at) })
+		rr.Calls = len(all)
+		counted := true
+		var queries, rows, bytes float64
+		for _, q := range all {
+			rr.Samples = append(rr.Samples, float64(q.d)/float64(time.Millisecond))
+			rr.Queries = append(rr.Queries, q.queries)
+			rr.Rows = append(rr.Rows, q.rows)
+			rr.LeaderRows = append(rr.LeaderRows, q.leader)
+			rr.Bytes = append(rr.Bytes, q.recv)
+			queries += float64(q.queries)
+			rows += float64(q.rows)
+			bytes += float64(q.recv)
+			counted = counted && q.recv >= 0
+		}
+		if !counted {
+			rr.Bytes = nil
+		}
+		// Requests that failed ran their statements too: the per-request
+		// counts are over every request led, as the statements' calls are.
+		led := float64(rr.Calls + rr.Errors)
+		rr.Statements = append(rr.Statements, RequestStatement{Name: s.Name, PerRequest: 1})
+		for fi, f := range s.Then {
+			per := 0.0
+			if led > 0 {
+				per = float64(runs[fi]) / led
+			}
+			rr.Statements = append(rr.Statements, RequestStatement{Name: r.w.Statements[f.Statement].Name, PerRow: f.PerRow, PerRequest: per})
+		}
+		if n := float64(rr.Calls); n > 0 {
+			rr.QueriesPerRequest, rr.RowsPerRequest = queries/n, rows/n
+			if counted {
+				b := bytes / n
+				rr.BytesPerRequest = &b
+			}
+			st := StatementRun{Samples: rr.Samples}
+			summarize(&st)
+			rr.P50Ms, rr.P90Ms, rr.P99Ms, rr.MeanMs, rr.StddevMs = st.P50Ms, st.P90Ms, st.P99Ms, st.MeanMs, st.StddevMs
+		}
+		out = append(out, rr)
+	}
+	return out
+}
+
+// requestServer sets each request's server time from its statements'.
+func requestServer(run *Run) {
+	for i := range run.Requests {
+		rr := &run.Requests[i]
+		total := 0.0
+		for _, st := range rr.Statements {
+			sr := run.Statement(st.Name)
+			if sr == nil || sr.Server == nil {
+				total = math.NaN()
+				break
+			}
+			total += sr.Server.MeanMs * st.PerRequest
+		}
+		if rr.Calls > 0 && !math.IsNaN(total) {
+			rr.ServerMs = &total
+		}
+	}
 }
 
 // errorLine is an error on one line, with a server error's code.

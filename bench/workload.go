@@ -48,6 +48,10 @@ type Statement struct {
 	// Then lists the follow-ups that run right after it, on the same
 	// connection, as the application issues them.
 	Then []Followup
+	// Pair names the other half of the statement's before/after pair in
+	// its profile, and Variant says which half it is; empty for none.
+	Pair    string
+	Variant string
 	// params are the $n placeholders the statement uses.
 	params []int
 }
@@ -60,21 +64,31 @@ type Followup struct {
 	PerRow bool
 }
 
+// Request reports whether the statement leads a request bench measures
+// as a whole: a leader with follow-ups, or one half of a before/after
+// pair (whose other half may have them).
+func (s *Statement) Request() bool { return s.Leader && (len(s.Then) > 0 || s.Pair != "") }
+
 // sqlHash identifies a statement's text.
 func sqlHash(sql string) string {
 	sum := sha256.Sum256([]byte(sql))
 	return hex.EncodeToString(sum[:8])
 }
 
+// Both is the variant that runs both halves of every before/after pair in
+// one run, their rounds interleaved, so that each pair's requests are
+// compared on the same machine at the same time (CompareRequests).
+const Both profiles.Variant = "both"
+
 // FromProfile makes the workload of a profile: the statements of its mix for
-// the given half of its before/after pairs (empty means profiles.After), and
-// the follow-ups they issue.
+// the given half of its before/after pairs (empty means profiles.After; Both
+// runs the two), and the follow-ups they issue.
 func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, error) {
 	if variant == "" {
 		variant = profiles.After
 	}
-	if variant != profiles.Before && variant != profiles.After {
-		return nil, fmt.Errorf("bench: %w: variant %q: use %s or %s", ErrWorkload, variant, profiles.Before, profiles.After)
+	if variant != profiles.Before && variant != profiles.After && variant != Both {
+		return nil, fmt.Errorf("bench: %w: variant %q: use %s, %s or %s", ErrWorkload, variant, profiles.Before, profiles.After, Both)
 	}
 	w := &Workload{
 		Info:    WorkloadInfo{Name: p.Name, Kind: "profile", File: p.File, Variant: string(variant)},
@@ -84,6 +98,15 @@ func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, erro
 		w.Info.Expect = &ExpectRange{MinPct: p.Expect.MinPercent, MaxPct: p.Expect.MaxPercent, Source: p.Expect.Source}
 	}
 	mix := p.Mix(variant)
+	if variant == Both {
+		// Every statement either half runs, in the profile's order.
+		mix = nil
+		for i := range p.Statements {
+			if s := &p.Statements[i]; s.Weight > 0 {
+				mix = append(mix, s)
+			}
+		}
+	}
 	if len(mix) == 0 {
 		return nil, fmt.Errorf("bench: %w: profile %s has no statement with a positive weight for the %s variant", ErrWorkload, p.Name, variant)
 	}
@@ -96,7 +119,7 @@ func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, erro
 			return i
 		}
 		index[s.Name] = len(w.Statements)
-		w.Statements = append(w.Statements, Statement{Name: s.Name, SQL: s.SQL, Write: s.Write, Indexes: s.Indexes, Leader: leader})
+		w.Statements = append(w.Statements, Statement{Name: s.Name, SQL: s.SQL, Write: s.Write, Indexes: s.Indexes, Leader: leader, Pair: s.Pair, Variant: string(s.Variant)})
 		return len(w.Statements) - 1
 	}
 	for _, s := range mix {

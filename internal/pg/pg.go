@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -114,6 +115,17 @@ func ParseConfig(t Target, s Session) (*pgx.ConnConfig, error) {
 	}
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = 10 * time.Second
+	}
+	// Every socket counts what it reads (countedConn): bench's bytes
+	// received per request on the pgconn path.
+	if dial := cfg.DialFunc; dial != nil {
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &countedConn{Conn: c}, nil
+		}
 	}
 	// pgx's default answer to a cancelled context drops the connection
 	// at once and sends the server its cancel request from a goroutine

@@ -74,10 +74,13 @@ type direct struct {
 	// park, while the session's client runs in a group (runGroup), waits
 	// for the socket in the group's poll instead of a poll of its own.
 	park func(events int16) error
-	// kept collects the rows of a reply, as text, while keep is on
-	// (queryRows); a measured call only counts them.
+	// kept collects the rows of a reply, as text (nil for NULL), while
+	// keep is on (queryRows, CallRows); a measured call only counts them.
 	keep bool
-	kept [][]string
+	kept [][][]byte
+	// received counts the bytes read from the socket (Received): one
+	// addition per read(2).
+	received int64
 	// status is the transaction status of the last ReadyForQuery: 'I'
 	// idle, 'T' in a transaction block, 'E' in a failed one.
 	status byte
@@ -127,7 +130,7 @@ func IsDirect(s Session) bool {
 // it, conn is closed to pgx and only the direct session talks to the
 // server.
 func hijack(ctx context.Context, pc *pgconn.PgConn) (*direct, error) {
-	switch pc.Conn().(type) {
+	switch socket(pc.Conn()).(type) {
 	case *net.TCPConn, *net.UnixConn:
 	default:
 		return nil, nil
@@ -140,7 +143,7 @@ func hijack(ctx context.Context, pc *pgconn.PgConn) (*direct, error) {
 	if err != nil {
 		return nil, err
 	}
-	rc, err := hc.Conn.(syscall.Conn).SyscallConn()
+	rc, err := socket(hc.Conn).(syscall.Conn).SyscallConn()
 	if err != nil {
 		hc.Conn.Close()
 		return nil, &lostError{err}
@@ -180,6 +183,20 @@ func (w *direct) Call(_ context.Context, readWrite bool, name string, params [][
 	}
 	return rows, start, d, err
 }
+
+// CallRows is Call keeping the statement's rows.
+func (w *direct) CallRows(ctx context.Context, readWrite bool, name string, params [][]byte) (rows [][][]byte, start time.Time, d time.Duration, err error) {
+	w.keep, w.kept = true, nil
+	defer func() { w.keep, w.kept = false, nil }()
+	_, start, d, err = w.Call(ctx, readWrite, name, params)
+	if err != nil {
+		return nil, start, d, err
+	}
+	return w.kept, start, d, nil
+}
+
+// Received is the bytes read from the socket so far.
+func (w *direct) Received() int64 { return w.received }
 
 // Query is queryRows, then settle.
 func (w *direct) Query(_ context.Context, sql string) ([][]string, error) {
@@ -322,7 +339,14 @@ func (w *direct) queryRows(sql string) ([][]string, error) {
 	if err := w.query(sql); err != nil {
 		return nil, err
 	}
-	return w.kept, nil
+	rows := make([][]string, len(w.kept))
+	for i, r := range w.kept {
+		rows[i] = make([]string, len(r))
+		for j, v := range r {
+			rows[i][j] = string(v)
+		}
+	}
+	return rows, nil
 }
 
 // reply writes out and reads the reply up to ReadyForQuery.
@@ -344,9 +368,11 @@ func (w *direct) reply(out []byte) (rows int64, err error) {
 				if err := row.Decode(body); err != nil {
 					return 0, w.fail(fmt.Errorf("decode a row: %w", err))
 				}
-				vals := make([]string, len(row.Values))
+				vals := make([][]byte, len(row.Values))
 				for i, v := range row.Values {
-					vals[i] = string(v)
+					if v != nil {
+						vals[i] = append([]byte{}, v...)
+					}
 				}
 				w.kept = append(w.kept, vals)
 			}
@@ -502,6 +528,7 @@ func (w *direct) read() error {
 			return io.EOF
 		}
 		w.w += n
+		w.received += int64(n)
 		return nil
 	}
 }

@@ -24,6 +24,34 @@ type pgSession struct {
 }
 
 func (s *pgSession) Call(ctx context.Context, readWrite bool, name string, params [][]byte) (rows int64, start time.Time, d time.Duration, err error) {
+	return s.call(ctx, readWrite, name, params, nil)
+}
+
+func (s *pgSession) CallRows(ctx context.Context, readWrite bool, name string, params [][]byte) (rows [][][]byte, start time.Time, d time.Duration, err error) {
+	_, start, d, err = s.call(ctx, readWrite, name, params, func(vals [][]byte) {
+		row := make([][]byte, len(vals))
+		for i, v := range vals {
+			if v != nil {
+				row[i] = append([]byte{}, v...)
+			}
+		}
+		rows = append(rows, row)
+	})
+	if err != nil {
+		return nil, start, d, err
+	}
+	return rows, start, d, nil
+}
+
+func (s *pgSession) Received() int64 {
+	if c := counting(s.pc.Conn()); c != nil {
+		return c.Received()
+	}
+	return -1
+}
+
+// call is Call, handing every row's values to keep when it is set.
+func (s *pgSession) call(ctx context.Context, readWrite bool, name string, params [][]byte, keep func([][]byte)) (rows int64, start time.Time, d time.Duration, err error) {
 	if s.lost != nil {
 		return 0, time.Now(), 0, s.lost
 	}
@@ -42,6 +70,9 @@ func (s *pgSession) Call(ctx context.Context, readWrite bool, name string, param
 		if n == 1 { // the statement's; BEGIN's and ROLLBACK's have no rows
 			for rr.NextRow() {
 				rows++
+				if keep != nil {
+					keep(rr.Values())
+				}
 			}
 		}
 		rr.Close()

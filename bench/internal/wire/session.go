@@ -17,6 +17,7 @@ package wire
 import (
 	"context"
 	"errors"
+	"net"
 	"sync"
 	"time"
 
@@ -40,6 +41,16 @@ type Session interface {
 	// usable. ctx carries no cancellation that matters: Shutdown
 	// interrupts a call.
 	Call(ctx context.Context, readWrite bool, name string, params [][]byte) (rows int64, start time.Time, d time.Duration, err error)
+	// CallRows is Call keeping the rows the statement sent, each value as
+	// the server's text (nil for NULL): a request's leading statement,
+	// whose rows give its per-row follow-ups their arguments. Keeping
+	// them costs a copy of every value, which Call does not pay.
+	CallRows(ctx context.Context, readWrite bool, name string, params [][]byte) (rows [][][]byte, start time.Time, d time.Duration, err error)
+	// Received is how many bytes the session has read from the server so
+	// far, counted on the socket (on the wire, below TLS): the difference
+	// across calls is what they received. It is -1 when the connection
+	// does not count them (one not opened by internal/pg).
+	Received() int64
 	// Query runs sql with the simple protocol (it may hold several
 	// statements) and returns the rows every statement sent, each value
 	// as text (NULL as ""); the session is idle after it, or the error
@@ -116,4 +127,47 @@ func Run(sessions []Session, threads int, loop func(i int)) {
 		wg.Go(func() { loop(i) })
 	}
 	wg.Wait()
+}
+
+// counter is a socket that counts the bytes read from it: internal/pg's
+// connections' (it cannot be named here without importing it).
+type counter interface {
+	Received() int64
+}
+
+// netConner is a connection wrapping another, as tls.Conn and
+// internal/pg's counting socket do.
+type netConner interface {
+	NetConn() net.Conn
+}
+
+// counting finds the counting socket under c, through TLS; nil when
+// there is none.
+func counting(c net.Conn) counter {
+	for c != nil {
+		if n, ok := c.(counter); ok {
+			return n
+		}
+		u, ok := c.(netConner)
+		if !ok {
+			return nil
+		}
+		c = u.NetConn()
+	}
+	return nil
+}
+
+// socket is the connection under any wrapper but TLS: what the direct
+// path takes over.
+func socket(c net.Conn) net.Conn {
+	for {
+		if _, ok := c.(counter); !ok {
+			return c
+		}
+		u, ok := c.(netConner)
+		if !ok {
+			return c
+		}
+		c = u.NetConn()
+	}
 }

@@ -42,6 +42,21 @@
 // client, and sends the same three statements as one batch. The runner
 // asks for a session and never learns which path it took.
 //
+// # Requests
+//
+// A leading statement with follow-ups (a profile's then:), or one half of
+// a before/after pair, is also sampled whole as a request (RequestRun):
+// the leader, then its follow-ups on the same connection, a per-row one
+// once per row the leader returned with the row's values as the
+// arguments its generators' columns name (the leader keeps its rows for
+// that, wire.Session.CallRows; no lookup for a NULL key), as a Django
+// lazy foreign key issues them. Per request: the queries, the latency from
+// the leader's start to the last reply, the rows, and the bytes read from
+// the server, counted on the socket (the direct path adds them up as it
+// reads; on pgconn, internal/pg's connections count them below TLS).
+// Variant Both runs both halves of every pair in one run, interleaved, and
+// CompareRequests judges each pair through Compare itself.
+//
 // # What a run can change: nothing
 //
 // Every call a run makes of a workload's statement (warm-up and measured

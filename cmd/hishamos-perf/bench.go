@@ -126,6 +126,14 @@ machine moved it. The verdicts:
                 10%) changed
 A note under the comparison names which metric moved which way.
 
+A profile statement with follow-ups (then:), or one half of a before/after
+pair, is also measured as a request: the leader, then its follow-ups on the
+same connection, a per-row one once per row returned with that row's values
+(none for a NULL key). Per request: queries, latency, rows, server time and
+the bytes received from the server. --variant both runs both halves of every
+pair, interleaved, and compares each pair as requests with the statements'
+statistics and verdicts.
+
 A statement is targeted when its plan after the change uses an index that was
 not defined before (compared by definition, not by name): a .sql file's
 statements and a profile's alike. A profile's own list of indexes per
@@ -182,7 +190,7 @@ release.`,
 	f := cmd.Flags()
 	addWorkloadFlag(f, &o.workload, defaultProfile, "the workload: a profile's name or YAML file, or a .sql file ('-' for standard input)",
 		map[string]workloadKind{flagProfile: workloadProfile, flagSQL: workloadSQL})
-	f.StringVar(&o.variant, flagVariant, string(profiles.After), "which half of the profile's before/after pairs runs: before or after")
+	f.StringVar(&o.variant, flagVariant, string(profiles.After), "which half of the profile's before/after pairs runs: before, after, or both (interleaved, each pair compared as requests)")
 	f.IntVar(&o.clients, flagClients, bench.DefaultClients, "connections running statements at once")
 	f.IntVar(&o.threads, flagThreads, 0, "OS threads the connections are spread over, each waiting on its share at once as pgbench -j does (0: one per CPU, at most one per connection)")
 	f.IntVar(&o.warmup, flagWarmup, bench.DefaultWarmup, "unmeasured rounds before measuring, on every connection (each statement once a round)")

@@ -168,8 +168,15 @@ func TestFormatCSVEveryCommand(t *testing.T) {
 	t.Run("bench", func(t *testing.T) {
 		bdsn := seededDB(t)
 		base := filepath.Join(t.TempDir(), "base.json")
-		run := csvRun(t, "--dsn", bdsn, "bench", "--iterations", "5", "--warmup", "1", "--save", base)["0"]
+		first := csvRun(t, "--dsn", bdsn, "bench", "--iterations", "5", "--warmup", "1", "--save", base)
+		run := first[titled(t, first, "bench hishamos")]
 		numbers(t, "bench", run, "calls", "p50 ms", "p95 ms", "mean ms", "rows/call", "buffers/call")
+		// The command list's after half, measured whole as a request.
+		reqs := first[titled(t, first, "Requests (")]
+		numbers(t, "bench requests", reqs, "requests", "queries/req", "p50 ms", "server ms", "rows/req", "bytes/req")
+		if q := column(t, reqs, "queries/req"); !slices.Equal(column(t, reqs, "request"), []string{"command_templates_list_after"}) || q[0] != "2" {
+			t.Errorf("bench: requests %q", reqs)
+		}
 		out := csvRun(t, "--dsn", bdsn, "bench", "--iterations", "5", "--warmup", "1", "--baseline", base, "--max-regression", "off")
 		cmp := out["Comparison (before → after)"]
 		numbers(t, "bench comparison", cmp, "before p50 ms", "after p50 ms", "change %", "p")

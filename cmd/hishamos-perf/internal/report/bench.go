@@ -24,9 +24,10 @@ const benchCompactLevels = 2
 // keeps: a hundred statements still read as a table in a comment.
 const maxComparisonRows = 100
 
-// Bench lays a bench report out: the migrations --apply ran, the run (left
-// out of a short Markdown once there is a comparison), the environment's
-// differences, the comparison and the gate.
+// Bench lays a bench report out: the migrations --apply ran, the run and
+// its requests (left out of a short Markdown once there is a comparison),
+// the environment's differences, the comparison, the requests' pairs
+// compared and the gate.
 func Bench(rep *bench.Report, o BenchOptions) *Doc {
 	doc := benchDoc(rep, o, 0)
 	doc.benchmarks = func() []benchRecord { return Benchmarks(rep) }
@@ -44,12 +45,18 @@ func benchDoc(rep *bench.Report, o BenchOptions, compact int) *Doc {
 	}
 	if rep.Baseline == nil || compact == 0 {
 		doc.Blocks = append(doc.Blocks, runTable(&rep.Run, rep.Baseline != nil))
+		if len(rep.Requests) > 0 {
+			doc.Blocks = append(doc.Blocks, requestsTable(&rep.Run))
+		}
 	}
 	if len(rep.EnvironmentDiff) > 0 {
 		doc.Blocks = append(doc.Blocks, envDiffTable(rep.EnvironmentDiff))
 	}
 	if rep.Comparison != nil {
 		doc.Blocks = append(doc.Blocks, comparisonTable(rep, compact))
+	}
+	if len(rep.RequestComparison) > 0 {
+		doc.Blocks = append(doc.Blocks, requestComparisonTable(rep.RequestComparison))
 	}
 	if rep.Gate != nil {
 		doc.Blocks = append(doc.Blocks, gateTable(rep.Gate))
@@ -477,4 +484,112 @@ func orDash(s string) Cell {
 		return Dash()
 	}
 	return Str(s)
+}
+
+// byteCount writes bytes as the requests tables do: B, kB or MB (1000s,
+// as the wire is counted).
+func byteCount(v float64) string {
+	switch {
+	case v >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'f', 2, 64) + " MB"
+	case v >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'f', 1, 64) + " kB"
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64) + " B"
+}
+
+// bytesCell is bytes per request, "-" when not counted.
+func bytesCell(v *float64) Cell {
+	if v == nil {
+		return Dash()
+	}
+	return Num(*v, byteCount(*v))
+}
+
+// perRequest writes a count per request: whole when it is one.
+func perRequest(v float64) string {
+	if v == float64(int64(v)) {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64)
+}
+
+// requestsTable is the run's requests, each measured whole: its queries,
+// latency, server time, rows and bytes per request.
+func requestsTable(run *bench.Run) *Table {
+	t := &Table{
+		Title: "Requests (a leading statement and its follow-ups, measured whole)",
+		Columns: []Column{{Name: "request"}, {Name: "variant", DataOnly: true}, {Name: "requests", Right: true}, {Name: "failed requests", DataOnly: true},
+			{Name: "queries/req", Right: true}, {Name: "p50 ms", Right: true}, {Name: "p90 ms", Right: true, Optional: true}, {Name: "mean ms", Right: true, Optional: true},
+			{Name: "server ms", Right: true}, {Name: "rows/req", Right: true}, {Name: "bytes/req", Right: true, CSV: "bytes/req"},
+			{Name: "statements", Wrap: true, Optional: true}},
+	}
+	for _, r := range run.Requests {
+		calls := Int(r.Calls)
+		tone := Plain
+		if r.Errors > 0 {
+			calls.Text, tone = fmt.Sprintf("%d (+%d failed)", r.Calls, r.Errors), Warn
+		}
+		var parts []string
+		for _, s := range r.Statements[1:] {
+			parts = append(parts, fmt.Sprintf("%s×%s", perRequest(s.PerRequest), s.Name))
+		}
+		follow := "-"
+		if len(parts) > 0 {
+			follow = "+ " + strings.Join(parts, ", ")
+		}
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Full(r.Name, r.Name), Str(r.Variant), calls, Int(r.Errors),
+			Num(r.QueriesPerRequest, perRequest(r.QueriesPerRequest)), msCell(r.P50Ms), msCell(r.P90Ms), msCell(r.MeanMs),
+			optMsCell(r.ServerMs), Num(r.RowsPerRequest, perRequest(r.RowsPerRequest)), bytesCell(r.BytesPerRequest), Str(follow)}})
+	}
+	t.Note = "a request: the leading statement, then its follow-ups on the same connection (a per-row one once per row returned, with that row's values; none for a NULL key); " +
+		"ms: from sending the leader to the last reply; server ms: the statements' mean server time times their runs per request; " +
+		"bytes/req: read from the server on the socket, each call's BEGIN and ROLLBACK replies included"
+	return t
+}
+
+// requestComparisonTable sets each pair's before half against its after
+// half, as requests: queries, latency (judged as a statement's is), rows
+// and bytes per request.
+func requestComparisonTable(cs []bench.RequestComparison) *Table {
+	t := &Table{
+		Title: "Requests compared (before → after)",
+		Columns: []Column{{Name: "request"}, {Name: "before", DataOnly: true}, {Name: "after", DataOnly: true},
+			{Name: "queries/req", TextOnly: true, Whole: true}, {Name: "before queries/req", DataOnly: true}, {Name: "after queries/req", DataOnly: true},
+			{Name: "before p50", Right: true, CSV: "before p50 ms"}, {Name: "after p50", Right: true, CSV: "after p50 ms"},
+			{Name: "change", Right: true, CSV: "change %"},
+			{Name: "95% CI", TextOnly: true, Whole: true, Optional: true}, {Name: "ci low %", DataOnly: true}, {Name: "ci high %", DataOnly: true},
+			{Name: "p", Right: true, Optional: true},
+			{Name: "bytes/req", TextOnly: true, Whole: true}, {Name: "before bytes/req", DataOnly: true}, {Name: "after bytes/req", DataOnly: true},
+			{Name: "bytes change %", DataOnly: true},
+			{Name: "rows/req", TextOnly: true, Whole: true, Optional: true}, {Name: "before rows/req", DataOnly: true}, {Name: "after rows/req", DataOnly: true},
+			{Name: "verdict", Whole: true}, {Name: "decided by", DataOnly: true}},
+	}
+	var notes []string
+	for _, c := range cs {
+		ci := "∞"
+		if c.CILowPct != nil && c.CIHighPct != nil {
+			ci = fmt.Sprintf("%s to %s", signedPct(*c.CILowPct), signedPct(*c.CIHighPct))
+		}
+		byts := "-"
+		if c.BeforeBytes != nil && c.AfterBytes != nil {
+			byts = fmt.Sprintf("%s → %s", byteCount(*c.BeforeBytes), byteCount(*c.AfterBytes))
+			if c.BytesChangePct != nil {
+				byts += fmt.Sprintf(" (%+.0f%%)", *c.BytesChangePct)
+			}
+		}
+		t.Rows = append(t.Rows, Row{Tone: verdictTone(c.Verdict), Cells: []Cell{Full(c.Name, c.Name), Str(c.Before), Str(c.After),
+			Str(perRequest(c.BeforeQueries) + " → " + perRequest(c.AfterQueries)), {Value: c.BeforeQueries}, {Value: c.AfterQueries},
+			msCell(c.BeforeP50Ms), msCell(c.AfterP50Ms), Num(c.MedianChangePct, signedPct(c.MedianChangePct)),
+			Str(ci), {Value: optNum(c.CILowPct)}, {Value: optNum(c.CIHighPct)}, Num(c.PValue, pValue(c.PValue)),
+			Str(byts), {Value: optNum(c.BeforeBytes)}, {Value: optNum(c.AfterBytes)}, {Value: optNum(c.BytesChangePct)},
+			Str(perRequest(c.BeforeRows) + " → " + perRequest(c.AfterRows)), {Value: c.BeforeRows}, {Value: c.AfterRows},
+			Str(string(c.Verdict)), Str(c.DecidedBy)}})
+		if c.Verdict == bench.Inconclusive || c.Verdict == bench.Regressed || c.Verdict == bench.Mixed {
+			notes = append(notes, fmt.Sprintf("%s: %s: %s", c.Name, c.Verdict, c.Reason))
+		}
+	}
+	t.Note = strings.Join(append([]string{"change: the after half's median request over the before half's, judged as a statement's latency is (95% CI, Mann-Whitney U); " +
+		"queries, rows and bytes per request: the means of every request's own counts"}, notes...), "\n")
+	return t
 }

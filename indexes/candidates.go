@@ -58,6 +58,9 @@ type cand struct {
 	reject string
 	// bytes is its estimated size, known once it has been created.
 	bytes int64
+	// measured says what pg_qualstats' real selectivities decided of its
+	// keys (keptNote).
+	measured []string
 }
 
 // generator builds the candidate pool.
@@ -65,6 +68,9 @@ type generator struct {
 	maxCols int
 	pool    map[string]*cand
 	order   []*cand
+	// notes are what pg_qualstats measured of the access being added's
+	// predicates, by key target, when it decided their order.
+	notes map[string]string
 }
 
 func newGenerator(maxCols int) *generator {
@@ -92,10 +98,32 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 		return
 	}
 	eq := uniqueUses(a.eq)
-	sortBySelectivity(a.t, eq)
+	reordered := sortBySelectivity(a.t, eq, true)
 	in := uniqueUses(a.in)
 	ranges := uniqueUses(a.ranges)
 	joins := uniqueUses(a.joins)
+	// Predicates pg_qualstats saw keep most rows lead no index; when that
+	// or their measured shares decided the order, the candidates say so.
+	broad := map[string]bool{}
+	for _, us := range [][]use{eq, ranges} {
+		for _, u := range us {
+			if u.broad() && !u.fixed {
+				broad[target(u.key())] = true
+			}
+		}
+	}
+	g.notes = nil
+	if reordered || len(broad) > 0 {
+		g.notes = map[string]string{}
+		for _, us := range [][]use{eq, ranges} {
+			for _, u := range us {
+				if u.kept != nil {
+					g.notes[target(u.key())] = keptNote(u)
+				}
+			}
+		}
+	}
+	defer func() { g.notes = nil }()
 
 	type family struct {
 		eq    []use
@@ -160,7 +188,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 		lists = append(lists, withIn)
 		w := strings.Join(f.where, " AND ")
 		for _, l := range lists {
-			if len(l.keys) == 0 {
+			if l = demoteBroad(l, broad); len(l.keys) == 0 {
 				continue
 			}
 			if len(l.keys) > g.maxCols {
@@ -174,6 +202,27 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			}
 		}
 	}
+}
+
+// demoteBroad moves the keys of predicates that keep most rows (broad)
+// from the head of a key list to after its first other key: the index
+// then narrows on that key first and filters on theirs inside the index.
+// A list of such keys only is no candidate (nothing left).
+func demoteBroad(l keyed, broad map[string]bool) keyed {
+	if len(l.keys) == 0 || !broad[target(l.keys[0])] {
+		return l
+	}
+	j := 0
+	for j < len(l.keys) && broad[target(l.keys[j])] {
+		j++
+	}
+	if j == len(l.keys) {
+		return keyed{}
+	}
+	var out keyed
+	out.keys = append(append(append(out.keys, l.keys[j]), l.keys[:j]...), l.keys[j+1:]...)
+	out.roles = append(append(append(out.roles, l.roles[j]), l.roles[:j]...), l.roles[j+1:]...)
+	return out
 }
 
 // includeFor returns the columns that, added as INCLUDE, let the
@@ -227,6 +276,11 @@ func (g *generator) add(si int, a *access, l keyed, include []string, where stri
 		return
 	}
 	c := &cand{def: def, id: id, roles: append([]string(nil), l.roles...), stmts: map[int]bool{si: true}}
+	for _, k := range def.keys {
+		if n, ok := g.notes[target(k)]; ok {
+			c.measured = append(c.measured, n)
+		}
+	}
 	g.pool[id] = c
 	g.order = append(g.order, c)
 	if e := servedBy(&def, a.t.indexes); e != nil {
@@ -348,6 +402,10 @@ func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
 		if u.pattern {
 			ranges[t] = defaultMatchSelectivity
 		}
+		if u.kept != nil && (u.kept.exact || u.kept.share > ranges[t]) {
+			// What the range really kept, as pg_qualstats counted it.
+			ranges[t] = u.kept.share
+		}
 	}
 	joins := map[string]bool{}
 	for _, u := range a.joins {
@@ -357,10 +415,7 @@ func (g *generator) selective(a *access, c *cand) (frac float64, ok bool) {
 	for _, k := range c.def.keys {
 		t := target(k)
 		if u, isEq := eqs[t]; isEq {
-			s := defaultEqSelectivity
-			if col := a.t.columns[u.col]; col != nil {
-				s = col.eqSelectivity(a.t.rows)
-			}
+			s, _ := realSelectivity(a.t, u)
 			if u.op == "IN" {
 				s = math.Min(1, 3*s)
 			}

@@ -62,6 +62,8 @@ type qualKey struct {
 // qualStats is what pg_qualstats holds for a workload's statements.
 type qualStats struct {
 	consts map[qualKey][]qualConst
+	// filters are the rows each predicate's filter read and removed.
+	filters map[qualKey]*qualFilter
 	// predicates counts the predicates read, statements the statements
 	// they belong to.
 	predicates, statements int
@@ -89,28 +91,55 @@ func readQualStats(ctx context.Context, q Querier, w *Workload) (*qualStats, err
 	if schema == nil {
 		return nil, nil
 	}
-	rows, err := q.Query(ctx, analyze.Tagged(`SELECT q.queryid, q.lrelid, a.attname::text, o.oprname::text, q.constvalue::text, sum(q.occurences)::bigint
-FROM `+indexdef.QuoteIdent(*schema)+`.pg_qualstats q
+	// A filter's counts are its plan node's (pg_qualstats gives each qual
+	// of a node the rows the node read and the rows its whole filter
+	// removed): they measure one predicate alone only when it is the
+	// node's one filter qual pg_qualstats saw, the other quals of the node
+	// being index conditions, which remove nothing there.
+	rows, err := q.Query(ctx, analyze.Tagged(`WITH q AS (
+  SELECT * FROM `+indexdef.QuoteIdent(*schema)+`.pg_qualstats WHERE queryid = ANY($1)
+), node AS (
+  SELECT queryid, qualid, count(DISTINCT qualnodeid) AS quals FROM q WHERE eval_type = 'f' AND qualid IS NOT NULL GROUP BY 1, 2
+)
+SELECT q.queryid, q.lrelid, a.attname::text, o.oprname::text, q.constvalue::text, sum(q.occurences)::bigint,
+  coalesce(sum(q.execution_count) FILTER (WHERE q.eval_type = 'f' AND (q.qualid IS NULL OR node.quals = 1)), 0)::float8,
+  coalesce(sum(q.nbfiltered) FILTER (WHERE q.eval_type = 'f' AND (q.qualid IS NULL OR node.quals = 1)), 0)::float8,
+  coalesce(sum(q.execution_count) FILTER (WHERE q.eval_type = 'f'), 0)::float8,
+  coalesce(sum(q.nbfiltered) FILTER (WHERE q.eval_type = 'f'), 0)::float8
+FROM q
 JOIN pg_attribute a ON a.attrelid = q.lrelid AND a.attnum = q.lattnum
 JOIN pg_operator o ON o.oid = q.opno
-WHERE q.queryid = ANY($1) AND q.rrelid IS NULL AND q.constvalue IS NOT NULL
+LEFT JOIN node ON node.queryid = q.queryid AND node.qualid = q.qualid
+WHERE q.rrelid IS NULL
 GROUP BY 1, 2, 3, 4, 5`), ids)
 	if err != nil {
 		return nil, fmt.Errorf("indexes: read pg_qualstats: %w", err)
 	}
 	defer rows.Close()
-	qs := &qualStats{consts: map[qualKey][]qualConst{}}
+	qs := &qualStats{consts: map[qualKey][]qualConst{}, filters: map[qualKey]*qualFilter{}}
 	seen := map[int64]bool{}
 	for rows.Next() {
 		var (
 			k     qualKey
-			value string
+			value *string
 			n     int64
+			f     qualFilter
 		)
-		if err := rows.Scan(&k.queryID, &k.table, &k.column, &k.op, &value, &n); err != nil {
+		if err := rows.Scan(&k.queryID, &k.table, &k.column, &k.op, &value, &n, &f.aloneRows, &f.aloneFiltered, &f.rows, &f.filtered); err != nil {
 			return nil, fmt.Errorf("indexes: read pg_qualstats: %w", err)
 		}
-		v, kind := constantOf(value)
+		if f.rows > 0 {
+			acc := qs.filters[k]
+			if acc == nil {
+				acc = &qualFilter{}
+				qs.filters[k] = acc
+			}
+			acc.add(f)
+		}
+		if value == nil {
+			continue
+		}
+		v, kind := constantOf(*value)
 		if kind == "" {
 			continue
 		}

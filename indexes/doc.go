@@ -26,10 +26,13 @@
 // # Candidates
 //
 // For each statement and each table it reads, candidates are built from the
-// parse tree: equality columns first (the most selective first, by pg_stats),
-// then IN lists, then one range column, or the ORDER BY keys with their
-// directions, or the GROUP BY keys; every prefix of each is a candidate too,
-// so that selection can grow an index a column at a time. INCLUDE variants
+// parse tree: equality columns first (the most selective first, by pg_stats,
+// or, for a normalized statement, by the share of rows pg_qualstats counted
+// each predicate really keep: selectivity.go), then IN lists, then one range
+// column, or the ORDER BY keys with their directions, or the GROUP BY keys;
+// every prefix of each is a candidate too, so that selection can grow an
+// index a column at a time. A predicate pg_qualstats saw keep over
+// broadShare of the rows leads no candidate. INCLUDE variants
 // cover the statement's other columns where that makes an index-only scan.
 // A predicate on an expression of one column (UPPER("t"."email"::text),
 // date_trunc('day', at), a cast) makes an expression index on exactly that

@@ -471,6 +471,7 @@ func (o *opening) resolveStatements(ctx context.Context) error {
 		}
 		c := &costed{st: st, idx: len(o.stmts), r: r, sql: explainSQL(st.q.plan), weight: st.Weight}
 		o.fixed = append(o.fixed, markFixed(c, w.Source, s.qs)...)
+		markKept(c, s.qs)
 		switch {
 		case st.Args != nil:
 			c.args = st.Args
@@ -567,6 +568,9 @@ func (o *opening) summarize() error {
 	res.Workload.Skipped = len(res.Skipped)
 	if s.qs != nil {
 		note := fmt.Sprintf("pg_qualstats: the constants of %d predicates of %d statements, drawn for their parameters by how often each ran", s.qs.predicates, s.qs.statements)
+		if n := s.qs.measuredFilters(); n > 0 {
+			note += fmt.Sprintf("; the share of rows %d predicates really kept (their filter ratio), which orders index keys before pg_stats' average and keeps one that kept over %.0f%% from leading", n, broadShare*100)
+		}
 		if len(o.fixed) > 0 {
 			note += "; fixed in the application (one value in " + strconv.Itoa(int(fixedConstantShare*100)) + "% of the executions), so a partial index may be on them: " + describeFixed(o.fixed)
 		}
@@ -831,6 +835,9 @@ func proposal(ch *cand, stmts []*costed, final map[int]*planCost, m *marginal, b
 	}
 	p.WriteOverhead = writeOverhead(&ch.def)
 	p.Reason = reason(ch, best, len(p.Statements), p.WriteOverhead)
+	if len(ch.measured) > 0 {
+		p.Reason += "; " + strings.Join(ch.measured, "; ")
+	}
 	p.onPartitions(&ch.def)
 	return p
 }

@@ -31,6 +31,9 @@ type use struct {
 	// (pred.cond); pattern marks a LIKE prefix.
 	cond    *pg_query.Node
 	pattern bool
+	// kept is the share of rows pg_qualstats saw the predicate keep (a
+	// normalized statement's equality or range on a column), nil unknown.
+	kept *measured
 }
 
 // key is the use as an index key.
@@ -314,11 +317,18 @@ func uniqueUses(us []use) []use {
 	return out
 }
 
-// sortBySelectivity orders equality uses most selective first; ties go to
-// the column the table is more nearly sorted by (|correlation|), then by
-// name, so the order is stable.
-func sortBySelectivity(t *table, us []use) {
+// sortBySelectivity orders equality uses most selective first, by the
+// share of rows pg_qualstats saw each keep where it counted the
+// predicate alone (real, a normalized statement's), else by pg_stats'
+// average; ties go to the column the table is more nearly sorted by
+// (|correlation|), then by name, so the order is stable. It reports
+// whether pg_qualstats' shares gave another order than pg_stats' alone.
+func sortBySelectivity(t *table, us []use, real bool) bool {
 	sel := func(u use) float64 {
+		if real {
+			s, _ := realSelectivity(t, u)
+			return s
+		}
 		if c := t.columns[u.col]; c != nil {
 			return c.eqSelectivity(t.rows)
 		}
@@ -344,4 +354,15 @@ func sortBySelectivity(t *table, us []use) {
 		}
 		return strings.Compare(us[i].expr+us[i].col, us[j].expr+us[j].col) < 0
 	})
+	if !real {
+		return false
+	}
+	byStats := append([]use(nil), us...)
+	sortBySelectivity(t, byStats, false)
+	for i := range us {
+		if us[i].col != byStats[i].col || us[i].expr != byStats[i].expr {
+			return true
+		}
+	}
+	return false
 }

@@ -90,7 +90,10 @@ collation is not C; partial indexes only on a constant of the application's: a
 profile's literal, a .sql file's string or boolean value that at most 5% of the
 rows hold on a column of a few values, or, from pg_stat_statements, the one
 constant pg_qualstats saw a predicate run with (its constants are also the
-parameter values drawn). No candidate on a system catalog or an extension's
+parameter values drawn). Where pg_qualstats counted the rows a predicate really
+kept (its filter ratio), that share orders the equality keys instead of
+pg_stats' average, and a predicate that kept over half the rows leads no index.
+No candidate on a system catalog or an extension's
 table, nor one an existing index already serves (its keys in another order
 included, for equalities).
 

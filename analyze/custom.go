@@ -456,6 +456,11 @@ func typeDefault(oid uint32) (string, bool) {
 // (generic-plan-differs): a warning when the generic plan, run with the
 // custom plan's values, is GenericSlowerFactor times slower.
 func judgeBoth(s *Statement, sub Subject, generic []Finding, name func(Option) string) []Finding {
+	if !sub.readsUserTables() {
+		// The server's own statements draw no finding (Evaluate's rule),
+		// whichever plan is judged.
+		return nil
+	}
 	c := s.CustomPlan
 	seen := map[string]bool{}
 	for _, f := range generic {
@@ -487,7 +492,7 @@ func judgeBoth(s *Statement, sub Subject, generic []Finding, name func(Option) s
 	}
 	out = append(out, Finding{Rule: RuleGenericPlanDiffers, Severity: sev, Table: firstTableOf(s.Plan.Plan),
 		Message: msg, Evidence: ev, Fix: fix})
-	return out
+	return slices.DeleteFunc(out, func(f Finding) bool { return systemRelation(f.Table) })
 }
 
 // accessPaths are how a plan reaches its rows, in depth-first order: each

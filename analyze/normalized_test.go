@@ -31,7 +31,8 @@ func TestGenericPlansOfNormalizedStatements(t *testing.T) {
 		"ANALYZE tl",
 		"SELECT pg_stat_statements_reset()",
 	)
-	// Each statement, and what its normalized text holds.
+	// Each statement, and what its normalized text holds. From 18 the IN
+	// list is squashed to "IN ($1 /*, ... */)", so LIMIT's number differs.
 	forms := map[string]string{
 		"SELECT id FROM tl WHERE c >= timestamptz '2026-01-05' AND d < date '2026-02-01'":                 "c >= timestamptz $1 AND d < date $2",
 		"SELECT id FROM tl WHERE c >= timestamp with time zone '2026-01-05'":                              "c >= timestamp with time zone $1",
@@ -42,7 +43,7 @@ func TestGenericPlansOfNormalizedStatements(t *testing.T) {
 		"SELECT id FROM tl WHERE iv < interval '1:30' hour to minute":                                     "iv < interval $1 hour to minute",
 		"SELECT id FROM tl WHERE n = numeric '1.5' AND b = bool 'true'":                                   "n = numeric $1 AND b = bool $2",
 		"SELECT id FROM tl WHERE v = varchar(20) 'v7' AND j @> jsonb '{\"k\": 7}' AND m = mood 'sad'":     "m = mood $3",
-		"SELECT id FROM tl WHERE id IN (1, 2, 3) AND d = ANY('{2026-01-02}') ORDER BY c LIMIT 5 OFFSET 2": "LIMIT $5 OFFSET $6",
+		"SELECT id FROM tl WHERE id IN (1, 2, 3) AND d = ANY('{2026-01-02}') ORDER BY c LIMIT 5 OFFSET 2": "ORDER BY c LIMIT $",
 		"SELECT CASE WHEN id = 1 THEN 'a' ELSE 'b' END FROM tl WHERE id < 10":                             "CASE WHEN id = $1 THEN $2 ELSE $3 END",
 	}
 	for sql := range forms {

@@ -43,3 +43,21 @@ func TestAtlasLintIsJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDjangoMetaLinesAreCode: the Meta.indexes lines are Python to copy
+// into models.py: at any width each models.Index(...) stays one line with
+// its indent (folded as prose, a long one broke in two and lost it).
+func TestDjangoMetaLinesAreCode(t *testing.T) {
+	meta := `models.Index(fields=["tenant", "-updated_at"], include=["id", "name", "status"], name="projects_pr_tenant__49adbd_idx")`
+	res := &migrate.DjangoResult{Indexes: []migrate.DjangoIndex{{App: "projects", Model: "project", Class: "Project", Table: "projects_project",
+		Name: "projects_pr_tenant__49adbd_idx", Meta: meta, ModelsFile: "projects/models.py"}}}
+	for _, width := range []int{60, 80, 120} {
+		var buf bytes.Buffer
+		if err := (&Writer{Out: &buf, Format: Text, Width: width}).Write(Django(res, "django", "", "tracker", "")); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "\n        "+meta+",\n") {
+			t.Errorf("at %d columns the Meta line is not whole on its line:\n%s", width, buf.String())
+		}
+	}
+}

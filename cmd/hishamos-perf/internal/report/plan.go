@@ -128,7 +128,10 @@ func Django(res *migrate.DjangoResult, emit, schemaNote, project, patchFile stri
 		}
 	}
 	if len(lines) > 0 {
-		doc.Blocks = append(doc.Blocks, &Para{Text: "Add to each model's Meta.indexes (makemigrations --check stays clean only with them):\n\n" + strings.Join(lines, "\n")})
+		// The lines are Python to copy: a code block, never wrapped to the
+		// width, so a long models.Index(...) keeps its one line and indent.
+		doc.Blocks = append(doc.Blocks, &Para{Text: "Add to each model's Meta.indexes (makemigrations --check stays clean only with them):"},
+			&Para{Text: strings.Join(lines, "\n"), Code: "python"})
 	}
 	switch {
 	case res.Patch != "" && patchFile != "":

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -143,6 +144,28 @@ func FromProfile(p *profiles.Profile, variant profiles.Variant) (*Workload, erro
 		}
 	}
 	return w, nil
+}
+
+// PairsFromProfile makes the workload of a profile's before/after pairs
+// alone: both halves of every pair, with the follow-ups they issue, and
+// none of the profile's other statements. The demo measures it as
+// requests to judge what a rewrite (select_related, only(), pagination)
+// changed, apart from what an index changes.
+func PairsFromProfile(p *profiles.Profile) (*Workload, error) {
+	cut := *p
+	cut.Statements = slices.Clone(p.Statements)
+	pairs := 0
+	for i := range cut.Statements {
+		if s := &cut.Statements[i]; s.Pair == "" {
+			s.Weight = 0
+		} else if s.Weight > 0 {
+			pairs++
+		}
+	}
+	if pairs == 0 {
+		return nil, fmt.Errorf("bench: %w: profile %s has no before/after pair with a positive weight", ErrWorkload, p.Name)
+	}
+	return FromProfile(&cut, Both)
 }
 
 // check asks internal/sqlscan what a statement is (the answer profile

@@ -34,7 +34,8 @@ import (
 
 // Schema names the JSON layout of `demo --format json`. v2 states the
 // verdict in its metric (Verdict.Metric: server time where the sandbox
-// gives it) and adds server time beside latency.
+// gives it) and adds server time beside latency; requests and claims were
+// added to it later, leaving every other field's meaning as it was.
 const Schema = "hishamos-perf/demo/v2"
 
 // The three index sets every statement is measured with.
@@ -116,8 +117,16 @@ type Report struct {
 	Runs Runs `json:"runs"`
 	// Statements put each statement's three runs side by side.
 	Statements []StatementResult `json:"statements"`
-	// Verdict sums the claim up.
+	// Verdict sums the indexes' claim up.
 	Verdict Verdict `json:"verdict"`
+	// Requests are the profile's before/after pairs measured as requests
+	// (the N+1 and field-limiting rewrite); nil for a profile without one.
+	Requests *Requests `json:"requests,omitempty"`
+	// Claims are every database claim of the seed report, each with what
+	// the run measured and its verdict: the indexes' (Verdict), the
+	// rewrite's fewer queries and less memory (Requests), and the cache's,
+	// which a database tool cannot measure.
+	Claims []Claim `json:"claims,omitempty"`
 	// Steps are how long each step took.
 	Steps     []Step  `json:"steps"`
 	ElapsedMs float64 `json:"elapsed_ms"`
@@ -276,7 +285,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return d.rep, fmt.Errorf("demo: %w", err)
 	}
 	d.w, d.rep.Expect = w, w.Info.Expect
-	for _, step := range []func(context.Context) error{d.load, d.analyze, d.propose, d.plan, d.measure} {
+	for _, step := range []func(context.Context) error{d.load, d.analyze, d.propose, d.plan, d.measure, d.requests, d.keep} {
 		if err := step(ctx); err != nil {
 			return d.rep, err
 		}
@@ -288,6 +297,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	d.rep.Statements, seedDrift, advDrift = Table(w, d.rep.Runs, o, d.rep.Expect)
 	d.rep.Verdict = Judge(d.rep.Statements, d.rep.Expect, len(d.seedDefs), len(d.advDefs), seedDrift, advDrift, metric)
 	d.rep.Verdict.MetricWhy, d.rep.Verdict.RoundTripPct = why, roundTrip
+	d.rep.Claims = Claims(d.rep)
 	return d.rep, nil
 }
 
@@ -475,7 +485,7 @@ func (d *demoRun) measure(ctx context.Context) error {
 	bc := bench.Config{Workload: d.w, Options: d.cfg.Bench, Compare: d.cfg.Compare, Target: d.cfg.Target, Prepare: d.prewarm}
 
 	d.say("demo: measuring the workload before any new index (half of it: the other half follows the seed's run)")
-	b1, err := d.measureAsIs(ctx, half, SetBefore+" 1")
+	b1, err := d.measureAsIs(ctx, d.w, half, SetBefore+" 1")
 	if err != nil {
 		return err
 	}
@@ -484,14 +494,14 @@ func (d *demoRun) measure(ctx context.Context) error {
 		return err
 	}
 	d.say("demo: measuring the workload without them again (the other half of the seed's before)")
-	b2, err := d.measureAsIs(ctx, half, SetBefore+" 2")
+	b2, err := d.measureAsIs(ctx, d.w, half, SetBefore+" 2")
 	if err != nil {
 		return err
 	}
 	d.rep.Runs.Before = bench.Merge(b1, b2)
 	if d.advDir == nil {
 		d.say("demo: the advisor proposes nothing: its run measures the tables as they are")
-		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, d.cfg.Bench, SetAdvisor)
+		d.rep.Runs.Advisor, err = d.measureAsIs(ctx, d.w, d.cfg.Bench, SetAdvisor)
 		d.rep.Runs.AdvisorBefore = d.rep.Runs.Before
 		return err
 	}
@@ -500,28 +510,35 @@ func (d *demoRun) measure(ctx context.Context) error {
 		return err
 	}
 	d.say("demo: measuring the workload without them again (the other half of the advisor's before)")
-	b3, err := d.measureAsIs(ctx, half, SetBefore+" 3")
+	b3, err := d.measureAsIs(ctx, d.w, half, SetBefore+" 3")
 	if err != nil {
 		return err
 	}
 	d.rep.Runs.AdvisorBefore = bench.Merge(b2, b3)
-	if d.cfg.KeepIndexes {
-		t0 := time.Now()
-		d.say("demo: building the advisor's indexes again, to keep them")
-		if _, _, err := (&migrate.Migrator{Directory: d.advDir, Connect: d.rw}).Apply(ctx); err != nil {
-			return fmt.Errorf("demo: build the advisor's indexes again: %w", err)
-		}
-		d.step("apply "+SetAdvisor+" again", t0)
-	}
 	return nil
 }
 
-// measureAsIs measures the workload on the tables as they are, after
+// keep builds the advisor's set again once everything has been measured
+// (Config.KeepIndexes).
+func (d *demoRun) keep(ctx context.Context) error {
+	if !d.cfg.KeepIndexes || d.advDir == nil {
+		return nil
+	}
+	t0 := time.Now()
+	d.say("demo: building the advisor's indexes again, to keep them")
+	if _, _, err := (&migrate.Migrator{Directory: d.advDir, Connect: d.rw}).Apply(ctx); err != nil {
+		return fmt.Errorf("demo: build the advisor's indexes again: %w", err)
+	}
+	d.step("apply "+SetAdvisor+" again", t0)
+	return nil
+}
+
+// measureAsIs measures w on the tables as they are, after
 // warming the caches, with o, as the run of set.
-func (d *demoRun) measureAsIs(ctx context.Context, o bench.Options, set string) (*bench.Run, error) {
+func (d *demoRun) measureAsIs(ctx context.Context, w *bench.Workload, o bench.Options, set string) (*bench.Run, error) {
 	t0 := time.Now()
 	d.prewarm(ctx)
-	run, err := bench.Measure(ctx, d.connector, d.w, o)
+	run, err := bench.Measure(ctx, d.connector, w, o)
 	if run != nil {
 		run.Target = d.cfg.Target
 	}

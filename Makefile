@@ -85,6 +85,14 @@ bench-aa: build
 demo-repeat: build
 	$(GO) run ./scripts/demo-repeat -bin $(BIN) -runs $(or $(RUNS),5) $(if $(SCALE),-scale $(SCALE)) $(if $(KEEP),-keep $(KEEP))
 
+## demo-scales: the demo at SCALES (default small,medium,large: 80 thousand, 1 and 10.4 million rows) one after another on one sandbox, with --html (HTML, default demo-scales.html): every claim at each scale, how each improvement changes with the data's size (a table, and a line per statement in the HTML), and the wall time it took. Not part of make test (large takes minutes)
+.PHONY: demo-scales
+SCALES ?= small,medium,large
+HTML   ?= demo-scales.html
+demo-scales: build
+	@start=$$(date +%s); $(BIN) demo --scale $(SCALES) --html $(HTML); rc=$$?; \
+	echo "demo-scales: $(SCALES) took $$(( $$(date +%s) - start )) s wall time (load average $$(cut -d' ' -f1-3 /proc/loadavg)); report in $(HTML)"; exit $$rc
+
 ## bench-harness: bench beside pgbench -M prepared (same clients and threads) on a primary-key lookup, 1 and 4 clients, 5 rounds; the ratio of their median throughputs. pgbench runs the lookup in the pipelined BEGIN READ ONLY … ROLLBACK bench runs every call in; HARNESSFLAGS=-same-transaction=false gives it the bare lookup
 HARNESSFLAGS ?=
 bench-harness: build

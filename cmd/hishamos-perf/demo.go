@@ -71,10 +71,21 @@ again, with the advisor's and without a third time: each set's run sits
 between two half runs without it, so that a change in the machine's load
 falls on both sides of its comparison alike.
 
+Then it measures the profile's before/after pair as requests, on the tables
+without new indexes: the command list before the seed's query optimization
+(every column, no pagination, a category and an agent fetched per template:
+N+1) and after it (select_related, only(), one page and its COUNT), the two
+halves interleaved in one run.
+
 It ends with two tables, one row per statement: median latency, the server's
 time per call and buffers per call with each set; each set's improvement
 with where it falls against the seed's promised 40–60% (below, within,
-above); and one line of verdict.
+above); and one line of verdict. Then the requests compared (queries, time
+and bytes received per request, before → after) and every database claim of
+the seed report with its verdict: the indexes' 40–60%, select_related's
+fewer queries, field limiting's 30–40% less memory (judged on the bytes
+received, the closest figure the database side has), and the cache's, which
+a database tool cannot measure (the line says why).
 Every number is measured on the run. The claim is judged on the server's
 time per call (pg_stat_statements), which is what an index changes: most of
 these statements' latency is the client's round trip, which no index changes
@@ -99,7 +110,7 @@ the indexes with their sizes and the environment.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.scale, flagScale, defaultDemoScale, "data scale: "+strings.Join(dataset.ScaleNames(), ", "))
+	f.StringVar(&o.scale, flagScale, defaultDemoScale, "data scale: "+strings.Join(dataset.ScaleNames(), ", ")+"; several, separated by commas, run the demo at each and report how each improvement changes with the data's size")
 	f.BoolVar(&o.keep, flagKeep, false, "keep the sandbox and the migrations (with the advisor's indexes built) instead of destroying them")
 	f.IntVar(&o.iterations, flagIterations, 0, fmt.Sprintf("measured calls per statement in each run (default %d at small)", demoIterations))
 	f.DurationVar(&o.duration, flagDuration, 0, fmt.Sprintf("measure each run for this long instead (default %s above small)", demoDuration))
@@ -110,11 +121,29 @@ the indexes with their sizes and the environment.`,
 	return cmd
 }
 
-func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error {
-	scale, err := dataset.ParseScale(o.scale)
-	if err != nil {
-		return &usageError{err: fmt.Errorf("--%s: %w", flagScale, err), cmd: cmdPath}
+// demoScales reads --scale: one scale, or several separated by commas
+// (each once), run in the order given.
+func demoScales(v string) ([]dataset.Scale, error) {
+	var out []dataset.Scale
+	seen := map[string]bool{}
+	for _, name := range strings.Split(v, ",") {
+		sc, err := dataset.ParseScale(name)
+		if err != nil {
+			return nil, err
+		}
+		if seen[sc.Name] {
+			return nil, fmt.Errorf("scale %s is listed twice: list each scale once", sc.Name)
+		}
+		seen[sc.Name] = true
+		out = append(out, sc)
 	}
+	return out, nil
+}
+
+// demoBench is the bench options of the demo's runs at scale: --iterations
+// or --duration when given, else demoIterations at small and demoDuration
+// above it.
+func demoBench(o demoOptions, scale dataset.Scale) bench.Options {
 	bo := bench.Options{Clients: 1, Warmup: o.warmup, Iterations: o.iterations, Duration: o.duration, Seed: o.seed}
 	if o.iterations == 0 && o.duration == 0 {
 		if scale.Name == "small" {
@@ -123,8 +152,21 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 			bo.Duration = demoDuration
 		}
 	}
-	if err := bo.Validate(); err != nil {
-		return &usageError{err: err, cmd: cmdPath}
+	return bo
+}
+
+func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error {
+	scales, err := demoScales(o.scale)
+	if err != nil {
+		return &usageError{err: fmt.Errorf("--%s: %w", flagScale, err), cmd: cmdPath}
+	}
+	var runs []demo.ScaleConfig
+	for _, sc := range scales {
+		bo := demoBench(o, sc)
+		if err := bo.Validate(); err != nil {
+			return &usageError{err: err, cmd: cmdPath}
+		}
+		runs = append(runs, demo.ScaleConfig{Scale: sc, Bench: bo})
 	}
 	p, err := profiles.Load(defaultProfile)
 	if err != nil {
@@ -166,12 +208,19 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 	t := pg.Target{DSN: box.DSN(st, sandbox.Database), Source: pg.SourceSandbox}
 
 	bar := a.progress()
-	bo.Progress = func(pr bench.Progress) { bar.Update(pr.Phase, pr.Done, pr.Total) }
+	progress := func(pr bench.Progress) { bar.Update(pr.Phase, pr.Done, pr.Total) }
+	for i := range runs {
+		runs[i].Bench.Progress = progress
+		runs[i].MigrationsDir = migrations
+		if len(runs) > 1 {
+			runs[i].MigrationsDir = filepath.Join(migrations, runs[i].Scale.Name)
+		}
+	}
 	cfg := demo.Config{
 		Connect: func(ctx context.Context, s pg.Session) (*pgx.Conn, error) { return a.connect(ctx, t, s) },
-		Profile: p, Scale: scale, DataSeed: int64(o.seed), Bench: bo,
+		Profile: p, Scale: runs[0].Scale, DataSeed: int64(o.seed), Bench: runs[0].Bench,
 		Compare:       bench.CompareOptions{Alpha: bench.DefaultAlpha, NoisePct: bench.DefaultNoisePct, OptionName: benchFlag},
-		MigrationsDir: migrations, Tool: "hishamos-perf " + toolVersion(), Target: "sandbox " + box.Dir, KeepIndexes: o.keep,
+		MigrationsDir: runs[0].MigrationsDir, Tool: "hishamos-perf " + toolVersion(), Target: "sandbox " + box.Dir, KeepIndexes: o.keep,
 		Say: func(format string, args ...any) {
 			bar.Done()
 			a.say(format, args...)
@@ -179,6 +228,21 @@ func (a *app) runDemo(ctx context.Context, cmdPath string, o demoOptions) error 
 		LoadProgress:      func(pr dataset.Progress) { bar.Update(progressLabel(pr), pr.RowsDone, pr.RowsTotal) },
 		AnalyzeOptionName: analyzeFlag,
 		ProposeProgress:   func(pr indexes.Progress) { bar.Update(pr.Phase, int64(pr.Done), int64(pr.Total)) },
+	}
+	if len(runs) > 1 {
+		rep, err := demo.RunScales(ctx, cfg, runs)
+		bar.Done()
+		if err != nil {
+			return err
+		}
+		a.say("demo: done in %s", time.Since(start).Round(100*time.Millisecond))
+		if o.html != "" {
+			if err := writeHTML(o.html, report.DemoScalesPage(rep)); err != nil {
+				return err
+			}
+			a.say("demo: wrote %s", o.html)
+		}
+		return a.write(report.DemoScales(rep))
 	}
 	rep, err := demo.Run(ctx, cfg)
 	bar.Done()

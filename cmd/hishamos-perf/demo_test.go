@@ -177,14 +177,104 @@ func TestDemoSmallJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkFits(t, "demo", out.String(), width)
+		for _, want := range []string{"The seed report's database claims", "measured as requests", "bytes received", "not measured: the cache claims", "The claims at a glance", "█"} {
+			if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), want) {
+				t.Errorf("the demo's text at %d columns does not say %q", width, want)
+			}
+		}
 	}
-	checkHTML(t, html, len(rep.Statements))
+	checkClaims(t, &rep)
+	checkHTML(t, html, len(rep.Statements), "claims-chart")
+	// The claims drawn: a bar per targeted statement and the net median,
+	// then the request's queries, time and bytes.
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Count(string(page), `class="bar"`), targeted+1+3; got != want {
+		t.Errorf("the claims chart draws %d bars, want %d (each targeted statement, the net median, the request's queries, time and bytes)", got, want)
+	}
+}
+
+// checkClaims checks the demo's requests and claims against the samples
+// of the request run it kept: the command list before its rewrite runs
+// the list and up to two lookups per template listed (N+1), after it 2
+// queries (the page and DRF's COUNT); queries, bytes and latency
+// reductions are the samples' own; each claim's figure and verdict follow
+// from them; the cache's is not measured.
+func checkClaims(t *testing.T, rep *demo.Report) {
+	t.Helper()
+	rq := rep.Requests
+	if rq == nil || rq.Run == nil || len(rq.Pairs) != 1 {
+		t.Fatalf("requests %+v: want the command list's pair measured", rq)
+	}
+	p := rq.Pairs[0]
+	before, after := rq.Run.Request(p.Before), rq.Run.Request(p.After)
+	if p.Name != "command_templates_list" || before == nil || after == nil || before.Calls == 0 || after.Calls == 0 {
+		t.Fatalf("pair %q: before %v, after %v: want both halves of the command list measured", p.Name, before, after)
+	}
+	for k, q := range before.Queries {
+		if rows := before.LeaderRows[k]; rows == 0 || int64(q) < 1+rows || int64(q) > 1+2*rows {
+			t.Errorf("before, request %d: %d queries for %d templates listed; want the list and one or two lookups a template (N+1)", k, q, rows)
+		}
+	}
+	for k, q := range after.Queries {
+		if q != 2 {
+			t.Errorf("after, request %d: %d queries; want 2 (the page and its COUNT)", k, q)
+		}
+	}
+	mean := func(xs []int64) float64 {
+		s := 0.0
+		for _, x := range xs {
+			s += float64(x)
+		}
+		return s / float64(len(xs))
+	}
+	queries := func(r *bench.RequestRun) []int64 {
+		out := make([]int64, len(r.Queries))
+		for i, q := range r.Queries {
+			out[i] = int64(q)
+		}
+		return out
+	}
+	bq, aq := mean(queries(before)), mean(queries(after))
+	if math.Abs(p.BeforeQueries-bq) > 1e-9 || math.Abs(p.AfterQueries-aq) > 1e-9 || math.Abs(p.QueriesReductionPct-(1-aq/bq)*100) > 1e-9 {
+		t.Errorf("queries %v → %v (%.3f%% fewer); the samples say %v → %v", p.BeforeQueries, p.AfterQueries, p.QueriesReductionPct, bq, aq)
+	}
+	bb, ab := mean(before.Bytes), mean(after.Bytes)
+	if p.BytesReductionPct == nil || ab >= bb || math.Abs(*p.BytesReductionPct-(1-ab/bb)*100) > 1e-6 {
+		t.Errorf("bytes reduction %v; the samples say %v → %v bytes a request, fewer after", p.BytesReductionPct, bb, ab)
+	}
+	if want := improvementFromSamples(before.Samples, after.Samples); math.Abs(p.LatencyImprovementPct-want) > 1e-6 {
+		t.Errorf("request latency improvement %.4f%%, the samples say %.4f%%", p.LatencyImprovementPct, want)
+	}
+	kinds := map[string]demo.Claim{}
+	for _, c := range rep.Claims {
+		kinds[c.Kind] = c
+	}
+	if len(rep.Claims) != 4 {
+		t.Fatalf("%d claims, want indexes, queries, memory and cache", len(rep.Claims))
+	}
+	ix, q, m, c := kinds[demo.ClaimIndexes], kinds[demo.ClaimQueries], kinds[demo.ClaimMemory], kinds[demo.ClaimCache]
+	if ix.MeasuredPct == nil || *ix.MeasuredPct != rep.Verdict.SeedNetPct || ix.Holds == nil || *ix.Holds != rep.Verdict.ClaimHolds {
+		t.Errorf("indexes claim %+v; want the verdict's %.1f%% net, holds %v", ix, rep.Verdict.SeedNetPct, rep.Verdict.ClaimHolds)
+	}
+	if q.MeasuredPct == nil || *q.MeasuredPct != p.QueriesReductionPct || q.Holds == nil || *q.Holds != (aq < bq) {
+		t.Errorf("queries claim %+v; want %.1f%% fewer, holding when fewer", q, p.QueriesReductionPct)
+	}
+	if m.MeasuredPct == nil || *m.MeasuredPct != *p.BytesReductionPct || m.Holds == nil || *m.Holds != (*p.BytesReductionPct >= demo.MemoryPromise.MinPct) ||
+		m.Placement != demo.MemoryPromise.Place(*p.BytesReductionPct) || !strings.Contains(m.Line, "bytes received") {
+		t.Errorf("memory claim %+v; want the bytes' %.1f%% against %g–%g%%, saying bytes stand for memory", m, *p.BytesReductionPct, demo.MemoryPromise.MinPct, demo.MemoryPromise.MaxPct)
+	}
+	if c.Holds != nil || c.MeasuredPct != nil || !strings.Contains(c.Line, "not measured") {
+		t.Errorf("cache claim %+v; want it not measured, saying why", c)
+	}
 }
 
 // checkHTML checks the report is self-contained and, where Chromium is
 // installed, that a real browser renders it with every chart and nothing
 // that failed to load.
-func checkHTML(t *testing.T, path string, statements int) {
+func checkHTML(t *testing.T, path string, statements int, drawings ...string) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -202,6 +292,11 @@ func checkHTML(t *testing.T, path string, statements int) {
 	for _, id := range []string{`id="verdict"`, `id="summary"`, `id="indexes"`, `id="environment"`} {
 		if !strings.Contains(page, id) {
 			t.Errorf("the report has no %s", id)
+		}
+	}
+	for _, class := range drawings {
+		if !strings.Contains(page, `<svg class="`+class+`"`) {
+			t.Errorf("the report draws no %s", class)
 		}
 	}
 	browser := "/usr/bin/chromium"
@@ -224,6 +319,11 @@ func checkHTML(t *testing.T, path string, statements int) {
 	if !strings.Contains(dom, `class="median"`) || !strings.Contains(dom, "<circle") {
 		t.Error("chromium's DOM has charts without their medians or samples")
 	}
+	for _, class := range drawings {
+		if !strings.Contains(dom, `<svg class="`+class+`"`) {
+			t.Errorf("chromium's DOM holds no %s", class)
+		}
+	}
 	for _, failure := range []string{"net::ERR_", "Failed to load", "Refused to", "Uncaught"} {
 		if strings.Contains(stderr.String(), failure) {
 			t.Errorf("chromium reported %q while rendering the report:\n%s", failure, stderr.String())
@@ -241,6 +341,92 @@ func checkHTML(t *testing.T, path string, statements int) {
 	if dst := os.Getenv("HISHAMOS_PERF_SCREENSHOT"); dst != "" {
 		if b, err := os.ReadFile(shot); err == nil {
 			os.WriteFile(dst, b, 0o644)
+		}
+	}
+}
+
+// TestDemoScalesCLI runs the demo at two scales, small and medium, and
+// checks the trend against the two reports: each line's points are the
+// reports' own figures, ordered by the rows loaded, its change the last
+// minus the first; the HTML draws the trends and each scale's claims.
+func TestDemoScalesCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("the demo at two scales loads a million rows: not in -short")
+	}
+	html := filepath.Join(t.TempDir(), "scales.html")
+	r := cli(t, "--format", "json", "demo", "--scale", "small,medium", "--iterations", "10", "--html", html)
+	if r.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", r.code, r.stderr)
+	}
+	var rep demo.ScalesReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("stdout is not the demo's scales JSON: %v\n%.500s", err, r.stdout)
+	}
+	if rep.Schema != demo.ScalesSchema || len(rep.Reports) != 2 || rep.Reports[0].Scale != "small" || rep.Reports[1].Scale != "medium" {
+		t.Fatalf("schema %q, %d reports; want small and medium", rep.Schema, len(rep.Reports))
+	}
+	small, medium := rep.Reports[0], rep.Reports[1]
+	if small.Load.TotalRows <= 0 || medium.Load.TotalRows <= small.Load.TotalRows {
+		t.Errorf("rows loaded: small %d, medium %d", small.Load.TotalRows, medium.Load.TotalRows)
+	}
+	kinds := map[string]int{}
+	for _, l := range rep.Trend {
+		kinds[l.Kind]++
+		if len(l.Points) != 2 || l.Points[0].Scale != "small" || l.Points[1].Scale != "medium" ||
+			l.Points[0].Rows != small.Load.TotalRows || l.Points[1].Rows != medium.Load.TotalRows {
+			t.Fatalf("trend %s %s: points %+v; want small then medium with their rows", l.Kind, l.Name, l.Points)
+		}
+		var want [2]float64
+		for i, sr := range []*demo.Report{small, medium} {
+			switch l.Kind {
+			case demo.TrendVerdict:
+				want[i] = sr.Verdict.SeedNetPct
+			case demo.TrendStatement:
+				for _, s := range sr.Statements {
+					if s.Name == l.Name {
+						want[i] = s.Seed.ClaimPct
+					}
+				}
+			case demo.TrendRequestTime:
+				want[i] = sr.Requests.Pairs[0].LatencyImprovementPct
+			case demo.TrendRequestQueries:
+				want[i] = sr.Requests.Pairs[0].QueriesReductionPct
+			case demo.TrendRequestBytes:
+				want[i] = *sr.Requests.Pairs[0].BytesReductionPct
+			}
+			if math.Abs(l.Points[i].ImprovementPct-want[i]) > 0.05 {
+				t.Errorf("trend %s %s at %s: %.1f%%, the report says %.2f%%", l.Kind, l.Name, l.Points[i].Scale, l.Points[i].ImprovementPct, want[i])
+			}
+		}
+		if math.Abs(l.ChangePts-(l.Points[1].ImprovementPct-l.Points[0].ImprovementPct)) > 0.05 {
+			t.Errorf("trend %s %s: change %+.1f points from %.1f%% to %.1f%%", l.Kind, l.Name, l.ChangePts, l.Points[0].ImprovementPct, l.Points[1].ImprovementPct)
+		}
+	}
+	if kinds[demo.TrendVerdict] != 1 || kinds[demo.TrendStatement] != len(small.Statements) ||
+		kinds[demo.TrendRequestTime] != 1 || kinds[demo.TrendRequestQueries] != 1 || kinds[demo.TrendRequestBytes] != 1 {
+		t.Errorf("trend lines by kind %v; want the verdict, every statement and the request's three", kinds)
+	}
+	checkHTML(t, html, len(medium.Statements), "trend-chart", "claims-chart")
+	page, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(page), `<svg class="claims-chart"`); n != 2 {
+		t.Errorf("%d claims charts, want one per scale", n)
+	}
+}
+
+// TestDemoScaleListBadInput: a scale that does not exist, or one listed
+// twice, is refused before anything starts: exit 2, one line saying what.
+func TestDemoScaleListBadInput(t *testing.T) {
+	for _, tt := range []struct{ scale, want string }{
+		{"small,huge", "unknown scale"},
+		{"small,medium,small", "listed twice"},
+		{"small,", "unknown scale"},
+	} {
+		r := cli(t, "demo", "--scale", tt.scale)
+		if r.code != 2 || !strings.Contains(r.stderr, tt.want) || strings.Contains(r.stderr, "sandbox:") {
+			t.Errorf("--scale %s: exit %d, stderr %q; want exit 2 saying %q before any sandbox", tt.scale, r.code, r.stderr, tt.want)
 		}
 	}
 }

@@ -122,5 +122,125 @@ func Demo(rep *demo.Report) *Doc {
 	v.Note = note + "steps: " + strings.Join(steps, ", ") + "\n" +
 		"verdict: " + rep.Verdict.Line
 	doc.Blocks = append(doc.Blocks, t, v)
+	doc.Blocks = append(doc.Blocks, claimBlocks(rep)...)
 	return doc
+}
+
+// claimShort names each claim kind in a table cell: the promise in the
+// report's own figures.
+var claimShort = map[string]string{
+	demo.ClaimIndexes: "indexes: queries 40–60% faster",
+	demo.ClaimQueries: "select_related: fewer queries",
+	demo.ClaimMemory:  "only(), pagination: memory 30–40% less",
+	demo.ClaimCache:   "cache: 50–70% faster, 60–80% less load",
+}
+
+// claimBlocks are the requests the rewrite changed, compared, and every
+// database claim of the seed report with its verdict: a table of one
+// line per claim, and each claim's sentence under it.
+func claimBlocks(rep *demo.Report) []Block {
+	var out []Block
+	if rq := rep.Requests; rq != nil && len(rq.Pairs) > 0 {
+		cs := make([]bench.RequestComparison, len(rq.Pairs))
+		for i, p := range rq.Pairs {
+			cs[i] = p.RequestComparison
+		}
+		rt := requestComparisonTable(cs)
+		rt.Title = fmt.Sprintf("The seed report's query optimization (select_related, only(), pagination) at scale %s, measured as requests on the tables without new indexes, both halves interleaved", rep.Scale)
+		out = append(out, rt)
+	}
+	if len(rep.Claims) == 0 {
+		return out
+	}
+	t := &Table{Title: "The seed report's database claims",
+		Columns: []Column{{Name: "kind", DataOnly: true}, {Name: "claim", Whole: true}, {Name: "promise source", DataOnly: true},
+			{Name: "measured", Right: true, CSV: "measured %"}, {Name: "vs promise", Whole: true}, {Name: "verdict", Whole: true}}}
+	d := &Details{}
+	for _, c := range rep.Claims {
+		measured, place, verdict, tone := Dash(), Dash(), Str("not measured"), Dim
+		if c.MeasuredPct != nil {
+			measured = Num(*c.MeasuredPct, fmt.Sprintf("%.1f%%", *c.MeasuredPct))
+		}
+		if c.Placement != "" {
+			place = Str(c.Placement)
+		}
+		if c.Holds != nil {
+			verdict, tone = Str("does not hold"), Warn
+			if *c.Holds {
+				verdict, tone = Str("holds"), Good
+			}
+		}
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(c.Kind), Str(claimShort[c.Kind]), Str(c.Promise), measured, place, verdict}})
+		line := c.Line
+		if c.Kind == demo.ClaimIndexes {
+			line = "the verdict above"
+			if c.MeasuredPct != nil {
+				line = fmt.Sprintf("%s (the verdict above): the seed's indexes cut the targeted statements' %s by %.1f%% at the median, net of the machine's drift",
+					holdsText(c.Holds), metricWords(rep.Verdict.Metric), *c.MeasuredPct)
+			}
+		}
+		d.Entries = append(d.Entries, Entry{Head: claimShort[c.Kind], Tone: tone, Lines: []Line{{Text: line}}})
+	}
+	t.Note = "measured: for the indexes, the seed's net median drop in the verdict's metric; for select_related, the drop in queries per request; for only() and pagination, in bytes received per request"
+	out = append(out, t, d)
+	if bars := claimBars(rep); len(bars) > 0 {
+		out = append(out, claimBarsTable(bars))
+	}
+	return out
+}
+
+// DemoScales lays the demo at several scales out: each scale's document
+// whole, one after the other, then how each improvement changed with the
+// data's size.
+func DemoScales(rep *demo.ScalesReport) *Doc {
+	doc := &Doc{JSON: rep}
+	for _, r := range rep.Reports {
+		doc.Blocks = append(doc.Blocks, &Para{Text: fmt.Sprintf("== scale %s: %s rows ==", r.Scale, rowsWords(r.Load.TotalRows))})
+		doc.Blocks = append(doc.Blocks, Demo(r).Blocks...)
+	}
+	if len(rep.Trend) == 0 || len(rep.Reports) == 0 {
+		return doc
+	}
+	pts := rep.Trend[0].Points
+	t := &Table{Title: "How each improvement changes with the data's size: the seed's indexes per statement (in the verdict's metric) and their net median, the rewrite per request",
+		Columns: []Column{{Name: "improvement"}, {Name: "kind", DataOnly: true}}}
+	for _, p := range pts {
+		t.Columns = append(t.Columns, Column{Name: fmt.Sprintf("%s %s", p.Scale, rowsWords(p.Rows)), Right: true, CSV: p.Scale + " %"})
+	}
+	t.Columns = append(t.Columns, Column{Name: "change", Right: true, CSV: "change points"}, Column{Name: "vs promise", Whole: true})
+	for _, l := range rep.Trend {
+		cells := []Cell{Full(trendName(l), l.Name), Str(l.Kind)}
+		for _, p := range l.Points {
+			cells = append(cells, Num(p.ImprovementPct, fmt.Sprintf("%.1f%%", p.ImprovementPct)))
+		}
+		var places []string
+		for _, p := range l.Points {
+			if p.Placement != "" {
+				places = append(places, p.Placement)
+			}
+		}
+		tone := Plain
+		if l.Kind == demo.TrendVerdict {
+			tone = Bold
+		}
+		cells = append(cells, Num(l.ChangePts, fmt.Sprintf("%+.1f pts", l.ChangePts)), orDash(strings.Join(places, " → ")))
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: cells})
+	}
+	var rows []string
+	for _, p := range pts {
+		rows = append(rows, fmt.Sprintf("%s %d", p.Scale, p.Rows))
+	}
+	t.Note = "* targeted by the seed's indexes; change: the last scale's improvement minus the first's, in points; rows loaded: " + strings.Join(rows, ", ")
+	doc.Blocks = append(doc.Blocks, t)
+	return doc
+}
+
+func holdsText(h *bool) string {
+	switch {
+	case h == nil:
+		return "not measured"
+	case *h:
+		return "the claim holds"
+	}
+	return "the claim does not hold"
 }

@@ -33,6 +33,32 @@ type Page struct {
 	Environment [][2]string
 	Tables      []bench.TableInfo
 	Notes       []string
+	// Claims are every database claim the demo judged, one line each;
+	// Requests the before/after pairs measured as requests. Empty for
+	// bench.
+	Claims   []PageClaim
+	Requests []PageRequest
+	// Charts are the claims drawn: each claim against its band and,
+	// across scales, each improvement against the rows loaded.
+	Charts []PageChart
+	// Intro, when set, says what the page holds, under its title.
+	Intro string
+}
+
+// PageChart is one drawn chart with its heading and a line under it.
+type PageChart struct {
+	Title, Note string
+	SVG         template.HTML
+}
+
+// PageClaim is one claim of the seed report and its verdict, in words.
+type PageClaim struct {
+	Claim, Measured, Placement, Verdict, Line string
+}
+
+// PageRequest is one before/after pair measured as requests, in words.
+type PageRequest struct {
+	Name, Queries, P50, Bytes, Change, Verdict string
 }
 
 // PageStatement is one statement across the runs.
@@ -97,7 +123,94 @@ func DemoPage(rep *demo.Report) *Page {
 	for _, st := range rep.Steps {
 		d.Notes = append(d.Notes, fmt.Sprintf("%s: %s", st.Name, (time.Duration(st.Ms*float64(time.Millisecond))).Round(10*time.Millisecond)))
 	}
+	d.Claims, d.Requests = pageClaims(rep)
+	if svg := claimsChart(claimBars(rep)); svg != "" {
+		d.Charts = append(d.Charts, PageChart{Title: "Each claim against its promise, at scale " + rep.Scale, SVG: svg,
+			Note: "Bars: the seed's indexes' improvement per targeted statement (* ) in the verdict's metric and their net median, and the rewrite's drop in queries, time and bytes received per request; shaded: the promised band (green bars reach it, orange fall short)."})
+	}
 	return d
+}
+
+// DemoScalesPage lays the demo at several scales out: the trend across
+// them drawn first, each scale's claims chart, then the largest scale's
+// page.
+func DemoScalesPage(rep *demo.ScalesReport) *Page {
+	if len(rep.Reports) == 0 {
+		return &Page{Title: "hishamos-perf demo: no scale ran", Generated: time.Now().UTC()}
+	}
+	last := rep.Reports[len(rep.Reports)-1]
+	d := DemoPage(last)
+	var names, verdicts []string
+	for _, r := range rep.Reports {
+		names = append(names, r.Scale)
+		verdicts = append(verdicts, fmt.Sprintf("at scale %s (%s rows): %s", r.Scale, rowsWords(r.Load.TotalRows), r.Verdict.Line))
+	}
+	d.Title = "hishamos-perf demo: HishamOS at scales " + strings.Join(names, ", ")
+	d.Verdict = strings.Join(verdicts, " · ")
+	d.Intro = fmt.Sprintf("The demo ran at each scale in turn on one sandbox. The trend charts and the claims charts cover every scale; the claims table, the statements, plans and indexes below are the last scale's (%s).", last.Scale)
+	stmts, reqs := trendGroups(rep.Trend)
+	var charts []PageChart
+	if svg := trendChart("each targeted statement's improvement against the rows loaded", stmts); svg != "" {
+		charts = append(charts, PageChart{Title: "How the indexes' gain changes with the data's size", SVG: svg,
+			Note: "One line per targeted statement (*): its improvement with the seed's indexes in the verdict's metric at each scale; the thick line is the net median the verdict judges; shaded: the promised 40–60%; the legend gives each line's change from the first scale to the last, in points."})
+	}
+	if svg := trendChart("the request's improvements against the rows loaded", reqs); svg != "" {
+		charts = append(charts, PageChart{Title: "How the query optimization's gain changes with the data's size", SVG: svg,
+			Note: "The command list's rewrite measured as requests: its drop in median time, queries and bytes received per request at each scale; shaded: the promised 30–40% less memory (bytes)."})
+	}
+	for _, r := range rep.Reports {
+		if svg := claimsChart(claimBars(r)); svg != "" {
+			charts = append(charts, PageChart{Title: "Each claim against its promise, at scale " + r.Scale, SVG: svg})
+		}
+	}
+	d.Charts = charts
+	return d
+}
+
+// trendGroups splits the trend into the statements' lines (the targeted
+// ones and the verdict) and the requests'.
+func trendGroups(lines []demo.TrendLine) (stmts, reqs []demo.TrendLine) {
+	for _, l := range lines {
+		switch l.Kind {
+		case demo.TrendVerdict:
+			stmts = append(stmts, l)
+		case demo.TrendStatement:
+			if l.Targeted {
+				stmts = append(stmts, l)
+			}
+		default:
+			reqs = append(reqs, l)
+		}
+	}
+	return stmts, reqs
+}
+
+// pageClaims words the demo's claims and requests for the page, from the
+// same cells the text tables show.
+func pageClaims(rep *demo.Report) ([]PageClaim, []PageRequest) {
+	var reqs []PageRequest
+	if rq := rep.Requests; rq != nil {
+		for _, p := range rq.Pairs {
+			byts := "-"
+			if p.BeforeBytes != nil && p.AfterBytes != nil {
+				byts = byteCount(*p.BeforeBytes) + " → " + byteCount(*p.AfterBytes)
+			}
+			reqs = append(reqs, PageRequest{Name: p.Name, Queries: perRequest(p.BeforeQueries) + " → " + perRequest(p.AfterQueries),
+				P50: ms(p.BeforeP50Ms) + " → " + ms(p.AfterP50Ms), Bytes: byts, Change: signedPct(p.MedianChangePct), Verdict: string(p.Verdict)})
+		}
+	}
+	var claims []PageClaim
+	for _, c := range rep.Claims {
+		pc := PageClaim{Claim: claimShort[c.Kind], Measured: "-", Placement: "-", Verdict: holdsText(c.Holds), Line: c.Line}
+		if c.MeasuredPct != nil {
+			pc.Measured = fmt.Sprintf("%.1f%%", *c.MeasuredPct)
+		}
+		if c.Placement != "" {
+			pc.Placement = c.Placement
+		}
+		claims = append(claims, pc)
+	}
+	return claims, reqs
 }
 
 // BenchPage lays a bench report out for the HTML page: one run, or a
@@ -337,8 +450,20 @@ td.num{text-align:right}.plans{display:grid;grid-template-columns:repeat({{len .
 section.statement{margin-bottom:1.5em}code{font-size:.85em}
 </style></head><body>
 <h1>{{.Title}}</h1>
-<p>Generated {{when .Generated}}. Every number was measured on this run.</p>
+<p>Generated {{when .Generated}}. Every number was measured on this run.{{if .Intro}} {{.Intro}}{{end}}</p>
 {{if .Verdict}}<p class="verdict" id="verdict">{{.Verdict}}</p>{{end}}
+{{range .Charts}}<h2>{{.Title}}</h2>
+{{.SVG}}{{if .Note}}<p>{{.Note}}</p>{{end}}
+{{end}}
+{{if .Claims}}<h2>The seed report's database claims</h2>
+<table id="claims"><tr><th>claim</th><th>measured</th><th>vs promise</th><th>verdict</th><th>what was measured</th></tr>
+{{range .Claims}}<tr><td>{{.Claim}}</td><td class="num">{{.Measured}}</td><td>{{.Placement}}</td><td>{{.Verdict}}</td><td>{{.Line}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Requests}}<h2>Requests: the query optimization, before → after</h2>
+<table id="requests"><tr><th>request</th><th>queries/request</th><th>p50 ms</th><th>change</th><th>bytes/request</th><th>verdict</th></tr>
+{{range .Requests}}<tr><td>{{.Name}}</td><td>{{.Queries}}</td><td>{{.P50}}</td><td class="num">{{.Change}}</td><td>{{.Bytes}}</td><td>{{.Verdict}}</td></tr>
+{{end}}</table>
+<p>Measured on the tables without new indexes, the two halves' requests interleaved in one run; bytes received from the server stand for the application's memory.</p>{{end}}
 <p class="legend">{{range $i, $s := .Sets}}<span style="background:{{color $i}}"></span>{{$s}}{{end}}</p>
 <h2>Statements</h2>
 <table id="summary"><tr><th>statement</th>{{range .Sets}}<th>{{.}} p50 ms</th>{{end}}{{range .Sets}}<th>{{.}} server ms</th>{{end}}{{range .Sets}}<th>{{.}} buffers/call</th>{{end}}<th>change</th></tr>

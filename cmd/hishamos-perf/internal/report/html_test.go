@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hishamos/hishamos-perf/bench"
 )
 
 func samplePage() *Page {
@@ -81,6 +83,27 @@ func TestHTMLRendersInChromium(t *testing.T) {
 	for _, failure := range []string{"net::ERR_", "Failed to load", "Refused to", "Uncaught"} {
 		if strings.Contains(stderr.String(), failure) {
 			t.Errorf("chromium reported %q:\n%s", failure, stderr.String())
+		}
+	}
+}
+
+// TestTextBar: a bar fills a cell per 5%, half a cell from 2.5%, marks the
+// promised band it does not reach, and shows a drop below 0 as ◂.
+func TestTextBar(t *testing.T) {
+	band := &bench.ExpectRange{MinPct: 40, MaxPct: 60}
+	for _, tt := range []struct {
+		pct  float64
+		band *bench.ExpectRange
+		want string
+	}{
+		{0, band, "········░░░░········"},
+		{100, band, "████████████████████"},
+		{47.5, band, "█████████▌░░········"},
+		{-30, band, "◂·······░░░░········"},
+		{13, nil, "██▌·················"},
+	} {
+		if got := textBar(tt.pct, tt.band); got != tt.want {
+			t.Errorf("textBar(%v) = %q, want %q", tt.pct, got, tt.want)
 		}
 	}
 }

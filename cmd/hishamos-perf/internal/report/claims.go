@@ -87,7 +87,7 @@ func textBar(pct float64, band *bench.ExpectRange) string {
 // statement or request figure.
 func claimBarsTable(bars []ClaimBar) *Table {
 	t := &Table{Title: "The claims at a glance: each improvement (█) from 0 to 100%, against the promised band (░)",
-		Columns: []Column{{Name: "claim", DataOnly: true}, {Name: "measured"}, {Name: "better", Right: true, CSV: "better %"},
+		Columns: []Column{{Name: "claim", DataOnly: true}, {Name: "statement or request"}, {Name: "better", Right: true, CSV: "better %"},
 			{Name: "0 ······· 100%", TextOnly: true, Whole: true}, {Name: "vs promise", Whole: true}}}
 	for _, b := range bars {
 		name := b.Name

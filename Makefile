@@ -29,7 +29,7 @@ build:
 test:
 	$(GO) test -count=1 -timeout 30m $(PKGS)
 
-## run: the main job: demo checks the seed report's 40–60% claim end to end on a sandbox of its own
+## run: the main job: demo checks the seed report's database claims (the indexes' 40–60%, the query optimization's fewer queries and 30–40% less memory) end to end on a sandbox of its own
 run: setup build
 	@$(BIN) demo
 

@@ -60,7 +60,7 @@ func newDemoCmd(a *app) *cobra.Command {
 	var o demoOptions
 	cmd := &cobra.Command{
 		Use:   "demo",
-		Short: "Check the seed report's 40–60% claim end to end on a sandbox of its own",
+		Short: "Check the seed report's database claims end to end on a sandbox of its own",
 		Long: `demo tells the whole story on a fresh sandbox of its own, in a temporary
 folder destroyed afterwards (unless --keep): it loads HishamOS data at
 --scale, runs the hishamos workload once and shows analyze's worst findings,
@@ -95,12 +95,18 @@ moved between the runs (the machine's drift), which it takes out. The demo
 never touches another database: --dsn is refused, and the DSN variables are
 ignored.
 
+--scale takes a list (small,medium,large): the whole demo runs at each scale
+in turn on the one sandbox, and the output ends with how each improvement
+changed with the rows loaded (--format json: the hishamos-perf/demo-scales/v1
+document, each scale's demo/v2 whole; --html draws a line per statement).
+
 --format json writes the hishamos-perf/demo/v2 document with every sample;
 --html FILE writes a self-contained report with charts, plans side by side,
 the indexes with their sizes and the environment.`,
 		Example: `  hishamos-perf demo
   hishamos-perf demo --scale small --format json > demo.json
-  hishamos-perf demo --scale small --html report.html --keep`,
+  hishamos-perf demo --scale small --html report.html --keep
+  hishamos-perf demo --scale small,medium,large --html scales.html`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cmd.Flags().Changed(flagDSN) || cmd.InheritedFlags().Changed(flagDSN) {

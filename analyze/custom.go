@@ -333,38 +333,7 @@ func (cs *columnStats) pick(op string, between bool, rng *rand.Rand) (string, bo
 	if between {
 		lower, upper = customBetweenLower, customBetweenUpper
 	}
-	at := func(q float64) string { return cs.hist[int(q*float64(len(cs.hist)-1))] }
-	switch op {
-	case ">", ">=":
-		if len(cs.hist) > 0 {
-			return at(lower), true
-		}
-	case "<", "<=":
-		if len(cs.hist) > 0 {
-			return at(upper), true
-		}
-	}
-	if len(cs.mcv) > 0 && len(cs.mcv) == len(cs.mcf) {
-		var total float64
-		for _, f := range cs.mcf {
-			total += f
-		}
-		x := rng.Float64() * total
-		for i, f := range cs.mcf {
-			if x < f {
-				return cs.mcv[i], true
-			}
-			x -= f
-		}
-		return cs.mcv[len(cs.mcv)-1], true
-	}
-	if len(cs.hist) > 2 {
-		return cs.hist[1+rng.IntN(len(cs.hist)-2)], true
-	}
-	if len(cs.hist) > 0 {
-		return cs.hist[0], true
-	}
-	return "", false
+	return sqlscan.PickValue(cs.mcv, cs.mcf, cs.hist, op, lower, upper, rng)
 }
 
 // readColumnStats reads a column's statistics; found is false when the

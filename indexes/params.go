@@ -145,37 +145,7 @@ func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng 
 		if st == nil {
 			return "", false
 		}
-		switch pu.op {
-		case ">", ">=":
-			if len(st.hist) > 0 {
-				return st.hist[int(lower*float64(len(st.hist)-1))], true
-			}
-		case "<", "<=":
-			if len(st.hist) > 0 {
-				return st.hist[int(upper*float64(len(st.hist)-1))], true
-			}
-		}
-		if len(st.mcv) > 0 && len(st.mcv) == len(st.mcf) {
-			var total float64
-			for _, f := range st.mcf {
-				total += f
-			}
-			x := rng.Float64() * total
-			for i, f := range st.mcf {
-				if x < f {
-					return st.mcv[i], true
-				}
-				x -= f
-			}
-			return st.mcv[len(st.mcv)-1], true
-		}
-		if len(st.hist) > 2 {
-			return st.hist[1+rng.IntN(len(st.hist)-2)], true
-		}
-		if len(st.hist) > 0 {
-			return st.hist[0], true
-		}
-		return "", false
+		return sqlscan.PickValue(st.mcv, st.mcf, st.hist, pu.op, lower, upper, rng)
 	}
 	if pu.array {
 		var elems []string

@@ -149,29 +149,3 @@ func CastParams(sql string, types map[int]string) (string, error) {
 	b.WriteString(sql[done:])
 	return b.String(), nil
 }
-
-// TypeDefault is a value of a built-in type, by its oid, for a parameter
-// compared with no column (a function's argument, an expression's
-// operand): what analyze's custom plans and the advisor's costing bind
-// there when pg_stats offers no value.
-func TypeDefault(oid uint32) (string, bool) {
-	switch oid {
-	case 20, 21, 23, 26, 700, 701, 1700: // int8, int2, int4, oid, float4, float8, numeric
-		return "1", true
-	case 16: // bool
-		return "true", true
-	case 25, 1042, 1043, 19: // text, bpchar, varchar, name
-		return "a", true
-	case 1082, 1114, 1184: // date, timestamp, timestamptz
-		return "now", true
-	case 1083, 1266: // time, timetz
-		return "12:00", true
-	case 1186: // interval
-		return "1 day", true
-	case 2950: // uuid
-		return "00000000-0000-0000-0000-000000000000", true
-	case 114, 3802: // json, jsonb
-		return "{}", true
-	}
-	return "", false
-}

@@ -93,6 +93,11 @@ func checkConsistent(t *testing.T, dsn string, rep *Report) {
 	}
 }
 
+// statsReset holds once the server has taken pg_stat_reset() for the
+// database: at once from 15, when the statistics collector has read the
+// message before.
+const statsReset = `SELECT stats_reset IS NOT NULL AND stats_reset > now() - interval '1 minute' FROM pg_stat_database WHERE datname = current_database()`
+
 // TestUnusedIndexWaitsForStatistics resets the statistics and analyzes: no
 // index is judged unused until they are a week old (a note says when they
 // will be), and then never one that backs a constraint, one a plan of the
@@ -119,7 +124,9 @@ func TestUnusedIndexWaitsForStatistics(t *testing.T) {
 	lookup := `SELECT id, kind FROM child WHERE lower(email) = $1`
 	runWorkload(t, dsn, lookup, 50, func(i int) []any { return []any{fmt.Sprintf("u%d@example.com", i+1)} })
 	// The statistics start again now: every index has had no scans.
+	// Before 15 the statistics collector takes the reset in its own time.
 	mustExec(t, admin, `SELECT pg_stat_reset()`)
+	waitFor(t, admin, statsReset)
 
 	conn := safeConn(t, dsn, 30*time.Second)
 	rep, err := Analyze(ctx, conn, Options{Explain: 10})
@@ -437,6 +444,7 @@ func TestMakeRunWorkloadFreshStatistics(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustExec(t, admin, "SELECT pg_stat_reset()")
+	waitFor(t, admin, statsReset)
 	ran := 0
 	for _, s := range p.Mix(profiles.After) {
 		rng := rand.New(rand.NewPCG(1, uint64(ran)))

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
@@ -28,24 +29,19 @@ type Querier interface {
 
 // Tag starts every statement the tool sends (see Tagged), so that its own
 // statements are left out of pg_stat_statements rankings (this run's and
-// the next's).
-const Tag = "/* hishamos-perf */ "
+// the next's). It is internal/pg's, where every package that talks to a
+// server finds it.
+const Tag = pg.Tag
 
-// tagEnd ends every statement the tool sends. PostgreSQL 18 stores a
-// statement's text in pg_stat_statements from its first token, without
-// the comments before it (make test-versions found analyze ranking its
-// own statements there), and keeps a comment after it. On a line of its
-// own, so that a statement ending in a -- comment does not swallow it.
-const tagEnd = "\n/* hishamos-perf */"
+// tagEnd ends every statement the tool sends (pg.TagEnd).
+const tagEnd = pg.TagEnd
 
 // ownStatement is the pg_stat_statements filter that leaves the tool's
 // statements out: tagged at the start (up to 17) or at the end (18).
 const ownStatement = `s.query LIKE '/* hishamos-perf */%' OR s.query LIKE '%/* hishamos-perf */'`
 
-// Tagged marks sql as the tool's own: Tag before it, which PostgreSQL up
-// to 17 keeps in pg_stat_statements, and the same comment after it, which
-// 18 keeps. Error positions count from the start, past Tag, as before.
-func Tagged(sql string) string { return Tag + sql + tagEnd }
+// Tagged marks sql as the tool's own (pg.Tagged).
+func Tagged(sql string) string { return pg.Tagged(sql) }
 
 // Errors callers branch on.
 var (

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/analyze"
 )
 
 // Migrator applies a directory's pending migrations and takes them down
@@ -238,7 +240,7 @@ func analyzeTables(ctx context.Context, connect Connector, tables []TableInfo) e
 		return fmt.Errorf("bench: ANALYZE: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, "ANALYZE "+strings.Join(names, ", ")); err != nil {
+	if _, err := tx.Exec(ctx, analyze.Tagged("ANALYZE "+strings.Join(names, ", "))); err != nil {
 		return fmt.Errorf("bench: ANALYZE %s: %w", strings.Join(names, ", "), err)
 	}
 	if err := tx.Commit(ctx); err != nil {

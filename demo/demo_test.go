@@ -2,6 +2,7 @@ package demo
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,7 +40,9 @@ func TestJudge(t *testing.T) {
 		advisorText string
 	}{
 		{"holds", []StatementResult{stmt(true, 45, 70), stmt(true, 55, 80), stmt(false, 99, 99)}, nil, true, 50, 75, Within, "by 75.0% (no drift measured): above"},
-		{"short of the promise", []StatementResult{stmt(true, 10, 30), stmt(true, 20, 50), stmt(true, 90, 90)}, nil, false, 20, 50, Below, "by 50.0% (no drift measured): within"},
+		// Typical is the median of the pairwise means: 10, 15, 20, 50, 55,
+		// 90 for the seed (35; the median of the three is 20).
+		{"short of the promise", []StatementResult{stmt(true, 10, 30), stmt(true, 20, 50), stmt(true, 90, 90)}, nil, false, 35, 55, Below, "by a typical 35.0% (no drift measured): below"},
 		{"nothing targeted", []StatementResult{stmt(false, 80, 80)}, nil, false, 0, 0, Below, "by 0.0%"},
 		// The machine made everything twice as fast: 60% is 20% net.
 		{"drift", []StatementResult{stmt(true, 60, 60)}, &bench.Drift{Controls: 4, MedianPct: -50}, false, 60, 60, Below, "by 60.0%, 20.0% net of the machine's drift (-50.0% over 4"},
@@ -47,8 +50,8 @@ func TestJudge(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			v := Judge(tt.stmts, promise, 11, 9, tt.drift, tt.drift, bench.MetricLatency)
-			if v.ClaimHolds != tt.holds || v.SeedMedianPct != tt.seed || v.AdvisorMedianPct != tt.adv || v.SeedPlacement != tt.seedPlace {
-				t.Errorf("got holds=%v seed=%v adv=%v place=%q", v.ClaimHolds, v.SeedMedianPct, v.AdvisorMedianPct, v.SeedPlacement)
+			if v.ClaimHolds != tt.holds || v.SeedTypicalPct != tt.seed || v.AdvisorTypicalPct != tt.adv || v.SeedPlacement != tt.seedPlace {
+				t.Errorf("got holds=%v seed=%v adv=%v place=%q", v.ClaimHolds, v.SeedTypicalPct, v.AdvisorTypicalPct, v.SeedPlacement)
 			}
 			if !strings.Contains(v.Line, tt.advisorText) {
 				t.Errorf("line %q does not say %q", v.Line, tt.advisorText)
@@ -69,10 +72,10 @@ func TestJudgeOnServerTime(t *testing.T) {
 			Advisor: Change{ImprovementPct: latency, ClaimPct: server, Verdict: bench.Improved}}
 	}
 	v := Judge([]StatementResult{stmt(20, 50), stmt(25, 55), stmt(30, 45)}, promise, 11, 9, nil, nil, bench.MetricServer)
-	if v.Metric != bench.MetricServer || v.SeedMedianPct != 50 || v.SeedLatencyMedianPct != 25 || v.SeedPlacement != Within || !v.ClaimHolds {
+	if v.Metric != bench.MetricServer || v.SeedTypicalPct != 50 || v.SeedMedianPct != 50 || v.SeedLatencyMedianPct != 25 || v.SeedPlacement != Within || !v.ClaimHolds {
 		t.Errorf("verdict %+v; want 50%% on server time (25%% latency), within, holding", v)
 	}
-	if !strings.Contains(v.Line, "cut the server's median time per call by 50.0%") {
+	if !strings.Contains(v.Line, "cut the server's time per call by a typical 50.0%") {
 		t.Errorf("line %q does not name server time", v.Line)
 	}
 }
@@ -98,5 +101,27 @@ func TestClaimMetric(t *testing.T) {
 		if m, why, rt := ClaimMetric(w, runs); m != bench.MetricLatency || rt != nil || !strings.Contains(why, "not known for every targeted statement") {
 			t.Errorf("%s: ClaimMetric = %s, %q, %v; want latency", name, m, why, rt)
 		}
+	}
+}
+
+// TestHodgesLehmann: the median of the pairwise means, each value with
+// itself included; where the median of a split dozen jumps from one group
+// to the other when one figure moves, the estimate moves a little.
+func TestHodgesLehmann(t *testing.T) {
+	for _, tt := range []struct {
+		vs   []float64
+		want float64
+	}{{nil, 0}, {[]float64{7}, 7}, {[]float64{10, 20, 90}, 35}, {[]float64{1, 2, 3, 4}, 2.5}} {
+		if got := HodgesLehmann(tt.vs); got != tt.want {
+			t.Errorf("HodgesLehmann(%v) = %v, want %v", tt.vs, got, tt.want)
+		}
+	}
+	split := []float64{-10, 0, 5, 10, 15, 20, 30, 80, 85, 90, 95, 97, 99}
+	moved := slices.Clone(split)
+	moved[6] = 60 // one statement of the middle moves, 30% → 60%
+	dMedian := bench.Median(moved) - bench.Median(split)
+	dHL := HodgesLehmann(moved) - HodgesLehmann(split)
+	if dHL <= 0 || dHL >= dMedian/2 {
+		t.Errorf("one statement 30%% → 60%%: the median moved %.1f points, the estimate %.1f (want under half as far)", dMedian, dHL)
 	}
 }

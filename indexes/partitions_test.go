@@ -229,3 +229,58 @@ func BenchmarkEventsPartitioned(b *testing.B) {
 	}
 	b.Log("\n" + strings.Join(lines, "\n"))
 }
+
+// TestDropOnAPartitionedTableIsNotConcurrent: a duplicate index on a
+// partitioned table is listed with a DROP INDEX PostgreSQL accepts (a
+// partitioned index cannot be dropped CONCURRENTLY), whose reason says
+// what it locks; the statement is run to prove it, and the partitions'
+// indexes go with it.
+func TestDropOnAPartitionedTableIsNotConcurrent(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	conn := testdb.Conn(t, dsn)
+	if _, err := conn.Exec(ctx, `
+CREATE TABLE ev (id bigint, tenant int, at date) PARTITION BY RANGE (at);
+CREATE TABLE ev_2025 PARTITION OF ev FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+INSERT INTO ev SELECT i, i % 50, date '2025-01-01' + i % 700 FROM generate_series(1, 20000) i;
+CREATE INDEX ev_tenant ON ev (tenant);
+CREATE INDEX ev_tenant_again ON ev (tenant);
+ANALYZE ev;`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := indexes.ParseSQL("ev.sql", "SELECT id FROM ev WHERE tenant = 7 AND at >= '2026-03-01'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d *indexes.Drop
+	for i := range res.Drops {
+		if res.Drops[i].Kind == "duplicate" {
+			d = &res.Drops[i]
+		}
+	}
+	if d == nil {
+		t.Fatalf("no duplicate listed among %+v", res.Drops)
+	}
+	if strings.Contains(d.Statement, "CONCURRENTLY") || !strings.Contains(d.Reason, "ACCESS EXCLUSIVE") {
+		t.Errorf("drop of a partitioned index: %q (%s)", d.Statement, d.Reason)
+	}
+	count := func() (n int) {
+		if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_index i JOIN pg_inherits h ON h.inhrelid = i.indrelid
+  JOIN pg_class p ON p.oid = h.inhparent WHERE p.relname = 'ev'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	if _, err := conn.Exec(ctx, d.Statement); err != nil {
+		t.Fatalf("%s: %v", d.Statement, err)
+	}
+	if after := count(); after != before-2 {
+		t.Errorf("partitions' indexes %d before, %d after the drop: want the two partitions' copies gone", before, after)
+	}
+}

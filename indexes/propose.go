@@ -944,6 +944,10 @@ func writeOverhead(d *indexDef) WriteOverhead {
 	return w
 }
 
+// partitionedDropNote ends the reason of a drop on a partitioned table,
+// whose DROP INDEX cannot be CONCURRENTLY.
+const partitionedDropNote = "; a partitioned index: its DROP INDEX cannot be CONCURRENTLY and holds ACCESS EXCLUSIVE on the table and every partition while it runs, so run it in a quiet window"
+
 // drops lists the existing indexes the workload does not need.
 //
 // Never a system catalog's or an extension's index, an index that backs a
@@ -981,8 +985,16 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 				return
 			}
 			listed[e] = true
+			stmt := "DROP INDEX CONCURRENTLY " + indexdef.QuoteIdent(t.schema) + "." + indexdef.QuoteIdent(e.name)
+			if t.kind == "p" {
+				// PostgreSQL cannot drop a partitioned index concurrently:
+				// the plain DROP removes every partition's index with it,
+				// under ACCESS EXCLUSIVE on the table and its partitions.
+				stmt = "DROP INDEX " + indexdef.QuoteIdent(t.schema) + "." + indexdef.QuoteIdent(e.name)
+				why += partitionedDropNote
+			}
 			out = append(out, Drop{Table: t.display(), Index: e.name, Kind: kind, Definition: e.definition, SizeBytes: e.bytes,
-				Scans: e.scans, Reason: why, Statement: "DROP INDEX CONCURRENTLY " + indexdef.QuoteIdent(t.schema) + "." + indexdef.QuoteIdent(e.name)})
+				Scans: e.scans, Reason: why, Statement: stmt})
 		}
 		droppable := func(e *existing) bool { return e.valid && !e.unique && !e.primary && !e.constraint }
 		for i, a := range t.indexes {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // MaxSampleValues caps the distinct values a Sample generator reads: the
@@ -147,7 +149,7 @@ func readColumn(ctx context.Context, q Querier, from string) (*column, error) {
 	}
 	sql := "SELECT " + col + ", count(*) FROM " + table + " WHERE " + col + " IS NOT NULL" +
 		" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT " + strconv.Itoa(MaxSampleValues)
-	rows, err := q.Query(ctx, sql)
+	rows, err := q.Query(ctx, pg.Tagged(sql))
 	if err != nil {
 		return nil, err
 	}
@@ -182,7 +184,7 @@ func readLatest(ctx context.Context, q Querier, from string) (time.Time, error) 
 		return time.Time{}, err
 	}
 	var t *time.Time
-	if err := q.QueryRow(ctx, "SELECT max("+col+") FROM "+table).Scan(&t); err != nil {
+	if err := q.QueryRow(ctx, pg.Tagged("SELECT max("+col+") FROM "+table)).Scan(&t); err != nil {
 		return time.Time{}, fmt.Errorf("read the largest value (is it a timestamp column?): %w", err)
 	}
 	if t == nil {

@@ -250,3 +250,35 @@ func TestBindErrors(t *testing.T) {
 		t.Errorf("auth_user has %d rows (%v) after the injection attempt, want 20", n, err)
 	}
 }
+
+// TestBindSendsOnlyTaggedStatements: the samples Bind reads from the
+// application's tables are the tool's own statements, tagged, so that
+// analyze after a bench run does not rank them (nor find an N+1 in them)
+// among the application's.
+func TestBindSendsOnlyTaggedStatements(t *testing.T) {
+	ctx := context.Background()
+	conn := hishamosDB(t)
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_stat_statements_reset()"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := profiles.Parse("skews.yaml", []byte(skewProfile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := profiles.Bind(ctx, conn, p); err != nil {
+		t.Fatal(err)
+	}
+	var tagged, untagged int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FILTER (WHERE query LIKE '%/* hishamos-perf */%'),
+  count(*) FILTER (WHERE query NOT LIKE '%/* hishamos-perf */%')
+FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND query LIKE '%agents_agentexecution%'`).Scan(&tagged, &untagged); err != nil {
+		t.Fatal(err)
+	}
+	if tagged == 0 || untagged != 0 {
+		t.Errorf("Bind's reads of agents_agentexecution in pg_stat_statements: %d tagged, %d untagged; want some, all tagged", tagged, untagged)
+	}
+}

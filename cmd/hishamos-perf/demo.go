@@ -91,7 +91,11 @@ time per call (pg_stat_statements), which is what an index changes: most of
 these statements' latency is the client's round trip, which no index changes
 and whose noise would swamp the change; the verdict says which metric it used
 and why, and how far the statements whose plans and buffers did not change
-moved between the runs (the machine's drift), which it takes out. The demo
+moved between the runs (the machine's drift), which it takes out. The figure
+judged is the typical improvement over the targeted statements, the
+Hodges–Lehmann estimate (the median of their pairwise means): it uses every
+statement, where their median jumps between the statements an index
+transforms and those it barely touches from one run to the next. The demo
 never touches another database: --dsn is refused, and the DSN variables are
 ignored.
 

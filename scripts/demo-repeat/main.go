@@ -85,8 +85,8 @@ func run() int {
 		}
 		v := rep.Verdict
 		figs, places = append(figs, v.SeedNetPct), append(places, v.SeedPlacement)
-		fmt.Printf("run %d: the seed's %d indexes %5.1f%% net (%5.1f%% before netting the drift) on %s: %-6s  took %s, load %s → %s\n",
-			i, v.SeedIndexes, v.SeedNetPct, v.SeedMedianPct, metricName(v.Metric), v.SeedPlacement, took.Round(time.Second), load, loadAvg())
+		fmt.Printf("run %d: the seed's %d indexes %5.1f%% net (typical %5.1f%% before netting the drift, median %5.1f%%) on %s: %-6s  took %s, load %s → %s\n",
+			i, v.SeedIndexes, v.SeedNetPct, v.SeedTypicalPct, v.SeedMedianPct, metricName(v.Metric), v.SeedPlacement, took.Round(time.Second), load, loadAvg())
 	}
 	med := bench.Median(figs)
 	lo, hi := slices.Min(figs), slices.Max(figs)

@@ -115,6 +115,10 @@ func Demo(rep *demo.Report) *Doc {
 	note := fmt.Sprintf("* targeted by the seed's indexes; better: drop in %s; the verdict below takes the machine's drift out\n", what)
 	if rep.Verdict.MetricWhy != "" {
 		note += "the verdict's metric is " + rep.Verdict.MetricWhy + "\n"
+		if rep.Verdict.Targeted > 1 {
+			note += fmt.Sprintf("typical: the Hodges–Lehmann estimate over the targeted statements (the median of their pairwise means), which uses every statement and holds stiller from run to run than their median (the seed's %.1f%%, the advisor's %.1f%%)\n",
+				rep.Verdict.SeedMedianPct, rep.Verdict.AdvisorMedianPct)
+		}
 	} else {
 		// A demo/v1 document: latency from the samples, as it was judged.
 		note = "* targeted by the seed's indexes; better: drop in median latency from the samples; the verdict below takes the machine's drift out\n"

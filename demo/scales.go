@@ -26,8 +26,9 @@ const (
 	// TrendStatement is a statement's improvement with the seed's set, in
 	// the verdict's metric.
 	TrendStatement = "statement"
-	// TrendVerdict is the seed's median over the targeted statements, net
-	// of the machine's drift: the indexes' claim.
+	// TrendVerdict is the seed's typical improvement over the targeted
+	// statements (Verdict.SeedNetPct: Hodges–Lehmann, net of the machine's
+	// drift): the indexes' claim.
 	TrendVerdict = "verdict"
 	// TrendRequestTime, TrendRequestQueries and TrendRequestBytes are a
 	// before/after pair's drop in median time, queries and bytes received
@@ -112,7 +113,7 @@ func RunScales(ctx context.Context, cfg Config, scales []ScaleConfig) (*ScalesRe
 }
 
 // Trend follows every improvement across reps, ordered by the rows each
-// scale loaded: the seed's net median (the indexes' claim), each
+// scale loaded: the seed's net typical improvement (the indexes' claim), each
 // statement's improvement with the seed's set in the verdict's metric,
 // and each request pair's drops in time, queries and bytes. A line is
 // left out where a report lacks its figure.
@@ -134,7 +135,7 @@ func Trend(reps []*Report) []TrendLine {
 		out = append(out, l)
 	}
 	first := reps[0]
-	v := TrendLine{Name: "seed's net median", Kind: TrendVerdict, Expect: first.Expect}
+	v := TrendLine{Name: "seed's net typical", Kind: TrendVerdict, Expect: first.Expect}
 	for _, r := range reps {
 		v.Points = append(v.Points, point(r, r.Verdict.SeedNetPct, r.Expect))
 	}

@@ -188,14 +188,14 @@ func TestDemoSmallJSON(t *testing.T) {
 	}
 	checkClaims(t, &rep)
 	checkHTML(t, html, len(rep.Statements), "claims-chart")
-	// The claims drawn: a bar per targeted statement and the net median,
+	// The claims drawn: a bar per targeted statement and the net typical improvement,
 	// then the request's queries, time and bytes.
 	page, err := os.ReadFile(html)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Count(string(page), `class="bar"`), targeted+1+3; got != want {
-		t.Errorf("the claims chart draws %d bars, want %d (each targeted statement, the net median, the request's queries, time and bytes)", got, want)
+		t.Errorf("the claims chart draws %d bars, want %d (each targeted statement, the net typical improvement, the request's queries, time and bytes)", got, want)
 	}
 }
 

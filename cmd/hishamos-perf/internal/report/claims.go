@@ -28,7 +28,8 @@ type ClaimBar struct {
 
 // claimBars are the bars of rep's claims: each targeted statement's
 // improvement with the seed's set in the verdict's metric against the
-// indexes' band, the seed's net median, then each request pair's drops in
+// indexes' band, the seed's net typical improvement (the verdict), then
+// each request pair's drops in
 // time, queries and bytes (bytes against the memory band).
 func claimBars(rep *demo.Report) []ClaimBar {
 	group := claimShort[demo.ClaimIndexes]
@@ -39,7 +40,7 @@ func claimBars(rep *demo.Report) []ClaimBar {
 		}
 	}
 	if len(out) > 0 {
-		out = append(out, ClaimBar{Group: group, Name: "net median (the verdict)", Pct: rep.Verdict.SeedNetPct, Band: rep.Expect})
+		out = append(out, ClaimBar{Group: group, Name: "net typical (the verdict)", Pct: rep.Verdict.SeedNetPct, Band: rep.Expect})
 	}
 	if rep.Requests == nil {
 		return out

@@ -179,13 +179,13 @@ func claimBlocks(rep *demo.Report) []Block {
 		if c.Kind == demo.ClaimIndexes {
 			line = "the verdict above"
 			if c.MeasuredPct != nil {
-				line = fmt.Sprintf("%s (the verdict above): the seed's indexes cut the targeted statements' %s by %.1f%% at the median, net of the machine's drift",
+				line = fmt.Sprintf("%s (the verdict above): the seed's indexes cut the targeted statements' %s by %.1f%%, typically (Hodges–Lehmann) and net of the machine's drift",
 					holdsText(c.Holds), metricWords(rep.Verdict.Metric), *c.MeasuredPct)
 			}
 		}
 		d.Entries = append(d.Entries, Entry{Head: claimShort[c.Kind], Tone: tone, Lines: []Line{{Text: line}}})
 	}
-	t.Note = "measured: for the indexes, the seed's net median drop in the verdict's metric; for select_related, the drop in queries per request; for only() and pagination, in bytes received per request"
+	t.Note = "measured: for the indexes, the seed's typical drop in the verdict's metric, net of the machine's drift; for select_related, the drop in queries per request; for only() and pagination, in bytes received per request"
 	out = append(out, t, d)
 	if bars := claimBars(rep); len(bars) > 0 {
 		out = append(out, claimBarsTable(bars))
@@ -206,7 +206,7 @@ func DemoScales(rep *demo.ScalesReport) *Doc {
 		return doc
 	}
 	pts := rep.Trend[0].Points
-	t := &Table{Title: "How each improvement changes with the data's size: the seed's indexes per statement (in the verdict's metric) and their net median, the rewrite per request",
+	t := &Table{Title: "How each improvement changes with the data's size: the seed's indexes per statement (in the verdict's metric) and their net typical improvement, the rewrite per request",
 		Columns: []Column{{Name: "improvement"}, {Name: "kind", DataOnly: true}}}
 	for _, p := range pts {
 		t.Columns = append(t.Columns, Column{Name: fmt.Sprintf("%s %s", p.Scale, rowsWords(p.Rows)), Right: true, CSV: p.Scale + " %"})

@@ -126,7 +126,7 @@ func DemoPage(rep *demo.Report) *Page {
 	d.Claims, d.Requests = pageClaims(rep)
 	if svg := claimsChart(claimBars(rep)); svg != "" {
 		d.Charts = append(d.Charts, PageChart{Title: "Each claim against its promise, at scale " + rep.Scale, SVG: svg,
-			Note: "Bars: the seed's indexes' improvement per targeted statement (* ) in the verdict's metric and their net median, and the rewrite's drop in queries, time and bytes received per request; shaded: the promised band (green bars reach it, orange fall short)."})
+			Note: "Bars: the seed's indexes' improvement per targeted statement (* ) in the verdict's metric and their net typical improvement (the verdict's figure), and the rewrite's drop in queries, time and bytes received per request; shaded: the promised band (green bars reach it, orange fall short)."})
 	}
 	return d
 }
@@ -152,7 +152,7 @@ func DemoScalesPage(rep *demo.ScalesReport) *Page {
 	var charts []PageChart
 	if svg := trendChart("each targeted statement's improvement against the rows loaded", stmts); svg != "" {
 		charts = append(charts, PageChart{Title: "How the indexes' gain changes with the data's size", SVG: svg,
-			Note: "One line per targeted statement (*): its improvement with the seed's indexes in the verdict's metric at each scale; the thick line is the net median the verdict judges; shaded: the promised 40–60%; the legend gives each line's change from the first scale to the last, in points."})
+			Note: "One line per targeted statement (*): its improvement with the seed's indexes in the verdict's metric at each scale; the thick line is the net typical improvement the verdict judges; shaded: the promised 40–60%; the legend gives each line's change from the first scale to the last, in points."})
 	}
 	if svg := trendChart("the request's improvements against the rows loaded", reqs); svg != "" {
 		charts = append(charts, PageChart{Title: "How the query optimization's gain changes with the data's size", SVG: svg,

@@ -23,8 +23,10 @@ import (
 type Page struct {
 	Title     string
 	Generated time.Time
-	// Verdict is one line at the top.
-	Verdict string
+	// Verdict is one line at the top; VerdictLines, when set, are
+	// several in its place (the demo at several scales: one a scale).
+	Verdict      string
+	VerdictLines []string
 	// Sets name the runs, in order (before, seed, advisor; or before, after).
 	Sets       []string
 	Statements []PageStatement
@@ -140,14 +142,13 @@ func DemoScalesPage(rep *demo.ScalesReport) *Page {
 	}
 	last := rep.Reports[len(rep.Reports)-1]
 	d := DemoPage(last)
-	var names, verdicts []string
+	var names []string
 	for _, r := range rep.Reports {
 		names = append(names, r.Scale)
-		verdicts = append(verdicts, fmt.Sprintf("at scale %s (%s rows): %s", r.Scale, rowsWords(r.Load.TotalRows), r.Verdict.Line))
+		d.VerdictLines = append(d.VerdictLines, scaleVerdict(r))
 	}
 	d.Title = "hishamos-perf demo: HishamOS at scales " + strings.Join(names, ", ")
-	d.Verdict = strings.Join(verdicts, " · ")
-	d.Intro = fmt.Sprintf("The demo ran at each scale in turn on one sandbox. The trend charts and the claims charts cover every scale; the claims table, the statements, plans and indexes below are the last scale's (%s).", last.Scale)
+	d.Intro = fmt.Sprintf("The demo ran at each scale in turn on one sandbox. The verdicts, the trend charts and the claims charts cover every scale; the claims table, the statements, plans and indexes below are the last scale's (%s).", last.Scale)
 	stmts, reqs := trendGroups(rep.Trend)
 	var charts []PageChart
 	if svg := trendChart("each targeted statement's improvement against the rows loaded", stmts); svg != "" {
@@ -165,6 +166,23 @@ func DemoScalesPage(rep *demo.ScalesReport) *Page {
 	}
 	d.Charts = charts
 	return d
+}
+
+// scaleVerdict sums one scale's claims up in a line: each measured
+// claim's figure, where it falls and whether it holds.
+func scaleVerdict(r *demo.Report) string {
+	var parts []string
+	for _, c := range r.Claims {
+		if c.MeasuredPct == nil {
+			continue
+		}
+		part := fmt.Sprintf("%s: %.1f%%", claimShort[c.Kind], *c.MeasuredPct)
+		if c.Placement != "" {
+			part += " " + c.Placement
+		}
+		parts = append(parts, part+", "+strings.TrimPrefix(holdsText(c.Holds), "the "))
+	}
+	return fmt.Sprintf("scale %s (%s rows) — %s", r.Scale, rowsWords(r.Load.TotalRows), strings.Join(parts, "; "))
 }
 
 // trendGroups splits the trend into the statements' lines (the targeted
@@ -442,7 +460,7 @@ const pageTemplate = `<!DOCTYPE html>
 <style>
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:1100px;color:#222;padding:0 1em}
 h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
-.verdict{font-size:1.05em;padding:.6em .8em;background:#f4f4f4;border-left:4px solid #2b7bd9}
+.verdict{font-size:1.05em;padding:.6em .8em;background:#f4f4f4;border-left:4px solid #2b7bd9}div.verdict p{margin:.3em 0}
 table{border-collapse:collapse;font-size:.9em}td,th{border:1px solid #ddd;padding:.25em .5em;text-align:left;vertical-align:top}
 td.num{text-align:right}.plans{display:grid;grid-template-columns:repeat({{len .Sets}},1fr);gap:.5em}
 .plans div{background:#fafafa;border:1px solid #eee;padding:.4em;font-family:monospace;font-size:.8em;overflow-wrap:anywhere}
@@ -451,7 +469,7 @@ section.statement{margin-bottom:1.5em}code{font-size:.85em}
 </style></head><body>
 <h1>{{.Title}}</h1>
 <p>Generated {{when .Generated}}. Every number was measured on this run.{{if .Intro}} {{.Intro}}{{end}}</p>
-{{if .Verdict}}<p class="verdict" id="verdict">{{.Verdict}}</p>{{end}}
+{{if .VerdictLines}}<div class="verdict" id="verdict">{{range .VerdictLines}}<p>{{.}}</p>{{end}}</div>{{else if .Verdict}}<p class="verdict" id="verdict">{{.Verdict}}</p>{{end}}
 {{range .Charts}}<h2>{{.Title}}</h2>
 {{.SVG}}{{if .Note}}<p>{{.Note}}</p>{{end}}
 {{end}}

@@ -49,6 +49,9 @@ const (
 	flagReplace    = "replace"
 	flagYes        = "yes"
 	flagPG         = "pg"
+	flagReplicas   = "replicas"
+	flagNode       = "node"
+	flagReplica    = "replica"
 )
 
 // Environment variables the tool reads, besides the DSN ones in internal/pg.

@@ -56,16 +56,37 @@ type UnrelatedError struct {
 }
 
 func (e *UnrelatedError) Error() string {
-	return fmt.Sprintf("node %s is %s %s: its system identifier is %s, %s's is %s", e.Node, ErrUnrelated, e.First, e.NodeID, e.First, e.FirstID)
+	return fmt.Sprintf("node %s is %s as %s: its system identifier is %s, %s's is %s", e.Node, ErrUnrelated, e.First, e.NodeID, e.First, e.FirstID)
 }
 
 // Unwrap lets callers branch on ErrUnrelated.
 func (e *UnrelatedError) Unwrap() error { return ErrUnrelated }
 
-// Member is one node as a command holds it: a name and a session on it.
+// ErrRole is wrapped by RoleError: a node is not what the command was
+// told it is.
+var ErrRole = errors.New("not the role it was given as")
+
+// RoleError names a node whose role differs from the one its member asked
+// for (a primary given as a replica).
+type RoleError struct {
+	Node      string
+	Want, Got Role
+}
+
+func (e *RoleError) Error() string {
+	return fmt.Sprintf("node %s is a %s (pg_is_in_recovery() is %t), given as a %s", e.Node, e.Got, e.Got == Standby, e.Want)
+}
+
+// Unwrap lets callers branch on ErrRole.
+func (e *RoleError) Unwrap() error { return ErrRole }
+
+// Member is one node as a command holds it: a name, a session on it and,
+// when the command was told, the role it must have.
 type Member struct {
 	Name string
 	Q    pg.Querier
+	// Want is the role the node must have; empty takes either.
+	Want Role
 }
 
 // Node is what Inspect found on one member.
@@ -138,8 +159,12 @@ func Inspect(ctx context.Context, members []Member) (*Fleet, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Another cluster first: its role says nothing of this one.
 		if len(f.Nodes) > 0 && n.SystemIdentifier != f.Nodes[0].SystemIdentifier {
 			return nil, &UnrelatedError{Node: n.Name, First: f.Nodes[0].Name, NodeID: n.SystemIdentifier, FirstID: f.Nodes[0].SystemIdentifier}
+		}
+		if m.Want != "" && n.Role != m.Want {
+			return nil, &RoleError{Node: n.Name, Want: m.Want, Got: n.Role}
 		}
 		f.Nodes = append(f.Nodes, n)
 	}

@@ -76,7 +76,7 @@ sandbox url --node replica1 prints a replica's connection string.`,
 			}
 			if cmd.Flags().Changed(flagReplicas) {
 				if len(box.Replicas()) < replicas {
-					a.say("sandbox: making %d replicas (the primary restarts to copy its data)", replicas-len(box.Replicas()))
+					a.say("sandbox: making %s (the primary restarts to copy its data)", plural(replicas-len(box.Replicas()), "replica"))
 				}
 				if _, err := box.SetReplicas(cmd.Context(), replicas); err != nil {
 					return &dbError{err}
@@ -247,4 +247,12 @@ func sandboxReplica(box *sandbox.Sandbox, name string) *sandbox.Sandbox {
 		}
 	}
 	return nil
+}
+
+// plural writes n and a noun, with an s when n is not 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -356,7 +356,13 @@ func statementDetails(rep *analyze.Report, md bool) *Details {
 			}
 			e.Lines = append(e.Lines, Line{Label: "nodes", Text: text, Tone: Dim})
 		}
-		if len(s.Parts) > 1 {
+		// Parts that differ only by the node that counted them are the
+		// nodes line's.
+		distinct := map[string]bool{}
+		for _, p := range s.Parts {
+			distinct[p.Fingerprint+" "+p.Role] = true
+		}
+		if len(s.Parts) > 1 && len(distinct) > 1 {
 			var parts []string
 			for _, p := range s.Parts {
 				on := ""
@@ -502,9 +508,17 @@ func indexesTable(rep *analyze.Report, f Format) *Table {
 		if len(x.Findings) > 0 {
 			tone = Warn
 		}
+		// In a fleet, every node's scans: the index serves them all.
+		scans := x.Scans
+		for _, n := range x.NodeScans {
+			scans += n.Scans
+		}
 		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(x.Name), Str(x.Table),
-			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(x.Scans), Str(strings.Join(x.Findings, ", "))}})
+			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(scans), Str(strings.Join(x.Findings, ", "))}})
 	}
 	t.Note = fmt.Sprintf("%d indexes, %s in all, on %d tables.", len(rep.Indexes), analyze.Bytes(total), len(rep.Tables))
+	if len(rep.Nodes) > 1 {
+		t.Note += fmt.Sprintf(" Scans are summed over the %d nodes.", len(rep.Nodes))
+	}
 	return t
 }

@@ -93,7 +93,10 @@ func (a *app) openFleet(ctx context.Context, primary *pgx.Conn, specs []replicaS
 		closeAll()
 		var ue *fleet.UnrelatedError
 		var re *fleet.RoleError
+		var de *fleet.DatabaseError
 		switch {
+		case errors.As(err, &de):
+			return nil, nil, nil, &usageError{err: fmt.Errorf("--%s: %w: point every node at the same database", flagReplica, err)}
 		case errors.As(err, &ue):
 			return nil, nil, nil, &usageError{err: fmt.Errorf("--%s: %w: give only standbys of the --%s server", flagReplica, err, flagDSN)}
 		case errors.As(err, &re):

@@ -68,6 +68,7 @@ func fleetTable(t *testing.T) string {
 	if _, err := conn.Exec(t.Context(), `CREATE TABLE items (id int PRIMARY KEY, k int NOT NULL, note text NOT NULL);
 INSERT INTO items SELECT i, i % 1000, md5(i::text) FROM generate_series(1, 20000) i;
 CREATE INDEX items_k_idx ON items (k);
+CREATE INDEX items_note_idx ON items (note);
 ANALYZE items`); err != nil {
 		t.Fatal(err)
 	}
@@ -164,6 +165,7 @@ func TestFleetAnalyze(t *testing.T) {
 	waitIndexScans(t, onStandby, "items_k_idx")
 	waitIndexScans(t, dsn, "items_pkey")
 
+	before := testdb.TakeFingerprint(t, dsn)
 	alone := analyzeJSON(t, "--dsn", dsn, "--min-stats-age", "0")
 	if unusedFinding(alone, "public.items_k_idx") == nil {
 		t.Fatalf("on the primary alone items_k_idx is not called unused: the fleet test below proves nothing; findings %+v", alone.Findings)
@@ -205,12 +207,25 @@ func TestFleetAnalyze(t *testing.T) {
 		t.Errorf("the primary's statement %+v; want its figures on the primary", byID)
 	}
 
-	// The standby's statistics were reset last: with a minimum age
-	// between the two nodes' ages, index usage is not judged, and the
-	// note names replica1.
+	// An index no node reads is still unused, across the nodes.
+	if f := unusedFinding(rep, "public.items_note_idx"); f == nil || !strings.Contains(f.Message, "on any of the 2 nodes (primary, replica1)") {
+		t.Errorf("items_note_idx, read nowhere: finding %+v; want unused-index across the 2 nodes", f)
+	}
+
+	// Statistics seconds old on every node: with a minimum age of an
+	// hour index usage is not judged, and the note says which node's
+	// statistics decided it.
 	young := analyzeJSON(t, "--dsn", dsn, "--replica", onStandby, "--min-stats-age", "1h")
-	if !slices.ContainsFunc(young.Notes, func(n string) bool { return strings.Contains(n, "index usage not judged") }) {
-		t.Errorf("index usage judged on statistics seconds old: %q", young.Notes)
+	if !slices.ContainsFunc(young.Notes, func(n string) bool {
+		return strings.Contains(n, "whose statistics are the youngest of the 2 nodes: index usage not judged")
+	}) {
+		t.Errorf("index usage judged on statistics seconds old, or the note names no node: %q", young.Notes)
+	}
+	if unusedFinding(young, "public.items_note_idx") != nil {
+		t.Error("unused-index judged on statistics seconds old")
+	}
+	if diff := before.Diff(testdb.TakeFingerprint(t, dsn)); len(diff) > 0 {
+		t.Errorf("analyze across the fleet changed the primary: %v", diff)
 	}
 
 	// A paused standby falls behind, and says so.
@@ -260,6 +275,12 @@ func TestFleetRefusesMixes(t *testing.T) {
 	if r.stdout != "" {
 		t.Errorf("refused, yet wrote a report:\n%s", r.stdout)
 	}
+
+	r = cli(t, "-q", "analyze", "--dsn", dsn, "--replica", testdb.DSN())
+	if r.code != exitUsage {
+		t.Errorf("another database of the same server as --replica: exit %d, want %d; stderr %q", r.code, exitUsage, r.stderr)
+	}
+	saysInOneLine(t, r, "node replica1 is connected to another database")
 
 	r = cli(t, "-q", "analyze", "--dsn", dsn, "--replica", dsn)
 	if r.code != exitUsage {

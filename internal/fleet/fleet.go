@@ -43,6 +43,25 @@ const (
 // cluster, so their figures must not be added up.
 var ErrUnrelated = errors.New("not a replica of the same cluster")
 
+// ErrOtherDatabase is wrapped by DatabaseError: the nodes are one cluster
+// but the sessions are in different databases, whose statistics must not
+// be added up either.
+var ErrOtherDatabase = errors.New("connected to another database")
+
+// DatabaseError names the node connected to another database than the
+// first node.
+type DatabaseError struct {
+	Node, First       string
+	Database, FirstDB string
+}
+
+func (e *DatabaseError) Error() string {
+	return fmt.Sprintf("node %s is %s: %s, where %s is in %s", e.Node, ErrOtherDatabase, e.Database, e.First, e.FirstDB)
+}
+
+// Unwrap lets callers branch on ErrOtherDatabase.
+func (e *DatabaseError) Unwrap() error { return ErrOtherDatabase }
+
 // ErrDuplicateName is returned for two nodes of one fleet under one name.
 var ErrDuplicateName = errors.New("two nodes have the same name")
 
@@ -96,6 +115,8 @@ type Node struct {
 	// SystemIdentifier is pg_control_system().system_identifier: the same
 	// on a primary and every standby made from it.
 	SystemIdentifier string `json:"system_identifier"`
+	// Database is the session's database (current_database()).
+	Database string `json:"database"`
 	// LSN is the primary's flushed WAL position (what a standby can have
 	// received), or a standby's replay position.
 	LSN string `json:"lsn,omitempty"`
@@ -163,6 +184,9 @@ func Inspect(ctx context.Context, members []Member) (*Fleet, error) {
 		if len(f.Nodes) > 0 && n.SystemIdentifier != f.Nodes[0].SystemIdentifier {
 			return nil, &UnrelatedError{Node: n.Name, First: f.Nodes[0].Name, NodeID: n.SystemIdentifier, FirstID: f.Nodes[0].SystemIdentifier}
 		}
+		if len(f.Nodes) > 0 && n.Database != f.Nodes[0].Database {
+			return nil, &DatabaseError{Node: n.Name, First: f.Nodes[0].Name, Database: n.Database, FirstDB: f.Nodes[0].Database}
+		}
 		if m.Want != "" && n.Role != m.Want {
 			return nil, &RoleError{Node: n.Name, Want: m.Want, Got: n.Role}
 		}
@@ -184,7 +208,7 @@ func inspect(ctx context.Context, m Member) (Node, error) {
 	n := Node{Name: m.Name}
 	var recovery bool
 	var sysid int64
-	err := m.Q.QueryRow(ctx, pg.Tagged(`SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system())`)).Scan(&recovery, &sysid)
+	err := m.Q.QueryRow(ctx, pg.Tagged(`SELECT pg_is_in_recovery(), (SELECT system_identifier FROM pg_control_system()), current_database()`)).Scan(&recovery, &sysid, &n.Database)
 	if err != nil {
 		return n, fmt.Errorf("fleet: node %s: read its role: %w", m.Name, err)
 	}

@@ -23,6 +23,10 @@ const PrimaryNode = "primary"
 // it needs concern that node's reads.
 const RuleReplicaOnly = "replica-only"
 
+// rolePrimary is Replica.Role of a node that takes writes (internal/fleet's
+// Primary): a statement it alone ran is no replica's.
+const rolePrimary = "primary"
+
 // Replica is one more node of the fleet Analyze reads beside its Querier:
 // a name the report shows, the role the caller found (primary or
 // standby, for the report), and a read-only session on it.
@@ -141,7 +145,7 @@ func (a *analysis) replicaOnly() {
 			continue
 		}
 		n := a.nodeOf(s.Nodes[0].Node)
-		if n.role == "primary" || n == &a.nodes[0] {
+		if n.role == rolePrimary || n == &a.nodes[0] {
 			continue
 		}
 		f := s.Nodes[0]

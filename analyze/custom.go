@@ -278,7 +278,7 @@ func sampleValues(ctx context.Context, q Querier, s *Statement, st *sqlscan.Pars
 			if i > len(types) {
 				return nil, nil, fmt.Errorf("$%d: %w", i, errNoValue)
 			}
-			if v, ok = typeDefault(types[i-1]); !ok {
+			if v, ok = sqlscan.TypeDefault(types[i-1]); !ok {
 				return nil, nil, fmt.Errorf("$%d (type oid %d, compared with no column): %w", i, types[i-1], errNoValue)
 			}
 		}
@@ -333,38 +333,7 @@ func (cs *columnStats) pick(op string, between bool, rng *rand.Rand) (string, bo
 	if between {
 		lower, upper = customBetweenLower, customBetweenUpper
 	}
-	at := func(q float64) string { return cs.hist[int(q*float64(len(cs.hist)-1))] }
-	switch op {
-	case ">", ">=":
-		if len(cs.hist) > 0 {
-			return at(lower), true
-		}
-	case "<", "<=":
-		if len(cs.hist) > 0 {
-			return at(upper), true
-		}
-	}
-	if len(cs.mcv) > 0 && len(cs.mcv) == len(cs.mcf) {
-		var total float64
-		for _, f := range cs.mcf {
-			total += f
-		}
-		x := rng.Float64() * total
-		for i, f := range cs.mcf {
-			if x < f {
-				return cs.mcv[i], true
-			}
-			x -= f
-		}
-		return cs.mcv[len(cs.mcv)-1], true
-	}
-	if len(cs.hist) > 2 {
-		return cs.hist[1+rng.IntN(len(cs.hist)-2)], true
-	}
-	if len(cs.hist) > 0 {
-		return cs.hist[0], true
-	}
-	return "", false
+	return sqlscan.PickValue(cs.mcv, cs.mcf, cs.hist, op, lower, upper, rng)
 }
 
 // readColumnStats reads a column's statistics; found is false when the
@@ -424,30 +393,6 @@ func paramTypes(ctx context.Context, q Querier, sql string) ([]uint32, error) {
 	}
 	defer pc.PgConn().Deallocate(context.WithoutCancel(ctx), customPlanStatement) //nolint:errcheck // best effort; a failed deallocate leaves a name the next Prepare replaces
 	return desc.ParamOIDs, nil
-}
-
-// typeDefault is a value of a built-in type for a parameter compared with
-// no column (a function's argument, an expression's operand).
-func typeDefault(oid uint32) (string, bool) {
-	switch oid {
-	case 20, 21, 23, 26, 700, 701, 1700: // int8, int2, int4, oid, float4, float8, numeric
-		return "1", true
-	case 16: // bool
-		return "true", true
-	case 25, 1042, 1043, 19: // text, bpchar, varchar, name
-		return "a", true
-	case 1082, 1114, 1184: // date, timestamp, timestamptz
-		return "now", true
-	case 1083, 1266: // time, timetz
-		return "12:00", true
-	case 1186: // interval
-		return "1 day", true
-	case 2950: // uuid
-		return "00000000-0000-0000-0000-000000000000", true
-	case 114, 3802: // json, jsonb
-		return "{}", true
-	}
-	return "", false
 }
 
 // judgeBoth runs the plan rules on a statement's custom plan as well,

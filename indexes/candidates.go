@@ -296,6 +296,18 @@ func (g *generator) add(si int, a *access, l keyed, include []string, where stri
 	}
 }
 
+// columns are the columns an existing index holds, keys and INCLUDE.
+func (e *existing) columns() map[string]bool {
+	covered := map[string]bool{}
+	for _, k := range e.def.keys {
+		covered[k.Column] = true
+	}
+	for _, c := range e.def.include {
+		covered[c] = true
+	}
+	return covered
+}
+
 // servedBy returns an existing valid btree index that already does what
 // def would: def's keys are a prefix of its keys, its other columns cover
 // def's INCLUDE, and both have the same predicate.
@@ -304,13 +316,7 @@ func servedBy(def *indexDef, existing []*existing) *existing {
 		if !e.valid || e.special || e.def.where != def.where || !indexdef.KeyPrefix(def.keys, e.def.keys) {
 			continue
 		}
-		covered := map[string]bool{}
-		for _, k := range e.def.keys {
-			covered[k.Column] = true
-		}
-		for _, c := range e.def.include {
-			covered[c] = true
-		}
+		covered := e.columns()
 		ok := true
 		for _, c := range def.include {
 			if !covered[c] {
@@ -355,13 +361,7 @@ func permutationOf(def *indexDef, roles []string, existing []*existing) *existin
 		if !same {
 			continue
 		}
-		covered := map[string]bool{}
-		for _, k := range e.def.keys {
-			covered[k.Column] = true
-		}
-		for _, c := range e.def.include {
-			covered[c] = true
-		}
+		covered := e.columns()
 		for _, c := range def.include {
 			same = same && covered[c]
 		}

@@ -120,7 +120,7 @@ func sampleArgs(ctx context.Context, q Querier, s *costed, seed uint64, qs *qual
 		if i > len(types) {
 			return nil, fmt.Errorf("cannot choose a value for $%d: the server does not say its type", i)
 		}
-		v, ok := typeDefault(types[i-1])
+		v, ok := sqlscan.TypeDefault(types[i-1])
 		if !ok {
 			return nil, fmt.Errorf("cannot choose a value for $%d (type oid %d): it is compared with no column", i, types[i-1])
 		}
@@ -145,37 +145,7 @@ func columnValue(ctx context.Context, q Querier, pu paramUse, between bool, rng 
 		if st == nil {
 			return "", false
 		}
-		switch pu.op {
-		case ">", ">=":
-			if len(st.hist) > 0 {
-				return st.hist[int(lower*float64(len(st.hist)-1))], true
-			}
-		case "<", "<=":
-			if len(st.hist) > 0 {
-				return st.hist[int(upper*float64(len(st.hist)-1))], true
-			}
-		}
-		if len(st.mcv) > 0 && len(st.mcv) == len(st.mcf) {
-			var total float64
-			for _, f := range st.mcf {
-				total += f
-			}
-			x := rng.Float64() * total
-			for i, f := range st.mcf {
-				if x < f {
-					return st.mcv[i], true
-				}
-				x -= f
-			}
-			return st.mcv[len(st.mcv)-1], true
-		}
-		if len(st.hist) > 2 {
-			return st.hist[1+rng.IntN(len(st.hist)-2)], true
-		}
-		if len(st.hist) > 0 {
-			return st.hist[0], true
-		}
-		return "", false
+		return sqlscan.PickValue(st.mcv, st.mcf, st.hist, pu.op, lower, upper, rng)
 	}
 	if pu.array {
 		var elems []string
@@ -313,30 +283,6 @@ func paramTypes(ctx context.Context, q Querier, sql string) ([]uint32, error) {
 	}
 	defer p.Deallocate(ctx, name) //nolint:errcheck // best effort; the session ends soon
 	return desc.ParamOIDs, nil
-}
-
-// typeDefault is a value of a built-in type for a parameter that is
-// compared with no column (a function argument, an expression).
-func typeDefault(oid uint32) (string, bool) {
-	switch oid {
-	case 20, 21, 23, 26, 700, 701, 1700: // int8, int2, int4, oid, float4, float8, numeric
-		return "1", true
-	case 16: // bool
-		return "true", true
-	case 25, 1042, 1043, 19: // text, bpchar, varchar, name
-		return "a", true
-	case 1082, 1114, 1184: // date, timestamp, timestamptz
-		return "now", true
-	case 1083, 1266: // time, timetz
-		return "12:00", true
-	case 1186: // interval
-		return "1 day", true
-	case 2950: // uuid
-		return "00000000-0000-0000-0000-000000000000", true
-	case 114, 3802: // json, jsonb
-		return "{}", true
-	}
-	return "", false
 }
 
 // explainSQL is the EXPLAIN the advisor plans a statement with.

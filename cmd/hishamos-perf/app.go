@@ -88,10 +88,13 @@ func (a *app) progress() *render.Progress {
 	return render.NewProgress(a.stderr, a.quiet)
 }
 
-// say prints a line of what the tool is doing on stderr, unless -q.
+// say prints a line of what the tool is doing on stderr, unless -q,
+// wrapped to the terminal's width (COLUMNS) with its continuations
+// indented; to a file or a pipe, whole.
 func (a *app) say(format string, args ...any) {
 	if !a.quiet {
-		fmt.Fprintf(a.stderr, format+"\n", args...)
+		width := render.New(a.stderr, render.FormatTable, true, a.getenv).Width
+		fmt.Fprintln(a.stderr, render.Hang(fmt.Sprintf(format, args...), width))
 	}
 }
 

@@ -460,18 +460,22 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 
 // gateSummary is a failed gate in one line; the report has the details.
 func gateSummary(g *bench.Gate) error {
-	count := map[string][]string{}
+	count, why := map[string][]string{}, map[string][]string{}
 	for _, f := range g.Failures {
-		who := f.Statement
-		if who == "" {
-			who = f.Message
+		if f.Statement == "" {
+			// A failure of the whole run (nothing targeted): its message.
+			why[f.Gate] = append(why[f.Gate], f.Message)
+			continue
 		}
-		count[f.Gate] = append(count[f.Gate], who)
+		count[f.Gate] = append(count[f.Gate], f.Statement)
 	}
 	var parts []string
 	for _, gate := range []string{bench.GateExpect, bench.GateMaxRegression} {
 		if who := count[gate]; len(who) > 0 {
 			parts = append(parts, fmt.Sprintf("--%s failed for %s", gate, strings.Join(who, ", ")))
+		}
+		for _, msg := range why[gate] {
+			parts = append(parts, fmt.Sprintf("--%s failed: %s", gate, msg))
 		}
 	}
 	return fmt.Errorf("bench: the gate failed: %s", strings.Join(parts, "; "))

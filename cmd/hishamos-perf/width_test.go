@@ -68,7 +68,8 @@ func checkFits(t *testing.T, what, out string, width int) {
 // indexes propose (-v, --compare-seed), plan, apply and the migrate
 // commands, bench (a run, a comparison with its gate, a .sql file),
 // profiles, seed, sandbox, version, and every command's --help; the names
-// in them are the longest PostgreSQL takes. The demo's output is checked by TestDemoSmallJSON, from its own
+// in them are the longest PostgreSQL takes. What they say on stderr fits
+// too. The demo's output is checked by TestDemoSmallJSON, from its own
 // run.
 func TestTextFitsTheWidth(t *testing.T) {
 	dsn := longNamesDB(t)
@@ -139,6 +140,15 @@ SELECT id, cost, created_at FROM agents_agentexecution WHERE platform_used = 'op
 					continue
 				}
 				checkFits(t, what, r.stdout, width)
+				// An error is one line, whole (the rule for bad input):
+				// the rest of stderr is progress, fitted.
+				var said []string
+				for _, line := range strings.Split(r.stderr, "\n") {
+					if !strings.HasPrefix(line, "hishamos-perf: ") {
+						said = append(said, line)
+					}
+				}
+				checkFits(t, what+" (stderr)", strings.Join(said, "\n"), width)
 			}
 		})
 	}

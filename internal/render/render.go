@@ -258,3 +258,20 @@ var colorRenderer = func() *lipgloss.Renderer {
 	lr.SetColorProfile(termenv.ANSI)
 	return lr
 }()
+
+// Hang wraps a line of progress (one the tool says on stderr) at width
+// when it is wider, each continuation indented by two spaces under it, so
+// that a wrapped message reads as one and the next message stands out.
+// A width of 0 (not a terminal, no COLUMNS: a CI log, a pipe) leaves the
+// line whole, for grep.
+func Hang(line string, width int) string {
+	const indent = "  "
+	if width <= len(indent) || twwidth.Width(line) <= width {
+		return line
+	}
+	lines := wrap(line, width-len(indent))
+	for i := 1; i < len(lines); i++ {
+		lines[i] = indent + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -105,3 +105,17 @@ func TestCastParams(t *testing.T) {
 		t.Errorf("CastParams\n got %q\nwant %q", got, want)
 	}
 }
+
+// TestTypeDefault: every built-in type it knows gets a literal its type
+// accepts (checked by the server where it runs: analyze's and indexes'
+// tests bind them), and a type it does not know gets none.
+func TestTypeDefault(t *testing.T) {
+	for oid, want := range map[uint32]string{23: "1", 16: "true", 25: "a", 1184: "now", 1186: "1 day", 3802: "{}"} {
+		if got, ok := TypeDefault(oid); !ok || got != want {
+			t.Errorf("TypeDefault(%d) = %q, %v; want %q", oid, got, ok, want)
+		}
+	}
+	if got, ok := TypeDefault(600); ok { // point
+		t.Errorf("TypeDefault(600) = %q: want none for a type it does not know", got)
+	}
+}

@@ -66,6 +66,10 @@ type Finding struct {
 	Query       string `json:"query,omitempty"`
 	// Node is the plan node the finding is on.
 	Node *NodeRef `json:"node,omitempty"`
+	// NodeName is, in a fleet, the server the finding is about: where a
+	// statement took most time (its plan was explained there), where it
+	// alone ran (replica-only).
+	NodeName string `json:"node_name,omitempty"`
 	// Plan says which of a statement's plans the finding is on when it
 	// has two: "custom" for its custom plan for sampled values (the
 	// generic plan's findings leave it empty).
@@ -122,7 +126,8 @@ var Rules = []Rule{
 	{RuleNPlusOne, Warning, "statement", "one statement run thousands of times a minute returning one row each (Django's select_related)"},
 	{RuleJITHeavy, Warning, "plan/statement", "JIT compilation takes a large share of the statement's time"},
 	{RuleGenericPlanDiffers, Info, "plan", "the generic plan of a $n statement differs from a custom plan for sampled values (a warning when it runs slower for them)"},
-	{RuleUnusedIndex, Warning, "index", "an index with no scans since the statistics were reset"},
+	{RuleReplicaOnly, Info, "statement", "in a fleet (a primary and its replicas), a ranked statement that ran on one standby only: judged by that node"},
+	{RuleUnusedIndex, Warning, "index", "an index with no scans since the statistics were reset (in a fleet, on any node)"},
 	{RuleDuplicateIndex, Warning, "index", "two indexes with the same columns, expressions, predicate, opclasses and collations"},
 	{RulePrefixIndex, Warning, "index", "an index whose columns lead another index on the same table"},
 	{RuleInvalidIndex, Critical, "index", "an INVALID index left by a failed CREATE INDEX CONCURRENTLY"},

@@ -57,6 +57,10 @@ type Index struct {
 	// PartitionsUsed how many of them were scanned.
 	Partitions     int `json:"partitions,omitempty"`
 	PartitionsUsed int `json:"partitions_used,omitempty"`
+	// NodeScans are, in a fleet, the other nodes that scanned the index
+	// and how often (Scans is the first node's own): an index read on a
+	// replica is used, whatever the primary's counters say.
+	NodeScans []NodeScans `json:"node_scans,omitempty"`
 	// PartitionOf names the partitioned index this index is a partition
 	// of (schema.name): its health is told there, once for all partitions.
 	PartitionOf string `json:"partition_of,omitempty"`
@@ -124,6 +128,12 @@ type healthConfig struct {
 	// used are the indexes (schema.name) the report's plans read: no scan
 	// counted since a reset makes them unused.
 	used map[string]bool
+	// In a fleet: nodes names every node, nodeScans are the other nodes'
+	// index scans (an index one of them reads stays), and stats are the
+	// youngest node's statistics, statsNode its name.
+	nodes     []string
+	nodeScans []nodeScanMap
+	statsNode string
 }
 
 // foreignKey is one foreign key constraint.
@@ -173,13 +183,18 @@ func indexHealth(ctx context.Context, q Querier, cfg healthConfig) (*IndexReport
 		return nil, err
 	}
 	r.keepers(fks, cfg.used)
+	r.keepReadElsewhere(cfg)
 	r.Findings = append(r.Findings, r.invalid()...)
 	r.Findings = append(r.Findings, r.duplicates()...)
-	r.Findings = append(r.Findings, r.unused(fks, cfg.used)...)
+	r.Findings = append(r.Findings, r.unused(fks, cfg)...)
 	r.Findings = append(r.Findings, r.foreignKeys(fks)...)
 	r.Findings = append(r.Findings, r.seqScanned(cfg.name)...)
 	if !cfg.stats.IndexUsageJudged {
-		r.Notes = append(r.Notes, cfg.stats.unjudgedNote(cfg.name))
+		note := cfg.stats.unjudgedNote(cfg.name)
+		if cfg.statsNode != "" {
+			note = fmt.Sprintf("on %s, whose statistics are the youngest of the %d nodes: %s", cfg.statsNode, len(cfg.nodes), note)
+		}
+		r.Notes = append(r.Notes, note)
 	}
 	byName := map[string]*Index{}
 	for i := range r.Indexes {
@@ -199,6 +214,9 @@ const (
 	keepConstraint = "it backs a constraint"
 	keepUsed       = "a plan of this report reads it"
 	keepPartition  = "it is a partition's index, dropped only with its partitioned index"
+	// keepReadOn starts the reason of an index another node of a fleet
+	// reads; the node and its scans follow.
+	keepReadOn = "read on "
 )
 
 // keepers records the indexes no finding may advise dropping: those that
@@ -244,6 +262,30 @@ func (r *IndexReport) keepers(fks []foreignKey, used map[string]bool) {
 	}
 }
 
+// keepReadElsewhere keeps, in a fleet, each index another node scanned
+// (recorded in its NodeScans) and says which in one note: its scans on the
+// first node alone would call it unused, and dropping it on the primary
+// drops it on every replica.
+func (r *IndexReport) keepReadElsewhere(cfg healthConfig) {
+	var kept []string
+	for i := range r.Indexes {
+		ix := &r.Indexes[i]
+		ix.NodeScans = usedOn(ix, cfg.nodeScans)
+		if len(ix.NodeScans) == 0 || ix.PartitionOf != "" {
+			continue
+		}
+		if _, ok := r.keep[ix.oid]; !ok {
+			r.keep[ix.oid] = keepReadOn + usedOnText(ix.NodeScans)
+		}
+		if ix.Scans == 0 {
+			kept = append(kept, fmt.Sprintf("%s.%s (read on %s)", ix.Schema, ix.Name, usedOnText(ix.NodeScans)))
+		}
+	}
+	if len(kept) > 0 {
+		r.Notes = append(r.Notes, fmt.Sprintf("kept though %s never scanned them: %s; a replica's reads are its own, and dropping an index on the primary drops it there", cfg.nodes[0], strings.Join(kept, ", ")))
+	}
+}
+
 // fkKeep is why the one index of a foreign key stays.
 func fkKeep(fk foreignKey) string {
 	return fmt.Sprintf("it is the only index for foreign key %s (%s) → %s", fk.name, strings.Join(fk.columns, ", "), fk.refTable)
@@ -257,7 +299,7 @@ func fkKeep(fk foreignKey) string {
 // the rule marks the one it keeps before it advises the other.
 func (r *IndexReport) mayDrop(ix *Index, redundant bool) bool {
 	why, kept := r.keep[ix.oid]
-	if redundant && why == keepUsed {
+	if redundant && (why == keepUsed || strings.HasPrefix(why, keepReadOn)) {
 		kept = false
 	}
 	return ix.Valid && !kept && !r.advised[ix.oid]
@@ -621,8 +663,8 @@ func covers(ix *Index, cols []int16) bool {
 // indexes that must stay whatever their scans (keepers) are left out, but
 // for the only index of a foreign key: that one is "rarely used", an info
 // that says why it stays, never a DROP.
-func (r *IndexReport) unused(fks []foreignKey, used map[string]bool) []Finding {
-	st := r.Statistics
+func (r *IndexReport) unused(fks []foreignKey, cfg healthConfig) []Finding {
+	st, used := r.Statistics, cfg.used
 	if !st.IndexUsageJudged {
 		return nil
 	}
@@ -632,12 +674,20 @@ func (r *IndexReport) unused(fks []foreignKey, used map[string]bool) []Finding {
 	if st.SinceWhat == sinceServerStart {
 		since = fmt.Sprintf("in at least %s (the statistics were never reset; the server has been up that long)", ageText(st.Age()))
 	}
+	check := "no replica reads it (their statistics are their own)"
+	if len(cfg.nodes) > 1 {
+		since = fmt.Sprintf("on any of the %d nodes (%s) %s", len(cfg.nodes), strings.Join(cfg.nodes, ", "), since)
+		if cfg.statsNode != "" {
+			since += " on " + cfg.statsNode + ", the youngest statistics"
+		}
+		check = "no replica left out of this report reads it"
+	}
 	byTable := r.byTable()
 	for i := range r.Indexes {
 		ix := &r.Indexes[i]
 		// A partition's index is judged with its partitioned index: one
 		// used on some partitions only is used.
-		if ix.Scans > 0 || !ix.Valid || ix.building || ix.PartitionOf != "" || used[ix.Schema+"."+ix.Name] || r.advised[ix.oid] || r.keep[ix.oid] == keepConstraint {
+		if ix.Scans > 0 || !ix.Valid || ix.building || ix.PartitionOf != "" || used[ix.Schema+"."+ix.Name] || r.advised[ix.oid] || r.keep[ix.oid] == keepConstraint || len(ix.NodeScans) > 0 {
 			continue
 		}
 		ev := map[string]float64{"scans": 0, "size_bytes": float64(ix.SizeBytes), "stats_age_days": round1(days)}
@@ -664,7 +714,7 @@ func (r *IndexReport) unused(fks []foreignKey, used map[string]bool) []Finding {
 			Rule: RuleUnusedIndex, Severity: Warning, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
 			Message:  msg,
 			Evidence: ev,
-			Fix:      fmt.Sprintf("%s after checking that no replica reads it (their statistics are their own) and no rare job needs it.", dropIndex(ix)),
+			Fix:      fmt.Sprintf("%s after checking that %s and no rare job needs it.", dropIndex(ix), check),
 		})
 	}
 	return out

@@ -66,6 +66,14 @@ type Options struct {
 	StatementTimeout time.Duration
 	// Progress, when set, hears what Analyze is doing.
 	Progress func(msg string)
+	// Replicas are the other nodes of the fleet (its standbys) read
+	// beside the Querier's: their pg_stat_statements add up with its own,
+	// an index is unused only when no node scanned it, and a statement is
+	// explained on the node where it took most time. Empty: one server.
+	Replicas []Replica
+	// NodeName names the Querier's node in a fleet (PrimaryNode when
+	// empty), and NodeRole its role.
+	NodeName, NodeRole string
 	// OptionName words an option in the report's notes (an Interval to
 	// rank what runs while it runs): the command passes the names of its
 	// flags; nil names it in words.
@@ -104,10 +112,14 @@ type Report struct {
 	Totals  Totals `json:"totals"`
 	// Statistics says how old the counters the report rests on are.
 	Statistics *Statistics `json:"statistics"`
-	Statements []Statement `json:"statements"`
-	Findings   []Finding   `json:"findings"`
-	Indexes    []Index     `json:"indexes"`
-	Tables     []Table     `json:"tables"`
+	// Nodes are the fleet's nodes with their own figures and statistics
+	// when the report reads several (Options.Replicas): Statistics above
+	// is the first node's.
+	Nodes      []NodeSummary `json:"nodes,omitempty"`
+	Statements []Statement   `json:"statements"`
+	Findings   []Finding     `json:"findings"`
+	Indexes    []Index       `json:"indexes"`
+	Tables     []Table       `json:"tables"`
 	// Notes say what limited the report (an empty pg_stat_statements,
 	// evicted statements, plans that failed).
 	Notes []string `json:"notes,omitempty"`
@@ -139,11 +151,25 @@ func Analyze(ctx context.Context, q Querier, opts Options) (*Report, error) {
 	a.r = &Report{Schema: SchemaAnalyze, Server: srv, Sort: opts.Sort, ShareOf: opts.Sort.ShareOf(),
 		Statements: []Statement{}, Findings: []Finding{}, Indexes: []Index{}, Tables: []Table{}}
 	a.ex = &Explainer{Q: q, VersionNum: srv.VersionNum, StatementTimeout: opts.StatementTimeout}
+	a.nodes = []node{{name: opts.NodeName, role: opts.NodeRole, q: q, srv: srv, ex: a.ex}}
+	if a.nodes[0].name == "" {
+		a.nodes[0].name = PrimaryNode
+	}
+	for _, rep := range opts.Replicas {
+		rsrv, err := Inspect(ctx, rep.Q)
+		if err != nil {
+			return nil, fmt.Errorf("analyze: node %s: %w", rep.Name, err)
+		}
+		a.nodes = append(a.nodes, node{name: rep.Name, role: rep.Role, q: rep.Q, srv: rsrv, lag: rep.ReplayLagBytes, paused: rep.ReplayPaused,
+			ex: &Explainer{Q: rep.Q, VersionNum: rsrv.VersionNum, StatementTimeout: opts.StatementTimeout}})
+	}
 	for _, step := range []func(context.Context) error{a.rank, a.statistics, a.explainRanked, a.explainSamples, a.customPlans, a.evaluate, a.nPlusOne, a.indexHealth} {
 		if err := step(ctx); err != nil {
 			return nil, err
 		}
 	}
+	a.replicaOnly()
+	a.nameStatementFindings()
 	a.noteDenied()
 	SortFindings(a.r.Findings)
 	return a.r, nil
@@ -167,6 +193,10 @@ type analysis struct {
 	// role that only watches.
 	deniedErrs   []error
 	deniedWrites int
+	// nodes are the fleet's nodes, the Querier's first; one without
+	// Options.Replicas. perNode are, in a fleet, each node's statements.
+	nodes   []node
+	perNode map[string][]Statement
 }
 
 func (a *analysis) say(format string, args ...any) {
@@ -179,11 +209,19 @@ func (a *analysis) say(format string, args ...any) {
 // and ranks its statements.
 func (a *analysis) rank(ctx context.Context) error {
 	r, srv, opts := a.r, a.srv, a.opts
-	first, err := ReadStatements(ctx, a.q, srv)
-	if err != nil {
-		return err
+	firsts := make([]*Snapshot, len(a.nodes))
+	for i, n := range a.nodes {
+		first, err := ReadStatements(ctx, n.q, n.srv)
+		if err != nil {
+			return a.nodeErr(i, err)
+		}
+		firsts[i] = first
 	}
-	a.stmts = first.Statements
+	first := firsts[0]
+	perNode := map[string][]Statement{}
+	window := func(s *Statement, d time.Duration) {
+		a.windows[s.key()] = max(a.windows[s.key()], d)
+	}
 	if opts.Interval > 0 {
 		a.say("analyze: waiting %s for the second snapshot of pg_stat_statements", opts.Interval)
 		t := time.NewTimer(opts.Interval)
@@ -193,16 +231,25 @@ func (a *analysis) rank(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		second, err := ReadStatements(ctx, a.q, srv)
-		if err != nil {
-			return err
+		var second *Snapshot
+		for i, n := range a.nodes {
+			snd, err := ReadStatements(ctx, n.q, n.srv)
+			if err != nil {
+				return a.nodeErr(i, err)
+			}
+			if i == 0 {
+				second = snd
+			}
+			stmts, restarted := Delta(firsts[i], snd)
+			r.Window.Restarted += restarted
+			for j := range stmts {
+				stmts[j].node = n.name
+				window(&stmts[j], snd.At.Sub(firsts[i].At))
+			}
+			perNode[n.name] = stmts
 		}
-		a.stmts, r.Window.Restarted = Delta(first, second)
 		since := first.At
 		r.Window = Window{Mode: "interval", Since: &since, Until: second.At, Seconds: second.At.Sub(first.At).Seconds(), Restarted: r.Window.Restarted}
-		for _, s := range a.stmts {
-			a.windows[s.key()] = second.At.Sub(first.At)
-		}
 		if r.Window.Restarted > 0 {
 			r.Notes = append(r.Notes, fmt.Sprintf("%d statements restarted their counters during the interval (evicted or reset): their figures cover only part of it", r.Window.Restarted))
 		}
@@ -211,13 +258,34 @@ func (a *analysis) rank(ctx context.Context) error {
 		if srv.StatsReset != nil {
 			r.Window.Seconds = first.At.Sub(*srv.StatsReset).Seconds()
 		}
-		for _, s := range a.stmts {
-			a.windows[s.key()] = srv.window(&s, first.At)
+		for i, n := range a.nodes {
+			stmts := firsts[i].Statements
+			for j := range stmts {
+				stmts[j].node = n.name
+				window(&stmts[j], n.srv.window(&stmts[j], firsts[i].At))
+			}
+			perNode[n.name] = stmts
 		}
 	}
-	// One row per statement as users think of it: the same text from
-	// several roles or clients is one statement.
-	a.stmts = Group(a.stmts, a.windows)
+	a.stmts = perNode[a.nodes[0].name]
+	if a.fleet() {
+		// Each node's rows grouped as below, for its own figures; then
+		// every node's rows at once, which adds them up.
+		a.stmts = nil
+		var order []string
+		for _, n := range a.nodes {
+			perNode[n.name] = Group(slices.Clone(perNode[n.name]), nil)
+			a.stmts = append(a.stmts, perNode[n.name]...)
+			order = append(order, n.name)
+		}
+		a.stmts = Group(a.stmts, a.windows)
+		figuresByNode(a.stmts, perNode, order)
+		a.perNode = perNode
+	} else {
+		// One row per statement as users think of it: the same text from
+		// several roles or clients is one statement.
+		a.stmts = Group(a.stmts, a.windows)
+	}
 	r.Statements, r.Totals = Rank(a.stmts, opts.Sort, max(opts.Top, 0))
 	if len(a.stmts) == 0 {
 		since := "since its counters were last reset"
@@ -240,13 +308,29 @@ func (a *analysis) statistics(ctx context.Context) error {
 	if minAge == 0 {
 		minAge = DefaultMinStatsAge
 	}
-	st, err := readStatistics(ctx, a.q, a.srv.StatsReset, minAge)
-	if err != nil {
-		return err
+	for i := range a.nodes {
+		n := &a.nodes[i]
+		st, err := readStatistics(ctx, n.q, n.srv.StatsReset, minAge)
+		if err != nil {
+			return a.nodeErr(i, err)
+		}
+		n.stats = st
 	}
+	st := a.nodes[0].stats
 	st.Calls = a.r.Totals.Calls
 	a.r.Statistics = st
+	if a.fleet() {
+		a.summarize(a.perNode)
+	}
 	return nil
+}
+
+// nodeErr names the node an error came from, in a fleet.
+func (a *analysis) nodeErr(i int, err error) error {
+	if !a.fleet() {
+		return err
+	}
+	return fmt.Errorf("analyze: node %s: %w", a.nodes[i].name, err)
 }
 
 // refused records a statement the role may not explain.
@@ -287,13 +371,16 @@ func (a *analysis) explainRanked(ctx context.Context) error {
 		a.say("analyze: explaining statement %d of %d", explained, want)
 		st, err := s.classified()
 		var x *Explained
+		// In a fleet, on the node where the statement took most time:
+		// its plan there is the one its callers get.
+		on := a.nodeOf(s.node)
 		if err == nil {
-			x, err = a.ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, a.opts.Analyze)
+			x, err = on.ex.explain(ctx, Source{SQL: trimSQL(s.Query)}, st, a.opts.Analyze)
 		}
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return err
-		case err != nil && connLost(a.q):
+		case err != nil && connLost(on.q):
 			return lostError(fmt.Sprintf("statement %d", explained), err)
 		case denied(err):
 			s.PlanError = pgMessage(err)
@@ -384,10 +471,11 @@ func (a *analysis) customPlans(ctx context.Context) error {
 		if err != nil {
 			continue
 		}
-		args, said, err := sampleValues(ctx, a.q, s, &tree)
+		on := a.nodeOf(s.node)
+		args, said, err := sampleValues(ctx, on.q, s, &tree)
 		if err == nil {
 			var x *Explained
-			x, err = a.ex.Explain(ctx, Source{SQL: trimSQL(s.Query), Args: args}, a.opts.Analyze)
+			x, err = on.ex.Explain(ctx, Source{SQL: trimSQL(s.Query), Args: args}, a.opts.Analyze)
 			if err == nil {
 				s.CustomPlan = x
 				x.Fingerprint = s.Fingerprint
@@ -400,7 +488,7 @@ func (a *analysis) customPlans(ctx context.Context) error {
 					for i, v := range args {
 						values[i] = fmt.Sprint(v)
 					}
-					if g, gerr := a.ex.GenericWith(ctx, s.Query, values, true); gerr == nil {
+					if g, gerr := on.ex.GenericWith(ctx, s.Query, values, true); gerr == nil {
 						s.Plan.genericRun = g
 					} else if ctx.Err() != nil {
 						return ctx.Err()
@@ -411,7 +499,7 @@ func (a *analysis) customPlans(ctx context.Context) error {
 		switch {
 		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 			return err
-		case err != nil && connLost(a.q):
+		case err != nil && connLost(on.q):
 			return lostError(fmt.Sprintf("statement #%d with sampled values", s.Rank), err)
 		case err != nil:
 			// Not a failure of the run: the generic plan stands alone.
@@ -540,7 +628,16 @@ func (a *analysis) indexHealth(ctx context.Context) error {
 				})
 			}
 		}
-		ih, err := indexHealth(ctx, a.q, healthConfig{name: a.opts.optionName(), stats: r.Statistics, used: used})
+		cfg := healthConfig{name: a.opts.optionName(), stats: r.Statistics, used: used}
+		if a.fleet() {
+			var err error
+			if cfg.nodeScans, err = a.nodeScans(ctx); err != nil {
+				return err
+			}
+			cfg.stats, cfg.statsNode = a.youngest()
+			cfg.nodes = a.nodeNames()
+		}
+		ih, err := indexHealth(ctx, a.q, cfg)
 		if err != nil {
 			return err
 		}

@@ -299,6 +299,15 @@ type Statement struct {
 	// hit statement_timeout, it is a utility statement).
 	PlanError string `json:"plan_error,omitempty"`
 
+	// Nodes are the statement's figures on each node of a fleet that ran
+	// it (Options.Replicas); the figures above are their sum. Explained
+	// is the node its plan comes from: where it took most time.
+	Nodes     []NodeFigures `json:"nodes,omitempty"`
+	Explained string        `json:"explained_on,omitempty"`
+
+	// node is, in a fleet, the node the row was read on, and once the
+	// nodes' rows are added up, the one where it took most time.
+	node     string
 	userID   uint32
 	toplevel bool
 	since    *time.Time
@@ -312,13 +321,15 @@ type Statement struct {
 // StatementPart is one pg_stat_statements entry of a statement that sums
 // several (Statement.Parts).
 type StatementPart struct {
-	QueryID     int64   `json:"queryid"`
-	Fingerprint string  `json:"fingerprint"`
-	Role        string  `json:"role"`
-	Calls       int64   `json:"calls"`
-	TotalTime   float64 `json:"total_time_ms"`
-	MeanTime    float64 `json:"mean_time_ms"`
-	Rows        int64   `json:"rows"`
+	QueryID     int64  `json:"queryid"`
+	Fingerprint string `json:"fingerprint"`
+	Role        string `json:"role"`
+	// Node is, in a fleet, the node that counted this part.
+	Node      string  `json:"node,omitempty"`
+	Calls     int64   `json:"calls"`
+	TotalTime float64 `json:"total_time_ms"`
+	MeanTime  float64 `json:"mean_time_ms"`
+	Rows      int64   `json:"rows"`
 }
 
 // HasQueryID reports whether id is the statement's queryid or one of its
@@ -382,7 +393,7 @@ func merge(parts []*Statement, windows map[stmtKey]time.Duration) Statement {
 	var roles []string
 	var window time.Duration
 	for i, p := range parts {
-		m.Parts = append(m.Parts, StatementPart{QueryID: p.QueryID, Fingerprint: p.Fingerprint, Role: p.Role,
+		m.Parts = append(m.Parts, StatementPart{QueryID: p.QueryID, Fingerprint: p.Fingerprint, Role: p.Role, Node: p.node,
 			Calls: p.Calls, TotalTime: p.TotalTime, MeanTime: p.MeanTime, Rows: p.Rows})
 		if !slices.Contains(roles, p.Role) {
 			roles = append(roles, p.Role)

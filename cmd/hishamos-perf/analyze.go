@@ -71,8 +71,9 @@ Rules then look at the plans and statistics (seq-scan-large,
 partition-pruning, rows-removed-by-filter, row-misestimate, sort-spill,
 hash-spill, lossy-bitmap, heap-fetches, nested-loop-many,
 no-limit-large-result, wide-rows, n-plus-one, jit-heavy,
-generic-plan-differs) and at every index (unused-index, duplicate-index,
-prefix-index, invalid-index, fk-without-index, seq-scan-table). On a
+generic-plan-differs, replica-only) and at every index (unused-index,
+duplicate-index, prefix-index, invalid-index, fk-without-index,
+seq-scan-table). On a
 partitioned table the scans of its partitions are judged together and
 named, and an index on it is judged once, over all its partitions' indexes.
 Each finding has a severity, the numbers behind it and a fix. Index usage
@@ -80,6 +81,19 @@ is judged only once the statistics are --min-stats-age old (a week), never
 for an index that backs a constraint, and an index that serves a foreign
 key is kept. --fail-on warning|critical exits 1 when a finding reaches that
 severity.
+
+--replica [NAME=]DSN (repeat it) adds a streaming standby of the --dsn
+server: a primary and its replicas are read as one fleet. Each node's
+pg_stat_statements is read and added up (each statement shows its figures
+per node, and is explained on the node where it took most time: a standby
+explains read-only statements); an index is unused only when no node
+scanned it, and the one a replica reads is kept with that node named;
+a statement that ran only on a standby is a replica-only finding for that
+node; index usage waits for the youngest node's statistics. A --replica
+that is not a standby of the same cluster (pg_control_system's system
+identifier) is refused, exit 2. Nodes are named primary, replica1, … unless
+named (NAME=DSN); the header gives each one's role, replay lag and
+statistics' age.
 
 --format json writes the hishamos-perf/analyze/v1 document: statements[],
 findings[] (rule, severity, table, fingerprint, query, evidence, fix) and
@@ -92,6 +106,7 @@ whole text, plan, message and fix below it.`,
   hishamos-perf analyze --sort mean --top 10
   hishamos-perf analyze --interval 60s --format json > window.json
   hishamos-perf analyze --analyze --workload slow-queries.sql
+  hishamos-perf --dsn "$PRIMARY_URL" analyze --replica "east=$REPLICA_URL"
   hishamos-perf --dsn "$DATABASE_URL" analyze --format markdown \
     --fail-on critical`,
 		Args: cobra.NoArgs,
@@ -111,6 +126,7 @@ whole text, plan, message and fix below it.`,
 	f.StringVar(&o.failOn, flagFailOn, "", "exit 1 when a finding reaches this severity: warning or critical")
 	f.BoolVar(&o.noIndexes, flagNoIndexes, false, "skip the index health checks")
 	f.DurationVar(&o.minStatsAge, flagMinStatsAge, analyze.DefaultMinStatsAge, "judge index usage (unused-index) only once the statistics are this old (0: at any age)")
+	f.StringArrayVar(&a.replicas, flagReplica, nil, "a streaming standby of the --dsn server, as [NAME=]DSN (repeat for each; named replica1, … by default): its statistics are read and added up")
 	// A profile is meant to join the .sql file here: its statements with
 	// arguments from profiles.Bound.Args become analyze.Options.Samples.
 	return cmd
@@ -206,16 +222,37 @@ func (a *app) runAnalyze(ctx context.Context, o analyzeOptions) error {
 	default:
 		return &usageError{err: workloadKindError(&o.workload, "pg_stat_statements, which it always ranks, and a .sql file of statements with values to explain beside it"), cmd: cmdPath}
 	}
+	specs, err := parseReplicas(a.replicas)
+	if err != nil {
+		return &usageError{err: err, cmd: cmdPath}
+	}
 	t, err := a.target(ctx, true)
 	if err != nil {
 		return err
 	}
-	conn, err := a.connect(ctx, t, pg.Session{StatementTimeout: o.statementTimeout, LockTimeout: pg.DefaultSession.LockTimeout, ReadOnly: true})
+	session := pg.Session{StatementTimeout: o.statementTimeout, LockTimeout: pg.DefaultSession.LockTimeout, ReadOnly: true}
+	conn, err := a.connect(ctx, t, session)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	a.say("analyze: reading pg_stat_statements on %s", t)
+	if len(specs) > 0 {
+		f, conns, closeFleet, err := a.openFleet(ctx, conn, specs, session)
+		if err != nil {
+			return err
+		}
+		defer closeFleet()
+		opts.NodeName, opts.NodeRole = f.Nodes[0].Name, string(f.Nodes[0].Role)
+		var names []string
+		for i, c := range conns {
+			n := f.Nodes[i+1]
+			opts.Replicas = append(opts.Replicas, analyze.Replica{Name: n.Name, Role: string(n.Role), Q: c, ReplayLagBytes: n.ReplayLagBytes, ReplayPaused: n.ReplayPaused})
+			names = append(names, n.Name)
+		}
+		a.say("analyze: reading pg_stat_statements on %s (%s) and %s", t, f.Nodes[0].Name, strings.Join(names, ", "))
+	} else {
+		a.say("analyze: reading pg_stat_statements on %s", t)
+	}
 	rep, err := analyze.Analyze(ctx, conn, opts)
 	if err != nil {
 		return analyzeError(err)

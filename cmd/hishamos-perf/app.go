@@ -30,7 +30,10 @@ type app struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 
-	dsn        string
+	dsn string
+	// replicas are the --replica values of a command that takes a
+	// fleet: secrets like dsn, whose passwords no message may show.
+	replicas   []string
 	format     report.Format
 	noColor    bool
 	quiet      bool
@@ -60,6 +63,12 @@ func (a *app) privilegeFix(err error) error {
 		return err
 	}
 	return pg.PrivilegeErrorNeed(err, role, a.need)
+}
+
+// secrets are what RedactText removes from every message: the DSNs'
+// passwords (--dsn, each --replica, the environment's) and PGPASSWORD.
+func (a *app) secrets() []string {
+	return append([]string{a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase)}, a.replicas...)
 }
 
 // write writes a command's output to stdout in the chosen format.

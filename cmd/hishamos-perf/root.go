@@ -49,6 +49,9 @@ const (
 	flagReplace    = "replace"
 	flagYes        = "yes"
 	flagPG         = "pg"
+	flagReplicas   = "replicas"
+	flagNode       = "node"
+	flagReplica    = "replica"
 )
 
 // Environment variables the tool reads, besides the DSN ones in internal/pg.
@@ -83,10 +86,10 @@ func (a *app) guard(f func() int) (code int) {
 		if r == nil {
 			return
 		}
-		msg := pg.RedactText(fmt.Sprint(r), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+		msg := pg.RedactText(fmt.Sprint(r), a.secrets()...)
 		msg = strings.Join(strings.Fields(msg), " ")
 		if d := a.getenv(envDebug); d != "" && d != "0" {
-			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s\n%s", msg, pg.RedactText(string(debug.Stack()), a.dsn, a.getenv("PGPASSWORD")))
+			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s\n%s", msg, pg.RedactText(string(debug.Stack()), a.secrets()...))
 		} else {
 			fmt.Fprintf(a.stderr, "hishamos-perf: internal error: %s: this is a bug, please report it with the command that ran (%s=1 prints the stack)\n", msg, envDebug)
 		}
@@ -126,7 +129,7 @@ func (a *app) run(args []string) int {
 	}
 	err = a.privilegeFix(err)
 	code := exitCode(err)
-	msg := pg.RedactText(a.words(cmd, err), a.dsn, a.getenv("PGPASSWORD"), a.getenv(pg.SourceEnv), a.getenv(pg.SourceDatabase))
+	msg := pg.RedactText(a.words(cmd, err), a.secrets()...)
 	fmt.Fprintln(stderr, "hishamos-perf: "+oneLine(msg))
 	var ue *usageError
 	if errors.As(err, &ue) && ue.cmd != "" {

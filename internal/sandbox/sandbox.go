@@ -106,6 +106,8 @@ type Status struct {
 	Started bool `json:"started"`
 	// Initialized is true when this call ran initdb.
 	Initialized bool `json:"initialized"`
+	// Replicas are the streaming standbys SetReplicas made.
+	Replicas []ReplicaStatus `json:"replicas,omitempty"`
 }
 
 // DefaultDir is the sandbox folder when none is given: under the user
@@ -251,6 +253,7 @@ func (s *Sandbox) status(ctx context.Context, st State) (Status, error) {
 	}
 	out.PID = s.pid()
 	out.Running = out.PID != 0
+	out.Replicas = s.replicaStatus()
 	if !out.Running {
 		return out, nil
 	}
@@ -270,6 +273,9 @@ func (s *Sandbox) status(ctx context.Context, st State) (Status, error) {
 // Down stops the server, waiting for it to finish (fast shutdown).
 func (s *Sandbox) Down(ctx context.Context) (bool, error) {
 	if _, err := s.LoadState(); err != nil {
+		return false, err
+	}
+	if err := s.stopReplicas(ctx); err != nil {
 		return false, err
 	}
 	unlock, err := s.lock()
@@ -375,6 +381,12 @@ func (s *Sandbox) binaries(ctx context.Context, major int) (Binaries, error) {
 	return bins, err
 }
 
+// walKeepMB is wal_keep_size with State.Replication: the WAL a stopped
+// replica (the sandbox's replicas use no slot, so they never hold the
+// primary's WAL forever) can still catch up from when it starts again;
+// loading scale medium writes about this much.
+const walKeepMB = 512
+
 // confName is the file the sandbox's settings live in, included from
 // postgresql.conf so initdb's defaults stay untouched.
 const confName = "hishamos-perf.conf"
@@ -388,7 +400,7 @@ const confName = "hishamos-perf.conf"
 func (s *Sandbox) writeConf(st State) error {
 	extra := "wal_level = minimal\nmax_wal_senders = 0\n"
 	if st.Replication {
-		extra = fmt.Sprintf("wal_level = replica\nmax_wal_senders = %d\nhot_standby = on\n", replicationSenders)
+		extra = fmt.Sprintf("wal_level = replica\nmax_wal_senders = %d\nhot_standby = on\nwal_keep_size = %dMB\n", replicationSenders, walKeepMB)
 	}
 	if st.TLS {
 		extra += fmt.Sprintf("ssl = on\nssl_cert_file = '%s'\nssl_key_file = '%s'\n", s.certFile(), s.keyFile())

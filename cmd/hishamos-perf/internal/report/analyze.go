@@ -94,8 +94,33 @@ func analyzeHeader(rep *analyze.Report) *KV {
 	}
 	kv.Items = append(kv.Items, Item{Key: "ranking", Value: Str(covers),
 		Data: []Field{{"calls", rep.Totals.Calls}, {"statements", rep.Totals.Statements}, {"total ms", rep.Totals.TotalTime}}})
+	// A fleet: each node's own share and statistics, the sums above.
+	for _, n := range rep.Nodes {
+		text := fmt.Sprintf("%s, %s calls of %s statements, %s", orWord(n.Role, "node"), thousands(n.Calls), thousands(int64(n.Statements)), fmtMs(n.TotalTime))
+		data := []Field{{"node " + n.Name + " role", n.Role}, {"node " + n.Name + " calls", n.Calls}, {"node " + n.Name + " total ms", n.TotalTime}}
+		if n.ReplayLagBytes != nil {
+			text += fmt.Sprintf("; replay %s behind", analyze.Bytes(*n.ReplayLagBytes))
+			data = append(data, Field{"node " + n.Name + " replay lag bytes", *n.ReplayLagBytes})
+		}
+		if n.ReplayPaused {
+			text += " (replay paused)"
+		}
+		if st := n.Statistics; st != nil {
+			text += fmt.Sprintf("; statistics %s old (since the %s)", ageWords(st.Age()), st.SinceWhat)
+			data = append(data, Field{"node " + n.Name + " statistics age s", st.AgeSeconds})
+		}
+		kv.Items = append(kv.Items, Item{Key: n.Name, Value: Str(text), Data: data})
+	}
 	kv.Note = strings.Join(rep.Notes, "\n")
 	return kv
+}
+
+// orWord is s, or word when s is empty.
+func orWord(s, word string) string {
+	if s == "" {
+		return word
+	}
+	return s
 }
 
 // thousands writes n in full with a comma between groups of three digits.
@@ -320,10 +345,31 @@ func statementDetails(rep *analyze.Report, md bool) *Details {
 			}
 			e.Lines = append(e.Lines, Line{Label: "per call", Text: fig, Tone: Dim})
 		}
-		if len(s.Parts) > 1 {
+		if len(s.Nodes) > 0 {
+			var nodes []string
+			for _, n := range s.Nodes {
+				nodes = append(nodes, fmt.Sprintf("%s %s calls, %s", n.Node, render.Count(n.Calls), fmtMs(n.TotalTime)))
+			}
+			text := strings.Join(nodes, "; ")
+			if s.Plan != nil && s.Explained != "" {
+				text += "; explained on " + s.Explained
+			}
+			e.Lines = append(e.Lines, Line{Label: "nodes", Text: text, Tone: Dim})
+		}
+		// Parts that differ only by the node that counted them are the
+		// nodes line's.
+		distinct := map[string]bool{}
+		for _, p := range s.Parts {
+			distinct[p.Fingerprint+" "+p.Role] = true
+		}
+		if len(s.Parts) > 1 && len(distinct) > 1 {
 			var parts []string
 			for _, p := range s.Parts {
-				parts = append(parts, fmt.Sprintf("%s by %s (%s calls, %s)", p.Fingerprint, p.Role, render.Count(p.Calls), fmtMs(p.TotalTime)))
+				on := ""
+				if p.Node != "" {
+					on = " on " + p.Node
+				}
+				parts = append(parts, fmt.Sprintf("%s by %s%s (%s calls, %s)", p.Fingerprint, p.Role, on, render.Count(p.Calls), fmtMs(p.TotalTime)))
 			}
 			e.Lines = append(e.Lines, Line{Label: fmt.Sprintf("%d queryids", len(s.Parts)), Text: strings.Join(parts, "; "), Tone: Dim})
 		}
@@ -429,6 +475,9 @@ func findingWhere(f analyze.Finding, ranks map[string]int) string {
 	case f.Node != nil:
 		parts = append(parts, fmt.Sprintf("node %d", f.Node.ID))
 	}
+	if f.NodeName != "" {
+		parts = append(parts, "on "+f.NodeName)
+	}
 	if len(parts) == 0 {
 		return "the statement"
 	}
@@ -459,9 +508,17 @@ func indexesTable(rep *analyze.Report, f Format) *Table {
 		if len(x.Findings) > 0 {
 			tone = Warn
 		}
+		// In a fleet, every node's scans: the index serves them all.
+		scans := x.Scans
+		for _, n := range x.NodeScans {
+			scans += n.Scans
+		}
 		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(x.Name), Str(x.Table),
-			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(x.Scans), Str(strings.Join(x.Findings, ", "))}})
+			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(scans), Str(strings.Join(x.Findings, ", "))}})
 	}
 	t.Note = fmt.Sprintf("%d indexes, %s in all, on %d tables.", len(rep.Indexes), analyze.Bytes(total), len(rep.Tables))
+	if len(rep.Nodes) > 1 {
+		t.Note += fmt.Sprintf(" Scans are summed over the %d nodes.", len(rep.Nodes))
+	}
 	return t
 }

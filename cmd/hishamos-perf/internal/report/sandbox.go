@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
+	"github.com/hishamos/hishamos-perf/internal/fleet"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
@@ -21,11 +23,15 @@ type SandboxReport struct {
 	Schema  string               `json:"schema"`
 	Sandbox sandbox.Status       `json:"sandbox"`
 	Tables  []dataset.TableCount `json:"tables,omitempty"`
+	// Nodes are the primary and its running replicas as the fleet sees
+	// them (role, replay lag), when the sandbox has replicas.
+	Nodes []fleet.Node `json:"nodes,omitempty"`
 }
 
 // Sandbox lays the sandbox's status out and, when it runs (counts is not
-// nil), the HishamOS tables' row counts.
-func Sandbox(status sandbox.Status, counts []dataset.TableCount) *Doc {
+// nil), the HishamOS tables' row counts, and its nodes when it has
+// replicas (nodes as fleet.Inspect read the running ones).
+func Sandbox(status sandbox.Status, counts []dataset.TableCount, nodes []fleet.Node) *Doc {
 	state := "not created"
 	switch {
 	case status.Running:
@@ -49,11 +55,52 @@ func Sandbox(status sandbox.Status, counts []dataset.TableCount) *Doc {
 	if status.Running {
 		info.Items = append(info.Items, Item{Key: "extensions", Value: Str(strings.Join(status.Extensions, ", "))})
 	}
-	doc := &Doc{JSON: SandboxReport{Schema: schemaSandbox, Sandbox: status, Tables: counts}, Blocks: []Block{info}}
+	doc := &Doc{JSON: SandboxReport{Schema: schemaSandbox, Sandbox: status, Tables: counts, Nodes: nodes}, Blocks: []Block{info}}
+	if len(status.Replicas) > 0 {
+		doc.Blocks = append(doc.Blocks, sandboxNodes(status, nodes))
+	}
 	if status.Running {
 		doc.Blocks = append(doc.Blocks, rowCounts(counts))
 	}
 	return doc
+}
+
+// sandboxNodes is the table of the sandbox's primary and replicas: role,
+// port and how far each replica's replay is behind the primary.
+func sandboxNodes(status sandbox.Status, nodes []fleet.Node) *Table {
+	t := &Table{Title: "Nodes", Columns: []Column{{Name: "node"}, {Name: "role"}, {Name: "port", Right: true}, {Name: "state"},
+		{Name: "replay lag", Right: true, CSV: "replay lag bytes"}, {Name: "last replayed", Whole: true}}}
+	found := map[string]fleet.Node{}
+	for _, n := range nodes {
+		found[n.Name] = n
+	}
+	row := func(name string, port int, running bool) {
+		n, ok := found[name]
+		state := "stopped"
+		if running {
+			state = "running"
+		}
+		role, lag, last := Dash(), Dash(), Dash()
+		if ok {
+			role = Str(string(n.Role))
+			if n.ReplayPaused {
+				state = "replay paused"
+			}
+			if n.ReplayLagBytes != nil {
+				lag = Num(*n.ReplayLagBytes, analyze.Bytes(*n.ReplayLagBytes))
+			}
+			if n.LastReplayed != nil {
+				last = Full(n.LastReplayed.UTC().Format("2006-01-02 15:04:05 UTC"), n.LastReplayed.UTC().Format(time.RFC3339Nano))
+			}
+		}
+		t.Rows = append(t.Rows, Row{Cells: []Cell{Str(name), role, Int(port), Str(state), lag, last}})
+	}
+	row(fleet.PrimaryName, status.Port, status.Running)
+	for _, r := range status.Replicas {
+		row(r.Name, r.Port, r.Running)
+	}
+	t.Note = "replay lag: the primary's flushed WAL a replica has not replayed yet"
+	return t
 }
 
 // stateWord is the sandbox's state in one word, for CSV.

@@ -105,7 +105,9 @@ func waitReplicas(ctx context.Context, primary pg.Querier, file string, indexes 
 		return fmt.Errorf("migrate: %w", err)
 	}
 	start := time.Now()
-	deadline, lastReport := start.Add(o.ReplicaTimeout), time.Time{}
+	// The first report after replicaReportEvery: a standby streaming
+	// normally has replayed by then, and is told once, at the end.
+	deadline, lastReport := start.Add(o.ReplicaTimeout), start
 	done := make([]bool, len(o.Replicas))
 	for {
 		var behind []int
@@ -126,9 +128,12 @@ func waitReplicas(ctx context.Context, primary pg.Querier, file string, indexes 
 			behind = append(behind, i)
 		}
 		if len(behind) == 0 {
-			if o.Observer != nil && !lastReport.IsZero() {
-				o.Observer(Event{Kind: EventReplicaWait, File: file, Took: time.Since(start),
-					Message: fmt.Sprintf("every standby has replayed to %s, its indexes valid there, in %s", target, time.Since(start).Round(time.Millisecond))})
+			if o.Observer != nil {
+				msg := fmt.Sprintf("every standby has replayed to %s in %s", target, time.Since(start).Round(time.Millisecond))
+				if len(indexes) > 0 {
+					msg = fmt.Sprintf("every standby has replayed to %s, its indexes valid there, in %s", target, time.Since(start).Round(time.Millisecond))
+				}
+				o.Observer(Event{Kind: EventReplicaWait, File: file, Took: time.Since(start), Message: msg})
 			}
 			return nil
 		}
@@ -218,9 +223,9 @@ type StandbyTargetError struct {
 
 func (e *StandbyTargetError) Error() string {
 	if e.Primary != "" {
-		return fmt.Sprintf("migrate: %s: indexes are built on its primary, %s (its WAL receiver's sender)", ErrStandbyTarget, e.Primary)
+		return fmt.Sprintf("%s: indexes are built on its primary, %s (its WAL receiver's sender)", ErrStandbyTarget, e.Primary)
 	}
-	return fmt.Sprintf("migrate: %s: indexes are built on its primary; SELECT sender_host, sender_port FROM pg_stat_wal_receiver on it (as a member of pg_read_all_stats) names it", ErrStandbyTarget)
+	return fmt.Sprintf("%s: indexes are built on its primary; SELECT sender_host, sender_port FROM pg_stat_wal_receiver on it (as a member of pg_read_all_stats) names it", ErrStandbyTarget)
 }
 
 // Unwrap lets callers branch on ErrStandbyTarget.

@@ -70,3 +70,34 @@ func TestFleetApplyCLI(t *testing.T) {
 		t.Errorf("status text with the index dropped: exit %d\n%s", r.code, r.stdout)
 	}
 }
+
+// TestFleetApplyBadReplica: a --replica apply cannot wait for (a bad
+// DSN, two of one name, the atlas engine, which records each version
+// without waiting) is refused before anything runs, exit 2, saying so.
+func TestFleetApplyBadReplica(t *testing.T) {
+	dsn := testdb.NewDatabase(t)
+	dir := filepath.Join(t.TempDir(), "migrations")
+	props := writeFile(t, "proposals.json", `{"schema":"hishamos-perf/indexes/v1","proposals":[{"schema":"public","table":"items","columns":["k"],"name":"items_k2_idx"}]}`)
+	if r := cli(t, "-q", "indexes", "plan", "--from", props, "--dir", dir); r.code != 0 {
+		t.Fatalf("plan: exit %d\n%s", r.code, r.stderr)
+	}
+	before := testdb.TakeFingerprint(t, dsn)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--replica", "r1=postgres://a@b:notaport/x"}, "--replica r1"},
+		{[]string{"--replica", "r1=" + dsn, "--replica", "r1=" + dsn}, "two nodes are named r1"},
+		{[]string{"--replica", dsn, "--engine", "atlas"}, "native engine only"},
+	} {
+		r := cli(t, append([]string{"--dsn", dsn, "indexes", "apply", "--dir", dir}, c.args...)...)
+		// The line, then the pointer to --help every usage error has.
+		first := strings.SplitN(r.stderr, "\n", 2)[0]
+		if r.code != 2 || !strings.Contains(first, c.want) || strings.Contains(r.stderr, "goroutine") {
+			t.Errorf("apply %v: exit %d, %q; want 2, a line saying %q", c.args, r.code, r.stderr, c.want)
+		}
+	}
+	if diff := before.Diff(testdb.TakeFingerprint(t, dsn)); len(diff) > 0 {
+		t.Errorf("a refused apply changed the database: %v", diff)
+	}
+}

@@ -269,9 +269,17 @@ func (a *app) runApply(ctx context.Context, cmdPath string, o applyOptions) erro
 	if err := dir.Validate(); err != nil {
 		return a.migrateError(err, cmdPath)
 	}
+	// --replica is read before any connection: a bad one changes nothing.
+	if _, err := parseReplicas(o.replicas); err != nil {
+		return &usageError{err: err, cmd: cmdPath}
+	}
 	switch o.engine {
 	case migrate.EngineNative, "":
 	case migrate.EngineAtlas:
+		if len(o.replicas) > 0 {
+			// The atlas CLI would record each version without waiting.
+			return &usageError{err: fmt.Errorf("--%s is waited for by the native engine only: drop --%s %s", flagReplica, flagEngine, migrate.EngineAtlas), cmd: cmdPath}
+		}
 		return a.runAtlasApply(ctx, cmdPath, dir, o)
 	default:
 		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}

@@ -96,4 +96,21 @@ func TestFleetApplyWaitsForStandby(t *testing.T) {
 	if n := revisionCount(t, conn); n != 2 {
 		t.Errorf("%d revisions after the re-run; want 2", n)
 	}
+
+	// The standby's session lost while apply waits: apply stops, nothing
+	// recorded for the file.
+	d = planDir(t, spec{Table: "t", Columns: []string{"a"}}, spec{Table: "t", Columns: []string{"b"}}, spec{Table: "t", Columns: []string{"a", "b"}})
+	lost := testdb.Conn(t, onStandby)
+	mustExec(t, sconn, `SELECT pg_wal_replay_pause()`)
+	ev = events{}
+	done = applyInBackground(ctx, conn, d, ApplyOptions{Replicas: []Replica{{Name: "standby", Q: lost}}, ReplicaTimeout: time.Minute, Observer: ev.observe})
+	waitEvent(t, &ev, EventReplicaWait, 30*time.Second)
+	mustExec(t, sconn, `SELECT pg_terminate_backend($1)`, int32(lost.PgConn().PID()))
+	if err := <-done; err == nil || errors.As(err, &rle) {
+		t.Fatalf("apply with the standby's session lost = %v; want the lost session's error", err)
+	}
+	if n := revisionCount(t, conn); n != 2 {
+		t.Errorf("%d revisions after the standby's session was lost; want 2: the third file's is not recorded", n)
+	}
+	mustExec(t, sconn, `SELECT pg_wal_replay_resume()`)
 }

@@ -119,7 +119,7 @@ fuzz:
 		else tail -3 /tmp/hishamos-perf-fuzz.out; fi; \
 	done
 
-## faults: the fault suite on a sandbox of its own: server restarts mid-analyze, bench, apply, seed and between two partitions of a partitioned index; killed backends; a locked table; a statement_timeout; a full tablespace (skipped where no tmpfs can be mounted). Each fault logs a `reliability:` line
+## faults: the fault suite on a sandbox of its own: server restarts mid-analyze, bench, apply, seed and between two partitions of a partitioned index; killed backends; a locked table; a statement_timeout; a full tablespace (skipped where no tmpfs can be mounted); a standby that stops replaying while apply waits for it. Each fault logs a `reliability:` line
 .PHONY: faults
 faults:
 	$(GO) test -count=1 -v -run '^TestFaults$$' -timeout 20m ./faults/

@@ -70,6 +70,13 @@ type Config struct {
 	// Prepare, when set, runs before every measured run: the demo warms
 	// the caches with it, so each run starts from the same state.
 	Prepare func(ctx context.Context)
+	// Writer, when set, is where the invocation writes (the ANALYZE after
+	// the migrations) while the runs read from a standby, which takes no
+	// writes; CatchUp then waits until the standby has replayed them, so
+	// the run after measures the indexes and the statistics it will serve
+	// reads with.
+	Writer  Connector
+	CatchUp func(ctx context.Context) error
 }
 
 // Bench measures the workload and, given a baseline or a migrator, compares
@@ -159,7 +166,16 @@ func AfterMigrations(ctx context.Context, connect Connector, cfg Config, before 
 		rep := &Report{Run: *before, Migrations: mig}
 		return rep, errors.Join(&ApplyError{Migrations: *mig, Err: applyErr}, revErr)
 	}
-	if err := analyzeTables(ctx, connect, before.Environment.Tables); err != nil {
+	writer := connect
+	if cfg.Writer != nil {
+		writer = cfg.Writer
+	}
+	err := analyzeTables(ctx, writer, before.Environment.Tables)
+	if err == nil && cfg.CatchUp != nil {
+		say("bench: waiting for the standby to replay the migrations and the statistics")
+		err = cfg.CatchUp(ctx)
+	}
+	if err != nil {
 		revErr := revert()
 		return &Report{Run: *before, Migrations: mig}, errors.Join(err, revErr)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
 
 // Exit codes as root.go decides them (docs/architecture.md, the README).
@@ -71,6 +73,8 @@ func TestFaults(t *testing.T) {
 		{"statement-timeout-analyze", statementTimeoutAnalyze},
 		{"disk-full-tablespace", diskFullApply},
 		{"disk-full-seed", diskFullSeed},
+		// Last: making the standby restarts the sandbox.
+		{"standby-stops-replaying-apply", standbyStopsReplaying},
 	}
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
@@ -458,4 +462,100 @@ func (o *outcome) applyAgain(dir string, before snapshot, when string) {
 		o.fail("%s: %d files applied, want %d", when, applied, seedIndexes)
 	}
 	o.checkInvariants(before, nil, false)
+}
+
+// replicaTimeout is how long the apply of standbyStopsReplaying waits for
+// its paused standby: long enough to report the wait, short for the suite.
+const replicaTimeout = "3s"
+
+// standbyStopsReplaying is issue 23's fault: a streaming standby of the
+// sandbox stops replaying (pg_wal_replay_pause()) while indexes apply
+// waits for it. Apply builds the first file's index on the primary, waits
+// --replica-timeout, then stops with exit 3 and one line naming the node
+// behind and by how much; no version is recorded (the file is pending, its
+// index kept on the primary). Once the replay resumes, apply again with
+// the standby finishes every file, each index valid on the standby too.
+func standbyStopsReplaying(t *testing.T, o *outcome, before snapshot) {
+	ctx := context.Background()
+	// Right under the temporary folder, as the suite's sandbox: the postgres
+	// account that runs the server as root must enter it.
+	parent, err := os.MkdirTemp("", "hpf-faults-standby-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(parent) })
+	if err := os.Chmod(parent, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := env.box.Standby(ctx, filepath.Join(parent, "standby"))
+	if sb != nil {
+		t.Cleanup(func() { sb.Destroy(context.Background()) })
+	}
+	if err != nil {
+		t.Fatalf("start a standby: %v", err)
+	}
+	sst, err := sb.LoadState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	replica := "standby=" + sb.TCPDSN(sst, sandbox.Database)
+	dir := planSeedIndexes(t)
+	sconn, err := connect(ctx, sb.DSN(sst, sandbox.Database))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sconn.Close(ctx)
+	if _, err := sconn.Exec(ctx, "SELECT pg_wal_replay_pause()"); err != nil {
+		t.Fatal(err)
+	}
+	res := runTool(ctx, runLimit, "-q", "indexes", "apply", "--dir", dir, "--replica", replica, "--replica-timeout", replicaTimeout)
+	if err := sconn.QueryRow(ctx, "SELECT pg_is_wal_replay_paused()").Scan(&o.injected); err != nil {
+		t.Fatal(err)
+	}
+	o.expectExit(res, exitDatabase, "node standby has not replayed", "of WAL behind", "replay paused", "version is not recorded", "run apply again")
+	st := migrateStatus(t, dir).Status
+	if st.Applied != 0 {
+		o.fail("%d files recorded as applied while the standby replayed nothing", st.Applied)
+	}
+	for i, f := range st.Files {
+		for _, ix := range f.Indexes {
+			want := "absent"
+			if i == 0 {
+				want = "present" // built on the primary, kept, not recorded
+			}
+			if f.State != "pending" || ix.State != want {
+				o.fail("after the timeout %s is %s, its index %s %s; want pending, %s", f.File, f.State, ix.Name, ix.State, want)
+			}
+		}
+	}
+	o.checkInvariants(before, nil, false)
+	if _, err := sconn.Exec(ctx, "SELECT pg_wal_replay_resume()"); err != nil {
+		t.Fatal(err)
+	}
+	again := runTool(ctx, runLimit, "-q", "indexes", "apply", "--dir", dir, "--replica", replica)
+	o.expectExit(again, exitOK)
+	if applied, _ := o.checkRevisions(dir, false); applied != seedIndexes {
+		o.fail("after the replay resumed: %d files applied, want %d", applied, seedIndexes)
+	}
+	var valid int
+	if err := sconn.QueryRow(ctx, `SELECT count(*) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+		WHERE i.relnamespace = 'public'::regnamespace AND x.indisvalid AND x.indisready
+		AND i.relname = ANY ($1)`, seedIndexNames(t, dir)).Scan(&valid); err != nil {
+		t.Fatal(err)
+	}
+	if valid != seedIndexes {
+		o.fail("%d of the %d indexes valid on the standby once apply returned", valid, seedIndexes)
+	}
+	o.checkInvariants(before, nil, false)
+}
+
+// seedIndexNames are the names of the indexes dir's files build.
+func seedIndexNames(t *testing.T, dir string) []string {
+	var names []string
+	for _, f := range migrateStatus(t, dir).Status.Files {
+		for _, ix := range f.Indexes {
+			names = append(names, ix.Name)
+		}
+	}
+	return names
 }

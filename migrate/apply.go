@@ -86,6 +86,16 @@ type ApplyOptions struct {
 	// CONCURRENTLY, which blocks writes while it builds. Without it such a
 	// file is refused, before anything runs, with a *RefusedError.
 	AllowOtherDDL bool
+	// Replicas are streaming standbys of the server: after each file
+	// Apply waits until every one has replayed the file's builds (the
+	// primary's WAL insert position once they are done) and shows its
+	// indexes valid, and records the revision only then; nil waits for
+	// none. Down and Repair do not wait.
+	Replicas []Replica
+	// ReplicaTimeout bounds each file's wait for the Replicas; past it
+	// Apply stops with a *ReplicaLagError and the file's revision is not
+	// recorded.
+	ReplicaTimeout time.Duration
 }
 
 func (o ApplyOptions) withDefaults() ApplyOptions {
@@ -114,6 +124,9 @@ func (o ApplyOptions) withDefaults() ApplyOptions {
 	}
 	if o.Operator == "" {
 		o.Operator = "hishamos-perf"
+	}
+	if o.ReplicaTimeout <= 0 {
+		o.ReplicaTimeout = DefaultReplicaTimeout
 	}
 	if o.ProgressInterval <= 0 {
 		o.ProgressInterval = 500 * time.Millisecond
@@ -159,6 +172,13 @@ func prepare(ctx context.Context, conn *pgx.Conn, dir *Dir, o ApplyOptions, chec
 	}
 	if migs, err = dir.Migrations(); err != nil {
 		return nil, nil, nil, err
+	}
+	if !o.DryRun {
+		// Before the lock and the revisions table, which a standby
+		// refuses as it would every build.
+		if err := refuseStandby(ctx, conn); err != nil {
+			return nil, nil, nil, err
+		}
 	}
 	if err := setSession(ctx, conn, o.LockTimeout); err != nil {
 		return nil, nil, nil, err
@@ -258,18 +278,23 @@ func Apply(ctx context.Context, conn *pgx.Conn, dir *Dir, opts ApplyOptions) (*A
 		}
 		start := time.Now()
 		partitioned := drv.parts.root != nil && m.TxMode == TxModeNone
-		if partitioned {
+		if partitioned || len(o.Replicas) > 0 {
 			// The revision is written once the partitioned index is
-			// valid, not statement by statement: an interrupted file is
-			// pending, and runs again from its first statement, each of
-			// which skips what is done.
+			// valid, and every standby has it, not statement by
+			// statement: an interrupted file (or one a standby has not
+			// replayed in time) is pending, and runs again from its first
+			// statement, each of which skips what is done.
 			rrw.hold(m.Version)
 		}
 		err := executeFile(ctx, conn, ex, drv, f, m.TxMode)
 		if err == nil && partitioned {
-			if err = drv.finish(ctx); err == nil {
-				err = rrw.release(ctx)
-			}
+			err = drv.finish(ctx)
+		}
+		if err == nil && len(o.Replicas) > 0 {
+			err = waitReplicas(ctx, conn, f.Name(), m.Indexes, o)
+		}
+		if err == nil && (partitioned || len(o.Replicas) > 0) {
+			err = rrw.release(ctx)
 		}
 		rrw.hold("")
 		fr.Took = time.Since(start)

@@ -110,6 +110,9 @@ type IndexStatus struct {
 	// PartitionIndexes are its partitions' indexes that the file builds,
 	// each compared with the database.
 	PartitionIndexes []IndexStatus `json:"partition_indexes,omitempty"`
+	// Nodes is the index on each standby, when the status was asked
+	// across them (see StatusOnReplicas).
+	Nodes []NodeIndex `json:"nodes,omitempty"`
 }
 
 // FileStatus is one file of the directory against the revisions table.

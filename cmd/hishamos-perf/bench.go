@@ -72,6 +72,9 @@ type benchOptions struct {
 	samples       bool
 	junit         string
 	html          string
+	// replicas is --replica: the standby the runs read from.
+	replicas       []string
+	replicaTimeout time.Duration
 }
 
 func newBenchCmd(a *app) *cobra.Command {
@@ -146,6 +149,11 @@ Modes:
   bench --apply migrations/        measure, apply the pending migrations,
                                    ANALYZE, measure again, compare (--revert
                                    takes the migrations down afterwards)
+  bench --replica [NAME=]DSN       measure on a streaming standby of --dsn, the
+                                   server the reads go to; with --apply the
+                                   indexes are built on --dsn and the run after
+                                   starts once the standby has replayed them and
+                                   the ANALYZE (--replica-timeout, exit 3 past it)
 
 The gate holds statements to --metric: latency (the default), server or
 buffers. --expect 40% makes every targeted statement, and every statement
@@ -209,6 +217,8 @@ release.`,
 	f.StringVar(&o.metric, flagMetric, string(bench.MetricLatency), "what the gate holds statements to: latency (the client's median), server (the server's time per call) or buffers")
 	f.BoolVar(&o.samples, flagSamples, false, "include every latency sample in --format json")
 	f.StringVar(&o.junit, flagJUnit, "", "also write a JUnit XML report to this file")
+	f.StringArrayVar(&o.replicas, flagReplica, nil, "a streaming standby of the --dsn server, as [NAME=]DSN: the runs read from it (where the reads go); --apply builds on the --dsn primary and waits for the standby to replay the indexes and the statistics before the run after")
+	f.DurationVar(&o.replicaTimeout, flagReplicaTimeout, migrate.DefaultReplicaTimeout, "with --replica: how long to wait for the standby to replay what --apply wrote")
 	f.StringVar(&o.html, flagHTML, "", "also write a self-contained HTML report (charts, plans, indexes, environment) to this file")
 	return cmd
 }
@@ -401,22 +411,59 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 			return badInput(fmt.Errorf("--%s: %w", flagApply, err))
 		}
 	}
+	specs, err := parseReplicas(o.replicas)
+	if err != nil {
+		return benchUsage("%w", err)
+	}
+	switch {
+	case len(specs) > 1:
+		return benchUsage("--%s given %d times: bench measures one node; give the standby the reads go to", flagReplica, len(specs))
+	case len(specs) == 1 && o.allowWrites:
+		return benchUsage("--%s with --%s: a standby takes no writes; bench the writes on the --%s primary", flagAllowWrites, flagReplica, flagDSN)
+	}
 	t, err := a.target(ctx, true)
 	if err != nil {
 		return err
 	}
-	cfg.Target = t.String()
+	// reads is where the runs go: the --dsn server, or its standby.
+	reads, readsName := t, ""
+	var opts migrate.ApplyOptions
+	opts.Observer = a.sayMigrateEvent
+	if len(specs) == 1 {
+		primary, err := a.connect(ctx, t, pg.DefaultSession)
+		if err != nil {
+			return err
+		}
+		defer primary.Close(context.Background())
+		f, conns, closeFleet, err := a.openFleet(ctx, primary, specs, pg.DefaultSession)
+		if err != nil {
+			return err
+		}
+		defer closeFleet()
+		reads, readsName = pg.Target{DSN: specs[0].dsn, Source: "--" + flagReplica}, f.Nodes[1].Name
+		opts.Replicas = []migrate.Replica{{Name: readsName, Q: conns[0]}}
+		opts.ReplicaTimeout = o.replicaTimeout
+		cfg.Writer = func(ctx context.Context) (bench.Conn, error) {
+			conn, err := a.connect(ctx, t, pg.DefaultSession)
+			if err != nil {
+				return nil, err
+			}
+			return conn, nil
+		}
+		cfg.CatchUp = func(ctx context.Context) error { return migrate.WaitReplicas(ctx, primary, opts) }
+	}
+	cfg.Target = reads.String()
 	if dir != nil {
 		cfg.Migrator = &migrate.Migrator{
 			Directory: dir,
 			Connect: func(ctx context.Context) (*pgx.Conn, error) {
 				return a.connect(ctx, t, pg.Session{LockTimeout: migrate.DefaultLockTimeout})
 			},
-			Options: migrate.ApplyOptions{Observer: a.sayMigrateEvent},
+			Options: opts,
 		}
 	}
 	connect := func(ctx context.Context) (bench.Conn, error) {
-		conn, err := a.connect(ctx, t, pg.DefaultSession)
+		conn, err := a.connect(ctx, reads, pg.DefaultSession)
 		if err != nil {
 			return nil, err
 		}
@@ -428,7 +475,11 @@ func (a *app) runBench(ctx context.Context, o benchOptions) error {
 		bar.Done()
 		a.say(format, args...)
 	}
-	a.say("bench: %s %s on %s", cfg.Workload.Info.Kind, cfg.Workload.Info.Name, t)
+	if readsName != "" {
+		a.say("bench: %s %s on %s, standby %s of %s", cfg.Workload.Info.Kind, cfg.Workload.Info.Name, readsName, reads, t)
+	} else {
+		a.say("bench: %s %s on %s", cfg.Workload.Info.Kind, cfg.Workload.Info.Name, t)
+	}
 	rep, err := bench.Bench(ctx, connect, cfg)
 	bar.Done()
 	if err != nil {
@@ -526,6 +577,10 @@ func (a *app) benchFailed(ctx context.Context, rep *bench.Report, err error, o b
 		return badInput(err)
 	case stopped != nil:
 		return &dbError{err}
+	case errors.As(err, new(*migrate.ReplicaLagError)):
+		var rle *migrate.ReplicaLagError
+		errors.As(err, &rle)
+		return &dbError{fmt.Errorf("bench: %w", replicaLagError(rle))}
 	case errors.Is(err, bench.ErrOptions), errors.Is(err, bench.ErrWrites):
 		return benchOptionUsage(err)
 	case errors.Is(err, bench.ErrWorkload),
@@ -559,7 +614,7 @@ func (a *app) renderBench(rep *bench.Report, o benchOptions) error {
 // command (bench --apply) is doing.
 func (a *app) sayMigrateEvent(e migrate.Event) {
 	switch e.Kind {
-	case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction:
+	case migrate.EventFile, migrate.EventBuilt, migrate.EventLockWait, migrate.EventRetry, migrate.EventDropInvalid, migrate.EventLongTransaction, migrate.EventReplicaWait:
 		a.say("migrate: %s", e.Message)
 	}
 }

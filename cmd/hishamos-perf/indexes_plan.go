@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
+	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
@@ -353,9 +354,17 @@ func (a *app) migrateError(err error, _ string) error {
 		lte *migrate.LockTimeoutError
 		re  *migrate.RefusedError
 	)
+	var (
+		rle *migrate.ReplicaLagError
+		ste *migrate.StandbyTargetError
+	)
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &rle):
+		return &dbError{replicaLagError(rle)}
+	case errors.As(err, &ste):
+		return &usageError{err: fmt.Errorf("--%s: %w: point --%s at the primary (the --%s flag takes its standbys)", flagDSN, err, flagDSN, flagReplica)}
 	case errors.As(err, &le), errors.As(err, &lte), errors.As(err, new(*migrate.IncompleteError)):
 		return &dbError{err}
 	case errors.As(err, &re) && (errors.Is(err, migrate.ErrOtherDDL) || errors.Is(err, migrate.ErrBlockingIndex)):
@@ -398,4 +407,21 @@ func fileAtFault(code string) bool {
 		return true
 	}
 	return false
+}
+
+// replicaLagError words a standby that had not replayed a file in time:
+// which node, how far behind, what was (not) recorded and how to go on.
+func replicaLagError(e *migrate.ReplicaLagError) error {
+	why := fmt.Sprintf("it is %s of WAL behind the primary (replayed to %s of %s)", analyze.Bytes(e.BehindBytes), e.Replayed, e.Target)
+	if e.Index != "" {
+		why = fmt.Sprintf("it has replayed the build but %s is not valid there", e.Index)
+	}
+	if e.Paused {
+		why += ", its replay paused (pg_wal_replay_resume() on it goes on)"
+	}
+	if e.File == "" {
+		return fmt.Errorf("node %s has not replayed the primary's writes after --%s %s: %s", e.Node, flagReplicaTimeout, e.Timeout, why)
+	}
+	return fmt.Errorf("%s: node %s has not replayed the file after --%s %s: %s; the index is kept on the primary and the version is not recorded: run apply again once %s has caught up",
+		e.File, e.Node, flagReplicaTimeout, e.Timeout, why, e.Node)
 }

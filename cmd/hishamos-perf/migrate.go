@@ -81,6 +81,10 @@ type applyOptions struct {
 	engine          string
 	revisionsSchema string
 	allowOtherDDL   bool
+	// replicas and replicaTimeout are apply's --replica and
+	// --replica-timeout: the standbys it waits for after each file.
+	replicas       []string
+	replicaTimeout time.Duration
 }
 
 func addApplyFlags(cmd *cobra.Command, o *applyOptions, engine bool) {
@@ -171,7 +175,16 @@ built, drops the INVALID leftover of the one interrupted and goes on. A
 partition detached or dropped since the plan is skipped, one added since gets
 its index too, and a lock on one partition stops apply with that partition
 named. A CREATE INDEX CONCURRENTLY on a partitioned table, which PostgreSQL
-refuses, is refused before anything runs.`,
+refuses, is refused before anything runs.
+
+With --replica [NAME=]DSN (a streaming standby of the --dsn server; repeat for
+each), a file's version is recorded only once every standby has replayed its
+builds (the primary's WAL insert position after them) and shows its indexes
+valid, the wait told on stderr. A standby still behind after --replica-timeout
+stops apply (exit code 3) naming it and how far behind it is: the index stays
+on the primary, the version is not recorded, and apply again takes the index
+as built, waits again and records it. --dsn pointing at a standby is refused
+(exit code 2), naming its primary when the standby shows it.`,
 		Example: strings.ReplaceAll(`  hishamos-perf CMD --dir migrations
   hishamos-perf CMD --dry-run
   hishamos-perf --dsn "$DB" CMD 1 --lock-timeout 2s --wait 2m`, "CMD", path),
@@ -187,6 +200,8 @@ refuses, is refused before anything runs.`,
 	}
 	addApplyFlags(cmd, &o, true)
 	addAllowOtherDDL(cmd, &o)
+	cmd.Flags().StringArrayVar(&o.replicas, flagReplica, nil, "a streaming standby of the --dsn server, as [NAME=]DSN (repeat for each): after each file, wait until it has replayed the builds and shows the indexes valid, then record the version")
+	cmd.Flags().DurationVar(&o.replicaTimeout, flagReplicaTimeout, migrate.DefaultReplicaTimeout, "how long each file waits for the --replica standbys; past it apply stops (exit code 3) and the version is not recorded")
 	return cmd
 }
 
@@ -254,9 +269,17 @@ func (a *app) runApply(ctx context.Context, cmdPath string, o applyOptions) erro
 	if err := dir.Validate(); err != nil {
 		return a.migrateError(err, cmdPath)
 	}
+	// --replica is read before any connection: a bad one changes nothing.
+	if _, err := parseReplicas(o.replicas); err != nil {
+		return &usageError{err: err, cmd: cmdPath}
+	}
 	switch o.engine {
 	case migrate.EngineNative, "":
 	case migrate.EngineAtlas:
+		if len(o.replicas) > 0 {
+			// The atlas CLI would record each version without waiting.
+			return &usageError{err: fmt.Errorf("--%s is waited for by the native engine only: drop --%s %s", flagReplica, flagEngine, migrate.EngineAtlas), cmd: cmdPath}
+		}
 		return a.runAtlasApply(ctx, cmdPath, dir, o)
 	default:
 		return &usageError{err: fmt.Errorf("--%s %q: use %s or %s", flagEngine, o.engine, migrate.EngineNative, migrate.EngineAtlas), cmd: cmdPath}
@@ -274,6 +297,23 @@ func (a *app) runMigrations(ctx context.Context, cmdPath string, dir *migrate.Di
 	}
 	defer conn.Close(context.Background())
 	opts, done := a.applyOpts(ctx, t, o)
+	if len(o.replicas) > 0 && !o.dryRun {
+		specs, err := parseReplicas(o.replicas)
+		if err != nil {
+			done()
+			return &usageError{err: err, cmd: cmdPath}
+		}
+		f, conns, closeFleet, err := a.openFleet(ctx, conn, specs, pg.DefaultSession)
+		if err != nil {
+			done()
+			return err
+		}
+		defer closeFleet()
+		for i, c := range conns {
+			opts.Replicas = append(opts.Replicas, migrate.Replica{Name: f.Nodes[i+1].Name, Q: c})
+		}
+		opts.ReplicaTimeout = o.replicaTimeout
+	}
 	res, err := run(ctx, conn, dir, opts)
 	done()
 	if res != nil && (err == nil || len(res.Files) > 0) {
@@ -318,6 +358,7 @@ func (a *app) runAtlasApply(ctx context.Context, cmdPath string, dir *migrate.Di
 func newStatusCmd(a *app) *cobra.Command {
 	var (
 		dir, schema, engine string
+		replicas            []string
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -326,25 +367,38 @@ func newStatusCmd(a *app) *cobra.Command {
 partly applied or pending, and for each index it creates whether it is there,
 valid and as the file says. Drift is an applied index that is now missing,
 INVALID or different; INVALID leftovers of failed builds are listed (apply
-again, or run repair). status changes nothing.`,
+again, or run repair). status changes nothing.
+
+With --replica (a streaming standby of the --dsn server, repeatable), each
+index is also shown on every standby: ok (there, valid), invalid (its build
+not replayed to the end yet) or absent.`,
 		Example: `  hishamos-perf migrate status
-  hishamos-perf --dsn "$DB" migrate status --dir db/migrations --format json`,
+  hishamos-perf --dsn "$DB" migrate status --dir db/migrations --format json
+  hishamos-perf --dsn "$PRIMARY" migrate status --replica r1="$STANDBY"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runStatus(cmd.Context(), cmd.CommandPath(), dir, schema, engine)
+			return a.runStatus(cmd.Context(), cmd.CommandPath(), dir, schema, engine, replicas)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&dir, flagDir, defaultMigrationsDir, "migration directory")
 	f.StringVar(&schema, flagRevisionsSchema, migrate.DefaultRevisionsSchema, "schema of the atlas_schema_revisions table")
 	f.StringVar(&engine, flagEngine, migrate.EngineNative, "native, or atlas to run the atlas CLI (needs the atlas binary on PATH)")
+	f.StringArrayVar(&replicas, flagReplica, nil, "a streaming standby of the --dsn server, as [NAME=]DSN (repeat for each): each index is shown on it too")
 	return cmd
 }
 
-func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine string) error {
+func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine string, replicas []string) error {
 	dir, err := readDir(dirPath)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
+	}
+	specs, err := parseReplicas(replicas)
+	if err != nil {
+		return &usageError{err: err, cmd: cmdPath}
+	}
+	if len(specs) > 0 && engine == migrate.EngineAtlas {
+		return &usageError{err: fmt.Errorf("--%s is read by the native engine: drop --%s %s", flagReplica, flagEngine, migrate.EngineAtlas), cmd: cmdPath}
 	}
 	if engine == migrate.EngineAtlas {
 		e, err := migrate.NewAtlasEngine("")
@@ -375,6 +429,20 @@ func (a *app) runStatus(ctx context.Context, cmdPath, dirPath, schema, engine st
 	st, err := migrate.Status(ctx, conn, dir, schema)
 	if err != nil {
 		return a.migrateError(err, cmdPath)
+	}
+	if len(specs) > 0 {
+		f, conns, closeFleet, err := a.openFleet(ctx, conn, specs, pg.DefaultSession)
+		if err != nil {
+			return err
+		}
+		defer closeFleet()
+		var rs []migrate.Replica
+		for i, c := range conns {
+			rs = append(rs, migrate.Replica{Name: f.Nodes[i+1].Name, Q: c})
+		}
+		if err := migrate.StatusOnReplicas(ctx, st, dir, rs); err != nil {
+			return a.migrateError(err, cmdPath)
+		}
 	}
 	return a.write(report.Status(st, t.String()))
 }

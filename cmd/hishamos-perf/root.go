@@ -52,6 +52,8 @@ const (
 	flagReplicas   = "replicas"
 	flagNode       = "node"
 	flagReplica    = "replica"
+	// flagReplicaTimeout bounds apply's wait for its --replica standbys.
+	flagReplicaTimeout = "replica-timeout"
 )
 
 // Environment variables the tool reads, besides the DSN ones in internal/pg.

@@ -85,8 +85,38 @@ type StatusReport struct {
 // and each index's, and under them what is applied, pending, drifted or
 // left over.
 func Status(st *migrate.StatusReport, target string) *Doc {
-	files := &Table{Title: "Migrations in " + st.Dir, Columns: []Column{{Name: "version"}, {Name: "state"}, {Name: "index"},
-		{Name: "in the database"}, {Name: "applied"}, {Name: "detail", DataOnly: true}}}
+	// With standbys (migrate status --replica), a column per node after
+	// the primary's.
+	var nodes []string
+	for _, f := range st.Files {
+		for _, ix := range f.Indexes {
+			if len(ix.Nodes) > 0 && nodes == nil {
+				for _, n := range ix.Nodes {
+					nodes = append(nodes, n.Node)
+				}
+			}
+		}
+	}
+	cols := []Column{{Name: "version"}, {Name: "state"}, {Name: "index"}, {Name: "in the database"}}
+	if len(nodes) > 0 {
+		cols[3].Name = "on the primary"
+		for _, n := range nodes {
+			cols = append(cols, Column{Name: "on " + n})
+		}
+	}
+	cols = append(cols, Column{Name: "applied"}, Column{Name: "detail", DataOnly: true})
+	files := &Table{Title: "Migrations in " + st.Dir, Columns: cols}
+	onNodes := func(ix *migrate.IndexStatus) []Cell {
+		var cells []Cell
+		for i := range nodes {
+			if i < len(ix.Nodes) {
+				cells = append(cells, Str(ix.Nodes[i].State))
+			} else {
+				cells = append(cells, Dash())
+			}
+		}
+		return cells
+	}
 	details := &Details{}
 	for _, f := range st.Files {
 		at := Dash()
@@ -101,14 +131,22 @@ func Status(st *migrate.StatusReport, target string) *Doc {
 			tone = Bad
 		}
 		if len(f.Indexes) == 0 {
-			files.Rows = append(files.Rows, Row{Tone: tone, Cells: []Cell{Str(f.Version), Str(f.State), Dash(), Dash(), at, Dash()}})
+			cells := append([]Cell{Str(f.Version), Str(f.State), Dash(), Dash()}, onNodes(&migrate.IndexStatus{})...)
+			files.Rows = append(files.Rows, Row{Tone: tone, Cells: append(cells, at, Dash())})
 		}
 		for _, ix := range f.Indexes {
 			t := tone
 			if ix.State == migrate.IndexInvalid || ix.State == migrate.IndexMissing || ix.State == migrate.IndexDifferent {
 				t = Bad
 			}
-			files.Rows = append(files.Rows, Row{Tone: t, Cells: []Cell{Str(f.Version), Str(f.State), Str(ix.Name), Str(ix.State), at, Str(ix.Detail)}})
+			for _, n := range ix.Nodes {
+				if n.State != migrate.IndexOK && (ix.State == migrate.IndexOK || ix.State == migrate.IndexPresent) && t != Bad {
+					// Valid on the primary, not yet on a standby.
+					t = Warn
+				}
+			}
+			cells := append([]Cell{Str(f.Version), Str(f.State), Str(ix.Name), Str(ix.State)}, onNodes(&ix)...)
+			files.Rows = append(files.Rows, Row{Tone: t, Cells: append(cells, at, Str(ix.Detail))})
 			if ix.Detail != "" {
 				// Said under the table, whole: a sentence cut to a
 				// column's width says nothing.

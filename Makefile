@@ -65,10 +65,9 @@ bench-advisor:
 
 ## bench-advisor-real: indexes propose on testdata/workloads' shop and django, databases nobody tuned the advisor for, at SCALE (default 1), read from workload.sql with its -- weight: comments and from pg_stat_statements after traffic.sql sent REQUESTS (default 1000) requests through psql: the total planner cost with no new index, the hand-written ideal set (ideal.sql), the advisor's set and a one-column advisor's, on the same statistics, parameter values and weights; the ratios to the ideal (bars: 1.10 in cost, 1.25 in size), the sizes and the application's statements skipped (bar: 0). Printed, not enforced
 .PHONY: bench-advisor-real
-SCALE ?= 1
 REQUESTS ?= 1000
 bench-advisor-real:
-	$(GO) test -run '^$$' -bench 'AdvisorReal' -benchtime 1x -timeout 60m ./cmd/hishamos-perf/ -args -advisor-real.scale=$(SCALE) -advisor-real.requests=$(REQUESTS)
+	$(GO) test -run '^$$' -bench 'AdvisorReal' -benchtime 1x -timeout 60m ./cmd/hishamos-perf/ -args -advisor-real.scale=$(or $(SCALE),1) -advisor-real.requests=$(REQUESTS)
 
 ## bench-advisor-scale: indexes propose over 200, 2,000 and 5,000 distinct statements of an ORM filter screen on one 100-column table of 200,000 rows (internal/widetable), each size in a child process of its own: wall time, peak RSS, candidates, EXPLAINs, proposals, estimated cost before and after; says whether 200 statements took under 30 s and 500 MB and 2,000 under 5 minutes (SIZES=200,2000 for fewer)
 .PHONY: bench-advisor-scale

@@ -257,10 +257,14 @@ type Verdict struct {
 	// SeedNetPct and AdvisorNetPct are the typical improvements net of
 	// the machine's drift (NetOfDrift); the placements and the claim are
 	// judged on them.
-	SeedNetPct       float64 `json:"seed_net_improvement_pct"`
-	AdvisorNetPct    float64 `json:"advisor_net_improvement_pct"`
-	SeedPlacement    string  `json:"seed_placement"`
-	AdvisorPlacement string  `json:"advisor_placement"`
+	SeedNetPct    float64 `json:"seed_net_improvement_pct"`
+	AdvisorNetPct float64 `json:"advisor_net_improvement_pct"`
+	SeedPlacement string  `json:"seed_placement"`
+	// SeedAtEdge is set when the seed's net improvement lies within
+	// EdgePoints of a bound of the promise: repeated runs on one machine
+	// spread that far, so a repeat may place it on the other side.
+	SeedAtEdge       bool   `json:"seed_at_edge,omitempty"`
+	AdvisorPlacement string `json:"advisor_placement"`
 	// SeedImproved and AdvisorImproved count targeted statements judged
 	// improved.
 	SeedImproved    int `json:"seed_improved"`
@@ -818,6 +822,13 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 	if expect != nil {
 		promise = fmt.Sprintf("the promised %g–%g%%", expect.MinPct, expect.MaxPct)
 		v.ClaimHolds = v.Targeted > 0 && v.SeedNetPct >= expect.MinPct
+		for _, bound := range []float64{expect.MinPct, expect.MaxPct} {
+			if v.Targeted > 0 && math.Abs(v.SeedNetPct-bound) < EdgePoints {
+				v.SeedAtEdge = true
+				promise += fmt.Sprintf(", at its edge (within %g points of %g%%, as far as repeated runs spread: a repeat may fall on the other side)", EdgePoints, bound)
+				break
+			}
+		}
 	}
 	claim := "the claim does not hold"
 	if v.ClaimHolds {
@@ -833,6 +844,13 @@ func Judge(stmts []StatementResult, expect *bench.ExpectRange, seedCount, adviso
 		advisorCount, netWords(v.AdvisorTypicalPct, v.AdvisorNetPct, advisorDrift), v.AdvisorPlacement, v.AdvisorImproved)
 	return v
 }
+
+// EdgePoints is how near a bound of the promise, in percentage points, the
+// seed's net improvement is called at the edge of it: the spread make
+// demo-repeat allows around the median of five runs, and more than five
+// runs on an idle machine spread (36.7–42.8%, 3.4 points at most from
+// their median).
+const EdgePoints = 5.0
 
 // HodgesLehmann is the Hodges–Lehmann estimate of the center of vs: the
 // median of the means of every pair of values, each value paired with

@@ -125,3 +125,21 @@ func TestHodgesLehmann(t *testing.T) {
 		t.Errorf("one statement 30%% → 60%%: the median moved %.1f points, the estimate %.1f (want under half as far)", dMedian, dHL)
 	}
 }
+
+// TestJudgeAtTheEdge: a net improvement within EdgePoints of a bound is
+// placed as it falls and said to be at the edge; one clear of both is not.
+func TestJudgeAtTheEdge(t *testing.T) {
+	stmt := func(v float64) StatementResult {
+		return StatementResult{Targeted: true, Seed: Change{ImprovementPct: v, ClaimPct: v}, Advisor: Change{ImprovementPct: v, ClaimPct: v}}
+	}
+	for _, tt := range []struct {
+		pct   float64
+		place string
+		edge  bool
+	}{{38, Below, true}, {41, Within, true}, {50, Within, false}, {20, Below, false}, {63, Above, true}} {
+		v := Judge([]StatementResult{stmt(tt.pct)}, promise, 11, 9, nil, nil, bench.MetricServer)
+		if v.SeedPlacement != tt.place || v.SeedAtEdge != tt.edge || strings.Contains(v.Line, "at its edge") != tt.edge {
+			t.Errorf("%.0f%%: placed %q, at the edge %v, line %q; want %q, %v", tt.pct, v.SeedPlacement, v.SeedAtEdge, v.Line, tt.place, tt.edge)
+		}
+	}
+}

@@ -179,8 +179,7 @@ func (s *Sandbox) SetReplicas(ctx context.Context, n int) ([]*Sandbox, error) {
 	if n < 0 || n > MaxReplicas {
 		return nil, fmt.Errorf("%w: %d (0 to %d)", ErrReplicas, n, MaxReplicas)
 	}
-	st, err := s.LoadState()
-	if err != nil {
+	if _, err := s.LoadState(); err != nil {
 		return nil, err
 	}
 	if s.pid() == 0 {
@@ -196,6 +195,7 @@ func (s *Sandbox) SetReplicas(ctx context.Context, n int) ([]*Sandbox, error) {
 	for i := 1; i <= n; i++ {
 		r := s.Replica(i)
 		if i > len(have) {
+			var err error
 			if r, err = s.Standby(ctx, r.Dir); err != nil {
 				return nil, fmt.Errorf("sandbox: make %s: %w", ReplicaName(i), err)
 			}
@@ -203,7 +203,8 @@ func (s *Sandbox) SetReplicas(ctx context.Context, n int) ([]*Sandbox, error) {
 			continue
 		}
 		if r.pid() == 0 {
-			if st, err = s.LoadState(); err != nil {
+			st, err := s.LoadState()
+			if err != nil {
 				return nil, err
 			}
 			if err := r.startFollowing(ctx, s, st); err != nil {

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // Severity ranks findings. The zero value is not a severity.
@@ -243,21 +245,7 @@ func ms(v float64) string {
 }
 
 // kb writes a size given in kilobytes: 820 kB, 12.4 MB, 1.2 GB.
-func kb(v int64) string { return Bytes(v * 1024) }
-
-// Bytes writes a size in bytes short: 512 B, 820 kB, 12.4 MB, 1.2 GB.
-func Bytes(v int64) string {
-	f := float64(v)
-	switch {
-	case f >= 1<<30:
-		return strconv.FormatFloat(f/(1<<30), 'f', 1, 64) + " GB"
-	case f >= 1<<20:
-		return strconv.FormatFloat(f/(1<<20), 'f', 1, 64) + " MB"
-	case f >= 1<<10:
-		return strconv.FormatFloat(f/(1<<10), 'f', 0, 64) + " kB"
-	}
-	return strconv.FormatInt(v, 10) + " B"
-}
+func kb(v int64) string { return pg.Size(v * 1024) }
 
 // pct writes a fraction as a percentage: 99.6%.
 func pct(f float64) string { return strconv.FormatFloat(f*100, 'f', 1, 64) + "%" }

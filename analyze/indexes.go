@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/hishamos/hishamos-perf/internal/pg"
 )
 
 // Thresholds of the index health rules.
@@ -507,7 +509,7 @@ func (r *IndexReport) invalid() []Finding {
 		}
 		out = append(out, Finding{
 			Rule: RuleInvalidIndex, Severity: Critical, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
-			Message:  fmt.Sprintf("index %s is INVALID (a failed CREATE INDEX CONCURRENTLY): writes still maintain its %s but no query can use it", ix.Name, Bytes(ix.SizeBytes)),
+			Message:  fmt.Sprintf("index %s is INVALID (a failed CREATE INDEX CONCURRENTLY): writes still maintain its %s but no query can use it", ix.Name, pg.Size(ix.SizeBytes)),
 			Evidence: map[string]float64{"size_bytes": float64(ix.SizeBytes)},
 			Fix:      fmt.Sprintf("DROP INDEX CONCURRENTLY %s; then fix what failed the build (duplicate values for a UNIQUE index, a timeout, a deadlock) and create it again.", ix.qname()),
 		})
@@ -608,7 +610,7 @@ func (r *IndexReport) duplicates() []Finding {
 				out = append(out, Finding{
 					Rule: RuleDuplicateIndex, Severity: Warning, Table: drop.QualifiedTable(), Index: drop.Schema + "." + drop.Name,
 					Message: fmt.Sprintf("index %s duplicates %s on (%s): same columns, opclasses, collations and predicate; %s wasted",
-						drop.Name, keep.Name, strings.Join(keep.Columns, ", "), Bytes(drop.SizeBytes)),
+						drop.Name, keep.Name, strings.Join(keep.Columns, ", "), pg.Size(drop.SizeBytes)),
 					Evidence: map[string]float64{"size_bytes": float64(drop.SizeBytes), "scans": float64(drop.Scans), "kept_scans": float64(keep.Scans)},
 					Fix:      fmt.Sprintf("%s it repeats %s, which stays.", dropFix(drop), keep.Name),
 				})
@@ -637,7 +639,7 @@ func (r *IndexReport) duplicates() []Finding {
 			out = append(out, Finding{
 				Rule: RulePrefixIndex, Severity: Warning, Table: a.QualifiedTable(), Index: a.Schema + "." + a.Name,
 				Message: fmt.Sprintf("index %s on (%s) is a prefix of %s on (%s), which serves the same lookups; %s could go",
-					a.Name, strings.Join(a.Columns, ", "), b.Name, strings.Join(b.Columns, ", "), Bytes(a.SizeBytes)),
+					a.Name, strings.Join(a.Columns, ", "), b.Name, strings.Join(b.Columns, ", "), pg.Size(a.SizeBytes)),
 				Evidence: map[string]float64{"size_bytes": float64(a.SizeBytes), "scans": float64(a.Scans), "covering_scans": float64(b.Scans)},
 				Fix:      fmt.Sprintf("%s once a check of its queries shows %s serves them as well.", dropIndex(a), b.Name),
 			})
@@ -695,7 +697,7 @@ func (r *IndexReport) unused(fks []foreignKey, cfg healthConfig) []Finding {
 			out = append(out, Finding{
 				Rule: RuleUnusedIndex, Severity: Info, Table: ix.QualifiedTable(), Index: ix.Schema + "." + ix.Name,
 				Message: fmt.Sprintf("index %s (%s) is rarely used (no scans %s) but keeps deletes and key updates on %s fast: it is the only index for foreign key %s (%s)",
-					ix.Name, Bytes(ix.SizeBytes), since, fk.refTable, fk.name, strings.Join(fk.columns, ", ")),
+					ix.Name, pg.Size(ix.SizeBytes), since, fk.refTable, fk.name, strings.Join(fk.columns, ", ")),
 				Evidence: ev,
 				Fix:      fmt.Sprintf("Keep it: without it each delete on %s scans %s (%s rows).", fk.refTable, fk.table, num(fk.rows)),
 			})
@@ -705,9 +707,9 @@ func (r *IndexReport) unused(fks []foreignKey, cfg healthConfig) []Finding {
 			continue
 		}
 		r.advised[ix.oid] = true
-		msg := fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, Bytes(ix.SizeBytes), since)
+		msg := fmt.Sprintf("index %s (%s) has had no scans %s", ix.Name, pg.Size(ix.SizeBytes), since)
 		if ix.Partitioned {
-			msg = fmt.Sprintf("index %s on the partitioned table %s (%s over its %d partitions) has had no scans on any of them %s", ix.Name, ix.Table, Bytes(ix.SizeBytes), ix.Partitions, since)
+			msg = fmt.Sprintf("index %s on the partitioned table %s (%s over its %d partitions) has had no scans on any of them %s", ix.Name, ix.Table, pg.Size(ix.SizeBytes), ix.Partitions, since)
 			ev["partitions"] = float64(ix.Partitions)
 		}
 		out = append(out, Finding{
@@ -794,7 +796,7 @@ func (r *IndexReport) seqScanned(name func(Option) string) []Finding {
 		out = append(out, Finding{
 			Rule: RuleSeqScanTable, Severity: Warning, Table: t.Schema + "." + t.Name,
 			Message: fmt.Sprintf("%s (%s rows, %s) is read by sequential scans %s of the time: %s scans reading %s rows each on average",
-				t.Name, num(t.Rows), Bytes(t.SizeBytes), pct(share), num(float64(t.SeqScans)), num(perScan)),
+				t.Name, num(t.Rows), pg.Size(t.SizeBytes), pct(share), num(float64(t.SeqScans)), num(perScan)),
 			Evidence: map[string]float64{
 				"seq_scans": float64(t.SeqScans), "index_scans": float64(t.IndexScans), "seq_share_pct": round1(share * 100),
 				"rows_per_seq_scan": round1(perScan), "table_rows": t.Rows, "size_bytes": float64(t.SizeBytes),

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
@@ -788,13 +789,13 @@ func (s *Subject) wideRows() []Finding {
 		sev = Warning
 	}
 	ev := map[string]float64{"rows_per_call": round1(rows), "row_width_bytes": width, "bytes_per_call": math.Round(bytes)}
-	msg := fmt.Sprintf("each call returns %s rows of about %s bytes (%s)", num(rows), num(width), Bytes(int64(bytes)))
+	msg := fmt.Sprintf("each call returns %s rows of about %s bytes (%s)", num(rows), num(width), pg.Size(int64(bytes)))
 	table := firstTable(p.Root)
 	if scan != nil {
 		ev["columns_fetched"] = float64(cols)
 		table = scan.Table()
 		msg = fmt.Sprintf("the statement returns all %d columns of %s: %s rows per call of about %s bytes (%s)",
-			cols, scan.RelationName, num(rows), num(width), Bytes(int64(bytes)))
+			cols, scan.RelationName, num(rows), num(width), pg.Size(int64(bytes)))
 	}
 	return []Finding{{
 		Rule: RuleWideRows, Severity: sev, Table: table, Node: refOf(scan),

@@ -64,7 +64,7 @@ type ReplicaLagError struct {
 }
 
 func (e *ReplicaLagError) Error() string {
-	why := fmt.Sprintf("it has replayed to %s, %d bytes of WAL behind the primary's %s", e.Replayed, e.BehindBytes, e.Target)
+	why := fmt.Sprintf("it has replayed to %s, %s of WAL behind the primary's %s", e.Replayed, pg.Size(e.BehindBytes), e.Target)
 	if e.Index != "" {
 		why = fmt.Sprintf("it has replayed past %s but %s is not valid there", e.Target, e.Index)
 	}
@@ -153,7 +153,7 @@ func waitReplicas(ctx context.Context, primary pg.Querier, file string, indexes 
 			lastReport = now
 			for _, i := range behind {
 				st := states[i]
-				msg := fmt.Sprintf("waiting for %s to replay to %s: at %s, %d bytes behind", o.Replicas[i].Name, target, st.replayed, int64(want-st.lsn))
+				msg := fmt.Sprintf("waiting for %s to replay to %s: at %s, %s of WAL behind", o.Replicas[i].Name, target, st.replayed, pg.Size(int64(want-st.lsn)))
 				if st.lsn >= want {
 					msg = fmt.Sprintf("waiting for %s to show %s valid", o.Replicas[i].Name, st.invalid)
 				}

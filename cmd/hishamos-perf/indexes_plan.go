@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/spf13/cobra"
 
-	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/cmd/hishamos-perf/internal/report"
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
@@ -412,7 +411,7 @@ func fileAtFault(code string) bool {
 // replicaLagError words a standby that had not replayed a file in time:
 // which node, how far behind, what was (not) recorded and how to go on.
 func replicaLagError(e *migrate.ReplicaLagError) error {
-	why := fmt.Sprintf("it is %s of WAL behind the primary (replayed to %s of %s)", analyze.Bytes(e.BehindBytes), e.Replayed, e.Target)
+	why := fmt.Sprintf("it is %s of WAL behind the primary (replayed to %s of %s)", pg.Size(e.BehindBytes), e.Replayed, e.Target)
 	if e.Index != "" {
 		why = fmt.Sprintf("it has replayed the build but %s is not valid there", e.Index)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hishamos/hishamos-perf/analyze"
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 )
 
@@ -99,7 +100,7 @@ func analyzeHeader(rep *analyze.Report) *KV {
 		text := fmt.Sprintf("%s, %s calls of %s statements, %s", orWord(n.Role, "node"), thousands(n.Calls), thousands(int64(n.Statements)), fmtMs(n.TotalTime))
 		data := []Field{{"node " + n.Name + " role", n.Role}, {"node " + n.Name + " calls", n.Calls}, {"node " + n.Name + " total ms", n.TotalTime}}
 		if n.ReplayLagBytes != nil {
-			text += fmt.Sprintf("; replay %s behind", analyze.Bytes(*n.ReplayLagBytes))
+			text += fmt.Sprintf("; replay %s behind", pg.Size(*n.ReplayLagBytes))
 			data = append(data, Field{"node " + n.Name + " replay lag bytes", *n.ReplayLagBytes})
 		}
 		if n.ReplayPaused {
@@ -514,9 +515,9 @@ func indexesTable(rep *analyze.Report, f Format) *Table {
 			scans += n.Scans
 		}
 		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(x.Name), Str(x.Table),
-			Num(x.SizeBytes, analyze.Bytes(x.SizeBytes)), count(scans), Str(strings.Join(x.Findings, ", "))}})
+			Num(x.SizeBytes, pg.Size(x.SizeBytes)), count(scans), Str(strings.Join(x.Findings, ", "))}})
 	}
-	t.Note = fmt.Sprintf("%d indexes, %s in all, on %d tables.", len(rep.Indexes), analyze.Bytes(total), len(rep.Tables))
+	t.Note = fmt.Sprintf("%d indexes, %s in all, on %d tables.", len(rep.Indexes), pg.Size(total), len(rep.Tables))
 	if len(rep.Nodes) > 1 {
 		t.Note += fmt.Sprintf(" Scans are summed over the %d nodes.", len(rep.Nodes))
 	}

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/internal/dataset"
 	"github.com/hishamos/hishamos-perf/internal/fleet"
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/render"
 	"github.com/hishamos/hishamos-perf/internal/sandbox"
 )
@@ -87,7 +87,7 @@ func sandboxNodes(status sandbox.Status, nodes []fleet.Node) *Table {
 				state = "replay paused"
 			}
 			if n.ReplayLagBytes != nil {
-				lag = Num(*n.ReplayLagBytes, analyze.Bytes(*n.ReplayLagBytes))
+				lag = Num(*n.ReplayLagBytes, pg.Size(*n.ReplayLagBytes))
 			}
 			if n.LastReplayed != nil {
 				last = Full(n.LastReplayed.UTC().Format("2006-01-02 15:04:05 UTC"), n.LastReplayed.UTC().Format(time.RFC3339Nano))

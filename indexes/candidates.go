@@ -126,21 +126,22 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 	defer func() { g.notes = nil }()
 
 	type family struct {
-		eq    []use
-		where []string
+		eq               []use
+		where, whereCols []string
 	}
 	families := []family{{eq: eq}}
 	var rest []use
-	var where []string
+	var where, whereCols []string
 	for _, u := range eq {
 		if u.fixed {
 			where = append(where, u.konst)
+			whereCols = append(whereCols, u.col)
 			continue
 		}
 		rest = append(rest, u)
 	}
 	if len(where) > 0 {
-		families = append(families, family{eq: rest, where: where})
+		families = append(families, family{eq: rest, where: where, whereCols: whereCols})
 	}
 	for _, f := range families {
 		var base keyed
@@ -186,7 +187,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			lists = append(lists, base.with(j.key(), "join"))
 		}
 		lists = append(lists, withIn)
-		w := strings.Join(f.where, " AND ")
+		w := partialPred{sql: strings.Join(f.where, " AND "), fixed: f.where, cols: f.whereCols}
 		for _, l := range lists {
 			if l = demoteBroad(l, broad); len(l.keys) == 0 {
 				continue
@@ -197,7 +198,7 @@ func (g *generator) forAccess(si int, a *access, isSelect bool) {
 			for n := 1; n <= len(l.keys); n++ {
 				g.add(si, a, keyed{keys: l.keys[:n], roles: l.roles[:n]}, nil, w)
 			}
-			if inc := includeFor(a, l.keys, w, isSelect); len(inc) > 0 {
+			if inc := includeFor(a, l.keys, w.sql, isSelect); len(inc) > 0 {
 				g.add(si, a, l, inc, w)
 			}
 		}
@@ -266,10 +267,17 @@ func includeFor(a *access, keys []indexdef.Key, where string, isSelect bool) []s
 	return inc
 }
 
+// partialPred is a partial candidate's predicate: its SQL, and its conjuncts and
+// their columns (indexDef.fixed); the zero partialPred is none.
+type partialPred struct {
+	sql         string
+	fixed, cols []string
+}
+
 // add puts a candidate in the pool, unless it is already there (then it
 // only notes the statement) or an existing index serves it.
-func (g *generator) add(si int, a *access, l keyed, include []string, where string) {
-	def := indexDef{table: a.t, keys: append([]indexdef.Key(nil), l.keys...), include: include, where: where}
+func (g *generator) add(si int, a *access, l keyed, include []string, where partialPred) {
+	def := indexDef{table: a.t, keys: append([]indexdef.Key(nil), l.keys...), include: include, where: where.sql, fixed: where.fixed, fixedCols: where.cols}
 	id := def.id()
 	if c, ok := g.pool[id]; ok {
 		c.stmts[si] = true

@@ -131,7 +131,7 @@ func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCos
 		e.hits++
 		return p, nil
 	}
-	if err := e.materialize(ctx, set); err != nil {
+	if err := e.materialize(ctx, e.present(s, set)); err != nil {
 		return nil, err
 	}
 	p, plan, err := e.explain(ctx, s)
@@ -143,6 +143,31 @@ func (e *engine) plan(ctx context.Context, s *costed, set []*indexDef) (*planCos
 	}
 	e.remember(s, key, p)
 	return p, nil
+}
+
+// present is the part of the set that exists while the statement is
+// planned: all of it, except, under HypoPG, the partial indexes that
+// cannot serve the statement. Those exist for the planner as their
+// surrogates (indexDef.surrogate), which serve any value of their leading
+// columns: present, one would be read by a statement with another value
+// there, whose plan no partial index changes (mayServe) and whose cache
+// key leaves it out.
+func (e *engine) present(s *costed, set []*indexDef) []*indexDef {
+	if e.w.method() != CostingHypoPG {
+		return set
+	}
+	for i, d := range set {
+		if d.surrogate() != nil && !mayServe(d, s) {
+			out := append([]*indexDef(nil), set[:i]...)
+			for _, d := range set[i+1:] {
+				if d.surrogate() == nil || mayServe(d, s) {
+					out = append(out, d)
+				}
+			}
+			return out
+		}
+	}
+	return set
 }
 
 // remember caches the statement's plan under a key.

@@ -60,7 +60,15 @@
 // Costs are the planner's total cost from EXPLAIN (FORMAT JSON), never
 // ANALYZE. Hypothetical indexes (HypoPG) live on the one connection Propose
 // is given; they are created in batches, reset by a deferred hypopg_reset()
-// whatever happens, and work on read-only sessions and standbys. Without
+// whatever happens, and work on read-only sessions and standbys. No
+// statement is planned with a hypothetical partial index present: HypoPG
+// keeps its predicate as if its table were the statement's first, so the
+// planner ignores it on a partition, a table joined after another or one
+// read through a view (and one HypoPG release crashed the server there).
+// The planner gets a stand-in instead (indexDef.surrogate), present only
+// while a statement that compares the predicate's columns with its
+// constants is planned, and the partial index's size is HypoPG's estimate
+// of the partial index itself. Without
 // HypoPG, Propose fails with ErrNoHypoPG unless Options.AllowBuild is set, in
 // which case it builds real indexes one at a time inside a transaction that it
 // always rolls back. A statement with $n parameters is planned with values

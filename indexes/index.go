@@ -40,9 +40,68 @@ type indexDef struct {
 	include []string
 	// where is the predicate as SQL, identifiers quoted.
 	where string
+	// fixed are where's conjuncts when the advisor made it from a
+	// statement's equalities with the application's constants (each
+	// `"col" = 'value'`, `"col"` or `NOT "col"`), and fixedCols their
+	// columns, in the same order: what surrogate needs. Nil for a
+	// predicate read from SQL (an existing index, a profile's).
+	fixed     []string
+	fixedCols []string
 	// memo keeps id once computed: a definition does not change after it
 	// is first identified.
 	memo string
+}
+
+// variant is the index on the same table with the same predicate and
+// other keys and INCLUDE columns.
+func (d *indexDef) variant(keys []indexdef.Key, include []string) indexDef {
+	return indexDef{table: d.table, keys: keys, include: include, where: d.where, fixed: d.fixed, fixedCols: d.fixedCols}
+}
+
+// surrogate is what HypoPG is asked to make so that the planner sees a
+// partial index of the advisor's: the same index without its WHERE, the
+// predicate's columns leading its keys, nil when d is not partial or its
+// predicate is not the advisor's equalities (d.fixed).
+//
+// HypoPG (1.3.1 here, and the 1.4 releases) stores a hypothetical index's
+// predicate and expressions with the table as the statement's first
+// range-table entry, and does not move them to where the planner sees the
+// table: a hypothetical partial index is ignored on a partition read
+// through its parent, on a table joined after another and on a table
+// read through a view (the planner cannot prove its predicate), and with
+// HypoPG 1.4 on PostgreSQL 18 planning a statement through a view with
+// one present crashed the server (HypoPG issue 116). So no statement is
+// ever planned with a hypothetical partial index present: the surrogate
+// stands in for it. For a statement that compares each predicate column
+// with the predicate's constant (the only statements mayServe lets a
+// partial index serve), the surrogate's scan reads the same entries in the
+// same order: a leading equality, then d's keys. Its size is the partial
+// index's, estimated by HypoPG on the table alone (hypoPG.create), which
+// is sound.
+func (d *indexDef) surrogate() *indexDef {
+	if d.where == "" || len(d.fixedCols) == 0 {
+		return nil
+	}
+	lead := map[string]bool{}
+	var keys []indexdef.Key
+	for _, c := range d.fixedCols {
+		if !lead[c] {
+			lead[c] = true
+			keys = append(keys, indexdef.Key{Column: c})
+		}
+	}
+	for _, k := range d.keys {
+		if k.Expr != "" || !lead[k.Column] {
+			keys = append(keys, k)
+		}
+	}
+	var include []string
+	for _, c := range d.include {
+		if !lead[c] {
+			include = append(include, c)
+		}
+	}
+	return &indexDef{table: d.table, keys: keys, include: include}
 }
 
 // id identifies the definition: same id, same index.

@@ -211,7 +211,7 @@ func (s *selector) keysOnly(c *cand) *cand {
 	if len(c.def.include) == 0 {
 		return nil
 	}
-	return s.candFor(indexDef{table: c.def.table, keys: c.def.keys, where: c.def.where}, c.roles, -1)
+	return s.candFor(c.def.variant(c.def.keys, nil), c.roles, -1)
 }
 
 // fewRowScans reports whether every plan of plans that reads the index

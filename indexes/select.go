@@ -423,7 +423,7 @@ func (s *selector) merge(ctx context.Context) (bool, error) {
 			if !plain || len(inc) > maxIncludeColumns {
 				continue
 			}
-			m := s.candFor(indexDef{table: b.def.table, keys: b.def.keys, include: inc, where: b.def.where}, b.roles, -1)
+			m := s.candFor(b.def.variant(b.def.keys, inc), b.roles, -1)
 			set := []*indexDef{&m.def}
 			for _, c := range s.chosen {
 				if c != a && c != b && c != m {
@@ -493,6 +493,9 @@ func mayServe(d *indexDef, st *costed) bool {
 		if a.t != d.table {
 			continue
 		}
+		if !impliesFixed(d, a) {
+			return false
+		}
 		lead := d.keys[0]
 		if lead.Column == "" || a.servable()[target(lead)] {
 			return true
@@ -505,6 +508,27 @@ func mayServe(d *indexDef, st *costed) bool {
 		return covers(d, a)
 	}
 	return false
+}
+
+// impliesFixed reports whether the access compares each column of the
+// advisor's partial index's predicate (d.fixed) with its constant, as
+// the planner needs to prove the predicate: a partial index serves no
+// other statement. Always true for an index that is not partial or
+// whose predicate is not the advisor's.
+func impliesFixed(d *indexDef, a *access) bool {
+	for _, f := range d.fixed {
+		found := false
+		for _, u := range a.eq {
+			if u.konst == f {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // coversStatement reports whether the index holds every column the
@@ -610,7 +634,7 @@ func (s *selector) includeWidenings(ch *cand) []*cand {
 			if len(more) == 0 || len(inc) == len(ch.def.include) || len(inc) > maxIncludeColumns {
 				continue
 			}
-			c := s.candFor(indexDef{table: ch.def.table, keys: ch.def.keys, include: inc, where: ch.def.where}, ch.roles, st.idx)
+			c := s.candFor(ch.def.variant(ch.def.keys, inc), ch.roles, st.idx)
 			if !seen[c.id] {
 				seen[c.id] = true
 				out = append(out, c)

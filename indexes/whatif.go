@@ -65,41 +65,73 @@ type hypoPG struct{ q Querier }
 
 func (h *hypoPG) method() string { return CostingHypoPG }
 
+// create makes each definition a hypothetical index, one per partition
+// on a partitioned table. A partial index of the advisor's is made as its
+// surrogate (indexDef.surrogate), and made once more as itself only to
+// read its size, then dropped before anything is planned: no statement
+// is ever planned with a hypothetical partial index present.
 func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 	if len(defs) == 0 {
 		return nil, nil
 	}
+	// job is one definition: plan is what the planner gets, sized (a
+	// partial index's own definition, or nil) what is made for its size.
+	type job struct {
+		plan, sized       *indexDef
+		planDDL, sizedDDL []string
+	}
 	b := &pgx.Batch{}
-	ddls := map[*indexDef][]string{}
-	for _, d := range defs {
-		ddls[d] = []string{d.ddl("", false)}
-		if d.table.partitioned() {
-			ddls[d] = d.partitionDDLs()
+	jobs := make([]job, len(defs))
+	for i, d := range defs {
+		j := job{plan: d}
+		if sur := d.surrogate(); sur != nil {
+			j.plan, j.sized = sur, d
+			j.sizedDDL = hypoDDLs(d)
 		}
-		for _, ddl := range ddls[d] {
+		j.planDDL = hypoDDLs(j.plan)
+		for _, ddl := range append(append([]string(nil), j.planDDL...), j.sizedDDL...) {
 			b.Queue(analyze.Tagged("SELECT h.indexrelid, h.indexname, hypopg_relation_size(h.indexrelid) FROM hypopg_create_index($1) h"), ddl)
 		}
+		jobs[i] = j
 	}
 	res := h.q.SendBatch(ctx, b)
-	out := make([]made, 0, len(defs))
-	var firstErr error
-	for _, d := range defs {
+	read := func(d *indexDef, ddls []string) (made, error) {
 		i := 0
 		next := func() (made, error) {
 			var m made
 			err := res.QueryRow().Scan(&m.oid, &m.name, &m.bytes)
 			if err != nil {
-				err = fmt.Errorf("hypopg_create_index(%s): %w", ddls[d][i], err)
+				err = fmt.Errorf("hypopg_create_index(%s): %w", ddls[i], err)
 			}
 			i++
 			return m, err
 		}
-		var m made
-		var err error
 		if d.table.partitioned() {
-			m, err = hypoParts(d, next)
-		} else {
-			m, err = next()
+			return hypoParts(d, next)
+		}
+		return next()
+	}
+	out := make([]made, 0, len(defs))
+	// sizeOnly are the hypothetical partial indexes made for their size,
+	// and the surrogates of those whose size could not be read.
+	var sizeOnly []made
+	var firstErr error
+	for _, j := range jobs {
+		m, err := read(j.plan, j.planDDL)
+		if j.sized != nil {
+			sm, serr := read(j.sized, j.sizedDDL)
+			sizeOnly = append(sizeOnly, sm)
+			switch {
+			case err != nil:
+			case serr != nil:
+				sizeOnly = append(sizeOnly, m)
+				m, err = made{}, serr
+			default:
+				m.bytes = sm.bytes
+				for k := range m.parts {
+					m.parts[k].bytes = sm.parts[k].bytes
+				}
+			}
 		}
 		if err != nil && firstErr == nil {
 			firstErr = err
@@ -107,6 +139,9 @@ func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 		out = append(out, m)
 	}
 	if err := res.Close(); err != nil && firstErr == nil {
+		firstErr = err
+	}
+	if err := h.drop(ctx, sizeOnly); err != nil && firstErr == nil {
 		firstErr = err
 	}
 	for i := range out {
@@ -122,16 +157,30 @@ func (h *hypoPG) create(ctx context.Context, defs []*indexDef) ([]made, error) {
 	return out, firstErr
 }
 
+// hypoDDLs is the definition as HypoPG is asked to make it: one CREATE
+// INDEX, or one per partition on a partitioned table.
+func hypoDDLs(d *indexDef) []string {
+	if d.table.partitioned() {
+		return d.partitionDDLs()
+	}
+	return []string{d.ddl("", false)}
+}
+
 func (h *hypoPG) drop(ctx context.Context, ms []made) error {
 	if len(ms) == 0 {
 		return nil
 	}
 	b := &pgx.Batch{}
 	for _, m := range ms {
-		b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), m.oid)
+		if m.name != "" {
+			b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), m.oid)
+		}
 		for _, p := range m.parts {
 			b.Queue(analyze.Tagged("SELECT hypopg_drop_index($1)"), p.oid)
 		}
+	}
+	if b.Len() == 0 {
+		return nil
 	}
 	return h.q.SendBatch(ctx, b).Close()
 }

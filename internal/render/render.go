@@ -262,16 +262,25 @@ var colorRenderer = func() *lipgloss.Renderer {
 // Hang wraps a line of progress (one the tool says on stderr) at width
 // when it is wider, each continuation indented by two spaces under it, so
 // that a wrapped message reads as one and the next message stands out.
-// A width of 0 (not a terminal, no COLUMNS: a CI log, a pipe) leaves the
-// line whole, for grep.
+// A line's own indentation (a step under the file it belongs to) is kept
+// on its first line and under its continuations. A width of 0 (not a
+// terminal, no COLUMNS: a CI log, a pipe) leaves the line whole, for grep.
 func Hang(line string, width int) string {
 	const indent = "  "
-	if width <= len(indent) || twwidth.Width(line) <= width {
+	if twwidth.Width(line) <= width {
 		return line
 	}
-	lines := wrap(line, width-len(indent))
-	for i := 1; i < len(lines); i++ {
-		lines[i] = indent + lines[i]
+	body := strings.TrimLeft(line, " ")
+	lead := line[:len(line)-len(body)]
+	if width <= len(lead)+len(indent) {
+		return line
+	}
+	lines := wrap(body, width-len(lead)-len(indent))
+	for i := range lines {
+		if i > 0 {
+			lines[i] = indent + lines[i]
+		}
+		lines[i] = lead + lines[i]
 	}
 	return strings.Join(lines, "\n")
 }

@@ -159,6 +159,9 @@ type Explainer struct {
 	// StatementTimeout names the session's statement_timeout in errors.
 	StatementTimeout time.Duration
 	seq              int
+	// qualstats is whether pg_qualstats is loaded (0: not asked yet, 1
+	// loaded, -1 not): inTx then turns it off for the transaction.
+	qualstats int
 }
 
 // explainOptions are the EXPLAIN options every plan is made with: JSON for
@@ -405,6 +408,18 @@ func (e *Explainer) preparedWith(ctx context.Context, sql string, params int, ty
 		if _, err := e.Q.Exec(ctx, Tagged("SET LOCAL plan_cache_mode = force_generic_plan")); err != nil {
 			return fmt.Errorf("analyze: force a generic plan: %w", err)
 		}
+		if values == nil {
+			// EXECUTE with NULLs would prune every partition a parameter
+			// selects at executor start, leaving an Append of nothing to
+			// judge. With no values the plan is the one EXPLAIN
+			// (GENERIC_PLAN) shows on 16 and later: every partition a
+			// parameter could select. (GENERIC_PLAN still prunes on the
+			// statement's constants at planning; a statement from
+			// pg_stat_statements has none left, they are its parameters.)
+			if _, err := e.Q.Exec(ctx, Tagged("SET LOCAL enable_partition_pruning = off")); err != nil {
+				return fmt.Errorf("analyze: plan every partition: %w", err)
+			}
+		}
 		prefix := Tag + "PREPARE " + name
 		if len(types) > 0 {
 			prefix += " (" + strings.Join(types, ", ") + ")"
@@ -505,13 +520,43 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 	if _, err := e.Q.Exec(ctx, Tagged("BEGIN "+mode)); err != nil {
 		return e.beginError(ctx, err, mode)
 	}
-	err := fn()
+	err := e.quiet(ctx)
+	if err == nil {
+		err = fn()
+	}
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if _, rerr := e.Q.Exec(cctx, Tagged("ROLLBACK")); rerr != nil && err == nil {
 		err = fmt.Errorf("analyze: roll back: %w", rerr)
 	}
 	return err
+}
+
+// quiet turns pg_qualstats off for the transaction, where it is loaded.
+// The tool's EXPLAINs are not the application's: sampled, their made-up
+// values would count among the constants the application ran with, which
+// indexes propose reads back. And pg_qualstats 2.0.4 crashes the backend,
+// and with it every session of the server, when it samples an EXPLAIN
+// EXECUTE whose partitions were all pruned at executor start
+// (TestExplainWithQualStatsSampled).
+func (e *Explainer) quiet(ctx context.Context) error {
+	if e.qualstats == 0 {
+		var loaded bool
+		if err := e.Q.QueryRow(ctx, Tagged("SELECT current_setting('pg_qualstats.enabled', true) IS NOT NULL")).Scan(&loaded); err != nil {
+			return fmt.Errorf("analyze: read pg_qualstats.enabled: %w", err)
+		}
+		e.qualstats = -1
+		if loaded {
+			e.qualstats = 1
+		}
+	}
+	if e.qualstats < 0 {
+		return nil
+	}
+	if _, err := e.Q.Exec(ctx, Tagged("SET LOCAL pg_qualstats.enabled = off")); err != nil {
+		return fmt.Errorf("analyze: turn pg_qualstats off for the tool's own statements: %w", err)
+	}
+	return nil
 }
 
 // beginError says why BEGIN failed: the server's state, never the

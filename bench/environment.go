@@ -59,10 +59,15 @@ func readEnvironmentIn(ctx context.Context, q pgx.Tx, tables []string) (Environm
 	}
 
 	// n_live_tup follows every write, but reads 0 until the backend that
-	// loaded a table has flushed its counts; reltuples, from the last
-	// ANALYZE, stands in for it then.
+	// loaded a table has flushed its counts, and after pg_stat_reset()
+	// counts only the rows written since (300 of a table of 480,000):
+	// while the table has been neither analyzed nor vacuumed since its
+	// statistics began (no last_* time), reltuples, from the last ANALYZE,
+	// stands in for it when larger.
 	rows, err = q.Query(ctx, `SELECT r.name, c.oid::regclass::text,
-	CASE WHEN coalesce(s.n_live_tup, 0) = 0 AND c.reltuples > 0 THEN c.reltuples::bigint ELSE coalesce(s.n_live_tup, 0) END,
+	CASE WHEN coalesce(s.last_analyze, s.last_autoanalyze, s.last_vacuum, s.last_autovacuum) IS NULL
+		THEN greatest(c.reltuples::bigint, coalesce(s.n_live_tup, 0))
+		WHEN coalesce(s.n_live_tup, 0) = 0 AND c.reltuples > 0 THEN c.reltuples::bigint ELSE coalesce(s.n_live_tup, 0) END,
 	pg_total_relation_size(c.oid), greatest(s.last_analyze, s.last_autoanalyze)
 FROM unnest($1::text[], $2::text[]) AS r(name, qname)
 JOIN pg_class c ON c.oid = to_regclass(r.qname)

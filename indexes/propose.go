@@ -302,6 +302,9 @@ type session struct {
 	stmts []*costed
 	// qs is pg_qualstats' constants of the statements, nil without it.
 	qs *qualStats
+	// qualstats is pg_qualstats.enabled as the session had it, to give
+	// back on close; empty where pg_qualstats is not loaded.
+	qualstats string
 }
 
 // openSession prepares w for costing on q, filling res's workload summary
@@ -322,7 +325,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	if len(w.Statements) == 0 {
 		return o.s, emptyWorkload(w)
 	}
-	for _, step := range []func(context.Context) error{o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
+	for _, step := range []func(context.Context) error{o.quiet, o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
 		if err := step(ctx); err != nil {
 			return o.s, err
 		}
@@ -345,6 +348,27 @@ type opening struct {
 	fixed []string
 	// denied is the first statement the role may not read a table of.
 	denied error
+}
+
+// quiet turns pg_qualstats off for the session, where it is loaded, until
+// close: the statements planned here, with values drawn for their
+// parameters, are not the application's, and sampled they would count
+// among the constants the application ran with, which the next propose
+// reads back (and pg_qualstats 2.0.4 crashes the server on some EXPLAINs:
+// analyze.Explainer.quiet).
+func (o *opening) quiet(ctx context.Context) error {
+	var was *string
+	if err := o.s.q.QueryRow(ctx, pg.Tagged("SELECT current_setting('pg_qualstats.enabled', true)")).Scan(&was); err != nil {
+		return fmt.Errorf("indexes: read pg_qualstats.enabled: %w", err)
+	}
+	if was == nil {
+		return nil
+	}
+	if _, err := o.s.q.Exec(ctx, pg.Tagged("SELECT set_config('pg_qualstats.enabled', 'off', false)")); err != nil {
+		return fmt.Errorf("indexes: turn pg_qualstats off for the session: %w", err)
+	}
+	o.s.qualstats = *was
+	return nil
 }
 
 // chooseCosting picks how what-if indexes are made: HypoPG's hypothetical
@@ -606,10 +630,18 @@ func systemOnly(r *resolved) string {
 
 // close removes every what-if index.
 func (s *session) close() error {
-	if s.e == nil {
-		return nil
+	var err error
+	if s.e != nil {
+		err = s.e.cleanup()
 	}
-	return s.e.cleanup()
+	if s.qualstats != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		if _, rerr := s.q.Exec(ctx, pg.Tagged("SELECT set_config('pg_qualstats.enabled', $1, false)"), s.qualstats); rerr != nil && err == nil {
+			err = rerr
+		}
+	}
+	return err
 }
 
 // costSet plans every statement under an index set (on top of the existing

@@ -191,3 +191,50 @@ func TestQualStatsSelectivityBroadPredicateLeadsNoIndex(t *testing.T) {
 	}
 	t.Log("without, leading keys:", got, describe(res))
 }
+
+// TestProposeLeavesQualStatsAlone: propose's own EXPLAINs, planned with
+// values it drew, are not the application's: with pg_qualstats sampling
+// every statement, none of them reaches pg_qualstats (they would count
+// as constants the application ran with, read back by the next
+// propose), and the session's pg_qualstats.enabled is given back.
+func TestProposeLeavesQualStatsAlone(t *testing.T) {
+	testdb.NeedExtension(t, "pg_qualstats")
+	ctx := context.Background()
+	conn, _ := newDB(t)
+	for _, sql := range []string{
+		`CREATE TABLE tickets (id int PRIMARY KEY, state text NOT NULL, owner int NOT NULL)`,
+		`INSERT INTO tickets SELECT i, CASE WHEN i % 40 = 0 THEN 'open' ELSE 'closed' END, i % 500 FROM generate_series(1, 40000) i`,
+		`ANALYZE tickets`,
+		"SELECT pg_qualstats_reset()",
+		"SET pg_qualstats.sample_rate = 1",
+	} {
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := indexes.ParseSQL("tickets.sql", `SELECT id FROM tickets WHERE owner = 7 AND state = 'open';
+SELECT id FROM tickets WHERE owner = 9 ORDER BY id DESC LIMIT 10;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := indexes.Propose(ctx, conn, w, defaultOptions()); err != nil {
+		t.Fatal(err)
+	}
+	var sampled int
+	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_qualstats() WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())").Scan(&sampled); err != nil {
+		t.Fatal(err)
+	}
+	if sampled != 0 {
+		t.Errorf("propose's own statements left %d entries in pg_qualstats", sampled)
+	}
+	var enabled string
+	if err := conn.QueryRow(ctx, "SHOW pg_qualstats.enabled").Scan(&enabled); err != nil {
+		t.Fatal(err)
+	}
+	if enabled != "on" {
+		t.Errorf("pg_qualstats.enabled left %q", enabled)
+	}
+	if _, err := conn.Exec(ctx, "RESET pg_qualstats.sample_rate"); err != nil {
+		t.Fatal(err)
+	}
+}

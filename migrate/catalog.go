@@ -167,16 +167,16 @@ func sameDefinition(ctx context.Context, conn *pgx.Conn, c *CatalogIndex, d *ind
 		return false, "", err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE hishamos_perf_cmp (LIKE `+d.QualifiedTable()+`) ON COMMIT DROP`); err != nil {
+	if _, err := tx.Exec(ctx, pg.Tagged(`CREATE TEMPORARY TABLE hishamos_perf_cmp (LIKE `+d.QualifiedTable()+`) ON COMMIT DROP`)); err != nil {
 		return false, "", fmt.Errorf("migrate: compare %s: %w", d.Name, err)
 	}
 	probe := *d
 	probe.Name, probe.Schema, probe.Table, probe.Only = "hishamos_perf_cmp_idx", "", "hishamos_perf_cmp", false
-	if _, err := tx.Exec(ctx, probe.CreateSQL(false, false)); err != nil {
+	if _, err := tx.Exec(ctx, pg.Tagged(probe.CreateSQL(false, false))); err != nil {
 		return false, "", fmt.Errorf("migrate: compare %s: %w", d.Name, err)
 	}
 	var want string
-	if err := tx.QueryRow(ctx, `SELECT pg_get_indexdef('pg_temp.hishamos_perf_cmp_idx'::regclass)`).Scan(&want); err != nil {
+	if err := tx.QueryRow(ctx, pg.Tagged(`SELECT pg_get_indexdef('pg_temp.hishamos_perf_cmp_idx'::regclass)`)).Scan(&want); err != nil {
 		return false, "", fmt.Errorf("migrate: compare %s: %w", d.Name, err)
 	}
 	if defBody(want) == defBody(c.Definition) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
 )
 
@@ -375,23 +376,23 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 func measureBuildRate(ctx context.Context, conn *pgx.Conn) (float64, error) {
 	// Room for the sample in local buffers, as a real table has shared
 	// buffers; refused (and harmless) once the session used temp tables.
-	conn.Exec(ctx, `SET temp_buffers = '64MB'`)
+	conn.Exec(ctx, pg.Tagged(`SET temp_buffers = '64MB'`))
 	tx, err := conn.Begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE hishamos_perf_rate ON COMMIT DROP AS
+	if _, err := tx.Exec(ctx, pg.Tagged(`CREATE TEMPORARY TABLE hishamos_perf_rate ON COMMIT DROP AS
 		SELECT g AS id, (g * 7919) % 100003 AS k, md5(g::text) AS s, now() - g * interval '1 second' AS at
-		FROM generate_series(1, $1::int) g`, rateSampleRows); err != nil {
+		FROM generate_series(1, $1::int) g`), rateSampleRows); err != nil {
 		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
 	}
 	var bytes int64
-	if err := tx.QueryRow(ctx, `SELECT pg_table_size('pg_temp.hishamos_perf_rate')`).Scan(&bytes); err != nil {
+	if err := tx.QueryRow(ctx, pg.Tagged(`SELECT pg_table_size('pg_temp.hishamos_perf_rate')`)).Scan(&bytes); err != nil {
 		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
 	}
 	start := time.Now()
-	if _, err := tx.Exec(ctx, `CREATE INDEX ON pg_temp.hishamos_perf_rate (k, s, at)`); err != nil {
+	if _, err := tx.Exec(ctx, pg.Tagged(`CREATE INDEX ON pg_temp.hishamos_perf_rate (k, s, at)`)); err != nil {
 		return 0, fmt.Errorf("migrate: measure build rate: %w", err)
 	}
 	took := time.Since(start).Seconds()

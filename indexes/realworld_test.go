@@ -557,3 +557,32 @@ SELECT id, CASE WHEN status = $1 THEN $2 ELSE $3 END FROM orders WHERE customer_
 		t.Errorf("%d statements costed, want 2:%s", res.Workload.Statements, describe(res))
 	}
 }
+
+// TestFullTextParametersPlan: a normalized full-text search, whose
+// configuration is a parameter (to_tsquery($1, $2): a regconfig compared
+// with no column), plans with a built-in configuration instead of being
+// skipped ("cannot choose a value for $1 (type oid 3734)").
+func TestFullTextParametersPlan(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	conn := testdb.Conn(t, dsn)
+	if _, err := conn.Exec(ctx, `CREATE TABLE films (id int PRIMARY KEY, title text, fulltext tsvector);
+INSERT INTO films SELECT i, 'film ' || i, to_tsvector('english', 'a film about number ' || i) FROM generate_series(1, 2000) i;
+ANALYZE films;`); err != nil {
+		t.Fatal(err)
+	}
+	w, err := indexes.ParseSQL("search.sql", `SELECT id, title FROM films WHERE fulltext @@ to_tsquery($1, $2) ORDER BY title LIMIT $3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range res.Skipped {
+		t.Errorf("skipped: %s: %s", s.Text, s.Reason)
+	}
+	if len(res.Statements) != 1 {
+		t.Errorf("%d statements costed, want 1", len(res.Statements))
+	}
+}

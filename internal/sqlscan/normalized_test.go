@@ -110,7 +110,7 @@ func TestCastParams(t *testing.T) {
 // accepts (checked by the server where it runs: analyze's and indexes'
 // tests bind them), and a type it does not know gets none.
 func TestTypeDefault(t *testing.T) {
-	for oid, want := range map[uint32]string{23: "1", 16: "true", 25: "a", 1184: "now", 1186: "1 day", 3802: "{}"} {
+	for oid, want := range map[uint32]string{23: "1", 16: "true", 25: "a", 1184: "now", 1186: "1 day", 3802: "{}", 3734: "english"} {
 		if got, ok := TypeDefault(oid); !ok || got != want {
 			t.Errorf("TypeDefault(%d) = %q, %v; want %q", oid, got, ok, want)
 		}

@@ -28,6 +28,10 @@ func TypeDefault(oid uint32) (string, bool) {
 		return "00000000-0000-0000-0000-000000000000", true
 	case 114, 3802: // json, jsonb
 		return "{}", true
+	case 3734: // regconfig: to_tsquery($1, $2), a built-in configuration
+		return "english", true
+	case 3615, 3614: // tsquery, tsvector
+		return "a", true
 	}
 	return "", false
 }

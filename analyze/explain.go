@@ -148,6 +148,10 @@ func HotNodes(p *Plan) []HotNode {
 // application's own sessions drawing from it.
 const SequenceNote = "rolled back: no row changed, but a sequence the statement drew from (serial, identity, nextval) stays advanced"
 
+// rolledBackNote is the note of a statement analyzed in a READ WRITE
+// transaction that drew from no sequence the role may read.
+const rolledBackNote = "rolled back: no row changed"
+
 // Explainer runs EXPLAIN on one connection. Each statement runs in a
 // transaction of its own that is rolled back.
 type Explainer struct {
@@ -231,7 +235,7 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 		readWrite := analyze && !st.ReadOnly
 		if readWrite {
 			x.Transaction = "read write"
-			x.Note = SequenceNote
+			x.Note = rolledBackNote
 		}
 		opts := explainOptions
 		if analyze {
@@ -240,12 +244,19 @@ func (e *Explainer) explain(ctx context.Context, src Source, st *sqlscan.Parsed,
 		}
 		prefix := Tag + "EXPLAIN (" + opts + ") "
 		err = e.inTx(ctx, readWrite, func() error {
+			var before map[string]int64
+			if readWrite {
+				before = e.sequences(ctx)
+			}
 			var err error
 			if len(src.Args) > 0 {
 				args := append([]any{pgx.QueryExecModeDescribeExec}, src.Args...)
 				err = e.Q.QueryRow(ctx, prefix+sql+tagEnd, args...).Scan(&raw)
 			} else {
 				raw, err = e.simpleQuery(ctx, prefix+sql+tagEnd)
+			}
+			if err == nil && readWrite {
+				x.Note = sequenceNote(before, e.sequences(ctx))
 			}
 			return e.explainError(ctx, err, src, len(prefix))
 		})
@@ -530,6 +541,50 @@ func (e *Explainer) inTx(ctx context.Context, readWrite bool, fn func() error) e
 		err = fmt.Errorf("analyze: roll back: %w", rerr)
 	}
 	return err
+}
+
+// sequences are the positions of the sequences the role may read, by
+// name, or nil when they cannot be read: a rollback does not undo
+// nextval, so explain says which of them a write it ran moved.
+func (e *Explainer) sequences(ctx context.Context) map[string]int64 {
+	rows, err := e.Q.Query(ctx, Tagged(`SELECT format('%I.%I', schemaname, sequencename), last_value FROM pg_sequences WHERE last_value IS NOT NULL`))
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var name string
+		var v int64
+		if rows.Scan(&name, &v) != nil {
+			return nil
+		}
+		out[name] = v
+	}
+	if rows.Err() != nil {
+		return nil
+	}
+	return out
+}
+
+// sequenceNote is the note of a write analyzed and rolled back: which
+// sequences moved while it ran (this or another session drew from them),
+// SequenceNote when they could not be read, else that nothing changed.
+func sequenceNote(before, after map[string]int64) string {
+	if before == nil || after == nil {
+		return SequenceNote
+	}
+	var moved []string
+	for name, v := range after {
+		if was, ok := before[name]; !ok || v != was {
+			moved = append(moved, name)
+		}
+	}
+	if len(moved) == 0 {
+		return rolledBackNote
+	}
+	sort.Strings(moved)
+	return fmt.Sprintf("%s: %s", SequenceNote, strings.Join(moved, ", "))
 }
 
 // quiet turns pg_qualstats off for the transaction, where it is loaded.

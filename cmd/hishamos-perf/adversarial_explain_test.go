@@ -74,8 +74,16 @@ func TestAdversarialExplainAnalyzeInsert(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	// Notes fold to the terminal's width: read the words.
-	if words := strings.Join(strings.Fields(r.stdout), " "); !strings.Contains(words, "read write, rolled back") || !strings.Contains(words, analyze.SequenceNote) {
+	if words := strings.Join(strings.Fields(r.stdout), " "); !strings.Contains(words, "read write, rolled back") || !strings.Contains(words, analyze.SequenceNote+": public.tickets_id_seq") {
 		t.Errorf("the plan does not say it was rolled back and that the sequence stays advanced:\n%s", r.stdout)
+	}
+	// An UPDATE draws from no sequence: the note does not say one moved.
+	up := cli(t, "--dsn", dsn, "--no-color", "explain", "--analyze", "UPDATE tickets SET title = 'x' WHERE id = 1")
+	if up.code != 0 {
+		t.Fatalf("exit %d: %s", up.code, up.stderr)
+	}
+	if words := strings.Join(strings.Fields(up.stdout), " "); !strings.Contains(words, "rolled back: no row changed") || strings.Contains(words, "stays advanced") {
+		t.Errorf("explain --analyze of an UPDATE: want it rolled back and no sequence said to move:\n%s", up.stdout)
 	}
 	diff := before.Diff(testdb.TakeFingerprint(t, dsn))
 	if len(diff) != 1 || !strings.Contains(diff[0], `sequence "public"."tickets_id_seq" moved from 10 (called true) to 13`) {

@@ -627,18 +627,61 @@ func DiffEnvironments(before, after *Environment) []Difference {
 			out = append(out, Difference{Kind: "table", Name: t.Name, Before: "missing", After: fmt.Sprintf("%d rows", t.Rows), Matters: true})
 		}
 	}
+	var ixs []Difference
+	parent := map[string]string{}
 	for _, ix := range before.Indexes {
 		ai := after.Index(ix.Name)
 		switch {
 		case ai == nil:
-			out = append(out, Difference{Kind: "index", Name: ix.Name, Before: ix.Definition, After: "dropped"})
+			ixs = append(ixs, Difference{Kind: "index", Name: ix.Name, Before: ix.Definition, After: "dropped"})
+			parent[ix.Name] = ix.Parent
 		case ai.Definition != ix.Definition || ai.Valid != ix.Valid:
-			out = append(out, Difference{Kind: "index", Name: ix.Name, Before: indexState(ix), After: indexState(*ai)})
+			ixs = append(ixs, Difference{Kind: "index", Name: ix.Name, Before: indexState(ix), After: indexState(*ai)})
+			parent[ix.Name] = ai.Parent
 		}
 	}
 	for _, ix := range after.Indexes {
 		if before.Index(ix.Name) == nil {
-			out = append(out, Difference{Kind: "index", Name: ix.Name, Before: "missing", After: indexState(ix)})
+			ixs = append(ixs, Difference{Kind: "index", Name: ix.Name, Before: "missing", After: indexState(ix)})
+			parent[ix.Name] = ix.Parent
+		}
+	}
+	return append(out, foldPartitions(ixs, parent)...)
+}
+
+// foldPartitions counts a partition's index difference on its
+// partitioned index's when that index changed the same way (both made,
+// both dropped): an index applied to a table of 55 partitions is one
+// difference, not 56.
+func foldPartitions(ds []Difference, parent map[string]string) []Difference {
+	at := map[string]int{}
+	for i, d := range ds {
+		at[d.Name] = i
+	}
+	same := func(a, b Difference) bool {
+		return (a.Before == "missing") == (b.Before == "missing") && (a.After == "dropped") == (b.After == "dropped")
+	}
+	folded := make([]bool, len(ds))
+	for i, d := range ds {
+		// Up the tree while the level above changed the same way: a
+		// sub-partition's index counts on the top index.
+		top := -1
+		for p := parent[d.Name]; p != ""; p = parent[p] {
+			j, ok := at[p]
+			if !ok || !same(ds[j], d) {
+				break
+			}
+			top = j
+		}
+		if top >= 0 {
+			ds[top].Partitions++
+			folded[i] = true
+		}
+	}
+	var out []Difference
+	for i, d := range ds {
+		if !folded[i] {
+			out = append(out, d)
 		}
 	}
 	return out

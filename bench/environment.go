@@ -106,21 +106,27 @@ ORDER BY 2, 1`, tables, regclassNames(tables))
 	array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 	      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
 	      WHERE k.ord <= i.indnkeyatts ORDER BY k.ord),
-	i.indisvalid, pg_get_indexdef(i.indexrelid), pg_relation_size(i.indexrelid)
+	i.indisvalid, pg_get_indexdef(i.indexrelid), pg_relation_size(i.indexrelid),
+	coalesce((SELECT h.inhparent::regclass::text FROM pg_inherits h WHERE h.inhrelid = i.indexrelid), '')
 FROM pg_index i
-WHERE i.indrelid IN (SELECT to_regclass(n) FROM unnest($1::text[]) AS t(n))
+WHERE i.indrelid IN (SELECT a.relid FROM unnest($1::text[]) AS t(n), pg_partition_ancestors(to_regclass(t.n)) AS a)
+   OR i.indrelid IN (SELECT to_regclass(n) FROM unnest($1::text[]) AS t(n))
 ORDER BY 1`, names)
 	if err != nil {
 		return env, nil, fmt.Errorf("bench: read indexes: %w", err)
 	}
 	for rows.Next() {
 		var ix IndexInfo
-		if err := rows.Scan(&ix.Name, &ix.Table, &ix.Columns, &ix.Valid, &ix.Definition, &ix.SizeBytes); err != nil {
+		if err := rows.Scan(&ix.Name, &ix.Table, &ix.Columns, &ix.Valid, &ix.Definition, &ix.SizeBytes, &ix.Parent); err != nil {
 			rows.Close()
 			return env, nil, fmt.Errorf("bench: read indexes: %w", err)
 		}
 		env.Indexes = append(env.Indexes, ix)
 	}
+	// The indexes of the partitioned tables above the partitions a plan
+	// read are read too: an index built on a partitioned table is one
+	// index with its partitions' (Difference.Partitions), not one per
+	// partition.
 	if err := rows.Err(); err != nil {
 		return env, nil, fmt.Errorf("bench: read indexes: %w", err)
 	}

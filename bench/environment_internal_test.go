@@ -68,3 +68,24 @@ func TestEnvironmentRowsAfterStatsReset(t *testing.T) {
 		t.Errorf("rentals has %d rows after the reset, want the 20,000 the last ANALYZE counted at least", tbl.Rows)
 	}
 }
+
+// TestFoldPartitions: an index built on a partitioned table is one
+// difference that counts its partitions' indexes (two levels here), not
+// one difference per partition; a partition's index whose parent did not
+// change the same way stays on its own.
+func TestFoldPartitions(t *testing.T) {
+	made := func(name string) Difference {
+		return Difference{Kind: "index", Name: name, Before: "missing", After: "CREATE INDEX " + name}
+	}
+	ds := []Difference{made("ev_idx"), made("ev_2026_idx"), made("ev_2026_a_idx"), made("ev_2027_idx"), made("other_idx"),
+		{Kind: "index", Name: "old_2025_idx", Before: "CREATE INDEX old_2025_idx", After: "dropped"}}
+	parent := map[string]string{"ev_2026_idx": "ev_idx", "ev_2026_a_idx": "ev_2026_idx", "ev_2027_idx": "ev_idx", "old_2025_idx": "ev_idx"}
+	got := foldPartitions(ds, parent)
+	var names []string
+	for _, d := range got {
+		names = append(names, d.Name)
+	}
+	if len(got) != 3 || got[0].Name != "ev_idx" || got[0].Partitions != 3 || got[1].Name != "other_idx" || got[2].Name != "old_2025_idx" {
+		t.Errorf("folded to %v (ev_idx counts %d); want ev_idx with its 3 partitions' indexes, other_idx, old_2025_idx", names, got[0].Partitions)
+	}
+}

@@ -326,6 +326,9 @@ type IndexInfo struct {
 	Definition string `json:"definition"`
 	// SizeBytes is the index's size on disk when the run read it.
 	SizeBytes int64 `json:"size_bytes,omitempty"`
+	// Parent is, for a partition's index attached to an index on its
+	// partitioned table, that index (as regclass prints it).
+	Parent string `json:"parent,omitempty"`
 }
 
 // Def is the index's definition, read from Definition by internal/sqlscan;
@@ -515,6 +518,10 @@ type Difference struct {
 	// inconclusive (a version or setting, or rows off by more than
 	// RowsTolerancePct); index changes are what --apply is for.
 	Matters bool `json:"matters"`
+	// Partitions counts, for an index on a partitioned table, its
+	// partitions' indexes that changed the same way: folded into this
+	// difference rather than listed one by one.
+	Partitions int `json:"partitions,omitempty"`
 }
 
 // Migrations is what --apply did.

@@ -41,7 +41,7 @@ func benchDoc(rep *bench.Report, o BenchOptions, compact int) *Doc {
 		doc.JSON = rep.WithoutSamples()
 	}
 	if rep.Migrations != nil {
-		doc.Blocks = append(doc.Blocks, migrationsTable(rep.Migrations))
+		doc.Blocks = append(doc.Blocks, migrationsTable(rep.Migrations, &rep.Run.Environment))
 	}
 	if rep.Baseline == nil || compact == 0 {
 		doc.Blocks = append(doc.Blocks, runTable(&rep.Run, rep.Baseline != nil))
@@ -412,7 +412,11 @@ func envDiffTable(ds []bench.Difference) *Table {
 		if d.Matters {
 			m, tone = "yes", Warn
 		}
-		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(d.Kind), Str(d.Name), Str(d.Before), Str(d.After), Str(m)}})
+		after := d.After
+		if d.Partitions > 0 {
+			after += fmt.Sprintf("; and its %d partitions' indexes", d.Partitions)
+		}
+		t.Rows = append(t.Rows, Row{Tone: tone, Cells: []Cell{Str(d.Kind), Str(d.Name), Str(d.Before), Str(after), Str(m)}})
 	}
 	return t
 }
@@ -457,7 +461,10 @@ func gateTable(g *bench.Gate) *Table {
 	return t
 }
 
-func migrationsTable(m *bench.Migrations) *Table {
+// migrationsTable is what --apply did. Its note names the indexes built,
+// a partition's index counted on its partitioned table's index (the run
+// after the apply knows which are attached to which) rather than named.
+func migrationsTable(m *bench.Migrations, after *bench.Environment) *Table {
 	t := &Table{Title: "Migrations applied from " + m.Dir, Columns: []Column{{Name: "file"}, {Name: "state", Wrap: true}}}
 	state := "applied"
 	if m.Reverted {
@@ -473,7 +480,29 @@ func migrationsTable(m *bench.Migrations) *Table {
 		t.Rows = append(t.Rows, Row{Tone: Bad, Cells: []Cell{Dash(), Str("FAILED: " + m.Error)}})
 	}
 	if len(m.Indexes) > 0 {
-		t.Note = "indexes: " + strings.Join(m.Indexes, ", ")
+		built := map[string]bool{}
+		for _, name := range m.Indexes {
+			built[name] = true
+		}
+		parts := map[string]int{}
+		var names []string
+		for _, name := range m.Indexes {
+			top := ""
+			for ix := after.Index(name); ix != nil && ix.Parent != "" && built[ix.Parent]; ix = after.Index(ix.Parent) {
+				top = ix.Parent
+			}
+			if top != "" {
+				parts[top]++
+				continue
+			}
+			names = append(names, name)
+		}
+		for i, name := range names {
+			if n := parts[name]; n > 0 {
+				names[i] = fmt.Sprintf("%s (and its %d partitions' indexes)", name, n)
+			}
+		}
+		t.Note = "indexes: " + strings.Join(names, ", ")
 	}
 	return t
 }

@@ -262,6 +262,9 @@ func fewValues(t *table, c *column) bool {
 	return d > 0 && d <= lowCardinality
 }
 
+// isNullTest reports whether a predicate's SQL (use.konst) is col IS NULL.
+func isNullTest(konst string) bool { return strings.HasSuffix(konst, " IS NULL") }
+
 // markFixed decides, for each equality of the statement with a constant,
 // whether the constant is the application's (use.fixed): a partial index
 // may then be on it. From a profile, a literal the statement's SQL writes
@@ -277,6 +280,14 @@ func markFixed(c *costed, source string, qs *qualStats) []string {
 		for i := range a.eq {
 			u := &a.eq[i]
 			col := a.t.columns[u.col]
+			if u.expr == "" && isNullTest(u.konst) {
+				// IS NULL is written in the statement whatever its source (no
+				// parameter stands for it): the application's constant. A
+				// partial index on it pays when few rows are NULL (open
+				// rentals: return_date IS NULL), on any column.
+				u.fixed = col != nil && col.stats != nil && col.stats.nullFrac > 0 && col.stats.nullFrac <= rareValueShare
+				continue
+			}
 			if u.expr != "" || u.op != "=" || !fewValues(a.t, col) {
 				continue
 			}

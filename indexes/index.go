@@ -75,7 +75,10 @@ func (d *indexDef) variant(keys []indexdef.Key, include []string) indexDef {
 // stands in for it. For a statement that compares each predicate column
 // with the predicate's constant (the only statements mayServe lets a
 // partial index serve), the surrogate's scan reads the same entries in the
-// same order: a leading equality, then d's keys. Its size is the partial
+// same order: a leading equality, then d's keys. Not quite for IS NULL:
+// the planner takes no order from the keys after a column compared IS
+// NULL, so a partial index WHERE col IS NULL that would serve an ORDER BY
+// in its order is costed as if it sorted. Its size is the partial
 // index's, estimated by HypoPG on the table alone (hypoPG.create), which
 // is sound.
 func (d *indexDef) surrogate() *indexDef {

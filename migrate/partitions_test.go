@@ -951,3 +951,46 @@ func TestPartitionIndexNamesKeepTheParentsSuffix(t *testing.T) {
 		}
 	}
 }
+
+// TestAdversarialPlanNameAlreadyPlannedOtherwise: a directory that plans
+// an index under a name, asked to plan another definition under the same
+// name (round two's INCLUDE, named as round one's index not yet applied),
+// refuses it instead of skipping it as "already planned", which would lose
+// it for good; the same definition again is skipped as before, and so is
+// a partitioned parent's, planned ON ONLY.
+func TestAdversarialPlanNameAlreadyPlannedOtherwise(t *testing.T) {
+	_, conn := eventsDB(t)
+	ctx := context.Background()
+	round1 := spec{Schema: "public", Table: "events", Name: "events_tenant_id_created_at_idx", Columns: []string{"tenant_id", "created_at"}}
+	d := planPartitioned(t, conn, round1)
+	plan := func(s spec) (*PlanResult, error) {
+		ds := defs(s)
+		trees, err := PlanPartitions(ctx, conn, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Plan(ctx, d.Path, ds, PlanOptions{Partitions: trees})
+	}
+	res, err := plan(round1)
+	if err != nil || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "already planned in") {
+		t.Fatalf("the same index again: %+v, %v; want it skipped as already planned", res, err)
+	}
+	before, err := d.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	round2 := round1
+	round2.Include = []string{"kind"}
+	_, err = plan(round2)
+	if !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), "events_tenant_id_created_at_idx: already planned in") ||
+		!strings.Contains(err.Error(), "with another definition (INCLUDE (), want (kind))") {
+		t.Errorf("another definition under the planned name: %v, want ErrBadSpec saying so", err)
+	}
+	after, err := d.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the refused plan wrote %d files", len(after)-len(before))
+	}
+}

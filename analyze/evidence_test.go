@@ -528,3 +528,37 @@ func TestForeignKeyChecksAreNoNPlusOne(t *testing.T) {
 	}
 	checkConsistent(t, dsn, rep)
 }
+
+// TestReadStatisticsIsAnalyzesRule: ReadStatistics, which the other
+// commands that judge index usage call, reads the same start as Analyze
+// (the youngest of the database's reset, pg_stat_statements' reset and the
+// server's start) and judges it against the age it is given.
+func TestReadStatisticsIsAnalyzesRule(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	admin := testdb.Conn(t, dsn)
+	mustExec(t, admin, `SELECT pg_stat_reset()`)
+	waitFor(t, admin, statsReset)
+	mustExec(t, admin, `SELECT pg_stat_statements_reset()`)
+	conn := safeConn(t, dsn, 30*time.Second)
+	rep, err := Analyze(ctx, conn, Options{Explain: 0, SkipIndexes: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ReadStatistics(ctx, conn, DefaultMinStatsAge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SinceWhat != sinceStatementsReset || !st.Since.Equal(rep.Statistics.Since) || st.IndexUsageJudged ||
+		!st.JudgedFrom.Equal(st.Since.Add(DefaultMinStatsAge)) {
+		t.Errorf("ReadStatistics %+v, want analyze's start %s (%s) not judged", st, rep.Statistics.Since, rep.Statistics.SinceWhat)
+	}
+	if anyAge, err := ReadStatistics(ctx, conn, -1); err != nil || !anyAge.IndexUsageJudged {
+		t.Errorf("at any age: %+v, %v, want judged", anyAge, err)
+	}
+	note := st.NotJudged("unused indexes not listed", "judging an index unused", "propose", "--min-stats-age")
+	if !strings.HasPrefix(note, "unused indexes not listed: the statistics are ") || !strings.Contains(note, "since the pg_stat_statements reset") ||
+		!strings.HasSuffix(note, "propose again after "+st.JudgedFrom.UTC().Format(timeLayout)+", or lower --min-stats-age") {
+		t.Errorf("note %q", note)
+	}
+}

@@ -2,8 +2,11 @@ package analyze
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Statistics is how old the server's counters are, and so what a report
@@ -85,12 +88,68 @@ func readStatistics(ctx context.Context, q Querier, statementsReset *time.Time, 
 	return s, nil
 }
 
+// ReadStatistics reads how old the statistics of q's database are and
+// whether they are old enough (minAge, resolved as in readStatistics) to
+// judge an index by its scans: the one rule analyze's unused-index
+// follows, for the other commands that judge index usage (indexes
+// propose's unused drops), so that they never disagree on the same
+// database. pg_stat_statements' reset counts where the extension can be
+// read; without it the database's reset and the server's start decide.
+func ReadStatistics(ctx context.Context, q Querier, minAge time.Duration) (*Statistics, error) {
+	reset, err := statementsReset(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return readStatistics(ctx, q, reset, minAge)
+}
+
+// statementsReset is pg_stat_statements_info.stats_reset where reading it
+// cannot fail: the extension created with its info view (1.9 and later),
+// which the role may read, and its library listed in
+// shared_preload_libraries. Elsewhere it is nil,
+// and no statement that could fail (and so end the caller's transaction)
+// is sent.
+func statementsReset(ctx context.Context, q Querier) (*time.Time, error) {
+	var schema string
+	err := q.QueryRow(ctx, Tagged(`SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+	WHERE e.extname = 'pg_stat_statements' AND has_schema_privilege(n.oid, 'USAGE')
+	AND EXISTS (SELECT FROM pg_class c WHERE c.relnamespace = n.oid AND c.relname = 'pg_stat_statements_info'
+		AND has_table_privilege(c.oid, 'SELECT'))`)).Scan(&schema)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("analyze: look up pg_stat_statements: %w", err)
+	}
+	if _, listed, visible := preloadLine(ctx, q); !visible || !listed {
+		return nil, nil
+	}
+	var reset *time.Time
+	if err := q.QueryRow(ctx, Tagged("SELECT stats_reset FROM "+quoteIdent(schema)+".pg_stat_statements_info")).Scan(&reset); err != nil {
+		return nil, fmt.Errorf("analyze: read pg_stat_statements_info: %w", err)
+	}
+	return reset, nil
+}
+
 // unjudgedNote says, in one line, that index usage was not judged, how old
 // the statistics are and when the check becomes meaningful.
 func (s *Statistics) unjudgedNote(name func(Option) string) string {
-	return fmt.Sprintf("index usage not judged: the statistics are %s old (since the %s at %s) and unused-index needs %s of them; analyze again after %s, or lower %s",
-		ageText(s.Age()), s.SinceWhat, s.Since.UTC().Format(timeLayout), ageText(time.Duration(s.MinAgeSeconds*float64(time.Second))),
-		s.JudgedFrom.UTC().Format(timeLayout), name(OptMinStatsAge))
+	return s.NotJudged("index usage not judged", "unused-index", "analyze", name(OptMinStatsAge))
+}
+
+// NotJudged says, in one line, that what was left undone because the
+// statistics are younger than MinAgeSeconds: how old they are, how much of
+// them check needs, and when running command again will judge (or that
+// lowering option, named by the caller, judges sooner). Every command that
+// judges index usage words it the same way.
+func (s *Statistics) NotJudged(what, check, command, option string) string {
+	from := s.Since.Add(time.Duration(s.MinAgeSeconds * float64(time.Second)))
+	if s.JudgedFrom != nil {
+		from = *s.JudgedFrom
+	}
+	return fmt.Sprintf("%s: the statistics are %s old (since the %s at %s) and %s needs %s of them; %s again after %s, or lower %s",
+		what, ageText(s.Age()), s.SinceWhat, s.Since.UTC().Format(timeLayout), check, ageText(time.Duration(s.MinAgeSeconds*float64(time.Second))),
+		command, from.UTC().Format(timeLayout), option)
 }
 
 // timeLayout is how notes write a moment: to the minute, in UTC.

@@ -35,6 +35,7 @@ const (
 	OptAllowBuild     Option = "AllowBuild"
 	OptMinImprovement Option = "MinImprovement"
 	OptMaxIndexes     Option = "MaxIndexes"
+	OptMinStatsAge    Option = "MinStatsAge"
 )
 
 // optionField names an option by its field: the default wording.

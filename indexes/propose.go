@@ -8,9 +8,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/hishamos/hishamos-perf/analyze"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
 	"github.com/hishamos/hishamos-perf/internal/pg"
 	"github.com/hishamos/hishamos-perf/internal/sqlscan"
@@ -33,6 +35,11 @@ const (
 	// percent) a chosen index must save: below 20% the saving is within
 	// what the planner's estimates can be off by.
 	DefaultMinImprovement = 20
+	// DefaultMinStatsAge is how long the statistics must have been
+	// counting before an existing index is listed as unused: analyze's
+	// rule (analyze.DefaultMinStatsAge), so that the two commands judge an
+	// index alike on the same database.
+	DefaultMinStatsAge = analyze.DefaultMinStatsAge
 )
 
 // Options configure Propose.
@@ -53,6 +60,13 @@ type Options struct {
 	// Seed makes the parameter values drawn from pg_stats and from a
 	// profile's generators reproducible.
 	Seed uint64
+	// MinStatsAge is how long the statistics must have been counting
+	// (since the youngest of the resets analyze.Statistics names) before
+	// an existing index with no scans is listed as an unused drop: 0 means
+	// DefaultMinStatsAge, a negative value judges them at any age. Drops
+	// of duplicates and of indexes another one starts with do not rest on
+	// scans and do not wait.
+	MinStatsAge time.Duration
 	// Compare, when set, is a hand-picked index set (a profile's indexes)
 	// to cost on the same workload and statistics as the advisor's.
 	Compare *profiles.Profile
@@ -92,8 +106,11 @@ type Result struct {
 	Rejected   []Rejected      `json:"rejected,omitempty"`
 	Skipped    []Skipped       `json:"skipped,omitempty"`
 	Seed       *SeedComparison `json:"seed,omitempty"`
-	Notes      []string        `json:"notes,omitempty"`
-	Stats      Stats           `json:"stats"`
+	// Statistics is how old the server's counters are, which decides
+	// whether unused drops are listed (Options.MinStatsAge).
+	Statistics *analyze.Statistics `json:"statistics,omitempty"`
+	Notes      []string            `json:"notes,omitempty"`
+	Stats      Stats               `json:"stats"`
 }
 
 // Summary is the workload as a whole.
@@ -325,7 +342,7 @@ func openSession(ctx context.Context, q Querier, w *Workload, opts Options, res 
 	if len(w.Statements) == 0 {
 		return o.s, emptyWorkload(w)
 	}
-	for _, step := range []func(context.Context) error{o.quiet, o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
+	for _, step := range []func(context.Context) error{o.readStatistics, o.quiet, o.chooseCosting, o.loadTables, o.bindProfile, o.resolveStatements, o.planStatements} {
 		if err := step(ctx); err != nil {
 			return o.s, err
 		}
@@ -368,6 +385,22 @@ func (o *opening) quiet(ctx context.Context) error {
 		return fmt.Errorf("indexes: turn pg_qualstats off for the session: %w", err)
 	}
 	o.s.qualstats = *was
+	return nil
+}
+
+// readStatistics reads how old the server's counters are, before anything
+// else is sent, so that whether unused drops are judged follows analyze's
+// rule (analyze.ReadStatistics) on the same database.
+func (o *opening) readStatistics(ctx context.Context) error {
+	minAge := o.s.opts.MinStatsAge
+	if minAge == 0 {
+		minAge = DefaultMinStatsAge
+	}
+	st, err := analyze.ReadStatistics(ctx, o.s.q, minAge)
+	if err != nil {
+		return fmt.Errorf("indexes: %w", err)
+	}
+	o.res.Statistics = st
 	return nil
 }
 
@@ -759,14 +792,21 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	names := map[string]bool{}
 	for _, ch := range sel.chosen {
 		p := proposal(ch, stmts, final, margs[ch], res.Workload.CostBefore)
-		if names[p.Name] {
+		name := p.Name
+		if names[relKey(relRef{schema: ch.def.table.schema, name: name})] {
 			// Same keys, different INCLUDE: keep names apart with a hash of
 			// the whole definition.
-			p.Name = indexdef.ShortenName(p.Name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
-			p.Definition = ch.def.ddl(p.Name, true)
-			p.Index.Name = p.Name
+			name = indexdef.ShortenName(name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
 		}
-		names[p.Name] = true
+		if name, err = freeName(ctx, q, ch.def.table.schema, name, names); err != nil {
+			return res, err
+		}
+		if name != p.Name {
+			p.Name = name
+			p.Definition = ch.def.ddl(name, true)
+			p.Index.Name = name
+		}
+		names[relKey(relRef{schema: ch.def.table.schema, name: name})] = true
 		res.Proposals = append(res.Proposals, p)
 		res.Workload.IndexBytes += ch.bytes
 	}
@@ -778,9 +818,14 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 			Definition: c.def.ddl("", false), Reason: c.reject})
 	}
 	var keptNote string
-	res.Drops, keptNote = drops(cat, stmts, final, sel.chosen)
+	judged := res.Statistics == nil || res.Statistics.IndexUsageJudged
+	res.Drops, keptNote = drops(cat, stmts, final, sel.chosen, judged)
 	if keptNote != "" {
 		res.Notes = append(res.Notes, keptNote)
+	}
+	if !judged {
+		res.Notes = append(res.Notes, res.Statistics.NotJudged("unused indexes not listed as drops", "judging an index unused", "propose",
+			opts.optionName()(OptMinStatsAge)))
 	}
 
 	if opts.Compare != nil {
@@ -794,6 +839,32 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 	}
 	res.Stats.Explains, res.Stats.CacheHits, res.Stats.PlansCachedPeak = e.explains, e.hits, e.peak
 	return res, nil
+}
+
+// freeName is name, or the first of name_2, name_3, … (cut to
+// MaxIdentifierLength bytes as every generated name is) that no relation
+// of schema holds in the database and no earlier proposal took (taken, by
+// relKey). An index's name shares the schema's namespace with its tables,
+// sequences and views; a proposal named as an existing index with another
+// definition (IndexName leaves INCLUDE out) would be skipped by the plan's
+// CREATE INDEX IF NOT EXISTS and its migration recorded as applied. The
+// numbers are tried in order, so the same database gives the same name.
+func freeName(ctx context.Context, q Querier, schema, name string, taken map[string]bool) (string, error) {
+	base := name
+	for n := 2; ; n++ {
+		var exists bool
+		if !taken[relKey(relRef{schema: schema, name: name})] {
+			err := q.QueryRow(ctx, analyze.Tagged(`SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	WHERE n.nspname = $1 AND c.relname = $2)`), schema, name).Scan(&exists)
+			if err != nil {
+				return "", fmt.Errorf("indexes: look up name %s: %w", indexdef.Qualify(schema, name), err)
+			}
+			if !exists {
+				return name, nil
+			}
+		}
+		name = indexdef.ShortenName(base+"_"+strconv.Itoa(n), indexdef.MaxIdentifierLength)
+	}
 }
 
 // emptyWorkload explains an empty workload by what was skipped.
@@ -986,8 +1057,10 @@ const partitionedDropNote = "; a partitioned index: its DROP INDEX cannot be CON
 // constraint (primary key, unique, exclusion), or one a foreign key's
 // lookups read: those of the foreign keys the workload does not use are
 // named in the note instead, so that nobody drops them by hand thinking
-// them forgotten.
-func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand) (out []Drop, note string) {
+// them forgotten. An index is listed as unused only when judged: the
+// statistics have counted long enough (Options.MinStatsAge) for no scan
+// to mean something.
+func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*cand, judged bool) (out []Drop, note string) {
 	var kept []string
 	used := map[string]bool{}
 	for _, c := range stmts {
@@ -1062,7 +1135,7 @@ func drops(cat *catalog, stmts []*costed, final map[int]*planCost, chosen []*can
 			}
 		}
 		for _, a := range t.indexes {
-			if !a.valid || a.scans > 0 || used[existingPrefix+a.name] || listed[a] {
+			if !judged || !a.valid || a.scans > 0 || used[existingPrefix+a.name] || listed[a] {
 				continue
 			}
 			switch {

@@ -479,13 +479,27 @@ func dryRunSteps(ctx context.Context, conn *pgx.Conn, m *Migration) ([]string, e
 				continue
 			}
 		}
-		if p, err := s.Parsed(); err == nil && p.Index != nil && p.Concurrently {
+		if p, err := s.Parsed(); err == nil && p.Index != nil && (p.Concurrently || p.Index.Only) {
+			// ON ONLY a partitioned table goes through the same check as a
+			// build: apply's createOnly refuses a name that exists with
+			// another definition as build does.
 			def := p.Index
 			ix, err := findIndex(ctx, conn, def)
 			if err != nil {
 				return nil, err
 			}
 			switch {
+			case ix != nil && def.Only:
+				// An INVALID one is the sequence part way, which apply
+				// goes on with: only its definition matters.
+				same, why, err := sameDefinition(ctx, conn, ix, def)
+				if err != nil {
+					return nil, err
+				}
+				if !same {
+					steps = append(steps, "-- stops: "+def.Name+" exists with another definition ("+why+")")
+					continue
+				}
 			case ix != nil && (!ix.Valid || !ix.Ready):
 				steps = append(steps, def.DropSQL(true, true)+" -- its INVALID leftover")
 			case ix != nil:

@@ -76,12 +76,16 @@ var (
 	// index: uniqueness is enforced per partition, so it holds across the
 	// table only when the partition key is part of the key.
 	RulePartitionKeyUnique = Rule{"HP114", "unique-without-partition-key", LevelError, "a unique index on a partitioned table must hold every column of the partition key (PostgreSQL enforces uniqueness partition by partition)", ""}
+	// RuleNameTaken is an error because apply refuses the file (a
+	// ConflictError) and, run by hand, its IF NOT EXISTS would skip the
+	// build and leave the older index in its place.
+	RuleNameTaken = Rule{"HP115", "name-taken", LevelError, "the index's name is already taken in its schema, by an index with another definition or by another relation: apply refuses the file, and IF NOT EXISTS would skip the build silently", ""}
 )
 
 // Rules lists every rule, in id order.
 var Rules = []Rule{RuleSum, RuleNotConcurrent, RuleConcurrentInTx, RuleDropNotConc, RuleUniqueDirect,
 	RuleBuildTooLong, RuleDuplicate, RuleCovered, RuleMissingTable, RuleNotIdempotent, RuleMissingDown, RuleOtherDDL, RuleUnqualified,
-	RuleConcurrentPartitioned, RulePartitionKeyUnique}
+	RuleConcurrentPartitioned, RulePartitionKeyUnique, RuleNameTaken}
 
 // Finding is one problem lint found.
 type Finding struct {
@@ -327,6 +331,9 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 	} else if ix.Only && !p.Concurrently {
 		rep.add(RuleNotConcurrent, file, line, "CREATE INDEX %s ON ONLY %s: the table is not partitioned, so ONLY changes nothing and the index is built without CONCURRENTLY, blocking writes for the whole build", ix.Name, table)
 	}
+	if err := lintName(ctx, conn, rep, file, line, ix); err != nil {
+		return err
+	}
 	if _, ok := existing[table]; !ok {
 		list, err := tableIndexes(ctx, conn, table)
 		if err != nil {
@@ -366,6 +373,40 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 	if est > opts.MaxBuild {
 		rep.add(RuleBuildTooLong, file, line, "%s on %s (%s) would build for about %s at %s/s, more than %s %s: build it in a quiet hour, or raise maintenance_work_mem",
 			ix.Name, ix.Table, bytesText(bytes), est.Round(time.Second), bytesText(int64(opts.BuildRate)), optionName(opts.OptionName)(OptMaxBuild), opts.MaxBuild)
+	}
+	return nil
+}
+
+// lintName reports an index whose name another relation of its schema
+// holds: an index with another definition (the one apply's build and ON
+// ONLY steps compare, sameDefinition), or a table, sequence or view, with
+// which indexes share the namespace (HP115). An index of the same name and
+// definition is the file applied by hand, which apply marks applied.
+func lintName(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *indexdef.Def) error {
+	var kind string
+	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT c.relkind::text FROM pg_class c
+	WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))), '')`,
+		ix.Name, ix.QualifiedTable()).Scan(&kind)
+	switch {
+	case err != nil:
+		return fmt.Errorf("migrate: look up index %s: %w", ix.Name, err)
+	case kind == "":
+		return nil
+	case kind != "i" && kind != "I":
+		rep.add(RuleNameTaken, file, line, "%s is already the name of a relation that is not an index (relkind %s) in schema %s: rename the index",
+			ix.Name, kind, indexdef.QuoteIdent(ix.Schema))
+		return nil
+	}
+	c, err := findIndex(ctx, conn, ix)
+	if err != nil || c == nil {
+		return err
+	}
+	same, why, err := sameDefinition(ctx, conn, c, ix)
+	if err != nil {
+		return err
+	}
+	if !same {
+		rep.add(RuleNameTaken, file, line, "index %s already exists with another definition (%s): %s; rename the new index or drop the existing one", ix.Name, why, c.Definition)
 	}
 	return nil
 }

@@ -205,9 +205,17 @@ func PlanPartitions(ctx context.Context, q pg.Querier, defs []indexdef.Def) (map
 // partitionIndexName is the stable name of the index a partitioned
 // index's sequence builds on one of its partitions: the name the index
 // would have on that table (IndexName), so the same plan names it the same
-// way every time and a reader sees which table it is on.
+// way every time and a reader sees which table it is on. A parent index
+// whose name carries a suffix after its stable name (a proposal kept apart
+// from an index of the same keys with another INCLUDE or definition:
+// _2, or a hash) passes it on, so that its partitions' indexes are not
+// named as that other index's are.
 func partitionIndexName(def *indexdef.Def, table indexdef.Name) string {
-	return indexdef.IndexName(table.Name, def.Keys, def.Where)
+	name := indexdef.IndexName(table.Name, def.Keys, def.Where)
+	if suffix, ok := strings.CutPrefix(def.Name, indexdef.IndexName(def.Table, def.Keys, def.Where)); ok && suffix != "" {
+		name = indexdef.ShortenName(name+suffix, indexdef.MaxIdentifierLength)
+	}
+	return name
 }
 
 // onPartition is def on one table of its tree: the same keys, named for

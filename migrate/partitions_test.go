@@ -867,3 +867,130 @@ func TestEmitDjangoPartitioned(t *testing.T) {
 		}
 	}
 }
+
+// TestAdversarialOnOnlyNameTaken: the index a partitioned sequence makes
+// ON ONLY the parent, under a name an index of another definition already
+// holds there (a proposal of the same keys with INCLUDE, named as round
+// one's index). lint with a database reports it (HP115), apply --dry-run
+// says it stops, and apply refuses it with the ConflictError a plain
+// table's build gets, before anything runs and without recording the
+// file as applied. A name a table or sequence holds is HP115 too.
+func TestAdversarialOnOnlyNameTaken(t *testing.T) {
+	dsn, conn := eventsDB(t)
+	ctx := context.Background()
+	// Round one, by hand: the same name on other keys; PostgreSQL names
+	// the partitions' indexes itself, so only the parent's name is taken.
+	mustExec(t, conn, `CREATE INDEX events_tenant_id_created_at_idx ON public.events (tenant_id)`)
+	d := planPartitioned(t, conn, tenantRecent)
+	before := testdb.TakeFingerprint(t, dsn)
+	partIndexes := indexes(t, conn, "public.events_2026_06")
+
+	rep, err := Lint(ctx, conn, d, LintOptions{BuildRate: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	taken := findingsByRule(rep)[RuleNameTaken.ID]
+	if len(taken) != 1 || !strings.Contains(taken[0].Message, "index events_tenant_id_created_at_idx already exists with another definition") {
+		t.Errorf("HP115 findings %+v, want one on the ON ONLY index (all: %+v)", taken, rep.Findings)
+	}
+
+	dry, err := Apply(ctx, conn, d, ApplyOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps := strings.Join(dry.Files[0].Steps, "\n"); !strings.Contains(steps, "-- stops: events_tenant_id_created_at_idx exists with another definition") {
+		t.Errorf("apply --dry-run does not say it stops on the parent:\n%s", steps)
+	}
+
+	_, err = Apply(ctx, conn, d, ApplyOptions{})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || ce.Index != "events_tenant_id_created_at_idx" {
+		t.Fatalf("apply = %v, want a ConflictError on events_tenant_id_created_at_idx", err)
+	}
+	rowsUnchanged(t, dsn, before, "the refused apply")
+	if n := revisionCount(t, conn); n != 0 {
+		t.Errorf("%d revisions recorded, want none: the file was not applied", n)
+	}
+	if got := indexes(t, conn, "public.events_2026_06"); len(got) != len(partIndexes) {
+		t.Errorf("a partition's indexes went from %v to %v: the refused apply built on it", partIndexes, got)
+	}
+
+	// A sequence holding a planned index's name, on a plain table.
+	mustExec(t, conn, `CREATE TABLE public.plain (id int PRIMARY KEY, a int); CREATE SEQUENCE public.plain_a_idx`)
+	p := planDir(t, spec{Schema: "public", Table: "plain", Columns: []string{"a"}})
+	rep, err = Lint(ctx, conn, p, LintOptions{BuildRate: 1e9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if taken := findingsByRule(rep)[RuleNameTaken.ID]; len(taken) != 1 || !strings.Contains(taken[0].Message, "not an index (relkind S)") {
+		t.Errorf("HP115 findings %+v, want one naming the sequence", taken)
+	}
+}
+
+// TestPartitionIndexNamesKeepTheParentsSuffix: a parent index named apart
+// from its stable name (a proposal's _2) names its partitions' indexes
+// with the same suffix, so they are not named as the older index's.
+func TestPartitionIndexNamesKeepTheParentsSuffix(t *testing.T) {
+	_, conn := eventsDB(t)
+	s := tenantRecent
+	s.Name = "events_tenant_id_created_at_idx_2"
+	d := planPartitioned(t, conn, s)
+	ms, err := d.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, m := range ms {
+		for _, st := range m.Statements {
+			text.WriteString(st.SQL + "\n")
+		}
+	}
+	for _, leaf := range testdb.EventsLeaves {
+		if want := `"` + leaf + `_tenant_id_created_at_idx_2"`; !strings.Contains(text.String(), want) {
+			t.Errorf("no index %s in the plan:\n%s", want, text.String())
+		}
+	}
+}
+
+// TestAdversarialPlanNameAlreadyPlannedOtherwise: a directory that plans
+// an index under a name, asked to plan another definition under the same
+// name (round two's INCLUDE, named as round one's index not yet applied),
+// refuses it instead of skipping it as "already planned", which would lose
+// it for good; the same definition again is skipped as before, and so is
+// a partitioned parent's, planned ON ONLY.
+func TestAdversarialPlanNameAlreadyPlannedOtherwise(t *testing.T) {
+	_, conn := eventsDB(t)
+	ctx := context.Background()
+	round1 := spec{Schema: "public", Table: "events", Name: "events_tenant_id_created_at_idx", Columns: []string{"tenant_id", "created_at"}}
+	d := planPartitioned(t, conn, round1)
+	plan := func(s spec) (*PlanResult, error) {
+		ds := defs(s)
+		trees, err := PlanPartitions(ctx, conn, ds)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Plan(ctx, d.Path, ds, PlanOptions{Partitions: trees})
+	}
+	res, err := plan(round1)
+	if err != nil || len(res.Skipped) != 1 || !strings.Contains(res.Skipped[0].Reason, "already planned in") {
+		t.Fatalf("the same index again: %+v, %v; want it skipped as already planned", res, err)
+	}
+	before, err := d.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	round2 := round1
+	round2.Include = []string{"kind"}
+	_, err = plan(round2)
+	if !errors.Is(err, ErrBadSpec) || !strings.Contains(err.Error(), "events_tenant_id_created_at_idx: already planned in") ||
+		!strings.Contains(err.Error(), "with another definition (INCLUDE (), want (kind))") {
+		t.Errorf("another definition under the planned name: %v, want ErrBadSpec saying so", err)
+	}
+	after, err := d.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(after) != len(before) {
+		t.Errorf("the refused plan wrote %d files", len(after)-len(before))
+	}
+}

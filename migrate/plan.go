@@ -112,18 +112,29 @@ func Plan(ctx context.Context, path string, indexes []indexdef.Def, opts PlanOpt
 	if err != nil {
 		return nil, err
 	}
-	have := map[string]string{}
+	type planned struct {
+		file string
+		def  *indexdef.Def
+	}
+	have := map[string]planned{}
 	var versions []string
 	for _, m := range existing {
 		versions = append(versions, m.Version)
 		for _, ix := range m.Indexes {
-			have[ix.Name] = m.File
+			have[ix.Name] = planned{file: m.File, def: ix}
 		}
 	}
 	var todo []indexdef.Def
 	for _, def := range defs {
-		if f, ok := have[def.Name]; ok {
-			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "already planned in " + f})
+		if p, ok := have[def.Name]; ok {
+			if why := plannedDiffers(p.def, &def); why != "" {
+				// Skipping it would lose the new index for good: the
+				// directory would say it is planned, and apply would keep
+				// the other one.
+				return nil, fmt.Errorf("%w %s: already planned in %s with another definition (%s): give the new index another name, or remove the planned file if it was never applied",
+					ErrBadSpec, def.Name, p.file, why)
+			}
+			res.Skipped = append(res.Skipped, SkippedSpec{Index: def.Name, Reason: "already planned in " + p.file})
 			continue
 		}
 		todo = append(todo, def)
@@ -311,4 +322,30 @@ func nextVersions(existing []string, n int, now time.Time) []string {
 		out[i] = start.Add(time.Duration(i) * time.Second).Format(versionLayout)
 	}
 	return out
+}
+
+// plannedDiffers says how the index a directory already plans under a name
+// differs from the one asked for under it, "" when they are the same
+// index: the same table, and what indexdef.Match compares, with
+// expressions and predicates compared as the statements write them
+// (without a server).
+func plannedDiffers(have, want *indexdef.Def) string {
+	if have.QualifiedTable() != want.QualifiedTable() {
+		return "on " + have.QualifiedTable() + ", want " + want.QualifiedTable()
+	}
+	same, askServer, why := indexdef.Match(have, want)
+	if !same {
+		return why
+	}
+	// The statement as written, without what does not make the index
+	// another one: its name, ONLY (a partitioned parent's) and comment.
+	text := func(d *indexdef.Def) string {
+		c := *d
+		c.Name, c.Only, c.Comment = "", false, ""
+		return c.CreateSQL(false, false)
+	}
+	if askServer && text(have) != text(want) {
+		return text(have) + ", want " + text(want)
+	}
+	return ""
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -288,5 +289,149 @@ func TestAdversarialOwnerHintOnceCLI(t *testing.T) {
 	oneLineError(t, "apply as notowner", r, 3, "run ALTER TABLE t OWNER TO "+role+";")
 	if n := strings.Count(r.stderr, "OWNER TO"); n != 1 || strings.Contains(r.stderr, ";;") {
 		t.Errorf("the hint is printed %d times:\n%s", n, r.stderr)
+	}
+}
+
+// TestAdversarialRoundTwoOnPartitionedTable is the pagila trial end to
+// end: round one's payment (customer_id, paid_at DESC) planned and
+// applied on a table partitioned by month; round two proposes the same
+// keys with INCLUDE, which must come under a name of its own, so that its
+// plan (ON ONLY the parent, then each partition) lints clean against the
+// database and apply builds it rather than skipping it for round one's.
+func TestAdversarialRoundTwoOnPartitionedTable(t *testing.T) {
+	ctx := context.Background()
+	dsn := testdb.NewDatabase(t)
+	conn := testdb.Conn(t, dsn)
+	for _, s := range []string{
+		`CREATE TABLE payment (payment_id bigint NOT NULL, customer_id int NOT NULL, rental_id int NOT NULL, amount numeric(5,2) NOT NULL,
+			paid_at timestamptz NOT NULL, note text NOT NULL) PARTITION BY RANGE (paid_at)`,
+		`CREATE TABLE payment_p2022_01 PARTITION OF payment FOR VALUES FROM ('2022-01-01') TO ('2022-02-01')`,
+		`CREATE TABLE payment_p2022_02 PARTITION OF payment FOR VALUES FROM ('2022-02-01') TO ('2022-03-01')`,
+		`CREATE TABLE payment_p2022_03 PARTITION OF payment FOR VALUES FROM ('2022-03-01') TO ('2022-04-01')`,
+		`INSERT INTO payment SELECT i, 1 + i % 600, i, (i % 1000) / 100.0, timestamptz '2022-01-01' + (i % 7776) * interval '15 minutes',
+			repeat(md5(i::text), 8) FROM generate_series(1, 200000) i`,
+		// Every row sampled: the same statistics, and so the same costs,
+		// on every run.
+		`SET default_statistics_target = 10000`,
+		`VACUUM ANALYZE payment`,
+	} {
+		if _, err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	// An INCLUDE pays through index-only scans, which need all-visible
+	// pages: a VACUUM that ran while another session's snapshot was open
+	// leaves them unmarked, so it runs again until they are.
+	for i := 0; ; i++ {
+		var visible bool
+		if err := conn.QueryRow(ctx, `SELECT bool_and(relallvisible >= relpages) FROM pg_class WHERE relname LIKE 'payment_p2022_%' AND relkind = 'r'`).Scan(&visible); err != nil {
+			t.Fatal(err)
+		}
+		if visible {
+			break
+		}
+		if i == 50 {
+			t.Fatal("the partitions' pages are not all-visible after 50 VACUUMs")
+		}
+		time.Sleep(100 * time.Millisecond)
+		if _, err := conn.Exec(ctx, `VACUUM ANALYZE payment`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	round1 := filepath.Join(t.TempDir(), "round1")
+	props := writeFile(t, "round1.json", `{"schema":"hishamos-perf/indexes/v1","proposals":[{"schema":"public","table":"payment","columns":["customer_id","paid_at DESC"]}]}`)
+	for _, args := range [][]string{{"indexes", "plan", "--from", props, "--dir", round1}, {"indexes", "apply", "--dir", round1}} {
+		if r := cli(t, append([]string{"--dsn", dsn, "-q"}, args...)...); r.code != 0 {
+			t.Fatalf("round one %s: exit %d\n%s", args[1], r.code, r.stderr)
+		}
+	}
+
+	workload := writeFile(t, "w.sql", "SELECT payment_id, rental_id, amount FROM payment WHERE customer_id = $1 ORDER BY paid_at DESC;\n")
+	saved := filepath.Join(t.TempDir(), "round2.json")
+	r := cli(t, append([]string{"--dsn", dsn, "-q", "indexes", "propose", "--workload", workload, "--save", saved}, withoutHypoPG()...)...)
+	if r.code != 0 {
+		t.Fatalf("round two propose: exit %d\n%s", r.code, r.stderr)
+	}
+	b, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Proposals []struct {
+			Name    string   `json:"name"`
+			Include []string `json:"include"`
+		} `json:"proposals"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Proposals) != 1 || len(doc.Proposals[0].Include) == 0 || doc.Proposals[0].Name != "payment_customer_id_paid_at_idx_2" {
+		t.Fatalf("round two proposals %+v, want the keys with INCLUDE as payment_customer_id_paid_at_idx_2:\n%s", doc.Proposals, r.stdout)
+	}
+	// Planned into the same directory, as the next round is.
+	round2 := round1
+	if r := cli(t, "--dsn", dsn, "-q", "indexes", "plan", "--from", saved, "--dir", round2); r.code != 0 {
+		t.Fatalf("round two plan: exit %d\n%s", r.code, r.stderr)
+	}
+	r = cli(t, "--dsn", dsn, "migrate", "lint", "--dir", round2, "--format", "github")
+	if strings.Contains(r.stdout, "HP115") || strings.Contains(r.stdout, "::error") {
+		t.Errorf("lint of round two: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cli(t, "--dsn", dsn, "-q", "indexes", "apply", "--dir", round2); r.code != 0 {
+		t.Fatalf("round two apply: exit %d\n%s", r.code, r.stderr)
+	}
+	var def string
+	var valid bool
+	if err := conn.QueryRow(ctx, `SELECT pg_get_indexdef(x.indexrelid), x.indisvalid FROM pg_index x
+		WHERE x.indexrelid = to_regclass('public.payment_customer_id_paid_at_idx_2')`).Scan(&def, &valid); err != nil {
+		t.Fatalf("round two's index was not built: %v", err)
+	}
+	if !valid || !strings.Contains(def, "INCLUDE") {
+		t.Errorf("round two's index: %s (valid %t)", def, valid)
+	}
+	var parts int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass('public.payment_customer_id_paid_at_idx_2')`).Scan(&parts); err != nil || parts != 3 {
+		t.Errorf("round two's index has %d partitions' indexes attached (%v), want 3", parts, err)
+	}
+
+	// What the old naming planned: the INCLUDE index under round one's
+	// name. lint says so, and apply refuses it in one line, building
+	// nothing and recording nothing.
+	old := writeFile(t, "old.json", `{"schema":"hishamos-perf/indexes/v1","proposals":[{"schema":"public","table":"payment","name":"payment_customer_id_paid_at_idx",
+		"columns":["customer_id","paid_at DESC"],"include":["amount"]}]}`)
+	// Planned elsewhere (plan skips a name its directory already plans),
+	// then added to the directory under a later version.
+	elsewhere := filepath.Join(t.TempDir(), "elsewhere")
+	if r := cli(t, "--dsn", dsn, "-q", "indexes", "plan", "--from", old, "--dir", elsewhere); r.code != 0 {
+		t.Fatalf("plan of the old name: exit %d\n%s", r.code, r.stderr)
+	}
+	files, err := filepath.Glob(filepath.Join(elsewhere, "*.sql"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("plan of the old name wrote %v (%v)", files, err)
+	}
+	text, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), `CREATE INDEX IF NOT EXISTS "payment_customer_id_paid_at_idx" ON ONLY "public"."payment"`) {
+		t.Fatalf("the old name's file makes no index ON ONLY the parent:\n%s", text)
+	}
+	addMigration(t, round1, "29990101000000_old_name.sql", string(text))
+	r = cli(t, "--dsn", dsn, "migrate", "lint", "--dir", round1, "--format", "github")
+	if r.code != 1 || !strings.Contains(r.stdout, "HP115") || !strings.Contains(r.stdout, "payment_customer_id_paid_at_idx already exists with another definition") {
+		t.Errorf("lint of the old name: exit %d, want 1 with HP115\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	before := testdb.TakeFingerprint(t, dsn)
+	var indexesBefore int
+	conn.QueryRow(ctx, `SELECT count(*) FROM pg_index`).Scan(&indexesBefore)
+	r = cli(t, "--dsn", dsn, "indexes", "apply", "--dir", round1)
+	oneLineError(t, "apply of the old name", r, exitUsage, "payment_customer_id_paid_at_idx already exists with another definition")
+	var indexesAfter int
+	conn.QueryRow(ctx, `SELECT count(*) FROM pg_index`).Scan(&indexesAfter)
+	if indexesAfter != indexesBefore {
+		t.Errorf("the refused apply built %d indexes", indexesAfter-indexesBefore)
+	}
+	for _, d := range before.Diff(testdb.TakeFingerprint(t, dsn)) {
+		t.Errorf("the refused apply changed the database: %s", d)
 	}
 }

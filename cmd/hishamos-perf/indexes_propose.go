@@ -56,6 +56,7 @@ type proposeOptions struct {
 	paramSeed        uint64
 	statementTimeout time.Duration
 	interactive      bool
+	minStatsAge      time.Duration
 }
 
 func newIndexesProposeCmd(a *app) *cobra.Command {
@@ -112,7 +113,11 @@ Without HypoPG, propose says so; on the sandbox or with --allow-build it costs
 with real indexes built one at a time in a transaction that is rolled back.
 Existing indexes that duplicate others, that a proposal makes redundant or that
 nothing uses are listed as drops, never dropped; never one that backs a
-constraint or a foreign key's lookups.
+constraint or a foreign key's lookups. An index is listed as unused (no scan
+counted) only once the statistics are --min-stats-age old (a week), analyze's
+rule; until then a note says how old they are and when the check means
+something. A proposal never takes the name of a relation that exists in its
+schema, nor another proposal's: such a name gets a numbered suffix.
 
 --format json (and --save FILE, whatever the format) writes the
 ` + indexes.Schema + ` document that 'indexes plan --from' reads.
@@ -147,6 +152,7 @@ advisor's, and says which of its indexes are redundant.`,
 	f.IntVar(&o.top, flagTop, defaultProposeTop, "with pg_stat_statements: the top statements by total time to use (0: all)")
 	f.Uint64Var(&o.paramSeed, flagParamSeed, 1, "random seed of the parameter values drawn for planning")
 	f.DurationVar(&o.statementTimeout, flagStatementTimeout, pg.DefaultSession.StatementTimeout, "statement_timeout of every statement the tool runs")
+	f.DurationVar(&o.minStatsAge, flagMinStatsAge, indexes.DefaultMinStatsAge, "list an index with no scans as unused only once the statistics are this old (0: at any age)")
 	f.BoolVar(&o.interactive, flagInteractive, false, "on a terminal: choose the proposals to keep from a checklist, and save them (--save, default "+defaultInteractiveSave+")")
 	return cmd
 }
@@ -170,6 +176,14 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 		return usage(fmt.Errorf("--%s %g: must be a percentage from 0 to below 100", flagMinImprovement, o.minImprovement))
 	case o.statementTimeout <= 0:
 		return usage(fmt.Errorf("--%s %s: must be positive", flagStatementTimeout, o.statementTimeout))
+	case o.minStatsAge < 0:
+		return usage(fmt.Errorf("--%s %s: must be 0 (judge at any age) or more, such as 168h for a week", flagMinStatsAge, o.minStatsAge))
+	}
+	minStatsAge := o.minStatsAge
+	if minStatsAge == 0 {
+		// 0 on the command line judges at any age; the option's zero is
+		// the default.
+		minStatsAge = -1
 	}
 	// The terminal is checked before the workload is costed: a choice that
 	// cannot be shown must not cost minutes first.
@@ -243,7 +257,7 @@ func (a *app) runPropose(ctx context.Context, cmdPath string, o proposeOptions) 
 	bar := a.progress()
 	res, err := indexes.Propose(ctx, conn, w, indexes.Options{
 		Budget: budget, MaxIndexes: o.maxIndexes, MaxColumns: o.maxColumns, MinImprovement: o.minImprovement,
-		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare, OptionName: indexesFlag,
+		AllowBuild: allowBuild, Seed: o.paramSeed, Compare: compare, OptionName: indexesFlag, MinStatsAge: minStatsAge,
 		Progress: func(p indexes.Progress) { bar.Update(p.Phase, int64(p.Done), int64(p.Total)) },
 	})
 	bar.Done()

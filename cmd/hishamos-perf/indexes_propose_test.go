@@ -93,6 +93,7 @@ func TestIndexesProposeBadInput(t *testing.T) {
 		{"unterminated", []string{"--workload", proposeFile(t, "open.sql", "SELECT 'x FROM items;")}, exitUsage, "bad workload"},
 		{"no such profile", []string{"--workload", "no-such-profile"}, exitUsage, "no-such-profile"},
 		{"max columns", []string{"--workload", good, "--max-columns", "0"}, exitUsage, "--max-columns 0"},
+		{"negative statistics age", []string{"--workload", good, "--min-stats-age", "-1s"}, exitUsage, "--min-stats-age -1s: must be 0 (judge at any age) or more"},
 		{"weight not a number", []string{"--workload", proposeFile(t, "often.sql", "-- weight: often\nSELECT id FROM items WHERE account_id = 1;\n")},
 			exitUsage, `often.sql:2: -- weight: "often" is not a number of 0 or more`},
 		{"negative weight", []string{"--workload", proposeFile(t, "minus.sql", "SELECT 1;\n-- weight: -3\nSELECT id FROM items WHERE account_id = 1;\n")},
@@ -155,5 +156,49 @@ func TestIndexesProposeNoHypoPG(t *testing.T) {
 	with := cli(t, "--dsn", dsn, "--format", "json", "indexes", "propose", "--workload", good, "--"+flagAllowBuild)
 	if with.code != exitOK || !strings.Contains(with.stdout, `"costing": "build"`) {
 		t.Errorf("with --allow-build: exit %d; stderr:\n%s\nstdout:\n%s", with.code, with.stderr, with.stdout)
+	}
+}
+
+// TestAdversarialProposeUnusedOnFreshStatistics: on statistics reset a
+// moment ago propose lists no unused drop and says, naming the flag, how
+// old they are; --min-stats-age 0s judges at any age and lists it.
+func TestAdversarialProposeUnusedOnFreshStatistics(t *testing.T) {
+	dsn := proposeDB(t)
+	conn := testdb.Conn(t, dsn)
+	if _, err := conn.Exec(context.Background(), `CREATE INDEX items_state_idx ON items (state); SELECT pg_stat_reset();`); err != nil {
+		t.Fatal(err)
+	}
+	workload := proposeFile(t, "slow.sql", "SELECT id FROM items WHERE account_id = $1 ORDER BY created_at DESC LIMIT 10;\n")
+	type doc struct {
+		Drops []struct {
+			Index string `json:"index"`
+			Kind  string `json:"kind"`
+		} `json:"drops"`
+		Notes []string `json:"notes"`
+	}
+	run := func(extra ...string) doc {
+		t.Helper()
+		args := append([]string{"--dsn", dsn, "--format", "json", "indexes", "propose", "--workload", workload}, withoutHypoPG()...)
+		r := cli(t, append(args, extra...)...)
+		if r.code != exitOK {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var d doc
+		if err := json.Unmarshal([]byte(r.stdout), &d); err != nil {
+			t.Fatalf("%v:\n%s", err, r.stdout)
+		}
+		return d
+	}
+	fresh := run()
+	if len(fresh.Drops) != 0 {
+		t.Errorf("drops on fresh statistics: %+v", fresh.Drops)
+	}
+	if note := strings.Join(fresh.Notes, "\n"); !strings.Contains(note, "unused indexes not listed as drops: the statistics are ") ||
+		!strings.Contains(note, "or lower --min-stats-age") {
+		t.Errorf("notes %q: want one saying how old the statistics are, naming --min-stats-age", fresh.Notes)
+	}
+	judged := run("--min-stats-age", "0s")
+	if len(judged.Drops) != 1 || judged.Drops[0].Index != "items_state_idx" || judged.Drops[0].Kind != "unused" {
+		t.Errorf("drops with --min-stats-age 0s: %+v, want items_state_idx unused", judged.Drops)
 	}
 }

@@ -32,6 +32,7 @@ var indexesFlags = map[indexes.Option]string{
 	indexes.OptAllowBuild:     flagAllowBuild,
 	indexes.OptMinImprovement: flagMinImprovement,
 	indexes.OptMaxIndexes:     flagMaxIndexes,
+	indexes.OptMinStatsAge:    flagMinStatsAge,
 }
 
 // migrateFlags are the flags of the migrate commands' options.

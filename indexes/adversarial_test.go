@@ -4,10 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hishamos/hishamos-perf/indexes"
 	"github.com/hishamos/hishamos-perf/internal/indexdef"
+	"github.com/hishamos/hishamos-perf/internal/testdb"
 )
 
 // ordersByCustomer is a workload whose one proposal is an index on orders
@@ -174,24 +174,7 @@ SET default_statistics_target = 10000;`); err != nil {
 		t.Fatal(err)
 	}
 	// All-visible pages, as a table at rest has: an index-only scan pays.
-	// A VACUUM that ran while another session's snapshot was open leaves
-	// them unmarked, so it runs again until they are.
-	for i := 0; ; i++ {
-		if _, err := conn.Exec(ctx, `VACUUM ANALYZE payment`); err != nil {
-			t.Fatal(err)
-		}
-		var visible bool
-		if err := conn.QueryRow(ctx, `SELECT bool_and(relallvisible >= relpages) FROM pg_class WHERE relname LIKE 'payment_p2022_%' AND relkind = 'r'`).Scan(&visible); err != nil {
-			t.Fatal(err)
-		}
-		if visible {
-			break
-		}
-		if i == 50 {
-			t.Fatal("the partitions' pages are not all-visible after 50 VACUUMs")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testdb.VacuumAllVisible(t, conn, "payment", "payment_p2022_%")
 	w := mustParse(t, `SELECT payment_id, rental_id, amount FROM payment WHERE customer_id = $1 ORDER BY paid_at DESC;`)
 	res, err := indexes.Propose(ctx, conn, w, defaultOptions())
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -320,24 +319,8 @@ func TestAdversarialRoundTwoOnPartitionedTable(t *testing.T) {
 		}
 	}
 	// An INCLUDE pays through index-only scans, which need all-visible
-	// pages: a VACUUM that ran while another session's snapshot was open
-	// leaves them unmarked, so it runs again until they are.
-	for i := 0; ; i++ {
-		var visible bool
-		if err := conn.QueryRow(ctx, `SELECT bool_and(relallvisible >= relpages) FROM pg_class WHERE relname LIKE 'payment_p2022_%' AND relkind = 'r'`).Scan(&visible); err != nil {
-			t.Fatal(err)
-		}
-		if visible {
-			break
-		}
-		if i == 50 {
-			t.Fatal("the partitions' pages are not all-visible after 50 VACUUMs")
-		}
-		time.Sleep(100 * time.Millisecond)
-		if _, err := conn.Exec(ctx, `VACUUM ANALYZE payment`); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// pages.
+	testdb.VacuumAllVisible(t, conn, "payment", "payment_p2022_%")
 	round1 := filepath.Join(t.TempDir(), "round1")
 	props := writeFile(t, "round1.json", `{"schema":"hishamos-perf/indexes/v1","proposals":[{"schema":"public","table":"payment","columns":["customer_id","paid_at DESC"]}]}`)
 	for _, args := range [][]string{{"indexes", "plan", "--from", props, "--dir", round1}, {"indexes", "apply", "--dir", round1}} {

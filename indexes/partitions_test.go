@@ -296,6 +296,12 @@ ANALYZE ev;`); err != nil {
 // as autovacuum leaves them, so covering variants compete. No
 // hypothetical index with a predicate is left in the session.
 func TestPartialIndexWhereHypoPGCannotSeeIt(t *testing.T) {
+	// Without HypoPG the advisor builds real partial indexes, which the
+	// planner sees wherever the table is; there the full and the partial
+	// index of the joined table plan alike and either may come first (one
+	// run in several on 17 chose the full one), so this tests the stand-in
+	// only.
+	testdb.NeedExtension(t, "hypopg")
 	ctx := context.Background()
 	dsn := testdb.NewDatabase(t)
 	conn := testdb.Conn(t, dsn)

@@ -596,12 +596,12 @@ func sequenceNote(before, after map[string]int64) string {
 // (TestExplainWithQualStatsSampled).
 func (e *Explainer) quiet(ctx context.Context) error {
 	if e.qualstats == 0 {
-		var loaded bool
-		if err := e.Q.QueryRow(ctx, Tagged("SELECT current_setting('pg_qualstats.enabled', true) IS NOT NULL")).Scan(&loaded); err != nil {
+		setting, err := pg.QualStats(ctx, e.Q)
+		if err != nil {
 			return fmt.Errorf("analyze: read pg_qualstats.enabled: %w", err)
 		}
 		e.qualstats = -1
-		if loaded {
+		if setting != nil {
 			e.qualstats = 1
 		}
 	}

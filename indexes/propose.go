@@ -374,8 +374,8 @@ type opening struct {
 // reads back (and pg_qualstats 2.0.4 crashes the server on some EXPLAINs:
 // analyze.Explainer.quiet).
 func (o *opening) quiet(ctx context.Context) error {
-	var was *string
-	if err := o.s.q.QueryRow(ctx, pg.Tagged("SELECT current_setting('pg_qualstats.enabled', true)")).Scan(&was); err != nil {
+	was, err := pg.QualStats(ctx, o.s.q)
+	if err != nil {
 		return fmt.Errorf("indexes: read pg_qualstats.enabled: %w", err)
 	}
 	if was == nil {
@@ -798,7 +798,7 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 			// the whole definition.
 			name = indexdef.ShortenName(name+"_"+indexdef.ShortHash(ch.id), indexdef.MaxIdentifierLength)
 		}
-		if name, err = freeName(ctx, q, ch.def.table.schema, name, names); err != nil {
+		if name, err = freeName(ctx, q, ch.def.table, name, names); err != nil {
 			return res, err
 		}
 		if name != p.Name {
@@ -849,17 +849,15 @@ func Propose(ctx context.Context, q Querier, w *Workload, opts Options) (res *Re
 // definition (IndexName leaves INCLUDE out) would be skipped by the plan's
 // CREATE INDEX IF NOT EXISTS and its migration recorded as applied. The
 // numbers are tried in order, so the same database gives the same name.
-func freeName(ctx context.Context, q Querier, schema, name string, taken map[string]bool) (string, error) {
+func freeName(ctx context.Context, q Querier, t *table, name string, taken map[string]bool) (string, error) {
 	base := name
 	for n := 2; ; n++ {
-		var exists bool
-		if !taken[relKey(relRef{schema: schema, name: name})] {
-			err := q.QueryRow(ctx, analyze.Tagged(`SELECT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	WHERE n.nspname = $1 AND c.relname = $2)`), schema, name).Scan(&exists)
+		if !taken[relKey(relRef{schema: t.schema, name: name})] {
+			kind, err := pg.NameTaken(ctx, q, name, t.qualified())
 			if err != nil {
-				return "", fmt.Errorf("indexes: look up name %s: %w", indexdef.Qualify(schema, name), err)
+				return "", fmt.Errorf("indexes: look up name %s: %w", indexdef.Qualify(t.schema, name), err)
 			}
-			if !exists {
+			if kind == "" {
 				return name, nil
 			}
 		}

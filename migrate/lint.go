@@ -383,10 +383,7 @@ func lintAgainstDB(ctx context.Context, conn *pgx.Conn, rep *LintReport, file st
 // which indexes share the namespace (HP115). An index of the same name and
 // definition is the file applied by hand, which apply marks applied.
 func lintName(ctx context.Context, conn *pgx.Conn, rep *LintReport, file string, line int, ix *indexdef.Def) error {
-	var kind string
-	err := conn.QueryRow(ctx, `SELECT coalesce((SELECT c.relkind::text FROM pg_class c
-	WHERE c.relname = $1 AND c.relnamespace = (SELECT relnamespace FROM pg_class WHERE oid = to_regclass($2))), '')`,
-		ix.Name, ix.QualifiedTable()).Scan(&kind)
+	kind, err := pg.NameTaken(ctx, conn, ix.Name, ix.QualifiedTable())
 	switch {
 	case err != nil:
 		return fmt.Errorf("migrate: look up index %s: %w", ix.Name, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/hishamos/hishamos-perf/analyze"
@@ -156,18 +157,19 @@ func (e *engine) present(s *costed, set []*indexDef) []*indexDef {
 	if e.w.method() != CostingHypoPG {
 		return set
 	}
-	for i, d := range set {
-		if d.surrogate() != nil && !mayServe(d, s) {
-			out := append([]*indexDef(nil), set[:i]...)
-			for _, d := range set[i+1:] {
-				if d.surrogate() == nil || mayServe(d, s) {
-					out = append(out, d)
-				}
-			}
-			return out
+	// d.fixed is what gives a partial index its stand-in; the plan cache
+	// calls this on each miss, so the stand-in itself is not built here.
+	keep := func(d *indexDef) bool { return len(d.fixed) == 0 || mayServe(d, s) }
+	if !slices.ContainsFunc(set, func(d *indexDef) bool { return !keep(d) }) {
+		return set
+	}
+	var out []*indexDef
+	for _, d := range set {
+		if keep(d) {
+			out = append(out, d)
 		}
 	}
-	return set
+	return out
 }
 
 // remember caches the statement's plan under a key.

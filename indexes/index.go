@@ -82,7 +82,7 @@ func (d *indexDef) variant(keys []indexdef.Key, include []string) indexDef {
 // index's, estimated by HypoPG on the table alone (hypoPG.create), which
 // is sound.
 func (d *indexDef) surrogate() *indexDef {
-	if d.where == "" || len(d.fixedCols) == 0 {
+	if len(d.fixedCols) == 0 {
 		return nil
 	}
 	lead := map[string]bool{}

@@ -649,6 +649,44 @@ func DiffEnvironments(before, after *Environment) []Difference {
 	return append(out, foldPartitions(ixs, parent)...)
 }
 
+// partitionTop is the topmost index above name in its partition tree
+// whose every level up from name is in (parent gives each index's
+// partitioned index, "" at the top), or "" when name's own parent is not.
+func partitionTop(name string, parent func(string) string, in func(string) bool) string {
+	top := ""
+	for p := parent(name); p != "" && in(p); p = parent(p) {
+		top = p
+	}
+	return top
+}
+
+// FoldIndexes names indexes (what --apply built) with each partition's
+// index counted on the topmost of its partitioned indexes that is among
+// them, as the environment e (read after the apply) attaches them: the
+// names kept, in order, and how many partitions' indexes each counts.
+func (e *Environment) FoldIndexes(indexes []string) ([]string, map[string]int) {
+	built := map[string]bool{}
+	for _, n := range indexes {
+		built[n] = true
+	}
+	parent := func(n string) string {
+		if ix := e.Index(n); ix != nil {
+			return ix.Parent
+		}
+		return ""
+	}
+	parts := map[string]int{}
+	var names []string
+	for _, n := range indexes {
+		if top := partitionTop(n, parent, func(p string) bool { return built[p] }); top != "" {
+			parts[top]++
+			continue
+		}
+		names = append(names, n)
+	}
+	return names, parts
+}
+
 // foldPartitions counts a partition's index difference on its
 // partitioned index's when that index changed the same way (both made,
 // both dropped): an index applied to a table of 55 partitions is one
@@ -665,16 +703,12 @@ func foldPartitions(ds []Difference, parent map[string]string) []Difference {
 	for i, d := range ds {
 		// Up the tree while the level above changed the same way: a
 		// sub-partition's index counts on the top index.
-		top := -1
-		for p := parent[d.Name]; p != ""; p = parent[p] {
-			j, ok := at[p]
-			if !ok || !same(ds[j], d) {
-				break
-			}
-			top = j
-		}
-		if top >= 0 {
-			ds[top].Partitions++
+		top := partitionTop(d.Name, func(n string) string { return parent[n] }, func(n string) bool {
+			j, ok := at[n]
+			return ok && same(ds[j], d)
+		})
+		if top != "" {
+			ds[at[top]].Partitions++
 			folded[i] = true
 		}
 	}

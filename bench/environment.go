@@ -102,6 +102,10 @@ ORDER BY 2, 1`, tables, regclassNames(tables))
 	for i, t := range env.Tables {
 		names[i] = t.Name
 	}
+	// The indexes of the partitioned tables above the partitions a plan
+	// read are read too: an index built on a partitioned table is one
+	// index with its partitions' (Difference.Partitions), not one per
+	// partition.
 	rows, err = q.Query(ctx, `SELECT i.indexrelid::regclass::text, i.indrelid::regclass::text,
 	array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
 	      JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -123,10 +127,6 @@ ORDER BY 1`, names)
 		}
 		env.Indexes = append(env.Indexes, ix)
 	}
-	// The indexes of the partitioned tables above the partitions a plan
-	// read are read too: an index built on a partitioned table is one
-	// index with its partitions' (Difference.Partitions), not one per
-	// partition.
 	if err := rows.Err(); err != nil {
 		return env, nil, fmt.Errorf("bench: read indexes: %w", err)
 	}

@@ -89,3 +89,16 @@ func TestFoldPartitions(t *testing.T) {
 		t.Errorf("folded to %v (ev_idx counts %d); want ev_idx with its 3 partitions' indexes, other_idx, old_2025_idx", names, got[0].Partitions)
 	}
 }
+
+// TestFoldIndexes: the indexes an apply built are named once per
+// partitioned index, its partitions' (two levels) counted on it; an index
+// whose partitioned index was not built by the apply keeps its name.
+func TestFoldIndexes(t *testing.T) {
+	env := &Environment{Indexes: []IndexInfo{
+		{Name: "ev_idx"}, {Name: "ev_2026_idx", Parent: "ev_idx"}, {Name: "ev_2026_a_idx", Parent: "ev_2026_idx"},
+		{Name: "ev_2027_idx", Parent: "ev_idx"}, {Name: "old_2025_idx", Parent: "old_idx"}, {Name: "plain_idx"}}}
+	names, parts := env.FoldIndexes([]string{"ev_idx", "ev_2026_idx", "ev_2026_a_idx", "ev_2027_idx", "old_2025_idx", "plain_idx"})
+	if len(names) != 3 || names[0] != "ev_idx" || names[1] != "old_2025_idx" || names[2] != "plain_idx" || parts["ev_idx"] != 3 || len(parts) != 1 {
+		t.Errorf("folded to %v, %v; want ev_idx counting 3 partitions' indexes, old_2025_idx and plain_idx", names, parts)
+	}
+}

@@ -480,23 +480,7 @@ func migrationsTable(m *bench.Migrations, after *bench.Environment) *Table {
 		t.Rows = append(t.Rows, Row{Tone: Bad, Cells: []Cell{Dash(), Str("FAILED: " + m.Error)}})
 	}
 	if len(m.Indexes) > 0 {
-		built := map[string]bool{}
-		for _, name := range m.Indexes {
-			built[name] = true
-		}
-		parts := map[string]int{}
-		var names []string
-		for _, name := range m.Indexes {
-			top := ""
-			for ix := after.Index(name); ix != nil && ix.Parent != "" && built[ix.Parent]; ix = after.Index(ix.Parent) {
-				top = ix.Parent
-			}
-			if top != "" {
-				parts[top]++
-				continue
-			}
-			names = append(names, name)
-		}
+		names, parts := after.FoldIndexes(m.Indexes)
 		for i, name := range names {
 			if n := parts[name]; n > 0 {
 				names[i] = fmt.Sprintf("%s (and its %d partitions' indexes)", name, n)
